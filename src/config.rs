@@ -1,0 +1,189 @@
+//! Run-time configuration: the data directory, time zone, clock, cache policy
+//! and schedule, built once from flags, environment and `DATA_DIR/voxdash.toml`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::clock::{Clock, LocalTime};
+
+/// Why a configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `--tz` / `VOXDASH_TZ` is not an IANA zone name.
+    #[error("time zone {0:?} is not an IANA zone name (e.g. Asia/Seoul)")]
+    BadZone(String),
+    /// `VOXDASH_NOW` is not an RFC 3339 instant.
+    #[error("{0}")]
+    BadNow(String),
+    /// The config file cannot be read or parsed.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Time-to-live of each kind of cache entry and the entry limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CachePolicy {
+    /// `dashboard` TTL in seconds.
+    pub dashboard_ttl: u64,
+    /// `locations` TTL in seconds.
+    pub locations_ttl: u64,
+    /// `learning` TTL in seconds.
+    pub learning_ttl: u64,
+    /// `user/{id}/daily/{date}` TTL in seconds.
+    pub daily_ttl: u64,
+    /// `user/{id}/weekly/{monday}` TTL in seconds.
+    pub weekly_ttl: u64,
+    /// `user/{id}/analytics` TTL in seconds.
+    pub analytics_ttl: u64,
+    /// `user/{id}/courses` TTL in seconds.
+    pub courses_ttl: u64,
+    /// Most entries kept; least recently used per-user entries go first.
+    pub max_entries: usize,
+    /// Delay of the warm-up scheduled when a user finishes a session, in seconds.
+    pub warmup_delay: u64,
+}
+
+impl Default for CachePolicy {
+    fn default() -> Self {
+        CachePolicy {
+            dashboard_ttl: 24 * 3600,
+            locations_ttl: 24 * 3600,
+            learning_ttl: 3600,
+            daily_ttl: 5 * 60,
+            weekly_ttl: 15 * 60,
+            analytics_ttl: 10 * 60,
+            courses_ttl: 15 * 60,
+            max_entries: 1000,
+            warmup_delay: 5,
+        }
+    }
+}
+
+/// When the in-process scheduler (`serve --scheduler`) runs each job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Local time of the nightly refresh, `HH:MM`.
+    pub refresh_at: String,
+    /// Local time of the nightly cleanup (archive), `HH:MM`.
+    pub cleanup_at: String,
+    /// Minutes between two precomputes of active users.
+    pub precompute_every_minutes: u64,
+    /// Minutes between two purges of expired cache entries.
+    pub purge_every_minutes: u64,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            refresh_at: "03:00".into(),
+            cleanup_at: "02:00".into(),
+            precompute_every_minutes: 5,
+            purge_every_minutes: 60,
+        }
+    }
+}
+
+/// The optional `DATA_DIR/voxdash.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConfigFile {
+    /// IANA zone; `--tz` / `VOXDASH_TZ` override it.
+    pub tz: Option<String>,
+    /// `[cache]` section.
+    pub cache: CachePolicy,
+    /// `[schedule]` section.
+    pub schedule: ScheduleConfig,
+    /// How many cleanup backups to keep in `backups/`.
+    pub backups_keep: Option<usize>,
+}
+
+/// Everything a command needs to know about where and when it runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data directory (`voxdash.db`, `stats.redb`, `backups/`).
+    pub data_dir: PathBuf,
+    /// Local calendar of the configured zone.
+    pub local: LocalTime,
+    /// Source of "now".
+    pub clock: Clock,
+    /// Cache TTLs and limits.
+    pub cache: CachePolicy,
+    /// Scheduler times.
+    pub schedule: ScheduleConfig,
+    /// Cleanup backups kept.
+    pub backups_keep: usize,
+}
+
+impl Config {
+    /// Builds the configuration: `tz` and `now` are the flag/env values (flags
+    /// win over env, both over the file); the file is read when present.
+    pub fn load(data_dir: &Path, tz: Option<&str>, now: Option<&str>) -> Result<Config, ConfigError> {
+        let file_path = data_dir.join("voxdash.toml");
+        let file = match std::fs::read_to_string(&file_path) {
+            Ok(text) => toml::from_str::<ConfigFile>(&text).map_err(|e| ConfigError::File {
+                path: file_path.clone(),
+                reason: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
+            Err(e) => {
+                return Err(ConfigError::File {
+                    path: file_path,
+                    reason: e.to_string(),
+                })
+            }
+        };
+        let tz_name = tz
+            .map(str::to_string)
+            .or(file.tz.clone())
+            .unwrap_or_else(|| "UTC".into());
+        let zone: Tz = tz_name
+            .parse()
+            .map_err(|_| ConfigError::BadZone(tz_name.clone()))?;
+        let clock = Clock::from_env_value(now).map_err(ConfigError::BadNow)?;
+        Ok(Config {
+            data_dir: data_dir.to_path_buf(),
+            local: LocalTime::new(zone),
+            clock,
+            cache: file.cache,
+            schedule: file.schedule,
+            backups_keep: file.backups_keep.unwrap_or(7),
+        })
+    }
+
+    /// A configuration for tests and tools: defaults, the given zone and clock.
+    pub fn with(data_dir: &Path, tz: Tz, clock: Clock) -> Config {
+        Config {
+            data_dir: data_dir.to_path_buf(),
+            local: LocalTime::new(tz),
+            clock,
+            cache: CachePolicy::default(),
+            schedule: ScheduleConfig::default(),
+            backups_keep: 7,
+        }
+    }
+
+    /// Path of the SQLite store.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("voxdash.db")
+    }
+
+    /// Path of the stats cache.
+    pub fn cache_path(&self) -> PathBuf {
+        self.data_dir.join("stats.redb")
+    }
+
+    /// TTL as a `Duration` helper.
+    pub fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+}

@@ -1,0 +1,785 @@
+//! `voxdash import DIR`: loads a folder of CSV files in the format of
+//! `data-format.md` into the store — columns by header name, upsert by id,
+//! format errors as `file:line: column: reason`, dirty legacy rows loaded and
+//! counted by business rule, `--strict` all-or-nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::Value;
+use rusqlite::Connection;
+
+use crate::clock::parse_instant;
+use crate::store::{Store, StoreError};
+
+/// The type of a column of the import format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    Float,
+    Text,
+    Timestamp,
+    Bool,
+    Gender,
+    Cidr,
+}
+
+struct Column {
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+}
+
+const fn col(name: &'static str, kind: Kind, required: bool) -> Column {
+    Column { name, kind, required }
+}
+
+/// One file of the format and the table it fills.
+struct TableSpec {
+    file: &'static str,
+    table: &'static str,
+    columns: &'static [Column],
+}
+
+use Kind::*;
+
+/// Files in the order they are loaded (referenced tables first).
+const TABLES: &[TableSpec] = &[
+    TableSpec {
+        file: "users.csv",
+        table: "users",
+        columns: &[
+            col("id", Int, true),
+            col("username", Text, true),
+            col("display_name", Text, false),
+            col("is_staff", Bool, true),
+            col("created_at", Timestamp, true),
+            col("last_active_at", Timestamp, false),
+            col("region", Text, false),
+        ],
+    },
+    TableSpec {
+        file: "speakers.csv",
+        table: "speakers",
+        columns: &[
+            col("id", Int, true),
+            col("code", Text, true),
+            col("gender", Gender, true),
+            col("birth_year", Int, false),
+            col("category", Text, true),
+            col("diagnosis", Text, false),
+            col("created_at", Timestamp, true),
+        ],
+    },
+    TableSpec {
+        file: "courses.csv",
+        table: "courses",
+        columns: &[col("id", Int, true), col("name", Text, true), col("subject", Text, true)],
+    },
+    TableSpec {
+        file: "uploads.csv",
+        table: "uploads",
+        columns: &[
+            col("id", Int, true),
+            col("user_id", Int, true),
+            col("uploaded_at", Timestamp, true),
+            col("ip", Text, false),
+            col("latitude", Float, false),
+            col("longitude", Float, false),
+            col("region", Text, false),
+        ],
+    },
+    TableSpec {
+        file: "recordings.csv",
+        table: "recordings",
+        columns: &[
+            col("id", Int, true),
+            col("speaker_id", Int, true),
+            col("upload_id", Int, false),
+            col("file_name", Text, true),
+            col("recorded_at", Timestamp, true),
+            col("duration_s", Float, true),
+            col("sample_rate", Int, false),
+            col("snr_db", Float, false),
+        ],
+    },
+    TableSpec {
+        file: "ip_regions.csv",
+        table: "ip_regions",
+        columns: &[
+            col("cidr", Cidr, true),
+            col("region", Text, true),
+            col("latitude", Float, false),
+            col("longitude", Float, false),
+        ],
+    },
+    TableSpec {
+        file: "study_sessions.csv",
+        table: "study_sessions",
+        columns: &[
+            col("id", Int, true),
+            col("user_id", Int, true),
+            col("course_id", Int, false),
+            col("subject_category", Text, false),
+            col("start_time", Timestamp, true),
+            col("end_time", Timestamp, false),
+            col("duration_minutes", Int, true),
+            col("effectiveness_rating", Int, false),
+            col("focus_score", Float, false),
+            col("learning_environment", Text, false),
+            col("device_type", Text, false),
+            col("is_active", Bool, true),
+        ],
+    },
+    TableSpec {
+        file: "course_progress.csv",
+        table: "course_progress",
+        columns: &[
+            col("id", Int, true),
+            col("user_id", Int, true),
+            col("course_id", Int, true),
+            col("proficiency_level", Float, true),
+            col("learning_hours_total", Float, true),
+            col("learning_hours_week", Float, true),
+            col("completed_at", Timestamp, false),
+            col("updated_at", Timestamp, true),
+        ],
+    },
+];
+
+/// The import file names, in load order (used by `demo` to write the same set).
+pub fn file_names() -> impl Iterator<Item = &'static str> {
+    TABLES.iter().map(|t| t.file)
+}
+
+/// A row rejected for breaking the format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// The file name (e.g. `study_sessions.csv`).
+    pub file: String,
+    /// 1-based line of the row in the file.
+    pub line: u64,
+    /// The column at fault.
+    pub column: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}: {}", self.file, self.line, self.column, self.reason)
+    }
+}
+
+/// Why an import failed as a whole (nothing written in strict mode).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The folder or a file cannot be read.
+    #[error("{path}: {reason}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        reason: String,
+    },
+    /// The folder holds none of the format's files.
+    #[error("{0}: no import files found (expected some of: users.csv, speakers.csv, ...)")]
+    NoFiles(PathBuf),
+    /// A required column is missing from a header.
+    #[error("{file}: missing required column {column:?}")]
+    MissingColumn {
+        /// The file.
+        file: String,
+        /// The column.
+        column: String,
+    },
+    /// The CSV itself is malformed (unbalanced quotes, bad UTF-8, ...).
+    #[error("{file}:{line}: {reason}")]
+    Csv {
+        /// The file.
+        file: String,
+        /// Line of the fault.
+        line: u64,
+        /// The parser's message.
+        reason: String,
+    },
+    /// `--strict` and at least one row was rejected: nothing was written.
+    #[error("{first} ({count} row(s) rejected; --strict: nothing was imported)")]
+    Strict {
+        /// The first rejected row.
+        first: RowError,
+        /// How many rows were rejected in all.
+        count: usize,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for ImportError {
+    fn from(e: rusqlite::Error) -> Self {
+        ImportError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// How to import.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Abort with nothing written if any row is rejected.
+    pub strict: bool,
+    /// Rows per transaction (outside strict mode).
+    pub batch_size: usize,
+    /// Draw a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            strict: false,
+            batch_size: 50_000,
+            progress: false,
+        }
+    }
+}
+
+/// What one file contributed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileReport {
+    /// The file name.
+    pub file: String,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows written (inserted or replaced).
+    pub rows_loaded: u64,
+    /// Rows rejected for their format.
+    pub rows_rejected: u64,
+    /// Rows loaded that break a business rule, by rule.
+    pub violations: BTreeMap<&'static str, u64>,
+}
+
+/// The summary of an import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// One entry per file found, in load order.
+    pub files: Vec<FileReport>,
+    /// Every rejected row.
+    pub rejected: Vec<RowError>,
+    /// Unknown columns and other non-fatal remarks.
+    pub warnings: Vec<String>,
+}
+
+impl ImportReport {
+    /// Total business-rule violations by rule, over all files.
+    pub fn violations(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for f in &self.files {
+            for (rule, n) in &f.violations {
+                *out.entry(format!("{}: {rule}", f.file)).or_insert(0) += n;
+            }
+        }
+        out
+    }
+
+    /// The summary table printed at the end of `voxdash import`.
+    pub fn render(&self) -> String {
+        let mut s = format!("{:<22} {:>10} {:>10} {:>9}\n", "file", "read", "loaded", "rejected");
+        for f in &self.files {
+            s += &format!(
+                "{:<22} {:>10} {:>10} {:>9}\n",
+                f.file, f.rows_read, f.rows_loaded, f.rows_rejected
+            );
+        }
+        let violations = self.violations();
+        if !violations.is_empty() {
+            s += "\nloaded rows that break a business rule (cleanup deals with them):\n";
+            for (rule, n) in violations {
+                s += &format!("  {rule:<44} {n:>8}\n");
+            }
+        }
+        s
+    }
+}
+
+/// A parsed CSV header: for each column of the spec, its index in the file.
+struct Header {
+    positions: Vec<Option<usize>>,
+}
+
+fn open_reader(path: &Path) -> Result<csv::Reader<BufReader<File>>, ImportError> {
+    let file = File::open(path).map_err(|e| ImportError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(BufReader::with_capacity(1 << 20, file)))
+}
+
+fn read_header(
+    spec: &TableSpec,
+    reader: &mut csv::Reader<BufReader<File>>,
+    warnings: &mut Vec<String>,
+) -> Result<Header, ImportError> {
+    let headers = reader.headers().map_err(|e| ImportError::Csv {
+        file: spec.file.into(),
+        line: 1,
+        reason: e.to_string(),
+    })?;
+    let names: Vec<String> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { h };
+            h.trim().to_string()
+        })
+        .collect();
+    let mut positions = Vec::with_capacity(spec.columns.len());
+    for column in spec.columns {
+        let pos = names.iter().position(|n| n == column.name);
+        if pos.is_none() && column.required {
+            return Err(ImportError::MissingColumn {
+                file: spec.file.into(),
+                column: column.name.into(),
+            });
+        }
+        positions.push(pos);
+    }
+    for name in &names {
+        if !spec.columns.iter().any(|c| c.name == name) {
+            warnings.push(format!("{}: unknown column {name:?} ignored", spec.file));
+        }
+    }
+    Ok(Header { positions })
+}
+
+fn parse_field(column: &Column, raw: Option<&str>) -> Result<Value, String> {
+    let text = raw.unwrap_or("");
+    if text.is_empty() {
+        return if column.required {
+            Err("missing required value".into())
+        } else {
+            Ok(Value::Null)
+        };
+    }
+    match column.kind {
+        Text => Ok(Value::Text(text.to_string())),
+        Int => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::Integer)
+            .map_err(|_| format!("{text:?} is not an integer")),
+        Float => match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Value::Real(v)),
+            _ => Err(format!("{text:?} is not a number")),
+        },
+        Timestamp => parse_instant(text.trim()).map(Value::Integer).ok_or_else(|| {
+            format!("{text:?} is not an RFC 3339 timestamp with an offset")
+        }),
+        Bool => match text.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" => Ok(Value::Integer(1)),
+            "0" | "false" => Ok(Value::Integer(0)),
+            _ => Err(format!("{text:?} is not a boolean (1/0/true/false)")),
+        },
+        Gender => match text {
+            "M" | "F" | "U" => Ok(Value::Text(text.to_string())),
+            _ => Err(format!("{text:?} is not a gender (M, F or U)")),
+        },
+        Cidr => text
+            .trim()
+            .parse::<ipnet::IpNet>()
+            .map(|_| Value::Text(text.trim().to_string()))
+            .map_err(|_| format!("{text:?} is not an IP network (e.g. 10.0.0.0/16)")),
+    }
+}
+
+/// Ids already in the store that business rules refer to.
+#[derive(Default)]
+struct Known {
+    users: HashSet<i64>,
+    speakers: HashSet<i64>,
+    uploads: HashSet<i64>,
+    courses: HashSet<i64>,
+    progress_pairs: HashMap<(i64, i64), u32>,
+}
+
+fn ids(conn: &Connection, table: &str) -> rusqlite::Result<HashSet<i64>> {
+    let mut stmt = conn.prepare(&format!("SELECT id FROM {table}"))?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+fn int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(i) => Some(*i),
+        _ => None,
+    }
+}
+
+fn real(v: &Value) -> Option<f64> {
+    match v {
+        Value::Real(f) => Some(*f),
+        Value::Integer(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+/// Business rules of a loaded row; returns the names of those it breaks.
+fn violations(table: &str, v: &[Value], known: &mut Known) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    match table {
+        "uploads" => {
+            if !known.users.contains(&int(&v[1]).unwrap_or(0)) {
+                out.push("unknown_user");
+            }
+        }
+        "recordings" => {
+            if !known.speakers.contains(&int(&v[1]).unwrap_or(0)) {
+                out.push("unknown_speaker");
+            }
+            if let Some(upload) = int(&v[2]) {
+                if !known.uploads.contains(&upload) {
+                    out.push("unknown_upload");
+                }
+            }
+        }
+        "study_sessions" => {
+            if int(&v[6]).unwrap_or(0) < 0 {
+                out.push("negative_duration");
+            }
+            if let (Some(start), Some(end)) = (int(&v[4]), int(&v[5])) {
+                if end < start {
+                    out.push("end_before_start");
+                }
+            }
+            if let Some(r) = int(&v[7]) {
+                if !(1..=5).contains(&r) {
+                    out.push("rating_out_of_range");
+                }
+            }
+            if let Some(f) = real(&v[8]) {
+                if !(0.0..=100.0).contains(&f) {
+                    out.push("focus_out_of_range");
+                }
+            }
+            if !known.users.contains(&int(&v[1]).unwrap_or(0)) {
+                out.push("unknown_user");
+            }
+            if let Some(course) = int(&v[2]) {
+                if !known.courses.contains(&course) {
+                    out.push("unknown_course");
+                }
+            }
+        }
+        "course_progress" => {
+            let (user, course) = (int(&v[1]).unwrap_or(0), int(&v[2]).unwrap_or(0));
+            if !known.users.contains(&user) {
+                out.push("unknown_user");
+            }
+            if !known.courses.contains(&course) {
+                out.push("unknown_course");
+            }
+            if let Some(p) = real(&v[3]) {
+                if !(0.0..=5.0).contains(&p) {
+                    out.push("proficiency_out_of_range");
+                }
+            }
+            let seen = known.progress_pairs.entry((user, course)).or_insert(0);
+            *seen += 1;
+            if *seen > 1 {
+                out.push("duplicate_progress");
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn upsert_sql(spec: &TableSpec) -> String {
+    let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    if spec.table == "ip_regions" {
+        return format!(
+            "INSERT INTO ip_regions (seq, {}) VALUES (?{}, {})",
+            names.join(", "),
+            names.len() + 1,
+            placeholders.join(", ")
+        );
+    }
+    let rest: Vec<&str> = names.iter().copied().filter(|n| *n != "id").collect();
+    let set: Vec<String> = rest.iter().map(|n| format!("{n} = excluded.{n}")).collect();
+    // Re-importing an identical row is a no-op, so it does not count as a write.
+    let old: Vec<String> = rest.iter().map(|n| n.to_string()).collect();
+    let new: Vec<String> = rest.iter().map(|n| format!("excluded.{n}")).collect();
+    format!(
+        "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT(id) DO UPDATE SET {set} \
+         WHERE ({old}) IS NOT ({new})",
+        t = spec.table,
+        cols = names.join(", "),
+        vals = placeholders.join(", "),
+        set = set.join(", "),
+        old = old.join(", "),
+        new = new.join(", "),
+    )
+}
+
+/// Imports every file of the format found in `dir` into `store`.
+///
+/// Outside strict mode good rows are committed in batches and rejected ones
+/// listed in the report; in strict mode the whole import is one transaction
+/// that is rolled back at the first rejected row.
+pub fn import_dir(store: &Store, dir: &Path, options: &ImportOptions) -> Result<ImportReport, ImportError> {
+    if !dir.is_dir() {
+        return Err(ImportError::Io {
+            path: dir.to_path_buf(),
+            reason: "not a directory".into(),
+        });
+    }
+    let mut report = ImportReport::default();
+    // Check every header before writing anything.
+    let mut plan = Vec::new();
+    for spec in TABLES {
+        let path = dir.join(spec.file);
+        if !path.exists() {
+            continue;
+        }
+        let mut reader = open_reader(&path)?;
+        let header = read_header(spec, &mut reader, &mut report.warnings)?;
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        plan.push((spec, reader, header, size));
+    }
+    if plan.is_empty() {
+        return Err(ImportError::NoFiles(dir.to_path_buf()));
+    }
+    let total_bytes: u64 = plan.iter().map(|p| p.3).sum();
+    let bar = progress_bar(options.progress, total_bytes);
+
+    let conn = store.conn()?;
+    let mut known = Known::default();
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| -> Result<(), ImportError> {
+        let mut done_bytes = 0u64;
+        for (spec, reader, header, size) in plan {
+            refresh_known(&conn, spec.table, &mut known)?;
+            let file_report = load_file(
+                &conn,
+                spec,
+                reader,
+                &header,
+                &mut known,
+                options,
+                &mut report.rejected,
+                &bar,
+                done_bytes,
+            )?;
+            done_bytes += size;
+            bar.set_position(done_bytes);
+            if !bar.is_hidden() {
+                bar.println(format!("{}: {} rows loaded", spec.file, file_report.rows_loaded));
+            } else if options.progress {
+                eprintln!("{}: {} rows loaded", spec.file, file_report.rows_loaded);
+            }
+            report.files.push(file_report);
+            if options.strict && !report.rejected.is_empty() {
+                return Err(ImportError::Strict {
+                    first: report.rejected[0].clone(),
+                    count: report.rejected.len(),
+                });
+            }
+        }
+        Ok(())
+    })();
+    bar.finish_and_clear();
+    match result {
+        Ok(()) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn progress_bar(wanted: bool, total: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:20} [{bar:40}] {bytes}/{total_bytes} {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// Loads the ids later files refer to, once the files that define them are in.
+fn refresh_known(conn: &Connection, table: &str, known: &mut Known) -> rusqlite::Result<()> {
+    match table {
+        "uploads" => known.users = ids(conn, "users")?,
+        "recordings" => {
+            known.speakers = ids(conn, "speakers")?;
+            known.uploads = ids(conn, "uploads")?;
+        }
+        "study_sessions" => {
+            known.users = ids(conn, "users")?;
+            known.courses = ids(conn, "courses")?;
+        }
+        "course_progress" => {
+            known.users = ids(conn, "users")?;
+            known.courses = ids(conn, "courses")?;
+            known.progress_pairs.clear();
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn load_file(
+    conn: &Connection,
+    spec: &TableSpec,
+    mut reader: csv::Reader<BufReader<File>>,
+    header: &Header,
+    known: &mut Known,
+    options: &ImportOptions,
+    rejected: &mut Vec<RowError>,
+    bar: &indicatif::ProgressBar,
+    base_bytes: u64,
+) -> Result<FileReport, ImportError> {
+    let mut report = FileReport {
+        file: spec.file.into(),
+        ..Default::default()
+    };
+    bar.set_message(spec.file);
+    if spec.table == "ip_regions" {
+        conn.execute("DELETE FROM ip_regions", [])?;
+    }
+    let mut stmt = conn.prepare(&upsert_sql(spec))?;
+    let mut record = csv::StringRecord::new();
+    let mut values: Vec<Value> = Vec::with_capacity(spec.columns.len() + 1);
+    let mut in_batch = 0usize;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let err = RowError {
+                    file: spec.file.into(),
+                    line,
+                    column: "(row)".into(),
+                    reason: e.to_string(),
+                };
+                if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
+                    report.rows_read += 1;
+                    report.rows_rejected += 1;
+                    rejected.push(err);
+                    continue;
+                }
+                return Err(ImportError::Csv {
+                    file: spec.file.into(),
+                    line,
+                    reason: e.to_string(),
+                });
+            }
+        }
+        report.rows_read += 1;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        values.clear();
+        let mut bad = None;
+        for (column, pos) in spec.columns.iter().zip(&header.positions) {
+            match parse_field(column, pos.and_then(|p| record.get(p))) {
+                Ok(v) => values.push(v),
+                Err(reason) => {
+                    bad = Some(RowError {
+                        file: spec.file.into(),
+                        line,
+                        column: column.name.into(),
+                        reason,
+                    });
+                    break;
+                }
+            }
+        }
+        if let Some(err) = bad {
+            report.rows_rejected += 1;
+            rejected.push(err);
+            if options.strict {
+                return Ok(report);
+            }
+            continue;
+        }
+        if spec.table == "ip_regions" {
+            values.push(Value::Integer(report.rows_read as i64));
+        }
+        match stmt.execute(rusqlite::params_from_iter(values.iter())) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, msg))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                report.rows_rejected += 1;
+                rejected.push(RowError {
+                    file: spec.file.into(),
+                    line,
+                    column: constraint_column(msg.as_deref()),
+                    reason: "value already used by another row (must be unique)".into(),
+                });
+                if options.strict {
+                    return Ok(report);
+                }
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        report.rows_loaded += 1;
+        for rule in violations(spec.table, &values, known) {
+            *report.violations.entry(rule).or_insert(0) += 1;
+        }
+        in_batch += 1;
+        if !options.strict && in_batch >= options.batch_size {
+            conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
+            in_batch = 0;
+            bar.set_position(base_bytes + record.position().map(|p| p.byte()).unwrap_or(0));
+        }
+    }
+    Ok(report)
+}
+
+fn constraint_column(msg: Option<&str>) -> String {
+    // SQLite says e.g. "UNIQUE constraint failed: users.username".
+    msg.and_then(|m| m.rsplit('.').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| "(row)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsert_skips_identical_rows() {
+        let sql = upsert_sql(&TABLES[2]);
+        assert!(sql.contains("ON CONFLICT(id) DO UPDATE SET name = excluded.name"));
+        assert!(sql.contains("IS NOT (excluded.name, excluded.subject)"));
+    }
+
+    #[test]
+    fn fields_parse_by_kind() {
+        let c = col("x", Bool, true);
+        assert_eq!(parse_field(&c, Some("TRUE")).unwrap(), Value::Integer(1));
+        assert!(parse_field(&c, Some("")).is_err());
+        let c = col("x", Float, false);
+        assert_eq!(parse_field(&c, Some("")).unwrap(), Value::Null);
+        assert!(parse_field(&c, Some("abc")).unwrap_err().contains("not a number"));
+        let c = col("t", Timestamp, true);
+        assert!(parse_field(&c, Some("2025-01-01")).is_err());
+    }
+}

@@ -1,0 +1,18 @@
+//! voxdash: statistics of a voice-data lab and its practice platform, kept in
+//! SQLite, cached in redb, served as pages and JSON by one binary.
+//!
+//! Data flows one way: `store` → `stats` → `cache` → `web` / `cli`.
+//!
+//! - [`clock`]: "now" (`VOXDASH_NOW`) and local calendar arithmetic.
+//! - [`config`]: data directory, zone, cache policy, schedule.
+//! - [`store`]: SQLite, migrations, write counters, accounts, job record.
+//! - [`import`]: the CSV import format.
+//! - [`stats`]: pure computations of every statistic of `stats.md`.
+//! - [`i18n`]: English, Korean and Chinese texts.
+
+pub mod clock;
+pub mod config;
+pub mod i18n;
+pub mod import;
+pub mod stats;
+pub mod store;

@@ -1,0 +1,384 @@
+//! The `dashboard` statistic: the voice corpus (speakers, recordings, SNR,
+//! monthly trend), aggregated in one streaming pass over the recordings.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use super::{mean, sort_groups, Result};
+use crate::clock::LocalTime;
+
+/// The voice corpus (`GET /api/v1/stats/dashboard`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    /// Rows in speakers.
+    pub total_speakers: u64,
+    /// Rows in recordings.
+    pub total_recordings: u64,
+    /// Sum of durations, in hours.
+    pub total_duration_hours: f64,
+    /// Speakers grouped by category.
+    pub by_category: Vec<CategoryGroup>,
+    /// Speakers grouped by gender.
+    pub by_gender: Vec<GenderGroup>,
+    /// Signal-to-noise ratio over recordings.
+    pub snr: Snr,
+    /// Local months from the first to the last with a recording.
+    pub monthly: Vec<Month>,
+    /// Speakers grouped by diagnosis.
+    pub by_diagnosis: Vec<DiagnosisGroup>,
+}
+
+/// One category of speakers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryGroup {
+    /// Category as stored (`""` for none).
+    pub category: String,
+    /// Speakers in it.
+    pub speakers: u64,
+    /// Their recordings.
+    pub recordings: u64,
+    /// Their recorded hours.
+    pub duration_hours: f64,
+}
+
+/// One gender of speakers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenderGroup {
+    /// `M`, `F` or `U`.
+    pub gender: String,
+    /// Speakers.
+    pub speakers: u64,
+    /// Their recordings.
+    pub recordings: u64,
+}
+
+/// One diagnosis of speakers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiagnosisGroup {
+    /// Diagnosis as stored (`""` for none).
+    pub diagnosis: String,
+    /// Speakers.
+    pub speakers: u64,
+    /// Their recordings.
+    pub recordings: u64,
+    /// Mean SNR of their measured recordings.
+    pub mean_snr_db: Option<f64>,
+}
+
+/// SNR summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snr {
+    /// Recordings with an SNR.
+    pub measured: u64,
+    /// Recordings without.
+    pub unmeasured: u64,
+    /// Mean SNR in dB.
+    pub mean_db: Option<f64>,
+    /// Median SNR in dB (mean of the two middle values for an even count).
+    pub median_db: Option<f64>,
+    /// Half-open quality buckets.
+    pub buckets: Vec<SnrBucket>,
+}
+
+/// One SNR bucket, `[min_db, max_db)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnrBucket {
+    /// `poor`, `fair`, `good`, `excellent`.
+    pub label: String,
+    /// Lower bound (inclusive), none for the first.
+    pub min_db: Option<u32>,
+    /// Upper bound (exclusive), none for the last.
+    pub max_db: Option<u32>,
+    /// Recordings in it.
+    pub recordings: u64,
+}
+
+/// One local month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Month {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Recordings made that month.
+    pub recordings: u64,
+    /// Speakers whose first recording falls in it.
+    pub new_speakers: u64,
+    /// Hours recorded that month.
+    pub duration_hours: f64,
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    speakers: u64,
+    recordings: u64,
+    duration_s: f64,
+    snr_sum: f64,
+    snr_n: u64,
+}
+
+/// Group index of one speaker in each grouping.
+struct SpeakerGroups {
+    category: usize,
+    gender: usize,
+    diagnosis: usize,
+}
+
+/// Interns group names into indices so the hot loop does no string hashing.
+#[derive(Default)]
+struct Groups {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    acc: Vec<Acc>,
+}
+
+impl Groups {
+    fn slot(&mut self, name: Option<String>) -> usize {
+        let name = name.unwrap_or_default();
+        if let Some(&i) = self.index.get(&name) {
+            return i;
+        }
+        self.names.push(name.clone());
+        self.acc.push(Acc::default());
+        self.index.insert(name, self.names.len() - 1);
+        self.names.len() - 1
+    }
+}
+
+const BUCKETS: [(&str, Option<u32>, Option<u32>); 4] = [
+    ("poor", None, Some(10)),
+    ("fair", Some(10), Some(20)),
+    ("good", Some(20), Some(30)),
+    ("excellent", Some(30), None),
+];
+
+fn bucket_of(snr: f64) -> usize {
+    if snr < 10.0 {
+        0
+    } else if snr < 20.0 {
+        1
+    } else if snr < 30.0 {
+        2
+    } else {
+        3
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct MonthAcc {
+    recordings: u64,
+    new_speakers: u64,
+    duration_s: f64,
+}
+
+/// Computes the dashboard. Memory grows with speakers and months, not recordings.
+pub fn dashboard(conn: &Connection, local: &LocalTime) -> Result<Dashboard> {
+    let mut categories = Groups::default();
+    let mut genders = Groups::default();
+    let mut diagnoses = Groups::default();
+    let mut speakers: HashMap<i64, (SpeakerGroups, Option<i64>)> = HashMap::new();
+    {
+        let mut stmt = conn.prepare("SELECT id, category, gender, diagnosis FROM speakers")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let groups = SpeakerGroups {
+                category: categories.slot(r.get(1)?),
+                gender: genders.slot(r.get(2)?),
+                diagnosis: diagnoses.slot(r.get(3)?),
+            };
+            categories.acc[groups.category].speakers += 1;
+            genders.acc[groups.gender].speakers += 1;
+            diagnoses.acc[groups.diagnosis].speakers += 1;
+            speakers.insert(r.get(0)?, (groups, None));
+        }
+    }
+    let total_speakers = speakers.len() as u64;
+
+    let mut total_recordings = 0u64;
+    let mut total_duration_s = 0.0f64;
+    let mut snr_n = 0u64;
+    let mut snr_sum = 0.0f64;
+    let mut buckets = [0u64; 4];
+    let mut months: BTreeMap<(i32, u32), MonthAcc> = BTreeMap::new();
+    {
+        let mut stmt =
+            conn.prepare("SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let speaker: i64 = r.get(0)?;
+            let at: i64 = r.get(1)?;
+            let duration: f64 = r.get(2)?;
+            let snr: Option<f64> = r.get(3)?;
+            total_recordings += 1;
+            total_duration_s += duration;
+            if let Some(s) = snr {
+                snr_n += 1;
+                snr_sum += s;
+                buckets[bucket_of(s)] += 1;
+            }
+            let month = months.entry(local.month(at)).or_default();
+            month.recordings += 1;
+            month.duration_s += duration;
+            if let Some((groups, first)) = speakers.get_mut(&speaker) {
+                for (set, i) in [
+                    (&mut categories, groups.category),
+                    (&mut genders, groups.gender),
+                    (&mut diagnoses, groups.diagnosis),
+                ] {
+                    let acc = &mut set.acc[i];
+                    acc.recordings += 1;
+                    acc.duration_s += duration;
+                    if let Some(s) = snr {
+                        acc.snr_sum += s;
+                        acc.snr_n += 1;
+                    }
+                }
+                if first.map_or(true, |f| at < f) {
+                    *first = Some(at);
+                }
+            }
+        }
+    }
+    for (_, first) in speakers.values() {
+        if let Some(at) = first {
+            months.entry(local.month(*at)).or_default().new_speakers += 1;
+        }
+    }
+
+    let median_db = median_snr(conn, snr_n)?;
+    let monthly = fill_months(&months);
+
+    let mut by_category: Vec<CategoryGroup> = categories
+        .names
+        .iter()
+        .zip(&categories.acc)
+        .map(|(name, a)| CategoryGroup {
+            category: name.clone(),
+            speakers: a.speakers,
+            recordings: a.recordings,
+            duration_hours: a.duration_s / 3600.0,
+        })
+        .collect();
+    sort_groups(&mut by_category, |g| g.recordings, |g| &g.category);
+    let mut by_gender: Vec<GenderGroup> = genders
+        .names
+        .iter()
+        .zip(&genders.acc)
+        .map(|(name, a)| GenderGroup {
+            gender: name.clone(),
+            speakers: a.speakers,
+            recordings: a.recordings,
+        })
+        .collect();
+    sort_groups(&mut by_gender, |g| g.recordings, |g| &g.gender);
+    let mut by_diagnosis: Vec<DiagnosisGroup> = diagnoses
+        .names
+        .iter()
+        .zip(&diagnoses.acc)
+        .map(|(name, a)| DiagnosisGroup {
+            diagnosis: name.clone(),
+            speakers: a.speakers,
+            recordings: a.recordings,
+            mean_snr_db: mean(a.snr_sum, a.snr_n),
+        })
+        .collect();
+    sort_groups(&mut by_diagnosis, |g| g.recordings, |g| &g.diagnosis);
+
+    Ok(Dashboard {
+        total_speakers,
+        total_recordings,
+        total_duration_hours: total_duration_s / 3600.0,
+        by_category,
+        by_gender,
+        snr: Snr {
+            measured: snr_n,
+            unmeasured: total_recordings - snr_n,
+            mean_db: mean(snr_sum, snr_n),
+            median_db,
+            buckets: BUCKETS
+                .iter()
+                .zip(buckets)
+                .map(|((label, min, max), n)| SnrBucket {
+                    label: label.to_string(),
+                    min_db: *min,
+                    max_db: *max,
+                    recordings: n,
+                })
+                .collect(),
+        },
+        monthly,
+        by_diagnosis,
+    })
+}
+
+/// The median through the SNR index: constant memory whatever the table size.
+fn median_snr(conn: &Connection, measured: u64) -> Result<Option<f64>> {
+    if measured == 0 {
+        return Ok(None);
+    }
+    let (offset, take) = if measured % 2 == 1 {
+        ((measured - 1) / 2, 1)
+    } else {
+        (measured / 2 - 1, 2)
+    };
+    let mut stmt = conn.prepare(
+        "SELECT snr_db FROM recordings INDEXED BY recordings_snr WHERE snr_db IS NOT NULL
+         ORDER BY snr_db LIMIT ?1 OFFSET ?2",
+    )?;
+    let values: Vec<f64> = stmt
+        .query_map([take as i64, offset as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(match values.as_slice() {
+        [v] => Some(*v),
+        [a, b] => Some((a + b) / 2.0),
+        _ => None,
+    })
+}
+
+fn fill_months(months: &BTreeMap<(i32, u32), MonthAcc>) -> Vec<Month> {
+    let (Some(first), Some(last)) = (months.keys().next(), months.keys().next_back()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let (mut y, mut m) = *first;
+    loop {
+        let acc = months.get(&(y, m)).copied().unwrap_or_default();
+        out.push(Month {
+            month: format!("{y:04}-{m:02}"),
+            recordings: acc.recordings,
+            new_speakers: acc.new_speakers,
+            duration_hours: acc.duration_s / 3600.0,
+        });
+        if (y, m) == *last {
+            break;
+        }
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_half_open() {
+        assert_eq!(bucket_of(9.999), 0);
+        assert_eq!(bucket_of(10.0), 1);
+        assert_eq!(bucket_of(20.0), 2);
+        assert_eq!(bucket_of(30.0), 3);
+        assert_eq!(bucket_of(-5.0), 0);
+    }
+
+    #[test]
+    fn months_between_are_filled_with_zeros() {
+        let mut months = BTreeMap::new();
+        months.insert((2024, 11), MonthAcc { recordings: 2, new_speakers: 1, duration_s: 3600.0 });
+        months.insert((2025, 2), MonthAcc { recordings: 1, new_speakers: 0, duration_s: 0.0 });
+        let out = fill_months(&months);
+        let names: Vec<&str> = out.iter().map(|m| m.month.as_str()).collect();
+        assert_eq!(names, ["2024-11", "2024-12", "2025-01", "2025-02"]);
+        assert_eq!(out[1].recordings, 0);
+        assert_eq!(out[0].duration_hours, 1.0);
+    }
+}

@@ -1,0 +1,204 @@
+//! Names of the statistics: the cache keys of product.md
+//! (`dashboard`, `user/42/daily/2025-06-26`, ...), parsed and printed.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate, Weekday};
+
+use super::{parse_date, StatsError};
+
+/// One statistic, identified as in the cache-key table of product.md.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StatKey {
+    /// Voice-corpus statistics.
+    Dashboard,
+    /// Upload / access locations.
+    Locations,
+    /// Platform-wide learning statistics.
+    Learning,
+    /// One user's local day.
+    Daily {
+        /// User id.
+        user: i64,
+        /// Local date.
+        date: NaiveDate,
+    },
+    /// One user's week starting on a Monday.
+    Weekly {
+        /// User id.
+        user: i64,
+        /// The Monday.
+        monday: NaiveDate,
+    },
+    /// One user's last 30 days.
+    Analytics {
+        /// User id.
+        user: i64,
+    },
+    /// One user's course summary.
+    Courses {
+        /// User id.
+        user: i64,
+    },
+}
+
+/// The kind of a key, the unit of TTLs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyKind {
+    /// `dashboard`.
+    Dashboard,
+    /// `locations`.
+    Locations,
+    /// `learning`.
+    Learning,
+    /// `user/{id}/daily/{date}`.
+    Daily,
+    /// `user/{id}/weekly/{monday}`.
+    Weekly,
+    /// `user/{id}/analytics`.
+    Analytics,
+    /// `user/{id}/courses`.
+    Courses,
+}
+
+impl KeyKind {
+    /// Every kind, in display order.
+    pub const ALL: [KeyKind; 7] = [
+        KeyKind::Dashboard,
+        KeyKind::Locations,
+        KeyKind::Learning,
+        KeyKind::Daily,
+        KeyKind::Weekly,
+        KeyKind::Analytics,
+        KeyKind::Courses,
+    ];
+
+    /// Lower-case name (`dashboard`, `daily`, ...), as in metrics labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::Dashboard => "dashboard",
+            KeyKind::Locations => "locations",
+            KeyKind::Learning => "learning",
+            KeyKind::Daily => "daily",
+            KeyKind::Weekly => "weekly",
+            KeyKind::Analytics => "analytics",
+            KeyKind::Courses => "courses",
+        }
+    }
+
+    /// Shared kinds are never evicted.
+    pub fn is_shared(self) -> bool {
+        matches!(self, KeyKind::Dashboard | KeyKind::Locations | KeyKind::Learning)
+    }
+}
+
+impl StatKey {
+    /// The shared keys, refreshed nightly and never evicted.
+    pub const SHARED: [StatKey; 3] = [StatKey::Dashboard, StatKey::Locations, StatKey::Learning];
+
+    /// The kind of this key.
+    pub fn kind(&self) -> KeyKind {
+        match self {
+            StatKey::Dashboard => KeyKind::Dashboard,
+            StatKey::Locations => KeyKind::Locations,
+            StatKey::Learning => KeyKind::Learning,
+            StatKey::Daily { .. } => KeyKind::Daily,
+            StatKey::Weekly { .. } => KeyKind::Weekly,
+            StatKey::Analytics { .. } => KeyKind::Analytics,
+            StatKey::Courses { .. } => KeyKind::Courses,
+        }
+    }
+
+    /// The user of a per-user key.
+    pub fn user(&self) -> Option<i64> {
+        match self {
+            StatKey::Daily { user, .. }
+            | StatKey::Weekly { user, .. }
+            | StatKey::Analytics { user }
+            | StatKey::Courses { user } => Some(*user),
+            _ => None,
+        }
+    }
+
+    /// A weekly key; refuses a `week_start` that is not a Monday.
+    pub fn weekly(user: i64, monday: NaiveDate) -> Result<StatKey, StatsError> {
+        if monday.weekday() != Weekday::Mon {
+            return Err(StatsError::BadParameter {
+                param: "week_start",
+                reason: format!("{monday} is a {:?}, not a Monday", monday.weekday()),
+            });
+        }
+        Ok(StatKey::Weekly { user, monday })
+    }
+
+    /// Parses a key as written by `Display` (e.g. `user/42/weekly/2025-06-23`).
+    pub fn parse(text: &str) -> Result<StatKey, StatsError> {
+        let bad = || StatsError::BadParameter {
+            param: "key",
+            reason: format!(
+                "{text:?} is not a statistic key (dashboard, locations, learning, \
+                 user/ID/daily/DATE, user/ID/weekly/MONDAY, user/ID/analytics, user/ID/courses)"
+            ),
+        };
+        let parts: Vec<&str> = text.split('/').collect();
+        match parts.as_slice() {
+            ["dashboard"] => Ok(StatKey::Dashboard),
+            ["locations"] => Ok(StatKey::Locations),
+            ["learning"] => Ok(StatKey::Learning),
+            ["user", id, rest @ ..] => {
+                let user: i64 = id.parse().map_err(|_| bad())?;
+                match rest {
+                    ["daily", date] => Ok(StatKey::Daily {
+                        user,
+                        date: parse_date("date", date)?,
+                    }),
+                    ["weekly", date] => StatKey::weekly(user, parse_date("week_start", date)?),
+                    ["analytics"] => Ok(StatKey::Analytics { user }),
+                    ["courses"] => Ok(StatKey::Courses { user }),
+                    _ => Err(bad()),
+                }
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl fmt::Display for StatKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatKey::Dashboard => write!(f, "dashboard"),
+            StatKey::Locations => write!(f, "locations"),
+            StatKey::Learning => write!(f, "learning"),
+            StatKey::Daily { user, date } => write!(f, "user/{user}/daily/{date}"),
+            StatKey::Weekly { user, monday } => write!(f, "user/{user}/weekly/{monday}"),
+            StatKey::Analytics { user } => write!(f, "user/{user}/analytics"),
+            StatKey::Courses { user } => write!(f, "user/{user}/courses"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        for text in [
+            "dashboard",
+            "locations",
+            "learning",
+            "user/42/daily/2025-06-26",
+            "user/42/weekly/2025-06-23",
+            "user/42/analytics",
+            "user/7/courses",
+        ] {
+            assert_eq!(StatKey::parse(text).unwrap().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn weekly_refuses_a_tuesday() {
+        let err = StatKey::parse("user/1/weekly/2025-06-24").unwrap_err();
+        assert!(err.to_string().starts_with("week_start:"), "{err}");
+    }
+}

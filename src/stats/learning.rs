@@ -1,0 +1,440 @@
+//! Learning statistics: one user's day, week, last 30 days and courses, and
+//! the platform-wide `learning` figures, all on local days of the configured zone.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{Duration, NaiveDate};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use super::{mean, most_frequent, Result};
+use crate::clock::{days_micros, LocalTime};
+
+/// One user's local day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Daily {
+    /// The local date.
+    pub date: NaiveDate,
+    /// Sessions started that day.
+    pub total_sessions: u64,
+    /// Sum of their durations.
+    pub total_duration_minutes: i64,
+    /// Mean rating of the rated ones.
+    pub avg_effectiveness: Option<f64>,
+    /// Sessions with an end time.
+    pub completed_sessions: u64,
+    /// Sessions still running.
+    pub active_sessions: u64,
+    /// Completed, >= 25 minutes and rated >= 4.
+    pub productive_sessions: u64,
+    /// Non-empty environments → sessions.
+    pub environments: BTreeMap<String, u64>,
+    /// Non-empty devices → sessions.
+    pub devices: BTreeMap<String, u64>,
+    /// Non-empty subject categories → sessions.
+    pub subjects: BTreeMap<String, u64>,
+}
+
+/// One user's week.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weekly {
+    /// The Monday.
+    pub week_start: NaiveDate,
+    /// The Sunday.
+    pub week_end: NaiveDate,
+    /// Sessions started in the week.
+    pub total_sessions: u64,
+    /// Sum of their durations.
+    pub total_duration_minutes: i64,
+    /// Mean duration (none without sessions).
+    pub avg_session_duration: Option<f64>,
+    /// Exactly seven days.
+    pub daily_breakdown: Vec<DayBreakdown>,
+    /// Days with a duration sum > 0.
+    pub active_days: u64,
+    /// Longest run of consecutive active days.
+    pub longest_streak: u64,
+    /// Day with the largest duration sum (earliest on a tie).
+    pub most_productive_day: Option<NaiveDate>,
+    /// max(0, 1 - σ/μ) of the seven daily sums.
+    pub consistency_score: f64,
+}
+
+/// One day of a week.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayBreakdown {
+    /// The local date.
+    pub date: NaiveDate,
+    /// Sessions started.
+    pub sessions: u64,
+    /// Their duration sum.
+    pub duration_minutes: i64,
+    /// Those with an end time.
+    pub completed: u64,
+}
+
+/// One user's last 30 days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analytics {
+    /// Sessions in the window.
+    pub total_sessions: u64,
+    /// Mean rating.
+    pub avg_effectiveness: Option<f64>,
+    /// Mean focus score.
+    pub avg_focus_score: Option<f64>,
+    /// Mean duration.
+    pub avg_duration_minutes: Option<f64>,
+    /// Most frequent non-empty environment.
+    pub preferred_environment: Option<String>,
+    /// Most frequent non-empty device.
+    pub preferred_device: Option<String>,
+    /// Local hour → sessions (hours without sessions omitted).
+    pub peak_hours: BTreeMap<u32, u64>,
+    /// `improving`, `declining` or `stable`.
+    pub improvement_trend: String,
+    /// Recommendations in the order of stats.md; texts are added per language.
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// A recommendation, identified by its stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// `short_sessions`, `low_effectiveness`, `home_environment`,
+    /// `morning_learner` or `late_night`.
+    pub code: String,
+}
+
+/// One user's courses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Courses {
+    /// Progress rows (duplicates included).
+    pub total_courses: u64,
+    /// Mean proficiency.
+    pub avg_proficiency: Option<f64>,
+    /// Sum of total hours.
+    pub total_hours: f64,
+    /// Sum of this week's hours.
+    pub weekly_hours: f64,
+    /// Rows with a completion time.
+    pub completed_courses: u64,
+    /// Distinct subjects of existing courses, sorted.
+    pub subjects: Vec<String>,
+}
+
+/// Platform-wide learning figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Learning {
+    /// Distinct users with sessions.
+    pub total_users: u64,
+    /// Distinct users with a session in the last 7 local days.
+    pub active_users_7d: u64,
+    /// Sessions starting today (local).
+    pub sessions_today: u64,
+    /// Sessions starting in the last 7 local days.
+    pub sessions_week: u64,
+    /// Mean duration over all sessions.
+    pub avg_session_duration: Option<f64>,
+    /// Most frequent non-empty environment.
+    pub most_popular_environment: Option<String>,
+    /// Most frequent non-empty device.
+    pub most_popular_device: Option<String>,
+}
+
+/// A session as the statistics read it.
+struct Session {
+    start: i64,
+    end: Option<i64>,
+    duration: i64,
+    rating: Option<i64>,
+    focus: Option<f64>,
+    environment: Option<String>,
+    device: Option<String>,
+    subject: Option<String>,
+    active: bool,
+}
+
+/// A user's sessions with `lo <= start_time < hi`, in start order.
+fn sessions(conn: &Connection, user: i64, lo: i64, hi_exclusive: i64) -> Result<Vec<Session>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT start_time, end_time, duration_minutes, effectiveness_rating, focus_score,
+                learning_environment, device_type, subject_category, is_active
+         FROM study_sessions WHERE user_id = ?1 AND start_time >= ?2 AND start_time < ?3
+         ORDER BY start_time, id",
+    )?;
+    let rows = stmt.query_map([user, lo, hi_exclusive], |r| {
+        Ok(Session {
+            start: r.get(0)?,
+            end: r.get(1)?,
+            duration: r.get(2)?,
+            rating: r.get(3)?,
+            focus: r.get(4)?,
+            environment: r.get(5)?,
+            device: r.get(6)?,
+            subject: r.get(7)?,
+            active: r.get::<_, i64>(8)? != 0,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn count_non_empty(map: &mut BTreeMap<String, u64>, value: &Option<String>) {
+    if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+        *map.entry(v.to_string()).or_insert(0) += 1;
+    }
+}
+
+/// Mean of the ratings present.
+fn mean_rating<'a>(items: impl Iterator<Item = &'a Session>) -> Option<f64> {
+    let (sum, n) = items
+        .filter_map(|s| s.rating)
+        .fold((0.0, 0u64), |(s, n), r| (s + r as f64, n + 1));
+    mean(sum, n)
+}
+
+/// One user's local day.
+pub fn daily(conn: &Connection, local: &LocalTime, user: i64, date: NaiveDate) -> Result<Daily> {
+    let (lo, hi) = local.day_range(date);
+    let list = sessions(conn, user, lo, hi)?;
+    let mut out = Daily {
+        date,
+        total_sessions: list.len() as u64,
+        total_duration_minutes: list.iter().map(|s| s.duration).sum(),
+        avg_effectiveness: mean_rating(list.iter()),
+        completed_sessions: list.iter().filter(|s| s.end.is_some()).count() as u64,
+        active_sessions: list.iter().filter(|s| s.active).count() as u64,
+        productive_sessions: list
+            .iter()
+            .filter(|s| s.end.is_some() && s.duration >= 25 && s.rating.is_some_and(|r| r >= 4))
+            .count() as u64,
+        environments: BTreeMap::new(),
+        devices: BTreeMap::new(),
+        subjects: BTreeMap::new(),
+    };
+    for s in &list {
+        count_non_empty(&mut out.environments, &s.environment);
+        count_non_empty(&mut out.devices, &s.device);
+        count_non_empty(&mut out.subjects, &s.subject);
+    }
+    Ok(out)
+}
+
+/// One user's week from `monday` (the caller checks it is a Monday).
+pub fn weekly(conn: &Connection, local: &LocalTime, user: i64, monday: NaiveDate) -> Result<Weekly> {
+    let days: Vec<NaiveDate> = (0..7).map(|i| monday + Duration::days(i)).collect();
+    let lo = local.start_of_day(days[0]);
+    let hi = local.start_of_day(days[6] + Duration::days(1));
+    let list = sessions(conn, user, lo, hi)?;
+    let mut breakdown: Vec<DayBreakdown> = days
+        .iter()
+        .map(|d| DayBreakdown {
+            date: *d,
+            sessions: 0,
+            duration_minutes: 0,
+            completed: 0,
+        })
+        .collect();
+    for s in &list {
+        let offset = (local.date(s.start) - monday).num_days();
+        if let Some(day) = usize::try_from(offset).ok().and_then(|i| breakdown.get_mut(i)) {
+            day.sessions += 1;
+            day.duration_minutes += s.duration;
+            day.completed += s.end.is_some() as u64;
+        }
+    }
+    let active: Vec<bool> = breakdown.iter().map(|d| d.duration_minutes > 0).collect();
+    let mut longest = 0u64;
+    let mut run = 0u64;
+    for a in &active {
+        run = if *a { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let mut best: Option<&DayBreakdown> = None;
+    for d in breakdown.iter().filter(|d| d.duration_minutes > 0) {
+        if best.map_or(true, |b| d.duration_minutes > b.duration_minutes) {
+            best = Some(d);
+        }
+    }
+    let sums: Vec<f64> = breakdown.iter().map(|d| d.duration_minutes as f64).collect();
+    let mu = sums.iter().sum::<f64>() / 7.0;
+    let consistency_score = if mu <= 0.0 {
+        0.0
+    } else {
+        let sigma = (sums.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / 7.0).sqrt();
+        (1.0 - sigma / mu).max(0.0)
+    };
+    let total: i64 = list.iter().map(|s| s.duration).sum();
+    Ok(Weekly {
+        week_start: monday,
+        week_end: days[6],
+        total_sessions: list.len() as u64,
+        total_duration_minutes: total,
+        avg_session_duration: mean(total as f64, list.len() as u64),
+        most_productive_day: best.map(|d| d.date),
+        active_days: active.iter().filter(|a| **a).count() as u64,
+        longest_streak: longest,
+        daily_breakdown: breakdown,
+        consistency_score,
+    })
+}
+
+/// One user's last 30 days up to `now` (both ends included).
+pub fn analytics(conn: &Connection, local: &LocalTime, user: i64, now: i64) -> Result<Analytics> {
+    let window_start = now - days_micros(30);
+    let half = now - days_micros(15);
+    let list = sessions(conn, user, window_start, now.saturating_add(1))?;
+    let mut environments: HashMap<String, u64> = HashMap::new();
+    let mut devices: HashMap<String, u64> = HashMap::new();
+    let mut peak_hours: BTreeMap<u32, u64> = BTreeMap::new();
+    let (mut focus_sum, mut focus_n) = (0.0, 0u64);
+    for s in &list {
+        if let Some(e) = s.environment.as_deref().filter(|v| !v.is_empty()) {
+            *environments.entry(e.to_string()).or_insert(0) += 1;
+        }
+        if let Some(d) = s.device.as_deref().filter(|v| !v.is_empty()) {
+            *devices.entry(d.to_string()).or_insert(0) += 1;
+        }
+        if let Some(f) = s.focus {
+            focus_sum += f;
+            focus_n += 1;
+        }
+        *peak_hours.entry(local.hour(s.start)).or_insert(0) += 1;
+    }
+    let total: i64 = list.iter().map(|s| s.duration).sum();
+    let avg_duration = mean(total as f64, list.len() as u64);
+    let avg_effectiveness = mean_rating(list.iter());
+    let recent = mean_rating(list.iter().filter(|s| s.start >= half));
+    let previous = mean_rating(list.iter().filter(|s| s.start < half));
+    let trend = match (recent, previous) {
+        (Some(r), Some(p)) if r > p + 0.2 => "improving",
+        (Some(r), Some(p)) if r < p - 0.2 => "declining",
+        _ => "stable",
+    };
+    let preferred_environment = most_frequent(environments.iter());
+    let preferred_device = most_frequent(devices.iter());
+    // Peak hour: most sessions, earliest on a tie (BTreeMap iterates in hour order).
+    let peak = peak_hours
+        .iter()
+        .fold(None::<(u32, u64)>, |best, (&h, &n)| match best {
+            Some((_, bn)) if bn >= n => best,
+            _ => Some((h, n)),
+        })
+        .map(|(h, _)| h);
+    let mut codes = Vec::new();
+    if avg_duration.is_some_and(|d| d < 30.0) {
+        codes.push("short_sessions");
+    }
+    if avg_effectiveness.is_some_and(|e| e < 3.0) {
+        codes.push("low_effectiveness");
+    }
+    if preferred_environment.as_deref() == Some("home") {
+        codes.push("home_environment");
+    }
+    if peak.is_some_and(|h| (6..=10).contains(&h)) {
+        codes.push("morning_learner");
+    }
+    if peak.is_some_and(|h| (20..=23).contains(&h)) {
+        codes.push("late_night");
+    }
+    Ok(Analytics {
+        total_sessions: list.len() as u64,
+        avg_effectiveness,
+        avg_focus_score: mean(focus_sum, focus_n),
+        avg_duration_minutes: avg_duration,
+        preferred_environment,
+        preferred_device,
+        peak_hours,
+        improvement_trend: trend.to_string(),
+        recommendations: codes
+            .into_iter()
+            .map(|c| Recommendation { code: c.to_string() })
+            .collect(),
+    })
+}
+
+/// One user's course summary over their progress rows.
+pub fn courses(conn: &Connection, user: i64) -> Result<Courses> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.proficiency_level, p.learning_hours_total, p.learning_hours_week,
+                p.completed_at, c.subject
+         FROM course_progress p LEFT JOIN courses c ON c.id = p.course_id
+         WHERE p.user_id = ?1 ORDER BY p.id",
+    )?;
+    let mut rows = stmt.query([user])?;
+    let mut out = Courses {
+        total_courses: 0,
+        avg_proficiency: None,
+        total_hours: 0.0,
+        weekly_hours: 0.0,
+        completed_courses: 0,
+        subjects: Vec::new(),
+    };
+    let mut proficiency = 0.0;
+    let mut subjects = HashSet::new();
+    while let Some(r) = rows.next()? {
+        out.total_courses += 1;
+        proficiency += r.get::<_, f64>(0)?;
+        out.total_hours += r.get::<_, f64>(1)?;
+        out.weekly_hours += r.get::<_, f64>(2)?;
+        out.completed_courses += r.get::<_, Option<i64>>(3)?.is_some() as u64;
+        if let Some(subject) = r.get::<_, Option<String>>(4)? {
+            subjects.insert(subject);
+        }
+    }
+    out.avg_proficiency = mean(proficiency, out.total_courses);
+    out.subjects = subjects.into_iter().collect();
+    out.subjects.sort();
+    Ok(out)
+}
+
+/// Platform-wide figures, in one pass over the sessions.
+pub fn platform(conn: &Connection, local: &LocalTime, now: i64) -> Result<Learning> {
+    let today = local.date(now);
+    let (today_lo, today_hi) = local.day_range(today);
+    let week_lo = local.start_of_day(today - Duration::days(6));
+    let mut users = HashSet::new();
+    let mut active_users = HashSet::new();
+    let (mut sessions_today, mut sessions_week) = (0u64, 0u64);
+    let (mut duration_sum, mut n) = (0i64, 0u64);
+    let mut environments: HashMap<String, u64> = HashMap::new();
+    let mut devices: HashMap<String, u64> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT user_id, start_time, duration_minutes, learning_environment, device_type
+         FROM study_sessions",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let user: i64 = r.get(0)?;
+        let start: i64 = r.get(1)?;
+        users.insert(user);
+        if start >= week_lo && start < today_hi {
+            sessions_week += 1;
+            active_users.insert(user);
+            if start >= today_lo {
+                sessions_today += 1;
+            }
+        }
+        duration_sum += r.get::<_, i64>(2)?;
+        n += 1;
+        for (col, map) in [(3, &mut environments), (4, &mut devices)] {
+            if let Some(text) = r.get_ref(col)?.as_str_or_null().map_err(rusqlite::Error::from)? {
+                if !text.is_empty() {
+                    match map.get_mut(text) {
+                        Some(c) => *c += 1,
+                        None => {
+                            map.insert(text.to_string(), 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(Learning {
+        total_users: users.len() as u64,
+        active_users_7d: active_users.len() as u64,
+        sessions_today,
+        sessions_week,
+        avg_session_duration: mean(duration_sum as f64, n),
+        most_popular_environment: most_frequent(environments.iter()),
+        most_popular_device: most_frequent(devices.iter()),
+    })
+}

@@ -1,0 +1,271 @@
+//! The `locations` statistic: uploads by their region, by the region of their
+//! IP (longest-prefix match over `ip_regions`) and on a 0.1° grid.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use super::{sort_groups, Result};
+
+/// Where data comes from (`GET /api/v1/stats/locations`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Locations {
+    /// Rows in uploads.
+    pub total_uploads: u64,
+    /// Distinct non-empty `region` values of uploads.
+    pub total_regions: u64,
+    /// Uploads by their `region` column.
+    pub by_region: Vec<RegionGroup>,
+    /// Uploads by the region of their IP address.
+    pub by_ip_region: Vec<IpRegionGroup>,
+    /// Uploads with coordinates, on a 0.1° grid.
+    pub points: Vec<Point>,
+}
+
+/// Uploads of one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionGroup {
+    /// Region as stored (`""` for none).
+    pub region: String,
+    /// Uploads.
+    pub uploads: u64,
+    /// Recordings of those uploads.
+    pub recordings: u64,
+}
+
+/// Uploads whose IP maps to one region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IpRegionGroup {
+    /// Region of the longest matching prefix, or `unknown`.
+    pub region: String,
+    /// Uploads.
+    pub uploads: u64,
+    /// Distinct addresses (parsed; unparsable text counts as itself).
+    pub distinct_ips: u64,
+}
+
+/// One grid cell with uploads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Latitude rounded to 0.1°.
+    pub lat: f64,
+    /// Longitude rounded to 0.1°.
+    pub lon: f64,
+    /// Uploads in the cell.
+    pub uploads: u64,
+}
+
+/// An offline IP-to-region table answering longest-prefix matches.
+///
+/// Prefixes are kept per (family, length) in hash maps; a lookup probes only
+/// the lengths that occur, longest first.
+#[derive(Debug, Default)]
+pub struct IpRegions {
+    v4: Vec<(u8, HashMap<u32, usize>)>,
+    v6: Vec<(u8, HashMap<u128, usize>)>,
+    regions: Vec<String>,
+}
+
+impl IpRegions {
+    /// Builds the table from `(cidr, region)` rows in file order; on equal
+    /// prefix length the earlier row wins. Unparsable CIDRs are skipped.
+    pub fn new<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str)>) -> IpRegions {
+        let mut v4: HashMap<u8, HashMap<u32, usize>> = HashMap::new();
+        let mut v6: HashMap<u8, HashMap<u128, usize>> = HashMap::new();
+        let mut regions = Vec::new();
+        for (cidr, region) in rows {
+            let Ok(net) = cidr.trim().parse::<IpNet>() else {
+                continue;
+            };
+            let index = regions.len();
+            regions.push(region.to_string());
+            match net.trunc() {
+                IpNet::V4(n) => {
+                    v4.entry(n.prefix_len())
+                        .or_default()
+                        .entry(u32::from(n.network()))
+                        .or_insert(index);
+                }
+                IpNet::V6(n) => {
+                    v6.entry(n.prefix_len())
+                        .or_default()
+                        .entry(u128::from(n.network()))
+                        .or_insert(index);
+                }
+            }
+        }
+        let mut v4: Vec<_> = v4.into_iter().collect();
+        v4.sort_by(|a, b| b.0.cmp(&a.0));
+        let mut v6: Vec<_> = v6.into_iter().collect();
+        v6.sort_by(|a, b| b.0.cmp(&a.0));
+        IpRegions { v4, v6, regions }
+    }
+
+    /// The region of an address. IPv4-mapped IPv6 addresses are IPv6 here.
+    pub fn lookup(&self, addr: IpAddr) -> Option<&str> {
+        let index = match addr {
+            IpAddr::V4(a) => {
+                let bits = u32::from(a);
+                self.v4.iter().find_map(|(len, map)| {
+                    let mask = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
+                    map.get(&(bits & mask)).copied()
+                })
+            }
+            IpAddr::V6(a) => {
+                let bits = u128::from(a);
+                self.v6.iter().find_map(|(len, map)| {
+                    let mask = if *len == 0 { 0 } else { u128::MAX << (128 - len) };
+                    map.get(&(bits & mask)).copied()
+                })
+            }
+        };
+        index.map(|i| self.regions[i].as_str())
+    }
+
+    /// Loads the table from the store, in file order.
+    pub fn load(conn: &Connection) -> Result<IpRegions> {
+        let mut stmt = conn.prepare("SELECT cidr, region FROM ip_regions ORDER BY seq")?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(IpRegions::new(rows.iter().map(|(c, r)| (c.as_str(), r.as_str()))))
+    }
+}
+
+/// An address as counted in `distinct_ips`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Address {
+    Parsed(IpAddr),
+    Text(String),
+}
+
+/// Rounds a coordinate to the 0.1° grid exactly as `round(x * 10) / 10`
+/// (halves away from zero), never giving `-0.0`.
+pub fn grid(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0 + 0.0
+}
+
+/// Computes the locations statistic.
+pub fn locations(conn: &Connection) -> Result<Locations> {
+    let table = IpRegions::load(conn)?;
+    let mut recordings_per_upload: HashMap<i64, u64> = HashMap::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT upload_id, COUNT(*) FROM recordings WHERE upload_id IS NOT NULL GROUP BY upload_id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            recordings_per_upload.insert(r.get(0)?, r.get::<_, i64>(1)? as u64);
+        }
+    }
+    let mut total_uploads = 0u64;
+    let mut by_region: HashMap<String, (u64, u64)> = HashMap::new();
+    let mut by_ip: HashMap<String, (u64, HashSet<Address>)> = HashMap::new();
+    let mut points: HashMap<(u64, u64), (f64, f64, u64)> = HashMap::new();
+    let mut stmt = conn.prepare("SELECT id, ip, latitude, longitude, region FROM uploads")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        total_uploads += 1;
+        let id: i64 = r.get(0)?;
+        let ip: Option<String> = r.get(1)?;
+        let lat: Option<f64> = r.get(2)?;
+        let lon: Option<f64> = r.get(3)?;
+        let region: Option<String> = r.get(4)?;
+
+        let entry = by_region.entry(region.unwrap_or_default()).or_default();
+        entry.0 += 1;
+        entry.1 += recordings_per_upload.get(&id).copied().unwrap_or(0);
+
+        let (ip_region, address) = match ip.filter(|s| !s.is_empty()) {
+            None => ("unknown".to_string(), None),
+            Some(text) => match text.parse::<IpAddr>() {
+                Ok(addr) => (
+                    table.lookup(addr).unwrap_or("unknown").to_string(),
+                    Some(Address::Parsed(addr)),
+                ),
+                Err(_) => ("unknown".to_string(), Some(Address::Text(text))),
+            },
+        };
+        let group = by_ip.entry(ip_region).or_default();
+        group.0 += 1;
+        if let Some(a) = address {
+            group.1.insert(a);
+        }
+
+        if let (Some(lat), Some(lon)) = (lat, lon) {
+            let (glat, glon) = (grid(lat), grid(lon));
+            let cell = points.entry((glat.to_bits(), glon.to_bits())).or_insert((glat, glon, 0));
+            cell.2 += 1;
+        }
+    }
+
+    let total_regions = by_region.keys().filter(|r| !r.is_empty()).count() as u64;
+    let mut by_region: Vec<RegionGroup> = by_region
+        .into_iter()
+        .map(|(region, (uploads, recordings))| RegionGroup {
+            region,
+            uploads,
+            recordings,
+        })
+        .collect();
+    sort_groups(&mut by_region, |g| g.uploads, |g| &g.region);
+    let mut by_ip_region: Vec<IpRegionGroup> = by_ip
+        .into_iter()
+        .map(|(region, (uploads, ips))| IpRegionGroup {
+            region,
+            uploads,
+            distinct_ips: ips.len() as u64,
+        })
+        .collect();
+    sort_groups(&mut by_ip_region, |g| g.uploads, |g| &g.region);
+    let mut points: Vec<Point> = points
+        .into_values()
+        .map(|(lat, lon, uploads)| Point { lat, lon, uploads })
+        .collect();
+    points.sort_by(|a, b| {
+        b.uploads
+            .cmp(&a.uploads)
+            .then(a.lat.total_cmp(&b.lat))
+            .then(a.lon.total_cmp(&b.lon))
+    });
+    Ok(Locations {
+        total_uploads,
+        total_regions,
+        by_region,
+        by_ip_region,
+        points,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_prefix_wins_and_earlier_row_on_ties() {
+        let t = IpRegions::new([
+            ("10.0.0.0/8", "Korea"),
+            ("10.1.0.0/16", "Busan"),
+            ("10.1.0.0/16", "Later"),
+            ("2001:db8::/32", "V6"),
+            ("::ffff:0:0/96", "Mapped"),
+        ]);
+        assert_eq!(t.lookup("10.1.2.3".parse().unwrap()), Some("Busan"));
+        assert_eq!(t.lookup("10.9.2.3".parse().unwrap()), Some("Korea"));
+        assert_eq!(t.lookup("11.0.0.1".parse().unwrap()), None);
+        assert_eq!(t.lookup("2001:db8::5".parse().unwrap()), Some("V6"));
+        // A mapped address matches only IPv6 prefixes.
+        assert_eq!(t.lookup("::ffff:10.1.5.5".parse().unwrap()), Some("Mapped"));
+    }
+
+    #[test]
+    fn grid_rounds_halves_away_from_zero_without_negative_zero() {
+        assert_eq!(grid(37.45), 37.5);
+        assert_eq!(grid(-0.04).to_string(), "0");
+        assert!(grid(-0.04).is_sign_positive());
+        assert_eq!(grid(-126.95), -127.0);
+    }
+}

@@ -1,0 +1,181 @@
+//! Statistics of `stats.md`: typed results and pure computations over one
+//! SQLite read transaction, so all numbers of one statistic come from one
+//! consistent snapshot. Nothing here caches; `cache` does.
+
+pub mod corpus;
+pub mod key;
+pub mod learning;
+pub mod locations;
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::i18n::{self, Lang};
+use crate::store::{self, StoreError};
+
+pub use corpus::Dashboard;
+pub use key::StatKey;
+pub use learning::{Analytics, Courses, Daily, Learning, Weekly};
+pub use locations::Locations;
+
+/// Why a statistic could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum StatsError {
+    /// The user id is unknown (404).
+    #[error("user {0} not found")]
+    UnknownUser(i64),
+    /// A parameter is malformed (400), naming the parameter.
+    #[error("{param}: {reason}")]
+    BadParameter {
+        /// The parameter name (`date`, `week_start`, `key`, ...).
+        param: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for StatsError {
+    fn from(e: rusqlite::Error) -> Self {
+        StatsError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// Result alias of the statistics.
+pub type Result<T, E = StatsError> = std::result::Result<T, E>;
+
+/// Any computed statistic, as stored in the cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Statistic {
+    /// `dashboard`.
+    Dashboard(Dashboard),
+    /// `locations`.
+    Locations(Locations),
+    /// `learning`.
+    Learning(Learning),
+    /// `user/{id}/daily/{date}`.
+    Daily(Daily),
+    /// `user/{id}/weekly/{monday}`.
+    Weekly(Weekly),
+    /// `user/{id}/analytics`.
+    Analytics(Analytics),
+    /// `user/{id}/courses`.
+    Courses(Courses),
+}
+
+impl Statistic {
+    /// The `data` part of the JSON envelope; recommendation texts are in `lang`.
+    pub fn to_json(&self, lang: Lang) -> serde_json::Value {
+        let value = match self {
+            Statistic::Dashboard(s) => serde_json::to_value(s),
+            Statistic::Locations(s) => serde_json::to_value(s),
+            Statistic::Learning(s) => serde_json::to_value(s),
+            Statistic::Daily(s) => serde_json::to_value(s),
+            Statistic::Weekly(s) => serde_json::to_value(s),
+            Statistic::Courses(s) => serde_json::to_value(s),
+            Statistic::Analytics(s) => {
+                let mut v = serde_json::to_value(s).expect("analytics serializes");
+                if let Some(list) = v.get_mut("recommendations").and_then(|r| r.as_array_mut()) {
+                    for item in list {
+                        let code = item["code"].as_str().unwrap_or_default().to_string();
+                        item["text"] = serde_json::Value::String(i18n::recommendation(lang, &code));
+                    }
+                }
+                Ok(v)
+            }
+        };
+        value.expect("statistics always serialize to JSON")
+    }
+}
+
+/// A computed statistic with the data revision it was computed from.
+#[derive(Debug, Clone)]
+pub struct Computed {
+    /// The statistic.
+    pub statistic: Statistic,
+    /// Write count of the tables it reads, at the snapshot it was computed on.
+    pub revision: u64,
+}
+
+/// The write count of the tables (or of the user's rows) that `key` reads.
+pub fn revision(conn: &Connection, key: &StatKey) -> Result<u64> {
+    Ok(match key {
+        StatKey::Dashboard => store::read_revisions(conn)?.sum(&["speakers", "recordings"]),
+        StatKey::Locations => {
+            store::read_revisions(conn)?.sum(&["uploads", "recordings", "ip_regions"])
+        }
+        StatKey::Learning => store::read_revisions(conn)?.sum(&["study_sessions"]),
+        StatKey::Daily { user, .. } | StatKey::Weekly { user, .. } | StatKey::Analytics { user } => {
+            store::read_user_revision(conn, *user)?.0
+        }
+        StatKey::Courses { user } => {
+            store::read_user_revision(conn, *user)?.1 + store::read_revisions(conn)?.sum(&["courses"])
+        }
+    })
+}
+
+/// Computes `key` in one read transaction: the revision and every number come
+/// from the same snapshot. Fails with `UnknownUser` for an unknown user id.
+pub fn compute(conn: &mut Connection, config: &Config, key: &StatKey) -> Result<Computed> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
+    let rev = revision(&tx, key)?;
+    if let Some(user) = key.user() {
+        if !store::accounts::user_is_known(&tx, user)? {
+            return Err(StatsError::UnknownUser(user));
+        }
+    }
+    let now = config.clock.now_micros();
+    let local = &config.local;
+    let statistic = match key {
+        StatKey::Dashboard => Statistic::Dashboard(corpus::dashboard(&tx, local)?),
+        StatKey::Locations => Statistic::Locations(locations::locations(&tx)?),
+        StatKey::Learning => Statistic::Learning(learning::platform(&tx, local, now)?),
+        StatKey::Daily { user, date } => Statistic::Daily(learning::daily(&tx, local, *user, *date)?),
+        StatKey::Weekly { user, monday } => {
+            Statistic::Weekly(learning::weekly(&tx, local, *user, *monday)?)
+        }
+        StatKey::Analytics { user } => {
+            Statistic::Analytics(learning::analytics(&tx, local, *user, now)?)
+        }
+        StatKey::Courses { user } => Statistic::Courses(learning::courses(&tx, *user)?),
+    };
+    tx.finish()?;
+    Ok(Computed {
+        statistic,
+        revision: rev,
+    })
+}
+
+/// Parses a `YYYY-MM-DD` parameter, naming it in the error.
+pub fn parse_date(param: &'static str, text: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| StatsError::BadParameter {
+        param,
+        reason: format!("{text:?} is not a date (YYYY-MM-DD)"),
+    })
+}
+
+/// Mean of a sum over `n` values; `None` over nothing.
+pub(crate) fn mean(sum: f64, n: u64) -> Option<f64> {
+    (n > 0).then(|| sum / n as f64)
+}
+
+/// Sorts groups by their main count descending, then name ascending (bytes).
+pub(crate) fn sort_groups<T>(items: &mut [T], count: impl Fn(&T) -> u64, name: impl Fn(&T) -> &str) {
+    items.sort_by(|a, b| count(b).cmp(&count(a)).then_with(|| name(a).cmp(name(b))));
+}
+
+/// The most frequent value, alphabetically first on a tie; `None` for none.
+pub(crate) fn most_frequent<'a>(counts: impl Iterator<Item = (&'a String, &'a u64)>) -> Option<String> {
+    let mut best: Option<(&String, u64)> = None;
+    for (name, &n) in counts {
+        best = match best {
+            Some((bn, bc)) if bc > n || (bc == n && bn <= name) => Some((bn, bc)),
+            _ => Some((name, n)),
+        };
+    }
+    best.map(|(n, _)| n.clone())
+}

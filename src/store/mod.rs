@@ -1,0 +1,253 @@
+//! The SQLite store (`DATA_DIR/voxdash.db`): opening, pragmas, migrations,
+//! a small connection pool, and the write counters the stats cache reads.
+//! Every SQL statement of the program lives in this module's files.
+
+pub mod accounts;
+pub mod jobs;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A SQLite call failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The data directory cannot be created or written.
+    #[error("data directory {path}: {reason}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// What is missing (permission, space, ...).
+        reason: String,
+    },
+    /// The database was written by a newer voxdash.
+    #[error("{path} has schema version {found}, newer than the {supported} this voxdash knows; upgrade voxdash")]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Version found in the file.
+        found: i64,
+        /// Latest version this binary supports.
+        supported: i64,
+    },
+    /// A migration failed; the database is left at the previous version.
+    #[error("migration to schema version {version} failed: {source}")]
+    Migration {
+        /// Target version.
+        version: i64,
+        /// The SQLite error.
+        source: rusqlite::Error,
+    },
+    /// A row asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A value breaks a rule of the store (e.g. a duplicate username).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result alias of the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The SQLite store: a path and a pool of open connections.
+///
+/// Connections are pooled behind a `Mutex<Vec<_>>` because a
+/// `rusqlite::Connection` is `Send` but not `Sync`; a checkout is a pop.
+pub struct Store {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+/// A pooled connection; it goes back to the pool when dropped.
+pub struct Conn<'a> {
+    store: &'a Store,
+    conn: Option<Connection>,
+}
+
+impl Deref for Conn<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // A connection left inside a transaction (after a panic) is not reused.
+            if conn.is_autocommit() {
+                let mut pool = self.store.pool.lock().unwrap_or_else(|e| e.into_inner());
+                if pool.len() < 16 {
+                    pool.push(conn);
+                }
+            }
+        }
+    }
+}
+
+/// Makes sure `dir` exists and is writable, with a message naming what is missing.
+pub fn ensure_data_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::DataDir {
+        path: dir.to_path_buf(),
+        reason: format!("cannot create it ({e})"),
+    })?;
+    let probe = dir.join(".voxdash-write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| StoreError::DataDir {
+        path: dir.to_path_buf(),
+        reason: format!("cannot write into it ({e}); check its owner and permissions"),
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it to
+    /// the latest schema. Fails if the file is newer than this binary.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            ensure_data_dir(dir)?;
+        }
+        let store = Store {
+            path: path.to_path_buf(),
+            pool: Mutex::new(Vec::new()),
+        };
+        let mut conn = store.connect()?;
+        migrate(&mut conn, &store.path, schema::latest_version())?;
+        store.pool.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = OFF;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -32000;",
+        )?;
+        Ok(conn)
+    }
+
+    /// A connection from the pool (a new one when the pool is empty).
+    pub fn conn(&self) -> Result<Conn<'_>> {
+        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => self.connect()?,
+        };
+        Ok(Conn {
+            store: self,
+            conn: Some(conn),
+        })
+    }
+
+    /// Rows in each table the product keeps, for `/admin/cache/`.
+    pub fn table_counts(&self) -> Result<Vec<(String, i64)>> {
+        let conn = self.conn()?;
+        let mut out = Vec::new();
+        for table in schema::COUNTED_TABLES {
+            let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+            out.push((table.to_string(), n));
+        }
+        Ok(out)
+    }
+
+    /// Whether the store holds no lab data yet (no speakers, recordings or sessions).
+    pub fn is_empty(&self) -> Result<bool> {
+        let conn = self.conn()?;
+        let n: i64 = conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM speakers) + (SELECT COUNT(*) FROM recordings)
+                  + (SELECT COUNT(*) FROM study_sessions)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n == 0)
+    }
+}
+
+/// Applies the migrations after the file's current version up to `target`,
+/// each in its own transaction. Exposed so tests can build an older schema.
+pub fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let latest = schema::latest_version();
+    if current > latest {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: current,
+            supported: latest,
+        });
+    }
+    for version in (current + 1)..=target.min(latest) {
+        let tx = conn.transaction()?;
+        let sql = schema::migration_sql((version - 1) as usize);
+        tx.execute_batch(&sql)
+            .and_then(|_| tx.pragma_update(None, "user_version", version))
+            .map_err(|source| StoreError::Migration { version, source })?;
+        tx.commit()?;
+        log::info!("database {} migrated to schema version {version}", path.display());
+    }
+    Ok(())
+}
+
+/// Write counts per table at one point in time (inserts + updates + deletes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revisions {
+    /// Writes per table name since the database was created.
+    pub tables: HashMap<String, u64>,
+}
+
+impl Revisions {
+    /// The sum of the counts of `tables`.
+    pub fn sum(&self, tables: &[&str]) -> u64 {
+        tables.iter().map(|t| self.tables.get(*t).copied().unwrap_or(0)).sum()
+    }
+}
+
+/// Reads every table's write count in one query.
+pub fn read_revisions(conn: &Connection) -> Result<Revisions> {
+    let mut stmt =
+        conn.prepare_cached("SELECT table_name, inserts + updates + deletes FROM write_counters")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut tables = HashMap::new();
+    for row in rows {
+        let (name, n) = row?;
+        tables.insert(name, n as u64);
+    }
+    Ok(Revisions { tables })
+}
+
+/// Writes to one user's study sessions and course progress, counted by triggers.
+pub fn read_user_revision(conn: &Connection, user_id: i64) -> Result<(u64, u64)> {
+    let mut stmt =
+        conn.prepare_cached("SELECT sessions, progress FROM user_revisions WHERE user_id = ?1")?;
+    let row = stmt
+        .query_row([user_id], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+        .optional()?;
+    Ok(row.unwrap_or((0, 0)))
+}

@@ -1,0 +1,226 @@
+//! The ordered, append-only list of schema migrations. A shipped migration is
+//! never edited; a change is a new entry at the end. The version applied is
+//! kept in `PRAGMA user_version`.
+//!
+//! Instants are stored as INTEGER microseconds since the Unix epoch (UTC), so
+//! that statistics compare and bucket them without parsing text.
+
+/// Tables whose writes are counted by triggers (see migration 3).
+pub const COUNTED_TABLES: &[&str] = &[
+    "users",
+    "speakers",
+    "uploads",
+    "recordings",
+    "ip_regions",
+    "courses",
+    "study_sessions",
+    "course_progress",
+    "study_sessions_archive",
+];
+
+/// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the lab's data, as in data-format.md.
+    r#"
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    display_name TEXT,
+    is_staff INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    last_active_at INTEGER,
+    region TEXT
+);
+CREATE TABLE speakers (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    birth_year INTEGER,
+    category TEXT NOT NULL,
+    diagnosis TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE uploads (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    uploaded_at INTEGER NOT NULL,
+    ip TEXT,
+    latitude REAL,
+    longitude REAL,
+    region TEXT
+);
+CREATE TABLE recordings (
+    id INTEGER PRIMARY KEY,
+    speaker_id INTEGER NOT NULL,
+    upload_id INTEGER,
+    file_name TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL,
+    duration_s REAL NOT NULL,
+    sample_rate INTEGER,
+    snr_db REAL
+);
+CREATE INDEX recordings_upload ON recordings(upload_id);
+CREATE INDEX recordings_snr ON recordings(snr_db);
+CREATE TABLE ip_regions (
+    seq INTEGER PRIMARY KEY,
+    cidr TEXT NOT NULL,
+    region TEXT NOT NULL,
+    latitude REAL,
+    longitude REAL
+);
+CREATE TABLE courses (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    subject TEXT NOT NULL
+);
+CREATE TABLE study_sessions (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    course_id INTEGER,
+    subject_category TEXT,
+    start_time INTEGER NOT NULL,
+    end_time INTEGER,
+    duration_minutes INTEGER NOT NULL,
+    effectiveness_rating INTEGER,
+    focus_score REAL,
+    learning_environment TEXT,
+    device_type TEXT,
+    is_active INTEGER NOT NULL
+);
+CREATE INDEX study_sessions_user_start ON study_sessions(user_id, start_time);
+CREATE INDEX study_sessions_start ON study_sessions(start_time);
+CREATE TABLE course_progress (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    course_id INTEGER NOT NULL,
+    proficiency_level REAL NOT NULL,
+    learning_hours_total REAL NOT NULL,
+    learning_hours_week REAL NOT NULL,
+    completed_at INTEGER,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX course_progress_user_course ON course_progress(user_id, course_id);
+"#,
+    // 2: accounts: passwords on users, browser sign-in sessions, API tokens.
+    r#"
+ALTER TABLE users ADD COLUMN password_hash TEXT;
+CREATE TABLE web_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+"#,
+    // 3: write counters kept by triggers, so writes from any process count.
+    // Per-user counters make `changes_since` of a user's entries exact.
+    r#"
+CREATE TABLE write_counters (
+    table_name TEXT PRIMARY KEY,
+    inserts INTEGER NOT NULL DEFAULT 0,
+    updates INTEGER NOT NULL DEFAULT 0,
+    deletes INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE user_revisions (
+    user_id INTEGER PRIMARY KEY,
+    sessions INTEGER NOT NULL DEFAULT 0,
+    progress INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE study_sessions_archive (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    course_id INTEGER,
+    subject_category TEXT,
+    start_time INTEGER NOT NULL,
+    end_time INTEGER,
+    duration_minutes INTEGER NOT NULL,
+    effectiveness_rating INTEGER,
+    focus_score REAL,
+    learning_environment TEXT,
+    device_type TEXT,
+    is_active INTEGER NOT NULL,
+    archived_at INTEGER NOT NULL
+);
+CREATE INDEX study_sessions_archive_start ON study_sessions_archive(start_time);
+CREATE INDEX study_sessions_archive_user ON study_sessions_archive(user_id);
+@COUNTER_TRIGGERS@
+CREATE TRIGGER study_sessions_user_ins AFTER INSERT ON study_sessions BEGIN
+    INSERT INTO user_revisions(user_id, sessions) VALUES (NEW.user_id, 1)
+    ON CONFLICT(user_id) DO UPDATE SET sessions = sessions + 1;
+END;
+CREATE TRIGGER study_sessions_user_upd AFTER UPDATE ON study_sessions BEGIN
+    INSERT INTO user_revisions(user_id, sessions) VALUES (NEW.user_id, 1)
+    ON CONFLICT(user_id) DO UPDATE SET sessions = sessions + 1;
+    INSERT INTO user_revisions(user_id, sessions) SELECT OLD.user_id, 1 WHERE OLD.user_id <> NEW.user_id
+    ON CONFLICT(user_id) DO UPDATE SET sessions = sessions + 1;
+END;
+CREATE TRIGGER study_sessions_user_del AFTER DELETE ON study_sessions BEGIN
+    INSERT INTO user_revisions(user_id, sessions) VALUES (OLD.user_id, 1)
+    ON CONFLICT(user_id) DO UPDATE SET sessions = sessions + 1;
+END;
+CREATE TRIGGER course_progress_user_ins AFTER INSERT ON course_progress BEGIN
+    INSERT INTO user_revisions(user_id, progress) VALUES (NEW.user_id, 1)
+    ON CONFLICT(user_id) DO UPDATE SET progress = progress + 1;
+END;
+CREATE TRIGGER course_progress_user_upd AFTER UPDATE ON course_progress BEGIN
+    INSERT INTO user_revisions(user_id, progress) VALUES (NEW.user_id, 1)
+    ON CONFLICT(user_id) DO UPDATE SET progress = progress + 1;
+    INSERT INTO user_revisions(user_id, progress) SELECT OLD.user_id, 1 WHERE OLD.user_id <> NEW.user_id
+    ON CONFLICT(user_id) DO UPDATE SET progress = progress + 1;
+END;
+CREATE TRIGGER course_progress_user_del AFTER DELETE ON course_progress BEGIN
+    INSERT INTO user_revisions(user_id, progress) VALUES (OLD.user_id, 1)
+    ON CONFLICT(user_id) DO UPDATE SET progress = progress + 1;
+END;
+"#,
+    // 4: the record of every job run (scheduler, CLI, web buttons).
+    r#"
+CREATE TABLE job_runs (
+    id INTEGER PRIMARY KEY,
+    job TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    duration_ms REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE INDEX job_runs_job ON job_runs(job, started_at);
+"#,
+];
+
+/// The SQL of migration `index`, with generated parts filled in.
+pub fn migration_sql(index: usize) -> String {
+    let sql = MIGRATIONS[index];
+    if !sql.contains("@COUNTER_TRIGGERS@") {
+        return sql.to_string();
+    }
+    let mut triggers = String::new();
+    for table in COUNTED_TABLES {
+        triggers.push_str(&format!(
+            "INSERT INTO write_counters(table_name) VALUES ('{table}');\n"
+        ));
+        for (event, column, _) in [
+            ("INSERT", "inserts", "NEW"),
+            ("UPDATE", "updates", "NEW"),
+            ("DELETE", "deletes", "OLD"),
+        ] {
+            triggers.push_str(&format!(
+                "CREATE TRIGGER {table}_count_{ev} AFTER {event} ON {table} BEGIN \
+                 UPDATE write_counters SET {column} = {column} + 1 WHERE table_name = '{table}'; END;\n",
+                ev = event.to_ascii_lowercase()
+            ));
+        }
+    }
+    sql.replace("@COUNTER_TRIGGERS@", &triggers)
+}
+
+/// The schema version this binary writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}

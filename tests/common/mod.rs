@@ -1,0 +1,69 @@
+//! Shared helpers of the integration tests: temp data dirs, the sample
+//! dataset, JSON comparison with a float tolerance.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The committed copy of the sample dataset.
+pub fn sample_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample/data")
+}
+
+/// The sample's expected statistics.
+pub fn expected() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample/expected-asia-seoul.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The clock and zone the sample's expectations were computed with.
+pub const SAMPLE_NOW: &str = "2026-11-23T12:00:00+09:00";
+/// The zone of the sample's expectations.
+pub const SAMPLE_TZ: &str = "Asia/Seoul";
+
+/// Compares `actual` with `expected`: floats to 1e-9 relative, objects by
+/// key (only keys of `expected` are required; `text` of recommendations may be
+/// extra). Returns the paths that differ.
+pub fn json_diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) {
+    match (expected, actual) {
+        (Value::Number(e), Value::Number(a)) => {
+            let (e, a) = (e.as_f64().unwrap(), a.as_f64().unwrap());
+            let tol = 1e-9 * e.abs().max(a.abs()).max(1e-300);
+            if (e - a).abs() > tol {
+                out.push(format!("{path}: expected {e}, got {a}"));
+            }
+        }
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                match a.get(k) {
+                    Some(av) => json_diff(&format!("{path}.{k}"), ev, av, out),
+                    None => out.push(format!("{path}.{k}: missing")),
+                }
+            }
+            for k in a.keys() {
+                if !e.contains_key(k) && k != "text" {
+                    out.push(format!("{path}.{k}: unexpected"));
+                }
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                out.push(format!("{path}: expected {} items, got {}", e.len(), a.len()));
+            }
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                json_diff(&format!("{path}[{i}]"), ev, av, out);
+            }
+        }
+        (e, a) => {
+            if e != a {
+                out.push(format!("{path}: expected {e}, got {a}"));
+            }
+        }
+    }
+}
+
+/// A fresh temporary data directory.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("voxdash-test-").tempdir().unwrap()
+}
