@@ -6,13 +6,21 @@
 //! - [`clock`]: "now" (`VOXDASH_NOW`) and local calendar arithmetic.
 //! - [`config`]: data directory, zone, cache policy, schedule.
 //! - [`store`]: SQLite, migrations, write counters, accounts, job record.
+//! - [`accounts`]: password hashes and tokens.
+//! - [`jobs`]: refresh, warm-up, precompute.
 //! - [`import`]: the CSV import format.
 //! - [`stats`]: pure computations of every statistic of `stats.md`.
+//! - [`cache`]: the redb stats cache (fresh / cached / stale).
 //! - [`i18n`]: English, Korean and Chinese texts.
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod i18n;
+pub mod demo;
 pub mod import;
+pub mod jobs;
+pub mod accounts;
+pub mod cache;
 pub mod stats;
 pub mod store;

@@ -1,1 +1,21 @@
-fn main(){}
+//! The `voxdash` binary: parses arguments, sets up logging, runs the command
+//! from the library and maps failure to a one-line reason and exit status 1.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::new().filter_or("VOXDASH_LOG", "info"))
+        .format_target(true)
+        .init();
+    let cli = voxdash::cli::Cli::parse();
+    match voxdash::cli::run(cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -251,3 +251,13 @@ pub fn read_user_revision(conn: &Connection, user_id: i64) -> Result<(u64, u64)>
         .optional()?;
     Ok(row.unwrap_or((0, 0)))
 }
+
+/// Users with a study session starting at or after `since` (µs), or every
+/// user with a session when `since` is `None`; by id.
+pub fn learners(conn: &Connection, since: Option<i64>) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT user_id FROM study_sessions WHERE ?1 IS NULL OR start_time >= ?1 ORDER BY user_id",
+    )?;
+    let rows = stmt.query_map([since], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,34 @@
+# voxdash — see README.md. `make run` and `make test` are all a newcomer needs.
+CARGO ?= cargo
+BIN := target/release/voxdash
+DATA ?= ./data
+BIND ?= 127.0.0.1:8010
+
+.PHONY: run build test check bench e2e clean
+
+## Build, load the demo data if the database is empty, serve on $(BIND).
+run: build
+	$(BIN) --data-dir $(DATA) init --demo
+	@echo "voxdash: http://$(BIND)/audio/dashboard/"
+	$(BIN) --data-dir $(DATA) serve --bind $(BIND)
+
+build:
+	$(CARGO) build --release
+
+## Every test (unit, integration, golden).
+test:
+	$(CARGO) test --all-targets
+
+## Format, lints, tests and docs, all without warnings.
+check:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) test --all-targets
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+## Speed figures, written to docs/benchmarks.md.
+bench: build
+	bash scripts/bench.sh
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,65 @@
+//! Secrets of accounts: argon2 password hashes, random session / API tokens
+//! and their SHA-256 digests (only digests are stored).
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Hashes a password with argon2id and a random salt (PHC string).
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing with default parameters succeeds")
+        .to_string()
+}
+
+/// Whether `password` matches a stored PHC hash (false for a malformed hash).
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A new random token: 32 bytes as 64 hex digits.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex(&bytes)
+}
+
+/// The SHA-256 digest of a token, as stored (tokens are random, so a fast
+/// hash is enough; passwords use argon2).
+pub fn token_digest(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A readable random password for the first staff account of `make run`.
+pub fn new_password() -> String {
+    new_token()[..20].to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify() {
+        let h = hash_password("s3cret");
+        assert!(verify_password("s3cret", &h));
+        assert!(!verify_password("S3cret", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_digests_stable() {
+        assert_ne!(new_token(), new_token());
+        assert_eq!(token_digest("a"), token_digest("a"));
+        assert_eq!(token_digest("a").len(), 64);
+    }
+}

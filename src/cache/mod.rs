@@ -1,0 +1,576 @@
+//! The persistent stats cache (`DATA_DIR/stats.redb`): get-or-compute by key
+//! with fresh / cached / stale answers, single-flight computations,
+//! background recomputation of stale entries, refresh-ahead, invalidation,
+//! LRU eviction of per-user entries and per-kind metrics.
+//!
+//! Key layout and invalidation rules are described in `docs/cache.md`.
+
+pub mod entry;
+pub mod metrics;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
+
+use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde_json::json;
+
+use crate::clock::format_utc;
+use crate::config::Config;
+use crate::i18n::Lang;
+use crate::stats::key::KeyKind;
+use crate::stats::{self, StatKey, StatsError};
+use crate::store::Store;
+
+pub use entry::Entry;
+pub use metrics::{KindMetrics, Metrics};
+
+/// The single table of the cache: key text → encoded [`Entry`].
+const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
+
+/// What went wrong in the cache.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// Computing the statistic failed (unknown user, bad parameter, store).
+    #[error(transparent)]
+    Stats(#[from] StatsError),
+    /// Another process (normally `voxdash serve`) has the cache file open.
+    #[error("{0} is open in another voxdash process (the server?)")]
+    Locked(PathBuf),
+    /// redb failed.
+    #[error("stats cache: {0}")]
+    Redb(String),
+    /// The shared computation this call waited for failed.
+    #[error("{0}")]
+    Shared(Arc<CacheError>),
+}
+
+impl CacheError {
+    /// A copy of this error for the callers that shared the computation.
+    fn for_waiters(&self) -> CacheError {
+        match self.root() {
+            CacheError::Stats(StatsError::UnknownUser(u)) => CacheError::Stats(StatsError::UnknownUser(*u)),
+            CacheError::Stats(StatsError::BadParameter { param, reason }) => {
+                CacheError::Stats(StatsError::BadParameter { param, reason: reason.clone() })
+            }
+            CacheError::Locked(p) => CacheError::Locked(p.clone()),
+            other => CacheError::Redb(other.to_string()),
+        }
+    }
+
+    /// The underlying error, through shared computations.
+    pub fn root(&self) -> &CacheError {
+        match self {
+            CacheError::Shared(inner) => inner.root(),
+            other => other,
+        }
+    }
+}
+
+fn redb_err(e: impl std::fmt::Display) -> CacheError {
+    CacheError::Redb(e.to_string())
+}
+
+/// How an answer relates to the data, as the badge shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Computed while answering.
+    Fresh,
+    /// From the cache, within its TTL, no change since.
+    Cached,
+    /// From the cache, past its TTL or with changes since; being recomputed.
+    Stale,
+}
+
+impl Freshness {
+    /// `fresh`, `cached` or `stale`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Freshness::Fresh => "fresh",
+            Freshness::Cached => "cached",
+            Freshness::Stale => "stale",
+        }
+    }
+}
+
+/// A statistic as answered to a reader.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Which statistic.
+    pub key: StatKey,
+    /// Fresh, cached or stale.
+    pub status: Freshness,
+    /// Writes to its source since it was computed.
+    pub changes_since: u64,
+    /// The entry.
+    pub entry: Arc<Entry>,
+}
+
+impl Answer {
+    /// The JSON envelope of stats.md, texts in `lang`.
+    pub fn envelope(&self, lang: Lang) -> serde_json::Value {
+        json!({
+            "key": self.key.to_string(),
+            "status": self.status.as_str(),
+            "computed_at": format_utc(self.entry.computed_at),
+            "expires_at": format_utc(self.entry.expires_at()),
+            "compute_ms": self.entry.compute_micros as f64 / 1000.0,
+            "changes_since": self.changes_since,
+            "data": self.entry.statistic.to_json(lang),
+        })
+    }
+}
+
+/// One line of `cache ls` and `/admin/cache/`.
+#[derive(Debug, Clone)]
+pub struct EntryInfo {
+    /// Key text.
+    pub key: String,
+    /// Status a reader would get now.
+    pub status: Freshness,
+    /// Age in seconds.
+    pub age_secs: f64,
+    /// TTL in seconds.
+    pub ttl_secs: u64,
+    /// Encoded size in bytes.
+    pub size: usize,
+    /// Writes since computed.
+    pub changes_since: u64,
+}
+
+struct Flight {
+    result: Mutex<Option<Result<Arc<Entry>, Arc<CacheError>>>>,
+    done: Condvar,
+}
+
+/// The stats cache. Cheap to share (`Arc`); every method may be called from
+/// any thread.
+pub struct StatsCache {
+    db: Database,
+    path: PathBuf,
+    store: Arc<Store>,
+    config: Config,
+    /// Computations under way, by key text. A `Mutex` because every access
+    /// inserts or removes.
+    inflight: Mutex<HashMap<String, Arc<Flight>>>,
+    /// Last read of each key in this process (µs), for LRU eviction.
+    last_access: Mutex<HashMap<String, i64>>,
+    metrics: Metrics,
+}
+
+/// Opens `path`, moving an unreadable file aside (`stats.redb.corrupt-<ts>`)
+/// and starting a new one: the cache is derived data.
+fn open_db(path: &Path, now: i64) -> Result<Database, CacheError> {
+    match Database::create(path) {
+        Ok(db) => Ok(db),
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(CacheError::Locked(path.to_path_buf())),
+        Err(e) => {
+            let aside = PathBuf::from(format!(
+                "{}.corrupt-{}",
+                path.display(),
+                format_utc(now).replace(':', "")
+            ));
+            log::warn!(
+                "stats cache {} is unreadable ({e}); moved to {} and rebuilt",
+                path.display(),
+                aside.display()
+            );
+            std::fs::rename(path, &aside).map_err(redb_err)?;
+            Database::create(path).map_err(redb_err)
+        }
+    }
+}
+
+impl StatsCache {
+    /// Opens (or creates) the cache of `config`'s data directory. Fails with
+    /// `Locked` when another process has it open.
+    pub fn open(config: &Config, store: Arc<Store>) -> Result<Arc<StatsCache>, CacheError> {
+        let path = config.cache_path();
+        let db = open_db(&path, config.clock.now_micros())?;
+        let tx = db.begin_write().map_err(redb_err)?;
+        tx.open_table(ENTRIES).map_err(redb_err)?;
+        tx.commit().map_err(redb_err)?;
+        Ok(Arc::new(StatsCache {
+            db,
+            path,
+            store,
+            config: config.clone(),
+            inflight: Mutex::new(HashMap::new()),
+            last_access: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
+        }))
+    }
+
+    /// The cache file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The store statistics are computed from.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The configuration (clock, zone, policy).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Per-kind counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// TTL of a key kind, from the policy.
+    pub fn ttl_of(&self, kind: KeyKind) -> u64 {
+        let p = &self.config.cache;
+        match kind {
+            KeyKind::Dashboard => p.dashboard_ttl,
+            KeyKind::Locations => p.locations_ttl,
+            KeyKind::Learning => p.learning_ttl,
+            KeyKind::Daily => p.daily_ttl,
+            KeyKind::Weekly => p.weekly_ttl,
+            KeyKind::Analytics => p.analytics_ttl,
+            KeyKind::Courses => p.courses_ttl,
+        }
+    }
+
+    /// Reads the stored entry of a key (a miss for unknown layouts or read errors).
+    pub fn read(&self, key: &str) -> Option<Entry> {
+        let result = (|| -> Result<Option<Entry>, CacheError> {
+            let tx = self.db.begin_read().map_err(redb_err)?;
+            let table = tx.open_table(ENTRIES).map_err(redb_err)?;
+            let value = table.get(key).map_err(redb_err)?;
+            Ok(value.and_then(|v| Entry::decode(v.value())))
+        })();
+        result.unwrap_or_else(|e| {
+            log::warn!("stats cache read of {key} failed: {e}");
+            None
+        })
+    }
+
+    fn changes_since(&self, key: &StatKey, entry: &Entry) -> Result<u64, CacheError> {
+        let conn = self.store.conn().map_err(StatsError::from)?;
+        let now_rev = stats::revision(&conn, key)?;
+        Ok(now_rev.saturating_sub(entry.revision))
+    }
+
+    /// Answers `key` without ever waiting for a recomputation when a value
+    /// exists: an expired or changed entry is returned as `Stale` while one
+    /// background recomputation runs. A never-computed key is computed here
+    /// (shared with concurrent callers). Errors are never cached.
+    pub fn get(self: &Arc<Self>, key: &StatKey) -> Result<Answer, CacheError> {
+        let text = key.to_string();
+        let kind = key.kind();
+        let now = self.config.clock.now_micros();
+        self.touch(&text, now);
+        if let Some(entry) = self.read(&text) {
+            let changes = self.changes_since(key, &entry)?;
+            let expired = now >= entry.expires_at();
+            let status = if expired || changes > 0 || entry.marked_stale {
+                self.metrics.stale(kind);
+                self.spawn_recompute(key.clone());
+                Freshness::Stale
+            } else {
+                self.metrics.hit(kind);
+                // Refresh-ahead: a shared entry read in the last tenth of its TTL.
+                let tenth = (entry.ttl_secs as i64) * 100_000;
+                if kind.is_shared() && now >= entry.expires_at() - tenth {
+                    self.spawn_recompute(key.clone());
+                }
+                Freshness::Cached
+            };
+            return Ok(Answer {
+                key: key.clone(),
+                status,
+                changes_since: changes,
+                entry: Arc::new(entry),
+            });
+        }
+        self.metrics.miss(kind);
+        let entry = self.compute_shared(key)?;
+        Ok(Answer {
+            key: key.clone(),
+            status: Freshness::Fresh,
+            changes_since: 0,
+            entry,
+        })
+    }
+
+    /// Recomputes `key` now, in the caller (joining a computation under way),
+    /// and answers `Fresh`.
+    pub fn refresh(self: &Arc<Self>, key: &StatKey) -> Result<Answer, CacheError> {
+        let entry = self.compute_shared(key)?;
+        Ok(Answer {
+            key: key.clone(),
+            status: Freshness::Fresh,
+            changes_since: 0,
+            entry,
+        })
+    }
+
+    fn touch(&self, key: &str, now: i64) {
+        let mut map = self.last_access.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(key.to_string(), now);
+    }
+
+    /// Starts a background recomputation unless one is under way.
+    pub fn spawn_recompute(self: &Arc<Self>, key: StatKey) {
+        let text = key.to_string();
+        {
+            let inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            if inflight.contains_key(&text) {
+                return;
+            }
+        }
+        let cache = Arc::clone(self);
+        std::thread::Builder::new()
+            .name(format!("recompute {text}"))
+            .spawn(move || {
+                if let Err(e) = cache.compute_shared(&key) {
+                    log::warn!("background recomputation of {key} failed: {e}");
+                }
+            })
+            .expect("spawn recompute thread");
+    }
+
+    /// Blocks until no computation is under way (tests, CLI).
+    pub fn wait_idle(&self) {
+        loop {
+            let flights: Vec<Arc<Flight>> = {
+                let inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+                inflight.values().cloned().collect()
+            };
+            if flights.is_empty() {
+                return;
+            }
+            for f in flights {
+                let mut done = f.result.lock().unwrap_or_else(|e| e.into_inner());
+                while done.is_none() {
+                    done = f.done.wait(done).unwrap_or_else(|e| e.into_inner());
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// One computation per key at a time; other callers wait for its result.
+    fn compute_shared(self: &Arc<Self>, key: &StatKey) -> Result<Arc<Entry>, CacheError> {
+        let text = key.to_string();
+        let (flight, leader) = {
+            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            match inflight.get(&text) {
+                Some(f) => (Arc::clone(f), false),
+                None => {
+                    let f = Arc::new(Flight {
+                        result: Mutex::new(None),
+                        done: Condvar::new(),
+                    });
+                    inflight.insert(text.clone(), Arc::clone(&f));
+                    (f, true)
+                }
+            }
+        };
+        if !leader {
+            let mut slot = flight.result.lock().unwrap_or_else(|e| e.into_inner());
+            while slot.is_none() {
+                slot = flight.done.wait(slot).unwrap_or_else(|e| e.into_inner());
+            }
+            return match slot.as_ref().expect("result present") {
+                Ok(entry) => Ok(Arc::clone(entry)),
+                Err(e) => Err(CacheError::Shared(Arc::clone(e))),
+            };
+        }
+        let result = self.compute_and_store(key).map(Arc::new);
+        let for_waiters = match &result {
+            Ok(e) => Ok(Arc::clone(e)),
+            Err(e) => Err(Arc::new(e.for_waiters())),
+        };
+        // Remove the flight before waking waiters so a later call starts anew.
+        self.inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&text);
+        *flight.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(for_waiters);
+        flight.done.notify_all();
+        result
+    }
+
+    fn compute_and_store(&self, key: &StatKey) -> Result<Entry, CacheError> {
+        let kind = key.kind();
+        let started = Instant::now();
+        let computed_at = self.config.clock.now_micros();
+        let computed = {
+            let mut conn = self.store.conn().map_err(StatsError::from)?;
+            stats::compute(&mut conn, &self.config, key)?
+        };
+        let micros = started.elapsed().as_micros() as u64;
+        self.metrics.computed(kind, micros);
+        let entry = Entry {
+            computed_at,
+            ttl_secs: self.ttl_of(kind),
+            compute_micros: micros,
+            revision: computed.revision,
+            marked_stale: false,
+            statistic: computed.statistic,
+        };
+        self.write(&key.to_string(), &entry)?;
+        Ok(entry)
+    }
+
+    /// Stores an entry, evicting least recently used per-user entries when
+    /// over the limit. The previous entry stays readable until the commit.
+    pub fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
+        let tx = self.db.begin_write().map_err(redb_err)?;
+        {
+            let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
+            table.insert(key, entry.encode().as_slice()).map_err(redb_err)?;
+            let len = table.len().map_err(redb_err)? as usize;
+            let limit = self.config.cache.max_entries;
+            if len > limit {
+                let victims = self.eviction_order(&table)?;
+                for victim in victims.into_iter().take(len - limit) {
+                    if victim != key {
+                        table.remove(victim.as_str()).map_err(redb_err)?;
+                    }
+                }
+            }
+        }
+        tx.commit().map_err(redb_err)
+    }
+
+    /// Per-user keys, least recently used first (reads in this process,
+    /// else computation time).
+    fn eviction_order(&self, table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<String>, CacheError> {
+        let access = self.last_access.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut candidates = Vec::new();
+        for item in table.iter().map_err(redb_err)? {
+            let (k, v) = item.map_err(redb_err)?;
+            let key = k.value().to_string();
+            if matches!(key.as_str(), "dashboard" | "locations" | "learning") {
+                continue;
+            }
+            let computed = Entry::decode(v.value()).map(|e| e.computed_at).unwrap_or(i64::MIN);
+            let used = access.get(&key).copied().unwrap_or(i64::MIN).max(computed);
+            candidates.push((used, key));
+        }
+        candidates.sort();
+        Ok(candidates.into_iter().map(|(_, k)| k).collect())
+    }
+
+    /// Drops one entry. Returns whether it existed.
+    pub fn invalidate(&self, key: &str) -> Result<bool, CacheError> {
+        Ok(self.remove_where(|k| k == key)? > 0)
+    }
+
+    /// Drops every entry whose key starts with `prefix` (`user/42/` drops all
+    /// of user 42; an empty prefix clears the cache). Returns how many.
+    pub fn invalidate_prefix(&self, prefix: &str) -> Result<usize, CacheError> {
+        self.remove_where(|k| k.starts_with(prefix))
+    }
+
+    fn remove_where(&self, pred: impl Fn(&str) -> bool) -> Result<usize, CacheError> {
+        let tx = self.db.begin_write().map_err(redb_err)?;
+        let removed;
+        {
+            let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
+            let keys: Vec<String> = table
+                .iter()
+                .map_err(redb_err)?
+                .filter_map(|item| item.ok().map(|(k, _)| k.value().to_string()))
+                .filter(|k| pred(k))
+                .collect();
+            for k in &keys {
+                table.remove(k.as_str()).map_err(redb_err)?;
+            }
+            removed = keys.len();
+        }
+        tx.commit().map_err(redb_err)?;
+        Ok(removed)
+    }
+
+    /// Marks an entry stale: it keeps being served (as `stale`) while a
+    /// recomputation runs on the next read. Returns whether it existed.
+    pub fn mark_stale(&self, key: &str) -> Result<bool, CacheError> {
+        let Some(mut entry) = self.read(key) else {
+            return Ok(false);
+        };
+        entry.marked_stale = true;
+        self.write(key, &entry)?;
+        Ok(true)
+    }
+
+    /// Drops per-user entries past their TTL. Returns how many.
+    pub fn purge_expired(&self) -> Result<usize, CacheError> {
+        let now = self.config.clock.now_micros();
+        let tx = self.db.begin_write().map_err(redb_err)?;
+        let removed;
+        {
+            let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
+            let mut victims = Vec::new();
+            for item in table.iter().map_err(redb_err)? {
+                let (k, v) = item.map_err(redb_err)?;
+                let key = k.value().to_string();
+                if key.starts_with("user/") {
+                    match Entry::decode(v.value()) {
+                        Some(e) if e.expires_at() > now => {}
+                        _ => victims.push(key),
+                    }
+                }
+            }
+            for k in &victims {
+                table.remove(k.as_str()).map_err(redb_err)?;
+            }
+            removed = victims.len();
+        }
+        tx.commit().map_err(redb_err)?;
+        Ok(removed)
+    }
+
+    /// Every entry with the status a reader would get now, by key.
+    pub fn list(&self) -> Result<Vec<EntryInfo>, CacheError> {
+        let now = self.config.clock.now_micros();
+        let tx = self.db.begin_read().map_err(redb_err)?;
+        let table = tx.open_table(ENTRIES).map_err(redb_err)?;
+        let mut out = Vec::new();
+        for item in table.iter().map_err(redb_err)? {
+            let (k, v) = item.map_err(redb_err)?;
+            let key = k.value().to_string();
+            let size = v.value().len();
+            let Some(entry) = Entry::decode(v.value()) else {
+                continue;
+            };
+            let changes = match StatKey::parse(&key) {
+                Ok(sk) => self.changes_since(&sk, &entry)?,
+                Err(_) => 0,
+            };
+            let status = if now >= entry.expires_at() || changes > 0 || entry.marked_stale {
+                Freshness::Stale
+            } else {
+                Freshness::Cached
+            };
+            out.push(EntryInfo {
+                key,
+                status,
+                age_secs: (now - entry.computed_at) as f64 / 1e6,
+                ttl_secs: entry.ttl_secs,
+                size,
+                changes_since: changes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Number of entries stored.
+    pub fn len(&self) -> Result<usize, CacheError> {
+        let tx = self.db.begin_read().map_err(redb_err)?;
+        let table = tx.open_table(ENTRIES).map_err(redb_err)?;
+        Ok(table.len().map_err(redb_err)? as usize)
+    }
+
+    /// Whether the cache holds no entry.
+    pub fn is_empty(&self) -> Result<bool, CacheError> {
+        Ok(self.len()? == 0)
+    }
+}

@@ -1,0 +1,233 @@
+//! `voxdash warmup` and `voxdash precompute` (the original
+//! `CacheWarmupService` and `precompute_cache`): compute entries ahead of
+//! readers so pages load at once; and the debounced warm-up of a user
+//! after they finish a session.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::cache::{Freshness, StatsCache};
+use crate::clock::{days_micros, LocalTime};
+use crate::stats::StatKey;
+use crate::store;
+
+/// What a warm-up or precompute did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WarmupReport {
+    /// Entries computed.
+    pub computed: u64,
+    /// Entries already current, left alone.
+    pub skipped: u64,
+    /// Entries that failed, with the error.
+    pub failed: Vec<(String, String)>,
+    /// Users covered.
+    pub users: u64,
+}
+
+impl WarmupReport {
+    /// One line for people and the job record.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} users: {} computed, {} already current, {} failed",
+            self.users,
+            self.computed,
+            self.skipped,
+            self.failed.len()
+        )
+    }
+}
+
+/// The entries a page view of user `user` reads today.
+pub fn user_keys(local: &LocalTime, now: i64, user: i64) -> Vec<StatKey> {
+    let today = local.date(now);
+    vec![
+        StatKey::Daily { user, date: today },
+        StatKey::Weekly {
+            user,
+            monday: LocalTime::monday_of(today),
+        },
+        StatKey::Analytics { user },
+        StatKey::Courses { user },
+    ]
+}
+
+/// Computes each key that is missing or not current (every key with
+/// `force`), in the caller. `tick` is called after each key.
+pub fn warm_keys(cache: &Arc<StatsCache>, keys: &[StatKey], force: bool, report: &mut WarmupReport, mut tick: impl FnMut()) {
+    for key in keys {
+        let current = !force
+            && cache.read(&key.to_string()).is_some()
+            && matches!(cache.get(key).map(|a| a.status), Ok(Freshness::Cached));
+        if current {
+            report.skipped += 1;
+        } else {
+            match cache.refresh(key) {
+                Ok(_) => report.computed += 1,
+                Err(e) => report.failed.push((key.to_string(), e.to_string())),
+            }
+        }
+        tick();
+    }
+}
+
+/// What to warm.
+#[derive(Debug, Clone, Default)]
+pub struct WarmupOptions {
+    /// Only this user (with `global`, also the shared keys).
+    pub user: Option<i64>,
+    /// The shared keys.
+    pub global: bool,
+    /// Recompute entries that are still current.
+    pub force: bool,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+}
+
+/// `voxdash warmup`: the shared keys (`--global`), one user (`--user`), or
+/// with neither, the shared keys and every user active in the last 7 days.
+pub fn warmup(cache: &Arc<StatsCache>, options: &WarmupOptions) -> Result<WarmupReport, store::StoreError> {
+    let config = cache.config().clone();
+    let now = config.clock.now_micros();
+    let mut keys = Vec::new();
+    let everything = options.user.is_none() && !options.global;
+    if options.global || everything {
+        keys.extend(StatKey::SHARED);
+    }
+    let users = match options.user {
+        Some(u) => vec![u],
+        None if everything => store::learners(&*cache.store().conn()?, Some(now - days_micros(7)))?,
+        None => Vec::new(),
+    };
+    for u in &users {
+        keys.extend(user_keys(&config.local, now, *u));
+    }
+    let mut report = WarmupReport {
+        users: users.len() as u64,
+        ..Default::default()
+    };
+    let bar = super::progress(keys.len() as u64, options.progress);
+    bar.set_message("warmup");
+    warm_keys(cache, &keys, options.force, &mut report, || bar.inc(1));
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// `voxdash precompute`: the per-user entries of every learner, or of those
+/// active in the last `days_active` days.
+pub fn precompute(
+    cache: &Arc<StatsCache>,
+    active_only: bool,
+    days_active: u32,
+    progress: bool,
+) -> Result<WarmupReport, store::StoreError> {
+    let config = cache.config().clone();
+    let now = config.clock.now_micros();
+    let since = active_only.then(|| now - days_micros(days_active as i64));
+    let users = store::learners(&*cache.store().conn()?, since)?;
+    let mut report = WarmupReport {
+        users: users.len() as u64,
+        ..Default::default()
+    };
+    let bar = super::progress(users.len() as u64, progress);
+    bar.set_message("precompute");
+    for u in &users {
+        let keys = user_keys(&config.local, now, *u);
+        warm_keys(cache, &keys, false, &mut report, || {});
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+/// Debounced warm-up of users after they finish a session: a burst of
+/// notifications for one user runs one warm-up, `delay` after the last.
+pub struct WarmupScheduler {
+    state: Arc<(Mutex<SchedulerState>, Condvar)>,
+}
+
+#[derive(Default)]
+struct SchedulerState {
+    due: HashMap<i64, Instant>,
+    stop: bool,
+    runs: u64,
+}
+
+impl WarmupScheduler {
+    /// Starts the scheduler's thread; it drops entries of the user and
+    /// warms them when due.
+    pub fn start(cache: Arc<StatsCache>) -> WarmupScheduler {
+        let state = Arc::new((Mutex::new(SchedulerState::default()), Condvar::new()));
+        let shared = Arc::clone(&state);
+        std::thread::Builder::new()
+            .name("warmup scheduler".into())
+            .spawn(move || {
+                let (lock, cv) = &*shared;
+                let mut st = lock.lock().unwrap_or_else(|e| e.into_inner());
+                loop {
+                    if st.stop {
+                        return;
+                    }
+                    let now = Instant::now();
+                    let ready: Vec<i64> = st.due.iter().filter(|(_, t)| **t <= now).map(|(u, _)| *u).collect();
+                    for u in &ready {
+                        st.due.remove(u);
+                    }
+                    if !ready.is_empty() {
+                        drop(st);
+                        for u in ready {
+                            let opts = WarmupOptions {
+                                user: Some(u),
+                                force: true,
+                                ..Default::default()
+                            };
+                            match warmup(&cache, &opts) {
+                                Ok(r) => log::info!("warm-up of user {u}: {}", r.summary()),
+                                Err(e) => log::warn!("warm-up of user {u} failed: {e}"),
+                            }
+                            lock.lock().unwrap_or_else(|e| e.into_inner()).runs += 1;
+                        }
+                        st = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        continue;
+                    }
+                    let wait = st
+                        .due
+                        .values()
+                        .min()
+                        .map(|t| t.saturating_duration_since(now))
+                        .unwrap_or(Duration::from_secs(3600));
+                    st = cv.wait_timeout(st, wait).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            })
+            .expect("spawn warm-up scheduler");
+        WarmupScheduler { state }
+    }
+
+    /// Schedules a warm-up of `user` after `delay`, replacing a pending one.
+    pub fn session_finished(&self, user: i64, delay: Duration) {
+        let (lock, cv) = &*self.state;
+        lock.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .due
+            .insert(user, Instant::now() + delay);
+        cv.notify_all();
+    }
+
+    /// Warm-ups run so far.
+    pub fn runs(&self) -> u64 {
+        self.state.0.lock().unwrap_or_else(|e| e.into_inner()).runs
+    }
+
+    /// Users with a warm-up pending.
+    pub fn pending(&self) -> usize {
+        self.state.0.lock().unwrap_or_else(|e| e.into_inner()).due.len()
+    }
+}
+
+impl Drop for WarmupScheduler {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.state;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).stop = true;
+        cv.notify_all();
+    }
+}
