@@ -154,8 +154,9 @@ pub struct StatsCache {
     /// Computations under way, by key text. A `Mutex` because every access
     /// inserts or removes.
     inflight: Mutex<HashMap<String, Arc<Flight>>>,
-    /// Last read of each key in this process (µs), for LRU eviction.
-    last_access: Mutex<HashMap<String, i64>>,
+    /// Order of the last read of each key in this process (a tick that only
+    /// grows, not the clock, which tests pin), for LRU eviction.
+    last_access: Mutex<(u64, HashMap<String, u64>)>,
     metrics: Metrics,
 }
 
@@ -197,7 +198,7 @@ impl StatsCache {
             store,
             config: config.clone(),
             inflight: Mutex::new(HashMap::new()),
-            last_access: Mutex::new(HashMap::new()),
+            last_access: Mutex::new((0, HashMap::new())),
             metrics: Metrics::default(),
         }))
     }
@@ -264,7 +265,7 @@ impl StatsCache {
         let text = key.to_string();
         let kind = key.kind();
         let now = self.config.clock.now_micros();
-        self.touch(&text, now);
+        self.touch(&text);
         if let Some(entry) = self.read(&text) {
             let changes = self.changes_since(key, &entry)?;
             let expired = now >= entry.expires_at();
@@ -310,25 +311,25 @@ impl StatsCache {
         })
     }
 
-    fn touch(&self, key: &str, now: i64) {
-        let mut map = self.last_access.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(key.to_string(), now);
+    fn touch(&self, key: &str) {
+        let mut access = self.last_access.lock().unwrap_or_else(|e| e.into_inner());
+        access.0 += 1;
+        let tick = access.0;
+        access.1.insert(key.to_string(), tick);
     }
 
-    /// Starts a background recomputation unless one is under way.
+    /// Starts a background recomputation unless one is under way. The
+    /// flight is registered before the thread starts, so `wait_idle` sees it.
     pub fn spawn_recompute(self: &Arc<Self>, key: StatKey) {
-        let text = key.to_string();
-        {
-            let inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            if inflight.contains_key(&text) {
-                return;
-            }
+        let (flight, leader) = self.join_flight(&key.to_string());
+        if !leader {
+            return;
         }
         let cache = Arc::clone(self);
         std::thread::Builder::new()
-            .name(format!("recompute {text}"))
+            .name(format!("recompute {key}"))
             .spawn(move || {
-                if let Err(e) = cache.compute_shared(&key) {
+                if let Err(e) = cache.lead(&key, &flight) {
                     log::warn!("background recomputation of {key} failed: {e}");
                 }
             })
@@ -355,44 +356,52 @@ impl StatsCache {
         }
     }
 
+    /// The flight of a key: an existing one, or a new one this caller leads.
+    fn join_flight(&self, text: &str) -> (Arc<Flight>, bool) {
+        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        match inflight.get(text) {
+            Some(f) => (Arc::clone(f), false),
+            None => {
+                let f = Arc::new(Flight {
+                    result: Mutex::new(None),
+                    done: Condvar::new(),
+                });
+                inflight.insert(text.to_string(), Arc::clone(&f));
+                (f, true)
+            }
+        }
+    }
+
     /// One computation per key at a time; other callers wait for its result.
     fn compute_shared(self: &Arc<Self>, key: &StatKey) -> Result<Arc<Entry>, CacheError> {
-        let text = key.to_string();
-        let (flight, leader) = {
-            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            match inflight.get(&text) {
-                Some(f) => (Arc::clone(f), false),
-                None => {
-                    let f = Arc::new(Flight {
-                        result: Mutex::new(None),
-                        done: Condvar::new(),
-                    });
-                    inflight.insert(text.clone(), Arc::clone(&f));
-                    (f, true)
-                }
-            }
-        };
-        if !leader {
-            let mut slot = flight.result.lock().unwrap_or_else(|e| e.into_inner());
-            while slot.is_none() {
-                slot = flight.done.wait(slot).unwrap_or_else(|e| e.into_inner());
-            }
-            return match slot.as_ref().expect("result present") {
-                Ok(entry) => Ok(Arc::clone(entry)),
-                Err(e) => Err(CacheError::Shared(Arc::clone(e))),
-            };
+        let (flight, leader) = self.join_flight(&key.to_string());
+        if leader {
+            return self.lead(key, &flight);
         }
+        let mut slot = flight.result.lock().unwrap_or_else(|e| e.into_inner());
+        while slot.is_none() {
+            slot = flight.done.wait(slot).unwrap_or_else(|e| e.into_inner());
+        }
+        match slot.as_ref().expect("result present") {
+            Ok(entry) => Ok(Arc::clone(entry)),
+            Err(e) => Err(CacheError::Shared(Arc::clone(e))),
+        }
+    }
+
+    /// Runs the computation of a flight this caller leads and wakes its waiters.
+    fn lead(&self, key: &StatKey, flight: &Flight) -> Result<Arc<Entry>, CacheError> {
         let result = self.compute_and_store(key).map(Arc::new);
         let for_waiters = match &result {
             Ok(e) => Ok(Arc::clone(e)),
             Err(e) => Err(Arc::new(e.for_waiters())),
         };
-        // Remove the flight before waking waiters so a later call starts anew.
+        *flight.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(for_waiters);
+        // Remove the flight after its result is set: a later call starts anew,
+        // and `wait_idle` never misses a computation.
         self.inflight
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&text);
-        *flight.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(for_waiters);
+            .remove(&key.to_string());
         flight.done.notify_all();
         result
     }
@@ -440,10 +449,10 @@ impl StatsCache {
         tx.commit().map_err(redb_err)
     }
 
-    /// Per-user keys, least recently used first (reads in this process,
-    /// else computation time).
+    /// Per-user keys, least recently used first: keys never read in this
+    /// process first (oldest computed first), then by order of last read.
     fn eviction_order(&self, table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<String>, CacheError> {
-        let access = self.last_access.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let access = self.last_access.lock().unwrap_or_else(|e| e.into_inner()).1.clone();
         let mut candidates = Vec::new();
         for item in table.iter().map_err(redb_err)? {
             let (k, v) = item.map_err(redb_err)?;
@@ -452,11 +461,11 @@ impl StatsCache {
                 continue;
             }
             let computed = Entry::decode(v.value()).map(|e| e.computed_at).unwrap_or(i64::MIN);
-            let used = access.get(&key).copied().unwrap_or(i64::MIN).max(computed);
-            candidates.push((used, key));
+            let used = access.get(&key).copied().unwrap_or(0);
+            candidates.push((used, computed, key));
         }
         candidates.sort();
-        Ok(candidates.into_iter().map(|(_, k)| k).collect())
+        Ok(candidates.into_iter().map(|(_, _, k)| k).collect())
     }
 
     /// Drops one entry. Returns whether it existed.
