@@ -243,7 +243,11 @@ pub enum CacheCommand {
 /// Builds the configuration from the arguments and the environment.
 fn config(cli: &Cli) -> Result<Config> {
     let now = std::env::var("VOXDASH_NOW").ok();
-    Ok(Config::load(&cli.data_dir, cli.tz.as_deref(), now.as_deref())?)
+    Ok(Config::load(
+        &cli.data_dir,
+        cli.tz.as_deref(),
+        now.as_deref(),
+    )?)
 }
 
 fn open_store(config: &Config) -> Result<Arc<Store>> {
@@ -302,7 +306,13 @@ pub fn run(cli: Cli) -> Result<bool> {
                 if !store::accounts::staff_with_password_exists(&conn)? {
                     let password = accounts::new_password();
                     let hash = accounts::hash_password(&password);
-                    store::accounts::upsert_with_password(&conn, "admin", true, &hash, config.clock.now_micros())?;
+                    store::accounts::upsert_with_password(
+                        &conn,
+                        "admin",
+                        true,
+                        &hash,
+                        config.clock.now_micros(),
+                    )?;
                     println!("staff login: admin / {password}  (shown once; change it with `voxdash user passwd admin`)");
                 }
             }
@@ -343,34 +353,72 @@ pub fn run(cli: Cli) -> Result<bool> {
                         "dashboard" => Ok(StatKey::Dashboard),
                         "locations" => Ok(StatKey::Locations),
                         "learning" => Ok(StatKey::Learning),
-                        other => bail!("--only: {other:?} is not one of dashboard, locations, learning"),
+                        other => {
+                            bail!("--only: {other:?} is not one of dashboard, locations, learning")
+                        }
                     })
                     .collect::<Result<Vec<_>>>()?
             };
             let cache = open_cache(&config)?;
             let report = refresh::refresh(&cache, &keys, |l| println!("{l}"));
-            record_job(&cache, "refresh", report.started_at, report.seconds, report.ok(), &report.summary());
+            record_job(
+                &cache,
+                "refresh",
+                report.started_at,
+                report.seconds,
+                report.ok(),
+                &report.summary(),
+            );
             Ok(report.ok())
         }
-        Command::Warmup { user, force, global } => {
+        Command::Warmup {
+            user,
+            force,
+            global,
+        } => {
             let cache = open_cache(&config)?;
             let started = config.clock.now_micros();
             let t = std::time::Instant::now();
-            let report = warmup::warmup(&cache, &warmup::WarmupOptions { user, global, force, progress: true })?;
+            let report = warmup::warmup(
+                &cache,
+                &warmup::WarmupOptions {
+                    user,
+                    global,
+                    force,
+                    progress: true,
+                },
+            )?;
             println!("warmup: {}", report.summary());
             for (k, e) in &report.failed {
                 eprintln!("failed: {k}: {e}");
             }
-            record_job(&cache, "warmup", started, t.elapsed().as_secs_f64(), report.failed.is_empty(), &report.summary());
+            record_job(
+                &cache,
+                "warmup",
+                started,
+                t.elapsed().as_secs_f64(),
+                report.failed.is_empty(),
+                &report.summary(),
+            );
             Ok(report.failed.is_empty())
         }
-        Command::Precompute { active_users_only, days_active } => {
+        Command::Precompute {
+            active_users_only,
+            days_active,
+        } => {
             let cache = open_cache(&config)?;
             let started = config.clock.now_micros();
             let t = std::time::Instant::now();
             let report = warmup::precompute(&cache, active_users_only, days_active, true)?;
             println!("precompute: {}", report.summary());
-            record_job(&cache, "precompute", started, t.elapsed().as_secs_f64(), report.failed.is_empty(), &report.summary());
+            record_job(
+                &cache,
+                "precompute",
+                started,
+                t.elapsed().as_secs_f64(),
+                report.failed.is_empty(),
+                &report.summary(),
+            );
             Ok(report.failed.is_empty())
         }
         Command::Stats(args) => stats(&config, args),
@@ -378,7 +426,14 @@ pub fn run(cli: Cli) -> Result<bool> {
     }
 }
 
-fn record_job(cache: &StatsCache, job: &str, started_at: i64, seconds: f64, ok: bool, summary: &str) {
+fn record_job(
+    cache: &StatsCache,
+    job: &str,
+    started_at: i64,
+    seconds: f64,
+    ok: bool,
+    summary: &str,
+) {
     let run = store::jobs::JobRun {
         job: job.into(),
         started_at,
@@ -386,7 +441,12 @@ fn record_job(cache: &StatsCache, job: &str, started_at: i64, seconds: f64, ok: 
         outcome: if ok { "ok" } else { "failed" }.into(),
         summary: summary.into(),
     };
-    if let Err(e) = cache.store().conn().map_err(anyhow::Error::from).and_then(|c| Ok(store::jobs::record(&c, &run)?)) {
+    if let Err(e) = cache
+        .store()
+        .conn()
+        .map_err(anyhow::Error::from)
+        .and_then(|c| Ok(store::jobs::record(&c, &run)?))
+    {
         log::warn!("could not record the {job} run: {e}");
     }
 }
@@ -395,23 +455,39 @@ fn user(config: &Config, cmd: UserCommand) -> Result<bool> {
     let store = open_store(config)?;
     let conn = store.conn()?;
     match cmd {
-        UserCommand::Add { name, staff, password_stdin } => {
+        UserCommand::Add {
+            name,
+            staff,
+            password_stdin,
+        } => {
             if name.trim().is_empty() {
                 bail!("username: must not be empty");
             }
             let password = read_password(&name, password_stdin)?;
             let hash = accounts::hash_password(&password);
-            let (account, created) =
-                store::accounts::upsert_with_password(&conn, &name, staff, &hash, config.clock.now_micros())?;
+            let (account, created) = store::accounts::upsert_with_password(
+                &conn,
+                &name,
+                staff,
+                &hash,
+                config.clock.now_micros(),
+            )?;
             eprintln!(
                 "{} user {} (id {}{})",
-                if created { "created" } else { "set the password of" },
+                if created {
+                    "created"
+                } else {
+                    "set the password of"
+                },
                 account.username,
                 account.id,
                 if account.is_staff { ", staff" } else { "" }
             );
         }
-        UserCommand::Passwd { name, password_stdin } => {
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
             if store::accounts::by_username(&conn, &name)?.is_none() {
                 bail!("user {name:?} not found");
             }
@@ -420,7 +496,10 @@ fn user(config: &Config, cmd: UserCommand) -> Result<bool> {
             eprintln!("password of {name} changed");
         }
         UserCommand::List => {
-            println!("{:>6}  {:<20} {:<6} {:<9} display name", "id", "username", "staff", "password");
+            println!(
+                "{:>6}  {:<20} {:<6} {:<9} display name",
+                "id", "username", "staff", "password"
+            );
             for a in store::accounts::list(&conn)? {
                 println!(
                     "{:>6}  {:<20} {:<6} {:<9} {}",
@@ -445,7 +524,12 @@ fn token(config: &Config, cmd: TokenCommand) -> Result<bool> {
             let account = store::accounts::by_username(&conn, &username)?
                 .with_context(|| format!("user {username:?} not found"))?;
             let token = accounts::new_token();
-            let id = store::accounts::create_api_token(&conn, account.id, &accounts::token_digest(&token), now)?;
+            let id = store::accounts::create_api_token(
+                &conn,
+                account.id,
+                &accounts::token_digest(&token),
+                now,
+            )?;
             eprintln!("token {id} for {username} (shown once; keep it secret):");
             println!("{token}");
         }
@@ -483,10 +567,19 @@ fn demo(config: &Config, scale: f64, seed: u64, out: Option<PathBuf>) -> Result<
             eprintln!("demo dataset written to {}", dir.display());
         }
         None => {
-            let tmp = config.data_dir.join(format!(".demo-{}", std::process::id()));
+            let tmp = config
+                .data_dir
+                .join(format!(".demo-{}", std::process::id()));
             crate::demo::write_demo(&tmp, &options)?;
             let store = open_store(config)?;
-            let result = import_dir(&store, &tmp, &ImportOptions { progress: true, ..Default::default() });
+            let result = import_dir(
+                &store,
+                &tmp,
+                &ImportOptions {
+                    progress: true,
+                    ..Default::default()
+                },
+            );
             let _ = std::fs::remove_dir_all(&tmp);
             let report = result?;
             eprint!("{}", report.render());
@@ -523,10 +616,15 @@ fn stats_key(config: &Config, which: &StatsCommand) -> Result<StatKey> {
 }
 
 fn stats(config: &Config, args: StatsArgs) -> Result<bool> {
-    let lang = Lang::parse(&args.lang).with_context(|| format!("--lang: {:?} is not one of en, ko, zh", args.lang))?;
+    let lang = Lang::parse(&args.lang)
+        .with_context(|| format!("--lang: {:?} is not one of en, ko, zh", args.lang))?;
     let key = stats_key(config, &args.which)?;
     let cache = open_cache(config)?;
-    let answer = if args.refresh { cache.refresh(&key) } else { cache.get(&key) }?;
+    let answer = if args.refresh {
+        cache.refresh(&key)
+    } else {
+        cache.get(&key)
+    }?;
     println!("{}", serde_json::to_string_pretty(&answer.envelope(lang))?);
     // A stale answer started a recomputation: let it finish before exiting.
     cache.wait_idle();
@@ -537,7 +635,10 @@ fn cache_command(config: &Config, cmd: CacheCommand) -> Result<bool> {
     let cache = open_cache(config)?;
     match cmd {
         CacheCommand::Ls => {
-            println!("{:<36} {:<7} {:>10} {:>8} {:>8} {:>8}", "key", "status", "age", "ttl", "size", "changes");
+            println!(
+                "{:<36} {:<7} {:>10} {:>8} {:>8} {:>8}",
+                "key", "status", "age", "ttl", "size", "changes"
+            );
             for e in cache.list()? {
                 println!(
                     "{:<36} {:<7} {:>10} {:>8} {:>8} {:>8}",
@@ -553,15 +654,22 @@ fn cache_command(config: &Config, cmd: CacheCommand) -> Result<bool> {
         CacheCommand::Show { key } => {
             let parsed = StatKey::parse(&key)?;
             let text = parsed.to_string();
-            let entry = cache.read(&text).with_context(|| format!("{text}: not in the cache"))?;
+            let entry = cache
+                .read(&text)
+                .with_context(|| format!("{text}: not in the cache"))?;
             let info = cache.list()?.into_iter().find(|e| e.key == text);
             let answer = crate::cache::Answer {
                 key: parsed,
-                status: info.as_ref().map_or(crate::cache::Freshness::Cached, |i| i.status),
+                status: info
+                    .as_ref()
+                    .map_or(crate::cache::Freshness::Cached, |i| i.status),
                 changes_since: info.map_or(0, |i| i.changes_since),
                 entry: Arc::new(entry),
             };
-            println!("{}", serde_json::to_string_pretty(&answer.envelope(Lang::En))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer.envelope(Lang::En))?
+            );
         }
         CacheCommand::Clear { prefix } => {
             let n = cache.invalidate_prefix(prefix.as_deref().unwrap_or(""))?;

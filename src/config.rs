@@ -127,7 +127,11 @@ pub struct Config {
 impl Config {
     /// Builds the configuration: `tz` and `now` are the flag/env values (flags
     /// win over env, both over the file); the file is read when present.
-    pub fn load(data_dir: &Path, tz: Option<&str>, now: Option<&str>) -> Result<Config, ConfigError> {
+    pub fn load(
+        data_dir: &Path,
+        tz: Option<&str>,
+        now: Option<&str>,
+    ) -> Result<Config, ConfigError> {
         let file_path = data_dir.join("voxdash.toml");
         let file = match std::fs::read_to_string(&file_path) {
             Ok(text) => toml::from_str::<ConfigFile>(&text).map_err(|e| ConfigError::File {

@@ -45,7 +45,11 @@ impl Lang {
             let mut pieces = part.split(';');
             let tag = pieces.next().unwrap_or("");
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             if let Some(lang) = Lang::parse(tag) {
                 if best.map_or(true, |(bq, _)| q > bq) {
@@ -78,18 +82,48 @@ pub fn recommendation(lang: Lang, code: &str) -> String {
 /// (key, English, Korean, Chinese).
 const PHRASES: &[(&str, &str, &str, &str)] = &[
     // Recommendations (stats.md codes).
-    ("rec.short_sessions", "Your sessions are short; try blocks of at least 30 minutes.", "학습 시간이 짧습니다. 30분 이상 집중해 보세요.", "你的学习时间较短，试着每次至少学习 30 分钟。"),
-    ("rec.low_effectiveness", "Your sessions rate low on effectiveness; try shorter goals and regular breaks.", "학습 효과 평가가 낮습니다. 목표를 작게 나누고 규칙적으로 쉬어 보세요.", "你的学习效果评分偏低，试着设定更小的目标并定时休息。"),
-    ("rec.home_environment", "You mostly study at home; a library or a quiet room may help you focus.", "주로 집에서 학습합니다. 도서관이나 조용한 공간이 집중에 도움이 될 수 있습니다.", "你大多在家学习，图书馆或安静的房间可能更有助于专注。"),
-    ("rec.morning_learner", "You learn best in the morning; keep your hardest topics for then.", "아침에 가장 많이 학습합니다. 어려운 주제는 아침에 하세요.", "你在早晨学习最多，把最难的内容安排在早晨吧。"),
-    ("rec.late_night", "You often study late at night; earlier sessions may be more effective.", "늦은 밤에 자주 학습합니다. 조금 더 이른 시간이 효과적일 수 있습니다.", "你经常在深夜学习，早一点学习可能更有效。"),
+    (
+        "rec.short_sessions",
+        "Your sessions are short; try blocks of at least 30 minutes.",
+        "학습 시간이 짧습니다. 30분 이상 집중해 보세요.",
+        "你的学习时间较短，试着每次至少学习 30 分钟。",
+    ),
+    (
+        "rec.low_effectiveness",
+        "Your sessions rate low on effectiveness; try shorter goals and regular breaks.",
+        "학습 효과 평가가 낮습니다. 목표를 작게 나누고 규칙적으로 쉬어 보세요.",
+        "你的学习效果评分偏低，试着设定更小的目标并定时休息。",
+    ),
+    (
+        "rec.home_environment",
+        "You mostly study at home; a library or a quiet room may help you focus.",
+        "주로 집에서 학습합니다. 도서관이나 조용한 공간이 집중에 도움이 될 수 있습니다.",
+        "你大多在家学习，图书馆或安静的房间可能更有助于专注。",
+    ),
+    (
+        "rec.morning_learner",
+        "You learn best in the morning; keep your hardest topics for then.",
+        "아침에 가장 많이 학습합니다. 어려운 주제는 아침에 하세요.",
+        "你在早晨学习最多，把最难的内容安排在早晨吧。",
+    ),
+    (
+        "rec.late_night",
+        "You often study late at night; earlier sessions may be more effective.",
+        "늦은 밤에 자주 학습합니다. 조금 더 이른 시간이 효과적일 수 있습니다.",
+        "你经常在深夜学习，早一点学习可能更有效。",
+    ),
     // Badges.
     ("badge.cached", "Cached data", "캐시 데이터", "缓存数据"),
     ("badge.fresh", "Fresh data", "최신 데이터", "最新数据"),
     ("badge.stale", "Stale data", "오래된 데이터", "过期数据"),
     ("badge.updated", "updated", "업데이트", "更新于"),
     ("badge.refreshed", "refreshed", "새로 고침", "刷新于"),
-    ("badge.refreshing", "refreshing", "새로 고치는 중", "正在刷新"),
+    (
+        "badge.refreshing",
+        "refreshing",
+        "새로 고치는 중",
+        "正在刷新",
+    ),
     ("badge.changes", "changes since", "이후 변경", "此后变更"),
     // Navigation and common words.
     ("nav.dashboard", "Corpus", "코퍼스", "语料库"),
@@ -99,7 +133,12 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("nav.maintenance", "Maintenance", "유지 관리", "维护"),
     ("nav.login", "Sign in", "로그인", "登录"),
     ("nav.logout", "Sign out", "로그아웃", "退出"),
-    ("action.refresh", "Refresh data", "데이터 새로 고침", "刷新数据"),
+    (
+        "action.refresh",
+        "Refresh data",
+        "데이터 새로 고침",
+        "刷新数据",
+    ),
     ("action.clear", "Clear", "지우기", "清除"),
     ("word.none", "none", "없음", "无"),
     ("word.unknown", "unknown", "알 수 없음", "未知"),
@@ -111,7 +150,12 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("dash.hours", "Hours", "시간", "小时"),
     ("dash.by_category", "By category", "범주별", "按类别"),
     ("dash.by_gender", "By gender", "성별", "按性别"),
-    ("dash.snr", "Recording quality (SNR)", "녹음 품질 (SNR)", "录音质量 (SNR)"),
+    (
+        "dash.snr",
+        "Recording quality (SNR)",
+        "녹음 품질 (SNR)",
+        "录音质量 (SNR)",
+    ),
     ("dash.measured", "measured", "측정됨", "已测量"),
     ("dash.unmeasured", "not measured", "측정 안 됨", "未测量"),
     ("dash.mean", "mean", "평균", "平均"),
@@ -119,7 +163,12 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("dash.monthly", "Monthly trend", "월별 추이", "月度趋势"),
     ("dash.new_speakers", "New speakers", "신규 화자", "新说话人"),
     ("dash.by_diagnosis", "By diagnosis", "진단별", "按诊断"),
-    ("dash.mean_snr", "Mean SNR (dB)", "평균 SNR (dB)", "平均 SNR (dB)"),
+    (
+        "dash.mean_snr",
+        "Mean SNR (dB)",
+        "평균 SNR (dB)",
+        "平均 SNR (dB)",
+    ),
     ("snr.poor", "poor", "나쁨", "差"),
     ("snr.fair", "fair", "보통", "一般"),
     ("snr.good", "good", "좋음", "良好"),
@@ -129,19 +178,59 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("loc.uploads", "Uploads", "업로드", "上传"),
     ("loc.regions", "Regions", "지역", "地区"),
     ("loc.by_region", "By region", "지역별", "按地区"),
-    ("loc.by_ip_region", "By IP region", "IP 지역별", "按 IP 地区"),
+    (
+        "loc.by_ip_region",
+        "By IP region",
+        "IP 지역별",
+        "按 IP 地区",
+    ),
     ("loc.distinct_ips", "Distinct IPs", "고유 IP", "不同 IP"),
-    ("loc.map", "Map of upload points", "업로드 지점 지도", "上传地点地图"),
+    (
+        "loc.map",
+        "Map of upload points",
+        "업로드 지점 지도",
+        "上传地点地图",
+    ),
     ("loc.region", "Region", "지역", "地区"),
     // Learning.
-    ("learn.title", "Learning platform", "학습 플랫폼", "学习平台"),
+    (
+        "learn.title",
+        "Learning platform",
+        "학습 플랫폼",
+        "学习平台",
+    ),
     ("learn.total_users", "Learners", "학습자", "学习者"),
-    ("learn.active_7d", "Active in 7 days", "7일간 활동", "7 天内活跃"),
+    (
+        "learn.active_7d",
+        "Active in 7 days",
+        "7일간 활동",
+        "7 天内活跃",
+    ),
     ("learn.today", "Sessions today", "오늘 세션", "今日学习"),
-    ("learn.week", "Sessions in 7 days", "7일간 세션", "7 天内学习"),
-    ("learn.avg_duration", "Average duration (min)", "평균 시간 (분)", "平均时长 (分钟)"),
-    ("learn.environment", "Most popular place", "가장 많은 장소", "最常见地点"),
-    ("learn.device", "Most popular device", "가장 많은 기기", "最常见设备"),
+    (
+        "learn.week",
+        "Sessions in 7 days",
+        "7일간 세션",
+        "7 天内学习",
+    ),
+    (
+        "learn.avg_duration",
+        "Average duration (min)",
+        "평균 시간 (분)",
+        "平均时长 (分钟)",
+    ),
+    (
+        "learn.environment",
+        "Most popular place",
+        "가장 많은 장소",
+        "最常见地点",
+    ),
+    (
+        "learn.device",
+        "Most popular device",
+        "가장 많은 기기",
+        "最常见设备",
+    ),
     ("user.title", "Learner", "학습자", "学习者"),
     ("user.today", "Day", "하루", "当日"),
     ("user.week", "Week", "주간", "本周"),
@@ -152,22 +241,52 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("user.completed", "Completed", "완료", "已完成"),
     ("user.active", "Active", "진행 중", "进行中"),
     ("user.productive", "Productive", "생산적", "高效"),
-    ("user.effectiveness", "Average effectiveness", "평균 효과", "平均效果"),
+    (
+        "user.effectiveness",
+        "Average effectiveness",
+        "평균 효과",
+        "平均效果",
+    ),
     ("user.focus", "Average focus", "평균 집중도", "平均专注度"),
     ("user.active_days", "Active days", "활동일", "活跃天数"),
     ("user.streak", "Longest streak", "최장 연속", "最长连续"),
-    ("user.best_day", "Most productive day", "가장 생산적인 날", "最高效的一天"),
+    (
+        "user.best_day",
+        "Most productive day",
+        "가장 생산적인 날",
+        "最高效的一天",
+    ),
     ("user.consistency", "Consistency", "꾸준함", "稳定性"),
-    ("user.peak_hours", "Sessions by hour", "시간대별 세션", "按小时的学习"),
+    (
+        "user.peak_hours",
+        "Sessions by hour",
+        "시간대별 세션",
+        "按小时的学习",
+    ),
     ("user.trend", "Trend", "추세", "趋势"),
     ("user.recommendations", "Recommendations", "추천", "建议"),
-    ("user.proficiency", "Average proficiency", "평균 숙련도", "平均熟练度"),
+    (
+        "user.proficiency",
+        "Average proficiency",
+        "평균 숙련도",
+        "平均熟练度",
+    ),
     ("user.hours_total", "Hours in all", "총 시간", "总小时"),
-    ("user.hours_week", "Hours this week", "이번 주 시간", "本周小时"),
+    (
+        "user.hours_week",
+        "Hours this week",
+        "이번 주 시간",
+        "本周小时",
+    ),
     ("user.subjects", "Subjects", "주제", "科目"),
     ("user.environments", "Places", "장소", "地点"),
     ("user.devices", "Devices", "기기", "设备"),
-    ("user.add_session", "Add a session", "세션 추가", "添加学习记录"),
+    (
+        "user.add_session",
+        "Add a session",
+        "세션 추가",
+        "添加学习记录",
+    ),
     ("user.finish", "Finish", "종료", "结束"),
     ("trend.improving", "improving", "향상", "进步"),
     ("trend.declining", "declining", "하락", "下降"),
@@ -190,7 +309,12 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("login.title", "Sign in", "로그인", "登录"),
     ("login.username", "Username", "사용자 이름", "用户名"),
     ("login.password", "Password", "비밀번호", "密码"),
-    ("login.failed", "Wrong username or password.", "사용자 이름 또는 비밀번호가 틀립니다.", "用户名或密码错误。"),
+    (
+        "login.failed",
+        "Wrong username or password.",
+        "사용자 이름 또는 비밀번호가 틀립니다.",
+        "用户名或密码错误。",
+    ),
 ];
 
 #[cfg(test)]
@@ -199,8 +323,14 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_highest_q() {
-        assert_eq!(Lang::from_accept_language("ko-KR,ko;q=0.9,en;q=0.8"), Lang::Ko);
-        assert_eq!(Lang::from_accept_language("fr, zh;q=0.5, en;q=0.4"), Lang::Zh);
+        assert_eq!(
+            Lang::from_accept_language("ko-KR,ko;q=0.9,en;q=0.8"),
+            Lang::Ko
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr, zh;q=0.5, en;q=0.4"),
+            Lang::Zh
+        );
         assert_eq!(Lang::from_accept_language("fr"), Lang::En);
     }
 

@@ -34,7 +34,11 @@ struct Column {
 }
 
 const fn col(name: &'static str, kind: Kind, required: bool) -> Column {
-    Column { name, kind, required }
+    Column {
+        name,
+        kind,
+        required,
+    }
 }
 
 /// One file of the format and the table it fills.
@@ -77,7 +81,11 @@ const TABLES: &[TableSpec] = &[
     TableSpec {
         file: "courses.csv",
         table: "courses",
-        columns: &[col("id", Int, true), col("name", Text, true), col("subject", Text, true)],
+        columns: &[
+            col("id", Int, true),
+            col("name", Text, true),
+            col("subject", Text, true),
+        ],
     },
     TableSpec {
         file: "uploads.csv",
@@ -170,7 +178,11 @@ pub struct RowError {
 
 impl fmt::Display for RowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.file, self.line, self.column, self.reason)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file, self.line, self.column, self.reason
+        )
     }
 }
 
@@ -286,7 +298,10 @@ impl ImportReport {
 
     /// The summary table printed at the end of `voxdash import`.
     pub fn render(&self) -> String {
-        let mut s = format!("{:<22} {:>10} {:>10} {:>9}\n", "file", "read", "loaded", "rejected");
+        let mut s = format!(
+            "{:<22} {:>10} {:>10} {:>9}\n",
+            "file", "read", "loaded", "rejected"
+        );
         for f in &self.files {
             s += &format!(
                 "{:<22} {:>10} {:>10} {:>9}\n",
@@ -334,7 +349,11 @@ fn read_header(
         .iter()
         .enumerate()
         .map(|(i, h)| {
-            let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { h };
+            let h = if i == 0 {
+                h.trim_start_matches('\u{feff}')
+            } else {
+                h
+            };
             h.trim().to_string()
         })
         .collect();
@@ -377,9 +396,9 @@ fn parse_field(column: &Column, raw: Option<&str>) -> Result<Value, String> {
             Ok(v) if v.is_finite() => Ok(Value::Real(v)),
             _ => Err(format!("{text:?} is not a number")),
         },
-        Timestamp => parse_instant(text.trim()).map(Value::Integer).ok_or_else(|| {
-            format!("{text:?} is not an RFC 3339 timestamp with an offset")
-        }),
+        Timestamp => parse_instant(text.trim())
+            .map(Value::Integer)
+            .ok_or_else(|| format!("{text:?} is not an RFC 3339 timestamp with an offset")),
         Bool => match text.trim().to_ascii_lowercase().as_str() {
             "1" | "true" => Ok(Value::Integer(1)),
             "0" | "false" => Ok(Value::Integer(0)),
@@ -432,10 +451,8 @@ fn real(v: &Value) -> Option<f64> {
 fn violations(table: &str, v: &[Value], known: &mut Known) -> Vec<&'static str> {
     let mut out = Vec::new();
     match table {
-        "uploads" => {
-            if !known.users.contains(&int(&v[1]).unwrap_or(0)) {
-                out.push("unknown_user");
-            }
+        "uploads" if !known.users.contains(&int(&v[1]).unwrap_or(0)) => {
+            out.push("unknown_user");
         }
         "recordings" => {
             if !known.speakers.contains(&int(&v[1]).unwrap_or(0)) {
@@ -532,7 +549,11 @@ fn upsert_sql(spec: &TableSpec) -> String {
 /// Outside strict mode good rows are committed in batches and rejected ones
 /// listed in the report; in strict mode the whole import is one transaction
 /// that is rolled back at the first rejected row.
-pub fn import_dir(store: &Store, dir: &Path, options: &ImportOptions) -> Result<ImportReport, ImportError> {
+pub fn import_dir(
+    store: &Store,
+    dir: &Path,
+    options: &ImportOptions,
+) -> Result<ImportReport, ImportError> {
     if !dir.is_dir() {
         return Err(ImportError::Io {
             path: dir.to_path_buf(),
@@ -579,7 +600,10 @@ pub fn import_dir(store: &Store, dir: &Path, options: &ImportOptions) -> Result<
             done_bytes += size;
             bar.set_position(done_bytes);
             if !bar.is_hidden() {
-                bar.println(format!("{}: {} rows loaded", spec.file, file_report.rows_loaded));
+                bar.println(format!(
+                    "{}: {} rows loaded",
+                    spec.file, file_report.rows_loaded
+                ));
             } else if options.progress {
                 eprintln!("{}: {} rows loaded", spec.file, file_report.rows_loaded);
             }
@@ -778,7 +802,9 @@ mod tests {
         assert!(parse_field(&c, Some("")).is_err());
         let c = col("x", Float, false);
         assert_eq!(parse_field(&c, Some("")).unwrap(), Value::Null);
-        assert!(parse_field(&c, Some("abc")).unwrap_err().contains("not a number"));
+        assert!(parse_field(&c, Some("abc"))
+            .unwrap_err()
+            .contains("not a number"));
         let c = col("t", Timestamp, true);
         assert!(parse_field(&c, Some("2025-01-01")).is_err());
     }

@@ -13,14 +13,14 @@
 //! - [`cache`]: the redb stats cache (fresh / cached / stale).
 //! - [`i18n`]: English, Korean and Chinese texts.
 
+pub mod accounts;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod i18n;
 pub mod demo;
+pub mod i18n;
 pub mod import;
 pub mod jobs;
-pub mod accounts;
-pub mod cache;
 pub mod stats;
 pub mod store;

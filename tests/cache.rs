@@ -51,8 +51,14 @@ fn fresh_then_cached_then_stale_after_ttl_then_fresh_after_refresh() {
     let second = cache.get(&StatKey::Dashboard).unwrap();
     assert_eq!(second.status, Freshness::Cached);
     assert_eq!(second.entry.computed_at, first.entry.computed_at);
-    assert_eq!(second.envelope(Default::default())["computed_at"], "2026-11-23T03:00:00Z");
-    assert_eq!(second.envelope(Default::default())["expires_at"], "2026-11-24T03:00:00Z");
+    assert_eq!(
+        second.envelope(Default::default())["computed_at"],
+        "2026-11-23T03:00:00Z"
+    );
+    assert_eq!(
+        second.envelope(Default::default())["expires_at"],
+        "2026-11-24T03:00:00Z"
+    );
     cache.wait_idle();
     drop(cache);
 
@@ -77,7 +83,10 @@ fn a_write_makes_the_entry_stale_with_the_count_of_changes() {
     assert_eq!(cache.get(&key).unwrap().status, Freshness::Fresh);
     let before = cache.get(&key).unwrap();
     assert_eq!(before.status, Freshness::Cached);
-    assert_eq!(before.entry.statistic.to_json(Default::default())["total_sessions"], 51);
+    assert_eq!(
+        before.entry.statistic.to_json(Default::default())["total_sessions"],
+        51
+    );
     {
         // A write by "another process": plain SQL through the store.
         let conn = f.store.conn().unwrap();
@@ -91,12 +100,18 @@ fn a_write_makes_the_entry_stale_with_the_count_of_changes() {
     let stale = cache.get(&key).unwrap();
     assert_eq!(stale.status, Freshness::Stale);
     assert_eq!(stale.changes_since, 1);
-    assert_eq!(stale.entry.statistic.to_json(Default::default())["total_sessions"], 51);
+    assert_eq!(
+        stale.entry.statistic.to_json(Default::default())["total_sessions"],
+        51
+    );
     cache.wait_idle();
     let now = cache.get(&key).unwrap();
     assert_eq!(now.status, Freshness::Cached);
     assert_eq!(now.changes_since, 0);
-    assert_eq!(now.entry.statistic.to_json(Default::default())["total_sessions"], 52);
+    assert_eq!(
+        now.entry.statistic.to_json(Default::default())["total_sessions"],
+        52
+    );
     // Another user's entry is not affected by user 1's write.
     let other = StatKey::Analytics { user: 2 };
     cache.get(&other).unwrap();
@@ -107,7 +122,13 @@ fn a_write_makes_the_entry_stale_with_the_count_of_changes() {
 fn prefix_clear_removes_exactly_one_users_entries() {
     let f = fixture();
     let cache = f.cache_at(T0);
-    for key in ["user/1/analytics", "user/1/courses", "user/10/courses", "user/2/courses", "dashboard"] {
+    for key in [
+        "user/1/analytics",
+        "user/1/courses",
+        "user/10/courses",
+        "user/2/courses",
+        "dashboard",
+    ] {
         cache.get(&StatKey::parse(key).unwrap()).unwrap();
     }
     assert_eq!(cache.invalidate_prefix("user/1/").unwrap(), 2);
@@ -161,13 +182,24 @@ fn least_recently_used_user_entries_are_evicted_and_shared_ones_never() {
 #[test]
 fn an_unreadable_cache_file_is_moved_aside_and_rebuilt() {
     let f = fixture();
-    std::fs::write(f.dir.path().join("stats.redb"), b"this is not a redb file at all, just garbage").unwrap();
+    std::fs::write(
+        f.dir.path().join("stats.redb"),
+        b"this is not a redb file at all, just garbage",
+    )
+    .unwrap();
     let cache = f.cache_at(T0);
-    assert_eq!(cache.get(&StatKey::Learning).unwrap().status, Freshness::Fresh);
+    assert_eq!(
+        cache.get(&StatKey::Learning).unwrap().status,
+        Freshness::Fresh
+    );
     let aside: Vec<_> = std::fs::read_dir(f.dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("stats.redb.corrupt-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("stats.redb.corrupt-")
+        })
         .collect();
     assert_eq!(aside.len(), 1);
 }
@@ -181,14 +213,19 @@ fn an_entry_of_an_old_layout_is_a_miss() {
         {
             let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("entries");
             let mut table = tx.open_table(def).unwrap();
-            table.insert("dashboard", [0u8, 1, 2, 3].as_slice()).unwrap();
+            table
+                .insert("dashboard", [0u8, 1, 2, 3].as_slice())
+                .unwrap();
         }
         tx.commit().unwrap();
     }
     let cache = f.cache_at(T0);
     let answer = cache.get(&StatKey::Dashboard).unwrap();
     assert_eq!(answer.status, Freshness::Fresh);
-    assert_eq!(answer.entry.statistic.to_json(Default::default())["total_speakers"], 18);
+    assert_eq!(
+        answer.entry.statistic.to_json(Default::default())["total_speakers"],
+        18
+    );
 }
 
 #[test]
@@ -215,7 +252,10 @@ fn a_burst_of_finished_sessions_warms_the_user_once() {
     assert_eq!(scheduler.pending(), 0);
     let keys: Vec<String> = cache.list().unwrap().into_iter().map(|e| e.key).collect();
     assert!(keys.contains(&"user/3/analytics".to_string()), "{keys:?}");
-    assert!(keys.contains(&"user/3/daily/2026-11-23".to_string()), "{keys:?}");
+    assert!(
+        keys.contains(&"user/3/daily/2026-11-23".to_string()),
+        "{keys:?}"
+    );
 }
 
 #[test]

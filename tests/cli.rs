@@ -28,9 +28,16 @@ fn stderr(o: &Output) -> String {
 
 fn imported() -> tempfile::TempDir {
     let dir = common::temp_dir();
-    let out = voxdash(dir.path(), &["import", common::sample_dir().to_str().unwrap()]);
+    let out = voxdash(
+        dir.path(),
+        &["import", common::sample_dir().to_str().unwrap()],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("study_sessions.csv"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("study_sessions.csv"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stdout(&out).is_empty());
     dir
 }
@@ -57,7 +64,10 @@ fn stats_prints_only_the_json_envelope_fresh_then_cached() {
 #[test]
 fn user_statistics_in_korean_carry_recommendation_texts() {
     let dir = imported();
-    let out = voxdash(dir.path(), &["stats", "user", "4", "analytics", "--lang", "ko"]);
+    let out = voxdash(
+        dir.path(),
+        &["stats", "user", "4", "analytics", "--lang", "ko"],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let recs = json["data"]["recommendations"].as_array().unwrap();
@@ -73,13 +83,27 @@ fn unknown_users_and_bad_parameters_fail_with_one_line_naming_them() {
     assert!(stdout(&out).is_empty());
     assert_eq!(stderr(&out).trim(), "error: user 424242 not found");
 
-    let out = voxdash(dir.path(), &["stats", "user", "1", "weekly", "--week-start", "2026-11-25"]);
+    let out = voxdash(
+        dir.path(),
+        &["stats", "user", "1", "weekly", "--week-start", "2026-11-25"],
+    );
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("week_start: 2026-11-25"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("week_start: 2026-11-25"),
+        "{}",
+        stderr(&out)
+    );
 
-    let out = voxdash(dir.path(), &["stats", "user", "1", "daily", "--date", "23/11/2026"]);
+    let out = voxdash(
+        dir.path(),
+        &["stats", "user", "1", "daily", "--date", "23/11/2026"],
+    );
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("date: \"23/11/2026\" is not a date"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("date: \"23/11/2026\" is not a date"),
+        "{}",
+        stderr(&out)
+    );
     // Nothing was cached for the failures.
     let ls = voxdash(dir.path(), &["cache", "ls"]);
     assert_eq!(stdout(&ls).lines().count(), 1, "{}", stdout(&ls));
@@ -92,23 +116,44 @@ fn refresh_logs_each_step_with_key_figures_and_the_ttl() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("Starting refresh at 2026-11-23T03:00:00Z"), "{text}");
+    assert!(
+        lines[0].starts_with("Starting refresh at 2026-11-23T03:00:00Z"),
+        "{text}"
+    );
     assert!(lines[1].starts_with("[1/3] dashboard ..."), "{text}");
-    assert!(lines[1].contains("total speakers: 18, total recordings: 628"), "{text}");
-    assert!(lines[2].contains("upload regions: 15, uploads: 40"), "{text}");
+    assert!(
+        lines[1].contains("total speakers: 18, total recordings: 628"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("upload regions: 15, uploads: 40"),
+        "{text}"
+    );
     assert!(lines[3].starts_with("[3/3] learning"), "{text}");
     assert!(lines[4].contains("dashboard 24 h"), "{text}");
 
     let only = voxdash(dir.path(), &["refresh", "--only", "locations"]);
-    assert_eq!(stdout(&only).lines().filter(|l| l.starts_with('[')).count(), 1);
+    assert_eq!(
+        stdout(&only).lines().filter(|l| l.starts_with('[')).count(),
+        1
+    );
     let bad = voxdash(dir.path(), &["refresh", "--only", "dashbord"]);
     assert!(!bad.status.success());
-    assert!(stderr(&bad).contains("--only: \"dashbord\""), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("--only: \"dashbord\""),
+        "{}",
+        stderr(&bad)
+    );
 
     let ls = voxdash(dir.path(), &["cache", "ls"]);
     let listing = stdout(&ls);
     for key in ["dashboard", "locations", "learning"] {
-        assert!(listing.lines().any(|l| l.starts_with(key) && l.contains("cached")), "{listing}");
+        assert!(
+            listing
+                .lines()
+                .any(|l| l.starts_with(key) && l.contains("cached")),
+            "{listing}"
+        );
     }
     let show = voxdash(dir.path(), &["cache", "show", "learning"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&show)).unwrap();
@@ -122,9 +167,17 @@ fn warmup_of_a_user_and_clearing_by_prefix() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("4 computed"), "{}", stdout(&out));
     let again = voxdash(dir.path(), &["warmup", "--user", "2"]);
-    assert!(stdout(&again).contains("0 computed, 4 already current"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("0 computed, 4 already current"),
+        "{}",
+        stdout(&again)
+    );
     let clear = voxdash(dir.path(), &["cache", "clear", "user/2/"]);
-    assert!(stderr(&clear).contains("4 entries removed"), "{}", stderr(&clear));
+    assert!(
+        stderr(&clear).contains("4 entries removed"),
+        "{}",
+        stderr(&clear)
+    );
 }
 
 #[test]
@@ -139,20 +192,37 @@ fn accounts_and_tokens() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"correct horse\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse\n")
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     // The imported profile got the password: no second account.
-    assert!(stderr(&out).contains("set the password of user user00002 (id 2)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("set the password of user user00002 (id 2)"),
+        "{}",
+        stderr(&out)
+    );
     let list = stdout(&voxdash(dir.path(), &["user", "list"]));
     assert_eq!(list.lines().filter(|l| l.contains("user00002")).count(), 1);
-    assert!(list.lines().any(|l| l.contains("user00002") && l.contains("set")), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.contains("user00002") && l.contains("set")),
+        "{list}"
+    );
 
     let token = voxdash(dir.path(), &["token", "create", "user00002"]);
     assert!(token.status.success());
     assert_eq!(stdout(&token).trim().len(), 64);
     let revoke = voxdash(dir.path(), &["token", "revoke", "--user", "user00002"]);
-    assert!(stderr(&revoke).contains("1 token(s) revoked"), "{}", stderr(&revoke));
+    assert!(
+        stderr(&revoke).contains("1 token(s) revoked"),
+        "{}",
+        stderr(&revoke)
+    );
     let missing = voxdash(dir.path(), &["token", "create", "nobody"]);
     assert!(!missing.status.success());
     assert!(stderr(&missing).contains("user \"nobody\" not found"));

@@ -21,7 +21,10 @@ fn sample_store() -> (tempfile::TempDir, Store, Config) {
 fn data(store: &Store, config: &Config, key: &str) -> serde_json::Value {
     let key = StatKey::parse(key).unwrap();
     let mut conn = store.conn().unwrap();
-    compute(&mut conn, config, &key).unwrap().statistic.to_json(Lang::En)
+    compute(&mut conn, config, &key)
+        .unwrap()
+        .statistic
+        .to_json(Lang::En)
 }
 
 #[test]
@@ -53,5 +56,10 @@ fn every_expected_statistic_of_the_sample_matches() {
         }
     }
     assert_eq!(checked, 6 * (3 + 2 + 2));
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }

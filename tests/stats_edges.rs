@@ -27,7 +27,11 @@ fn dataset(files: &[(&str, &str)], now: &str, tz: &str) -> impl Fn(&str) -> Valu
         let report = import_dir(&store, &csv, &ImportOptions::default()).unwrap();
         assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     }
-    let config = Config::with(Path::new(dir.path()), tz.parse().unwrap(), Clock::from_env_value(Some(now)).unwrap());
+    let config = Config::with(
+        Path::new(dir.path()),
+        tz.parse().unwrap(),
+        Clock::from_env_value(Some(now)).unwrap(),
+    );
     move |key: &str| {
         let _keep = &dir;
         let mut conn = store.conn().unwrap();
@@ -70,7 +74,11 @@ fn a_week_across_the_daylight_saving_change_uses_local_days() {
          3,1,,,2026-03-09T04:30:00Z,2026-03-09T05:00:00Z,20,4,50,home,laptop,0\n\
          4,1,,,2026-03-16T03:59:00Z,,10,,,,,1\n"
     );
-    let stat = dataset(&[("users.csv", USERS), ("study_sessions.csv", &sessions)], "2026-03-12T12:00:00Z", "America/New_York");
+    let stat = dataset(
+        &[("users.csv", USERS), ("study_sessions.csv", &sessions)],
+        "2026-03-12T12:00:00Z",
+        "America/New_York",
+    );
     let w = stat("user/1/weekly/2026-03-09");
     // 2026-03-09T03:30Z is still Sunday the 8th in New York (EDT, -4): not in this week.
     assert_eq!(w["total_sessions"], 2, "{w}");
@@ -93,26 +101,49 @@ fn a_week_across_the_daylight_saving_change_uses_local_days() {
 #[test]
 fn a_month_without_recordings_between_two_with_appears_with_zeros() {
     let speakers = "id,code,gender,birth_year,category,diagnosis,created_at\n1,S1,F,,normal,,2025-01-01T00:00:00Z\n2,S2,M,,patient,aphasia,2025-01-01T00:00:00Z\n";
-    let recordings = "id,speaker_id,upload_id,file_name,recorded_at,duration_s,sample_rate,snr_db\n\
+    let recordings =
+        "id,speaker_id,upload_id,file_name,recorded_at,duration_s,sample_rate,snr_db\n\
         1,1,,a.wav,2025-01-31T20:00:00-05:00,3600,,10\n\
         2,2,,b.wav,2025-03-01T00:00:00Z,1800,,20\n\
         3,99,,c.wav,2025-03-02T00:00:00Z,1800,,30\n\
         4,2,,d.wav,2025-05-03T00:00:00Z,1800,,\n";
-    let stat = dataset(&[("speakers.csv", speakers), ("recordings.csv", recordings)], "2025-04-01T00:00:00Z", "UTC");
+    let stat = dataset(
+        &[("speakers.csv", speakers), ("recordings.csv", recordings)],
+        "2025-04-01T00:00:00Z",
+        "UTC",
+    );
     let d = stat("dashboard");
-    let months: Vec<&str> = d["monthly"].as_array().unwrap().iter().map(|m| m["month"].as_str().unwrap()).collect();
+    let months: Vec<&str> = d["monthly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["month"].as_str().unwrap())
+        .collect();
     // Recording 1 is 2025-02-01T01:00Z: February in UTC.
     assert_eq!(months, ["2025-02", "2025-03", "2025-04", "2025-05"]);
     assert_eq!(d["monthly"][0]["new_speakers"], 1);
     assert_eq!(d["monthly"][1]["recordings"], 2);
     assert_eq!(d["monthly"][1]["new_speakers"], 1);
-    assert_eq!(d["monthly"][2], json!({"month": "2025-04", "recordings": 0, "new_speakers": 0, "duration_hours": 0.0}));
+    assert_eq!(
+        d["monthly"][2],
+        json!({"month": "2025-04", "recordings": 0, "new_speakers": 0, "duration_hours": 0.0})
+    );
     // The orphan (speaker 99) counts in totals and SNR, in no group.
     assert_eq!(d["total_recordings"], 4);
-    let group_total: u64 = d["by_category"].as_array().unwrap().iter().map(|g| g["recordings"].as_u64().unwrap()).sum();
+    let group_total: u64 = d["by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["recordings"].as_u64().unwrap())
+        .sum();
     assert_eq!(group_total, 3);
     // Buckets are half-open: 10 is fair, 20 good, 30 excellent.
-    let buckets: Vec<u64> = d["snr"]["buckets"].as_array().unwrap().iter().map(|b| b["recordings"].as_u64().unwrap()).collect();
+    let buckets: Vec<u64> = d["snr"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["recordings"].as_u64().unwrap())
+        .collect();
     assert_eq!(buckets, [0, 1, 1, 1]);
     assert_eq!(d["snr"]["median_db"], 20.0);
     assert_eq!(d["snr"]["unmeasured"], 1);
@@ -120,16 +151,31 @@ fn a_month_without_recordings_between_two_with_appears_with_zeros() {
     assert_eq!(d["by_diagnosis"][0]["mean_snr_db"], 20.0);
     assert_eq!(d["by_diagnosis"][1]["diagnosis"], "");
     // In New York, recording 1 is in January and recording 2 in February.
-    let ny = dataset(&[("speakers.csv", speakers), ("recordings.csv", recordings)], "2025-04-01T00:00:00Z", "America/New_York");
+    let ny = dataset(
+        &[("speakers.csv", speakers), ("recordings.csv", recordings)],
+        "2025-04-01T00:00:00Z",
+        "America/New_York",
+    );
     let months: Vec<(String, u64)> = ny("dashboard")["monthly"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["month"].as_str().unwrap().to_string(), m["recordings"].as_u64().unwrap()))
+        .map(|m| {
+            (
+                m["month"].as_str().unwrap().to_string(),
+                m["recordings"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         months,
-        [("2025-01".into(), 1), ("2025-02".into(), 1), ("2025-03".into(), 1), ("2025-04".into(), 0), ("2025-05".into(), 1)]
+        [
+            ("2025-01".into(), 1),
+            ("2025-02".into(), 1),
+            ("2025-03".into(), 1),
+            ("2025-04".into(), 0),
+            ("2025-05".into(), 1)
+        ]
     );
 }
 
@@ -141,14 +187,26 @@ fn ties_pick_the_alphabetically_first_value_and_the_earliest_peak_hour() {
          2,1,,,2026-03-10T21:00:00Z,2026-03-10T21:30:00Z,30,2,50,home,laptop,0\n\
          3,2,,,2026-03-10T22:00:00Z,2026-03-10T22:30:00Z,30,2,50,cafe,,0\n"
     );
-    let stat = dataset(&[("users.csv", USERS), ("study_sessions.csv", &sessions)], "2026-03-12T12:00:00Z", "UTC");
+    let stat = dataset(
+        &[("users.csv", USERS), ("study_sessions.csv", &sessions)],
+        "2026-03-12T12:00:00Z",
+        "UTC",
+    );
     let a = stat("user/1/analytics");
     assert_eq!(a["preferred_environment"], "home");
     assert_eq!(a["preferred_device"], "laptop");
     assert_eq!(a["peak_hours"], json!({"9": 1, "21": 1}));
-    let codes: Vec<&str> = a["recommendations"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = a["recommendations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
     // Peak hour 9 (earliest of the tie) → morning, not late night.
-    assert_eq!(codes, ["low_effectiveness", "home_environment", "morning_learner"]);
+    assert_eq!(
+        codes,
+        ["low_effectiveness", "home_environment", "morning_learner"]
+    );
     let p = stat("learning");
     assert_eq!(p["most_popular_environment"], "cafe");
     assert_eq!(p["most_popular_device"], "laptop");
@@ -165,19 +223,39 @@ fn ip_regions_match_by_longest_prefix_and_count_spellings_once() {
         5,1,2025-01-01T00:00:00Z,2001:db8::1,,,\n\
         6,1,2025-01-01T00:00:00Z,2001:0db8:0::1,,,\n\
         7,1,2025-01-01T00:00:00Z,,,,\n";
-    let stat = dataset(&[("ip_regions.csv", regions), ("uploads.csv", uploads)], "2025-04-01T00:00:00Z", "UTC");
+    let stat = dataset(
+        &[("ip_regions.csv", regions), ("uploads.csv", uploads)],
+        "2025-04-01T00:00:00Z",
+        "UTC",
+    );
     let l = stat("locations");
     let groups: Vec<(String, u64, u64)> = l["by_ip_region"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["region"].as_str().unwrap().to_string(), g["uploads"].as_u64().unwrap(), g["distinct_ips"].as_u64().unwrap()))
+        .map(|g| {
+            (
+                g["region"].as_str().unwrap().to_string(),
+                g["uploads"].as_u64().unwrap(),
+                g["distinct_ips"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         groups,
-        [("unknown".into(), 4, 2), ("Mapped".into(), 1, 1), ("Narrow".into(), 1, 1), ("Wide".into(), 1, 1)]
+        [
+            ("unknown".into(), 4, 2),
+            ("Mapped".into(), 1, 1),
+            ("Narrow".into(), 1, 1),
+            ("Wide".into(), 1, 1)
+        ]
     );
     assert_eq!(l["total_regions"], 1);
-    assert_eq!(l["points"], json!([{"lat": 37.5, "lon": 0.0, "uploads": 2}]));
-    assert!(!serde_json::to_string(&l["points"]).unwrap().contains("-0.0"));
+    assert_eq!(
+        l["points"],
+        json!([{"lat": 37.5, "lon": 0.0, "uploads": 2}])
+    );
+    assert!(!serde_json::to_string(&l["points"])
+        .unwrap()
+        .contains("-0.0"));
 }

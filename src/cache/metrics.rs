@@ -93,7 +93,8 @@ impl Metrics {
                 m.computations,
                 m.compute_micros_sum as f64 / 1e6,
                 m.compute_micros_max as f64 / 1e3,
-                m.hit_rate().map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
+                m.hit_rate()
+                    .map_or("-".to_string(), |r| format!("{:.0}%", r * 100.0)),
             );
         }
         s

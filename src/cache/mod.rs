@@ -50,9 +50,14 @@ impl CacheError {
     /// A copy of this error for the callers that shared the computation.
     fn for_waiters(&self) -> CacheError {
         match self.root() {
-            CacheError::Stats(StatsError::UnknownUser(u)) => CacheError::Stats(StatsError::UnknownUser(*u)),
+            CacheError::Stats(StatsError::UnknownUser(u)) => {
+                CacheError::Stats(StatsError::UnknownUser(*u))
+            }
             CacheError::Stats(StatsError::BadParameter { param, reason }) => {
-                CacheError::Stats(StatsError::BadParameter { param, reason: reason.clone() })
+                CacheError::Stats(StatsError::BadParameter {
+                    param,
+                    reason: reason.clone(),
+                })
             }
             CacheError::Locked(p) => CacheError::Locked(p.clone()),
             other => CacheError::Redb(other.to_string()),
@@ -165,7 +170,9 @@ pub struct StatsCache {
 fn open_db(path: &Path, now: i64) -> Result<Database, CacheError> {
     match Database::create(path) {
         Ok(db) => Ok(db),
-        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(CacheError::Locked(path.to_path_buf())),
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+            Err(CacheError::Locked(path.to_path_buf()))
+        }
         Err(e) => {
             let aside = PathBuf::from(format!(
                 "{}.corrupt-{}",
@@ -434,7 +441,9 @@ impl StatsCache {
         let tx = self.db.begin_write().map_err(redb_err)?;
         {
             let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
-            table.insert(key, entry.encode().as_slice()).map_err(redb_err)?;
+            table
+                .insert(key, entry.encode().as_slice())
+                .map_err(redb_err)?;
             let len = table.len().map_err(redb_err)? as usize;
             let limit = self.config.cache.max_entries;
             if len > limit {
@@ -451,8 +460,16 @@ impl StatsCache {
 
     /// Per-user keys, least recently used first: keys never read in this
     /// process first (oldest computed first), then by order of last read.
-    fn eviction_order(&self, table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<String>, CacheError> {
-        let access = self.last_access.lock().unwrap_or_else(|e| e.into_inner()).1.clone();
+    fn eviction_order(
+        &self,
+        table: &impl ReadableTable<&'static str, &'static [u8]>,
+    ) -> Result<Vec<String>, CacheError> {
+        let access = self
+            .last_access
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .clone();
         let mut candidates = Vec::new();
         for item in table.iter().map_err(redb_err)? {
             let (k, v) = item.map_err(redb_err)?;
@@ -460,7 +477,9 @@ impl StatsCache {
             if matches!(key.as_str(), "dashboard" | "locations" | "learning") {
                 continue;
             }
-            let computed = Entry::decode(v.value()).map(|e| e.computed_at).unwrap_or(i64::MIN);
+            let computed = Entry::decode(v.value())
+                .map(|e| e.computed_at)
+                .unwrap_or(i64::MIN);
             let used = access.get(&key).copied().unwrap_or(0);
             candidates.push((used, computed, key));
         }

@@ -45,7 +45,11 @@ impl RefreshReport {
             .map(|s| s.key.to_string())
             .collect();
         if failed.is_empty() {
-            format!("{} keys refreshed in {:.1} s", self.steps.len(), self.seconds)
+            format!(
+                "{} keys refreshed in {:.1} s",
+                self.steps.len(),
+                self.seconds
+            )
         } else {
             format!("failed: {}", failed.join(", "))
         }
@@ -76,7 +80,11 @@ fn key_figures(statistic: &Statistic) -> Vec<(String, String)> {
 
 /// Recomputes `keys` in order, going on after a failed step. `line` receives
 /// each line of the log as it happens (start, `[i/n]` steps, closing line).
-pub fn refresh(cache: &Arc<StatsCache>, keys: &[StatKey], mut line: impl FnMut(&str)) -> RefreshReport {
+pub fn refresh(
+    cache: &Arc<StatsCache>,
+    keys: &[StatKey],
+    mut line: impl FnMut(&str),
+) -> RefreshReport {
     let started_at = cache.config().clock.now_micros();
     let started = Instant::now();
     line(&format!("Starting refresh at {}", format_utc(started_at)));
@@ -90,10 +98,20 @@ pub fn refresh(cache: &Arc<StatsCache>, keys: &[StatKey], mut line: impl FnMut(&
         let seconds = t.elapsed().as_secs_f64();
         match &outcome {
             Ok(figures) => {
-                let figures: Vec<String> = figures.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                line(&format!("[{}/{}] {key} ... {seconds:.2} s ({})", i + 1, keys.len(), figures.join(", ")));
+                let figures: Vec<String> =
+                    figures.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                line(&format!(
+                    "[{}/{}] {key} ... {seconds:.2} s ({})",
+                    i + 1,
+                    keys.len(),
+                    figures.join(", ")
+                ));
             }
-            Err(e) => line(&format!("[{}/{}] {key} ... FAILED after {seconds:.2} s: {e}", i + 1, keys.len())),
+            Err(e) => line(&format!(
+                "[{}/{}] {key} ... FAILED after {seconds:.2} s: {e}",
+                i + 1,
+                keys.len()
+            )),
         }
         steps.push(RefreshStep {
             key: key.clone(),
@@ -113,7 +131,11 @@ pub fn refresh(cache: &Arc<StatsCache>, keys: &[StatKey], mut line: impl FnMut(&
         .join(", ");
     line(&format!(
         "{} in {:.2} s; cached for: {ttl}",
-        if report.ok() { "Refresh done" } else { "Refresh finished with errors" },
+        if report.ok() {
+            "Refresh done"
+        } else {
+            "Refresh finished with errors"
+        },
         report.seconds
     ));
     report

@@ -54,7 +54,13 @@ pub fn user_keys(local: &LocalTime, now: i64, user: i64) -> Vec<StatKey> {
 
 /// Computes each key that is missing or not current (every key with
 /// `force`), in the caller. `tick` is called after each key.
-pub fn warm_keys(cache: &Arc<StatsCache>, keys: &[StatKey], force: bool, report: &mut WarmupReport, mut tick: impl FnMut()) {
+pub fn warm_keys(
+    cache: &Arc<StatsCache>,
+    keys: &[StatKey],
+    force: bool,
+    report: &mut WarmupReport,
+    mut tick: impl FnMut(),
+) {
     for key in keys {
         let current = !force
             && cache.read(&key.to_string()).is_some()
@@ -86,7 +92,10 @@ pub struct WarmupOptions {
 
 /// `voxdash warmup`: the shared keys (`--global`), one user (`--user`), or
 /// with neither, the shared keys and every user active in the last 7 days.
-pub fn warmup(cache: &Arc<StatsCache>, options: &WarmupOptions) -> Result<WarmupReport, store::StoreError> {
+pub fn warmup(
+    cache: &Arc<StatsCache>,
+    options: &WarmupOptions,
+) -> Result<WarmupReport, store::StoreError> {
     let config = cache.config().clone();
     let now = config.clock.now_micros();
     let mut keys = Vec::new();
@@ -169,7 +178,12 @@ impl WarmupScheduler {
                         return;
                     }
                     let now = Instant::now();
-                    let ready: Vec<i64> = st.due.iter().filter(|(_, t)| **t <= now).map(|(u, _)| *u).collect();
+                    let ready: Vec<i64> = st
+                        .due
+                        .iter()
+                        .filter(|(_, t)| **t <= now)
+                        .map(|(u, _)| *u)
+                        .collect();
                     for u in &ready {
                         st.due.remove(u);
                     }
@@ -196,7 +210,10 @@ impl WarmupScheduler {
                         .min()
                         .map(|t| t.saturating_duration_since(now))
                         .unwrap_or(Duration::from_secs(3600));
-                    st = cv.wait_timeout(st, wait).unwrap_or_else(|e| e.into_inner()).0;
+                    st = cv
+                        .wait_timeout(st, wait)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
                 }
             })
             .expect("spawn warm-up scheduler");
@@ -220,7 +237,12 @@ impl WarmupScheduler {
 
     /// Users with a warm-up pending.
     pub fn pending(&self) -> usize {
-        self.state.0.lock().unwrap_or_else(|e| e.into_inner()).due.len()
+        self.state
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .due
+            .len()
     }
 }
 

@@ -373,8 +373,22 @@ mod tests {
     #[test]
     fn months_between_are_filled_with_zeros() {
         let mut months = BTreeMap::new();
-        months.insert((2024, 11), MonthAcc { recordings: 2, new_speakers: 1, duration_s: 3600.0 });
-        months.insert((2025, 2), MonthAcc { recordings: 1, new_speakers: 0, duration_s: 0.0 });
+        months.insert(
+            (2024, 11),
+            MonthAcc {
+                recordings: 2,
+                new_speakers: 1,
+                duration_s: 3600.0,
+            },
+        );
+        months.insert(
+            (2025, 2),
+            MonthAcc {
+                recordings: 1,
+                new_speakers: 0,
+                duration_s: 0.0,
+            },
+        );
         let out = fill_months(&months);
         let names: Vec<&str> = out.iter().map(|m| m.month.as_str()).collect();
         assert_eq!(names, ["2024-11", "2024-12", "2025-01", "2025-02"]);

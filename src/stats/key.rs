@@ -88,7 +88,10 @@ impl KeyKind {
 
     /// Shared kinds are never evicted.
     pub fn is_shared(self) -> bool {
-        matches!(self, KeyKind::Dashboard | KeyKind::Locations | KeyKind::Learning)
+        matches!(
+            self,
+            KeyKind::Dashboard | KeyKind::Locations | KeyKind::Learning
+        )
     }
 }
 

@@ -219,7 +219,12 @@ pub fn daily(conn: &Connection, local: &LocalTime, user: i64, date: NaiveDate) -
 }
 
 /// One user's week from `monday` (the caller checks it is a Monday).
-pub fn weekly(conn: &Connection, local: &LocalTime, user: i64, monday: NaiveDate) -> Result<Weekly> {
+pub fn weekly(
+    conn: &Connection,
+    local: &LocalTime,
+    user: i64,
+    monday: NaiveDate,
+) -> Result<Weekly> {
     let days: Vec<NaiveDate> = (0..7).map(|i| monday + Duration::days(i)).collect();
     let lo = local.start_of_day(days[0]);
     let hi = local.start_of_day(days[6] + Duration::days(1));
@@ -235,7 +240,10 @@ pub fn weekly(conn: &Connection, local: &LocalTime, user: i64, monday: NaiveDate
         .collect();
     for s in &list {
         let offset = (local.date(s.start) - monday).num_days();
-        if let Some(day) = usize::try_from(offset).ok().and_then(|i| breakdown.get_mut(i)) {
+        if let Some(day) = usize::try_from(offset)
+            .ok()
+            .and_then(|i| breakdown.get_mut(i))
+        {
             day.sessions += 1;
             day.duration_minutes += s.duration;
             day.completed += s.end.is_some() as u64;
@@ -254,7 +262,10 @@ pub fn weekly(conn: &Connection, local: &LocalTime, user: i64, monday: NaiveDate
             best = Some(d);
         }
     }
-    let sums: Vec<f64> = breakdown.iter().map(|d| d.duration_minutes as f64).collect();
+    let sums: Vec<f64> = breakdown
+        .iter()
+        .map(|d| d.duration_minutes as f64)
+        .collect();
     let mu = sums.iter().sum::<f64>() / 7.0;
     let consistency_score = if mu <= 0.0 {
         0.0
@@ -346,7 +357,9 @@ pub fn analytics(conn: &Connection, local: &LocalTime, user: i64, now: i64) -> R
         improvement_trend: trend.to_string(),
         recommendations: codes
             .into_iter()
-            .map(|c| Recommendation { code: c.to_string() })
+            .map(|c| Recommendation {
+                code: c.to_string(),
+            })
             .collect(),
     })
 }
@@ -416,7 +429,11 @@ pub fn platform(conn: &Connection, local: &LocalTime, now: i64) -> Result<Learni
         duration_sum += r.get::<_, i64>(2)?;
         n += 1;
         for (col, map) in [(3, &mut environments), (4, &mut devices)] {
-            if let Some(text) = r.get_ref(col)?.as_str_or_null().map_err(rusqlite::Error::from)? {
+            if let Some(text) = r
+                .get_ref(col)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+            {
                 if !text.is_empty() {
                     match map.get_mut(text) {
                         Some(c) => *c += 1,

@@ -98,9 +98,9 @@ impl IpRegions {
             }
         }
         let mut v4: Vec<_> = v4.into_iter().collect();
-        v4.sort_by(|a, b| b.0.cmp(&a.0));
+        v4.sort_by_key(|b| std::cmp::Reverse(b.0));
         let mut v6: Vec<_> = v6.into_iter().collect();
-        v6.sort_by(|a, b| b.0.cmp(&a.0));
+        v6.sort_by_key(|b| std::cmp::Reverse(b.0));
         IpRegions { v4, v6, regions }
     }
 
@@ -117,7 +117,11 @@ impl IpRegions {
             IpAddr::V6(a) => {
                 let bits = u128::from(a);
                 self.v6.iter().find_map(|(len, map)| {
-                    let mask = if *len == 0 { 0 } else { u128::MAX << (128 - len) };
+                    let mask = if *len == 0 {
+                        0
+                    } else {
+                        u128::MAX << (128 - len)
+                    };
                     map.get(&(bits & mask)).copied()
                 })
             }
@@ -131,7 +135,9 @@ impl IpRegions {
         let rows: Vec<(String, String)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(IpRegions::new(rows.iter().map(|(c, r)| (c.as_str(), r.as_str()))))
+        Ok(IpRegions::new(
+            rows.iter().map(|(c, r)| (c.as_str(), r.as_str())),
+        ))
     }
 }
 
@@ -197,7 +203,9 @@ pub fn locations(conn: &Connection) -> Result<Locations> {
 
         if let (Some(lat), Some(lon)) = (lat, lon) {
             let (glat, glon) = (grid(lat), grid(lon));
-            let cell = points.entry((glat.to_bits(), glon.to_bits())).or_insert((glat, glon, 0));
+            let cell = points
+                .entry((glat.to_bits(), glon.to_bits()))
+                .or_insert((glat, glon, 0));
             cell.2 += 1;
         }
     }

@@ -109,11 +109,12 @@ pub fn revision(conn: &Connection, key: &StatKey) -> Result<u64> {
             store::read_revisions(conn)?.sum(&["uploads", "recordings", "ip_regions"])
         }
         StatKey::Learning => store::read_revisions(conn)?.sum(&["study_sessions"]),
-        StatKey::Daily { user, .. } | StatKey::Weekly { user, .. } | StatKey::Analytics { user } => {
-            store::read_user_revision(conn, *user)?.0
-        }
+        StatKey::Daily { user, .. }
+        | StatKey::Weekly { user, .. }
+        | StatKey::Analytics { user } => store::read_user_revision(conn, *user)?.0,
         StatKey::Courses { user } => {
-            store::read_user_revision(conn, *user)?.1 + store::read_revisions(conn)?.sum(&["courses"])
+            store::read_user_revision(conn, *user)?.1
+                + store::read_revisions(conn)?.sum(&["courses"])
         }
     })
 }
@@ -134,7 +135,9 @@ pub fn compute(conn: &mut Connection, config: &Config, key: &StatKey) -> Result<
         StatKey::Dashboard => Statistic::Dashboard(corpus::dashboard(&tx, local)?),
         StatKey::Locations => Statistic::Locations(locations::locations(&tx)?),
         StatKey::Learning => Statistic::Learning(learning::platform(&tx, local, now)?),
-        StatKey::Daily { user, date } => Statistic::Daily(learning::daily(&tx, local, *user, *date)?),
+        StatKey::Daily { user, date } => {
+            Statistic::Daily(learning::daily(&tx, local, *user, *date)?)
+        }
         StatKey::Weekly { user, monday } => {
             Statistic::Weekly(learning::weekly(&tx, local, *user, *monday)?)
         }
@@ -164,12 +167,18 @@ pub(crate) fn mean(sum: f64, n: u64) -> Option<f64> {
 }
 
 /// Sorts groups by their main count descending, then name ascending (bytes).
-pub(crate) fn sort_groups<T>(items: &mut [T], count: impl Fn(&T) -> u64, name: impl Fn(&T) -> &str) {
+pub(crate) fn sort_groups<T>(
+    items: &mut [T],
+    count: impl Fn(&T) -> u64,
+    name: impl Fn(&T) -> &str,
+) {
     items.sort_by(|a, b| count(b).cmp(&count(a)).then_with(|| name(a).cmp(name(b))));
 }
 
 /// The most frequent value, alphabetically first on a tie; `None` for none.
-pub(crate) fn most_frequent<'a>(counts: impl Iterator<Item = (&'a String, &'a u64)>) -> Option<String> {
+pub(crate) fn most_frequent<'a>(
+    counts: impl Iterator<Item = (&'a String, &'a u64)>,
+) -> Option<String> {
     let mut best: Option<(&String, u64)> = None;
     for (name, &n) in counts {
         best = match best {

@@ -143,7 +143,11 @@ pub fn create_web_session(
 }
 
 /// The account and CSRF token of an unexpired browser session.
-pub fn web_session(conn: &Connection, token_hash: &str, now: i64) -> Result<Option<(Account, String)>> {
+pub fn web_session(
+    conn: &Connection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<(Account, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT u.id, u.username, u.display_name, u.is_staff, u.password_hash, s.csrf_token
          FROM web_sessions s JOIN users u ON u.id = s.user_id
@@ -166,7 +170,12 @@ pub fn delete_web_session(conn: &Connection, token_hash: &str, now: i64) -> Resu
 }
 
 /// Stores the hash of a new API token for a user; returns the token's id.
-pub fn create_api_token(conn: &Connection, user_id: i64, token_hash: &str, now: i64) -> Result<i64> {
+pub fn create_api_token(
+    conn: &Connection,
+    user_id: i64,
+    token_hash: &str,
+    now: i64,
+) -> Result<i64> {
     conn.execute(
         "INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (?1, ?2, ?3)",
         params![user_id, token_hash, now],
@@ -185,7 +194,12 @@ pub fn api_token_account(conn: &Connection, token_hash: &str) -> Result<Option<A
 }
 
 /// Revokes tokens: one by id, or every token of a user. Returns how many.
-pub fn revoke_api_tokens(conn: &Connection, token_id: Option<i64>, user_id: Option<i64>, now: i64) -> Result<usize> {
+pub fn revoke_api_tokens(
+    conn: &Connection,
+    token_id: Option<i64>,
+    user_id: Option<i64>,
+    now: i64,
+) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE api_tokens SET revoked_at = ?1
          WHERE revoked_at IS NULL AND (id = ?2 OR user_id = ?3)",

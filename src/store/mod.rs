@@ -127,7 +127,11 @@ impl Store {
         };
         let mut conn = store.connect()?;
         migrate(&mut conn, &store.path, schema::latest_version())?;
-        store.pool.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+        store
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
         Ok(store)
     }
 
@@ -172,7 +176,8 @@ impl Store {
         let conn = self.conn()?;
         let mut out = Vec::new();
         for table in schema::COUNTED_TABLES {
-            let n: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+            let n: i64 =
+                conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
             out.push((table.to_string(), n));
         }
         Ok(out)
@@ -210,7 +215,10 @@ pub fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
             .and_then(|_| tx.pragma_update(None, "user_version", version))
             .map_err(|source| StoreError::Migration { version, source })?;
         tx.commit()?;
-        log::info!("database {} migrated to schema version {version}", path.display());
+        log::info!(
+            "database {} migrated to schema version {version}",
+            path.display()
+        );
     }
     Ok(())
 }
@@ -225,7 +233,10 @@ pub struct Revisions {
 impl Revisions {
     /// The sum of the counts of `tables`.
     pub fn sum(&self, tables: &[&str]) -> u64 {
-        tables.iter().map(|t| self.tables.get(*t).copied().unwrap_or(0)).sum()
+        tables
+            .iter()
+            .map(|t| self.tables.get(*t).copied().unwrap_or(0))
+            .sum()
     }
 }
 
@@ -247,7 +258,9 @@ pub fn read_user_revision(conn: &Connection, user_id: i64) -> Result<(u64, u64)>
     let mut stmt =
         conn.prepare_cached("SELECT sessions, progress FROM user_revisions WHERE user_id = ?1")?;
     let row = stmt
-        .query_row([user_id], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+        .query_row([user_id], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+        })
         .optional()?;
     Ok(row.unwrap_or((0, 0)))
 }

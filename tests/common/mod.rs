@@ -13,7 +13,8 @@ pub fn sample_dir() -> PathBuf {
 
 /// The sample's expected statistics.
 pub fn expected() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample/expected-asia-seoul.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sample/expected-asia-seoul.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -49,7 +50,11 @@ pub fn json_diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Str
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                out.push(format!("{path}: expected {} items, got {}", e.len(), a.len()));
+                out.push(format!(
+                    "{path}: expected {} items, got {}",
+                    e.len(),
+                    a.len()
+                ));
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
                 json_diff(&format!("{path}[{i}]"), ev, av, out);
@@ -65,5 +70,8 @@ pub fn json_diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Str
 
 /// A fresh temporary data directory.
 pub fn temp_dir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("voxdash-test-").tempdir().unwrap()
+    tempfile::Builder::new()
+        .prefix("voxdash-test-")
+        .tempdir()
+        .unwrap()
 }
