@@ -239,3 +239,31 @@ fn an_unwritable_data_directory_is_one_line_naming_the_path() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("not-a-dir/data"), "{err}");
 }
+
+#[test]
+fn a_refresh_killed_at_any_point_leaves_a_readable_entry() {
+    let dir = imported();
+    let first = voxdash(dir.path(), &["stats", "dashboard"]);
+    assert!(first.status.success());
+    for delay_ms in [0u64, 1, 2, 4, 8, 16, 32] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_voxdash"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["refresh"])
+            .env("VOXDASH_LOG", "off")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        // SIGKILL: no destructor, no commit of anything in flight.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let show = voxdash(dir.path(), &["cache", "show", "dashboard"]);
+        assert!(show.status.success(), "after kill at {delay_ms} ms: {}", stderr(&show));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&show)).unwrap();
+        assert_eq!(json["data"]["total_recordings"], 628);
+        assert!(!std::fs::read_dir(dir.path())
+            .unwrap()
+            .any(|e| e.unwrap().file_name().to_string_lossy().contains("corrupt")));
+    }
+}
