@@ -38,8 +38,17 @@ fn main() -> anyhow::Result<()> {
     let today = config.local.date(config.clock.now_micros());
     let monday = voxdash::clock::LocalTime::monday_of(today);
     for (name, make) in [
-        ("daily", Box::new(|u| StatKey::Daily { user: u, date: today }) as Box<dyn Fn(i64) -> StatKey>),
-        ("weekly", Box::new(move |u| StatKey::Weekly { user: u, monday })),
+        (
+            "daily",
+            Box::new(|u| StatKey::Daily {
+                user: u,
+                date: today,
+            }) as Box<dyn Fn(i64) -> StatKey>,
+        ),
+        (
+            "weekly",
+            Box::new(move |u| StatKey::Weekly { user: u, monday }),
+        ),
         ("analytics", Box::new(|u| StatKey::Analytics { user: u })),
         ("courses", Box::new(|u| StatKey::Courses { user: u })),
     ] {
@@ -50,7 +59,12 @@ fn main() -> anyhow::Result<()> {
             voxdash::stats::compute(&mut conn, &config, &make(*u))?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
-        println!("per-user {name}: median {:.2} ms, max {:.2} ms over {} users", median(times.clone()), times.iter().cloned().fold(0.0, f64::max), times.len());
+        println!(
+            "per-user {name}: median {:.2} ms, max {:.2} ms over {} users",
+            median(times.clone()),
+            times.iter().cloned().fold(0.0, f64::max),
+            times.len()
+        );
     }
     Ok(())
 }

@@ -254,17 +254,6 @@ fn open_store(config: &Config) -> Result<Arc<Store>> {
     Ok(Arc::new(Store::open(&config.db_path())?))
 }
 
-fn open_cache(config: &Config) -> Result<Arc<StatsCache>> {
-    let store = open_store(config)?;
-    StatsCache::open(config, store).map_err(|e| match e {
-        crate::cache::CacheError::Locked(path) => anyhow::anyhow!(
-            "{} is in use by a running voxdash server; stop it or run this command through it",
-            path.display()
-        ),
-        other => other.into(),
-    })
-}
-
 fn read_password(prompt_for: &str, from_stdin: bool) -> Result<String> {
     let password = if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
@@ -318,8 +307,35 @@ pub fn run(cli: Cli) -> Result<bool> {
             }
             Ok(true)
         }
-        Command::Serve(_args) => {
-            bail!("serve: the web server is not built yet (see issue \"Web server and pages\")")
+        Command::Serve(args) => {
+            if args.scheduler {
+                bail!("serve --scheduler: the in-process scheduler is not built yet; use the crontab of `voxdash schedule` (coming) or cron with `voxdash refresh`");
+            }
+            let store = open_store(&config)?;
+            // A CLI job may hold the cache for a moment: wait for it.
+            let mut tries = 0;
+            let cache = loop {
+                match StatsCache::open(&config, Arc::clone(&store)) {
+                    Err(crate::cache::CacheError::Locked(path)) if tries < 60 => {
+                        if tries == 0 {
+                            log::warn!(
+                                "{} is in use by another voxdash process; waiting",
+                                path.display()
+                            );
+                        }
+                        tries += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(500));
+                    }
+                    other => break other?,
+                }
+            };
+            let options = crate::web::ServeOptions {
+                bind: args.bind.clone(),
+                public: args.public,
+                threads: args.threads,
+            };
+            crate::web::serve_forever(cache, &options)?;
+            Ok(true)
         }
         Command::User(cmd) => user(&config, cmd),
         Command::Token(cmd) => token(&config, cmd),
@@ -344,6 +360,57 @@ pub fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Demo { scale, seed, out } => demo(&config, scale, seed, out),
+        Command::Refresh { .. }
+        | Command::Warmup { .. }
+        | Command::Precompute { .. }
+        | Command::Stats(_)
+        | Command::Cache(_) => {
+            let store = open_store(&config)?;
+            match StatsCache::open(&config, store) {
+                Ok(cache) => {
+                    let ok = run_cached(
+                        &cache,
+                        &cli.command,
+                        &mut std::io::stdout(),
+                        &mut std::io::stderr(),
+                        true,
+                    )?;
+                    cache.wait_idle();
+                    Ok(ok)
+                }
+                Err(crate::cache::CacheError::Locked(path)) => {
+                    // The server holds the cache: it runs the command for us.
+                    let args: Vec<String> = std::env::args().skip(1).collect();
+                    match crate::web::client::run_on_server(&config.data_dir, &args) {
+                        Some(Ok(remote)) => {
+                            print!("{}", remote.stdout);
+                            eprint!("{}", remote.stderr);
+                            Ok(remote.ok)
+                        }
+                        Some(Err(e)) => bail!("{e}"),
+                        None => bail!(
+                            "{} is open in another voxdash process and no server answers for it",
+                            path.display()
+                        ),
+                    }
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }
+}
+
+/// Runs a command that needs the stats cache, writing what it prints to
+/// `out` and `err`: in this process, or in the server for the CLI.
+/// `local` = in the CLI process (progress bars allowed).
+fn run_cached(
+    cache: &Arc<StatsCache>,
+    command: &Command,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    local: bool,
+) -> Result<bool> {
+    match command {
         Command::Refresh { only } => {
             let keys = if only.is_empty() {
                 StatKey::SHARED.to_vec()
@@ -359,10 +426,11 @@ pub fn run(cli: Cli) -> Result<bool> {
                     })
                     .collect::<Result<Vec<_>>>()?
             };
-            let cache = open_cache(&config)?;
-            let report = refresh::refresh(&cache, &keys, |l| println!("{l}"));
+            let report = refresh::refresh(cache, &keys, |l| {
+                let _ = writeln!(out, "{l}");
+            });
             record_job(
-                &cache,
+                cache,
                 "refresh",
                 report.started_at,
                 report.seconds,
@@ -376,24 +444,23 @@ pub fn run(cli: Cli) -> Result<bool> {
             force,
             global,
         } => {
-            let cache = open_cache(&config)?;
-            let started = config.clock.now_micros();
+            let started = cache.config().clock.now_micros();
             let t = std::time::Instant::now();
             let report = warmup::warmup(
-                &cache,
+                cache,
                 &warmup::WarmupOptions {
-                    user,
-                    global,
-                    force,
-                    progress: true,
+                    user: *user,
+                    global: *global,
+                    force: *force,
+                    progress: local,
                 },
             )?;
-            println!("warmup: {}", report.summary());
+            writeln!(out, "warmup: {}", report.summary())?;
             for (k, e) in &report.failed {
-                eprintln!("failed: {k}: {e}");
+                writeln!(err, "failed: {k}: {e}")?;
             }
             record_job(
-                &cache,
+                cache,
                 "warmup",
                 started,
                 t.elapsed().as_secs_f64(),
@@ -406,13 +473,12 @@ pub fn run(cli: Cli) -> Result<bool> {
             active_users_only,
             days_active,
         } => {
-            let cache = open_cache(&config)?;
-            let started = config.clock.now_micros();
+            let started = cache.config().clock.now_micros();
             let t = std::time::Instant::now();
-            let report = warmup::precompute(&cache, active_users_only, days_active, true)?;
-            println!("precompute: {}", report.summary());
+            let report = warmup::precompute(cache, *active_users_only, *days_active, local)?;
+            writeln!(out, "precompute: {}", report.summary())?;
             record_job(
-                &cache,
+                cache,
                 "precompute",
                 started,
                 t.elapsed().as_secs_f64(),
@@ -421,8 +487,31 @@ pub fn run(cli: Cli) -> Result<bool> {
             );
             Ok(report.failed.is_empty())
         }
-        Command::Stats(args) => stats(&config, args),
-        Command::Cache(cmd) => cache_command(&config, cmd),
+        Command::Stats(args) => stats(cache, args, out),
+        Command::Cache(cmd) => cache_command(cache, cmd, out, err),
+        _ => bail!("not a command of the stats cache"),
+    }
+}
+
+/// Runs CLI arguments on the server's cache (the control channel); returns
+/// whether the command succeeded. Errors are written to `err`.
+pub fn run_remote(
+    cache: &Arc<StatsCache>,
+    args: &[String],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> bool {
+    let parsed =
+        Cli::try_parse_from(std::iter::once("voxdash".to_string()).chain(args.iter().cloned()));
+    let result = parsed
+        .map_err(anyhow::Error::from)
+        .and_then(|cli| run_cached(cache, &cli.command, out, err, false));
+    match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e:#}");
+            false
+        }
     }
 }
 
@@ -615,32 +704,39 @@ fn stats_key(config: &Config, which: &StatsCommand) -> Result<StatKey> {
     })
 }
 
-fn stats(config: &Config, args: StatsArgs) -> Result<bool> {
+fn stats(cache: &Arc<StatsCache>, args: &StatsArgs, out: &mut dyn Write) -> Result<bool> {
     let lang = Lang::parse(&args.lang)
         .with_context(|| format!("--lang: {:?} is not one of en, ko, zh", args.lang))?;
-    let key = stats_key(config, &args.which)?;
-    let cache = open_cache(config)?;
+    let key = stats_key(cache.config(), &args.which)?;
     let answer = if args.refresh {
         cache.refresh(&key)
     } else {
         cache.get(&key)
     }?;
-    println!("{}", serde_json::to_string_pretty(&answer.envelope(lang))?);
-    // A stale answer started a recomputation: let it finish before exiting.
-    cache.wait_idle();
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&answer.envelope(lang))?
+    )?;
     Ok(true)
 }
 
-fn cache_command(config: &Config, cmd: CacheCommand) -> Result<bool> {
-    let cache = open_cache(config)?;
+fn cache_command(
+    cache: &Arc<StatsCache>,
+    cmd: &CacheCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<bool> {
     match cmd {
         CacheCommand::Ls => {
-            println!(
+            writeln!(
+                out,
                 "{:<36} {:<7} {:>10} {:>8} {:>8} {:>8}",
                 "key", "status", "age", "ttl", "size", "changes"
-            );
+            )?;
             for e in cache.list()? {
-                println!(
+                writeln!(
+                    out,
                     "{:<36} {:<7} {:>10} {:>8} {:>8} {:>8}",
                     e.key,
                     e.status.as_str(),
@@ -648,11 +744,11 @@ fn cache_command(config: &Config, cmd: CacheCommand) -> Result<bool> {
                     refresh::human_secs(e.ttl_secs),
                     e.size,
                     e.changes_since
-                );
+                )?;
             }
         }
         CacheCommand::Show { key } => {
-            let parsed = StatKey::parse(&key)?;
+            let parsed = StatKey::parse(key)?;
             let text = parsed.to_string();
             let entry = cache
                 .read(&text)
@@ -666,18 +762,22 @@ fn cache_command(config: &Config, cmd: CacheCommand) -> Result<bool> {
                 changes_since: info.map_or(0, |i| i.changes_since),
                 entry: Arc::new(entry),
             };
-            println!(
+            writeln!(
+                out,
                 "{}",
                 serde_json::to_string_pretty(&answer.envelope(Lang::En))?
-            );
+            )?;
         }
         CacheCommand::Clear { prefix } => {
             let n = cache.invalidate_prefix(prefix.as_deref().unwrap_or(""))?;
-            eprintln!("{n} entries removed");
+            writeln!(err, "{n} entries removed")?;
         }
         CacheCommand::Stats => {
-            print!("{}", cache.metrics().render());
-            eprintln!("(counters of this process; the server's are on /admin/cache/ and /metrics)");
+            write!(out, "{}", cache.metrics().render())?;
+            writeln!(
+                err,
+                "(counters of this process; the server's are on /admin/cache/ and /metrics)"
+            )?;
         }
     }
     Ok(true)

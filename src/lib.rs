@@ -24,3 +24,4 @@ pub mod import;
 pub mod jobs;
 pub mod stats;
 pub mod store;
+pub mod web;

@@ -274,3 +274,28 @@ pub fn learners(conn: &Connection, since: Option<i64>) -> Result<Vec<i64>> {
     let rows = stmt.query_map([since], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Region names of `ip_regions` with coordinates (first row of each name),
+/// for labels on the map.
+pub fn region_points(conn: &Connection) -> Result<Vec<(String, f64, f64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT region, latitude, longitude FROM ip_regions
+         WHERE latitude IS NOT NULL AND longitude IS NOT NULL ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, f64>(1)?,
+            r.get::<_, f64>(2)?,
+        ))
+    })?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, lat, lon) = row?;
+        if seen.insert(name.clone()) {
+            out.push((name, lat, lon));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,131 @@
+//! The loopback control channel: while `voxdash serve` holds `stats.redb`
+//! (redb admits one process), CLI commands that need the cache are run by
+//! the server on the CLI's behalf. The server writes its address and a
+//! random secret to `DATA_DIR/server.control` (mode 0600, so only the data
+//! directory's owner can use it); the CLI posts its arguments to
+//! `/internal/cli` and prints what comes back.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::context::Ctx;
+use super::error::WebError;
+use super::handlers::Reply;
+use super::App;
+
+/// What a command run by the server printed, and whether it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+    /// Exit status 0.
+    pub ok: bool,
+}
+
+/// Handles `POST /internal/cli`: checks the secret, runs the command on the
+/// server's cache, answers what it printed.
+pub(super) fn control(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    let sent = ctx
+        .headers
+        .get("x-voxdash-control")
+        .map(String::as_str)
+        .unwrap_or("");
+    if sent.is_empty() || sent != app.control_secret {
+        return Err(WebError::Forbidden("wrong control secret".into()));
+    }
+    let args: Vec<String> = serde_json::from_slice::<serde_json::Value>(&ctx.body)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["args"].clone()).ok())
+        .ok_or_else(|| WebError::bad("args", "expected {\"args\": [...]}"))?;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let ok = crate::cli::run_remote(&app.cache, &args, &mut out, &mut err);
+    Ok(Reply::Json(
+        200,
+        json!({"stdout": String::from_utf8_lossy(&out), "stderr": String::from_utf8_lossy(&err), "ok": ok}),
+    ))
+}
+
+/// A minimal HTTP/1.1 request over loopback (`Connection: close`); returns
+/// the status and the body. Used by the CLI's control channel and by tests.
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(600)))?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no HTTP header"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok((status, headers, raw[split + 4..].to_vec()))
+}
+
+/// Runs `args` on the server of `data_dir`, if one is running; `None` when
+/// there is no control file or nothing answers at its address.
+pub fn run_on_server(data_dir: &Path, args: &[String]) -> Option<Result<Remote, String>> {
+    let text = std::fs::read_to_string(super::control_file(data_dir)).ok()?;
+    let mut lines = text.lines();
+    let (addr, secret) = (lines.next()?.to_string(), lines.next()?.to_string());
+    let body = json!({"args": args}).to_string();
+    let result = request(
+        &addr,
+        "POST",
+        "/internal/cli",
+        &[
+            ("X-Voxdash-Control", &secret),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => None,
+        Err(e) => Some(Err(format!("server at {addr}: {e}"))),
+        Ok((200, _, body)) => {
+            let v: serde_json::Value = match serde_json::from_slice(&body) {
+                Ok(v) => v,
+                Err(e) => return Some(Err(format!("server at {addr}: bad answer ({e})"))),
+            };
+            Some(Ok(Remote {
+                stdout: v["stdout"].as_str().unwrap_or_default().to_string(),
+                stderr: v["stderr"].as_str().unwrap_or_default().to_string(),
+                ok: v["ok"].as_bool().unwrap_or(false),
+            }))
+        }
+        Ok((status, _, body)) => Some(Err(format!(
+            "server at {addr} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        ))),
+    }
+}
