@@ -26,6 +26,10 @@ check:
 	$(CARGO) test --all-targets
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
 
+## Headless Chromium against a live server (installs Debian's chromium if missing).
+e2e:
+	bash scripts/e2e.sh
+
 ## Speed figures, written to docs/benchmarks.md.
 bench: build
 	bash scripts/bench.sh
