@@ -273,3 +273,17 @@ fn a_refresh_killed_at_any_point_leaves_a_readable_entry() {
             .contains("corrupt")));
     }
 }
+
+#[test]
+fn the_committed_demo_dataset_re_imports_cleanly() {
+    let dir = common::temp_dir();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    for _ in 0..2 {
+        let out = voxdash(dir.path(), &["import", "--strict", demo.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("rejected:"), "{}", stderr(&out));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&voxdash(dir.path(), &["stats", "dashboard"]))).unwrap();
+    assert_eq!(json["data"]["total_speakers"], 19);
+}

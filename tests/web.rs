@@ -36,14 +36,31 @@ fn start(public: bool) -> Running {
         let hash = voxdash::accounts::hash_password("staff-password");
         voxdash::store::accounts::upsert_with_password(&conn, "boss", true, &hash, 0).unwrap();
         let hash = voxdash::accounts::hash_password("user-password");
-        voxdash::store::accounts::upsert_with_password(&conn, "user00002", false, &hash, 0).unwrap();
+        voxdash::store::accounts::upsert_with_password(&conn, "user00002", false, &hash, 0)
+            .unwrap();
     }
-    let config = Config::with(dir.path(), common::SAMPLE_TZ.parse().unwrap(), Clock::from_env_value(Some(common::SAMPLE_NOW)).unwrap());
+    let config = Config::with(
+        dir.path(),
+        common::SAMPLE_TZ.parse().unwrap(),
+        Clock::from_env_value(Some(common::SAMPLE_NOW)).unwrap(),
+    );
     let cache = StatsCache::open(&config, store).unwrap();
-    let server = web::start(cache, &web::ServeOptions { bind: "127.0.0.1:0".into(), public, threads: 4 }).unwrap();
+    let server = web::start(
+        cache,
+        &web::ServeOptions {
+            bind: "127.0.0.1:0".into(),
+            public,
+            threads: 4,
+        },
+    )
+    .unwrap();
     server.app.cache.wait_idle();
     let addr = server.addr.to_string();
-    Running { dir, server: Some(server), addr }
+    Running {
+        dir,
+        server: Some(server),
+        addr,
+    }
 }
 
 struct Reply {
@@ -54,7 +71,10 @@ struct Reply {
 
 impl Reply {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
@@ -62,8 +82,13 @@ impl Reply {
 }
 
 fn call(r: &Running, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-    let (status, headers, body) = client::request(&r.addr, method, path, headers, body.as_bytes()).unwrap();
-    Reply { status, headers, body: String::from_utf8(body).unwrap() }
+    let (status, headers, body) =
+        client::request(&r.addr, method, path, headers, body.as_bytes()).unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(body).unwrap(),
+    }
 }
 
 fn get(r: &Running, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -72,14 +97,31 @@ fn get(r: &Running, path: &str, headers: &[(&str, &str)]) -> Reply {
 
 /// Signs in and returns (cookie header, CSRF token from a page).
 fn sign_in(r: &Running, user: &str, password: &str) -> (String, String) {
-    let reply = call(r, "POST", "/login/", &[("Content-Type", "application/x-www-form-urlencoded")], &format!("username={user}&password={password}&next=/learning/"));
+    let reply = call(
+        r,
+        "POST",
+        "/login/",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &format!("username={user}&password={password}&next=/learning/"),
+    );
     assert_eq!(reply.status, 303, "{}", reply.body);
     assert_eq!(reply.header("location"), Some("/learning/"));
     let set = reply.header("set-cookie").unwrap().to_string();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
     let cookie = set.split(';').next().unwrap().to_string();
     let page = get(r, "/learning/", &[("Cookie", &cookie)]);
-    let csrf = page.body.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+    let csrf = page
+        .body
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
     (cookie, csrf)
 }
 
@@ -88,14 +130,26 @@ fn pages_show_the_right_badge_in_english_and_korean_with_their_charts() {
     let r = start(true);
     let page = get(&r, "/audio/dashboard/", &[]);
     assert_eq!(page.status, 200);
-    assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     assert!(page.body.contains("<meta charset=\"utf-8\">"));
     // Warmed at start, so the first view is served from the cache.
-    assert!(page.body.contains("data-status=\"cached\">Cached data (updated: 2026-11-23 12:00:00 KST)"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("data-status=\"cached\">Cached data (updated: 2026-11-23 12:00:00 KST)"),
+        "{}",
+        page.body
+    );
     assert!(page.body.matches("<svg").count() >= 5);
     assert!(page.body.contains("환자"));
 
-    let ko = get(&r, "/audio/dashboard/", &[("Accept-Language", "ko-KR,ko;q=0.9,en;q=0.5")]);
+    let ko = get(
+        &r,
+        "/audio/dashboard/",
+        &[("Accept-Language", "ko-KR,ko;q=0.9,en;q=0.5")],
+    );
     assert!(ko.body.contains("캐시 데이터"), "{}", ko.body);
     assert!(ko.body.contains("<html lang=\"ko\">"));
     let zh = get(&r, "/learning/?lang=zh", &[]);
@@ -107,14 +161,22 @@ fn pages_show_the_right_badge_in_english_and_korean_with_their_charts() {
     let user = get(&r, "/learning/users/1/", &[]);
     assert_eq!(user.status, 200);
     // Per-user entries are not warmed at start: computed for this view.
-    assert!(user.body.contains("Fresh data (refreshed: 2026-11-23 12:00:00 KST)"), "{}", user.body);
+    assert!(
+        user.body
+            .contains("Fresh data (refreshed: 2026-11-23 12:00:00 KST)"),
+        "{}",
+        user.body
+    );
     assert!(user.body.contains("data-code=\"late_night\""));
     let again = get(&r, "/learning/users/1/?lang=ko", &[]);
     assert!(again.body.contains("최신 데이터") || again.body.contains("캐시 데이터"));
     let map = get(&r, "/api/userprofile/", &[]);
     assert!(map.body.contains("<circle"), "no dots");
     assert_eq!(get(&r, "/learning/users/999/", &[]).status, 404);
-    assert_eq!(get(&r, "/learning/users/1/?week_start=2026-11-24", &[]).status, 400);
+    assert_eq!(
+        get(&r, "/learning/users/1/?week_start=2026-11-24", &[]).status,
+        400
+    );
 }
 
 #[test]
@@ -125,23 +187,51 @@ fn every_json_endpoint_equals_the_samples_expected_values() {
     for key in ["dashboard", "locations", "learning"] {
         let reply = get(&r, &format!("/api/v1/stats/{key}"), &[]);
         assert_eq!(reply.status, 200);
-        assert_eq!(reply.header("content-type"), Some("application/json; charset=utf-8"));
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
         let json = reply.json();
         assert_eq!(json["key"], key);
         common::json_diff(key, &expected[key], &json["data"], &mut diffs);
     }
     for (user, stats) in expected["users"].as_object().unwrap() {
         for (date, want) in stats["daily"].as_object().unwrap() {
-            let json = get(&r, &format!("/api/v1/users/{user}/stats/daily?date={date}"), &[]).json();
-            common::json_diff(&format!("{user} daily {date}"), want, &json["data"], &mut diffs);
+            let json = get(
+                &r,
+                &format!("/api/v1/users/{user}/stats/daily?date={date}"),
+                &[],
+            )
+            .json();
+            common::json_diff(
+                &format!("{user} daily {date}"),
+                want,
+                &json["data"],
+                &mut diffs,
+            );
         }
         for (monday, want) in stats["weekly"].as_object().unwrap() {
-            let json = get(&r, &format!("/api/v1/users/{user}/stats/weekly?week_start={monday}"), &[]).json();
-            common::json_diff(&format!("{user} weekly {monday}"), want, &json["data"], &mut diffs);
+            let json = get(
+                &r,
+                &format!("/api/v1/users/{user}/stats/weekly?week_start={monday}"),
+                &[],
+            )
+            .json();
+            common::json_diff(
+                &format!("{user} weekly {monday}"),
+                want,
+                &json["data"],
+                &mut diffs,
+            );
         }
         for kind in ["analytics", "courses"] {
             let json = get(&r, &format!("/api/v1/users/{user}/stats/{kind}"), &[]).json();
-            common::json_diff(&format!("{user} {kind}"), &stats[kind], &json["data"], &mut diffs);
+            common::json_diff(
+                &format!("{user} {kind}"),
+                &stats[kind],
+                &json["data"],
+                &mut diffs,
+            );
         }
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
@@ -160,29 +250,63 @@ fn sign_in_permissions_and_csrf() {
     let r = start(false);
     let page = get(&r, "/audio/dashboard/", &[]);
     assert_eq!(page.status, 303);
-    assert!(page.header("location").unwrap().starts_with("/login/?next=/audio/dashboard/"));
+    assert!(page
+        .header("location")
+        .unwrap()
+        .starts_with("/login/?next=/audio/dashboard/"));
     assert_eq!(get(&r, "/api/v1/stats/dashboard", &[]).status, 401);
     let wrong = call(&r, "POST", "/login/", &[], "username=boss&password=nope");
     assert_eq!(wrong.status, 200);
     assert!(wrong.body.contains("Wrong username or password."));
 
     let (user_cookie, user_csrf) = sign_in(&r, "user00002", "user-password");
-    assert_eq!(get(&r, "/api/v1/stats/dashboard", &[("Cookie", &user_cookie)]).status, 200);
-    assert_eq!(get(&r, "/admin/cache/", &[("Cookie", &user_cookie)]).status, 403);
+    assert_eq!(
+        get(&r, "/api/v1/stats/dashboard", &[("Cookie", &user_cookie)]).status,
+        200
+    );
+    assert_eq!(
+        get(&r, "/admin/cache/", &[("Cookie", &user_cookie)]).status,
+        403
+    );
     let form = format!("csrf_token={user_csrf}&key=dashboard&next=/audio/dashboard/");
-    assert_eq!(call(&r, "POST", "/refresh/", &[("Cookie", &user_cookie)], &form).status, 403);
+    assert_eq!(
+        call(&r, "POST", "/refresh/", &[("Cookie", &user_cookie)], &form).status,
+        403
+    );
     // ?refresh=1 from a non-staff user changes nothing.
-    let plain = get(&r, "/api/v1/stats/dashboard?refresh=1", &[("Cookie", &user_cookie)]).json();
+    let plain = get(
+        &r,
+        "/api/v1/stats/dashboard?refresh=1",
+        &[("Cookie", &user_cookie)],
+    )
+    .json();
     assert_eq!(plain["status"], "cached");
 
     let (staff, csrf) = sign_in(&r, "boss", "staff-password");
     let page = get(&r, "/audio/dashboard/", &[("Cookie", &staff)]);
     assert!(page.body.contains("Refresh data"));
-    let forced = get(&r, "/api/v1/stats/dashboard?refresh=1", &[("Cookie", &staff)]).json();
+    let forced = get(
+        &r,
+        "/api/v1/stats/dashboard?refresh=1",
+        &[("Cookie", &staff)],
+    )
+    .json();
     assert_eq!(forced["status"], "fresh");
-    let no_csrf = call(&r, "POST", "/refresh/", &[("Cookie", &staff)], "key=learning&next=/learning/");
+    let no_csrf = call(
+        &r,
+        "POST",
+        "/refresh/",
+        &[("Cookie", &staff)],
+        "key=learning&next=/learning/",
+    );
     assert_eq!(no_csrf.status, 403);
-    let ok = call(&r, "POST", "/refresh/", &[("Cookie", &staff)], &format!("csrf_token={csrf}&key=learning&next=/learning/"));
+    let ok = call(
+        &r,
+        "POST",
+        "/refresh/",
+        &[("Cookie", &staff)],
+        &format!("csrf_token={csrf}&key=learning&next=/learning/"),
+    );
     assert_eq!(ok.status, 303);
     let admin = get(&r, "/admin/cache/", &[("Cookie", &staff)]);
     assert_eq!(admin.status, 200);
@@ -190,16 +314,31 @@ fn sign_in_permissions_and_csrf() {
     assert!(admin.body.contains("study_sessions"));
     let listed = get(&r, "/api/v1/cache", &[("Cookie", &staff)]).json();
     assert!(listed["entries"].as_array().unwrap().len() >= 3);
-    let deleted = call(&r, "DELETE", "/api/v1/cache?prefix=user/", &[("Cookie", &staff), ("X-CSRF-Token", &csrf)], "");
+    let deleted = call(
+        &r,
+        "DELETE",
+        "/api/v1/cache?prefix=user/",
+        &[("Cookie", &staff), ("X-CSRF-Token", &csrf)],
+        "",
+    );
     assert_eq!(deleted.status, 200, "{}", deleted.body);
 
-    let out = call(&r, "POST", "/logout/", &[("Cookie", &staff)], &format!("csrf_token={csrf}"));
+    let out = call(
+        &r,
+        "POST",
+        "/logout/",
+        &[("Cookie", &staff)],
+        &format!("csrf_token={csrf}"),
+    );
     assert_eq!(out.status, 303);
     assert_eq!(get(&r, "/admin/cache/", &[("Cookie", &staff)]).status, 303);
     let health = get(&r, "/healthz", &[]);
     assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
     let metrics = get(&r, "/metrics", &[]).body;
-    assert!(metrics.contains("voxdash_http_requests_total{route=\"/admin/cache/\",status=\"403\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("voxdash_http_requests_total{route=\"/admin/cache/\",status=\"403\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("voxdash_cache_computations_total{kind=\"dashboard\"}"));
 }
 
@@ -217,7 +356,11 @@ fn the_cli_runs_through_the_server_while_it_serves() {
             .unwrap()
     };
     let out = run(&["refresh", "--only", "learning"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("[1/1] learning"), "{text}");
     // The server serves the entry the CLI's refresh computed.
@@ -225,7 +368,10 @@ fn the_cli_runs_through_the_server_while_it_serves() {
     assert_eq!(after["status"], "cached");
     assert_eq!(after["data"], before["data"]);
     let metrics = get(&r, "/metrics", &[]).body;
-    assert!(metrics.contains("voxdash_cache_computations_total{kind=\"learning\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("voxdash_cache_computations_total{kind=\"learning\"} 2"),
+        "{metrics}"
+    );
     let stats = run(&["stats", "user", "1", "courses"]);
     let json: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
     assert_eq!(json["data"]["total_courses"], 4);
@@ -235,7 +381,13 @@ fn the_cli_runs_through_the_server_while_it_serves() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("user 777 not found"));
     // The control channel refuses a wrong secret.
-    let forged = call(&r, "POST", "/internal/cli", &[("X-Voxdash-Control", "guess")], "{\"args\":[\"cache\",\"clear\"]}");
+    let forged = call(
+        &r,
+        "POST",
+        "/internal/cli",
+        &[("X-Voxdash-Control", "guess")],
+        "{\"args\":[\"cache\",\"clear\"]}",
+    );
     assert_eq!(forged.status, 403);
     let mode = std::fs::metadata(web::control_file(r.dir.path())).unwrap();
     use std::os::unix::fs::PermissionsExt;
