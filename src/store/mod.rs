@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod jobs;
 pub mod schema;
+pub mod writes;
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};

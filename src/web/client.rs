@@ -51,6 +51,9 @@ pub(super) fn control(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ))
 }
 
+/// An HTTP answer: status, headers (lower-case names), body.
+pub type HttpReply = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// A minimal HTTP/1.1 request over loopback (`Connection: close`); returns
 /// the status and the body. Used by the CLI's control channel and by tests.
 pub fn request(
@@ -59,7 +62,7 @@ pub fn request(
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> std::io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+) -> std::io::Result<HttpReply> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(600)))?;
     let mut head = format!(

@@ -160,6 +160,25 @@ fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
             ("/api/v1/cache/refresh", cache_refresh_json(app, ctx))
         }
         ("DELETE", ["api", "v1", "cache"]) => ("/api/v1/cache", cache_delete_json(app, ctx)),
+        ("POST", ["api", "v1", "sessions"]) => {
+            ("/api/v1/sessions", super::writes::create_session(app, ctx))
+        }
+        ("POST", ["api", "v1", "sessions", id, "finish"]) => (
+            "/api/v1/sessions/{id}/finish",
+            super::writes::finish_session(app, ctx, id),
+        ),
+        ("DELETE", ["api", "v1", "sessions", id]) => (
+            "/api/v1/sessions/{id}",
+            super::writes::delete_session(app, ctx, id),
+        ),
+        ("PUT", ["api", "v1", "users", uid, "progress", course]) => (
+            "/api/v1/users/{id}/progress/{course}",
+            super::writes::put_progress(app, ctx, uid, course),
+        ),
+        ("POST", ["api", "v1", "recordings"]) => (
+            "/api/v1/recordings",
+            super::writes::create_recording(app, ctx),
+        ),
         ("POST", ["internal", "cli"]) => ("/internal/cli", super::client::control(app, ctx)),
         _ => (
             "(none)",

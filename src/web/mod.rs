@@ -8,6 +8,7 @@ mod context;
 mod error;
 mod handlers;
 mod pages;
+mod writes;
 
 use std::collections::BTreeMap;
 use std::io::Write;

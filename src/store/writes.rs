@@ -1,0 +1,294 @@
+//! SQL of the write API: study sessions, course progress, recordings and
+//! uploads. Validation happens before these are called; each call is one
+//! transaction, so a failed write leaves nothing behind.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::Result;
+use crate::clock::format_utc;
+
+/// A study session as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionRow {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Course, if any.
+    pub course_id: Option<i64>,
+    /// Subject category.
+    pub subject_category: Option<String>,
+    /// Start (RFC 3339, UTC).
+    pub start_time: String,
+    /// End, if finished.
+    pub end_time: Option<String>,
+    /// Minutes.
+    pub duration_minutes: i64,
+    /// 1..=5.
+    pub effectiveness_rating: Option<i64>,
+    /// 0..=100.
+    pub focus_score: Option<f64>,
+    /// Where.
+    pub learning_environment: Option<String>,
+    /// On what.
+    pub device_type: Option<String>,
+    /// Still running.
+    pub is_active: bool,
+    #[serde(skip)]
+    /// Start in µs (for computations).
+    pub start_micros: i64,
+}
+
+const SESSION_COLUMNS: &str =
+    "id, user_id, course_id, subject_category, start_time, end_time, duration_minutes,
+    effectiveness_rating, focus_score, learning_environment, device_type, is_active";
+
+fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    let start: i64 = r.get(4)?;
+    Ok(SessionRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        course_id: r.get(2)?,
+        subject_category: r.get(3)?,
+        start_time: format_utc(start),
+        end_time: r.get::<_, Option<i64>>(5)?.map(format_utc),
+        duration_minutes: r.get(6)?,
+        effectiveness_rating: r.get(7)?,
+        focus_score: r.get(8)?,
+        learning_environment: r.get(9)?,
+        device_type: r.get(10)?,
+        is_active: r.get::<_, i64>(11)? != 0,
+        start_micros: start,
+    })
+}
+
+/// A new study session (validated by the caller).
+#[derive(Debug, Clone, Default)]
+pub struct NewSession {
+    /// Owner.
+    pub user_id: i64,
+    /// Course.
+    pub course_id: Option<i64>,
+    /// Subject category.
+    pub subject_category: Option<String>,
+    /// Start (µs).
+    pub start_time: i64,
+    /// End (µs).
+    pub end_time: Option<i64>,
+    /// Minutes.
+    pub duration_minutes: i64,
+    /// Rating.
+    pub effectiveness_rating: Option<i64>,
+    /// Focus.
+    pub focus_score: Option<f64>,
+    /// Environment.
+    pub learning_environment: Option<String>,
+    /// Device.
+    pub device_type: Option<String>,
+    /// Running.
+    pub is_active: bool,
+}
+
+/// Inserts a session with the next id; returns the stored row.
+pub fn insert_session(conn: &Connection, s: &NewSession) -> Result<SessionRow> {
+    conn.execute(
+        "INSERT INTO study_sessions (id, user_id, course_id, subject_category, start_time, end_time,
+            duration_minutes, effectiveness_rating, focus_score, learning_environment, device_type, is_active)
+         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM study_sessions UNION ALL SELECT id FROM study_sessions_archive)),
+            ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            s.user_id,
+            s.course_id,
+            s.subject_category,
+            s.start_time,
+            s.end_time,
+            s.duration_minutes,
+            s.effectiveness_rating,
+            s.focus_score,
+            s.learning_environment,
+            s.device_type,
+            s.is_active as i64
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    Ok(session(conn, id)?.expect("row just inserted"))
+}
+
+/// One session.
+pub fn session(conn: &Connection, id: i64) -> Result<Option<SessionRow>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {SESSION_COLUMNS} FROM study_sessions WHERE id = ?1"),
+            [id],
+            session_from_row,
+        )
+        .optional()?)
+}
+
+/// Sets a session's end, duration and clears `is_active`.
+pub fn finish_session(conn: &Connection, id: i64, end: i64, duration: i64) -> Result<SessionRow> {
+    conn.execute(
+        "UPDATE study_sessions SET end_time = ?2, duration_minutes = ?3, is_active = 0 WHERE id = ?1",
+        params![id, end, duration],
+    )?;
+    Ok(session(conn, id)?.expect("row exists"))
+}
+
+/// Deletes a session; returns whether it existed.
+pub fn delete_session(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM study_sessions WHERE id = ?1", [id])? > 0)
+}
+
+/// Whether a row with this id exists in `table` (a fixed table name).
+pub fn exists(conn: &Connection, table: &str, id: i64) -> Result<bool> {
+    Ok(conn.query_row(
+        &format!("SELECT EXISTS(SELECT 1 FROM {table} WHERE id = ?1)"),
+        [id],
+        |r| r.get(0),
+    )?)
+}
+
+/// A course-progress row as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProgressRow {
+    /// Id.
+    pub id: i64,
+    /// User.
+    pub user_id: i64,
+    /// Course.
+    pub course_id: i64,
+    /// 0..=5.
+    pub proficiency_level: f64,
+    /// Hours in all.
+    pub learning_hours_total: f64,
+    /// Hours this week.
+    pub learning_hours_week: f64,
+    /// Completion time.
+    pub completed_at: Option<String>,
+    /// Last update.
+    pub updated_at: String,
+}
+
+/// Upserts the progress of (user, course): updates the current row (the
+/// latest `updated_at`, then highest id) or inserts one. Returns the row and
+/// whether it was created.
+#[allow(clippy::too_many_arguments)]
+pub fn upsert_progress(
+    conn: &Connection,
+    user: i64,
+    course: i64,
+    proficiency: f64,
+    hours_total: f64,
+    hours_week: f64,
+    completed_at: Option<i64>,
+    now: i64,
+) -> Result<(ProgressRow, bool)> {
+    let current: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM course_progress WHERE user_id = ?1 AND course_id = ?2
+             ORDER BY updated_at DESC, id DESC LIMIT 1",
+            [user, course],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let id = match current {
+        Some(id) => {
+            conn.execute(
+                "UPDATE course_progress SET proficiency_level = ?2, learning_hours_total = ?3,
+                 learning_hours_week = ?4, completed_at = ?5, updated_at = ?6 WHERE id = ?1",
+                params![id, proficiency, hours_total, hours_week, completed_at, now],
+            )?;
+            id
+        }
+        None => {
+            conn.execute(
+                "INSERT INTO course_progress (id, user_id, course_id, proficiency_level, learning_hours_total,
+                    learning_hours_week, completed_at, updated_at)
+                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM course_progress), ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![user, course, proficiency, hours_total, hours_week, completed_at, now],
+            )?;
+            conn.last_insert_rowid()
+        }
+    };
+    let row = conn.query_row(
+        "SELECT id, user_id, course_id, proficiency_level, learning_hours_total, learning_hours_week,
+                completed_at, updated_at FROM course_progress WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(ProgressRow {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                course_id: r.get(2)?,
+                proficiency_level: r.get(3)?,
+                learning_hours_total: r.get(4)?,
+                learning_hours_week: r.get(5)?,
+                completed_at: r.get::<_, Option<i64>>(6)?.map(format_utc),
+                updated_at: format_utc(r.get(7)?),
+            })
+        },
+    )?;
+    Ok((row, current.is_none()))
+}
+
+/// A new upload.
+#[derive(Debug, Clone, Default)]
+pub struct NewUpload {
+    /// Uploader.
+    pub user_id: i64,
+    /// When (µs).
+    pub uploaded_at: i64,
+    /// Sender's address.
+    pub ip: Option<String>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Region.
+    pub region: Option<String>,
+}
+
+/// A new recording.
+#[derive(Debug, Clone, Default)]
+pub struct NewRecording {
+    /// Speaker.
+    pub speaker_id: i64,
+    /// Existing upload.
+    pub upload_id: Option<i64>,
+    /// File name.
+    pub file_name: String,
+    /// When (µs).
+    pub recorded_at: i64,
+    /// Seconds.
+    pub duration_s: f64,
+    /// Hz.
+    pub sample_rate: Option<i64>,
+    /// dB.
+    pub snr_db: Option<f64>,
+}
+
+/// Inserts a recording, and first its new upload if given; returns (recording id, upload id).
+pub fn insert_recording(
+    conn: &Connection,
+    r: &NewRecording,
+    upload: Option<&NewUpload>,
+) -> Result<(i64, Option<i64>)> {
+    let upload_id =
+        match upload {
+            Some(u) => {
+                conn.execute(
+                "INSERT INTO uploads (id, user_id, uploaded_at, ip, latitude, longitude, region)
+                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM uploads), ?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u.user_id, u.uploaded_at, u.ip, u.latitude, u.longitude, u.region],
+            )?;
+                Some(conn.last_insert_rowid())
+            }
+            None => r.upload_id,
+        };
+    conn.execute(
+        "INSERT INTO recordings (id, speaker_id, upload_id, file_name, recorded_at, duration_s, sample_rate, snr_db)
+         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM recordings), ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![r.speaker_id, upload_id, r.file_name, r.recorded_at, r.duration_s, r.sample_rate, r.snr_db],
+    )?;
+    Ok((conn.last_insert_rowid(), upload_id))
+}

@@ -1,0 +1,388 @@
+//! The write API: validated study-session, progress and recording writes,
+//! each followed by exactly the cache invalidation it calls for.
+//! Every rule is checked before anything is written; a violation names its
+//! field (400), an unknown id in the path is a 404.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::context::Ctx;
+use super::error::WebError;
+use super::handlers::Reply;
+use super::App;
+use crate::clock::parse_instant;
+use crate::store::writes::{self, NewRecording, NewSession, NewUpload};
+
+/// A JSON object body with typed, field-naming accessors.
+struct Body(Map<String, Value>);
+
+impl Body {
+    fn parse(ctx: &Ctx) -> Result<Body, WebError> {
+        if ctx.body.is_empty() {
+            return Ok(Body(Map::new()));
+        }
+        match serde_json::from_slice::<Value>(&ctx.body) {
+            Ok(Value::Object(m)) => Ok(Body(m)),
+            Ok(_) => Err(WebError::bad("body", "expected a JSON object")),
+            Err(e) => Err(WebError::bad("body", format!("malformed JSON: {e}"))),
+        }
+    }
+
+    fn get(&self, field: &str) -> Option<&Value> {
+        self.0.get(field).filter(|v| !v.is_null())
+    }
+
+    fn int(&self, field: &str) -> Result<Option<i64>, WebError> {
+        self.get(field)
+            .map(|v| {
+                v.as_i64()
+                    .ok_or_else(|| WebError::bad(field, "must be an integer"))
+            })
+            .transpose()
+    }
+
+    fn req_int(&self, field: &str) -> Result<i64, WebError> {
+        self.int(field)?
+            .ok_or_else(|| WebError::bad(field, "required"))
+    }
+
+    fn float(&self, field: &str) -> Result<Option<f64>, WebError> {
+        self.get(field)
+            .map(|v| {
+                v.as_f64()
+                    .ok_or_else(|| WebError::bad(field, "must be a number"))
+            })
+            .transpose()
+    }
+
+    fn req_float(&self, field: &str) -> Result<f64, WebError> {
+        self.float(field)?
+            .ok_or_else(|| WebError::bad(field, "required"))
+    }
+
+    fn text(&self, field: &str) -> Result<Option<String>, WebError> {
+        self.get(field)
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| WebError::bad(field, "must be a string"))
+            })
+            .transpose()
+            .map(|o| o.filter(|s| !s.is_empty()))
+    }
+
+    fn time(&self, field: &str) -> Result<Option<i64>, WebError> {
+        match self.text(field)? {
+            None => Ok(None),
+            Some(t) => parse_instant(&t).map(Some).ok_or_else(|| {
+                WebError::bad(
+                    field,
+                    format!("{t:?} is not an RFC 3339 timestamp with an offset"),
+                )
+            }),
+        }
+    }
+
+    fn boolean(&self, field: &str) -> Result<Option<bool>, WebError> {
+        self.get(field)
+            .map(|v| {
+                v.as_bool()
+                    .ok_or_else(|| WebError::bad(field, "must be true or false"))
+            })
+            .transpose()
+    }
+}
+
+fn path_id(text: &str, what: &str) -> Result<i64, WebError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| WebError::NotFound(format!("{what} {text:?} not found")))
+}
+
+/// Signed in, and allowed to write for `user` (themselves, or staff).
+fn require_writer(ctx: &Ctx, user: Option<i64>) -> Result<(), WebError> {
+    let account = ctx.account.as_ref().ok_or(WebError::Unauthorized)?;
+    ctx.check_csrf(&Default::default())?;
+    match user {
+        Some(u) if !account.is_staff && account.id != u => Err(WebError::Forbidden(
+            "you may write only your own data".into(),
+        )),
+        None if !account.is_staff => Err(WebError::Forbidden("staff only".into())),
+        _ => Ok(()),
+    }
+}
+
+fn check_rating_focus(rating: Option<i64>, focus: Option<f64>) -> Result<(), WebError> {
+    if rating.is_some_and(|r| !(1..=5).contains(&r)) {
+        return Err(WebError::bad(
+            "effectiveness_rating",
+            "must be between 1 and 5",
+        ));
+    }
+    if focus.is_some_and(|f| !(0.0..=100.0).contains(&f)) {
+        return Err(WebError::bad("focus_score", "must be between 0 and 100"));
+    }
+    Ok(())
+}
+
+/// Drops a user's session-based entries and marks `learning` stale.
+fn after_session_write(app: &App, user: i64) -> Result<(), WebError> {
+    for kind in ["daily/", "weekly/", "analytics"] {
+        app.cache
+            .invalidate_prefix(&format!("user/{user}/{kind}"))?;
+    }
+    app.cache.mark_stale("learning")?;
+    Ok(())
+}
+
+/// `POST /api/v1/sessions`.
+pub(super) fn create_session(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    let body = Body::parse(ctx)?;
+    let user = body.req_int("user_id")?;
+    require_writer(ctx, Some(user))?;
+    let now = app.cache.config().clock.now_micros();
+    let start = body.time("start_time")?.unwrap_or(now);
+    let end = body.time("end_time")?;
+    let duration = match body.int("duration_minutes")? {
+        Some(d) => d,
+        None => end.map(|e| (e - start) / 60_000_000).unwrap_or(0),
+    };
+    if duration < 0 {
+        return Err(WebError::bad("duration_minutes", "must be >= 0"));
+    }
+    if end.is_some_and(|e| e < start) {
+        return Err(WebError::bad("end_time", "must not be before start_time"));
+    }
+    let rating = body.int("effectiveness_rating")?;
+    let focus = body.float("focus_score")?;
+    check_rating_focus(rating, focus)?;
+    let course = body.int("course_id")?;
+    let mut conn = app.cache.store().conn()?;
+    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
+    if !writes::exists(&tx, "users", user)? {
+        return Err(WebError::bad(
+            "user_id",
+            format!("user {user} does not exist"),
+        ));
+    }
+    if let Some(c) = course {
+        if !writes::exists(&tx, "courses", c)? {
+            return Err(WebError::bad(
+                "course_id",
+                format!("course {c} does not exist"),
+            ));
+        }
+    }
+    let row = writes::insert_session(
+        &tx,
+        &NewSession {
+            user_id: user,
+            course_id: course,
+            subject_category: body.text("subject")?.or(body.text("subject_category")?),
+            start_time: start,
+            end_time: end,
+            duration_minutes: duration,
+            effectiveness_rating: rating,
+            focus_score: focus,
+            learning_environment: body
+                .text("environment")?
+                .or(body.text("learning_environment")?),
+            device_type: body.text("device")?.or(body.text("device_type")?),
+            is_active: body.boolean("is_active")?.unwrap_or(end.is_none()),
+        },
+    )?;
+    tx.commit().map_err(crate::store::StoreError::from)?;
+    after_session_write(app, user)?;
+    Ok(Reply::Json(
+        201,
+        serde_json::to_value(&row).expect("row serializes"),
+    ))
+}
+
+/// `POST /api/v1/sessions/{id}/finish`.
+pub(super) fn finish_session(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
+    let id = path_id(id, "session")?;
+    let body = Body::parse(ctx)?;
+    let conn = app.cache.store().conn()?;
+    let session = writes::session(&conn, id)?
+        .ok_or_else(|| WebError::NotFound(format!("session {id} not found")))?;
+    require_writer(ctx, Some(session.user_id))?;
+    let end = body
+        .time("end_time")?
+        .unwrap_or(app.cache.config().clock.now_micros());
+    if end < session.start_micros {
+        return Err(WebError::bad("end_time", "must not be before start_time"));
+    }
+    let duration = match body.int("duration_minutes")? {
+        Some(d) if d < 0 => return Err(WebError::bad("duration_minutes", "must be >= 0")),
+        Some(d) => d,
+        None => (end - session.start_micros) / 60_000_000,
+    };
+    let row = writes::finish_session(&conn, id, end, duration)?;
+    after_session_write(app, session.user_id)?;
+    app.warmups.session_finished(
+        session.user_id,
+        Duration::from_secs(app.cache.config().cache.warmup_delay),
+    );
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(&row).expect("row serializes"),
+    ))
+}
+
+/// `DELETE /api/v1/sessions/{id}`.
+pub(super) fn delete_session(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
+    let id = path_id(id, "session")?;
+    let conn = app.cache.store().conn()?;
+    let session = writes::session(&conn, id)?
+        .ok_or_else(|| WebError::NotFound(format!("session {id} not found")))?;
+    require_writer(ctx, Some(session.user_id))?;
+    writes::delete_session(&conn, id)?;
+    after_session_write(app, session.user_id)?;
+    Ok(Reply::Json(200, json!({"deleted": id})))
+}
+
+/// `PUT /api/v1/users/{uid}/progress/{course_id}`.
+pub(super) fn put_progress(
+    app: &App,
+    ctx: &Ctx,
+    uid: &str,
+    course: &str,
+) -> Result<Reply, WebError> {
+    let user = path_id(uid, "user")?;
+    let course = path_id(course, "course")?;
+    require_writer(ctx, Some(user))?;
+    let body = Body::parse(ctx)?;
+    let proficiency = body.req_float("proficiency_level")?;
+    if !(0.0..=5.0).contains(&proficiency) {
+        return Err(WebError::bad(
+            "proficiency_level",
+            "must be between 0 and 5",
+        ));
+    }
+    let total = body.req_float("learning_hours_total")?;
+    let week = body.req_float("learning_hours_week")?;
+    for (field, v) in [
+        ("learning_hours_total", total),
+        ("learning_hours_week", week),
+    ] {
+        if v < 0.0 {
+            return Err(WebError::bad(field, "must be >= 0"));
+        }
+    }
+    let completed = body.time("completed_at")?;
+    let mut conn = app.cache.store().conn()?;
+    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
+    if !writes::exists(&tx, "users", user)? {
+        return Err(WebError::NotFound(format!("user {user} not found")));
+    }
+    if !writes::exists(&tx, "courses", course)? {
+        return Err(WebError::NotFound(format!("course {course} not found")));
+    }
+    let now = app.cache.config().clock.now_micros();
+    let (row, created) =
+        writes::upsert_progress(&tx, user, course, proficiency, total, week, completed, now)?;
+    tx.commit().map_err(crate::store::StoreError::from)?;
+    app.cache.invalidate(&format!("user/{user}/courses"))?;
+    Ok(Reply::Json(
+        if created { 201 } else { 200 },
+        serde_json::to_value(&row).expect("row serializes"),
+    ))
+}
+
+/// `POST /api/v1/recordings` (staff): with an existing `upload_id` or a new `upload`.
+pub(super) fn create_recording(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    require_writer(ctx, None)?;
+    let body = Body::parse(ctx)?;
+    let speaker = body.req_int("speaker_id")?;
+    let file_name = body
+        .text("file_name")?
+        .ok_or_else(|| WebError::bad("file_name", "required"))?;
+    let now = app.cache.config().clock.now_micros();
+    let recorded_at = body.time("recorded_at")?.unwrap_or(now);
+    let duration = body.req_float("duration_s")?;
+    if duration < 0.0 {
+        return Err(WebError::bad("duration_s", "must be >= 0"));
+    }
+    let upload = match body.get("upload") {
+        None => None,
+        Some(Value::Object(m)) => {
+            let u = Body(m.clone());
+            let ip = u.text("ip")?;
+            if let Some(ip) = &ip {
+                if ip.parse::<IpAddr>().is_err() {
+                    return Err(WebError::bad(
+                        "upload.ip",
+                        format!("{ip:?} is not an IP address"),
+                    ));
+                }
+            }
+            let lat = u.float("latitude")?;
+            let lon = u.float("longitude")?;
+            if lat.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
+                return Err(WebError::bad(
+                    "upload.latitude",
+                    "must be between -90 and 90",
+                ));
+            }
+            if lon.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
+                return Err(WebError::bad(
+                    "upload.longitude",
+                    "must be between -180 and 180",
+                ));
+            }
+            Some(NewUpload {
+                user_id: ctx.account.as_ref().map_or(0, |a| a.id),
+                uploaded_at: now,
+                ip,
+                latitude: lat,
+                longitude: lon,
+                region: u.text("region")?,
+            })
+        }
+        Some(_) => return Err(WebError::bad("upload", "must be an object")),
+    };
+    let upload_id = body.int("upload_id")?;
+    if upload.is_some() && upload_id.is_some() {
+        return Err(WebError::bad(
+            "upload_id",
+            "give either upload_id or upload, not both",
+        ));
+    }
+    let mut conn = app.cache.store().conn()?;
+    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
+    if !writes::exists(&tx, "speakers", speaker)? {
+        return Err(WebError::bad(
+            "speaker_id",
+            format!("speaker {speaker} does not exist"),
+        ));
+    }
+    if let Some(u) = upload_id {
+        if !writes::exists(&tx, "uploads", u)? {
+            return Err(WebError::bad(
+                "upload_id",
+                format!("upload {u} does not exist"),
+            ));
+        }
+    }
+    let recording = NewRecording {
+        speaker_id: speaker,
+        upload_id,
+        file_name,
+        recorded_at,
+        duration_s: duration,
+        sample_rate: body.int("sample_rate")?,
+        snr_db: body.float("snr_db")?,
+    };
+    let (id, upload_id) = writes::insert_recording(&tx, &recording, upload.as_ref())?;
+    tx.commit().map_err(crate::store::StoreError::from)?;
+    app.cache.mark_stale("dashboard")?;
+    app.cache.mark_stale("locations")?;
+    Ok(Reply::Json(
+        201,
+        json!({"id": id, "upload_id": upload_id, "speaker_id": speaker}),
+    ))
+}
