@@ -2,6 +2,8 @@
 //! dataset, JSON comparison with a float tolerance.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;

@@ -1,0 +1,128 @@
+//! A server on an ephemeral port over the sample dataset, and a client.
+
+use std::sync::Arc;
+
+use voxdash::cache::StatsCache;
+use voxdash::clock::Clock;
+use voxdash::config::Config;
+use voxdash::import::{import_dir, ImportOptions};
+use voxdash::store::Store;
+use voxdash::web::{self, client};
+
+pub struct Running {
+    pub dir: tempfile::TempDir,
+    pub server: Option<web::Server>,
+    pub addr: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown();
+        }
+    }
+}
+
+pub fn start(public: bool) -> Running {
+    start_with(public, |_| {})
+}
+
+/// Like `start`, with the configuration adjusted first.
+pub fn start_with(public: bool, adjust: impl FnOnce(&mut Config)) -> Running {
+    let dir = super::temp_dir();
+    let store = Arc::new(Store::open(&dir.path().join("voxdash.db")).unwrap());
+    import_dir(&store, &super::sample_dir(), &ImportOptions::default()).unwrap();
+    {
+        let conn = store.conn().unwrap();
+        let hash = voxdash::accounts::hash_password("staff-password");
+        voxdash::store::accounts::upsert_with_password(&conn, "boss", true, &hash, 0).unwrap();
+        let hash = voxdash::accounts::hash_password("user-password");
+        voxdash::store::accounts::upsert_with_password(&conn, "user00002", false, &hash, 0)
+            .unwrap();
+    }
+    let mut config = Config::with(
+        dir.path(),
+        super::SAMPLE_TZ.parse().unwrap(),
+        Clock::from_env_value(Some(super::SAMPLE_NOW)).unwrap(),
+    );
+    adjust(&mut config);
+    let cache = StatsCache::open(&config, store).unwrap();
+    let server = web::start(
+        cache,
+        &web::ServeOptions {
+            bind: "127.0.0.1:0".into(),
+            public,
+            threads: 4,
+        },
+    )
+    .unwrap();
+    server.app.cache.wait_idle();
+    let addr = server.addr.to_string();
+    Running {
+        dir,
+        server: Some(server),
+        addr,
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+pub fn call(r: &Running, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let (status, headers, body) =
+        client::request(&r.addr, method, path, headers, body.as_bytes()).unwrap();
+    Reply {
+        status,
+        headers,
+        body: String::from_utf8(body).unwrap(),
+    }
+}
+
+pub fn get(r: &Running, path: &str, headers: &[(&str, &str)]) -> Reply {
+    call(r, "GET", path, headers, "")
+}
+
+/// Signs in and returns (cookie header, CSRF token from a page).
+pub fn sign_in(r: &Running, user: &str, password: &str) -> (String, String) {
+    let reply = call(
+        r,
+        "POST",
+        "/login/",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &format!("username={user}&password={password}&next=/learning/"),
+    );
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    assert_eq!(reply.header("location"), Some("/learning/"));
+    let set = reply.header("set-cookie").unwrap().to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+    let page = get(r, "/learning/", &[("Cookie", &cookie)]);
+    let csrf = page
+        .body
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    (cookie, csrf)
+}
