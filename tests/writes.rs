@@ -392,3 +392,68 @@ fn a_recording_with_a_new_upload_marks_the_corpus_statistics_stale() {
     let loc = get(&r, "/api/v1/stats/locations", &[("Cookie", &staff.0)]).json();
     assert_eq!(loc["status"], "stale");
 }
+
+#[test]
+fn staff_add_and_finish_sessions_from_the_user_page() {
+    let r = server();
+    let staff = sign_in(&r, "boss", "staff-password");
+    let page = get(&r, "/learning/users/2/", &[("Cookie", &staff.0)]);
+    assert!(
+        page.body.contains("action=\"/learning/users/2/sessions\""),
+        "no form"
+    );
+    let rows = count(&r, "study_sessions");
+    let form = format!("csrf_token={}&start_time=2026-11-23T11%3A30%3A00%2B09%3A00&duration_minutes=&environment=home", staff.1);
+    let added = call(
+        &r,
+        "POST",
+        "/learning/users/2/sessions",
+        &[("Cookie", &staff.0)],
+        &form,
+    );
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(count(&r, "study_sessions"), rows + 1);
+    let page = get(&r, "/learning/users/2/", &[("Cookie", &staff.0)]);
+    let action = page
+        .body
+        .split("action=\"/learning/users/2/sessions/")
+        .nth(1)
+        .expect("a finish button")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let finished = call(
+        &r,
+        "POST",
+        &format!("/learning/users/2/sessions/{action}"),
+        &[("Cookie", &staff.0)],
+        &format!("csrf_token={}", staff.1),
+    );
+    assert_eq!(finished.status, 303);
+    let page = get(&r, "/learning/users/2/", &[("Cookie", &staff.0)]);
+    assert!(
+        !page
+            .body
+            .contains(&format!("/learning/users/2/sessions/{action}")),
+        "still active"
+    );
+    let forged = call(
+        &r,
+        "POST",
+        "/learning/users/2/sessions",
+        &[("Cookie", &staff.0)],
+        "duration_minutes=5",
+    );
+    assert_eq!(forged.status, 403);
+    let bad = call(
+        &r,
+        "POST",
+        "/learning/users/2/sessions",
+        &[("Cookie", &staff.0)],
+        &format!("csrf_token={}&effectiveness_rating=9", staff.1),
+    );
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("effectiveness_rating"));
+    assert_eq!(count(&r, "study_sessions"), rows + 1);
+}

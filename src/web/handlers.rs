@@ -179,6 +179,14 @@ fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
             "/api/v1/recordings",
             super::writes::create_recording(app, ctx),
         ),
+        ("POST", ["learning", "users", uid, "sessions"]) => (
+            "/learning/users/{id}/sessions",
+            super::writes::form_create_session(app, ctx, uid),
+        ),
+        ("POST", ["learning", "users", uid, "sessions", sid, "finish"]) => (
+            "/learning/users/{id}/sessions/{id}/finish",
+            super::writes::form_finish_session(app, ctx, uid, sid),
+        ),
         ("POST", ["internal", "cli"]) => ("/internal/cli", super::client::control(app, ctx)),
         _ => (
             "(none)",
@@ -299,8 +307,14 @@ fn user_page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     ) else {
         unreachable!("user keys")
     };
+    let active_sessions = if ctx.is_staff() {
+        store::writes::active_sessions(&*app.cache.store().conn()?, user)?
+    } else {
+        Vec::new()
+    };
     let view = pages::UserView {
         user,
+        active_sessions,
         daily: (&answers[0], d),
         weekly: (&answers[1], w),
         analytics: (&answers[2], a),

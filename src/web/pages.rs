@@ -343,6 +343,8 @@ pub fn learning(frame: &Frame, answer: &Answer, d: &Learning) -> Markup {
 pub struct UserView<'a> {
     /// User id.
     pub user: i64,
+    /// Running sessions (shown to staff with a finish button).
+    pub active_sessions: Vec<(i64, String)>,
     /// Day and its answer.
     pub daily: (&'a Answer, &'a Daily),
     /// Week and its answer.
@@ -440,8 +442,45 @@ pub fn user(frame: &Frame, v: &UserView) -> Markup {
                 }
                 p { (t(l, "user.subjects")) ": " (c.subjects.join(", ")) }
             }
+            @if frame.staff() { (session_form(frame, v)) }
         },
     )
+}
+
+/// The staff's form to add a session, and finish buttons for running ones.
+fn session_form(frame: &Frame, v: &UserView) -> Markup {
+    let l = frame.lang;
+    let csrf = frame.csrf.unwrap_or("");
+    html! {
+        section #write {
+            h2 { (t(l, "user.add_session")) }
+            form.session method="post" action={"/learning/users/" (v.user) "/sessions"} {
+                input type="hidden" name="csrf_token" value=(csrf);
+                label { "start_time " input type="text" name="start_time" placeholder="2026-11-23T10:00:00+09:00"; }
+                label { "duration_minutes " input type="number" name="duration_minutes" min="0" value="30"; }
+                label { "effectiveness_rating " input type="number" name="effectiveness_rating" min="1" max="5"; }
+                label { "focus_score " input type="number" name="focus_score" min="0" max="100" step="0.1"; }
+                label { "environment " select name="environment" { option value="" {} @for e in ["home", "library", "office", "cafe", "classroom", "other"] { option value=(e) { (e) } } } }
+                label { "device " select name="device" { option value="" {} @for d in ["desktop", "laptop", "tablet", "mobile", "other"] { option value=(d) { (d) } } } }
+                label { "subject " input type="text" name="subject"; }
+                button type="submit" { (t(l, "user.add_session")) }
+            }
+            @if !v.active_sessions.is_empty() {
+                h3 { (t(l, "user.active")) }
+                ul.active {
+                    @for (id, start) in &v.active_sessions {
+                        li {
+                            (start) " "
+                            form.inline method="post" action={"/learning/users/" (v.user) "/sessions/" (id) "/finish"} {
+                                input type="hidden" name="csrf_token" value=(csrf);
+                                button type="submit" { (t(l, "user.finish")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// What `/admin/cache/` shows.

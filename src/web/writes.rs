@@ -104,8 +104,17 @@ fn path_id(text: &str, what: &str) -> Result<i64, WebError> {
 
 /// Signed in, and allowed to write for `user` (themselves, or staff).
 fn require_writer(ctx: &Ctx, user: Option<i64>) -> Result<(), WebError> {
+    require_writer_form(ctx, user, &Default::default())
+}
+
+/// As `require_writer`, with the CSRF token possibly in a form.
+fn require_writer_form(
+    ctx: &Ctx,
+    user: Option<i64>,
+    form: &std::collections::HashMap<String, String>,
+) -> Result<(), WebError> {
     let account = ctx.account.as_ref().ok_or(WebError::Unauthorized)?;
-    ctx.check_csrf(&Default::default())?;
+    ctx.check_csrf(form)?;
     match user {
         Some(u) if !account.is_staff && account.id != u => Err(WebError::Forbidden(
             "you may write only your own data".into(),
@@ -143,6 +152,68 @@ pub(super) fn create_session(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let body = Body::parse(ctx)?;
     let user = body.req_int("user_id")?;
     require_writer(ctx, Some(user))?;
+    create_session_from(app, body, user)
+}
+
+/// The staff form of the user page: the same rules as the API.
+pub(super) fn form_create_session(app: &App, ctx: &Ctx, uid: &str) -> Result<Reply, WebError> {
+    let user = path_id(uid, "user")?;
+    let form = ctx.form();
+    require_writer_form(ctx, None, &form)?;
+    let mut body = Map::new();
+    body.insert("user_id".into(), json!(user));
+    for (field, kind) in [
+        ("start_time", 's'),
+        ("end_time", 's'),
+        ("duration_minutes", 'i'),
+        ("effectiveness_rating", 'i'),
+        ("focus_score", 'f'),
+        ("environment", 's'),
+        ("device", 's'),
+        ("subject", 's'),
+    ] {
+        let Some(text) = form.get(field).map(|t| t.trim()).filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        let value = match kind {
+            'i' => text
+                .parse::<i64>()
+                .map(|v| json!(v))
+                .map_err(|_| WebError::bad(field, format!("{text:?} is not an integer")))?,
+            'f' => text
+                .parse::<f64>()
+                .map(|v| json!(v))
+                .map_err(|_| WebError::bad(field, format!("{text:?} is not a number")))?,
+            _ => json!(text),
+        };
+        body.insert(field.into(), value);
+    }
+    create_session_from(app, Body(body), user)?;
+    Ok(Reply::Redirect(
+        format!("/learning/users/{user}/"),
+        Vec::new(),
+    ))
+}
+
+/// The finish button of the user page.
+pub(super) fn form_finish_session(
+    app: &App,
+    ctx: &Ctx,
+    uid: &str,
+    sid: &str,
+) -> Result<Reply, WebError> {
+    let user = path_id(uid, "user")?;
+    let form = ctx.form();
+    require_writer_form(ctx, None, &form)?;
+    let id = path_id(sid, "session")?;
+    finish(app, id, &Body(Map::new()))?;
+    Ok(Reply::Redirect(
+        format!("/learning/users/{user}/"),
+        Vec::new(),
+    ))
+}
+
+fn create_session_from(app: &App, body: Body, user: i64) -> Result<Reply, WebError> {
     let now = app.cache.config().clock.now_micros();
     let start = body.time("start_time")?.unwrap_or(now);
     let end = body.time("end_time")?;
@@ -206,10 +277,20 @@ pub(super) fn create_session(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 pub(super) fn finish_session(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let id = path_id(id, "session")?;
     let body = Body::parse(ctx)?;
+    let owner = {
+        let conn = app.cache.store().conn()?;
+        writes::session(&conn, id)?
+            .ok_or_else(|| WebError::NotFound(format!("session {id} not found")))?
+            .user_id
+    };
+    require_writer(ctx, Some(owner))?;
+    finish(app, id, &body)
+}
+
+fn finish(app: &App, id: i64, body: &Body) -> Result<Reply, WebError> {
     let conn = app.cache.store().conn()?;
     let session = writes::session(&conn, id)?
         .ok_or_else(|| WebError::NotFound(format!("session {id} not found")))?;
-    require_writer(ctx, Some(session.user_id))?;
     let end = body
         .time("end_time")?
         .unwrap_or(app.cache.config().clock.now_micros());
