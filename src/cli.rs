@@ -344,7 +344,6 @@ pub fn run(cli: Cli) -> Result<bool> {
             let options = ImportOptions {
                 strict,
                 progress: true,
-                ..Default::default()
             };
             let report = import_dir(&store, &dir, &options)?;
             for w in &report.warnings {

@@ -238,24 +238,12 @@ impl From<rusqlite::Error> for ImportError {
 }
 
 /// How to import.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// Abort with nothing written if any row is rejected.
     pub strict: bool,
-    /// Rows per transaction (outside strict mode).
-    pub batch_size: usize,
     /// Draw a progress bar (only when stderr is a terminal).
     pub progress: bool,
-}
-
-impl Default for ImportOptions {
-    fn default() -> Self {
-        ImportOptions {
-            strict: false,
-            batch_size: 50_000,
-            progress: false,
-        }
-    }
 }
 
 /// What one file contributed.
@@ -546,9 +534,9 @@ fn upsert_sql(spec: &TableSpec) -> String {
 
 /// Imports every file of the format found in `dir` into `store`.
 ///
-/// Outside strict mode good rows are committed in batches and rejected ones
-/// listed in the report; in strict mode the whole import is one transaction
-/// that is rolled back at the first rejected row.
+/// The import is one transaction: outside strict mode good rows are
+/// committed and rejected ones listed in the report; in strict mode it is
+/// rolled back at the first rejected row, leaving nothing written.
 pub fn import_dir(
     store: &Store,
     dir: &Path,
@@ -582,7 +570,15 @@ pub fn import_dir(
     let conn = store.conn()?;
     let mut known = Known::default();
     conn.execute_batch("BEGIN IMMEDIATE")?;
+    let tables: Vec<&str> = plan.iter().map(|p| p.0.table).collect();
     let result = (|| -> Result<(), ImportError> {
+        // Secondary indexes and write-counting triggers are dropped for the
+        // load and rebuilt before the commit (one sort per index instead of
+        // a random B-tree insert per row; one counter update per table
+        // instead of one per row). DDL is transactional: a rollback
+        // restores them, and other processes never see them missing.
+        let suspended = suspend_indexes_and_triggers(&conn, &tables)?;
+        let mut writes = Writes::default();
         let mut done_bytes = 0u64;
         for (spec, reader, header, size) in plan {
             refresh_known(&conn, spec.table, &mut known)?;
@@ -596,6 +592,7 @@ pub fn import_dir(
                 &mut report.rejected,
                 &bar,
                 done_bytes,
+                &mut writes,
             )?;
             done_bytes += size;
             bar.set_position(done_bytes);
@@ -615,6 +612,10 @@ pub fn import_dir(
                 });
             }
         }
+        for sql in &suspended {
+            conn.execute_batch(sql)?;
+        }
+        writes.record(&conn)?;
         Ok(())
     })();
     bar.finish_and_clear();
@@ -666,6 +667,56 @@ fn refresh_known(conn: &Connection, table: &str, known: &mut Known) -> rusqlite:
     Ok(())
 }
 
+/// Writes of an import, counted in bulk while the counting triggers are
+/// suspended: rows changed per table, and per user for sessions / progress.
+#[derive(Default)]
+struct Writes {
+    tables: HashMap<&'static str, (u64, u64)>,
+    users: HashMap<i64, (u64, u64)>,
+}
+
+impl Writes {
+    fn record(&self, conn: &Connection) -> rusqlite::Result<()> {
+        for (table, (changed, deleted)) in &self.tables {
+            conn.execute(
+                "UPDATE write_counters SET inserts = inserts + ?2, deletes = deletes + ?3 WHERE table_name = ?1",
+                rusqlite::params![table, *changed as i64, *deleted as i64],
+            )?;
+        }
+        let mut stmt = conn.prepare(
+            "INSERT INTO user_revisions (user_id, sessions, progress) VALUES (?1, ?2, ?3)
+             ON CONFLICT(user_id) DO UPDATE SET sessions = sessions + ?2, progress = progress + ?3",
+        )?;
+        for (user, (sessions, progress)) in &self.users {
+            stmt.execute(rusqlite::params![user, *sessions as i64, *progress as i64])?;
+        }
+        Ok(())
+    }
+}
+
+/// Drops the secondary indexes and triggers of `tables`; returns the SQL
+/// that recreates them.
+fn suspend_indexes_and_triggers(
+    conn: &Connection,
+    tables: &[&str],
+) -> rusqlite::Result<Vec<String>> {
+    let mut saved = Vec::new();
+    for table in tables {
+        let mut stmt = conn.prepare(
+            "SELECT type, name, sql FROM sqlite_master
+             WHERE type IN ('index', 'trigger') AND tbl_name = ?1 AND sql IS NOT NULL",
+        )?;
+        let items: Vec<(String, String, String)> = stmt
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (kind, name, sql) in items {
+            conn.execute_batch(&format!("DROP {} \"{name}\"", kind.to_ascii_uppercase()))?;
+            saved.push(sql);
+        }
+    }
+    Ok(saved)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn load_file(
     conn: &Connection,
@@ -677,6 +728,7 @@ fn load_file(
     rejected: &mut Vec<RowError>,
     bar: &indicatif::ProgressBar,
     base_bytes: u64,
+    writes: &mut Writes,
 ) -> Result<FileReport, ImportError> {
     let mut report = FileReport {
         file: spec.file.into(),
@@ -684,12 +736,12 @@ fn load_file(
     };
     bar.set_message(spec.file);
     if spec.table == "ip_regions" {
-        conn.execute("DELETE FROM ip_regions", [])?;
+        let deleted = conn.execute("DELETE FROM ip_regions", [])?;
+        writes.tables.entry(spec.table).or_default().1 += deleted as u64;
     }
     let mut stmt = conn.prepare(&upsert_sql(spec))?;
     let mut record = csv::StringRecord::new();
     let mut values: Vec<Value> = Vec::with_capacity(spec.columns.len() + 1);
-    let mut in_batch = 0usize;
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -745,7 +797,16 @@ fn load_file(
             values.push(Value::Integer(report.rows_read as i64));
         }
         match stmt.execute(rusqlite::params_from_iter(values.iter())) {
-            Ok(_) => {}
+            Ok(0) => {}
+            Ok(changed) => {
+                writes.tables.entry(spec.table).or_default().0 += changed as u64;
+                let user = int(&values[1]).unwrap_or(0);
+                match spec.table {
+                    "study_sessions" => writes.users.entry(user).or_default().0 += 1,
+                    "course_progress" => writes.users.entry(user).or_default().1 += 1,
+                    _ => {}
+                }
+            }
             Err(rusqlite::Error::SqliteFailure(e, msg))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
@@ -767,10 +828,7 @@ fn load_file(
         for rule in violations(spec.table, &values, known) {
             *report.violations.entry(rule).or_insert(0) += 1;
         }
-        in_batch += 1;
-        if !options.strict && in_batch >= options.batch_size {
-            conn.execute_batch("COMMIT; BEGIN IMMEDIATE")?;
-            in_batch = 0;
+        if report.rows_read % 65_536 == 0 {
             bar.set_position(base_bytes + record.position().map(|p| p.byte()).unwrap_or(0));
         }
     }

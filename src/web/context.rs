@@ -38,7 +38,7 @@ pub struct Ctx {
     pub by_token: bool,
     /// Headers by lower-case name.
     pub headers: HashMap<String, String>,
-    /// The body (at most [`MAX_BODY`] bytes).
+    /// The body (at most 64 KiB).
     pub body: Vec<u8>,
 }
 
