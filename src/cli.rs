@@ -13,7 +13,7 @@ use crate::cache::StatsCache;
 use crate::config::Config;
 use crate::i18n::Lang;
 use crate::import::{import_dir, ImportOptions};
-use crate::jobs::{refresh, warmup};
+use crate::jobs::{cleanup, refresh, warmup};
 use crate::stats::{parse_date, StatKey};
 use crate::store::{self, Store};
 use crate::{accounts, clock};
@@ -98,6 +98,32 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         days_active: u32,
     },
+    /// Data hygiene (cleanup_learning_data): invalid rows, duplicates, archive, delete.
+    Cleanup {
+        /// Print the count of each rule and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only invalid sessions and duplicate course progress.
+        #[arg(long)]
+        cleanup_invalid: bool,
+        /// Archive sessions that started more than D days ago.
+        #[arg(long, value_name = "D", default_value_t = 180)]
+        archive_older_than: u32,
+        /// Delete archived sessions that started more than D days ago.
+        #[arg(long, value_name = "D", default_value_t = 730)]
+        delete_older_than: u32,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+        /// Also delete all data of users inactive for --delete-older-than days.
+        #[arg(long)]
+        purge_inactive: bool,
+        /// Do not write a backup first.
+        #[arg(long)]
+        no_backup: bool,
+    },
+    /// Print the crontab lines that run the nightly jobs.
+    Schedule,
     /// Print one statistic as the API's JSON envelope.
     Stats(StatsArgs),
     /// Inspect and clear the stats cache.
@@ -335,6 +361,53 @@ pub fn run(cli: Cli) -> Result<bool> {
                 threads: args.threads,
             };
             crate::web::serve_forever(cache, &options)?;
+            Ok(true)
+        }
+        Command::Cleanup {
+            dry_run,
+            cleanup_invalid,
+            archive_older_than,
+            delete_older_than,
+            batch_size,
+            purge_inactive,
+            no_backup,
+        } => {
+            if batch_size == 0 {
+                bail!("--batch-size: must be at least 1");
+            }
+            let options = cleanup::CleanupOptions {
+                dry_run,
+                invalid_only: cleanup_invalid,
+                archive_older_than,
+                delete_older_than,
+                batch_size,
+                purge_inactive,
+                no_backup,
+            };
+            let store = open_store(&config)?;
+            // The cache is optional here: while a server holds it, the write
+            // counters make its entries stale anyway.
+            let cache = StatsCache::open(&config, Arc::clone(&store)).ok();
+            let started = config.clock.now_micros();
+            let t = std::time::Instant::now();
+            let report = cleanup::cleanup(&store, &config, cache.as_ref(), &options)?;
+            print!("{}", report.render());
+            if !dry_run {
+                let run = store::jobs::JobRun {
+                    job: "cleanup".into(),
+                    started_at: started,
+                    duration_ms: t.elapsed().as_secs_f64() * 1000.0,
+                    outcome: "ok".into(),
+                    summary: report.summary(),
+                };
+                store::jobs::record(&*store.conn()?, &run)?;
+            }
+            Ok(true)
+        }
+        Command::Schedule => {
+            let exe = std::env::current_exe().context("cannot find the voxdash binary")?;
+            let dir = std::fs::canonicalize(&config.data_dir).unwrap_or(config.data_dir.clone());
+            print!("{}", schedule_lines(&exe, &dir, &config));
             Ok(true)
         }
         Command::User(cmd) => user(&config, cmd),
@@ -780,4 +853,33 @@ fn cache_command(
         }
     }
     Ok(true)
+}
+
+/// The crontab equivalent of `serve --scheduler`, with absolute paths.
+fn schedule_lines(exe: &std::path::Path, dir: &std::path::Path, config: &Config) -> String {
+    let s = &config.schedule;
+    let at = |hm: &str| {
+        let (h, m) = hm.split_once(':').unwrap_or(("3", "0"));
+        format!(
+            "{} {}",
+            m.trim_start_matches('0').parse::<u32>().unwrap_or(0),
+            h.trim_start_matches('0').parse::<u32>().unwrap_or(0)
+        )
+    };
+    let tz = config.local.tz.name();
+    let base = format!("{} --data-dir {} --tz {tz}", exe.display(), dir.display());
+    let log = dir.to_path_buf();
+    format!(
+        "# voxdash jobs (times in {tz}; set CRON_TZ or the host zone to match)\n\
+         CRON_TZ={tz}\n\
+         {} * * * {base} refresh >> {log}/refresh.log 2>&1\n\
+         */{} * * * * {base} precompute --active-users-only >> {log}/precompute.log 2>&1\n\
+         {} * * * {base} cleanup >> {log}/cleanup.log 2>&1\n\
+         # purge of expired cache entries: `serve --scheduler` does it hourly; by cron,\n\
+         # `voxdash cache clear` drops everything instead.\n",
+        at(&s.refresh_at),
+        s.precompute_every_minutes.max(1),
+        at(&s.cleanup_at),
+        log = log.display(),
+    )
 }

@@ -1,8 +1,9 @@
 //! Jobs: refresh of the shared statistics, warm-up and precompute of
-//! per-user entries. Each is a plain function taking its handles and
+//! per-user entries, cleanup. Each is a plain function taking its handles and
 //! returning a report; the CLI, the web buttons and the scheduler call the
 //! same functions.
 
+pub mod cleanup;
 pub mod refresh;
 pub mod warmup;
 

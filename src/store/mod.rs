@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod jobs;
+pub mod maintenance;
 pub mod schema;
 pub mod writes;
 

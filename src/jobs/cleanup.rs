@@ -1,0 +1,228 @@
+//! `voxdash cleanup` (the original `cleanup_learning_data`): invalid
+//! sessions, duplicate progress, archive, delete, inactive users — counted
+//! exactly by a dry run, done in batches of one transaction each after an
+//! online backup, and followed by cache invalidation.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::cache::StatsCache;
+use crate::clock::{days_micros, format_utc};
+use crate::config::Config;
+use crate::store::{maintenance as m, Store, StoreError};
+
+/// What to clean.
+#[derive(Debug, Clone)]
+pub struct CleanupOptions {
+    /// Count only; change nothing.
+    pub dry_run: bool,
+    /// Only invalid data (invalid sessions, duplicate progress).
+    pub invalid_only: bool,
+    /// Archive sessions older than this many days.
+    pub archive_older_than: u32,
+    /// Delete archived sessions older than this many days.
+    pub delete_older_than: u32,
+    /// Rows per transaction.
+    pub batch_size: usize,
+    /// Also delete the data of users inactive for `delete_older_than` days.
+    pub purge_inactive: bool,
+    /// Skip the backup before a destructive run.
+    pub no_backup: bool,
+}
+
+impl Default for CleanupOptions {
+    fn default() -> Self {
+        CleanupOptions {
+            dry_run: false,
+            invalid_only: false,
+            archive_older_than: 180,
+            delete_older_than: 730,
+            batch_size: 500,
+            purge_inactive: false,
+            no_backup: false,
+        }
+    }
+}
+
+/// Counts per rule, and what was done.
+#[derive(Debug, Clone, Default)]
+pub struct CleanupReport {
+    /// (rule, rows it applies to), in the order of the run.
+    pub counts: Vec<(String, u64)>,
+    /// Rows changed by the run (0 for a dry run).
+    pub rows_changed: u64,
+    /// The backup written, if any.
+    pub backup: Option<PathBuf>,
+    /// Whether it was a dry run.
+    pub dry_run: bool,
+}
+
+impl CleanupReport {
+    /// The count of a rule.
+    pub fn count(&self, rule: &str) -> u64 {
+        self.counts
+            .iter()
+            .find(|(r, _)| r == rule)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// The report as lines for people.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for (rule, n) in &self.counts {
+            s += &format!("{rule:<24} {n:>10}\n");
+        }
+        if self.dry_run {
+            s += "dry run: nothing changed\n";
+        } else {
+            s += &format!("{} rows changed\n", self.rows_changed);
+        }
+        if let Some(b) = &self.backup {
+            s += &format!("backup: {}\n", b.display());
+        }
+        s
+    }
+
+    /// One line for the job record.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        format!(
+            "{}{}",
+            if self.dry_run { "dry run: " } else { "" },
+            if parts.is_empty() {
+                "nothing to do".into()
+            } else {
+                parts.join(", ")
+            }
+        )
+    }
+}
+
+/// Counts what a run with `options` acts on, at `now`.
+pub fn plan(
+    store: &Store,
+    config: &Config,
+    options: &CleanupOptions,
+) -> Result<CleanupReport, StoreError> {
+    let conn = store.conn()?;
+    let now = config.clock.now_micros();
+    let mut counts = Vec::new();
+    for (rule, clause) in m::SESSION_RULES {
+        counts.push((rule.to_string(), m::count_sessions_where(&conn, clause)?));
+    }
+    counts.push((
+        "duplicate_progress".into(),
+        m::count_duplicate_progress(&conn)?,
+    ));
+    if !options.invalid_only {
+        let archive_cut = now - days_micros(options.archive_older_than as i64);
+        let delete_cut = now - days_micros(options.delete_older_than as i64);
+        counts.push((
+            "to_archive".into(),
+            m::count_to_archive(&conn, archive_cut, true)?,
+        ));
+        let delete_now = m::count_archived_before(&conn, delete_cut)?;
+        let delete_after_archive = if delete_cut <= archive_cut {
+            m::count_to_archive(&conn, delete_cut, true)?
+        } else {
+            0
+        };
+        counts.push(("to_delete".into(), delete_now + delete_after_archive));
+        if options.purge_inactive {
+            counts.push((
+                "inactive_users".into(),
+                m::count_inactive_users(&conn, delete_cut)?,
+            ));
+        }
+    }
+    Ok(CleanupReport {
+        counts,
+        dry_run: options.dry_run,
+        ..Default::default()
+    })
+}
+
+fn backup(store: &Store, config: &Config) -> Result<PathBuf, StoreError> {
+    let dir = config.data_dir.join("backups");
+    std::fs::create_dir_all(&dir).map_err(|e| StoreError::DataDir {
+        path: dir.clone(),
+        reason: e.to_string(),
+    })?;
+    let name = format!(
+        "voxdash-{}.db",
+        format_utc(config.clock.now_micros()).replace(':', "")
+    );
+    let path = dir.join(name);
+    let conn = store.conn()?;
+    conn.backup(rusqlite::DatabaseName::Main, &path, None)?;
+    // Keep the newest `backups_keep`.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "db"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    while files.len() > config.backups_keep.max(1) {
+        let old = files.remove(0);
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(path)
+}
+
+fn in_batches(mut step: impl FnMut() -> Result<usize, StoreError>) -> Result<u64, StoreError> {
+    let mut total = 0;
+    loop {
+        let n = step()?;
+        total += n as u64;
+        if n == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs cleanup: a dry run counts; a real run backs up, then works rule by
+/// rule in batches, then invalidates the affected cache entries.
+pub fn cleanup(
+    store: &Store,
+    config: &Config,
+    cache: Option<&Arc<StatsCache>>,
+    options: &CleanupOptions,
+) -> Result<CleanupReport, StoreError> {
+    let mut report = plan(store, config, options)?;
+    if options.dry_run {
+        return Ok(report);
+    }
+    if !options.no_backup {
+        report.backup = Some(backup(store, config)?);
+    }
+    let now = config.clock.now_micros();
+    let batch = options.batch_size.max(1);
+    let mut conn = store.conn()?;
+    let mut changed = in_batches(|| m::delete_invalid_batch(&mut conn, batch))?;
+    changed += in_batches(|| m::delete_duplicate_progress_batch(&mut conn, batch))?;
+    if !options.invalid_only {
+        let archive_cut = now - days_micros(options.archive_older_than as i64);
+        let delete_cut = now - days_micros(options.delete_older_than as i64);
+        changed += in_batches(|| m::archive_batch(&mut conn, archive_cut, now, batch))?;
+        changed += in_batches(|| m::delete_archived_batch(&mut conn, delete_cut, batch))?;
+        if options.purge_inactive {
+            changed += m::purge_inactive(&mut conn, delete_cut)? as u64;
+        }
+    }
+    report.rows_changed = changed;
+    if let Some(cache) = cache {
+        if changed > 0 {
+            let _ = cache.invalidate_prefix("user/");
+            let _ = cache.mark_stale("learning");
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,310 @@
+//! Cleanup on the sample: dry-run counts equal the rules counted here from
+//! the CSV files and the real run's; rows are conserved between the main
+//! and archive tables; the backup holds the pre-run rows; a run killed
+//! part-way and rerun ends where an uninterrupted run ends.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::process::Command;
+
+use chrono::DateTime;
+
+const DAY: i64 = 86_400;
+
+fn ts(text: &str) -> i64 {
+    DateTime::parse_from_rfc3339(text).unwrap().timestamp()
+}
+
+fn rows(file: &str) -> Vec<HashMap<String, String>> {
+    let mut r = csv::Reader::from_path(common::sample_dir().join(file)).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The counts of each rule, computed from the CSV files.
+fn expected_counts() -> HashMap<&'static str, u64> {
+    let now = ts(common::SAMPLE_NOW);
+    let users: HashSet<String> = rows("users.csv")
+        .into_iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    let courses: HashSet<String> = rows("courses.csv")
+        .into_iter()
+        .map(|r| r["id"].clone())
+        .collect();
+    let mut c: HashMap<&'static str, u64> = HashMap::new();
+    for s in rows("study_sessions.csv") {
+        let start = ts(&s["start_time"]);
+        let mut invalid = false;
+        let mut hit = |rule: &'static str, cond: bool| {
+            if cond {
+                *c.entry(rule).or_insert(0) += 1;
+                invalid = true;
+            }
+        };
+        hit(
+            "negative_duration",
+            s["duration_minutes"].parse::<i64>().unwrap() < 0,
+        );
+        hit(
+            "end_before_start",
+            !s["end_time"].is_empty() && ts(&s["end_time"]) < start,
+        );
+        hit(
+            "rating_out_of_range",
+            !s["effectiveness_rating"].is_empty()
+                && !(1..=5).contains(&s["effectiveness_rating"].parse::<i64>().unwrap()),
+        );
+        hit(
+            "focus_out_of_range",
+            !s["focus_score"].is_empty()
+                && !(0.0..=100.0).contains(&s["focus_score"].parse::<f64>().unwrap()),
+        );
+        hit("unknown_user", !users.contains(&s["user_id"]));
+        hit(
+            "unknown_course",
+            !s["course_id"].is_empty() && !courses.contains(&s["course_id"]),
+        );
+        if !invalid {
+            if start < now - 180 * DAY {
+                *c.entry("to_archive").or_insert(0) += 1;
+            }
+            if start < now - 730 * DAY {
+                *c.entry("to_delete").or_insert(0) += 1;
+            }
+        }
+        *c.entry("invalid_rows").or_insert(0) += invalid as u64;
+    }
+    let mut pairs: HashMap<(String, String), u64> = HashMap::new();
+    for p in rows("course_progress.csv") {
+        *pairs
+            .entry((p["user_id"].clone(), p["course_id"].clone()))
+            .or_insert(0) += 1;
+    }
+    c.insert("duplicate_progress", pairs.values().map(|n| n - 1).sum());
+    c
+}
+
+fn voxdash(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_voxdash"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("VOXDASH_NOW", common::SAMPLE_NOW)
+        .env("VOXDASH_TZ", common::SAMPLE_TZ)
+        .env("VOXDASH_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn imported() -> tempfile::TempDir {
+    let dir = common::temp_dir();
+    assert!(voxdash(
+        dir.path(),
+        &["import", common::sample_dir().to_str().unwrap()]
+    )
+    .status
+    .success());
+    dir
+}
+
+fn report(out: &std::process::Output) -> HashMap<String, u64> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut p = l.split_whitespace();
+            Some((p.next()?.to_string(), p.next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+fn count(db: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
+
+fn dump(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut out = Vec::new();
+    for t in [
+        "study_sessions",
+        "study_sessions_archive",
+        "course_progress",
+    ] {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {t} ORDER BY id"))
+            .unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        out.extend(rows.map(|r| format!("{t}:{}", r.unwrap())));
+    }
+    out
+}
+
+#[test]
+fn dry_run_counts_match_the_rules_and_the_real_run_and_rows_are_conserved() {
+    let dir = imported();
+    let db = dir.path().join("voxdash.db");
+    let want = expected_counts();
+    let before = dump(&db);
+    let dry = voxdash(dir.path(), &["cleanup", "--dry-run"]);
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let got = report(&dry);
+    for rule in [
+        "negative_duration",
+        "end_before_start",
+        "rating_out_of_range",
+        "focus_out_of_range",
+        "unknown_user",
+        "unknown_course",
+        "duplicate_progress",
+        "to_archive",
+        "to_delete",
+    ] {
+        assert_eq!(
+            got.get(rule).copied().unwrap_or(0),
+            want.get(rule).copied().unwrap_or(0),
+            "{rule}"
+        );
+    }
+    assert!(want["to_archive"] > 0 && want["duplicate_progress"] > 0);
+    assert_eq!(dump(&db), before, "a dry run changes nothing");
+
+    let sessions_before = count(&db, "SELECT COUNT(*) FROM study_sessions");
+    let real = voxdash(dir.path(), &["cleanup"]);
+    assert!(
+        real.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    let done = report(&real);
+    for (rule, n) in &got {
+        assert_eq!(done.get(rule), Some(n), "{rule}");
+    }
+    let main = count(&db, "SELECT COUNT(*) FROM study_sessions");
+    let archive = count(&db, "SELECT COUNT(*) FROM study_sessions_archive");
+    assert_eq!(
+        archive as u64,
+        want["to_archive"] - want.get("to_delete").copied().unwrap_or(0)
+    );
+    assert_eq!(
+        (main + archive) as u64,
+        sessions_before as u64 - want["invalid_rows"] - want.get("to_delete").copied().unwrap_or(0)
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM course_progress") as u64,
+        17 - want["duplicate_progress"]
+    );
+    // The kept progress row of user 3, course 1 is the later one (id 10).
+    assert_eq!(
+        count(
+            &db,
+            "SELECT id FROM course_progress WHERE user_id = 3 AND course_id = 1"
+        ),
+        10
+    );
+
+    // The backup opens and holds the pre-run rows.
+    let backups: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        count(&backups[0], "SELECT COUNT(*) FROM study_sessions"),
+        sessions_before
+    );
+    // A second run finds nothing more to do.
+    let again = report(&voxdash(dir.path(), &["cleanup", "--no-backup"]));
+    assert_eq!(again.get("to_archive"), Some(&0));
+    assert_eq!(again.get("negative_duration"), Some(&0));
+}
+
+#[test]
+fn a_run_killed_part_way_then_rerun_ends_like_an_uninterrupted_run() {
+    let reference = imported();
+    assert!(voxdash(
+        reference.path(),
+        &["cleanup", "--no-backup", "--batch-size", "1"]
+    )
+    .status
+    .success());
+    let expected = dump(&reference.path().join("voxdash.db"));
+
+    for delay_ms in [5u64, 20, 60] {
+        let dir = imported();
+        let db = dir.path().join("voxdash.db");
+        let total = count(&db, "SELECT COUNT(*) FROM study_sessions");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_voxdash"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["cleanup", "--no-backup", "--batch-size", "1"])
+            .env("VOXDASH_NOW", common::SAMPLE_NOW)
+            .env("VOXDASH_LOG", "off")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Nothing lost part-way: every session is in main or archive, or was invalid / old enough to delete.
+        let main = count(&db, "SELECT COUNT(*) FROM study_sessions");
+        let archive = count(&db, "SELECT COUNT(*) FROM study_sessions_archive");
+        let want = expected_counts();
+        let may_go = (want["invalid_rows"] + want.get("to_delete").copied().unwrap_or(0)) as i64;
+        assert!(
+            main + archive <= total && main + archive >= total - may_go,
+            "{main} + {archive} of {total}"
+        );
+        assert!(
+            voxdash(dir.path(), &["cleanup", "--no-backup", "--batch-size", "1"])
+                .status
+                .success()
+        );
+        assert_eq!(
+            dump(&db),
+            expected,
+            "after a kill at {delay_ms} ms and a rerun"
+        );
+    }
+}
+
+#[test]
+fn schedule_prints_crontab_lines_with_absolute_paths() {
+    let dir = imported();
+    let out = voxdash(dir.path(), &["schedule"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CRON_TZ=Asia/Seoul"), "{text}");
+    let refresh = text.lines().find(|l| l.contains(" refresh ")).unwrap();
+    assert!(refresh.starts_with("0 3 * * * /"), "{refresh}");
+    assert!(refresh.contains("--data-dir /"), "{refresh}");
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("*/5 * * * * /") && l.contains("precompute --active-users-only")));
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("0 2 * * * /") && l.contains(" cleanup ")));
+}
