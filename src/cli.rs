@@ -334,9 +334,6 @@ pub fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Serve(args) => {
-            if args.scheduler {
-                bail!("serve --scheduler: the in-process scheduler is not built yet; use the crontab of `voxdash schedule` (coming) or cron with `voxdash refresh`");
-            }
             let store = open_store(&config)?;
             // A CLI job may hold the cache for a moment: wait for it.
             let mut tries = 0;
@@ -360,6 +357,17 @@ pub fn run(cli: Cli) -> Result<bool> {
                 public: args.public,
                 threads: args.threads,
             };
+            let _scheduler = args.scheduler.then(|| {
+                log::info!(
+                    "scheduler on: refresh at {}, cleanup at {}",
+                    config.schedule.refresh_at,
+                    config.schedule.cleanup_at
+                );
+                crate::jobs::scheduler::Scheduler::start(
+                    Arc::clone(&cache),
+                    std::time::Duration::from_secs(20),
+                )
+            });
             crate::web::serve_forever(cache, &options)?;
             Ok(true)
         }

@@ -308,3 +308,94 @@ fn schedule_prints_crontab_lines_with_absolute_paths() {
         .lines()
         .any(|l| l.starts_with("0 2 * * * /") && l.contains(" cleanup ")));
 }
+
+#[test]
+fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
+    let r = common::server::start(false);
+    let staff = common::server::sign_in(&r, "boss", "staff-password");
+    let db = r.dir.path().join("voxdash.db");
+    let page = common::server::get(&r, "/admin/maintenance/", &[("Cookie", &staff.0)]);
+    assert_eq!(page.status, 200);
+    let want = expected_counts();
+    assert!(
+        page.body.contains(&format!(
+            "data-rule=\"to_archive\"><td>to_archive</td><td>{}</td>",
+            want["to_archive"]
+        )),
+        "{}",
+        page.body
+    );
+    let admin = common::server::get(&r, "/admin/cache/", &[("Cookie", &staff.0)]);
+    assert!(admin.body.contains("last cleanup: never"), "{}", admin.body);
+    let no_csrf = common::server::call(
+        &r,
+        "POST",
+        "/admin/maintenance/",
+        &[("Cookie", &staff.0)],
+        "",
+    );
+    assert_eq!(no_csrf.status, 403);
+    let before = count(&db, "SELECT COUNT(*) FROM study_sessions_archive");
+    assert_eq!(before, 0);
+    let run = common::server::call(
+        &r,
+        "POST",
+        "/admin/maintenance/",
+        &[("Cookie", &staff.0)],
+        &format!("csrf_token={}", staff.1),
+    );
+    assert_eq!(run.status, 303);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM study_sessions_archive") as u64,
+        want["to_archive"] - want.get("to_delete").copied().unwrap_or(0)
+    );
+    let admin = common::server::get(&r, "/admin/cache/", &[("Cookie", &staff.0)]);
+    assert!(
+        admin
+            .body
+            .contains("last cleanup: ok at 2026-11-23 12:00:00 KST"),
+        "{}",
+        admin.body
+    );
+    let page = common::server::get(&r, "/admin/maintenance/", &[("Cookie", &staff.0)]);
+    assert!(page
+        .body
+        .contains("data-rule=\"to_archive\"><td>to_archive</td><td>0</td>"));
+}
+
+#[test]
+fn the_scheduler_runs_due_jobs_once_each_and_records_them() {
+    let r = common::server::start(false);
+    let cache = std::sync::Arc::clone(&r.server.as_ref().unwrap().app.cache);
+    let db = r.dir.path().join("voxdash.db");
+    // An earlier refresh two days ago: overdue, so it runs once at start.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let two_days_ago = ts(common::SAMPLE_NOW) * 1_000_000 - 2 * DAY * 1_000_000;
+        conn.execute(
+            "INSERT INTO job_runs (job, started_at, duration_ms, outcome, summary) VALUES ('refresh', ?1, 5, 'ok', 'x')",
+            [two_days_ago],
+        )
+        .unwrap();
+    }
+    let scheduler =
+        voxdash::jobs::scheduler::Scheduler::start(cache, std::time::Duration::from_millis(100));
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(scheduler);
+    let runs = |job: &str| {
+        count(
+            &db,
+            &format!("SELECT COUNT(*) FROM job_runs WHERE job = '{job}' AND summary <> 'x'"),
+        )
+    };
+    // With the clock pinned, each due job runs exactly once however many ticks pass.
+    assert_eq!(runs("refresh"), 1);
+    assert_eq!(runs("precompute"), 1);
+    assert_eq!(runs("purge"), 1);
+    // Cleanup never ran and its 02:00 slot was before the start: it waits.
+    assert_eq!(runs("cleanup"), 0);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM job_runs WHERE outcome <> 'ok'"),
+        0
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod cleanup;
 pub mod refresh;
+pub mod scheduler;
 pub mod warmup;
 
 /// Progress shown by long jobs: a bar on a terminal, plain lines otherwise.

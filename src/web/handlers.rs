@@ -147,6 +147,8 @@ fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
         ("GET", ["learning", "users", id]) => ("/learning/users/{id}/", user_page(app, ctx, id)),
         ("POST", ["refresh"]) => ("/refresh/", refresh_button(app, ctx)),
         ("GET", ["admin", "cache"]) => ("/admin/cache/", admin_page(app, ctx)),
+        ("GET", ["admin", "maintenance"]) => ("/admin/maintenance/", maintenance_page(app, ctx)),
+        ("POST", ["admin", "maintenance"]) => ("/admin/maintenance/", maintenance_run(app, ctx)),
         ("POST", ["admin", "cache", "clear"]) => ("/admin/cache/clear", admin_clear(app, ctx)),
         ("GET", ["api", "v1", "stats", which]) => {
             ("/api/v1/stats/{name}", shared_json(app, ctx, which))
@@ -359,6 +361,28 @@ fn admin_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
             ("stats.redb".into(), size(config.cache_path())),
         ],
         jobs: store::jobs::recent(&conn, None, 20)?,
+        job_status: {
+            let now = config.clock.now_micros();
+            let mut lines = Vec::new();
+            for job in crate::jobs::scheduler::jobs(&config.schedule) {
+                let last = store::jobs::last(&conn, job.name)?;
+                let line = match &last {
+                    Some(r) => format!(
+                        "last {}: {} at {}, {:.1} s",
+                        job.name,
+                        r.outcome,
+                        pages::local_time(r.started_at, config.local.tz),
+                        r.duration_ms / 1000.0
+                    ),
+                    None => format!("last {}: never", job.name),
+                };
+                lines.push((
+                    line,
+                    crate::jobs::scheduler::warning(&job, last.as_ref(), now),
+                ));
+            }
+            lines
+        },
     };
     Ok(Reply::Html(pages::admin_cache(
         &frame(app, ctx, "admin.title"),
@@ -377,6 +401,35 @@ fn admin_clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         ctx.account.as_ref().map_or("?", |a| &a.username)
     );
     Ok(Reply::Redirect("/admin/cache/".into(), Vec::new()))
+}
+
+fn maintenance_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    ctx.require_staff()?;
+    let config = app.cache.config();
+    let plan = crate::jobs::cleanup::plan(
+        app.cache.store(),
+        config,
+        &crate::jobs::cleanup::CleanupOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    )?;
+    let runs = store::jobs::recent(&*app.cache.store().conn()?, Some("cleanup"), 20)?;
+    let view = pages::MaintenanceView {
+        counts: plan.counts,
+        runs,
+    };
+    Ok(Reply::Html(pages::maintenance(
+        &frame(app, ctx, "maint.title"),
+        &view,
+    )))
+}
+
+fn maintenance_run(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    ctx.require_staff()?;
+    ctx.check_csrf(&ctx.form())?;
+    crate::jobs::scheduler::run_job(&app.cache, "cleanup");
+    Ok(Reply::Redirect("/admin/maintenance/".into(), Vec::new()))
 }
 
 fn login_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {

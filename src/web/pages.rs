@@ -69,6 +69,7 @@ pub fn layout(frame: &Frame, content: Markup) -> Markup {
                     a href="/learning/" { (t(l, "nav.learning")) }
                     @if frame.staff() {
                         a href="/admin/cache/" { (t(l, "nav.cache")) }
+                        a href="/admin/maintenance/" { (t(l, "nav.maintenance")) }
                     }
                     span.spacer {}
                     span.langs {
@@ -495,6 +496,8 @@ pub struct AdminView {
     pub files: Vec<(String, u64)>,
     /// Latest job runs.
     pub jobs: Vec<JobRun>,
+    /// One line per scheduled job: its last run, and a warning if any.
+    pub job_status: Vec<(String, Option<String>)>,
 }
 
 /// `/admin/cache/`.
@@ -546,6 +549,11 @@ pub fn admin_cache(frame: &Frame, v: &AdminView) -> Markup {
                 }
             }
             h2 { (t(l, "admin.jobs")) }
+            ul #job-status {
+                @for (line, warn) in &v.job_status {
+                    li { (line) @if let Some(w) = warn { " " span.error { "⚠ " (w) } } }
+                }
+            }
             table #jobs {
                 @for j in &v.jobs {
                     tr { td { (j.job) } td { (j.outcome) } td { (local_time(j.started_at, frame.tz)) } td { (format!("{:.1} s", j.duration_ms / 1000.0)) } td { (j.summary) } }
@@ -555,6 +563,36 @@ pub fn admin_cache(frame: &Frame, v: &AdminView) -> Markup {
             table #tables { @for (name, n) in &v.tables { tr { td { (name) } td { (n) } } } }
             h2 { (t(l, "admin.files")) }
             table #files { @for (name, n) in &v.files { tr { td { (name) } td { (format!("{:.1} MiB", *n as f64 / 1048576.0)) } } } }
+        },
+    )
+}
+
+/// What `/admin/maintenance/` shows.
+pub struct MaintenanceView {
+    /// (rule, rows a cleanup would act on now).
+    pub counts: Vec<(String, u64)>,
+    /// Latest cleanup runs.
+    pub runs: Vec<JobRun>,
+}
+
+/// `/admin/maintenance/`.
+pub fn maintenance(frame: &Frame, v: &MaintenanceView) -> Markup {
+    let l = frame.lang;
+    layout(
+        frame,
+        html! {
+            h1 { (t(l, "maint.title")) }
+            table #dry-run { @for (rule, n) in &v.counts { tr data-rule=(rule) { td { (rule) } td { (n) } } } }
+            form.inline method="post" action="/admin/maintenance/" {
+                input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
+                button type="submit" { (t(l, "maint.run")) }
+            }
+            h2 { (t(l, "admin.jobs")) }
+            table #runs {
+                @for j in &v.runs {
+                    tr { td { (local_time(j.started_at, frame.tz)) } td { (j.outcome) } td { (format!("{:.1} s", j.duration_ms / 1000.0)) } td { (j.summary) } }
+                }
+            }
         },
     )
 }

@@ -1,0 +1,325 @@
+//! The in-process scheduler of `serve --scheduler`: the nightly refresh and
+//! cleanup at local times, precompute and the purge of expired entries at
+//! intervals. One thread runs the jobs one after another, so two runs of a
+//! job never overlap; every run is recorded in `job_runs`; a run missed
+//! while the server was down runs once at start.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{NaiveTime, TimeZone};
+
+use crate::cache::StatsCache;
+use crate::clock::LocalTime;
+use crate::config::ScheduleConfig;
+use crate::stats::StatKey;
+use crate::store::jobs::{self as record, JobRun};
+
+/// When a job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Every day at a local time.
+    Daily(NaiveTime),
+    /// Every so many seconds.
+    Every(i64),
+}
+
+/// A scheduled job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job {
+    /// Name, as recorded in `job_runs`.
+    pub name: &'static str,
+    /// Its timing.
+    pub when: When,
+}
+
+fn parse_hm(text: &str) -> NaiveTime {
+    NaiveTime::parse_from_str(text, "%H:%M")
+        .unwrap_or_else(|_| NaiveTime::from_hms_opt(3, 0, 0).expect("valid"))
+}
+
+/// The jobs of a schedule configuration.
+pub fn jobs(config: &ScheduleConfig) -> Vec<Job> {
+    vec![
+        Job {
+            name: "refresh",
+            when: When::Daily(parse_hm(&config.refresh_at)),
+        },
+        Job {
+            name: "cleanup",
+            when: When::Daily(parse_hm(&config.cleanup_at)),
+        },
+        Job {
+            name: "precompute",
+            when: When::Every(config.precompute_every_minutes.max(1) as i64 * 60),
+        },
+        Job {
+            name: "purge",
+            when: When::Every(config.purge_every_minutes.max(1) as i64 * 60),
+        },
+    ]
+}
+
+/// The latest scheduled instant at or before `now` (µs).
+pub fn last_slot(when: When, local: &LocalTime, now: i64) -> i64 {
+    match when {
+        When::Every(secs) => now - now.rem_euclid(secs * 1_000_000),
+        When::Daily(at) => {
+            let today = local.date(now);
+            let slot = |d: chrono::NaiveDate| {
+                local
+                    .tz
+                    .from_local_datetime(&d.and_time(at))
+                    .earliest()
+                    .map(|t| t.timestamp_micros())
+                    .unwrap_or_else(|| local.start_of_day(d))
+            };
+            let t = slot(today);
+            if t <= now {
+                t
+            } else {
+                slot(today.pred_opt().expect("date in range"))
+            }
+        }
+    }
+}
+
+/// Whether a job is due at `now`, given its last run. A daily job never run
+/// waits for its first slot after `since` (the scheduler's start); an
+/// interval job never run is due at once.
+pub fn is_due(job: &Job, local: &LocalTime, last_run: Option<i64>, since: i64, now: i64) -> bool {
+    let slot = last_slot(job.when, local, now);
+    match (last_run, job.when) {
+        (Some(last), _) => last < slot,
+        (None, When::Every(_)) => true,
+        (None, When::Daily(_)) => slot > since,
+    }
+}
+
+/// Whether a job looks overdue or broken for the admin page: its last run
+/// failed, or it has not run for twice its period.
+pub fn warning(job: &Job, last: Option<&JobRun>, now: i64) -> Option<String> {
+    let period = match job.when {
+        When::Daily(_) => 86_400,
+        When::Every(s) => s,
+    } * 1_000_000;
+    match last {
+        None => Some(format!("{} has never run", job.name)),
+        Some(run) if run.outcome != "ok" => {
+            Some(format!("last {} failed: {}", job.name, run.summary))
+        }
+        Some(run) if now - run.started_at > 2 * period => Some(format!("{} is overdue", job.name)),
+        _ => None,
+    }
+}
+
+/// Runs one job now and records it; returns the record.
+pub fn run_job(cache: &Arc<StatsCache>, name: &str) -> JobRun {
+    let config = cache.config().clone();
+    let started_at = config.clock.now_micros();
+    let t = Instant::now();
+    let result: Result<(bool, String), String> = match name {
+        "refresh" => {
+            let report = super::refresh::refresh(cache, &StatKey::SHARED, |l| log::info!("{l}"));
+            Ok((report.ok(), report.summary()))
+        }
+        "precompute" => super::warmup::precompute(cache, true, 7, false)
+            .map(|r| (r.failed.is_empty(), r.summary()))
+            .map_err(|e| e.to_string()),
+        "purge" => cache
+            .purge_expired()
+            .map(|n| (true, format!("{n} expired entries purged")))
+            .map_err(|e| e.to_string()),
+        "cleanup" => super::cleanup::cleanup(
+            cache.store(),
+            &config,
+            Some(cache),
+            &super::cleanup::CleanupOptions::default(),
+        )
+        .map(|r| (true, r.summary()))
+        .map_err(|e| e.to_string()),
+        other => Err(format!("unknown job {other}")),
+    };
+    let (ok, summary) = result.unwrap_or_else(|e| (false, e));
+    let run = JobRun {
+        job: name.to_string(),
+        started_at,
+        duration_ms: t.elapsed().as_secs_f64() * 1000.0,
+        outcome: if ok { "ok" } else { "failed" }.into(),
+        summary,
+    };
+    match cache.store().conn() {
+        Ok(conn) => {
+            if let Err(e) = record::record(&conn, &run) {
+                log::warn!("could not record the {name} run: {e}");
+            }
+        }
+        Err(e) => log::warn!("could not record the {name} run: {e}"),
+    }
+    log::info!(
+        "job {name}: {} in {:.1} s: {}",
+        run.outcome,
+        run.duration_ms / 1000.0,
+        run.summary
+    );
+    run
+}
+
+/// The scheduler thread; stops when dropped.
+pub struct Scheduler {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Scheduler {
+    /// Starts checking every `tick` which jobs are due, running them in turn.
+    pub fn start(cache: Arc<StatsCache>, tick: Duration) -> Scheduler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("scheduler".into())
+            .spawn(move || {
+                let config = cache.config().clone();
+                let jobs = jobs(&config.schedule);
+                let since = config.clock.now_micros();
+                while !flag.load(Ordering::SeqCst) {
+                    let now = config.clock.now_micros();
+                    for job in &jobs {
+                        let last = cache
+                            .store()
+                            .conn()
+                            .ok()
+                            .and_then(|c| record::last(&c, job.name).ok().flatten());
+                        if is_due(job, &config.local, last.map(|r| r.started_at), since, now) {
+                            run_job(&cache, job.name);
+                        }
+                    }
+                    let until = Instant::now() + tick;
+                    while Instant::now() < until && !flag.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            })
+            .expect("spawn scheduler");
+        Scheduler {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> i64 {
+        crate::clock::parse_instant(s).unwrap()
+    }
+
+    #[test]
+    fn daily_jobs_are_due_once_after_their_local_time() {
+        let local = LocalTime::new("Asia/Seoul".parse().unwrap());
+        let job = jobs(&ScheduleConfig::default())[0];
+        let since = at("2026-11-22T12:00:00+09:00");
+        // Before 03:00 KST on the 23rd, with a run on the 22nd at 03:00: not due.
+        let last = Some(at("2026-11-22T03:00:05+09:00"));
+        assert!(!is_due(
+            &job,
+            &local,
+            last,
+            since,
+            at("2026-11-23T02:59:00+09:00")
+        ));
+        assert!(is_due(
+            &job,
+            &local,
+            last,
+            since,
+            at("2026-11-23T03:00:00+09:00")
+        ));
+        // Once run at 03:00:01, not due again that day.
+        assert!(!is_due(
+            &job,
+            &local,
+            Some(at("2026-11-23T03:00:01+09:00")),
+            since,
+            at("2026-11-23T20:00:00+09:00")
+        ));
+        // Missed while down for two days: due once at start.
+        assert!(is_due(
+            &job,
+            &local,
+            Some(at("2026-11-20T03:00:00+09:00")),
+            since,
+            at("2026-11-23T10:00:00+09:00")
+        ));
+        // Never run: waits for the first slot after the start.
+        assert!(!is_due(
+            &job,
+            &local,
+            None,
+            since,
+            at("2026-11-22T20:00:00+09:00")
+        ));
+        assert!(is_due(
+            &job,
+            &local,
+            None,
+            since,
+            at("2026-11-23T03:00:00+09:00")
+        ));
+    }
+
+    #[test]
+    fn interval_jobs_and_overdue_warnings() {
+        let local = LocalTime::new(chrono_tz::UTC);
+        let job = jobs(&ScheduleConfig::default())[2];
+        assert_eq!(job.when, When::Every(300));
+        let now = at("2026-11-23T10:07:00Z");
+        assert!(is_due(&job, &local, None, now, now));
+        assert!(!is_due(
+            &job,
+            &local,
+            Some(at("2026-11-23T10:05:01Z")),
+            now,
+            now
+        ));
+        assert!(is_due(
+            &job,
+            &local,
+            Some(at("2026-11-23T10:04:59Z")),
+            now,
+            now
+        ));
+        let run = |started: &str, outcome: &str| JobRun {
+            job: "precompute".into(),
+            started_at: at(started),
+            duration_ms: 1.0,
+            outcome: outcome.into(),
+            summary: "x".into(),
+        };
+        assert_eq!(
+            warning(&job, Some(&run("2026-11-23T10:05:00Z", "ok")), now),
+            None
+        );
+        assert!(warning(&job, Some(&run("2026-11-23T09:00:00Z", "ok")), now)
+            .unwrap()
+            .contains("overdue"));
+        assert!(
+            warning(&job, Some(&run("2026-11-23T10:05:00Z", "failed")), now)
+                .unwrap()
+                .contains("failed")
+        );
+        assert!(warning(&job, None, now).unwrap().contains("never"));
+    }
+}
