@@ -18,6 +18,24 @@ refresh_out=$($BIN --data-dir "$WORK/data" refresh)
 dash=$(timed "$WORK/dash.time" $BIN --data-dir "$WORK/data" stats dashboard --refresh)
 loc=$(timed "$WORK/loc.time" $BIN --data-dir "$WORK/data" stats locations --refresh)
 hit=$(target/release/examples/cache_hit "$WORK/data")
+
+# Web: a cached dashboard page, alone and under 16 keep-alive clients.
+command -v wrk >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null; }
+PORT=$((20000 + RANDOM % 20000))
+VOXDASH_LOG=warn $BIN --data-dir "$WORK/data" serve --public --bind "127.0.0.1:$PORT" --threads 4 &
+SERVER=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+URL="http://127.0.0.1:$PORT/audio/dashboard/"
+curl -s "$URL" >/dev/null
+single=$(for _ in $(seq 200); do curl -s -o /dev/null -w "%{time_starttransfer}\n" "$URL"; done | sort -n | awk '{a[NR]=$1} END {printf "%.2f ms", a[int(NR/2)]*1000}')
+load=$(wrk -t2 -c16 -d10s "$URL" | awk '/Requests\/sec/ {print $2 " pages/s"} /Latency/ {print "latency avg " $2 ", max " $4}' | paste -sd ', ')
+rss=$(ps -o rss= -p $SERVER | awk '{printf "%.0f MB", $1/1024}')
+kill $SERVER; wait $SERVER 2>/dev/null || true
+
+# Cleanup with archiving (about half the sessions are older than 180 days).
+clean_sessions=$(sqlite3 "$WORK/data/voxdash.db" "SELECT COUNT(*) FROM study_sessions" 2>/dev/null || echo "?")
+clean=$(timed "$WORK/clean.time" $BIN --data-dir "$WORK/data" cleanup --no-backup)
+archived=$(sqlite3 "$WORK/data/voxdash.db" "SELECT COUNT(*) FROM study_sessions_archive" 2>/dev/null || echo "?")
 {
   echo "# Benchmarks"
   echo
@@ -36,5 +54,15 @@ hit=$(target/release/examples/cache_hit "$WORK/data")
   echo; echo '```'; echo "$refresh_out"; echo '```'; echo
   echo "Cache hit and per-user statistics (targets: hit ≤ 50 µs median, per-user ≤ 5 ms):"
   echo; echo '```'; echo "$hit"; echo '```'
+  echo
+  echo "| web (4 worker threads, cached dashboard page) | figure | target |"
+  echo "|---|---|---|"
+  echo "| one request, median time to first byte over 200 (curl, includes client) | $single | ≤ 1 ms server time |"
+  echo "| wrk, 2 threads, 16 keep-alive connections, 10 s | $load | ≥ 5,000 pages/s |"
+  echo "| server RSS after the load | $rss | ≤ 100 MB |"
+  echo
+  echo "| cleanup | figure | target |"
+  echo "|---|---|---|"
+  echo "| \`cleanup --no-backup\` of $clean_sessions sessions ($archived archived) | $clean | < 60 s, flat memory |"
 } > docs/benchmarks.md
 cat docs/benchmarks.md
