@@ -96,15 +96,7 @@ fn expected_counts() -> HashMap<&'static str, u64> {
 }
 
 fn voxdash(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_voxdash"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("VOXDASH_NOW", common::SAMPLE_NOW)
-        .env("VOXDASH_TZ", common::SAMPLE_TZ)
-        .env("VOXDASH_LOG", "warn")
-        .output()
-        .unwrap()
+    common::run_cli(env!("CARGO_BIN_EXE_voxdash"), data, args)
 }
 
 fn imported() -> tempfile::TempDir {

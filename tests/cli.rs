@@ -6,16 +6,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn voxdash(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_voxdash"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env("VOXDASH_NOW", common::SAMPLE_NOW)
-        .env("VOXDASH_TZ", common::SAMPLE_TZ)
-        .env("VOXDASH_LOG", "warn")
-        .output()
-        .unwrap()
+fn voxdash(data: &Path, args: &[&str]) -> std::process::Output {
+    common::run_cli(env!("CARGO_BIN_EXE_voxdash"), data, args)
 }
 
 fn stdout(o: &Output) -> String {

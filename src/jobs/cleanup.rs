@@ -177,14 +177,19 @@ fn backup(store: &Store, config: &Config) -> Result<PathBuf, StoreError> {
     Ok(path)
 }
 
-fn in_batches(mut step: impl FnMut() -> Result<usize, StoreError>) -> Result<u64, StoreError> {
-    let mut total = 0;
+/// Runs a batched rule to the end: each step is one transaction that
+/// resumes after the last id of the previous one.
+fn in_batches(
+    mut step: impl FnMut(i64) -> Result<m::Cursor, StoreError>,
+) -> Result<u64, StoreError> {
+    let (mut total, mut after) = (0u64, 0i64);
     loop {
-        let n = step()?;
-        total += n as u64;
-        if n == 0 {
+        let cursor = step(after)?;
+        if cursor.done {
             return Ok(total);
         }
+        total += cursor.changed as u64;
+        after = cursor.after;
     }
 }
 
@@ -206,13 +211,14 @@ pub fn cleanup(
     let now = config.clock.now_micros();
     let batch = options.batch_size.max(1);
     let mut conn = store.conn()?;
-    let mut changed = in_batches(|| m::delete_invalid_batch(&mut conn, batch))?;
-    changed += in_batches(|| m::delete_duplicate_progress_batch(&mut conn, batch))?;
+    let mut changed = in_batches(|after| m::delete_invalid_batch(&mut conn, after, batch))?;
+    changed += in_batches(|after| m::delete_duplicate_progress_batch(&mut conn, after, batch))?;
     if !options.invalid_only {
         let archive_cut = now - days_micros(options.archive_older_than as i64);
         let delete_cut = now - days_micros(options.delete_older_than as i64);
-        changed += in_batches(|| m::archive_batch(&mut conn, archive_cut, now, batch))?;
-        changed += in_batches(|| m::delete_archived_batch(&mut conn, delete_cut, batch))?;
+        changed += in_batches(|after| m::archive_batch(&mut conn, archive_cut, now, after, batch))?;
+        changed +=
+            in_batches(|after| m::delete_archived_batch(&mut conn, delete_cut, after, batch))?;
         if options.purge_inactive {
             changed += m::purge_inactive(&mut conn, delete_cut)? as u64;
         }

@@ -3,7 +3,7 @@
 //! (copy to the archive and delete together), so an interrupted run loses
 //! nothing and a rerun finishes the job.
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use super::Result;
 
@@ -106,47 +106,118 @@ pub fn count_inactive_users(conn: &Connection, since: i64) -> Result<u64> {
     )
 }
 
-/// Deletes up to `limit` invalid sessions in one transaction; returns how many.
-pub fn delete_invalid_batch(conn: &mut Connection, limit: usize) -> Result<usize> {
-    let tx = conn.transaction()?;
-    let n = tx.execute(
-        &format!(
-            "DELETE FROM study_sessions WHERE id IN (SELECT id FROM study_sessions WHERE {} ORDER BY id LIMIT ?1)",
-            invalid_clause()
-        ),
-        [limit as i64],
-    )?;
-    tx.commit()?;
-    Ok(n)
-}
-
-/// Deletes up to `limit` duplicate progress rows in one transaction.
-pub fn delete_duplicate_progress_batch(conn: &mut Connection, limit: usize) -> Result<usize> {
-    let tx = conn.transaction()?;
-    let n = tx.execute(
-        &format!(
-            "DELETE FROM course_progress WHERE id IN (SELECT id FROM course_progress WHERE {DUPLICATE_PROGRESS} ORDER BY id LIMIT ?1)"
-        ),
-        [limit as i64],
-    )?;
-    tx.commit()?;
-    Ok(n)
-}
-
-/// Moves up to `limit` sessions started before `cut` to the archive, in one
-/// transaction (copy and delete together). Returns how many moved.
-pub fn archive_batch(conn: &mut Connection, cut: i64, now: i64, limit: usize) -> Result<usize> {
-    let tx = conn.transaction()?;
+/// One batch: the ids of `table` after `after` matching `clause`, in id
+/// order (keyset pagination, so a run is linear however many batches).
+/// Fills `temp.cleanup_batch` and returns the largest id, `None` when done.
+fn select_batch(
+    tx: &Connection,
+    table: &str,
+    clause: &str,
+    after: i64,
+    limit: usize,
+    p: &[&dyn rusqlite::ToSql],
+) -> Result<Option<i64>> {
     tx.execute(
         "CREATE TEMP TABLE IF NOT EXISTS cleanup_batch (id INTEGER PRIMARY KEY)",
         [],
     )?;
     tx.execute("DELETE FROM temp.cleanup_batch", [])?;
+    let limit = limit as i64;
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&after, &limit];
+    params.extend_from_slice(p);
     tx.execute(
-        "INSERT INTO temp.cleanup_batch SELECT id FROM study_sessions WHERE start_time < ?1 ORDER BY id LIMIT ?2",
-        params![cut, limit as i64],
+        &format!("INSERT INTO temp.cleanup_batch SELECT id FROM {table} WHERE id > ?1 AND ({clause}) ORDER BY id LIMIT ?2"),
+        params.as_slice(),
     )?;
-    let copied = tx.execute(
+    Ok(tx.query_row("SELECT MAX(id) FROM temp.cleanup_batch", [], |r| r.get(0))?)
+}
+
+/// Where a batched rule goes on from, and how many rows it changed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cursor {
+    /// Largest id handled so far.
+    pub after: i64,
+    /// Rows changed by the last batch.
+    pub changed: usize,
+    /// No more rows match.
+    pub done: bool,
+}
+
+fn delete_batch(
+    conn: &mut Connection,
+    table: &str,
+    clause: &str,
+    after: i64,
+    limit: usize,
+    p: &[&dyn rusqlite::ToSql],
+) -> Result<Cursor> {
+    let tx = conn.transaction()?;
+    let Some(last) = select_batch(&tx, table, clause, after, limit, p)? else {
+        return Ok(Cursor {
+            after,
+            changed: 0,
+            done: true,
+        });
+    };
+    let n = tx.execute(
+        &format!("DELETE FROM {table} WHERE id IN (SELECT id FROM temp.cleanup_batch)"),
+        [],
+    )?;
+    tx.commit()?;
+    Ok(Cursor {
+        after: last,
+        changed: n,
+        done: false,
+    })
+}
+
+/// Deletes the next `limit` invalid sessions after id `after`, in one transaction.
+pub fn delete_invalid_batch(conn: &mut Connection, after: i64, limit: usize) -> Result<Cursor> {
+    delete_batch(conn, "study_sessions", &invalid_clause(), after, limit, &[])
+}
+
+/// Deletes the next `limit` duplicate progress rows after id `after`.
+pub fn delete_duplicate_progress_batch(
+    conn: &mut Connection,
+    after: i64,
+    limit: usize,
+) -> Result<Cursor> {
+    delete_batch(
+        conn,
+        "course_progress",
+        DUPLICATE_PROGRESS,
+        after,
+        limit,
+        &[],
+    )
+}
+
+/// Moves the next `limit` sessions (after id `after`) started before `cut`
+/// to the archive, in one transaction (copy and delete together).
+pub fn archive_batch(
+    conn: &mut Connection,
+    cut: i64,
+    now: i64,
+    after: i64,
+    limit: usize,
+) -> Result<Cursor> {
+    let tx = conn.transaction()?;
+    let Some(last) = select_batch(
+        &tx,
+        "study_sessions",
+        "start_time < ?3",
+        after,
+        limit,
+        &[&cut],
+    )?
+    else {
+        return Ok(Cursor {
+            after,
+            changed: 0,
+            done: true,
+        });
+    };
+    tx.execute(
         "INSERT OR REPLACE INTO study_sessions_archive
             (id, user_id, course_id, subject_category, start_time, end_time, duration_minutes,
              effectiveness_rating, focus_score, learning_environment, device_type, is_active, archived_at)
@@ -155,25 +226,33 @@ pub fn archive_batch(conn: &mut Connection, cut: i64, now: i64, limit: usize) ->
          FROM study_sessions WHERE id IN (SELECT id FROM temp.cleanup_batch)",
         [now],
     )?;
-    let deleted = tx.execute(
+    let n = tx.execute(
         "DELETE FROM study_sessions WHERE id IN (SELECT id FROM temp.cleanup_batch)",
         [],
     )?;
-    debug_assert_eq!(copied, deleted);
     tx.commit()?;
-    Ok(deleted)
+    Ok(Cursor {
+        after: last,
+        changed: n,
+        done: false,
+    })
 }
 
-/// Deletes up to `limit` archived sessions started before `cut`.
-pub fn delete_archived_batch(conn: &mut Connection, cut: i64, limit: usize) -> Result<usize> {
-    let tx = conn.transaction()?;
-    let n = tx.execute(
-        "DELETE FROM study_sessions_archive WHERE id IN
-            (SELECT id FROM study_sessions_archive WHERE start_time < ?1 ORDER BY id LIMIT ?2)",
-        params![cut, limit as i64],
-    )?;
-    tx.commit()?;
-    Ok(n)
+/// Deletes the next `limit` archived sessions (after id `after`) started before `cut`.
+pub fn delete_archived_batch(
+    conn: &mut Connection,
+    cut: i64,
+    after: i64,
+    limit: usize,
+) -> Result<Cursor> {
+    delete_batch(
+        conn,
+        "study_sessions_archive",
+        "start_time < ?3",
+        after,
+        limit,
+        &[&cut],
+    )
 }
 
 /// Deletes the sessions (current and archived) and progress of users

@@ -77,3 +77,16 @@ pub fn temp_dir() -> tempfile::TempDir {
         .tempdir()
         .unwrap()
 }
+
+/// Runs the `voxdash` binary on a data dir with the sample's clock and zone.
+pub fn run_cli(bin: &str, data: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(bin)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("VOXDASH_NOW", SAMPLE_NOW)
+        .env("VOXDASH_TZ", SAMPLE_TZ)
+        .env("VOXDASH_LOG", "warn")
+        .output()
+        .unwrap()
+}
