@@ -109,7 +109,10 @@ fn write_control_file(
 /// Starts the server: binds, starts the workers and warms, in the
 /// background, every shared key that has no entry yet.
 pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, WebError> {
-    let http = tiny_http::Server::http(&options.bind)
+    let listener = std::net::TcpListener::bind(&options.bind)
+        .map_err(|e| WebError::Internal(format!("cannot listen on {}: {e}", options.bind)))?;
+    disable_nagle(&listener);
+    let http = tiny_http::Server::from_listener(listener, None)
         .map_err(|e| WebError::Internal(format!("cannot listen on {}: {e}", options.bind)))?;
     let addr = http
         .server_addr()
@@ -157,6 +160,31 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         addr,
         app,
     })
+}
+
+/// Sets TCP_NODELAY on the listening socket; Linux copies it to every
+/// accepted connection. tiny_http writes a response in several pieces, and
+/// with Nagle's algorithm the last piece of a keep-alive answer waits for
+/// the client's delayed ACK (~40 ms).
+fn disable_nagle(listener: &std::net::TcpListener) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let one: libc::c_int = 1;
+        // SAFETY: a valid socket fd and a pointer to a c_int of the given size.
+        let rc = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                &one as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            log::debug!("TCP_NODELAY not set: {}", std::io::Error::last_os_error());
+        }
+    }
 }
 
 fn worker(http: &tiny_http::Server, app: &App, stop: &AtomicBool) {
