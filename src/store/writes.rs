@@ -95,7 +95,7 @@ pub fn insert_session(conn: &Connection, s: &NewSession) -> Result<SessionRow> {
     conn.execute(
         "INSERT INTO study_sessions (id, user_id, course_id, subject_category, start_time, end_time,
             duration_minutes, effectiveness_rating, focus_score, learning_environment, device_type, is_active)
-         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM study_sessions UNION ALL SELECT id FROM study_sessions_archive)),
+         VALUES (MAX((SELECT COALESCE(MAX(id), 0) FROM study_sessions), (SELECT COALESCE(MAX(id), 0) FROM study_sessions_archive)) + 1,
             ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             s.user_id,

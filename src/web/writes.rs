@@ -232,7 +232,11 @@ fn create_session_from(app: &App, body: Body, user: i64) -> Result<Reply, WebErr
     check_rating_focus(rating, focus)?;
     let course = body.int("course_id")?;
     let mut conn = app.cache.store().conn()?;
-    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
+    // IMMEDIATE: take the write lock first, so concurrent writers wait
+    // (busy timeout) instead of failing to upgrade a read transaction.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(crate::store::StoreError::from)?;
     if !writes::exists(&tx, "users", user)? {
         return Err(WebError::bad(
             "user_id",
@@ -356,7 +360,11 @@ pub(super) fn put_progress(
     }
     let completed = body.time("completed_at")?;
     let mut conn = app.cache.store().conn()?;
-    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
+    // IMMEDIATE: take the write lock first, so concurrent writers wait
+    // (busy timeout) instead of failing to upgrade a read transaction.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(crate::store::StoreError::from)?;
     if !writes::exists(&tx, "users", user)? {
         return Err(WebError::NotFound(format!("user {user} not found")));
     }
@@ -434,7 +442,11 @@ pub(super) fn create_recording(app: &App, ctx: &Ctx) -> Result<Reply, WebError> 
         ));
     }
     let mut conn = app.cache.store().conn()?;
-    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
+    // IMMEDIATE: take the write lock first, so concurrent writers wait
+    // (busy timeout) instead of failing to upgrade a read transaction.
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(crate::store::StoreError::from)?;
     if !writes::exists(&tx, "speakers", speaker)? {
         return Err(WebError::bad(
             "speaker_id",
