@@ -829,19 +829,9 @@ fn cache_command(
         }
         CacheCommand::Show { key } => {
             let parsed = StatKey::parse(key)?;
-            let text = parsed.to_string();
-            let entry = cache
-                .read(&text)
-                .with_context(|| format!("{text}: not in the cache"))?;
-            let info = cache.list()?.into_iter().find(|e| e.key == text);
-            let answer = crate::cache::Answer {
-                key: parsed,
-                status: info
-                    .as_ref()
-                    .map_or(crate::cache::Freshness::Cached, |i| i.status),
-                changes_since: info.map_or(0, |i| i.changes_since),
-                entry: Arc::new(entry),
-            };
+            let answer = cache
+                .peek(&parsed)?
+                .with_context(|| format!("{parsed}: not in the cache"))?;
             writeln!(
                 out,
                 "{}",

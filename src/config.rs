@@ -2,7 +2,6 @@
 //! and schedule, built once from flags, environment and `DATA_DIR/voxdash.toml`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -184,10 +183,5 @@ impl Config {
     /// Path of the stats cache.
     pub fn cache_path(&self) -> PathBuf {
         self.data_dir.join("stats.redb")
-    }
-
-    /// TTL as a `Duration` helper.
-    pub fn secs(s: u64) -> Duration {
-        Duration::from_secs(s)
     }
 }

@@ -149,6 +149,19 @@ struct Flight {
     done: Condvar,
 }
 
+impl Flight {
+    /// Blocks until the leader has set the result, and returns it.
+    fn wait(&self) -> Result<Arc<Entry>, Arc<CacheError>> {
+        let mut slot = self.result.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(result) = slot.as_ref() {
+                return result.clone();
+            }
+            slot = self.done.wait(slot).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
 /// The stats cache. Cheap to share (`Arc`); every method may be called from
 /// any thread.
 pub struct StatsCache {
@@ -264,6 +277,37 @@ impl StatsCache {
         Ok(now_rev.saturating_sub(entry.revision))
     }
 
+    /// The status a reader would get for a stored entry now (`Cached` or
+    /// `Stale`) and its changes since; no side effect.
+    pub fn status(&self, key: &StatKey, entry: &Entry) -> Result<(Freshness, u64), CacheError> {
+        let changes = self.changes_since(key, entry)?;
+        let expired = self.config.clock.now_micros() >= entry.expires_at();
+        let stale = expired || changes > 0 || entry.marked_stale;
+        Ok((
+            if stale {
+                Freshness::Stale
+            } else {
+                Freshness::Cached
+            },
+            changes,
+        ))
+    }
+
+    /// The stored answer of `key` as a reader would see it, without counting
+    /// a read or starting a recomputation; `None` when nothing is stored.
+    pub fn peek(&self, key: &StatKey) -> Result<Option<Answer>, CacheError> {
+        let Some(entry) = self.read(&key.to_string()) else {
+            return Ok(None);
+        };
+        let (status, changes_since) = self.status(key, &entry)?;
+        Ok(Some(Answer {
+            key: key.clone(),
+            status,
+            changes_since,
+            entry: Arc::new(entry),
+        }))
+    }
+
     /// Answers `key` without ever waiting for a recomputation when a value
     /// exists: an expired or changed entry is returned as `Stale` while one
     /// background recomputation runs. A never-computed key is computed here
@@ -274,9 +318,8 @@ impl StatsCache {
         let now = self.config.clock.now_micros();
         self.touch(&text);
         if let Some(entry) = self.read(&text) {
-            let changes = self.changes_since(key, &entry)?;
-            let expired = now >= entry.expires_at();
-            let status = if expired || changes > 0 || entry.marked_stale {
+            let (status, changes) = self.status(key, &entry)?;
+            let status = if status == Freshness::Stale {
                 self.metrics.stale(kind);
                 self.spawn_recompute(key.clone());
                 Freshness::Stale
@@ -354,10 +397,7 @@ impl StatsCache {
                 return;
             }
             for f in flights {
-                let mut done = f.result.lock().unwrap_or_else(|e| e.into_inner());
-                while done.is_none() {
-                    done = f.done.wait(done).unwrap_or_else(|e| e.into_inner());
-                }
+                let _ = f.wait();
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
@@ -385,14 +425,7 @@ impl StatsCache {
         if leader {
             return self.lead(key, &flight);
         }
-        let mut slot = flight.result.lock().unwrap_or_else(|e| e.into_inner());
-        while slot.is_none() {
-            slot = flight.done.wait(slot).unwrap_or_else(|e| e.into_inner());
-        }
-        match slot.as_ref().expect("result present") {
-            Ok(entry) => Ok(Arc::clone(entry)),
-            Err(e) => Err(CacheError::Shared(Arc::clone(e))),
-        }
+        flight.wait().map_err(CacheError::Shared)
     }
 
     /// Runs the computation of a flight this caller leads and wakes its waiters.
@@ -498,6 +531,12 @@ impl StatsCache {
         self.remove_where(|k| k.starts_with(prefix))
     }
 
+    /// Drops every entry under any of `prefixes`, in one scan and one
+    /// transaction. Returns how many.
+    pub fn invalidate_prefixes(&self, prefixes: &[String]) -> Result<usize, CacheError> {
+        self.remove_where(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
+    }
+
     fn remove_where(&self, pred: impl Fn(&str) -> bool) -> Result<usize, CacheError> {
         let tx = self.db.begin_write().map_err(redb_err)?;
         let removed;
@@ -569,14 +608,9 @@ impl StatsCache {
             let Some(entry) = Entry::decode(v.value()) else {
                 continue;
             };
-            let changes = match StatKey::parse(&key) {
-                Ok(sk) => self.changes_since(&sk, &entry)?,
-                Err(_) => 0,
-            };
-            let status = if now >= entry.expires_at() || changes > 0 || entry.marked_stale {
-                Freshness::Stale
-            } else {
-                Freshness::Cached
+            let (status, changes) = match StatKey::parse(&key) {
+                Ok(sk) => self.status(&sk, &entry)?,
+                Err(_) => (Freshness::Stale, 0),
             };
             out.push(EntryInfo {
                 key,

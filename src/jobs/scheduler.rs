@@ -114,8 +114,40 @@ pub fn warning(job: &Job, last: Option<&JobRun>, now: i64) -> Option<String> {
     }
 }
 
-/// Runs one job now and records it; returns the record.
-pub fn run_job(cache: &Arc<StatsCache>, name: &str) -> JobRun {
+/// Jobs running in this process: the scheduler thread, the web buttons and
+/// any other caller share it, so one job never runs twice at once.
+static RUNNING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Marks a job running until dropped.
+struct RunGuard(String);
+
+impl RunGuard {
+    fn take(name: &str) -> Option<RunGuard> {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        if running.iter().any(|r| r == name) {
+            return None;
+        }
+        running.push(name.to_string());
+        Some(RunGuard(name.to_string()))
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|r| *r != self.0);
+    }
+}
+
+/// Runs one job now and records it; returns the record, or `None` (and
+/// records nothing) when a run of the same job is already under way.
+pub fn run_job(cache: &Arc<StatsCache>, name: &str) -> Option<JobRun> {
+    let Some(_guard) = RunGuard::take(name) else {
+        log::info!("job {name}: already running, not started again");
+        return None;
+    };
     let config = cache.config().clone();
     let started_at = config.clock.now_micros();
     let t = Instant::now();
@@ -163,7 +195,7 @@ pub fn run_job(cache: &Arc<StatsCache>, name: &str) -> JobRun {
         run.duration_ms / 1000.0,
         run.summary
     );
-    run
+    Some(run)
 }
 
 /// The scheduler thread; stops when dropped.
@@ -278,6 +310,15 @@ mod tests {
             since,
             at("2026-11-23T03:00:00+09:00")
         ));
+    }
+
+    #[test]
+    fn a_job_already_running_is_not_started_again() {
+        let first = RunGuard::take("test-job").expect("free");
+        assert!(RunGuard::take("test-job").is_none());
+        assert!(RunGuard::take("other-job").is_some());
+        drop(first);
+        assert!(RunGuard::take("test-job").is_some());
     }
 
     #[test]

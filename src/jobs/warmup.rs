@@ -62,9 +62,10 @@ pub fn warm_keys(
     mut tick: impl FnMut(),
 ) {
     for key in keys {
-        let current = !force
-            && cache.read(&key.to_string()).is_some()
-            && matches!(cache.get(key).map(|a| a.status), Ok(Freshness::Cached));
+        // `peek`, not `get`: a stale entry must not also start a background
+        // recomputation while this one runs.
+        let current =
+            !force && matches!(cache.peek(key), Ok(Some(a)) if a.status == Freshness::Cached);
         if current {
             report.skipped += 1;
         } else {

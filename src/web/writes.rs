@@ -139,10 +139,8 @@ fn check_rating_focus(rating: Option<i64>, focus: Option<f64>) -> Result<(), Web
 
 /// Drops a user's session-based entries and marks `learning` stale.
 fn after_session_write(app: &App, user: i64) -> Result<(), WebError> {
-    for kind in ["daily/", "weekly/", "analytics"] {
-        app.cache
-            .invalidate_prefix(&format!("user/{user}/{kind}"))?;
-    }
+    let prefixes = ["daily/", "weekly/", "analytics"].map(|kind| format!("user/{user}/{kind}"));
+    app.cache.invalidate_prefixes(&prefixes)?;
     app.cache.mark_stale("learning")?;
     Ok(())
 }
