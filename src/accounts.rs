@@ -7,6 +7,7 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> String {
@@ -26,6 +27,20 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// Spends the time of one password check against a hash no password
+/// matches, so an unknown username answers as slowly as a wrong password.
+pub fn verify_nothing(password: &str) {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password(&new_token()));
+    let _ = verify_password(password, hash);
+}
+
+/// Compares two secrets (tokens, CSRF values) in time that does not depend
+/// on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// A new random token: 32 bytes as 64 hex digits.
@@ -60,6 +75,13 @@ mod tests {
         assert!(verify_password("s3cret", &h));
         assert!(!verify_password("S3cret", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
     }
 
     #[test]

@@ -393,6 +393,11 @@ pub fn run(cli: Cli) -> Result<bool> {
                 no_backup,
             };
             let store = open_store(&config)?;
+            let _lease = if dry_run {
+                None
+            } else {
+                Some(job_lease(&store, "cleanup")?)
+            };
             // The cache is optional here: while a server holds it, the write
             // counters make its entries stale anyway.
             let cache = StatsCache::open(&config, Arc::clone(&store)).ok();
@@ -492,6 +497,7 @@ fn run_cached(
 ) -> Result<bool> {
     match command {
         Command::Refresh { only } => {
+            let _lease = job_lease(cache.store(), "refresh")?;
             let keys = if only.is_empty() {
                 StatKey::SHARED.to_vec()
             } else {
@@ -524,6 +530,7 @@ fn run_cached(
             force,
             global,
         } => {
+            let _lease = job_lease(cache.store(), "warmup")?;
             let started = cache.config().clock.now_micros();
             let t = std::time::Instant::now();
             let report = warmup::warmup(
@@ -553,6 +560,7 @@ fn run_cached(
             active_users_only,
             days_active,
         } => {
+            let _lease = job_lease(cache.store(), "precompute")?;
             let started = cache.config().clock.now_micros();
             let t = std::time::Instant::now();
             let report = warmup::precompute(cache, *active_users_only, *days_active, local)?;
@@ -593,6 +601,15 @@ pub fn run_remote(
             false
         }
     }
+}
+
+/// The lease of a job, or an error saying it already runs elsewhere.
+fn job_lease(store: &Arc<Store>, job: &str) -> Result<crate::jobs::lease::Lease> {
+    crate::jobs::lease::take(store, job)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{job} is already running (in this or another voxdash process); not started"
+        )
+    })
 }
 
 fn record_job(
@@ -661,7 +678,8 @@ fn user(config: &Config, cmd: UserCommand) -> Result<bool> {
                 bail!("user {name:?} not found");
             }
             let password = read_password(&name, password_stdin)?;
-            store::accounts::set_password(&conn, &name, &accounts::hash_password(&password))?;
+            let mut conn = conn;
+            store::accounts::set_password(&mut conn, &name, &accounts::hash_password(&password))?;
             eprintln!("password of {name} changed");
         }
         UserCommand::List => {

@@ -93,6 +93,35 @@ impl Default for ScheduleConfig {
 }
 
 /// The optional `DATA_DIR/voxdash.toml`.
+/// Limits and settings of the web server (`[server]` in `voxdash.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerPolicy {
+    /// Mark cookies `Secure` (set this when a TLS proxy is in front).
+    pub secure_cookies: bool,
+    /// Open client connections at most; more are answered 503.
+    pub max_connections: usize,
+    /// Seconds to wait for a client's next bytes (request head, body, or an
+    /// idle keep-alive connection's next request) and for it to take ours.
+    pub timeout_secs: u64,
+    /// Longest request line (method + URL), bytes; longer is 414.
+    pub max_request_line: usize,
+    /// Largest request head (all header lines), bytes; larger is 431.
+    pub max_header_bytes: usize,
+}
+
+impl Default for ServerPolicy {
+    fn default() -> Self {
+        ServerPolicy {
+            secure_cookies: false,
+            max_connections: 512,
+            timeout_secs: 10,
+            max_request_line: 8 * 1024,
+            max_header_bytes: 32 * 1024,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConfigFile {
@@ -104,6 +133,8 @@ pub struct ConfigFile {
     pub schedule: ScheduleConfig,
     /// How many cleanup backups to keep in `backups/`.
     pub backups_keep: Option<usize>,
+    /// Web server limits and cookie settings.
+    pub server: ServerPolicy,
 }
 
 /// Everything a command needs to know about where and when it runs.
@@ -119,6 +150,8 @@ pub struct Config {
     pub cache: CachePolicy,
     /// Scheduler times.
     pub schedule: ScheduleConfig,
+    /// Web server limits and cookie settings.
+    pub server: ServerPolicy,
     /// Cleanup backups kept.
     pub backups_keep: usize,
 }
@@ -159,6 +192,7 @@ impl Config {
             clock,
             cache: file.cache,
             schedule: file.schedule,
+            server: file.server,
             backups_keep: file.backups_keep.unwrap_or(7),
         })
     }
@@ -171,6 +205,7 @@ impl Config {
             clock,
             cache: CachePolicy::default(),
             schedule: ScheduleConfig::default(),
+            server: ServerPolicy::default(),
             backups_keep: 7,
         }
     }

@@ -306,6 +306,13 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("admin.clear_all", "Clear all", "모두 지우기", "全部清除"),
     ("maint.title", "Maintenance", "유지 관리", "维护"),
     ("maint.run", "Run cleanup now", "지금 정리 실행", "立即清理"),
+    (
+        "maint.running",
+        "A cleanup is running; its report appears below when it ends.",
+        "정리 작업이 실행 중입니다. 끝나면 아래에 보고서가 표시됩니다.",
+        "清理正在运行；结束后报告显示在下方。",
+    ),
+    ("maint.reload", "Reload", "새로 고침", "刷新"),
     ("login.title", "Sign in", "로그인", "登录"),
     ("login.username", "Username", "사용자 이름", "用户名"),
     ("login.password", "Password", "비밀번호", "密码"),

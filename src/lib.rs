@@ -8,6 +8,7 @@
 //! - [`store`]: SQLite, migrations, write counters, accounts, job record.
 //! - [`accounts`]: password hashes and tokens.
 //! - [`jobs`]: refresh, warm-up, precompute.
+//! - [`rules`]: bounds on values where they enter (import and write API).
 //! - [`import`]: the CSV import format.
 //! - [`stats`]: pure computations of every statistic of `stats.md`.
 //! - [`cache`]: the redb stats cache (fresh / cached / stale).
@@ -22,6 +23,7 @@ pub mod demo;
 pub mod i18n;
 pub mod import;
 pub mod jobs;
+pub mod rules;
 pub mod stats;
 pub mod store;
 pub mod web;

@@ -337,6 +337,18 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
         &format!("csrf_token={}", staff.1),
     );
     assert_eq!(run.status, 303);
+    // The button starts the job in the background; the page says so until
+    // the run ends and its report is there.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let page = common::server::get(&r, "/admin/maintenance/", &[("Cookie", &staff.0)]);
+        if !page.body.contains("id=\"job-running\"") {
+            break;
+        }
+        assert!(page.body.contains("A cleanup is running"));
+        assert!(std::time::Instant::now() < deadline, "cleanup never ended");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(
         count(&db, "SELECT COUNT(*) FROM study_sessions_archive") as u64,
         want["to_archive"] - want.get("to_delete").copied().unwrap_or(0)

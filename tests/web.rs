@@ -6,7 +6,7 @@ mod common;
 
 use voxdash::web;
 
-use common::server::{call, get, sign_in, start};
+use common::server::{call, get, post_login, sign_in, start};
 
 #[test]
 fn pages_show_the_right_badge_in_english_and_korean_with_their_charts() {
@@ -140,7 +140,7 @@ fn sign_in_permissions_and_csrf() {
         .unwrap()
         .starts_with("/login/?next=/audio/dashboard/"));
     assert_eq!(get(&r, "/api/v1/stats/dashboard", &[]).status, 401);
-    let wrong = call(&r, "POST", "/login/", &[], "username=boss&password=nope");
+    let wrong = post_login(&r, "boss", "nope", "/learning/");
     assert_eq!(wrong.status, 200);
     assert!(wrong.body.contains("Wrong username or password."));
 

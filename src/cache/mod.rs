@@ -7,11 +7,14 @@
 
 pub mod entry;
 pub mod metrics;
+mod transient;
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde_json::json;
@@ -38,9 +41,19 @@ pub enum CacheError {
     /// Another process (normally `voxdash serve`) has the cache file open.
     #[error("{0} is open in another voxdash process (the server?)")]
     Locked(PathBuf),
-    /// redb failed.
+    /// redb failed (an I/O error, a damaged file, ...).
     #[error("stats cache: {0}")]
-    Redb(String),
+    Redb(#[from] redb::Error),
+    /// The cache file could not be opened or rebuilt; reads miss and
+    /// computations are answered without being stored until it can be.
+    #[error("stats cache {0} is unavailable")]
+    Unavailable(PathBuf),
+    /// The computation of a key panicked (the statistic's code has a bug).
+    #[error("the computation of {0} failed unexpectedly")]
+    Panicked(String),
+    /// What a computation shared with this caller failed with, as text.
+    #[error("{0}")]
+    Failed(String),
     /// The shared computation this call waited for failed.
     #[error("{0}")]
     Shared(Arc<CacheError>),
@@ -60,8 +73,19 @@ impl CacheError {
                 })
             }
             CacheError::Locked(p) => CacheError::Locked(p.clone()),
-            other => CacheError::Redb(other.to_string()),
+            other => CacheError::Failed(other.to_string()),
         }
+    }
+
+    /// Whether the cache file must be closed and opened again before it
+    /// can work (after an I/O error such as a full disk, or damage).
+    fn needs_reopen(&self) -> bool {
+        matches!(
+            self,
+            CacheError::Redb(
+                redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::Corrupted(_)
+            ) | CacheError::Unavailable(_)
+        )
     }
 
     /// The underlying error, through shared computations.
@@ -73,8 +97,8 @@ impl CacheError {
     }
 }
 
-fn redb_err(e: impl std::fmt::Display) -> CacheError {
-    CacheError::Redb(e.to_string())
+fn redb_err(e: impl Into<redb::Error>) -> CacheError {
+    CacheError::Redb(e.into())
 }
 
 /// How an answer relates to the data, as the badge shows it.
@@ -162,10 +186,47 @@ impl Flight {
     }
 }
 
+/// Sets a flight's result (an error if none was set: the computation
+/// panicked), removes it from the flights under way and wakes its waiters.
+struct FinishFlight<'a> {
+    cache: &'a StatsCache,
+    key: String,
+    flight: &'a Flight,
+    result: Option<Result<Arc<Entry>, Arc<CacheError>>>,
+}
+
+impl Drop for FinishFlight<'_> {
+    fn drop(&mut self) {
+        let result = self.result.take().unwrap_or_else(|| {
+            log::error!("computation of {} panicked", self.key);
+            Err(Arc::new(CacheError::Panicked(self.key.clone())))
+        });
+        *self.flight.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        // Remove the flight after its result is set: a later call starts anew,
+        // and `wait_idle` never misses a computation.
+        self.cache
+            .inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
+        self.flight.done.notify_all();
+    }
+}
+
 /// The stats cache. Cheap to share (`Arc`); every method may be called from
 /// any thread.
 pub struct StatsCache {
-    db: Database,
+    /// The open file; `None` while it cannot be opened. An `RwLock`
+    /// because every operation reads it and only a reopen replaces it.
+    db: RwLock<Option<Database>>,
+    /// Set by an error that needs a reopen; the next operation reopens.
+    broken: AtomicBool,
+    /// When the last reopen was tried, so a full disk is not retried in a loop.
+    last_reopen: Mutex<Option<Instant>>,
+    /// Per-user entries for dates other than today and this week, kept in
+    /// memory only and bounded: a flood of `?date=` values can neither grow
+    /// the file nor evict what is in it, nor cost a commit each.
+    transient: Mutex<transient::Transient>,
     path: PathBuf,
     store: Arc<Store>,
     config: Config,
@@ -178,14 +239,18 @@ pub struct StatsCache {
     metrics: Metrics,
 }
 
-/// Opens `path`, moving an unreadable file aside (`stats.redb.corrupt-<ts>`)
-/// and starting a new one: the cache is derived data.
-fn open_db(path: &Path, now: i64) -> Result<Database, CacheError> {
-    match Database::create(path) {
+/// Opens `path` and reads every entry once; a file that cannot be opened
+/// or read (an error or a panic inside redb on a damaged file) is moved
+/// aside (`stats.redb.corrupt-<ts>`) and a new one started: the cache is
+/// derived data, and losing it must never stop the program.
+///
+/// With `keep_on_io`, an I/O error (a full disk) leaves the file where it
+/// is: it is not damaged, and opening it again later will work.
+fn open_db(path: &Path, now: i64, keep_on_io: bool) -> Result<Database, CacheError> {
+    match try_open(path) {
         Ok(db) => Ok(db),
-        Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-            Err(CacheError::Locked(path.to_path_buf()))
-        }
+        Err(CacheError::Locked(p)) => Err(CacheError::Locked(p)),
+        Err(e @ CacheError::Redb(redb::Error::Io(_))) if keep_on_io => Err(e),
         Err(e) => {
             let aside = PathBuf::from(format!(
                 "{}.corrupt-{}",
@@ -197,10 +262,45 @@ fn open_db(path: &Path, now: i64) -> Result<Database, CacheError> {
                 path.display(),
                 aside.display()
             );
-            std::fs::rename(path, &aside).map_err(redb_err)?;
-            Database::create(path).map_err(redb_err)
+            std::fs::rename(path, &aside).map_err(|e| redb_err(redb::StorageError::Io(e)))?;
+            try_open(path)
         }
     }
+}
+
+/// Opens (creating) the file and checks that every entry can be read.
+fn try_open(path: &Path) -> Result<Database, CacheError> {
+    if !path.exists() {
+        crate::store::create_private_file(path).map_err(|e| redb_err(redb::StorageError::Io(e)))?;
+        // redb wants an empty new file or a database; the empty one made
+        // above carries the owner-only mode.
+    }
+    let opened = std::panic::catch_unwind(|| -> Result<Database, CacheError> {
+        let db = match Database::create(path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(CacheError::Locked(path.to_path_buf()))
+            }
+            Err(e) => return Err(redb_err(e)),
+        };
+        let tx = db.begin_write().map_err(redb_err)?;
+        tx.open_table(ENTRIES).map_err(redb_err)?;
+        tx.commit().map_err(redb_err)?;
+        let tx = db.begin_read().map_err(redb_err)?;
+        let table = tx.open_table(ENTRIES).map_err(redb_err)?;
+        for item in table.iter().map_err(redb_err)? {
+            let (k, v) = item.map_err(redb_err)?;
+            let _ = (k.value().len(), v.value().len());
+        }
+        drop(table);
+        drop(tx);
+        Ok(db)
+    });
+    opened.unwrap_or_else(|_| {
+        Err(redb_err(redb::Error::Corrupted(
+            "redb panicked while reading the file".into(),
+        )))
+    })
 }
 
 impl StatsCache {
@@ -208,12 +308,12 @@ impl StatsCache {
     /// `Locked` when another process has it open.
     pub fn open(config: &Config, store: Arc<Store>) -> Result<Arc<StatsCache>, CacheError> {
         let path = config.cache_path();
-        let db = open_db(&path, config.clock.now_micros())?;
-        let tx = db.begin_write().map_err(redb_err)?;
-        tx.open_table(ENTRIES).map_err(redb_err)?;
-        tx.commit().map_err(redb_err)?;
+        let db = open_db(&path, config.clock.now_micros(), false)?;
         Ok(Arc::new(StatsCache {
-            db,
+            db: RwLock::new(Some(db)),
+            broken: AtomicBool::new(false),
+            last_reopen: Mutex::new(None),
+            transient: Mutex::new(transient::Transient::default()),
             path,
             store,
             config: config.clone(),
@@ -221,6 +321,57 @@ impl StatsCache {
             last_access: Mutex::new((0, HashMap::new())),
             metrics: Metrics::default(),
         }))
+    }
+
+    /// Runs `f` on the open file. An error that needs a reopen (I/O such as
+    /// a full disk, damage, a panic inside redb) marks the file, and the
+    /// next call closes and opens it again, so the cache recovers by itself.
+    fn with_db<T>(
+        &self,
+        f: impl FnOnce(&Database) -> Result<T, CacheError>,
+    ) -> Result<T, CacheError> {
+        if self.broken.load(Ordering::SeqCst) {
+            self.reopen();
+        }
+        let guard = self.db.read().unwrap_or_else(|e| e.into_inner());
+        let Some(db) = guard.as_ref() else {
+            self.broken.store(true, Ordering::SeqCst);
+            return Err(CacheError::Unavailable(self.path.clone()));
+        };
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(db))).unwrap_or_else(|_| {
+            Err(redb_err(redb::Error::Corrupted(
+                "redb panicked on this file".into(),
+            )))
+        });
+        if let Err(e) = &result {
+            if e.needs_reopen() {
+                log::warn!("stats cache: {e}; the file will be opened again");
+                self.broken.store(true, Ordering::SeqCst);
+            }
+        }
+        result
+    }
+
+    /// Closes and opens the file again (at most once a second); a damaged
+    /// file is moved aside, an I/O error leaves it for the next try.
+    fn reopen(&self) {
+        {
+            let mut last = self.last_reopen.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let mut guard = self.db.write().unwrap_or_else(|e| e.into_inner());
+        drop(guard.take());
+        match open_db(&self.path, self.config.clock.now_micros(), true) {
+            Ok(db) => {
+                *guard = Some(db);
+                self.broken.store(false, Ordering::SeqCst);
+                log::warn!("stats cache {} opened again", self.path.display());
+            }
+            Err(e) => log::warn!("stats cache {} still unavailable: {e}", self.path.display()),
+        }
     }
 
     /// The cache file.
@@ -259,12 +410,15 @@ impl StatsCache {
 
     /// Reads the stored entry of a key (a miss for unknown layouts or read errors).
     pub fn read(&self, key: &str) -> Option<Entry> {
-        let result = (|| -> Result<Option<Entry>, CacheError> {
-            let tx = self.db.begin_read().map_err(redb_err)?;
+        if let Some(entry) = self.lock_transient().get(key) {
+            return Some(entry);
+        }
+        let result = self.with_db(|db| {
+            let tx = db.begin_read().map_err(redb_err)?;
             let table = tx.open_table(ENTRIES).map_err(redb_err)?;
             let value = table.get(key).map_err(redb_err)?;
             Ok(value.and_then(|v| Entry::decode(v.value())))
-        })();
+        });
         result.unwrap_or_else(|e| {
             log::warn!("stats cache read of {key} failed: {e}");
             None
@@ -428,21 +582,23 @@ impl StatsCache {
         flight.wait().map_err(CacheError::Shared)
     }
 
-    /// Runs the computation of a flight this caller leads and wakes its waiters.
+    /// Runs the computation of a flight this caller leads and wakes its
+    /// waiters. The flight is finished by a drop guard, so a computation that
+    /// panics still releases its key: waiters get an error, later readers
+    /// start anew.
     fn lead(&self, key: &StatKey, flight: &Flight) -> Result<Arc<Entry>, CacheError> {
+        let mut finish = FinishFlight {
+            cache: self,
+            key: key.to_string(),
+            flight,
+            result: None,
+        };
         let result = self.compute_and_store(key).map(Arc::new);
-        let for_waiters = match &result {
+        finish.result = Some(match &result {
             Ok(e) => Ok(Arc::clone(e)),
             Err(e) => Err(Arc::new(e.for_waiters())),
-        };
-        *flight.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(for_waiters);
-        // Remove the flight after its result is set: a later call starts anew,
-        // and `wait_idle` never misses a computation.
-        self.inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key.to_string());
-        flight.done.notify_all();
+        });
+        drop(finish);
         result
     }
 
@@ -464,14 +620,26 @@ impl StatsCache {
             marked_stale: false,
             statistic: computed.statistic,
         };
-        self.write(&key.to_string(), &entry)?;
+        // A value that cannot be stored (a full disk) is still the answer;
+        // the cache recovers by itself and stores the next one.
+        if let Err(e) = self.write(&key.to_string(), &entry) {
+            log::warn!("stats cache: {key} computed but not stored: {e}");
+        }
         Ok(entry)
     }
 
     /// Stores an entry, evicting least recently used per-user entries when
     /// over the limit. The previous entry stays readable until the commit.
     pub fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
-        let tx = self.db.begin_write().map_err(redb_err)?;
+        if StatKey::parse(key).is_ok_and(|k| self.is_transient(&k)) {
+            self.lock_transient().put(key, entry.clone());
+            return Ok(());
+        }
+        self.with_db(|db| self.write_to(db, key, entry))
+    }
+
+    fn write_to(&self, db: &Database, key: &str, entry: &Entry) -> Result<(), CacheError> {
+        let tx = db.begin_write().map_err(redb_err)?;
         {
             let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
             table
@@ -538,7 +706,12 @@ impl StatsCache {
     }
 
     fn remove_where(&self, pred: impl Fn(&str) -> bool) -> Result<usize, CacheError> {
-        let tx = self.db.begin_write().map_err(redb_err)?;
+        let from_memory = self.lock_transient().remove_where(&pred);
+        Ok(from_memory + self.with_db(|db| Self::remove_from(db, &pred))?)
+    }
+
+    fn remove_from(db: &Database, pred: &impl Fn(&str) -> bool) -> Result<usize, CacheError> {
+        let tx = db.begin_write().map_err(redb_err)?;
         let removed;
         {
             let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
@@ -571,7 +744,12 @@ impl StatsCache {
     /// Drops per-user entries past their TTL. Returns how many.
     pub fn purge_expired(&self) -> Result<usize, CacheError> {
         let now = self.config.clock.now_micros();
-        let tx = self.db.begin_write().map_err(redb_err)?;
+        let from_memory = self.lock_transient().purge_expired(now);
+        Ok(from_memory + self.with_db(|db| Self::purge_expired_from(db, now))?)
+    }
+
+    fn purge_expired_from(db: &Database, now: i64) -> Result<usize, CacheError> {
+        let tx = db.begin_write().map_err(redb_err)?;
         let removed;
         {
             let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
@@ -598,14 +776,20 @@ impl StatsCache {
     /// Every entry with the status a reader would get now, by key.
     pub fn list(&self) -> Result<Vec<EntryInfo>, CacheError> {
         let now = self.config.clock.now_micros();
-        let tx = self.db.begin_read().map_err(redb_err)?;
-        let table = tx.open_table(ENTRIES).map_err(redb_err)?;
+        let stored = self.with_db(|db| {
+            let tx = db.begin_read().map_err(redb_err)?;
+            let table = tx.open_table(ENTRIES).map_err(redb_err)?;
+            let mut stored = Vec::new();
+            for item in table.iter().map_err(redb_err)? {
+                let (k, v) = item.map_err(redb_err)?;
+                stored.push((k.value().to_string(), v.value().to_vec()));
+            }
+            Ok(stored)
+        })?;
         let mut out = Vec::new();
-        for item in table.iter().map_err(redb_err)? {
-            let (k, v) = item.map_err(redb_err)?;
-            let key = k.value().to_string();
-            let size = v.value().len();
-            let Some(entry) = Entry::decode(v.value()) else {
+        for (key, bytes) in stored {
+            let size = bytes.len();
+            let Some(entry) = Entry::decode(&bytes) else {
                 continue;
             };
             let (status, changes) = match StatKey::parse(&key) {
@@ -626,9 +810,26 @@ impl StatsCache {
 
     /// Number of entries stored.
     pub fn len(&self) -> Result<usize, CacheError> {
-        let tx = self.db.begin_read().map_err(redb_err)?;
-        let table = tx.open_table(ENTRIES).map_err(redb_err)?;
-        Ok(table.len().map_err(redb_err)? as usize)
+        self.with_db(|db| {
+            let tx = db.begin_read().map_err(redb_err)?;
+            let table = tx.open_table(ENTRIES).map_err(redb_err)?;
+            Ok(table.len().map_err(redb_err)? as usize)
+        })
+    }
+
+    fn lock_transient(&self) -> std::sync::MutexGuard<'_, transient::Transient> {
+        self.transient.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `key` is a per-user entry for a day or week other than the
+    /// current one: those are kept in memory only (see [`transient`]).
+    pub fn is_transient(&self, key: &StatKey) -> bool {
+        let today = self.config.local.date(self.config.clock.now_micros());
+        match key {
+            StatKey::Daily { date, .. } => *date != today,
+            StatKey::Weekly { monday, .. } => *monday != crate::clock::LocalTime::monday_of(today),
+            _ => false,
+        }
     }
 
     /// Whether the cache holds no entry.

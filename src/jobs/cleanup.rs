@@ -158,8 +158,7 @@ fn backup(store: &Store, config: &Config) -> Result<PathBuf, StoreError> {
         format_utc(config.clock.now_micros()).replace(':', "")
     );
     let path = dir.join(name);
-    let conn = store.conn()?;
-    conn.backup(rusqlite::DatabaseName::Main, &path, None)?;
+    store.backup_into(&path)?;
     // Keep the newest `backups_keep`.
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|d| {

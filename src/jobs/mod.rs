@@ -4,6 +4,7 @@
 //! same functions.
 
 pub mod cleanup;
+pub mod lease;
 pub mod refresh;
 pub mod scheduler;
 pub mod warmup;

@@ -114,40 +114,32 @@ pub fn warning(job: &Job, last: Option<&JobRun>, now: i64) -> Option<String> {
     }
 }
 
-/// Jobs running in this process: the scheduler thread, the web buttons and
-/// any other caller share it, so one job never runs twice at once.
-static RUNNING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-/// Marks a job running until dropped.
-struct RunGuard(String);
-
-impl RunGuard {
-    fn take(name: &str) -> Option<RunGuard> {
-        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
-        if running.iter().any(|r| r == name) {
-            return None;
-        }
-        running.push(name.to_string());
-        Some(RunGuard(name.to_string()))
-    }
-}
-
-impl Drop for RunGuard {
-    fn drop(&mut self) {
-        RUNNING
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|r| *r != self.0);
-    }
-}
-
 /// Runs one job now and records it; returns the record, or `None` (and
 /// records nothing) when a run of the same job is already under way.
 pub fn run_job(cache: &Arc<StatsCache>, name: &str) -> Option<JobRun> {
-    let Some(_guard) = RunGuard::take(name) else {
-        log::info!("job {name}: already running, not started again");
-        return None;
-    };
+    let lease = take_lease(cache, name)?;
+    Some(run_leased(cache, name, lease))
+}
+
+/// The lease of `name`, or `None` (logged) when it is running elsewhere.
+pub fn take_lease(cache: &StatsCache, name: &str) -> Option<super::lease::Lease> {
+    match super::lease::take(cache.store(), name) {
+        Ok(Some(lease)) => Some(lease),
+        Ok(None) => {
+            log::info!("job {name}: already running, not started again");
+            None
+        }
+        Err(e) => {
+            log::warn!("job {name}: lease not taken ({e}); not started");
+            None
+        }
+    }
+}
+
+/// Runs a job whose lease the caller took, records the run, and gives the
+/// lease back.
+pub fn run_leased(cache: &Arc<StatsCache>, name: &str, lease: super::lease::Lease) -> JobRun {
+    let _lease = lease;
     let config = cache.config().clone();
     let started_at = config.clock.now_micros();
     let t = Instant::now();
@@ -195,7 +187,7 @@ pub fn run_job(cache: &Arc<StatsCache>, name: &str) -> Option<JobRun> {
         run.duration_ms / 1000.0,
         run.summary
     );
-    Some(run)
+    run
 }
 
 /// The scheduler thread; stops when dropped.
@@ -253,6 +245,7 @@ impl Drop for Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::lease;
 
     fn at(s: &str) -> i64 {
         crate::clock::parse_instant(s).unwrap()
@@ -314,11 +307,17 @@ mod tests {
 
     #[test]
     fn a_job_already_running_is_not_started_again() {
-        let first = RunGuard::take("test-job").expect("free");
-        assert!(RunGuard::take("test-job").is_none());
-        assert!(RunGuard::take("other-job").is_some());
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap());
+        // A second store on the same file stands for another process.
+        let other = Arc::new(crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap());
+        let first = lease::take(&store, "test-job").unwrap().expect("free");
+        assert!(crate::jobs::lease::is_running(&other, "test-job"));
+        assert!(lease::take(&other, "test-job").unwrap().is_none());
+        assert!(lease::take(&other, "other-job").unwrap().is_some());
         drop(first);
-        assert!(RunGuard::take("test-job").is_some());
+        assert!(!crate::jobs::lease::is_running(&other, "test-job"));
+        assert!(lease::take(&other, "test-job").unwrap().is_some());
     }
 
     #[test]

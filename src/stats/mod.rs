@@ -155,9 +155,16 @@ pub fn compute(conn: &mut Connection, config: &Config, key: &StatKey) -> Result<
 
 /// Parses a `YYYY-MM-DD` parameter, naming it in the error.
 pub fn parse_date(param: &'static str, text: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| StatsError::BadParameter {
+    let date =
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| StatsError::BadParameter {
+            param,
+            reason: format!("{text:?} is not a date (YYYY-MM-DD)"),
+        })?;
+    // Dates beyond the calendar the store can hold would overflow the
+    // local-day arithmetic; they are a 400 like any malformed date.
+    crate::rules::date(param, date).map_err(|v| StatsError::BadParameter {
         param,
-        reason: format!("{text:?} is not a date (YYYY-MM-DD)"),
+        reason: v.reason,
     })
 }
 

@@ -64,15 +64,23 @@ pub fn upsert_with_password(
     Ok((account, created))
 }
 
-/// Sets the password of an existing user; `NotFound` if there is none.
-pub fn set_password(conn: &Connection, username: &str, password_hash: &str) -> Result<()> {
-    let n = conn.execute(
+/// Sets the password of an existing user and ends every web session of
+/// theirs (whoever knew the old password is signed out); `NotFound` if
+/// there is no such user.
+pub fn set_password(conn: &mut Connection, username: &str, password_hash: &str) -> Result<()> {
+    let tx = super::write_transaction(conn)?;
+    let n = tx.execute(
         "UPDATE users SET password_hash = ?1 WHERE username = ?2",
         params![password_hash, username],
     )?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("user {username:?}")));
     }
+    tx.execute(
+        "DELETE FROM web_sessions WHERE user_id = (SELECT id FROM users WHERE username = ?1)",
+        [username],
+    )?;
+    tx.commit()?;
     Ok(())
 }
 

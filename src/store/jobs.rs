@@ -1,9 +1,9 @@
 //! SQL for the record of job runs (refresh, precompute, purge, cleanup),
 //! written by the CLI, the web buttons and the scheduler alike.
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::Result;
+use super::{write_transaction, Result};
 
 /// One finished run of a job.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,4 +60,78 @@ pub fn recent(conn: &Connection, job: Option<&str>, limit: usize) -> Result<Vec<
     )?;
     let rows = stmt.query_map(params![job, limit as i64], run_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Takes the lease of `job` for `holder` until `expires_at` (µs, wall clock)
+/// if nobody holds it or the holder's lease has expired. One IMMEDIATE
+/// transaction, so two processes cannot both take it. Returns whether taken.
+pub fn take_lease(
+    conn: &mut Connection,
+    job: &str,
+    holder: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<bool> {
+    let tx = write_transaction(conn)?;
+    let taken = tx.execute(
+        "INSERT INTO job_leases (job, holder, expires_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT(job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE job_leases.expires_at <= ?4",
+        params![job, holder, expires_at, now],
+    )?;
+    tx.commit()?;
+    Ok(taken == 1)
+}
+
+/// Extends a lease its holder still has. Returns whether it was still held.
+pub fn renew_lease(conn: &Connection, job: &str, holder: &str, expires_at: i64) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE job_leases SET expires_at = ?3 WHERE job = ?1 AND holder = ?2",
+        params![job, holder, expires_at],
+    )? == 1)
+}
+
+/// The holder of `job`'s lease, expired or not.
+pub fn lease_holder(conn: &Connection, job: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT holder FROM job_leases WHERE job = ?1", [job], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// Hands `job`'s lease from `old` (known dead) to `holder`; false if
+/// someone else took it meanwhile.
+pub fn replace_lease(
+    conn: &Connection,
+    job: &str,
+    old: &str,
+    holder: &str,
+    expires_at: i64,
+) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE job_leases SET holder = ?3, expires_at = ?4 WHERE job = ?1 AND holder = ?2",
+        params![job, old, holder, expires_at],
+    )? == 1)
+}
+
+/// Gives a lease back (only its holder can).
+pub fn release_lease(conn: &Connection, job: &str, holder: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM job_leases WHERE job = ?1 AND holder = ?2",
+        params![job, holder],
+    )?;
+    Ok(())
+}
+
+/// Whether someone holds an unexpired lease of `job` at `now`.
+pub fn lease_held(conn: &Connection, job: &str, now: i64) -> Result<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM job_leases WHERE job = ?1 AND expires_at > ?2",
+            params![job, now],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }

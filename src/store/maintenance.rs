@@ -151,7 +151,7 @@ fn delete_batch(
     limit: usize,
     p: &[&dyn rusqlite::ToSql],
 ) -> Result<Cursor> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let Some(last) = select_batch(&tx, table, clause, after, limit, p)? else {
         return Ok(Cursor {
             after,
@@ -201,7 +201,7 @@ pub fn archive_batch(
     after: i64,
     limit: usize,
 ) -> Result<Cursor> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let Some(last) = select_batch(
         &tx,
         "study_sessions",
@@ -258,7 +258,7 @@ pub fn delete_archived_batch(
 /// Deletes the sessions (current and archived) and progress of users
 /// inactive since `since`, in one transaction. Returns rows deleted.
 pub fn purge_inactive(conn: &mut Connection, since: i64) -> Result<usize> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let mut n = 0;
     for table in [
         "study_sessions",

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -101,6 +101,32 @@ impl Drop for Conn<'_> {
     }
 }
 
+/// Begins a transaction that takes the write lock first (`BEGIN IMMEDIATE`).
+/// Every read-then-write uses it: a deferred transaction that reads and
+/// then writes fails with "database is locked" when another connection
+/// wrote in between, where this one waits its turn (busy timeout).
+pub fn write_transaction(conn: &mut Connection) -> Result<Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+/// Creates `path` readable and writable by its owner only, if it does not
+/// exist yet (the database holds password hashes and tokens; SQLite gives
+/// its `-wal` and `-shm` files the same mode).
+pub fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Makes sure `dir` exists and is writable, with a message naming what is missing.
 pub fn ensure_data_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::DataDir {
@@ -123,6 +149,10 @@ impl Store {
         if let Some(dir) = path.parent() {
             ensure_data_dir(dir)?;
         }
+        create_private_file(path).map_err(|e| StoreError::DataDir {
+            path: path.to_path_buf(),
+            reason: format!("cannot create the database ({e})"),
+        })?;
         let store = Store {
             path: path.to_path_buf(),
             pool: Mutex::new(Vec::new()),
@@ -171,6 +201,26 @@ impl Store {
             store: self,
             conn: Some(conn),
         })
+    }
+
+    /// Writes a consistent copy of the database to `dest` (which must not
+    /// exist) while others keep writing: `VACUUM INTO` reads one snapshot
+    /// in one read transaction, which writers in WAL mode never restart
+    /// (the page-by-page backup API starts over after every write). The
+    /// copy is readable by its owner only.
+    pub fn backup_into(&self, dest: &Path) -> Result<()> {
+        let conn = self.conn()?;
+        let text = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Invalid(format!("{}: not a UTF-8 path", dest.display())))?;
+        create_private_file(dest).map_err(|e| StoreError::DataDir {
+            path: dest.to_path_buf(),
+            reason: format!("cannot create the backup ({e})"),
+        })?;
+        // VACUUM INTO wants a missing or empty file; the empty one made
+        // above carries the owner-only mode.
+        conn.execute("VACUUM INTO ?1", [text])?;
+        Ok(())
     }
 
     /// Rows in each table the product keeps, for `/admin/cache/`.

@@ -192,6 +192,15 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_job ON job_runs(job, started_at);
 "#,
+    // 5: one lease per job, so a job never runs twice at once across
+    // processes (scheduler, cron CLI, web button); it expires if its holder dies.
+    r#"
+CREATE TABLE job_leases (
+    job TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+"#,
 ];
 
 /// The SQL of migration `index`, with generated parts filled in.

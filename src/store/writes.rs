@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::Result;
+use super::{Result, StoreError};
 use crate::clock::format_utc;
 
 /// A study session as the API returns it.
@@ -112,7 +112,7 @@ pub fn insert_session(conn: &Connection, s: &NewSession) -> Result<SessionRow> {
         ],
     )?;
     let id = conn.last_insert_rowid();
-    Ok(session(conn, id)?.expect("row just inserted"))
+    session(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("session {id}")))
 }
 
 /// One session.
@@ -126,13 +126,19 @@ pub fn session(conn: &Connection, id: i64) -> Result<Option<SessionRow>> {
         .optional()?)
 }
 
-/// Sets a session's end, duration and clears `is_active`.
-pub fn finish_session(conn: &Connection, id: i64, end: i64, duration: i64) -> Result<SessionRow> {
+/// Sets a session's end, duration and clears `is_active`; `None` when the
+/// session no longer exists.
+pub fn finish_session(
+    conn: &Connection,
+    id: i64,
+    end: i64,
+    duration: i64,
+) -> Result<Option<SessionRow>> {
     conn.execute(
         "UPDATE study_sessions SET end_time = ?2, duration_minutes = ?3, is_active = 0 WHERE id = ?1",
         params![id, end, duration],
     )?;
-    Ok(session(conn, id)?.expect("row exists"))
+    session(conn, id)
 }
 
 /// Deletes a session; returns whether it existed.

@@ -36,10 +36,10 @@ pub(super) fn control(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         .get("x-voxdash-control")
         .map(String::as_str)
         .unwrap_or("");
-    if sent.is_empty() || sent != app.control_secret {
+    if sent.is_empty() || !crate::accounts::same_secret(sent, &app.control_secret) {
         return Err(WebError::Forbidden("wrong control secret".into()));
     }
-    let args: Vec<String> = serde_json::from_slice::<serde_json::Value>(&ctx.body)
+    let args: Vec<String> = serde_json::from_slice::<serde_json::Value>(ctx.body()?)
         .ok()
         .and_then(|v| serde_json::from_value(v["args"].clone()).ok())
         .ok_or_else(|| WebError::bad("args", "expected {\"args\": [...]}"))?;
@@ -88,11 +88,66 @@ pub fn request(
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("bad status line"))?;
-    let headers = lines
+    let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Ok((status, headers, raw[split + 4..].to_vec()))
+    let rest = &raw[split + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
+    let length = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    let body = if chunked {
+        dechunk(rest)?
+    } else if let Some(n) = length {
+        rest.get(..n)
+            .ok_or_else(|| std::io::Error::other("answer shorter than its Content-Length"))?
+            .to_vec()
+    } else {
+        rest.to_vec()
+    };
+    Ok((status, headers, body))
+}
+
+/// Decodes a `Transfer-Encoding: chunked` body (RFC 9112 §7.1): hex sizes,
+/// optional extensions, a zero chunk, optional trailers.
+fn dechunk(mut raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    let bad = |what: &str| std::io::Error::other(format!("bad chunked answer: {what}"));
+    let mut out = Vec::new();
+    loop {
+        let eol = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(|| bad("no chunk size line"))?;
+        let line = std::str::from_utf8(&raw[..eol]).map_err(|_| bad("size not ASCII"))?;
+        let hex = line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(hex, 16).map_err(|_| bad("size not hex"))?;
+        raw = &raw[eol + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if raw.len() < size + 2 || &raw[size..size + 2] != b"\r\n" {
+            return Err(bad("chunk shorter than its size"));
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dechunk;
+
+    #[test]
+    fn chunked_answers_decode() {
+        let raw = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n";
+        assert_eq!(dechunk(raw).unwrap(), b"hello, world");
+        assert!(dechunk(b"5\r\nhel").is_err());
+        assert!(dechunk(b"zz\r\n").is_err());
+    }
 }
 
 /// Runs `args` on the server of `data_dir`, if one is running; `None` when

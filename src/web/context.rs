@@ -1,8 +1,11 @@
 //! One request as handlers see it: method, path, query, cookies, language,
-//! the signed-in account (cookie session or API token) and the body.
+//! the signed-in account (cookie session or API token) and, read only when
+//! a handler asks for it (after its route and its caller are known), the body.
 
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::io::Read;
+use std::time::{Duration, Instant};
 
 use super::error::WebError;
 use super::App;
@@ -10,14 +13,20 @@ use crate::accounts::token_digest;
 use crate::i18n::Lang;
 use crate::store::accounts::{self, Account};
 
-/// Largest request body accepted.
+/// Largest request body of the write API and the control channel.
 pub const MAX_BODY: usize = 64 * 1024;
+
+/// Largest body of a form (sign-in, buttons).
+pub const MAX_FORM: usize = 16 * 1024;
+
+/// Longest time a client may take to send a body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Name of the sign-in cookie.
 pub const SESSION_COOKIE: &str = "voxdash_session";
 
 /// A parsed request.
-pub struct Ctx {
+pub struct Ctx<'r> {
     /// `GET`, `POST`, ...
     pub method: String,
     /// Path without the query.
@@ -38,8 +47,16 @@ pub struct Ctx {
     pub by_token: bool,
     /// Headers by lower-case name.
     pub headers: HashMap<String, String>,
-    /// The body (at most 64 KiB).
-    pub body: Vec<u8>,
+    /// The client's address (for sign-in throttling).
+    pub remote: Option<std::net::IpAddr>,
+    /// Largest body this request's route accepts (set by the route table).
+    pub body_limit: Cell<usize>,
+    /// Where the body comes from, until it is read.
+    body_source: RefCell<Option<&'r mut dyn Read>>,
+    /// Announced body length, if any.
+    body_length: Option<usize>,
+    /// The body, once read.
+    body: OnceCell<Vec<u8>>,
 }
 
 fn decode(s: &str) -> String {
@@ -75,9 +92,10 @@ pub fn parse_form(text: &str) -> HashMap<String, String> {
         .collect()
 }
 
-impl Ctx {
-    /// Reads a request: headers, query, cookies, body, language and account.
-    pub fn read(app: &App, request: &mut tiny_http::Request) -> Result<Ctx, WebError> {
+impl<'r> Ctx<'r> {
+    /// Reads a request's head: query, cookies, language and account. The
+    /// body stays unread until [`Ctx::body`] is called.
+    pub fn read(app: &App, request: &'r mut tiny_http::Request) -> Result<Ctx<'r>, WebError> {
         let url = request.url().to_string();
         let (path, query) = url.split_once('?').unwrap_or((&url, ""));
         let mut headers = HashMap::new();
@@ -106,22 +124,11 @@ impl Ctx {
                     .map(|h| Lang::from_accept_language(h))
             })
             .unwrap_or_default();
-        let mut body = Vec::new();
-        if let Some(len) = request.body_length() {
-            if len > MAX_BODY {
-                return Err(WebError::TooLarge(MAX_BODY));
-            }
-        }
-        request
-            .as_reader()
-            .take(MAX_BODY as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| WebError::bad("body", e.to_string()))?;
-        if body.len() > MAX_BODY {
-            return Err(WebError::TooLarge(MAX_BODY));
-        }
+        let method = request.method().to_string();
+        let remote = request.remote_addr().map(|a| a.ip());
+        let body_length = request.body_length();
         let mut ctx = Ctx {
-            method: request.method().to_string(),
+            method,
             path: path.to_string(),
             query,
             cookies,
@@ -131,10 +138,57 @@ impl Ctx {
             csrf: None,
             by_token: false,
             headers,
-            body,
+            remote,
+            body_limit: Cell::new(0),
+            body_source: RefCell::new(Some(request.as_reader())),
+            body_length,
+            body: OnceCell::new(),
         };
         ctx.authenticate(app)?;
         Ok(ctx)
+    }
+
+    /// The body, read on first use: at most [`Ctx::body_limit`] bytes (413
+    /// beyond, without reading further) within [`BODY_TIMEOUT`] (408).
+    pub fn body(&self) -> Result<&[u8], WebError> {
+        if let Some(body) = self.body.get() {
+            return Ok(body);
+        }
+        let limit = self.body_limit.get();
+        if self.body_length.is_some_and(|n| n > limit) {
+            return Err(WebError::TooLarge(limit));
+        }
+        let mut source = self.body_source.borrow_mut();
+        let Some(reader) = source.take() else {
+            return Ok(self.body.get_or_init(Vec::new));
+        };
+        let started = Instant::now();
+        let mut body = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Err(WebError::Timeout)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return Err(WebError::bad("body", "the body could not be read")),
+            };
+            if body.len() + n > limit {
+                return Err(WebError::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk[..n]);
+            if started.elapsed() > BODY_TIMEOUT {
+                return Err(WebError::Timeout);
+            }
+        }
+        Ok(self.body.get_or_init(|| body))
     }
 
     fn authenticate(&mut self, app: &App) -> Result<(), WebError> {
@@ -173,6 +227,20 @@ impl Ctx {
         }
     }
 
+    /// Fails unless the caller may read `user`'s statistics: that user
+    /// themselves or staff (403 for another learner). A server started with
+    /// `--public` shows them to anyone not signed in, like every page.
+    pub fn require_user_reader(&self, app: &App, user: i64) -> Result<(), WebError> {
+        match &self.account {
+            Some(a) if a.is_staff || a.id == user => Ok(()),
+            Some(_) => Err(WebError::Forbidden(
+                "you may read only your own statistics".into(),
+            )),
+            None if app.public => Ok(()),
+            None => Err(WebError::Unauthorized),
+        }
+    }
+
     /// Fails unless a staff account is signed in.
     pub fn require_staff(&self) -> Result<(), WebError> {
         match &self.account {
@@ -183,8 +251,8 @@ impl Ctx {
     }
 
     /// The form fields of a URL-encoded body.
-    pub fn form(&self) -> HashMap<String, String> {
-        parse_form(&String::from_utf8_lossy(&self.body))
+    pub fn form(&self) -> Result<HashMap<String, String>, WebError> {
+        Ok(parse_form(&String::from_utf8_lossy(self.body()?)))
     }
 
     /// Checks the CSRF token of a state-changing request from a browser
@@ -198,7 +266,7 @@ impl Ctx {
             .get("csrf_token")
             .or_else(|| self.headers.get("x-csrf-token"));
         match (&self.csrf, sent) {
-            (Some(expected), Some(sent)) if expected == sent => Ok(()),
+            (Some(expected), Some(sent)) if crate::accounts::same_secret(expected, sent) => Ok(()),
             _ => Err(WebError::Forbidden("missing or wrong CSRF token".into())),
         }
     }

@@ -31,7 +31,13 @@ pub enum WebError {
     /// Body too large (413).
     #[error("request body over {0} bytes")]
     TooLarge(usize),
-    /// Anything else (500).
+    /// The body did not arrive in time (408).
+    #[error("the request body did not arrive in time")]
+    Timeout,
+    /// Too many failed sign-ins (429), with the seconds to wait.
+    #[error("too many failed sign-ins; try again in {0} s")]
+    Throttled(u64),
+    /// Anything else (500). The text goes to the log, never to the client.
     #[error("{0}")]
     Internal(String),
 }
@@ -53,16 +59,35 @@ impl WebError {
             WebError::Forbidden(_) => 403,
             WebError::NotFound(_) => 404,
             WebError::TooLarge(_) => 413,
+            WebError::Timeout => 408,
+            WebError::Throttled(_) => 429,
             WebError::Internal(_) => 500,
         }
     }
 
+    /// What the client is told: the error itself, except for internal
+    /// errors, whose text stays in the log under `request_id`.
+    pub fn public_message(&self, request_id: &str) -> String {
+        match self {
+            WebError::Internal(_) => {
+                format!("internal error (request {request_id}; the server log has the details)")
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// The JSON body `{"error": ..., "field": ...}`.
-    pub fn json(&self) -> serde_json::Value {
+    pub fn json(&self, request_id: &str) -> serde_json::Value {
         match self {
             WebError::BadRequest { field, message } => json!({"error": message, "field": field}),
-            other => json!({"error": other.to_string(), "field": null}),
+            other => json!({"error": other.public_message(request_id), "field": null}),
         }
+    }
+}
+
+impl From<crate::rules::Violation> for WebError {
+    fn from(v: crate::rules::Violation) -> Self {
+        WebError::bad(v.field, v.reason)
     }
 }
 

@@ -2,12 +2,16 @@
 //! returns `Result<Reply, WebError>`; `respond` turns either into a response.
 
 use std::io::Cursor;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use maud::Markup;
 use serde_json::json;
 
 use super::context::{Ctx, SESSION_COOKIE};
 use super::error::WebError;
+use super::local_path::LocalPath;
 use super::pages::{self, Frame};
 use super::App;
 use crate::accounts;
@@ -20,75 +24,158 @@ use crate::store::{self, accounts as account_store};
 pub enum Reply {
     /// An HTML page.
     Html(Markup),
+    /// An HTML page that sets cookies.
+    HtmlWithCookies(Markup, Vec<String>),
     /// A JSON document with a status.
     Json(u16, serde_json::Value),
     /// Plain text (metrics, health).
     Text(&'static str, String),
-    /// A redirect (303 See Other), with cookies to set.
-    Redirect(String, Vec<String>),
+    /// A redirect (303 See Other) to a path of this server, with cookies to set.
+    Redirect(LocalPath, Vec<String>),
 }
 
 type Response = tiny_http::Response<Cursor<Vec<u8>>>;
 
-fn header(name: &str, value: &str) -> tiny_http::Header {
-    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("valid header")
+/// A header from text voxdash chose; a value that is not a valid header
+/// (which no caller should pass) is left out rather than panicking.
+fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
+    let ok = value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+    if !ok {
+        log::error!("header {name} with an invalid value left out");
+        return None;
+    }
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
-/// Reads, routes, answers. Returns the route label and status for metrics.
+fn with_header(mut response: Response, name: &str, value: &str) -> Response {
+    if let Some(h) = header(name, value) {
+        response.add_header(h);
+    }
+    response
+}
+
+/// Sent with every answer: no framing by other sites, no content sniffing.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+];
+
+/// A short id for a request, in its log line and in a 500 answer.
+fn request_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "{:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// What dispatching produced, besides the reply.
+struct Dispatched {
+    route: String,
+    result: Result<Reply, WebError>,
+    /// A language to remember in a cookie (`?lang=`).
+    remember_lang: Option<crate::i18n::Lang>,
+}
+
+/// Reads, routes, answers. A failure inside (a panic included) answers 500
+/// for this request alone; the worker goes on. Returns the route label and
+/// status for metrics.
 pub fn handle(app: &App, mut request: tiny_http::Request) -> (String, u16) {
-    let (route, result, ctx) = match Ctx::read(app, &mut request) {
-        Ok(ctx) => {
-            let (route, result) = route(app, &ctx);
-            (route, result, Some(ctx))
-        }
-        Err(e) => ("(unread)".to_string(), Err(e), None),
-    };
-    let is_api = request.url().starts_with("/api/v1/") || request.url().starts_with("/internal/");
-    let mut response = match result {
+    let id = request_id();
+    let url = request.url().to_string();
+    let method = request.method().to_string();
+    let is_api = url.starts_with("/api/v1/") || url.starts_with("/internal/");
+    let dispatched = std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(app, &mut request)))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Dispatched {
+                route: "(panic)".into(),
+                result: Err(WebError::Internal(format!("panic: {what}"))),
+                remember_lang: None,
+            }
+        });
+    let mut response = match dispatched.result {
         Ok(reply) => render(reply),
-        Err(WebError::Unauthorized) if !is_api => {
-            let next = request.url().to_string();
-            render(Reply::Redirect(
-                format!("/login/?next={}", encode(&next)),
-                Vec::new(),
-            ))
-        }
+        Err(WebError::Unauthorized) if !is_api => render(Reply::Redirect(
+            LocalPath::of(&format!("/login/?next={}", encode(&url))),
+            Vec::new(),
+        )),
         Err(e) => {
             let status = e.status();
             if status >= 500 {
-                log::error!("{} {}: {e}", request.method(), request.url());
+                let path = url.split('?').next().unwrap_or("");
+                log::error!("request {id}: {method} {path}: {e}");
             }
-            if is_api {
-                render(Reply::Json(status, e.json()))
+            let response = if is_api {
+                render(Reply::Json(status, e.json(&id)))
             } else {
                 let body = format!(
-                    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{status}</title></head><body><h1>{status}</h1><p>{}</p></body></html>",
-                    maud::html! { (e.to_string()) }.into_string()
+                    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{status}</title></head><body><h1>{status}</h1><p>{}</p><p><a href=\"/\">voxdash</a></p></body></html>",
+                    maud::html! { (e.public_message(&id)) }.into_string()
                 );
-                Response::from_data(body.into_bytes())
-                    .with_status_code(status)
-                    .with_header(header("Content-Type", "text/html; charset=utf-8"))
+                with_header(
+                    Response::from_data(body.into_bytes()).with_status_code(status),
+                    "Content-Type",
+                    "text/html; charset=utf-8",
+                )
+            };
+            match e {
+                WebError::Throttled(secs) => {
+                    with_header(response, "Retry-After", &secs.to_string())
+                }
+                _ => response,
             }
         }
     };
-    if let Some(ctx) = &ctx {
-        if ctx.lang_from_query {
-            response.add_header(header(
-                "Set-Cookie",
-                &format!(
-                    "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
-                    ctx.lang.code()
-                ),
-            ));
-        }
+    for (name, value) in SECURITY_HEADERS {
+        response = with_header(response, name, value);
+    }
+    if let Some(lang) = dispatched.remember_lang {
+        response = with_header(
+            response,
+            "Set-Cookie",
+            &format!(
+                "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
+                lang.code()
+            ),
+        );
     }
     let status = response.status_code().0;
     if let Err(e) = request.respond(response) {
         log::debug!("client went away: {e}");
     }
-    (route, status)
+    (dispatched.route, status)
 }
 
+/// Reads the request head, routes it and runs the handler.
+fn dispatch(app: &App, request: &mut tiny_http::Request) -> Dispatched {
+    match Ctx::read(app, request) {
+        Ok(ctx) => {
+            let (route, result) = route(app, &ctx);
+            Dispatched {
+                route,
+                result,
+                remember_lang: ctx.lang_from_query.then_some(ctx.lang),
+            }
+        }
+        Err(e) => Dispatched {
+            route: "(unread)".into(),
+            result: Err(e),
+            remember_lang: None,
+        },
+    }
+}
+
+/// Percent-encodes everything but unreserved characters and `/`.
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -102,22 +189,35 @@ fn encode(s: &str) -> String {
 
 fn render(reply: Reply) -> Response {
     match reply {
-        Reply::Html(markup) => Response::from_data(markup.into_string().into_bytes())
-            .with_header(header("Content-Type", "text/html; charset=utf-8")),
-        Reply::Json(status, value) => {
-            Response::from_data(serde_json::to_vec(&value).expect("JSON"))
-                .with_status_code(status)
-                .with_header(header("Content-Type", "application/json; charset=utf-8"))
+        Reply::Html(markup) => render(Reply::HtmlWithCookies(markup, Vec::new())),
+        Reply::HtmlWithCookies(markup, cookies) => {
+            let mut r = with_header(
+                Response::from_data(markup.into_string().into_bytes()),
+                "Content-Type",
+                "text/html; charset=utf-8",
+            );
+            for c in cookies {
+                r = with_header(r, "Set-Cookie", &c);
+            }
+            r
         }
+        Reply::Json(status, value) => with_header(
+            Response::from_data(serde_json::to_vec(&value).unwrap_or_default())
+                .with_status_code(status),
+            "Content-Type",
+            "application/json; charset=utf-8",
+        ),
         Reply::Text(kind, text) => {
-            Response::from_data(text.into_bytes()).with_header(header("Content-Type", kind))
+            with_header(Response::from_data(text.into_bytes()), "Content-Type", kind)
         }
         Reply::Redirect(to, cookies) => {
-            let mut r = Response::from_data(Vec::new())
-                .with_status_code(303)
-                .with_header(header("Location", &to));
+            let mut r = with_header(
+                Response::from_data(Vec::new()).with_status_code(303),
+                "Location",
+                to.as_str(),
+            );
             for c in cookies {
-                r.add_header(header("Set-Cookie", &c));
+                r = with_header(r, "Set-Cookie", &c);
             }
             r
         }
@@ -128,10 +228,20 @@ fn render(reply: Reply) -> Response {
 fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
     let segments: Vec<&str> = ctx.path.trim_matches('/').split('/').collect();
     let m = ctx.method.as_str();
+    // Bodies are read only by the handlers that need them, after they know
+    // the caller, and never past this limit.
+    ctx.body_limit.set(match (m, segments.first()) {
+        ("GET" | "HEAD", _) => 0,
+        (_, Some(&"api") | Some(&"internal")) => super::context::MAX_BODY,
+        _ => super::context::MAX_FORM,
+    });
     let (name, result) = match (m, segments.as_slice()) {
         ("GET", [""]) => (
             "/",
-            Ok(Reply::Redirect("/audio/dashboard/".into(), Vec::new())),
+            Ok(Reply::Redirect(
+                LocalPath::of("/audio/dashboard/"),
+                Vec::new(),
+            )),
         ),
         ("GET", ["healthz"]) => (
             "/healthz",
@@ -140,7 +250,8 @@ fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
         ("GET", ["metrics"]) => ("/metrics", metrics(app)),
         ("GET", ["login"]) => ("/login/", login_page(app, ctx)),
         ("POST", ["login"]) => ("/login/", login(app, ctx)),
-        ("GET" | "POST", ["logout"]) => ("/logout/", logout(app, ctx)),
+        ("GET", ["logout"]) => ("/logout/", logout_page(app, ctx)),
+        ("POST", ["logout"]) => ("/logout/", logout(app, ctx)),
         ("GET", ["audio", "dashboard"]) => ("/audio/dashboard/", dashboard_page(app, ctx)),
         ("GET", ["api", "userprofile"]) => ("/api/userprofile/", locations_page(app, ctx)),
         ("GET", ["learning"]) => ("/learning/", learning_page(app, ctx)),
@@ -294,8 +405,8 @@ fn user_keys(app: &App, ctx: &Ctx, user: i64) -> Result<[StatKey; 4], WebError> 
 }
 
 fn user_page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
-    ctx.require_reader(app)?;
     let user = user_id(id)?;
+    ctx.require_user_reader(app, user)?;
     let keys = user_keys(app, ctx, user)?;
     let answers: Vec<Answer> = keys
         .iter()
@@ -330,15 +441,11 @@ fn user_page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
 
 fn refresh_button(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
-    let form = ctx.form();
+    let form = ctx.form()?;
     ctx.check_csrf(&form)?;
     let key = StatKey::parse(form.get("key").map(String::as_str).unwrap_or(""))?;
     app.cache.refresh(&key)?;
-    let next = form
-        .get("next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-        .cloned()
-        .unwrap_or_else(|| "/".into());
+    let next = LocalPath::or(form.get("next").map(String::as_str), "/");
     Ok(Reply::Redirect(next, Vec::new()))
 }
 
@@ -392,7 +499,7 @@ fn admin_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 
 fn admin_clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
-    let form = ctx.form();
+    let form = ctx.form()?;
     ctx.check_csrf(&form)?;
     let prefix = form.get("prefix").cloned().unwrap_or_default();
     let n = app.cache.invalidate_prefix(&prefix)?;
@@ -400,7 +507,7 @@ fn admin_clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         "cache: {n} entries under {prefix:?} cleared by {}",
         ctx.account.as_ref().map_or("?", |a| &a.username)
     );
-    Ok(Reply::Redirect("/admin/cache/".into(), Vec::new()))
+    Ok(Reply::Redirect(LocalPath::of("/admin/cache/"), Vec::new()))
 }
 
 fn maintenance_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
@@ -418,6 +525,7 @@ fn maintenance_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let view = pages::MaintenanceView {
         counts: plan.counts,
         runs,
+        running: crate::jobs::lease::is_running(app.cache.store(), "cleanup"),
     };
     Ok(Reply::Html(pages::maintenance(
         &frame(app, ctx, "maint.title"),
@@ -427,46 +535,96 @@ fn maintenance_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 
 fn maintenance_run(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
-    ctx.check_csrf(&ctx.form())?;
-    crate::jobs::scheduler::run_job(&app.cache, "cleanup");
-    Ok(Reply::Redirect("/admin/maintenance/".into(), Vec::new()))
+    ctx.check_csrf(&ctx.form()?)?;
+    // The lease is taken here, so the page this redirects to already shows
+    // the run; the run itself goes on in the background.
+    if let Some(lease) = crate::jobs::scheduler::take_lease(&app.cache, "cleanup") {
+        let cache = Arc::clone(&app.cache);
+        std::thread::Builder::new()
+            .name("cleanup (button)".into())
+            .spawn(move || {
+                crate::jobs::scheduler::run_leased(&cache, "cleanup", lease);
+            })
+            .map_err(|e| WebError::Internal(format!("cannot start cleanup: {e}")))?;
+    }
+    Ok(Reply::Redirect(
+        LocalPath::of("/admin/maintenance/"),
+        Vec::new(),
+    ))
+}
+
+/// Name of the cookie holding the sign-in form's CSRF token (there is no
+/// session yet to hold it: the form and the cookie must carry the same value).
+const LOGIN_COOKIE: &str = "voxdash_login";
+
+/// `; Secure` when the server runs behind TLS (`secure_cookies`).
+fn secure(app: &App) -> &'static str {
+    if app.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    }
 }
 
 fn login_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
-    let next = ctx
-        .query
-        .get("next")
-        .cloned()
-        .unwrap_or_else(|| "/audio/dashboard/".into());
-    Ok(Reply::Html(pages::login(
-        &frame(app, ctx, "login.title"),
-        false,
-        &next,
-    )))
+    let next = LocalPath::or(
+        ctx.query.get("next").map(String::as_str),
+        "/audio/dashboard/",
+    );
+    login_form(app, ctx, false, &next)
+}
+
+/// The sign-in form with a new CSRF token, also set as a cookie.
+fn login_form(app: &App, ctx: &Ctx, failed: bool, next: &LocalPath) -> Result<Reply, WebError> {
+    let token = accounts::new_token();
+    let cookie = format!(
+        "{LOGIN_COOKIE}={token}; Path=/login/; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        secure(app)
+    );
+    Ok(Reply::HtmlWithCookies(
+        pages::login(
+            &frame(app, ctx, "login.title"),
+            failed,
+            next.as_str(),
+            &token,
+        ),
+        vec![cookie],
+    ))
 }
 
 fn login(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
-    let form = ctx.form();
+    let form = ctx.form()?;
+    let sent = form.get("csrf_token").map(String::as_str).unwrap_or("");
+    let expected = ctx
+        .cookies
+        .get(LOGIN_COOKIE)
+        .map(String::as_str)
+        .unwrap_or("");
+    if expected.is_empty() || !accounts::same_secret(expected, sent) {
+        return Err(WebError::Forbidden(
+            "the sign-in form expired; open the sign-in page again".into(),
+        ));
+    }
     let username = form.get("username").map(String::as_str).unwrap_or("");
     let password = form.get("password").map(String::as_str).unwrap_or("");
-    let next = form
-        .get("next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
-        .cloned()
-        .unwrap_or_else(|| "/audio/dashboard/".into());
+    let next = LocalPath::or(form.get("next").map(String::as_str), "/audio/dashboard/");
+    let keys = app.sign_ins.keys(username, ctx.remote);
+    app.sign_ins.check(&keys)?;
     let conn = app.cache.store().conn()?;
     let ok = match account_store::password_hash(&conn, username)? {
         Some((account, hash)) if accounts::verify_password(password, &hash) => Some(account),
-        _ => None,
+        Some(_) => None,
+        None => {
+            accounts::verify_nothing(password);
+            None
+        }
     };
     let Some(account) = ok else {
         log::info!("failed sign-in for {username:?}");
-        return Ok(Reply::Html(pages::login(
-            &frame(app, ctx, "login.title"),
-            true,
-            &next,
-        )));
+        app.sign_ins.failed(&keys);
+        return login_form(app, ctx, true, &next);
     };
+    app.sign_ins.succeeded(&keys);
     let token = accounts::new_token();
     let now = app.cache.config().clock.now_micros();
     let week = 7 * 86_400;
@@ -478,25 +636,38 @@ fn login(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         now,
         now + week * 1_000_000,
     )?;
-    let cookie =
-        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={week}");
-    Ok(Reply::Redirect(next, vec![cookie]))
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={week}{}",
+        secure(app)
+    );
+    let spent = format!("{LOGIN_COOKIE}=; Path=/login/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok(Reply::Redirect(next, vec![cookie, spent]))
+}
+
+fn logout_page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    if ctx.account.is_none() {
+        return Ok(Reply::Redirect(LocalPath::of("/login/"), Vec::new()));
+    }
+    Ok(Reply::Html(pages::logout(&frame(app, ctx, "nav.logout"))))
 }
 
 fn logout(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
-    if ctx.method == "POST" && ctx.account.is_some() {
-        ctx.check_csrf(&ctx.form())?;
+    if ctx.account.is_some() {
+        ctx.check_csrf(&ctx.form()?)?;
+        if let Some(token) = ctx.cookies.get(SESSION_COOKIE) {
+            let conn = app.cache.store().conn()?;
+            account_store::delete_web_session(
+                &conn,
+                &accounts::token_digest(token),
+                app.cache.config().clock.now_micros(),
+            )?;
+        }
     }
-    if let Some(token) = ctx.cookies.get(SESSION_COOKIE) {
-        let conn = app.cache.store().conn()?;
-        account_store::delete_web_session(
-            &conn,
-            &accounts::token_digest(token),
-            app.cache.config().clock.now_micros(),
-        )?;
-    }
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    Ok(Reply::Redirect("/login/".into(), vec![clear]))
+    let clear = format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        secure(app)
+    );
+    Ok(Reply::Redirect(LocalPath::of("/login/"), vec![clear]))
 }
 
 fn envelope(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Reply, WebError> {
@@ -516,8 +687,8 @@ fn shared_json(app: &App, ctx: &Ctx, which: &str) -> Result<Reply, WebError> {
 }
 
 fn user_json(app: &App, ctx: &Ctx, id: &str, which: &str) -> Result<Reply, WebError> {
-    ctx.require_reader(app)?;
     let user = user_id(id)?;
+    ctx.require_user_reader(app, user)?;
     let [daily, weekly, analytics, courses] = user_keys(app, ctx, user)?;
     let key = match which {
         "daily" => daily,
@@ -542,7 +713,7 @@ fn cache_list_json(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 
 fn cache_refresh_json(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
-    ctx.check_csrf(&ctx.form())?;
+    ctx.check_csrf(&ctx.form()?)?;
     let key = StatKey::parse(ctx.query.get("key").map(String::as_str).unwrap_or(""))?;
     let a = app.cache.refresh(&key)?;
     Ok(Reply::Json(200, a.envelope(ctx.lang)))
@@ -550,7 +721,7 @@ fn cache_refresh_json(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 
 fn cache_delete_json(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
-    ctx.check_csrf(&ctx.form())?;
+    ctx.check_csrf(&ctx.form()?)?;
     let prefix = ctx
         .query
         .get("prefix")

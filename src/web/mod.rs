@@ -7,7 +7,9 @@ pub mod client;
 mod context;
 mod error;
 mod handlers;
+pub mod local_path;
 mod pages;
+mod throttle;
 mod writes;
 
 use std::collections::BTreeMap;
@@ -66,6 +68,10 @@ pub struct App {
     pub warmups: WarmupScheduler,
     /// Secret the CLI presents on the control endpoint.
     pub control_secret: String,
+    /// Mark cookies `Secure` (TLS deployments).
+    pub secure_cookies: bool,
+    /// Failed sign-ins, per account and address.
+    pub sign_ins: throttle::SignInThrottle,
 }
 
 /// A running server; dropping it does not stop it, call [`Server::shutdown`].
@@ -112,7 +118,18 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
     let listener = std::net::TcpListener::bind(&options.bind)
         .map_err(|e| WebError::Internal(format!("cannot listen on {}: {e}", options.bind)))?;
     disable_nagle(&listener);
-    let http = tiny_http::Server::from_listener(listener, None)
+    let policy = &cache.config().server;
+    let timeout = Duration::from_secs(policy.timeout_secs.max(1));
+    let limits = tiny_http::Limits {
+        max_connections: policy.max_connections.max(1),
+        read_timeout: timeout,
+        write_timeout: timeout,
+        head_timeout: timeout,
+        max_request_line: policy.max_request_line,
+        max_header_bytes: policy.max_header_bytes,
+        max_headers: 100,
+    };
+    let http = tiny_http::Server::from_listener_with_limits(listener, None, limits)
         .map_err(|e| WebError::Internal(format!("cannot listen on {}: {e}", options.bind)))?;
     let addr = http
         .server_addr()
@@ -125,10 +142,12 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         .map_err(|e| WebError::Internal(format!("{}: {e}", control.display())))?;
     let app = Arc::new(App {
         warmups: WarmupScheduler::start(Arc::clone(&cache)),
+        secure_cookies: cache.config().server.secure_cookies,
         cache,
         public: options.public,
         requests: RequestMetrics::default(),
         control_secret: secret,
+        sign_ins: throttle::SignInThrottle::default(),
     });
     for key in StatKey::SHARED {
         if app.cache.read(&key.to_string()).is_none() {

@@ -573,6 +573,8 @@ pub struct MaintenanceView {
     pub counts: Vec<(String, u64)>,
     /// Latest cleanup runs.
     pub runs: Vec<JobRun>,
+    /// A cleanup is running now (here or in another process).
+    pub running: bool,
 }
 
 /// `/admin/maintenance/`.
@@ -582,6 +584,9 @@ pub fn maintenance(frame: &Frame, v: &MaintenanceView) -> Markup {
         frame,
         html! {
             h1 { (t(l, "maint.title")) }
+            @if v.running {
+                p #job-running .notice { (t(l, "maint.running")) " " a href="/admin/maintenance/" { (t(l, "maint.reload")) } }
+            }
             table #dry-run { @for (rule, n) in &v.counts { tr data-rule=(rule) { td { (rule) } td { (n) } } } }
             form.inline method="post" action="/admin/maintenance/" {
                 input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
@@ -597,8 +602,8 @@ pub fn maintenance(frame: &Frame, v: &MaintenanceView) -> Markup {
     )
 }
 
-/// `/login/`.
-pub fn login(frame: &Frame, failed: bool, next: &str) -> Markup {
+/// `/login/`; `token` is the sign-in form's CSRF token (also in a cookie).
+pub fn login(frame: &Frame, failed: bool, next: &str, token: &str) -> Markup {
     let l = frame.lang;
     layout(
         frame,
@@ -607,9 +612,26 @@ pub fn login(frame: &Frame, failed: bool, next: &str) -> Markup {
             @if failed { p.error { (t(l, "login.failed")) } }
             form.login method="post" action="/login/" {
                 input type="hidden" name="next" value=(next);
+                input type="hidden" name="csrf_token" value=(token);
                 label { (t(l, "login.username")) input type="text" name="username" autofocus; }
                 label { (t(l, "login.password")) input type="password" name="password"; }
                 button type="submit" { (t(l, "login.title")) }
+            }
+        },
+    )
+}
+
+/// `GET /logout/`: signing out is a POST (with a CSRF token), so a link or
+/// an image elsewhere cannot sign anyone out; this page offers the button.
+pub fn logout(frame: &Frame) -> Markup {
+    let l = frame.lang;
+    layout(
+        frame,
+        html! {
+            h1 { (t(l, "nav.logout")) }
+            form method="post" action="/logout/" {
+                input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
+                button type="submit" { (t(l, "nav.logout")) }
             }
         },
     )

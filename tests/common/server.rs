@@ -97,15 +97,44 @@ pub fn get(r: &Running, path: &str, headers: &[(&str, &str)]) -> Reply {
     call(r, "GET", path, headers, "")
 }
 
-/// Signs in and returns (cookie header, CSRF token from a page).
-pub fn sign_in(r: &Running, user: &str, password: &str) -> (String, String) {
-    let reply = call(
+/// The value of `name="csrf_token"` in a page.
+pub fn csrf_in(body: &str) -> String {
+    body.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .expect("a csrf_token field")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Opens the sign-in page: (its cookie header, the form's CSRF token).
+pub fn login_form(r: &Running) -> (String, String) {
+    let page = get(r, "/login/", &[]);
+    assert_eq!(page.status, 200);
+    let set = page.header("set-cookie").expect("a sign-in cookie");
+    let cookie = set.split(';').next().unwrap().to_string();
+    (cookie, csrf_in(&page.body))
+}
+
+/// Posts the sign-in form as a browser would (cookie and token from the page).
+pub fn post_login(r: &Running, user: &str, password: &str, next: &str) -> Reply {
+    let (cookie, token) = login_form(r);
+    call(
         r,
         "POST",
         "/login/",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        &format!("username={user}&password={password}&next=/learning/"),
-    );
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &cookie),
+        ],
+        &format!("csrf_token={token}&username={user}&password={password}&next={next}"),
+    )
+}
+
+/// Signs in and returns (cookie header, CSRF token from a page).
+pub fn sign_in(r: &Running, user: &str, password: &str) -> (String, String) {
+    let reply = post_login(r, user, password, "/learning/");
     assert_eq!(reply.status, 303, "{}", reply.body);
     assert_eq!(reply.header("location"), Some("/learning/"));
     let set = reply.header("set-cookie").unwrap().to_string();
@@ -115,14 +144,5 @@ pub fn sign_in(r: &Running, user: &str, password: &str) -> (String, String) {
     );
     let cookie = set.split(';').next().unwrap().to_string();
     let page = get(r, "/learning/", &[("Cookie", &cookie)]);
-    let csrf = page
-        .body
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    (cookie, csrf)
+    (cookie, csrf_in(&page.body))
 }
