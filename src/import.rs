@@ -13,6 +13,7 @@ use rusqlite::types::Value;
 use rusqlite::Connection;
 
 use crate::clock::parse_instant;
+use crate::rules::{self, Violation};
 use crate::store::{Store, StoreError};
 
 /// The type of a column of the import format.
@@ -27,17 +28,69 @@ enum Kind {
     Cidr,
 }
 
+/// The sanity bound (from [`rules`]) a parsed value must be within; a value
+/// outside rejects its row like any other format error.
+#[derive(Clone, Copy)]
+enum Bound {
+    /// Nothing beyond the kind itself (booleans, genders, networks).
+    Unbounded,
+    /// A bound on an integer (or a timestamp, in µs since the epoch).
+    Int(fn(&'static str, i64) -> Result<i64, Violation>),
+    /// A bound on a number.
+    Float(fn(&'static str, f64) -> Result<f64, Violation>),
+    /// A bound on a text.
+    Text(fn(&'static str, &str) -> Result<(), Violation>),
+}
+
 struct Column {
     name: &'static str,
     kind: Kind,
     required: bool,
+    bound: Bound,
 }
 
+/// A column; timestamps are bounded by [`rules::instant`] and texts by
+/// [`rules::text`] from the start, integers and numbers are given their
+/// bound with [`Column::int`] / [`Column::float`].
 const fn col(name: &'static str, kind: Kind, required: bool) -> Column {
+    let bound = match kind {
+        Timestamp => Bound::Int(rules::instant),
+        Text => Bound::Text(rules::text),
+        Int | Float | Bool | Gender | Cidr => Bound::Unbounded,
+    };
     Column {
         name,
         kind,
         required,
+        bound,
+    }
+}
+
+impl Column {
+    /// This integer column, bounded by `check`.
+    const fn int(self, check: fn(&'static str, i64) -> Result<i64, Violation>) -> Column {
+        Column {
+            bound: Bound::Int(check),
+            ..self
+        }
+    }
+
+    /// This number column, bounded by `check`.
+    const fn float(self, check: fn(&'static str, f64) -> Result<f64, Violation>) -> Column {
+        Column {
+            bound: Bound::Float(check),
+            ..self
+        }
+    }
+
+    /// Checks a parsed value against the column's bound (NULL is always in).
+    fn check(&self, value: &Value) -> Result<(), Violation> {
+        match (self.bound, value) {
+            (Bound::Int(check), Value::Integer(i)) => check(self.name, *i).map(drop),
+            (Bound::Float(check), Value::Real(f)) => check(self.name, *f).map(drop),
+            (Bound::Text(check), Value::Text(t)) => check(self.name, t),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -50,13 +103,15 @@ struct TableSpec {
 
 use Kind::*;
 
-/// Files in the order they are loaded (referenced tables first).
+/// Files in the order they are loaded (referenced tables first). Every
+/// integer and number column names its bound from [`rules`], shared with the
+/// write API (a unit test checks none is forgotten).
 const TABLES: &[TableSpec] = &[
     TableSpec {
         file: "users.csv",
         table: "users",
         columns: &[
-            col("id", Int, true),
+            col("id", Int, true).int(rules::id),
             col("username", Text, true),
             col("display_name", Text, false),
             col("is_staff", Bool, true),
@@ -69,10 +124,10 @@ const TABLES: &[TableSpec] = &[
         file: "speakers.csv",
         table: "speakers",
         columns: &[
-            col("id", Int, true),
+            col("id", Int, true).int(rules::id),
             col("code", Text, true),
             col("gender", Gender, true),
-            col("birth_year", Int, false),
+            col("birth_year", Int, false).int(rules::birth_year),
             col("category", Text, true),
             col("diagnosis", Text, false),
             col("created_at", Timestamp, true),
@@ -82,7 +137,7 @@ const TABLES: &[TableSpec] = &[
         file: "courses.csv",
         table: "courses",
         columns: &[
-            col("id", Int, true),
+            col("id", Int, true).int(rules::id),
             col("name", Text, true),
             col("subject", Text, true),
         ],
@@ -91,12 +146,12 @@ const TABLES: &[TableSpec] = &[
         file: "uploads.csv",
         table: "uploads",
         columns: &[
-            col("id", Int, true),
-            col("user_id", Int, true),
+            col("id", Int, true).int(rules::id),
+            col("user_id", Int, true).int(rules::id),
             col("uploaded_at", Timestamp, true),
             col("ip", Text, false),
-            col("latitude", Float, false),
-            col("longitude", Float, false),
+            col("latitude", Float, false).float(rules::latitude),
+            col("longitude", Float, false).float(rules::longitude),
             col("region", Text, false),
         ],
     },
@@ -104,14 +159,14 @@ const TABLES: &[TableSpec] = &[
         file: "recordings.csv",
         table: "recordings",
         columns: &[
-            col("id", Int, true),
-            col("speaker_id", Int, true),
-            col("upload_id", Int, false),
+            col("id", Int, true).int(rules::id),
+            col("speaker_id", Int, true).int(rules::id),
+            col("upload_id", Int, false).int(rules::id),
             col("file_name", Text, true),
             col("recorded_at", Timestamp, true),
-            col("duration_s", Float, true),
-            col("sample_rate", Int, false),
-            col("snr_db", Float, false),
+            col("duration_s", Float, true).float(rules::recording_seconds),
+            col("sample_rate", Int, false).int(rules::sample_rate),
+            col("snr_db", Float, false).float(rules::snr_db),
         ],
     },
     TableSpec {
@@ -120,23 +175,27 @@ const TABLES: &[TableSpec] = &[
         columns: &[
             col("cidr", Cidr, true),
             col("region", Text, true),
-            col("latitude", Float, false),
-            col("longitude", Float, false),
+            col("latitude", Float, false).float(rules::latitude),
+            col("longitude", Float, false).float(rules::longitude),
         ],
     },
     TableSpec {
         file: "study_sessions.csv",
         table: "study_sessions",
         columns: &[
-            col("id", Int, true),
-            col("user_id", Int, true),
-            col("course_id", Int, false),
+            col("id", Int, true).int(rules::id),
+            col("user_id", Int, true).int(rules::id),
+            col("course_id", Int, false).int(rules::id),
             col("subject_category", Text, false),
             col("start_time", Timestamp, true),
             col("end_time", Timestamp, false),
-            col("duration_minutes", Int, true),
-            col("effectiveness_rating", Int, false),
-            col("focus_score", Float, false),
+            // Negative legacy durations (down to minus a week) still load and
+            // are counted as `negative_duration`.
+            col("duration_minutes", Int, true).int(rules::session_minutes),
+            // Ratings outside 1..=5 and focus scores outside 0..=100 load and
+            // are counted; the bounds only refuse absurd values.
+            col("effectiveness_rating", Int, false).int(rules::rating),
+            col("focus_score", Float, false).float(rules::focus_score),
             col("learning_environment", Text, false),
             col("device_type", Text, false),
             col("is_active", Bool, true),
@@ -146,12 +205,14 @@ const TABLES: &[TableSpec] = &[
         file: "course_progress.csv",
         table: "course_progress",
         columns: &[
-            col("id", Int, true),
-            col("user_id", Int, true),
-            col("course_id", Int, true),
-            col("proficiency_level", Float, true),
-            col("learning_hours_total", Float, true),
-            col("learning_hours_week", Float, true),
+            col("id", Int, true).int(rules::id),
+            col("user_id", Int, true).int(rules::id),
+            col("course_id", Int, true).int(rules::id),
+            // Levels above 5 (up to the bound) load and are counted as
+            // `proficiency_out_of_range`.
+            col("proficiency_level", Float, true).float(rules::hours),
+            col("learning_hours_total", Float, true).float(rules::hours),
+            col("learning_hours_week", Float, true).float(rules::hours),
             col("completed_at", Timestamp, false),
             col("updated_at", Timestamp, true),
         ],
@@ -208,7 +269,16 @@ pub enum ImportError {
         /// The column.
         column: String,
     },
-    /// The CSV itself is malformed (unbalanced quotes, bad UTF-8, ...).
+    /// A header names the same column twice.
+    #[error("{file}: column {column:?} appears more than once in the header")]
+    DuplicateColumn {
+        /// The file.
+        file: String,
+        /// The column.
+        column: String,
+    },
+    /// The CSV itself is malformed (unbalanced quotes, a header that is not
+    /// UTF-8, ...).
     #[error("{file}:{line}: {reason}")]
     Csv {
         /// The file.
@@ -345,6 +415,14 @@ fn read_header(
             h.trim().to_string()
         })
         .collect();
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            return Err(ImportError::DuplicateColumn {
+                file: spec.file.into(),
+                column: name.clone(),
+            });
+        }
+    }
     let mut positions = Vec::with_capacity(spec.columns.len());
     for column in spec.columns {
         let pos = names.iter().position(|n| n == column.name);
@@ -364,7 +442,15 @@ fn read_header(
     Ok(Header { positions })
 }
 
+/// Parses a field by its column's kind and checks it against the column's
+/// bound; the error is the reason the row is rejected.
 fn parse_field(column: &Column, raw: Option<&str>) -> Result<Value, String> {
+    let value = parse_kind(column, raw)?;
+    column.check(&value).map_err(|v| v.reason)?;
+    Ok(value)
+}
+
+fn parse_kind(column: &Column, raw: Option<&str>) -> Result<Value, String> {
     let text = raw.unwrap_or("");
     if text.is_empty() {
         return if column.required {
@@ -412,6 +498,47 @@ struct Known {
     uploads: HashSet<i64>,
     courses: HashSet<i64>,
     progress_pairs: HashMap<(i64, i64), u32>,
+    /// Speaker codes (unique per speaker) in the store and loaded so far.
+    speaker_codes: SpeakerCodes,
+}
+
+/// Which speaker holds each code, and each speaker's code, so that a code
+/// already used by another speaker rejects the row (no query per row).
+#[derive(Default)]
+struct SpeakerCodes {
+    owner: HashMap<String, i64>,
+    code: HashMap<i64, String>,
+}
+
+impl SpeakerCodes {
+    fn load(conn: &Connection) -> rusqlite::Result<SpeakerCodes> {
+        let mut codes = SpeakerCodes::default();
+        // Lowest id first: if the store already holds a duplicate, the
+        // first speaker keeps the code.
+        let mut stmt = conn.prepare("SELECT id, code FROM speakers ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let (id, code): (i64, String) = (row.get(0)?, row.get(1)?);
+            codes.owner.entry(code.clone()).or_insert(id);
+            codes.code.insert(id, code);
+        }
+        Ok(codes)
+    }
+
+    /// The other speaker already using `code`, if any.
+    fn taken_by(&self, id: i64, code: &str) -> Option<i64> {
+        self.owner.get(code).copied().filter(|owner| *owner != id)
+    }
+
+    /// Records that speaker `id` now has `code` (its old code is freed).
+    fn set(&mut self, id: i64, code: &str) {
+        if let Some(old) = self.code.insert(id, code.to_string()) {
+            if old != code && self.owner.get(&old) == Some(&id) {
+                self.owner.remove(&old);
+            }
+        }
+        self.owner.insert(code.to_string(), id);
+    }
 }
 
 fn ids(conn: &Connection, table: &str) -> rusqlite::Result<HashSet<i64>> {
@@ -559,12 +686,12 @@ pub fn import_dir(
         let mut reader = open_reader(&path)?;
         let header = read_header(spec, &mut reader, &mut report.warnings)?;
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        plan.push((spec, reader, header, size));
+        plan.push((spec, path, reader, header, size));
     }
     if plan.is_empty() {
         return Err(ImportError::NoFiles(dir.to_path_buf()));
     }
-    let total_bytes: u64 = plan.iter().map(|p| p.3).sum();
+    let total_bytes: u64 = plan.iter().map(|p| p.4).sum();
     let bar = progress_bar(options.progress, total_bytes);
 
     let conn = store.conn()?;
@@ -580,11 +707,12 @@ pub fn import_dir(
         let suspended = suspend_indexes_and_triggers(&conn, &tables)?;
         let mut writes = Writes::default();
         let mut done_bytes = 0u64;
-        for (spec, reader, header, size) in plan {
+        for (spec, path, reader, header, size) in plan {
             refresh_known(&conn, spec.table, &mut known)?;
             let file_report = load_file(
                 &conn,
                 spec,
+                &path,
                 reader,
                 &header,
                 &mut known,
@@ -648,6 +776,7 @@ fn progress_bar(wanted: bool, total: u64) -> indicatif::ProgressBar {
 /// Loads the ids later files refer to, once the files that define them are in.
 fn refresh_known(conn: &Connection, table: &str, known: &mut Known) -> rusqlite::Result<()> {
     match table {
+        "speakers" => known.speaker_codes = SpeakerCodes::load(conn)?,
         "uploads" => known.users = ids(conn, "users")?,
         "recordings" => {
             known.speakers = ids(conn, "speakers")?;
@@ -721,6 +850,7 @@ fn suspend_indexes_and_triggers(
 fn load_file(
     conn: &Connection,
     spec: &TableSpec,
+    path: &Path,
     mut reader: csv::Reader<BufReader<File>>,
     header: &Header,
     known: &mut Known,
@@ -740,14 +870,16 @@ fn load_file(
         writes.tables.entry(spec.table).or_default().1 += deleted as u64;
     }
     let mut stmt = conn.prepare(&upsert_sql(spec))?;
-    let mut record = csv::StringRecord::new();
+    let mut lines = Lines { path, file: None };
+    // Byte records: a field that is not UTF-8 rejects its row, not the file.
+    let mut record = csv::ByteRecord::new();
     let mut values: Vec<Value> = Vec::with_capacity(spec.columns.len() + 1);
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = lines.of(e.position());
                 let err = RowError {
                     file: spec.file.into(),
                     line,
@@ -768,22 +900,34 @@ fn load_file(
             }
         }
         report.rows_read += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
         values.clear();
         let mut bad = None;
         for (column, pos) in spec.columns.iter().zip(&header.positions) {
-            match parse_field(column, pos.and_then(|p| record.get(p))) {
+            let parsed = match pos.and_then(|p| record.get(p)).map(std::str::from_utf8) {
+                Some(Err(_)) => Err("not valid UTF-8".to_string()),
+                Some(Ok(raw)) => parse_field(column, Some(raw)),
+                None => parse_field(column, None),
+            };
+            match parsed {
                 Ok(v) => values.push(v),
                 Err(reason) => {
                     bad = Some(RowError {
                         file: spec.file.into(),
-                        line,
+                        line: lines.of(record.position()),
                         column: column.name.into(),
                         reason,
                     });
                     break;
                 }
             }
+        }
+        if bad.is_none() && spec.table == "speakers" {
+            bad = speaker_code_taken(&values, &known.speaker_codes).map(|reason| RowError {
+                file: spec.file.into(),
+                line: lines.of(record.position()),
+                column: "code".into(),
+                reason,
+            });
         }
         if let Some(err) = bad {
             report.rows_rejected += 1;
@@ -813,7 +957,7 @@ fn load_file(
                 report.rows_rejected += 1;
                 rejected.push(RowError {
                     file: spec.file.into(),
-                    line,
+                    line: lines.of(record.position()),
                     column: constraint_column(msg.as_deref()),
                     reason: "value already used by another row (must be unique)".into(),
                 });
@@ -825,6 +969,11 @@ fn load_file(
             Err(e) => return Err(e.into()),
         }
         report.rows_loaded += 1;
+        if spec.table == "speakers" {
+            if let (Some(id), Value::Text(code)) = (int(&values[0]), &values[1]) {
+                known.speaker_codes.set(id, code);
+            }
+        }
         for rule in violations(spec.table, &values, known) {
             *report.violations.entry(rule).or_insert(0) += 1;
         }
@@ -833,6 +982,64 @@ fn load_file(
         }
     }
     Ok(report)
+}
+
+/// Finds the 1-based line of the file a record starts on, from the position
+/// the csv reader gives it. The reader notes that position *before* it
+/// consumes the `\n` of a `\r\n` ending the previous record (it stops after
+/// the `\r`) and any blank lines, so its line falls one short per such `\n`
+/// (BurntSushi/rust-csv#395); the sample files end lines with `\r\n`. The
+/// `\r`/`\n` run at the position is read back from the file to correct it;
+/// only rows that are reported pay for it.
+struct Lines<'a> {
+    path: &'a Path,
+    /// Opened at the first reported row.
+    file: Option<File>,
+}
+
+impl Lines<'_> {
+    fn of(&mut self, position: Option<&csv::Position>) -> u64 {
+        use std::io::{Read, Seek, SeekFrom};
+        let Some(position) = position else {
+            return 0;
+        };
+        let mut line = position.line();
+        if self.file.is_none() {
+            self.file = File::open(self.path).ok();
+        }
+        let Some(file) = self.file.as_mut() else {
+            return line;
+        };
+        if file.seek(SeekFrom::Start(position.byte())).is_err() {
+            return line;
+        }
+        let mut buf = [0u8; 512];
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) | Err(_) => return line,
+                Ok(n) => n,
+            };
+            for &b in &buf[..n] {
+                match b {
+                    b'\n' => line += 1,
+                    b'\r' => {}
+                    _ => return line,
+                }
+            }
+        }
+    }
+}
+
+/// Why a parsed speakers row may not be loaded: its code already belongs to
+/// another speaker (in the store or earlier in the import). The store has no
+/// unique index on `code`, so the import keeps the codes itself.
+fn speaker_code_taken(values: &[Value], codes: &SpeakerCodes) -> Option<String> {
+    let (Some(id), Value::Text(code)) = (int(&values[0]), &values[1]) else {
+        return None;
+    };
+    codes
+        .taken_by(id, code)
+        .map(|other| format!("{code:?} is already used by speaker {other}"))
 }
 
 fn constraint_column(msg: Option<&str>) -> String {
@@ -865,5 +1072,48 @@ mod tests {
             .contains("not a number"));
         let c = col("t", Timestamp, true);
         assert!(parse_field(&c, Some("2025-01-01")).is_err());
+    }
+
+    #[test]
+    fn every_number_column_has_a_bound_of_its_kind() {
+        for spec in TABLES {
+            for c in spec.columns {
+                let fits = match (c.kind, c.bound) {
+                    (Int | Timestamp, Bound::Int(_)) => true,
+                    (Float, Bound::Float(_)) => true,
+                    (Text, Bound::Text(_)) => true,
+                    (Bool | Gender | Cidr, Bound::Unbounded) => true,
+                    _ => false,
+                };
+                assert!(fits, "{}: {} has no bound of its kind", spec.file, c.name);
+            }
+        }
+    }
+
+    #[test]
+    fn fields_outside_their_bound_are_refused() {
+        let c = col("id", Int, true).int(rules::id);
+        assert_eq!(parse_field(&c, Some("1")).unwrap(), Value::Integer(1));
+        assert!(parse_field(&c, Some("0")).is_err());
+        let c = col("latitude", Float, false).float(rules::latitude);
+        assert_eq!(parse_field(&c, Some("")).unwrap(), Value::Null);
+        assert!(parse_field(&c, Some("90.5")).is_err());
+        let c = col("start_time", Timestamp, true);
+        assert!(parse_field(&c, Some("0001-01-01T00:00:00Z")).is_err());
+        assert!(parse_field(&c, Some("1970-01-01T00:00:00Z")).is_ok());
+        let c = col("name", Text, true);
+        assert!(parse_field(&c, Some("a\u{7}b")).is_err());
+        assert!(parse_field(&c, Some(&"x".repeat(rules::MAX_TEXT + 1))).is_err());
+    }
+
+    #[test]
+    fn a_speaker_code_changed_frees_the_old_one() {
+        let mut codes = SpeakerCodes::default();
+        codes.set(1, "A");
+        assert_eq!(codes.taken_by(2, "A"), Some(1));
+        assert_eq!(codes.taken_by(1, "A"), None, "same speaker, same code");
+        codes.set(1, "B");
+        assert_eq!(codes.taken_by(2, "A"), None);
+        assert_eq!(codes.taken_by(2, "B"), Some(1));
     }
 }

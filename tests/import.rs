@@ -186,6 +186,76 @@ fn import_with_start_time(value: &str) -> (tempfile::TempDir, Store, ImportRepor
     (db, store, report)
 }
 
+/// The rejected rows of `report` as (file, line, column).
+fn rejected_at(report: &ImportReport) -> Vec<(String, u64, String)> {
+    report
+        .rejected
+        .iter()
+        .map(|e| (e.file.clone(), e.line, e.column.clone()))
+        .collect()
+}
+
+/// Imports a sample copy whose `file` line `line` has `column` set to
+/// `value`, non-strict; asserts that exactly that row is rejected (reported
+/// as `file:line: column: ...`) and the rest of the file loaded; returns the
+/// rejection's message.
+fn assert_only_row_rejected(file: &str, line: usize, column: &str, value: &str) -> String {
+    let (_tmp, dir) = sample_copy();
+    set_field(&dir, file, line, column, value);
+    let (_db, store) = fresh_store();
+    let report = import(&store, &dir);
+    assert_eq!(
+        rejected_at(&report),
+        [(file.to_string(), line as u64, column.to_string())],
+        "{value}: {:?}",
+        report.rejected
+    );
+    let message = report.rejected[0].to_string();
+    assert!(
+        message.starts_with(&format!("{file}:{line}: {column}: ")),
+        "{message}"
+    );
+    let table = TABLES.iter().find(|(_, f)| *f == file).unwrap().0;
+    let rows = read_rows(&common::sample_dir(), file).len() as i64;
+    assert_eq!(count(&store, table), rows - 1, "{table}");
+    message
+}
+
+/// Replaces the first occurrence of `from` in `dir/file` by `to`, bytes as
+/// they are (so `to` may be anything but UTF-8).
+fn replace_bytes(dir: &Path, file: &str, from: &[u8], to: &[u8]) {
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).unwrap();
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the bytes to replace are in the file");
+    let out = [&bytes[..at], to, &bytes[at + from.len()..]].concat();
+    std::fs::write(&path, out).unwrap();
+}
+
+/// A folder holding only `speakers.csv` with the given data lines.
+fn speakers_only(lines: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let tmp = common::temp_dir();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    let mut text = String::from("id,code,gender,birth_year,category,diagnosis,created_at\n");
+    for line in lines {
+        text += line;
+        text += "\n";
+    }
+    std::fs::write(dir.join("speakers.csv"), text).unwrap();
+    (tmp, dir)
+}
+
+/// Speaker id -> code, as stored.
+fn speaker_codes(store: &Store) -> BTreeMap<i64, String> {
+    let conn = store.conn().unwrap();
+    let mut stmt = conn.prepare("SELECT id, code FROM speakers").unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.collect::<rusqlite::Result<_>>().unwrap()
+}
+
 /// Adds 1 to the counter of `rule` when `broken`.
 fn tally(out: &mut BTreeMap<String, u64>, rule: &str, broken: bool) {
     if broken {
@@ -516,6 +586,247 @@ fn column_order_and_bom_do_not_matter() {
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     assert_eq!(dump_all(&store), expected, "UTF-8 BOM");
+}
+
+// ------------------------------------------------ bounds where values enter
+
+#[test]
+fn huge_duration_is_rejected_naming_file_line_and_column() {
+    let message = assert_only_row_rejected(
+        "study_sessions.csv",
+        5,
+        "duration_minutes",
+        "9223372036854775807",
+    );
+    assert!(message.contains("9223372036854775807"), "{message}");
+    // The control: a negative legacy duration within a week is dirty, not
+    // absurd; it loads and is counted as a business-rule violation.
+    let (_tmp, dir) = sample_copy();
+    set_field(&dir, "study_sessions.csv", 5, "duration_minutes", "-600");
+    let (_db, store) = fresh_store();
+    let report = import(&store, &dir);
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    check_violations(&dir);
+}
+
+#[test]
+fn sessions_before_1970_or_after_2100_are_rejected() {
+    for value in ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+        let (_db, store, report) = import_with_start_time(value);
+        assert_eq!(
+            rejected_at(&report),
+            [(
+                "study_sessions.csv".to_string(),
+                5,
+                "start_time".to_string()
+            )],
+            "{value}"
+        );
+        let rows = read_rows(&common::sample_dir(), "study_sessions.csv").len() as i64;
+        assert_eq!(count(&store, "study_sessions"), rows - 1, "{value}");
+    }
+}
+
+#[test]
+fn ip_region_latitude_out_of_range_is_rejected() {
+    assert_only_row_rejected("ip_regions.csv", 2, "latitude", "1e6");
+}
+
+#[test]
+fn upload_longitude_out_of_range_is_rejected() {
+    assert_only_row_rejected("uploads.csv", 3, "longitude", "200");
+}
+
+#[test]
+fn speaker_ids_below_one_are_rejected() {
+    let (_tmp, dir) = sample_copy();
+    set_field(&dir, "speakers.csv", 2, "id", "0");
+    set_field(&dir, "speakers.csv", 3, "id", "-3");
+    let (_db, store) = fresh_store();
+    let report = import(&store, &dir);
+    let speakers = "speakers.csv".to_string();
+    assert_eq!(
+        rejected_at(&report),
+        [
+            (speakers.clone(), 2, "id".to_string()),
+            (speakers, 3, "id".to_string())
+        ]
+    );
+    let rows = read_rows(&common::sample_dir(), "speakers.csv").len() as i64;
+    assert_eq!(count(&store, "speakers"), rows - 2);
+    let conn = store.conn().unwrap();
+    let low: i64 = conn
+        .query_row("SELECT COUNT(*) FROM speakers WHERE id < 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(low, 0);
+}
+
+#[test]
+fn out_of_bounds_row_in_strict_mode_writes_nothing() {
+    let (_db, store) = fresh_store();
+    import(&store, &common::sample_dir());
+    let before = dump_all(&store);
+    let counts: Vec<i64> = TABLES.iter().map(|(t, _)| count(&store, t)).collect();
+    let writes_before = writes(&store);
+
+    let (_tmp, dir) = sample_copy();
+    // A change that would be written if the import went through.
+    set_field(&dir, "courses.csv", 2, "name", "Renamed");
+    set_field(&dir, "uploads.csv", 3, "longitude", "200");
+    let options = ImportOptions {
+        strict: true,
+        ..Default::default()
+    };
+    let err = import_dir(&store, &dir, &options).unwrap_err();
+    assert!(
+        matches!(err, ImportError::Strict { count: 1, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("uploads.csv:3: longitude"),
+        "{err}"
+    );
+    let after: Vec<i64> = TABLES.iter().map(|(t, _)| count(&store, t)).collect();
+    assert_eq!(after, counts);
+    assert_eq!(dump_all(&store), before);
+    assert_eq!(writes(&store), writes_before);
+}
+
+#[test]
+fn invalid_utf8_rejects_only_its_row() {
+    let (_tmp, dir) = sample_copy();
+    // courses.csv line 3 is `2,Course 2,...` (lines end with CRLF).
+    replace_bytes(&dir, "courses.csv", b"Course 2,", b"Course \xff\xfe,");
+    let (_db, store) = fresh_store();
+    let report = import(&store, &dir);
+    assert_eq!(
+        rejected_at(&report),
+        [("courses.csv".to_string(), 3, "name".to_string())]
+    );
+    let message = report.rejected[0].to_string();
+    assert!(message.contains("not valid UTF-8"), "{message}");
+    let rows = read_rows(&common::sample_dir(), "courses.csv").len() as i64;
+    assert_eq!(count(&store, "courses"), rows - 1);
+    let conn = store.conn().unwrap();
+    let course2: i64 = conn
+        .query_row("SELECT COUNT(*) FROM courses WHERE id = 2", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(course2, 0, "the row on line 3 (id 2) is not loaded");
+    // The files after it load as usual.
+    let sessions = read_rows(&common::sample_dir(), "study_sessions.csv").len() as i64;
+    assert_eq!(count(&store, "study_sessions"), sessions);
+}
+
+#[test]
+fn crlf_and_blank_lines_do_not_shift_reported_lines() {
+    // The sample's files end their lines with CRLF, as files saved on
+    // Windows do; line 3 is blank and the bad row is on line 4.
+    let tmp = common::temp_dir();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir(&dir).unwrap();
+    let created = "2025-01-01T00:00:00Z";
+    let text = format!(
+        "id,code,gender,birth_year,category,diagnosis,created_at\r\n\
+         1,SPK-1,F,1950,patient,,{created}\r\n\
+         \r\n\
+         0,SPK-0,F,1950,patient,,{created}\r\n\
+         2,SPK-2,F,1950,patient,,{created}\r\n"
+    );
+    std::fs::write(dir.join("speakers.csv"), text).unwrap();
+    let (_db, store) = fresh_store();
+    let report = import(&store, &dir);
+    assert_eq!(
+        rejected_at(&report),
+        [("speakers.csv".to_string(), 4, "id".to_string())]
+    );
+    assert_eq!(count(&store, "speakers"), 2);
+}
+
+#[test]
+fn duplicated_header_column_is_an_error_and_writes_nothing() {
+    let (_tmp, dir) = sample_copy();
+    // The last file loaded, so that a late check would have written the rest.
+    rewrite(&dir, "study_sessions.csv", |i, mut record| {
+        record.push(if i == 0 { "user_id" } else { "1" }.to_string());
+        record
+    });
+    let (_db, store) = fresh_store();
+    let err = import_dir(&store, &dir, &ImportOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, ImportError::DuplicateColumn { file, column }
+            if file == "study_sessions.csv" && column == "user_id"),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("study_sessions.csv") && msg.contains("user_id"),
+        "{msg}"
+    );
+    assert_all_empty(&store);
+}
+
+#[test]
+fn speaker_code_used_twice_in_a_file_rejects_the_second() {
+    let (_tmp, dir) = sample_copy();
+    set_field(&dir, "speakers.csv", 4, "code", "SPK-00001");
+    let (_db, store) = fresh_store();
+    let report = import(&store, &dir);
+    assert_eq!(
+        rejected_at(&report),
+        [("speakers.csv".to_string(), 4, "code".to_string())]
+    );
+    let message = report.rejected[0].to_string();
+    assert!(
+        message.starts_with("speakers.csv:4: code: ")
+            && message.contains("already used by speaker 1"),
+        "{message}"
+    );
+    let codes = speaker_codes(&store);
+    assert_eq!(codes[&1], "SPK-00001");
+    assert!(!codes.contains_key(&3), "speaker 3 (line 4) is not loaded");
+}
+
+#[test]
+fn speaker_code_already_in_the_database_is_rejected() {
+    let (_db, store) = fresh_store();
+    import(&store, &common::sample_dir());
+    let created = "2025-01-01T00:00:00Z";
+    let (_tmp, dir) = speakers_only(&[
+        // The same speaker, the same code: an upsert, not a clash.
+        &format!("1,SPK-00001,F,2004,elderly,,{created}"),
+        // Another speaker with speaker 1's code.
+        &format!("99,SPK-00001,M,1950,patient,,{created}"),
+        // Speaker 2 takes a new code, which frees its old one ...
+        &format!("2,SPK-NEW,M,1940,patient,,{created}"),
+        // ... for a new speaker.
+        &format!("100,SPK-00002,F,1960,patient,,{created}"),
+    ]);
+    let report = import(&store, &dir);
+    assert_eq!(
+        rejected_at(&report),
+        [("speakers.csv".to_string(), 3, "code".to_string())],
+        "{:?}",
+        report.rejected
+    );
+    assert!(
+        report.rejected[0]
+            .to_string()
+            .contains("already used by speaker 1"),
+        "{}",
+        report.rejected[0]
+    );
+    let codes = speaker_codes(&store);
+    assert!(!codes.contains_key(&99));
+    assert_eq!(codes[&2], "SPK-NEW");
+    assert_eq!(codes[&100], "SPK-00002");
+    let mut unique: Vec<&String> = codes.values().collect();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), codes.len(), "codes are unique: {codes:?}");
 }
 
 #[test]

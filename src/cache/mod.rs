@@ -587,13 +587,23 @@ impl StatsCache {
     /// panics still releases its key: waiters get an error, later readers
     /// start anew.
     fn lead(&self, key: &StatKey, flight: &Flight) -> Result<Arc<Entry>, CacheError> {
+        self.lead_with(key, flight, || self.compute_and_store(key))
+    }
+
+    /// [`StatsCache::lead`] with the computation given (tests make it panic).
+    fn lead_with(
+        &self,
+        key: &StatKey,
+        flight: &Flight,
+        compute: impl FnOnce() -> Result<Entry, CacheError>,
+    ) -> Result<Arc<Entry>, CacheError> {
         let mut finish = FinishFlight {
             cache: self,
             key: key.to_string(),
             flight,
             result: None,
         };
-        let result = self.compute_and_store(key).map(Arc::new);
+        let result = compute().map(Arc::new);
         finish.result = Some(match &result {
             Ok(e) => Ok(Arc::clone(e)),
             Err(e) => Err(Arc::new(e.for_waiters())),
@@ -835,5 +845,84 @@ impl StatsCache {
     /// Whether the cache holds no entry.
     pub fn is_empty(&self) -> Result<bool, CacheError> {
         Ok(self.len()? == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_computation_that_panics_releases_its_key_and_its_waiters() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("voxdash.db")).unwrap());
+        let config = Config::with(dir.path(), chrono_tz::UTC, crate::clock::Clock::System);
+        let cache = StatsCache::open(&config, store).unwrap();
+        let key = StatKey::Dashboard;
+        let (flight, leader) = cache.join_flight("dashboard");
+        assert!(leader);
+        let waiter = {
+            let (f, leader) = cache.join_flight("dashboard");
+            assert!(!leader);
+            std::thread::spawn(move || f.wait().map(|_| ()).map_err(|e| e.to_string()))
+        };
+        let leader = {
+            let cache = Arc::clone(&cache);
+            std::thread::spawn(move || {
+                let _ = cache.lead_with(&key, &flight, || panic!("a bug in a statistic"));
+            })
+        };
+        assert!(leader.join().is_err(), "the computation panicked");
+        let waited = waiter.join().unwrap();
+        assert!(waited.unwrap_err().contains("dashboard"));
+        // The key is free again: the next reader computes it.
+        cache.wait_idle();
+        assert_eq!(
+            cache.get(&StatKey::Dashboard).unwrap().status,
+            Freshness::Fresh
+        );
+    }
+
+    #[test]
+    fn a_damaged_cache_file_is_moved_aside_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("voxdash.db")).unwrap());
+        let config = Config::with(dir.path(), chrono_tz::UTC, crate::clock::Clock::System);
+        {
+            let cache = StatsCache::open(&config, Arc::clone(&store)).unwrap();
+            cache.refresh(&StatKey::Dashboard).unwrap();
+        }
+        let path = config.cache_path();
+        let bytes = std::fs::read(&path).unwrap();
+        for damage in [
+            bytes[..bytes.len() / 3].to_vec(),
+            {
+                let mut b = bytes.clone();
+                let mid = b.len() / 2;
+                let end = (mid + 4096).min(b.len());
+                b[mid..end].fill(0xA5);
+                b
+            },
+            b"not a redb file at all".to_vec(),
+        ] {
+            std::fs::write(&path, &damage).unwrap();
+            let cache = StatsCache::open(&config, Arc::clone(&store)).expect("rebuilt");
+            // Damage in unused pages may leave the entry readable; either
+            // way the statistic is answered.
+            cache.get(&StatKey::Dashboard).unwrap();
+            drop(cache);
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        let aside = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("stats.redb.corrupt-")
+            })
+            .count();
+        assert!(aside >= 2, "{aside} files moved aside");
     }
 }

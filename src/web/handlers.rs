@@ -82,10 +82,19 @@ struct Dispatched {
     remember_lang: Option<crate::i18n::Lang>,
 }
 
-/// Reads, routes, answers. A failure inside (a panic included) answers 500
-/// for this request alone; the worker goes on. Returns the route label and
-/// status for metrics.
-pub fn handle(app: &App, mut request: tiny_http::Request) -> (String, u16) {
+/// Reads, routes, answers one request. A failure inside (a panic included)
+/// answers 500 for this request alone; the caller goes on. Returns the
+/// route label and the status, for metrics.
+pub fn handle(app: &App, request: tiny_http::Request) -> (String, u16) {
+    handle_with(app, request, dispatch)
+}
+
+/// [`handle`] with the dispatch given, so a test can make it panic.
+fn handle_with(
+    app: &App,
+    mut request: tiny_http::Request,
+    dispatch: impl FnOnce(&App, &mut tiny_http::Request) -> Dispatched,
+) -> (String, u16) {
     let id = request_id();
     let url = request.url().to_string();
     let method = request.method().to_string();
@@ -789,4 +798,40 @@ fn metrics(app: &App) -> Result<Reply, WebError> {
         }
     }
     Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_request_is_answered_500_and_the_next_one_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap());
+        let config =
+            crate::config::Config::with(dir.path(), chrono_tz::UTC, crate::clock::Clock::System);
+        let cache = crate::cache::StatsCache::open(&config, store).unwrap();
+        let server = crate::web::start(
+            cache,
+            &crate::web::ServeOptions {
+                bind: "127.0.0.1:0".into(),
+                public: false,
+                threads: 1,
+            },
+        )
+        .unwrap();
+        let request = || {
+            tiny_http::TestRequest::new()
+                .with_method(tiny_http::Method::Get)
+                .with_path("/healthz")
+                .into()
+        };
+        for _ in 0..3 {
+            let (route, status) =
+                handle_with(&server.app, request(), |_, _| panic!("a bug in a handler"));
+            assert_eq!((route.as_str(), status), ("(panic)", 500));
+        }
+        assert_eq!(handle(&server.app, request()).1, 200);
+        server.shutdown();
+    }
 }

@@ -25,6 +25,7 @@ use crate::stats::StatKey;
 
 pub use context::Ctx;
 pub use error::WebError;
+pub use handlers::handle;
 
 /// How the server runs.
 #[derive(Debug, Clone)]

@@ -6,7 +6,6 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,7 +42,7 @@ pub struct ClientConnection {
 
     // set when a request's body was dropped unread: the stream is then out
     // of step with the requests, so the connection is closed (voxdash)
-    abandoned: Arc<AtomicBool>,
+    abandoned: Arc<crate::util::Abandon>,
 }
 
 /// Error that can happen when reading a request.
@@ -71,6 +70,7 @@ impl ClientConnection {
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
+        let abandoned = Arc::new(crate::util::Abandon::new(read_socket.read_closer()));
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
@@ -83,7 +83,7 @@ impl ClientConnection {
             no_more_requests: false,
             secure,
             limits,
-            abandoned: Arc::new(AtomicBool::new(false)),
+            abandoned,
         }
     }
 
@@ -146,7 +146,7 @@ impl ClientConnection {
             let first = self.next_header_source.by_ref().bytes().next();
             // The previous request's body was left unread: what follows is
             // not a request head.
-            if self.abandoned.load(Ordering::SeqCst) {
+            if self.abandoned.is_set() {
                 return Err(ReadError::ReadIoError(IoError::new(
                     ErrorKind::ConnectionAborted,
                     "previous body unread",

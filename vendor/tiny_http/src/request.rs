@@ -135,7 +135,7 @@ pub fn new_request<R, W>(
     remote_addr: Option<SocketAddr>,
     mut source_data: R,
     writer: W,
-    abandoned: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    abandoned: std::sync::Arc<crate::util::Abandon>,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,

@@ -1,9 +1,10 @@
 use std::io::Read;
 use std::io::Result as IoResult;
 use std::sync::mpsc::channel;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
+
+use super::until_eof::Abandon;
 
 /// A `Reader` that reads exactly the number of bytes from a sub-reader.
 ///
@@ -17,7 +18,7 @@ where
     reader: R,
     size: usize,
     last_read_signal: Sender<IoResult<()>>,
-    abandoned: Arc<AtomicBool>,
+    abandoned: Arc<Abandon>,
 }
 
 impl<R> EqualReader<R>
@@ -27,7 +28,7 @@ where
     pub fn new(
         reader: R,
         size: usize,
-        abandoned: Arc<AtomicBool>,
+        abandoned: Arc<Abandon>,
     ) -> (EqualReader<R>, Receiver<IoResult<()>>) {
         let (tx, rx) = channel();
 
@@ -77,7 +78,7 @@ where
 {
     fn drop(&mut self) {
         if self.size > 0 {
-            self.abandoned.store(true, Ordering::SeqCst);
+            self.abandoned.mark();
         }
         self.last_read_signal.send(Ok(())).ok();
     }

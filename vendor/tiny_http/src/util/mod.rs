@@ -6,7 +6,7 @@ pub use self::refined_tcp_stream::RefinedTcpStream;
 pub use self::sequential::{SequentialReader, SequentialReaderBuilder};
 pub use self::sequential::SequentialWriterBuilder;
 pub use self::task_pool::TaskPool;
-pub use self::until_eof::UntilEof;
+pub use self::until_eof::{Abandon, UntilEof};
 
 use std::str::FromStr;
 

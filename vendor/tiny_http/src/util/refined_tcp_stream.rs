@@ -121,6 +121,29 @@ impl RefinedTcpStream {
     pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         self.stream.peer_addr()
     }
+
+    /// voxdash: a handle that can end the reading side of the connection.
+    pub(crate) fn read_closer(&self) -> ReadCloser {
+        ReadCloser(std::sync::Mutex::new(Some(self.stream.clone())))
+    }
+}
+
+/// voxdash: ends the reading side of a connection once (see `UntilEof`).
+pub struct ReadCloser(std::sync::Mutex<Option<Stream>>);
+
+impl ReadCloser {
+    /// A closer with nothing to close (requests built in tests).
+    pub(crate) fn none() -> ReadCloser {
+        ReadCloser(std::sync::Mutex::new(None))
+    }
+
+    /// Shuts the reading side: the connection's next read sees its end.
+    pub(crate) fn close(&self) {
+        let stream = self.0.lock().ok().and_then(|mut s| s.take());
+        if let Some(mut s) = stream {
+            s.shutdown(Shutdown::Read).ok();
+        }
+    }
 }
 
 impl Drop for RefinedTcpStream {

@@ -1,19 +1,56 @@
-//! voxdash: marks the connection when a chunked body is dropped before its end.
+//! voxdash: a body dropped before its end ends its connection.
 
 use std::io::{Read, Result as IoResult};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use super::refined_tcp_stream::ReadCloser;
+
+/// Set when a request's body is dropped unread: the stream is then out of
+/// step with the requests, so the connection must not read another one.
+/// Marking it also shuts the reading side, so the connection closes at once
+/// (after the answer is written) instead of waiting for the client.
+pub struct Abandon {
+    flag: AtomicBool,
+    closer: ReadCloser,
+}
+
+impl Abandon {
+    pub(crate) fn new(closer: ReadCloser) -> Abandon {
+        Abandon {
+            flag: AtomicBool::new(false),
+            closer,
+        }
+    }
+
+    /// Marks the connection abandoned and shuts its reading side.
+    pub fn mark(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.closer.close();
+    }
+
+    /// Whether a body was left unread.
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+}
+
+impl Default for Abandon {
+    fn default() -> Abandon {
+        Abandon::new(ReadCloser::none())
+    }
+}
 
 /// Passes reads through; if dropped before the inner reader said EOF, sets
 /// `abandoned` so that the connection closes instead of reading on.
 pub struct UntilEof<R> {
     inner: R,
     done: bool,
-    abandoned: Arc<AtomicBool>,
+    abandoned: Arc<Abandon>,
 }
 
 impl<R> UntilEof<R> {
-    pub fn new(inner: R, abandoned: Arc<AtomicBool>) -> UntilEof<R> {
+    pub fn new(inner: R, abandoned: Arc<Abandon>) -> UntilEof<R> {
         UntilEof {
             inner,
             done: false,
@@ -35,7 +72,7 @@ impl<R: Read> Read for UntilEof<R> {
 impl<R> Drop for UntilEof<R> {
     fn drop(&mut self) {
         if !self.done {
-            self.abandoned.store(true, Ordering::SeqCst);
+            self.abandoned.mark();
         }
     }
 }
