@@ -119,10 +119,12 @@ impl LocalTime {
 
     /// The half-open instant range `[start, end)` of a local date.
     pub fn day_range(&self, date: NaiveDate) -> (i64, i64) {
-        (
-            self.start_of_day(date),
-            self.start_of_day(date.succ_opt().expect("date in range")),
-        )
+        // The last date chrono knows has no next day: its range runs to the
+        // end of time rather than panicking (callers bound dates anyway).
+        let end = date
+            .succ_opt()
+            .map_or(i64::MAX, |next| self.start_of_day(next));
+        (self.start_of_day(date), end)
     }
 
     /// The Monday of the week that contains `date`.

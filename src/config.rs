@@ -108,6 +108,10 @@ pub struct ServerPolicy {
     pub max_request_line: usize,
     /// Largest request head (all header lines), bytes; larger is 431.
     pub max_header_bytes: usize,
+    /// Behind a reverse proxy on this host: take the client's address (for
+    /// sign-in throttling) from the last `X-Forwarded-For` entry of requests
+    /// that come from a loopback address.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServerPolicy {
@@ -118,6 +122,7 @@ impl Default for ServerPolicy {
             timeout_secs: 10,
             max_request_line: 8 * 1024,
             max_header_bytes: 32 * 1024,
+            trust_forwarded_for: false,
         }
     }
 }

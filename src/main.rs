@@ -9,6 +9,9 @@ fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("VOXDASH_LOG", "info"))
         .format_target(true)
         .init();
+    // A panic is contained where it happens (a request, a computation, redb
+    // on a damaged file); it is reported as one log line like every event.
+    std::panic::set_hook(Box::new(|info| log::error!("panic: {info}")));
     let cli = voxdash::cli::Cli::parse();
     match voxdash::cli::run(cli) {
         Ok(true) => ExitCode::SUCCESS,

@@ -561,3 +561,333 @@ fn cache_ls_through_the_server_prints_a_thousand_entries() {
     }
     assert!(text.lines().count() >= 1001);
 }
+
+/// Random requests straight into the handler: whatever the method, path,
+/// query, headers and body, it answers a valid status and never a 500.
+#[test]
+fn random_requests_never_panic_and_never_answer_500() {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    let r = start(false);
+    let (staff, csrf) = sign_in(&r, "boss", "staff-password");
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    let app = &r.server.as_ref().unwrap().app;
+    let mut rng = StdRng::seed_from_u64(20261123);
+    let pick = |rng: &mut StdRng, items: &[&str]| items[rng.gen_range(0..items.len())].to_string();
+    let noise = |rng: &mut StdRng| -> String {
+        let pieces = [
+            "",
+            "1",
+            "0",
+            "-1",
+            "42",
+            "9223372036854775807",
+            "99999999999999999999",
+            "2026-11-23",
+            "2026-02-30",
+            "9999-12-31",
+            "0001-01-01",
+            "%",
+            "%zz",
+            "%00",
+            "%0D%0A",
+            "..",
+            "%2F",
+            "서울",
+            "%EC%84%9C",
+            "a b",
+            "<script>",
+            "'",
+            "\"",
+            "\\",
+            "NaN",
+            "1e309",
+            "-0",
+        ];
+        (0..rng.gen_range(1..3))
+            .map(|_| pieces[rng.gen_range(0..pieces.len())])
+            .collect()
+    };
+    for round in 0..2500 {
+        let method = pick(
+            &mut rng,
+            &[
+                "GET", "GET", "GET", "POST", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS",
+            ],
+        );
+        let n = noise(&mut rng);
+        let template = pick(
+            &mut rng,
+            &[
+                "/",
+                "/healthz",
+                "/metrics",
+                "/login/",
+                "/logout/",
+                "/audio/dashboard/",
+                "/api/userprofile/",
+                "/learning/",
+                "/learning/users/{}/",
+                "/learning/users/{}/sessions",
+                "/learning/users/{}/sessions/{}/finish",
+                "/refresh/",
+                "/admin/cache/",
+                "/admin/cache/clear",
+                "/admin/maintenance/",
+                "/api/v1/stats/{}",
+                "/api/v1/users/{}/stats/{}",
+                "/api/v1/cache",
+                "/api/v1/cache/refresh",
+                "/api/v1/sessions",
+                "/api/v1/sessions/{}",
+                "/api/v1/sessions/{}/finish",
+                "/api/v1/users/{}/progress/{}",
+                "/api/v1/recordings",
+                "/internal/cli",
+                "/{}",
+                "//",
+                "/api/v1/",
+                "/%2e%2e/",
+            ],
+        );
+        let mut path = template.replacen("{}", &n, 1);
+        path = path.replacen("{}", &noise(&mut rng), 1);
+        if rng.gen_bool(0.6) {
+            let keys = [
+                "date",
+                "week_start",
+                "refresh",
+                "lang",
+                "next",
+                "key",
+                "prefix",
+                "x",
+            ];
+            let q: Vec<String> = (0..rng.gen_range(1..4))
+                .map(|_| format!("{}={}", pick(&mut rng, &keys), noise(&mut rng)))
+                .collect();
+            path = format!("{path}?{}", q.join("&"));
+        }
+        let mut request = tiny_http::TestRequest::new()
+            .with_method(method.parse().unwrap())
+            .with_path(&path);
+        let cookie = match rng.gen_range(0..4) {
+            0 => Some(staff.clone()),
+            1 => Some(learner.clone()),
+            2 => Some(format!(
+                "voxdash_session={}; lang={}",
+                noise(&mut rng),
+                noise(&mut rng)
+            )),
+            _ => None,
+        };
+        let mut headers: Vec<(String, String)> = Vec::new();
+        if let Some(c) = cookie {
+            headers.push(("Cookie".into(), c));
+        }
+        if rng.gen_bool(0.5) {
+            headers.push((
+                "X-CSRF-Token".into(),
+                if rng.gen_bool(0.5) {
+                    csrf.clone()
+                } else {
+                    noise(&mut rng)
+                },
+            ));
+        }
+        if rng.gen_bool(0.2) {
+            headers.push((
+                "Authorization".into(),
+                format!("Bearer {}", noise(&mut rng)),
+            ));
+        }
+        if rng.gen_bool(0.3) {
+            headers.push((
+                "Accept-Language".into(),
+                pick(&mut rng, &["ko", "zh-CN,zh;q=0.9", "en", "*", ";q=", ""]),
+            ));
+        }
+        for (k, v) in headers {
+            if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+                request = request.with_header(h);
+            }
+        }
+        let body = match rng.gen_range(0..6) {
+            0 => String::new(),
+            1 => format!("{{\"user_id\": {}, \"start_time\": \"{}\", \"duration_minutes\": {}}}", noise(&mut rng), noise(&mut rng), noise(&mut rng)),
+            2 => format!("csrf_token={csrf}&key={}&next={}&prefix={}", noise(&mut rng), noise(&mut rng), noise(&mut rng)),
+            3 => format!("{{\"speaker_id\": 1, \"file_name\": \"{}\", \"duration_s\": {}, \"upload\": {{\"latitude\": {}}}}}", noise(&mut rng), noise(&mut rng), noise(&mut rng)),
+            4 => format!("{{\"args\": [\"{}\"]}}", noise(&mut rng)),
+            _ => noise(&mut rng),
+        };
+        let request = request.with_body(Box::leak(body.clone().into_boxed_str()));
+        let (route, status) = voxdash::web::handle(app, request.into());
+        assert!(
+            (200..600).contains(&status) && status != 500,
+            "round {round}: {method} {path} ({route}) with body {body:?} answered {status}"
+        );
+    }
+    assert_eq!(get(&r, "/healthz", &[]).status, 200);
+}
+
+#[test]
+fn serve_starts_over_a_truncated_or_corrupted_cache_file() {
+    let dir = common::temp_dir();
+    let bin = env!("CARGO_BIN_EXE_voxdash");
+    let sample = common::sample_dir();
+    assert!(
+        common::run_cli(bin, dir.path(), &["import", sample.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert!(common::run_cli(bin, dir.path(), &["refresh"])
+        .status
+        .success());
+    let path = dir.path().join("stats.redb");
+    let whole = std::fs::read(&path).unwrap();
+    let mut corrupted = whole.clone();
+    let (a, b) = (corrupted.len() / 4, corrupted.len() * 3 / 4);
+    for (i, byte) in corrupted[a..b].iter_mut().enumerate() {
+        *byte = (i * 7 + 13) as u8;
+    }
+    for damaged in [
+        whole[..whole.len() / 2].to_vec(),
+        corrupted,
+        Vec::from(&b"\x00garbage"[..]),
+    ] {
+        std::fs::write(&path, &damaged).unwrap();
+        // The CLI first: it must not panic (exit 101).
+        let out = common::run_cli(bin, dir.path(), &["cache", "ls"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(&path, &damaged).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = std::process::Command::new(bin)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["serve", "--public", "--bind", &format!("127.0.0.1:{port}")])
+            .env("VOXDASH_NOW", common::SAMPLE_NOW)
+            .env("VOXDASH_TZ", common::SAMPLE_TZ)
+            .env("VOXDASH_LOG", "off")
+            .spawn()
+            .unwrap();
+        let addr = format!("127.0.0.1:{port}");
+        let mut page = None;
+        for _ in 0..100 {
+            if let Ok(reply) =
+                voxdash::web::client::request(&addr, "GET", "/api/v1/stats/dashboard", &[], b"")
+            {
+                page = Some(reply);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let status = server.try_wait().unwrap();
+        let _ = server.kill();
+        let _ = server.wait();
+        assert!(status.is_none(), "serve exited: {status:?}");
+        let (code, _, body) = page.expect("serve answered");
+        assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    }
+    let aside = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("stats.redb.corrupt-")
+        })
+        .count();
+    assert!(aside >= 1);
+}
+
+#[test]
+fn cleanup_runs_while_a_writer_posts_sessions_and_loses_no_write() {
+    let r = start(false);
+    let (cookie, csrf) = sign_in(&r, "boss", "staff-password");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let accepted: Vec<i64> = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut ids = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) || ids.len() < 20 {
+                i += 1;
+                let reply = call(
+                    &r,
+                    "POST",
+                    "/api/v1/sessions",
+                    &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+                    &format!(r#"{{"user_id": 1, "start_time": "2026-11-22T0{}:00:00Z", "duration_minutes": 5}}"#, i % 10),
+                );
+                assert_eq!(reply.status, 201, "{}", reply.body);
+                ids.push(reply.json()["id"].as_i64().unwrap());
+            }
+            ids
+        });
+        let runs: Vec<std::process::Output> = (0..3)
+            .map(|_| {
+                common::run_cli(
+                    env!("CARGO_BIN_EXE_voxdash"),
+                    r.dir.path(),
+                    &["cleanup", "--batch-size", "2"],
+                )
+            })
+            .collect();
+        // Stop the writer before any assertion, or a failure would hang here.
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for out in runs {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        writer.join().unwrap()
+    });
+    let store = voxdash::store::Store::open(&r.dir.path().join("voxdash.db")).unwrap();
+    let conn = store.conn().unwrap();
+    for id in &accepted {
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM study_sessions WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "accepted session {id} is gone");
+    }
+    let backups = std::fs::read_dir(r.dir.path().join("backups"))
+        .unwrap()
+        .count();
+    assert!(backups >= 1);
+}
+
+#[test]
+fn a_sum_past_i64_from_legacy_rows_is_answered_not_wrapped() {
+    let r = start(false);
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let store = voxdash::store::Store::open(&r.dir.path().join("voxdash.db")).unwrap();
+    store
+        .conn()
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO study_sessions (id, user_id, start_time, duration_minutes, is_active)
+             VALUES (900001, 1, 1795392000000000, 9223372036854775807, 0),
+                    (900002, 1, 1795392060000000, 9223372036854775807, 0);",
+        )
+        .unwrap();
+    let reply = get(
+        &r,
+        "/api/v1/users/1/stats/daily?date=2026-11-23",
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["data"]["total_duration_minutes"], i64::MAX);
+}

@@ -153,11 +153,15 @@ fn backup(store: &Store, config: &Config) -> Result<PathBuf, StoreError> {
         path: dir.clone(),
         reason: e.to_string(),
     })?;
-    let name = format!(
-        "voxdash-{}.db",
-        format_utc(config.clock.now_micros()).replace(':', "")
-    );
-    let path = dir.join(name);
+    let stamp = format_utc(config.clock.now_micros()).replace(':', "");
+    // Two runs in one second (or under a pinned clock) get distinct names.
+    let path = (0..)
+        .map(|n| match n {
+            0 => dir.join(format!("voxdash-{stamp}.db")),
+            n => dir.join(format!("voxdash-{stamp}-{n}.db")),
+        })
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(format!("voxdash-{stamp}.db")));
     store.backup_into(&path)?;
     // Keep the newest `backups_keep`.
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

@@ -198,7 +198,7 @@ pub fn daily(conn: &Connection, local: &LocalTime, user: i64, date: NaiveDate) -
     let mut out = Daily {
         date,
         total_sessions: list.len() as u64,
-        total_duration_minutes: list.iter().map(|s| s.duration).sum(),
+        total_duration_minutes: super::sum_minutes(list.iter().map(|s| s.duration)),
         avg_effectiveness: mean_rating(list.iter()),
         completed_sessions: list.iter().filter(|s| s.end.is_some()).count() as u64,
         active_sessions: list.iter().filter(|s| s.active).count() as u64,
@@ -245,7 +245,8 @@ pub fn weekly(
             .and_then(|i| breakdown.get_mut(i))
         {
             day.sessions += 1;
-            day.duration_minutes += s.duration;
+            day.duration_minutes =
+                super::sum_minutes([day.duration_minutes, s.duration].into_iter());
             day.completed += s.end.is_some() as u64;
         }
     }
@@ -273,13 +274,16 @@ pub fn weekly(
         let sigma = (sums.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / 7.0).sqrt();
         (1.0 - sigma / mu).max(0.0)
     };
-    let total: i64 = list.iter().map(|s| s.duration).sum();
+    let total = super::sum_minutes(list.iter().map(|s| s.duration));
     Ok(Weekly {
         week_start: monday,
         week_end: days[6],
         total_sessions: list.len() as u64,
         total_duration_minutes: total,
-        avg_session_duration: mean(total as f64, list.len() as u64),
+        avg_session_duration: mean(
+            list.iter().map(|s| s.duration as f64).sum(),
+            list.len() as u64,
+        ),
         most_productive_day: best.map(|d| d.date),
         active_days: active.iter().filter(|a| **a).count() as u64,
         longest_streak: longest,
@@ -310,8 +314,10 @@ pub fn analytics(conn: &Connection, local: &LocalTime, user: i64, now: i64) -> R
         }
         *peak_hours.entry(local.hour(s.start)).or_insert(0) += 1;
     }
-    let total: i64 = list.iter().map(|s| s.duration).sum();
-    let avg_duration = mean(total as f64, list.len() as u64);
+    let avg_duration = mean(
+        list.iter().map(|s| s.duration as f64).sum(),
+        list.len() as u64,
+    );
     let avg_effectiveness = mean_rating(list.iter());
     let recent = mean_rating(list.iter().filter(|s| s.start >= half));
     let previous = mean_rating(list.iter().filter(|s| s.start < half));

@@ -168,6 +168,30 @@ pub fn parse_date(param: &'static str, text: &str) -> Result<NaiveDate> {
     })
 }
 
+/// Sum of session minutes. Values the bounds refuse cannot enter through
+/// voxdash, but a database written by an older version may hold them; a
+/// sum past `i64` then stops at the limit with a warning in the log instead
+/// of wrapping around.
+pub(crate) fn sum_minutes(values: impl Iterator<Item = i64>) -> i64 {
+    let mut total: i64 = 0;
+    for v in values {
+        total = match total.checked_add(v) {
+            Some(t) => t,
+            None => {
+                log::warn!(
+                    "a sum of session minutes overflows; `voxdash cleanup` flags the sessions with out-of-range durations"
+                );
+                if v > 0 {
+                    i64::MAX
+                } else {
+                    i64::MIN
+                }
+            }
+        };
+    }
+    total
+}
+
 /// Mean of a sum over `n` values; `None` over nothing.
 pub(crate) fn mean(sum: f64, n: u64) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)

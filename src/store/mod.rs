@@ -204,23 +204,36 @@ impl Store {
     }
 
     /// Writes a consistent copy of the database to `dest` (which must not
-    /// exist) while others keep writing: `VACUUM INTO` reads one snapshot
-    /// in one read transaction, which writers in WAL mode never restart
-    /// (the page-by-page backup API starts over after every write). The
-    /// copy is readable by its owner only.
+    /// exist) while others keep writing. SQLite's online backup copies every
+    /// page in one step, inside one read transaction: writers in WAL mode
+    /// neither wait for it nor restart it (a backup in many small steps
+    /// starts over after each write from another connection, and under a
+    /// steady write load never ends). The copy is readable by its owner only.
     pub fn backup_into(&self, dest: &Path) -> Result<()> {
-        let conn = self.conn()?;
-        let text = dest
-            .to_str()
-            .ok_or_else(|| StoreError::Invalid(format!("{}: not a UTF-8 path", dest.display())))?;
-        create_private_file(dest).map_err(|e| StoreError::DataDir {
+        let private = |e: std::io::Error| StoreError::DataDir {
             path: dest.to_path_buf(),
             reason: format!("cannot create the backup ({e})"),
-        })?;
-        // VACUUM INTO wants a missing or empty file; the empty one made
-        // above carries the owner-only mode.
-        conn.execute("VACUUM INTO ?1", [text])?;
-        Ok(())
+        };
+        if dest.exists() {
+            return Err(private(std::io::ErrorKind::AlreadyExists.into()));
+        }
+        create_private_file(dest).map_err(private)?;
+        let copy = (|| -> Result<()> {
+            let source = self.conn()?;
+            let mut target = Connection::open(dest)?;
+            let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
+            match backup.step(-1)? {
+                rusqlite::backup::StepResult::Done => Ok(()),
+                other => Err(StoreError::Invalid(format!(
+                    "backup to {} did not finish ({other:?})",
+                    dest.display()
+                ))),
+            }
+        })();
+        if copy.is_err() {
+            let _ = std::fs::remove_file(dest);
+        }
+        copy
     }
 
     /// Rows in each table the product keeps, for `/admin/cache/`.

@@ -125,7 +125,19 @@ impl<'r> Ctx<'r> {
             })
             .unwrap_or_default();
         let method = request.method().to_string();
-        let remote = request.remote_addr().map(|a| a.ip());
+        let peer = request.remote_addr().map(|a| a.ip());
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
+        let remote = match (peer, forwarded) {
+            (Some(p), Some(f))
+                if p.is_loopback() && app.cache.config().server.trust_forwarded_for =>
+            {
+                Some(f)
+            }
+            _ => peer,
+        };
         let body_length = request.body_length();
         let mut ctx = Ctx {
             method,
