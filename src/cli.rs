@@ -124,6 +124,22 @@ pub enum Command {
     },
     /// Print the crontab lines that run the nightly jobs.
     Schedule,
+    /// Write a consistent copy of the database to DEST, also while the
+    /// server runs (the stats cache is derived data and not copied).
+    Backup {
+        /// The file to write (must not exist).
+        dest: PathBuf,
+    },
+    /// Replace the database with SRC (a file `backup` wrote). Refused while
+    /// a server uses the data directory; the replaced database is kept
+    /// beside it as voxdash.db.replaced-<time>, and the stats cache is dropped.
+    Restore {
+        /// The database file to restore.
+        src: PathBuf,
+    },
+    /// Check the data directory: database integrity, schema version, the
+    /// stats cache, free disk space. Exit status 1 when something is wrong.
+    Check,
     /// Print one statistic as the API's JSON envelope.
     Stats(StatsArgs),
     /// Inspect and clear the stats cache.
@@ -416,6 +432,33 @@ pub fn run(cli: Cli) -> Result<bool> {
                 store::jobs::record(&*store.conn()?, &run)?;
             }
             Ok(true)
+        }
+        Command::Backup { dest } => {
+            let store = Store::open_existing(&config.db_path())
+                .with_context(|| format!("no database in {}", config.data_dir.display()))?;
+            crate::jobs::admin::backup(&store, &dest)?;
+            eprintln!("backup written to {}", dest.display());
+            Ok(true)
+        }
+        Command::Restore { src } => {
+            let report = crate::jobs::admin::restore(&config, &src)?;
+            eprintln!("restored {}", src.display());
+            if let Some(old) = report.replaced {
+                eprintln!("the replaced database is kept as {}", old.display());
+            }
+            Ok(true)
+        }
+        Command::Check => {
+            let findings = crate::jobs::admin::check(&config);
+            for f in &findings {
+                println!(
+                    "{} {:<20} {}",
+                    if f.ok { "ok  " } else { "FAIL" },
+                    f.what,
+                    f.detail
+                );
+            }
+            Ok(findings.iter().all(|f| f.ok))
         }
         Command::Schedule => {
             let exe = std::env::current_exe().context("cannot find the voxdash binary")?;

@@ -3,6 +3,7 @@
 //! returning a report; the CLI, the web buttons and the scheduler call the
 //! same functions.
 
+pub mod admin;
 pub mod cleanup;
 pub mod lease;
 pub mod refresh;

@@ -127,6 +127,46 @@ pub fn create_private_file(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Copies the database `source` is connected to into `dest` (which must
+/// not exist), readable by its owner only. SQLite's online backup copies
+/// every page in one step, inside one read transaction: writers in WAL mode
+/// neither wait for it nor restart it (a backup in many small steps starts
+/// over after each write from another connection, and under a steady write
+/// load never ends).
+pub fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
+    let private = |e: std::io::Error| StoreError::DataDir {
+        path: dest.to_path_buf(),
+        reason: format!("cannot create the copy ({e})"),
+    };
+    if dest.exists() {
+        return Err(private(std::io::ErrorKind::AlreadyExists.into()));
+    }
+    create_private_file(dest).map_err(private)?;
+    let copy = (|| -> Result<()> {
+        let mut target = Connection::open(dest)?;
+        let backup = rusqlite::backup::Backup::new(source, &mut target)?;
+        match backup.step(-1)? {
+            rusqlite::backup::StepResult::Done => Ok(()),
+            other => Err(StoreError::Invalid(format!(
+                "copy to {} did not finish ({other:?})",
+                dest.display()
+            ))),
+        }
+    })();
+    if copy.is_err() {
+        let _ = std::fs::remove_file(dest);
+    }
+    copy
+}
+
+/// `PRAGMA integrity_check`: `ok`, or the problems found, one per line.
+pub fn integrity_check(conn: &Connection) -> Result<String> {
+    let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let lines: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(lines.join("\n"))
+}
+
 /// Makes sure `dir` exists and is writable, with a message naming what is missing.
 pub fn ensure_data_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::DataDir {
@@ -210,30 +250,27 @@ impl Store {
     /// starts over after each write from another connection, and under a
     /// steady write load never ends). The copy is readable by its owner only.
     pub fn backup_into(&self, dest: &Path) -> Result<()> {
-        let private = |e: std::io::Error| StoreError::DataDir {
-            path: dest.to_path_buf(),
-            reason: format!("cannot create the backup ({e})"),
+        copy_database(&*self.conn()?, dest)
+    }
+
+    /// Opens an existing database without creating or migrating it.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(StoreError::NotFound(format!("database {}", path.display())));
+        }
+        let store = Store {
+            path: path.to_path_buf(),
+            pool: Mutex::new(Vec::new()),
         };
-        if dest.exists() {
-            return Err(private(std::io::ErrorKind::AlreadyExists.into()));
-        }
-        create_private_file(dest).map_err(private)?;
-        let copy = (|| -> Result<()> {
-            let source = self.conn()?;
-            let mut target = Connection::open(dest)?;
-            let backup = rusqlite::backup::Backup::new(&source, &mut target)?;
-            match backup.step(-1)? {
-                rusqlite::backup::StepResult::Done => Ok(()),
-                other => Err(StoreError::Invalid(format!(
-                    "backup to {} did not finish ({other:?})",
-                    dest.display()
-                ))),
-            }
-        })();
-        if copy.is_err() {
-            let _ = std::fs::remove_file(dest);
-        }
-        copy
+        drop(store.conn()?);
+        Ok(store)
+    }
+
+    /// Moves everything in the write-ahead log into the database file.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn()?
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Rows in each table the product keeps, for `/admin/cache/`.

@@ -1,0 +1,261 @@
+//! Looking after a data directory: an online backup of the database, a
+//! restore that keeps what it replaces, and a check of everything an admin
+//! would look at first (database integrity, schema version, the cache file,
+//! free disk space). The stats cache is derived data: it is never backed up,
+//! and a restore drops it so no number computed from the replaced data
+//! survives.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cache::{CacheError, StatsCache};
+use crate::clock::format_utc;
+use crate::config::Config;
+use crate::store::{self, Store, StoreError};
+
+/// What went wrong in an admin job.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file could not be read, written or moved.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A server (or a job) holds the data directory.
+    #[error("{0} is in use by a running voxdash (the server?); stop it before restoring")]
+    InUse(PathBuf),
+    /// The file to restore is not a sound voxdash database.
+    #[error("{path} cannot be restored: {reason}")]
+    BadSource {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn file_err(path: &Path) -> impl FnOnce(std::io::Error) -> AdminError + '_ {
+    move |source| AdminError::File {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes a consistent copy of the database to `dest` while the server may
+/// be running and writing (see [`Store::backup_into`]).
+pub fn backup(store: &Store, dest: &Path) -> Result<(), AdminError> {
+    store.backup_into(dest)?;
+    Ok(())
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct RestoreReport {
+    /// Where the replaced database was moved (absent if there was none).
+    pub replaced: Option<PathBuf>,
+}
+
+/// Checks that `path` is a sound SQLite database this voxdash can open.
+fn check_source(path: &Path) -> Result<(), AdminError> {
+    let bad = |reason: String| AdminError::BadSource {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if !path.is_file() {
+        return Err(bad("no such file".into()));
+    }
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| bad(e.to_string()))?;
+    let integrity = store::integrity_check(&conn).map_err(|e| bad(e.to_string()))?;
+    if integrity != "ok" {
+        return Err(bad(format!("integrity check: {integrity}")));
+    }
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| bad(e.to_string()))?;
+    let latest = store::schema::latest_version();
+    if version == 0 || version > latest {
+        return Err(bad(format!(
+            "schema version {version} (this voxdash reads 1 to {latest})"
+        )));
+    }
+    Ok(())
+}
+
+/// Replaces the database of `config`'s data directory with `src`. Refuses
+/// while a server (or any voxdash job) holds the directory. The replaced
+/// database is kept as `voxdash.db.replaced-<time>`; the stats cache is
+/// removed (it described the replaced data).
+pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError> {
+    check_source(src)?;
+    let db = config.db_path();
+    store::ensure_data_dir(&config.data_dir)?;
+    // Holding the cache file proves no server or job runs on this directory,
+    // and keeps one from starting until the restore is done.
+    let guard = {
+        let current = Arc::new(Store::open(&db)?);
+        match StatsCache::open(config, Arc::clone(&current)) {
+            Ok(cache) => cache,
+            Err(CacheError::Locked(_)) => return Err(AdminError::InUse(config.data_dir.clone())),
+            Err(e) => {
+                return Err(AdminError::File {
+                    path: config.cache_path(),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            }
+        }
+    };
+    // Fold the write-ahead log into the file, so moving it moves everything.
+    guard.store().checkpoint()?;
+    let stamp = format_utc(config.clock.now_micros()).replace(':', "");
+    let aside = config.data_dir.join(format!("voxdash.db.replaced-{stamp}"));
+    std::fs::rename(&db, &aside).map_err(file_err(&db))?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let cache_path = config.cache_path();
+    drop(guard);
+    let copied =
+        rusqlite::Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(StoreError::from)
+            .and_then(|source| store::copy_database(&source, &db));
+    if let Err(e) = copied {
+        // Put the previous database back: a failed restore changes nothing.
+        let _ = std::fs::remove_file(&db);
+        let _ = std::fs::rename(&aside, &db);
+        return Err(e.into());
+    }
+    std::fs::remove_file(&cache_path).map_err(file_err(&cache_path))?;
+    // Migrate a restored older database now, not at the next start.
+    Store::open(&db)?;
+    Ok(RestoreReport {
+        replaced: Some(aside),
+    })
+}
+
+/// One line of `voxdash check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What was checked.
+    pub what: String,
+    /// Whether it is fine.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// Free space (bytes) below which `check` reports a problem.
+pub const MIN_FREE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Checks the data directory of `config`: database integrity and schema
+/// version, the cache file, free disk space. Never changes anything (an
+/// older database is reported, not migrated).
+pub fn check(config: &Config) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut add = |what: &str, ok: bool, detail: String| {
+        out.push(Finding {
+            what: what.into(),
+            ok,
+            detail,
+        })
+    };
+    let db = config.db_path();
+    if !db.is_file() {
+        add(
+            "database",
+            false,
+            format!("{} does not exist", db.display()),
+        );
+    } else {
+        match rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        {
+            Err(e) => add("database", false, format!("{}: {e}", db.display())),
+            Ok(conn) => {
+                match store::integrity_check(&conn) {
+                    Ok(r) if r == "ok" => add("database integrity", true, "ok".into()),
+                    Ok(r) => add("database integrity", false, r),
+                    Err(e) => add("database integrity", false, e.to_string()),
+                }
+                let latest = store::schema::latest_version();
+                match conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
+                    Ok(v) if v == latest => add("schema version", true, format!("{v}")),
+                    Ok(v) if v < latest => add(
+                        "schema version",
+                        true,
+                        format!("{v}; migrated to {latest} at the next start"),
+                    ),
+                    Ok(v) => add(
+                        "schema version",
+                        false,
+                        format!("{v}, newer than the {latest} this voxdash knows"),
+                    ),
+                    Err(e) => add("schema version", false, e.to_string()),
+                }
+            }
+        }
+    }
+    let cache = config.cache_path();
+    if !cache.exists() {
+        add(
+            "stats cache",
+            true,
+            "none yet (made at the next start)".into(),
+        );
+    } else {
+        match Store::open_existing(&db).map(Arc::new) {
+            Err(e) => add("stats cache", false, format!("not checked: {e}")),
+            Ok(store) => match StatsCache::open(config, store) {
+                Ok(c) => match c.len() {
+                    Ok(n) => add("stats cache", true, format!("readable, {n} entries")),
+                    Err(e) => add("stats cache", false, e.to_string()),
+                },
+                Err(CacheError::Locked(_)) => {
+                    add("stats cache", true, "in use by the running server".into())
+                }
+                Err(e) => add("stats cache", false, e.to_string()),
+            },
+        }
+    }
+    match free_bytes(&config.data_dir) {
+        Some(free) => add(
+            "free disk space",
+            free >= MIN_FREE_BYTES,
+            format!(
+                "{} MiB free in {}",
+                free / (1024 * 1024),
+                config.data_dir.display()
+            ),
+        ),
+        None => add(
+            "free disk space",
+            false,
+            format!("cannot read for {}", config.data_dir.display()),
+        ),
+    }
+    out
+}
+
+/// Bytes available to this user on the file system of `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a NUL-terminated path and a statvfs struct to fill.
+        let rc = unsafe { libc::statvfs(path.as_ptr(), &mut stat) };
+        (rc == 0).then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
