@@ -132,7 +132,7 @@ pub enum Command {
     },
     /// Replace the database with SRC (a file `backup` wrote). Refused while
     /// a server uses the data directory; the replaced database is kept
-    /// beside it as voxdash.db.replaced-<time>, and the stats cache is dropped.
+    /// beside it as `voxdash.db.replaced-TIME`, and the stats cache is dropped.
     Restore {
         /// The database file to restore.
         src: PathBuf,

@@ -43,7 +43,7 @@ pub enum CacheError {
     Locked(PathBuf),
     /// redb failed (an I/O error, a damaged file, ...).
     #[error("stats cache: {0}")]
-    Redb(#[from] redb::Error),
+    Redb(Box<redb::Error>),
     /// The cache file could not be opened or rebuilt; reads miss and
     /// computations are answered without being stored until it can be.
     #[error("stats cache {0} is unavailable")]
@@ -80,12 +80,19 @@ impl CacheError {
     /// Whether the cache file must be closed and opened again before it
     /// can work (after an I/O error such as a full disk, or damage).
     fn needs_reopen(&self) -> bool {
-        matches!(
-            self,
-            CacheError::Redb(
+        match self {
+            CacheError::Redb(e) => matches!(
+                **e,
                 redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::Corrupted(_)
-            ) | CacheError::Unavailable(_)
-        )
+            ),
+            CacheError::Unavailable(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether this is an I/O error (the file is fine, the disk is not).
+    fn is_io(&self) -> bool {
+        matches!(self, CacheError::Redb(e) if matches!(**e, redb::Error::Io(_)))
     }
 
     /// The underlying error, through shared computations.
@@ -98,7 +105,13 @@ impl CacheError {
 }
 
 fn redb_err(e: impl Into<redb::Error>) -> CacheError {
-    CacheError::Redb(e.into())
+    CacheError::Redb(Box::new(e.into()))
+}
+
+impl From<redb::Error> for CacheError {
+    fn from(e: redb::Error) -> Self {
+        redb_err(e)
+    }
 }
 
 /// How an answer relates to the data, as the badge shows it.
@@ -250,7 +263,7 @@ fn open_db(path: &Path, now: i64, keep_on_io: bool) -> Result<Database, CacheErr
     match try_open(path) {
         Ok(db) => Ok(db),
         Err(CacheError::Locked(p)) => Err(CacheError::Locked(p)),
-        Err(e @ CacheError::Redb(redb::Error::Io(_))) if keep_on_io => Err(e),
+        Err(e) if keep_on_io && e.is_io() => Err(e),
         Err(e) => {
             let aside = PathBuf::from(format!(
                 "{}.corrupt-{}",
@@ -832,7 +845,7 @@ impl StatsCache {
     }
 
     /// Whether `key` is a per-user entry for a day or week other than the
-    /// current one: those are kept in memory only (see [`transient`]).
+    /// current one: those are kept in memory only, at most a few hundred.
     pub fn is_transient(&self, key: &StatKey) -> bool {
         let today = self.config.local.date(self.config.clock.now_micros());
         match key {

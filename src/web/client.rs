@@ -137,19 +137,6 @@ fn dechunk(mut raw: &[u8]) -> std::io::Result<Vec<u8>> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::dechunk;
-
-    #[test]
-    fn chunked_answers_decode() {
-        let raw = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n";
-        assert_eq!(dechunk(raw).unwrap(), b"hello, world");
-        assert!(dechunk(b"5\r\nhel").is_err());
-        assert!(dechunk(b"zz\r\n").is_err());
-    }
-}
-
 /// Runs `args` on the server of `data_dir`, if one is running; `None` when
 /// there is no control file or nothing answers at its address.
 pub fn run_on_server(data_dir: &Path, args: &[String]) -> Option<Result<Remote, String>> {
@@ -185,5 +172,18 @@ pub fn run_on_server(data_dir: &Path, args: &[String]) -> Option<Result<Remote, 
             "server at {addr} answered {status}: {}",
             String::from_utf8_lossy(&body)
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dechunk;
+
+    #[test]
+    fn chunked_answers_decode() {
+        let raw = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n";
+        assert_eq!(dechunk(raw).unwrap(), b"hello, world");
+        assert!(dechunk(b"5\r\nhel").is_err());
+        assert!(dechunk(b"zz\r\n").is_err());
     }
 }

@@ -161,7 +161,7 @@ impl<'r> Ctx<'r> {
     }
 
     /// The body, read on first use: at most [`Ctx::body_limit`] bytes (413
-    /// beyond, without reading further) within [`BODY_TIMEOUT`] (408).
+    /// beyond, without reading further) within ten seconds (408).
     pub fn body(&self) -> Result<&[u8], WebError> {
         if let Some(body) = self.body.get() {
             return Ok(body);

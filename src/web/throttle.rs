@@ -99,12 +99,8 @@ impl SignInThrottle {
 
 impl Keys {
     fn with_limits(&self) -> impl Iterator<Item = (&str, u32)> {
-        std::iter::once((self.account.as_str(), PER_ACCOUNT)).chain(
-            self.address
-                .as_deref()
-                .map(|a| (a, PER_ADDRESS))
-                .into_iter(),
-        )
+        std::iter::once((self.account.as_str(), PER_ACCOUNT))
+            .chain(self.address.as_deref().map(|a| (a, PER_ADDRESS)))
     }
 }
 
