@@ -2,7 +2,7 @@
 //! sessions and 16 reader threads read statistics against a running server
 //! for 10 s; prints accepted writes, errors, writes/s and read p50/p99.
 //!
-//! Usage: `write_load ADDR TOKEN USER_ID`
+//! Usage: `write_load ADDR TOKEN USER_ID [SECONDS] [READERS]`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,7 +17,9 @@ fn main() {
         format!("Bearer {}", args[2]),
         args[3].clone(),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let seconds: u64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let readers: usize = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(16);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
     let accepted = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -48,7 +50,7 @@ fn main() {
             }
         }));
     }
-    for i in 0..16 {
+    for i in 0..readers {
         let (addr, token, user, errors, latencies) = (
             addr.clone(),
             token.clone(),
@@ -97,7 +99,7 @@ fn main() {
     let w = accepted.load(Ordering::Relaxed);
     println!(
         "accepted writes {w} ({:.0}/s), errors {}, reads {} (p50 {:.2} ms, p99 {:.2} ms)",
-        w as f64 / 10.0,
+        w as f64 / seconds as f64,
         errors.load(Ordering::Relaxed),
         l.len(),
         pct(0.5),
