@@ -4,7 +4,7 @@ BIN := target/release/voxdash
 DATA ?= ./data
 BIND ?= 127.0.0.1:8010
 
-.PHONY: run build test check bench e2e clean
+.PHONY: run build test lint check bench e2e clean
 
 ## Build, load the demo data if the database is empty, serve on $(BIND).
 run: build
@@ -19,12 +19,14 @@ build:
 test:
 	$(CARGO) test --all-targets
 
-## Format, lints, tests and docs, all without warnings.
-check:
+## Format, lints and docs, all without warnings.
+lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
-	$(CARGO) test --all-targets
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps
+
+## Format, lints, tests and docs, all without warnings.
+check: lint test
 
 ## Headless Chromium against a live server (installs Debian's chromium if missing).
 e2e:

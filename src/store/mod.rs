@@ -101,6 +101,25 @@ impl Drop for Conn<'_> {
     }
 }
 
+/// How long a connection waits for a lock another connection holds.
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits for a busy database in short steps, up to [`LOCK_WAIT`]. SQLite's
+/// own busy timeout sleeps up to 100 ms between tries, so under a steady
+/// write load a cleanup batch or a write would lose tens of milliseconds
+/// each time it meets another writer; write transactions here last about a
+/// millisecond, so a step of at most 1 ms wastes little.
+fn wait_for_lock(tries: i32) -> bool {
+    let step = Duration::from_micros((50 * (tries as u64 + 1)).min(1000));
+    // After the first 20 tries every step is 1 ms.
+    let waited = step * (tries as u32).saturating_sub(20) + Duration::from_millis(10);
+    if waited >= LOCK_WAIT {
+        return false;
+    }
+    std::thread::sleep(step);
+    true
+}
+
 /// Begins a transaction that takes the write lock first (`BEGIN IMMEDIATE`).
 /// Every read-then-write uses it: a deferred transaction that reads and
 /// then writes fails with "database is locked" when another connection
@@ -219,7 +238,7 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.busy_handler(Some(wait_for_lock))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;

@@ -132,7 +132,7 @@ impl ClientConnection {
             }
             // A client sending its head one byte at a time cannot keep the
             // connection for longer than the head timeout.
-            if buf.len() % 64 == 0 && Instant::now() > deadline {
+            if buf.len() % 8 == 0 && Instant::now() > deadline {
                 return Err(ReadError::HeadTimeout);
             }
         }
