@@ -365,6 +365,12 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     assert!(page
         .body
         .contains("data-rule=\"to_archive\"><td>to_archive</td><td>0</td>"));
+    // Monitoring sees the run too: its start, at the pinned clock.
+    let metrics = common::server::get(&r, "/metrics", &[]).body;
+    assert!(
+        metrics.contains("voxdash_job_last_success_timestamp_seconds{job=\"cleanup\"} 1795402800"),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -62,6 +62,15 @@ pub fn recent(conn: &Connection, job: Option<&str>, limit: usize) -> Result<Vec<
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// When the last successful run of each job started (µs), by job name.
+pub fn last_successes(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare(
+        "SELECT job, MAX(started_at) FROM job_runs WHERE outcome = 'ok' GROUP BY job ORDER BY job",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Takes the lease of `job` for `holder` until `expires_at` (µs, wall clock)
 /// if nobody holds it or the holder's lease has expired. One IMMEDIATE
 /// transaction, so two processes cannot both take it. Returns whether taken.

@@ -797,6 +797,17 @@ fn metrics(app: &App) -> Result<Reply, WebError> {
             let _ = writeln!(s, "{name}{{kind=\"{}\"}} {}", k.name(), get(m));
         }
     }
+    let _ = writeln!(
+        s,
+        "# HELP voxdash_job_last_success_timestamp_seconds When the last successful run of each job started (any process).\n# TYPE voxdash_job_last_success_timestamp_seconds gauge"
+    );
+    for (job, started) in store::jobs::last_successes(&*app.cache.store().conn()?)? {
+        let _ = writeln!(
+            s,
+            "voxdash_job_last_success_timestamp_seconds{{job=\"{job}\"}} {}",
+            started / 1_000_000
+        );
+    }
     Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
 }
 
