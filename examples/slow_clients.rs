@@ -25,9 +25,7 @@ fn healthz(addr: &str) -> String {
     times.sort_by(f64::total_cmp);
     format!(
         "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        times[99],
-        times[197],
-        times[199]
+        times[99], times[197], times[199]
     )
 }
 
@@ -56,7 +54,10 @@ fn main() {
                 let Ok(mut s) = TcpStream::connect(&addr) else {
                     return;
                 };
-                for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter().cycle() {
+                for b in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                    .iter()
+                    .cycle()
+                {
                     if stop.load(Ordering::Relaxed) || s.write_all(&[*b]).is_err() {
                         break;
                     }
@@ -66,7 +67,10 @@ fn main() {
         }));
     }
     std::thread::sleep(Duration::from_secs(1));
-    println!("/healthz with 128 slow or idle connections open: {}", healthz(&addr));
+    println!(
+        "/healthz with 128 slow or idle connections open: {}",
+        healthz(&addr)
+    );
     stop.store(true, Ordering::Relaxed);
     drop(held);
     for d in dribblers {
