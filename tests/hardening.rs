@@ -763,48 +763,12 @@ fn serve_starts_over_a_truncated_or_corrupted_cache_file() {
             String::from_utf8_lossy(&out.stderr)
         );
         std::fs::write(&path, &damaged).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = std::process::Command::new(bin)
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(["serve", "--public", "--bind", &format!("127.0.0.1:{port}")])
-            .env("VOXDASH_NOW", common::SAMPLE_NOW)
-            .env("VOXDASH_TZ", common::SAMPLE_TZ)
-            .env("VOXDASH_LOG", "off")
-            .spawn()
-            .unwrap();
-        let addr = format!("127.0.0.1:{port}");
-        let mut page = None;
-        for _ in 0..100 {
-            if let Ok(reply) =
-                voxdash::web::client::request(&addr, "GET", "/api/v1/stats/dashboard", &[], b"")
-            {
-                page = Some(reply);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let status = server.try_wait().unwrap();
-        let _ = server.kill();
-        let _ = server.wait();
-        assert!(status.is_none(), "serve exited: {status:?}");
-        let (code, _, body) = page.expect("serve answered");
+        let mut server = common::Served::start(dir.path());
+        let (code, body) = server.get("/api/v1/stats/dashboard");
+        assert!(server.running(), "serve exited");
         assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
     }
-    let aside = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("stats.redb.corrupt-")
-        })
-        .count();
+    let aside = common::files_starting_with(dir.path(), "stats.redb.corrupt-");
     assert!(aside >= 1);
 }
 

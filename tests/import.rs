@@ -470,24 +470,26 @@ fn bad_timestamp_rejects_only_its_row() {
     assert_eq!(line5, 0, "the row on line 5 (id 4) is not loaded");
 }
 
+/// A `--strict` import of `dir` fails on exactly one row, reported as `place`.
+fn strict_import_rejects_one(store: &Store, dir: &Path, place: &str) {
+    let options = ImportOptions {
+        strict: true,
+        ..Default::default()
+    };
+    let err = import_dir(store, dir, &options).unwrap_err();
+    assert!(
+        matches!(err, ImportError::Strict { count: 1, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(place), "{err}");
+}
+
 #[test]
 fn bad_timestamp_in_strict_mode_writes_nothing() {
     let (_tmp, dir) = sample_copy();
     set_field(&dir, "study_sessions.csv", 5, "start_time", "2026-13-45");
     let (_db, store) = fresh_store();
-    let options = ImportOptions {
-        strict: true,
-        ..Default::default()
-    };
-    let err = import_dir(&store, &dir, &options).unwrap_err();
-    assert!(
-        matches!(err, ImportError::Strict { count: 1, .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("study_sessions.csv:5: start_time"),
-        "{err}"
-    );
+    strict_import_rejects_one(&store, &dir, "study_sessions.csv:5: start_time");
     assert_all_empty(&store);
 }
 
@@ -675,19 +677,7 @@ fn out_of_bounds_row_in_strict_mode_writes_nothing() {
     // A change that would be written if the import went through.
     set_field(&dir, "courses.csv", 2, "name", "Renamed");
     set_field(&dir, "uploads.csv", 3, "longitude", "200");
-    let options = ImportOptions {
-        strict: true,
-        ..Default::default()
-    };
-    let err = import_dir(&store, &dir, &options).unwrap_err();
-    assert!(
-        matches!(err, ImportError::Strict { count: 1, .. }),
-        "{err:?}"
-    );
-    assert!(
-        err.to_string().contains("uploads.csv:3: longitude"),
-        "{err}"
-    );
+    strict_import_rejects_one(&store, &dir, "uploads.csv:3: longitude");
     let after: Vec<i64> = TABLES.iter().map(|(t, _)| count(&store, t)).collect();
     assert_eq!(after, counts);
     assert_eq!(dump_all(&store), before);

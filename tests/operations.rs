@@ -27,42 +27,19 @@ fn count_sessions(db: &Path, id: i64) -> i64 {
         .unwrap()
 }
 
-/// Starts `voxdash serve` on a data directory and returns the JSON of
-/// `paths`, then stops it.
+/// Starts `voxdash serve` on a data directory and returns the `data` of
+/// the JSON at `paths`, then stops it.
 fn served_json(data: &Path, paths: &[&str]) -> Vec<serde_json::Value> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_voxdash"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--public", "--bind", &format!("127.0.0.1:{port}")])
-        .env("VOXDASH_NOW", common::SAMPLE_NOW)
-        .env("VOXDASH_TZ", common::SAMPLE_TZ)
-        .env("VOXDASH_LOG", "off")
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
-    let mut out = Vec::new();
-    for path in paths {
-        let mut answer = None;
-        for _ in 0..100 {
-            if let Ok(reply) = voxdash::web::client::request(&addr, "GET", path, &[], b"") {
-                answer = Some(reply);
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let (status, _, body) = answer.expect("the server answered");
-        assert_eq!(status, 200, "{path}");
-        let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        out.push(v["data"].take());
-    }
-    let _ = server.kill();
-    let _ = server.wait();
-    out
+    let server = common::Served::start(data);
+    paths
+        .iter()
+        .map(|path| {
+            let (status, body) = server.get(path);
+            assert_eq!(status, 200, "{path}");
+            let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            v["data"].take()
+        })
+        .collect()
 }
 
 #[test]

@@ -90,3 +90,72 @@ pub fn run_cli(bin: &str, data: &Path, args: &[&str]) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// How many entries of `dir` have a name starting with `prefix`.
+pub fn files_starting_with(dir: &Path, prefix: &str) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(prefix)
+        })
+        .count()
+}
+
+/// A `voxdash serve --public` process on a free loopback port, with the
+/// sample's clock and zone; killed when dropped.
+pub struct Served {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+
+impl Served {
+    pub fn start(data: &Path) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_voxdash"))
+            .arg("--data-dir")
+            .arg(data)
+            .args(["serve", "--public", "--bind", &format!("127.0.0.1:{port}")])
+            .env("VOXDASH_NOW", SAMPLE_NOW)
+            .env("VOXDASH_TZ", SAMPLE_TZ)
+            .env("VOXDASH_LOG", "off")
+            .spawn()
+            .unwrap();
+        Served {
+            child,
+            addr: format!("127.0.0.1:{port}"),
+        }
+    }
+
+    /// `GET path`, retried for up to 10 s while the server starts.
+    pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        for _ in 0..100 {
+            if let Ok((status, _, body)) =
+                voxdash::web::client::request(&self.addr, "GET", path, &[], b"")
+            {
+                return (status, body);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("voxdash serve never answered {path}");
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
