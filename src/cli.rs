@@ -917,13 +917,9 @@ fn cache_command(
 /// The crontab equivalent of `serve --scheduler`, with absolute paths.
 fn schedule_lines(exe: &std::path::Path, dir: &std::path::Path, config: &Config) -> String {
     let s = &config.schedule;
-    let at = |hm: &str| {
-        let (h, m) = hm.split_once(':').unwrap_or(("3", "0"));
-        format!(
-            "{} {}",
-            m.trim_start_matches('0').parse::<u32>().unwrap_or(0),
-            h.trim_start_matches('0').parse::<u32>().unwrap_or(0)
-        )
+    let at = |t: &chrono::NaiveTime| {
+        use chrono::Timelike;
+        format!("{} {}", t.minute(), t.hour())
     };
     let tz = config.local.tz.name();
     let base = format!("{} --data-dir {} --tz {tz}", exe.display(), dir.display());
@@ -937,7 +933,7 @@ fn schedule_lines(exe: &std::path::Path, dir: &std::path::Path, config: &Config)
          # purge of expired cache entries: `serve --scheduler` does it hourly; by cron,\n\
          # `voxdash cache clear` drops everything instead.\n",
         at(&s.refresh_at),
-        s.precompute_every_minutes.max(1),
+        s.precompute_every_minutes,
         at(&s.cleanup_at),
         log = log.display(),
     )

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveTime;
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -71,21 +72,43 @@ impl Default for CachePolicy {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleConfig {
-    /// Local time of the nightly refresh, `HH:MM`.
-    pub refresh_at: String,
-    /// Local time of the nightly cleanup (archive), `HH:MM`.
-    pub cleanup_at: String,
-    /// Minutes between two precomputes of active users.
+    /// Local time of the nightly refresh, `HH:MM` in the file.
+    #[serde(deserialize_with = "hh_mm")]
+    pub refresh_at: NaiveTime,
+    /// Local time of the nightly cleanup (archive), `HH:MM` in the file.
+    #[serde(deserialize_with = "hh_mm")]
+    pub cleanup_at: NaiveTime,
+    /// Minutes between two precomputes of active users (at least 1).
+    #[serde(deserialize_with = "at_least_one")]
     pub precompute_every_minutes: u64,
-    /// Minutes between two purges of expired cache entries.
+    /// Minutes between two purges of expired cache entries (at least 1).
+    #[serde(deserialize_with = "at_least_one")]
     pub purge_every_minutes: u64,
+}
+
+/// Reads `HH:MM` (00:00 to 23:59); anything else is an error that names the
+/// setting (the TOML parser adds its key and line), never a silent default.
+fn hh_mm<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+    let text = String::deserialize(d)?;
+    NaiveTime::parse_from_str(&text, "%H:%M").map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not a time of day HH:MM (00:00 to 23:59)"
+        ))
+    })
+}
+
+fn at_least_one<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom("must be at least 1")),
+        n => Ok(n),
+    }
 }
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
         ScheduleConfig {
-            refresh_at: "03:00".into(),
-            cleanup_at: "02:00".into(),
+            refresh_at: NaiveTime::from_hms_opt(3, 0, 0).expect("a valid time"),
+            cleanup_at: NaiveTime::from_hms_opt(2, 0, 0).expect("a valid time"),
             precompute_every_minutes: 5,
             purge_every_minutes: 60,
         }
@@ -223,5 +246,40 @@ impl Config {
     /// Path of the stats cache.
     pub fn cache_path(&self) -> PathBuf {
         self.data_dir.join("stats.redb")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(toml: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("voxdash.toml"), toml).unwrap();
+        Config::load(dir.path(), None, None)
+    }
+
+    #[test]
+    fn schedule_times_are_read_once_and_bad_ones_are_errors_naming_the_setting() {
+        let c = load_with("[schedule]\nrefresh_at = \"04:30\"\n").unwrap();
+        assert_eq!(
+            c.schedule.refresh_at,
+            NaiveTime::from_hms_opt(4, 30, 0).unwrap()
+        );
+        assert_eq!(
+            c.schedule.cleanup_at,
+            NaiveTime::from_hms_opt(2, 0, 0).unwrap()
+        );
+        for (bad, key) in [
+            ("[schedule]\nrefresh_at = \"25:99\"\n", "refresh_at"),
+            ("[schedule]\ncleanup_at = \"3am\"\n", "cleanup_at"),
+            (
+                "[schedule]\nprecompute_every_minutes = 0\n",
+                "precompute_every_minutes",
+            ),
+        ] {
+            let err = load_with(bad).unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("voxdash.toml"), "{err}");
+        }
     }
 }

@@ -34,21 +34,16 @@ pub struct Job {
     pub when: When,
 }
 
-fn parse_hm(text: &str) -> NaiveTime {
-    NaiveTime::parse_from_str(text, "%H:%M")
-        .unwrap_or_else(|_| NaiveTime::from_hms_opt(3, 0, 0).expect("valid"))
-}
-
 /// The jobs of a schedule configuration.
 pub fn jobs(config: &ScheduleConfig) -> Vec<Job> {
     vec![
         Job {
             name: "refresh",
-            when: When::Daily(parse_hm(&config.refresh_at)),
+            when: When::Daily(config.refresh_at),
         },
         Job {
             name: "cleanup",
-            when: When::Daily(parse_hm(&config.cleanup_at)),
+            when: When::Daily(config.cleanup_at),
         },
         Job {
             name: "precompute",
