@@ -545,13 +545,13 @@ fn run_cached(
                 StatKey::SHARED.to_vec()
             } else {
                 only.iter()
-                    .map(|k| match k.trim() {
-                        "dashboard" => Ok(StatKey::Dashboard),
-                        "locations" => Ok(StatKey::Locations),
-                        "learning" => Ok(StatKey::Learning),
-                        other => {
-                            bail!("--only: {other:?} is not one of dashboard, locations, learning")
-                        }
+                    .map(|k| {
+                        StatKey::shared(k.trim()).ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "--only: {:?} is not one of dashboard, locations, learning",
+                                k.trim()
+                            )
+                        })
                     })
                     .collect::<Result<Vec<_>>>()?
             };

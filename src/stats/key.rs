@@ -134,6 +134,13 @@ impl StatKey {
         Ok(StatKey::Weekly { user, monday })
     }
 
+    /// The shared key named `name` (`dashboard`, `locations`, `learning`).
+    pub fn shared(name: &str) -> Option<StatKey> {
+        StatKey::SHARED
+            .into_iter()
+            .find(|k| k.kind().name() == name)
+    }
+
     /// Parses a key as written by `Display` (e.g. `user/42/weekly/2025-06-23`).
     pub fn parse(text: &str) -> Result<StatKey, StatsError> {
         let bad = || StatsError::BadParameter {

@@ -686,12 +686,8 @@ fn envelope(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Reply, WebError> {
 }
 
 fn shared_json(app: &App, ctx: &Ctx, which: &str) -> Result<Reply, WebError> {
-    let key = match which {
-        "dashboard" => StatKey::Dashboard,
-        "locations" => StatKey::Locations,
-        "learning" => StatKey::Learning,
-        other => return Err(WebError::NotFound(format!("no statistic {other:?}"))),
-    };
+    let key = StatKey::shared(which)
+        .ok_or_else(|| WebError::NotFound(format!("no statistic {which:?}")))?;
     envelope(app, ctx, &key)
 }
 
