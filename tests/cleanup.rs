@@ -100,14 +100,7 @@ fn voxdash(data: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn imported() -> tempfile::TempDir {
-    let dir = common::temp_dir();
-    assert!(voxdash(
-        dir.path(),
-        &["import", common::sample_dir().to_str().unwrap()]
-    )
-    .status
-    .success());
-    dir
+    common::imported_dir()
 }
 
 fn report(out: &std::process::Output) -> HashMap<String, u64> {

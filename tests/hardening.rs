@@ -731,14 +731,8 @@ fn random_requests_never_panic_and_never_answer_500() {
 
 #[test]
 fn serve_starts_over_a_truncated_or_corrupted_cache_file() {
-    let dir = common::temp_dir();
+    let dir = common::imported_dir();
     let bin = env!("CARGO_BIN_EXE_voxdash");
-    let sample = common::sample_dir();
-    assert!(
-        common::run_cli(bin, dir.path(), &["import", sample.to_str().unwrap()])
-            .status
-            .success()
-    );
     assert!(common::run_cli(bin, dir.path(), &["refresh"])
         .status
         .success());
@@ -854,4 +848,27 @@ fn a_sum_past_i64_from_legacy_rows_is_answered_not_wrapped() {
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["data"]["total_duration_minutes"], i64::MAX);
+}
+
+#[test]
+fn behind_a_trusted_proxy_throttling_counts_each_forwarded_client() {
+    let r = start_with(false, |c| c.server.trust_forwarded_for = true);
+    let attempt = |from: &str, user: &str, password: &str| {
+        let (cookie, token) = common::server::login_form(&r);
+        call(
+            &r,
+            "POST",
+            "/login/",
+            &[("Cookie", &cookie), ("X-Forwarded-For", from)],
+            &format!("csrf_token={token}&username={user}&password={password}&next=/"),
+        )
+        .status
+    };
+    // 20 failures from one client, spread over accounts so none is locked.
+    for i in 0..20 {
+        assert_eq!(attempt("10.9.9.1", &format!("nobody{i}"), "x"), 200);
+    }
+    assert_eq!(attempt("10.9.9.1", "boss", "staff-password"), 429);
+    // Another client behind the same proxy is not affected.
+    assert_eq!(attempt("spoof, 10.9.9.2", "boss", "staff-password"), 303);
 }

@@ -161,13 +161,7 @@ fn restore_refuses_a_file_that_is_not_a_database() {
 
 #[test]
 fn check_passes_on_a_healthy_directory_and_fails_on_a_corrupted_database() {
-    let dir = common::temp_dir();
-    assert!(voxdash(
-        dir.path(),
-        &["import", common::sample_dir().to_str().unwrap()]
-    )
-    .status
-    .success());
+    let dir = common::imported_dir();
     let ok = voxdash(dir.path(), &["check"]);
     let text = String::from_utf8_lossy(&ok.stdout).into_owned();
     assert!(ok.status.success(), "{text}");

@@ -126,16 +126,12 @@ impl<'r> Ctx<'r> {
             .unwrap_or_default();
         let method = request.method().to_string();
         let peer = request.remote_addr().map(|a| a.ip());
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
-        let remote = match (peer, forwarded) {
-            (Some(p), Some(f))
-                if p.is_loopback() && app.cache.config().server.trust_forwarded_for =>
-            {
-                Some(f)
-            }
+        let remote = match peer {
+            Some(p) if p.is_loopback() && app.cache.config().server.trust_forwarded_for => headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
+                .or(peer),
             _ => peer,
         };
         let body_length = request.body_length();

@@ -91,6 +91,22 @@ pub fn run_cli(bin: &str, data: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A new data directory with the sample imported by the `voxdash` binary.
+pub fn imported_dir() -> tempfile::TempDir {
+    let dir = temp_dir();
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_voxdash"),
+        dir.path(),
+        &["import", sample_dir().to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
+
 /// How many entries of `dir` have a name starting with `prefix`.
 pub fn files_starting_with(dir: &Path, prefix: &str) -> usize {
     std::fs::read_dir(dir)
