@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use voxdash::web::client::request;
+#[path = "../tests/common/http.rs"]
+mod http;
+use http::request;
 
 fn healthz(addr: &str) -> String {
     let mut times: Vec<f64> = (0..200)

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use voxdash::web::client::request;
+#[path = "../tests/common/http.rs"]
+mod http;
+use http::request;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

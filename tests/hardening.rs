@@ -405,7 +405,7 @@ fn every_answer_forbids_framing_and_sniffing_and_cookies_can_be_secure() {
 fn database_and_cache_files_are_readable_by_their_owner_only() {
     use std::os::unix::fs::PermissionsExt;
     let r = start(false);
-    for file in ["voxdash.db", "stats.redb", "server.control"] {
+    for file in ["voxdash.db", "stats.redb", "control.sock"] {
         let mode = std::fs::metadata(r.dir.path().join(file))
             .unwrap()
             .permissions()

@@ -4,8 +4,6 @@
 
 mod common;
 
-use voxdash::web;
-
 use common::server::{call, get, post_login, sign_in, start};
 
 #[test]
@@ -265,7 +263,8 @@ fn the_cli_runs_through_the_server_while_it_serves() {
     let bad = run(&["stats", "user", "777", "courses"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("user 777 not found"));
-    // The control channel refuses a wrong secret.
+    // The control channel is not on the network: the old HTTP endpoint is
+    // gone, and the socket is the data directory owner's alone.
     let forged = call(
         &r,
         "POST",
@@ -273,8 +272,9 @@ fn the_cli_runs_through_the_server_while_it_serves() {
         &[("X-Voxdash-Control", "guess")],
         "{\"args\":[\"cache\",\"clear\"]}",
     );
-    assert_eq!(forged.status, 403);
-    let mode = std::fs::metadata(web::control_file(r.dir.path())).unwrap();
-    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(forged.status, 404);
+    let mode = std::fs::metadata(voxdash::control::socket_path(r.dir.path())).unwrap();
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    assert!(mode.file_type().is_socket());
     assert_eq!(mode.permissions().mode() & 0o777, 0o600);
 }

@@ -22,7 +22,7 @@ use serde_json::json;
 use crate::clock::format_utc;
 use crate::config::Config;
 use crate::i18n::Lang;
-use crate::stats::key::KeyKind;
+use crate::stats::key::{Change, KeyKind};
 use crate::stats::{self, StatKey, StatsError};
 use crate::store::Store;
 
@@ -698,7 +698,7 @@ impl StatsCache {
         for item in table.iter().map_err(redb_err)? {
             let (k, v) = item.map_err(redb_err)?;
             let key = k.value().to_string();
-            if matches!(key.as_str(), "dashboard" | "locations" | "learning") {
+            if StatKey::shared(&key).is_some() {
                 continue;
             }
             let computed = Entry::decode(v.value())
@@ -751,6 +751,23 @@ impl StatsCache {
         }
         tx.commit().map_err(redb_err)?;
         Ok(removed)
+    }
+
+    /// Applies the invalidation of a committed write ([`Change::invalidation`]).
+    /// Best effort: the write is done, so a failure here is logged, and the
+    /// write counters still make the entries stale.
+    pub fn apply(&self, change: Change) {
+        let invalidation = change.invalidation();
+        if !invalidation.drop_prefixes.is_empty() {
+            if let Err(e) = self.invalidate_prefixes(&invalidation.drop_prefixes) {
+                log::warn!("cache: invalidation after {change:?}: {e}");
+            }
+        }
+        for key in invalidation.mark_stale {
+            if let Err(e) = self.mark_stale(&key.to_string()) {
+                log::warn!("cache: marking {key} stale after {change:?}: {e}");
+            }
+        }
     }
 
     /// Marks an entry stale: it keeps being served (as `stale`) while a

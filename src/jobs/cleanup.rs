@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::store::{maintenance as m, Store, StoreError};
 
 /// What to clean.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CleanupOptions {
     /// Count only; change nothing.
     pub dry_run: bool,
@@ -30,14 +30,24 @@ pub struct CleanupOptions {
     pub no_backup: bool,
 }
 
+impl CleanupOptions {
+    /// Sessions older than this many days are archived unless told otherwise.
+    pub const ARCHIVE_OLDER_THAN: u32 = 180;
+    /// Archived sessions older than this many days are deleted unless told
+    /// otherwise.
+    pub const DELETE_OLDER_THAN: u32 = 730;
+    /// Rows per transaction unless told otherwise.
+    pub const BATCH_SIZE: usize = 500;
+}
+
 impl Default for CleanupOptions {
     fn default() -> Self {
         CleanupOptions {
             dry_run: false,
             invalid_only: false,
-            archive_older_than: 180,
-            delete_older_than: 730,
-            batch_size: 500,
+            archive_older_than: Self::ARCHIVE_OLDER_THAN,
+            delete_older_than: Self::DELETE_OLDER_THAN,
+            batch_size: Self::BATCH_SIZE,
             purge_inactive: false,
             no_backup: false,
         }
@@ -229,8 +239,7 @@ pub fn cleanup(
     report.rows_changed = changed;
     if let Some(cache) = cache {
         if changed > 0 {
-            let _ = cache.invalidate_prefix("user/");
-            let _ = cache.mark_stale("learning");
+            cache.apply(crate::stats::key::Change::Cleanup);
         }
     }
     Ok(report)

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveTime, TimeZone};
 
+use super::{JobError, JobRequest, Progress};
 use crate::cache::StatsCache;
 use crate::clock::LocalTime;
 use crate::config::ScheduleConfig;
-use crate::stats::StatKey;
 use crate::store::jobs::{self as record, JobRun};
 
 /// When a job runs.
@@ -109,80 +109,25 @@ pub fn warning(job: &Job, last: Option<&JobRun>, now: i64) -> Option<String> {
     }
 }
 
-/// Runs one job now and records it; returns the record, or `None` (and
-/// records nothing) when a run of the same job is already under way.
-pub fn run_job(cache: &Arc<StatsCache>, name: &str) -> Option<JobRun> {
-    let lease = take_lease(cache, name)?;
-    Some(run_leased(cache, name, lease))
-}
-
-/// The lease of `name`, or `None` (logged) when it is running elsewhere.
-pub fn take_lease(cache: &StatsCache, name: &str) -> Option<super::lease::Lease> {
-    match super::lease::take(cache.store(), name) {
-        Ok(Some(lease)) => Some(lease),
-        Ok(None) => {
-            log::info!("job {name}: already running, not started again");
-            None
-        }
-        Err(e) => {
-            log::warn!("job {name}: lease not taken ({e}); not started");
-            None
-        }
-    }
-}
-
-/// Runs a job whose lease the caller took, records the run, and gives the
-/// lease back.
-pub fn run_leased(cache: &Arc<StatsCache>, name: &str, lease: super::lease::Lease) -> JobRun {
-    let _lease = lease;
-    let config = cache.config().clone();
-    let started_at = config.clock.now_micros();
-    let t = Instant::now();
-    let result: Result<(bool, String), String> = match name {
-        "refresh" => {
-            let report = super::refresh::refresh(cache, &StatKey::SHARED, |l| log::info!("{l}"));
-            Ok((report.ok(), report.summary()))
-        }
-        "precompute" => super::warmup::precompute(cache, true, 7, false)
-            .map(|r| (r.failed.is_empty(), r.summary()))
-            .map_err(|e| e.to_string()),
-        "purge" => cache
-            .purge_expired()
-            .map(|n| (true, format!("{n} expired entries purged")))
-            .map_err(|e| e.to_string()),
-        "cleanup" => super::cleanup::cleanup(
-            cache.store(),
-            &config,
-            Some(cache),
-            &super::cleanup::CleanupOptions::default(),
-        )
-        .map(|r| (true, r.summary()))
-        .map_err(|e| e.to_string()),
-        other => Err(format!("unknown job {other}")),
+/// Runs the scheduled job `name` through the runner, its log lines going
+/// to the server log. A job already running elsewhere is skipped (logged).
+pub fn run_scheduled(cache: &Arc<StatsCache>, name: &str) {
+    let Some(request) = JobRequest::scheduled(name) else {
+        log::error!("job {name}: not a scheduled job");
+        return;
     };
-    let (ok, summary) = result.unwrap_or_else(|e| (false, e));
-    let run = JobRun {
-        job: name.to_string(),
-        started_at,
-        duration_ms: t.elapsed().as_secs_f64() * 1000.0,
-        outcome: if ok { "ok" } else { "failed" }.into(),
-        summary,
-    };
-    match cache.store().conn() {
-        Ok(conn) => {
-            if let Err(e) = record::record(&conn, &run) {
-                log::warn!("could not record the {name} run: {e}");
-            }
+    let mut log_line = |p: Progress| {
+        if let Progress::Line(line) = p {
+            log::info!("{line}");
         }
-        Err(e) => log::warn!("could not record the {name} run: {e}"),
+    };
+    match super::run(cache, request, &mut log_line) {
+        Ok(_) => {}
+        Err(JobError::AlreadyRunning(_)) => {
+            log::info!("job {name}: already running, not started again")
+        }
+        Err(e) => log::warn!("job {name}: {e}"),
     }
-    log::info!(
-        "job {name}: {} in {:.1} s: {}",
-        run.outcome,
-        run.duration_ms / 1000.0,
-        run.summary
-    );
-    run
 }
 
 /// The scheduler thread; stops when dropped.
@@ -211,7 +156,7 @@ impl Scheduler {
                             .ok()
                             .and_then(|c| record::last(&c, job.name).ok().flatten());
                         if is_due(job, &config.local, last.map(|r| r.started_at), since, now) {
-                            run_job(&cache, job.name);
+                            run_scheduled(&cache, job.name);
                         }
                     }
                     let until = Instant::now() + tick;

@@ -38,18 +38,16 @@ impl WarmupReport {
     }
 }
 
+/// How many days count as "recent" for warm-up and `precompute
+/// --active-users-only` when not given.
+pub const RECENT_DAYS: u32 = 7;
+
 /// The entries a page view of user `user` reads today.
 pub fn user_keys(local: &LocalTime, now: i64, user: i64) -> Vec<StatKey> {
     let today = local.date(now);
-    vec![
-        StatKey::Daily { user, date: today },
-        StatKey::Weekly {
-            user,
-            monday: LocalTime::monday_of(today),
-        },
-        StatKey::Analytics { user },
-        StatKey::Courses { user },
-    ]
+    StatKey::user_keys(user, today, LocalTime::monday_of(today))
+        .expect("monday_of gives a Monday")
+        .to_vec()
 }
 
 /// Computes each key that is missing or not current (every key with
@@ -79,7 +77,7 @@ pub fn warm_keys(
 }
 
 /// What to warm.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WarmupOptions {
     /// Only this user (with `global`, also the shared keys).
     pub user: Option<i64>,
@@ -87,15 +85,15 @@ pub struct WarmupOptions {
     pub global: bool,
     /// Recompute entries that are still current.
     pub force: bool,
-    /// Show a progress bar on a terminal.
-    pub progress: bool,
 }
 
 /// `voxdash warmup`: the shared keys (`--global`), one user (`--user`), or
-/// with neither, the shared keys and every user active in the last 7 days.
+/// with neither, the shared keys and every user active in the last
+/// [`RECENT_DAYS`] days. `tick(done, total)` follows the keys.
 pub fn warmup(
     cache: &Arc<StatsCache>,
     options: &WarmupOptions,
+    mut tick: impl FnMut(u64, u64),
 ) -> Result<WarmupReport, store::StoreError> {
     let config = cache.config().clone();
     let now = config.clock.now_micros();
@@ -106,7 +104,10 @@ pub fn warmup(
     }
     let users = match options.user {
         Some(u) => vec![u],
-        None if everything => store::learners(&*cache.store().conn()?, Some(now - days_micros(7)))?,
+        None if everything => store::learners(
+            &*cache.store().conn()?,
+            Some(now - days_micros(RECENT_DAYS.into())),
+        )?,
         None => Vec::new(),
     };
     for u in &users {
@@ -116,20 +117,23 @@ pub fn warmup(
         users: users.len() as u64,
         ..Default::default()
     };
-    let bar = super::progress(keys.len() as u64, options.progress);
-    bar.set_message("warmup");
-    warm_keys(cache, &keys, options.force, &mut report, || bar.inc(1));
-    bar.finish_and_clear();
+    let total = keys.len() as u64;
+    let mut done = 0;
+    warm_keys(cache, &keys, options.force, &mut report, || {
+        done += 1;
+        tick(done, total);
+    });
     Ok(report)
 }
 
 /// `voxdash precompute`: the per-user entries of every learner, or of those
-/// active in the last `days_active` days.
+/// active in the last `days_active` days. `tick(done, total)` follows the
+/// users.
 pub fn precompute(
     cache: &Arc<StatsCache>,
     active_only: bool,
     days_active: u32,
-    progress: bool,
+    mut tick: impl FnMut(u64, u64),
 ) -> Result<WarmupReport, store::StoreError> {
     let config = cache.config().clone();
     let now = config.clock.now_micros();
@@ -139,14 +143,12 @@ pub fn precompute(
         users: users.len() as u64,
         ..Default::default()
     };
-    let bar = super::progress(users.len() as u64, progress);
-    bar.set_message("precompute");
-    for u in &users {
+    let total = users.len() as u64;
+    for (i, u) in users.iter().enumerate() {
         let keys = user_keys(&config.local, now, *u);
         warm_keys(cache, &keys, false, &mut report, || {});
-        bar.inc(1);
+        tick(i as u64 + 1, total);
     }
-    bar.finish_and_clear();
     Ok(report)
 }
 
@@ -196,7 +198,7 @@ impl WarmupScheduler {
                                 force: true,
                                 ..Default::default()
                             };
-                            match warmup(&cache, &opts) {
+                            match warmup(&cache, &opts, |_, _| {}) {
                                 Ok(r) => log::info!("warm-up of user {u}: {}", r.summary()),
                                 Err(e) => log::warn!("warm-up of user {u} failed: {e}"),
                             }

@@ -8,7 +8,10 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use super::{parse_date, StatsError};
 
 /// One statistic, identified as in the cache-key table of product.md.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Serialized as its text form, so a key crosses the control channel as
+/// the same string it has in the cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum StatKey {
     /// Voice-corpus statistics.
     Dashboard,
@@ -134,6 +137,22 @@ impl StatKey {
         Ok(StatKey::Weekly { user, monday })
     }
 
+    /// The four entries of a learner's page: the day `date`, the week
+    /// starting `monday` (refused unless a Monday), the last 30 days and the
+    /// course summary.
+    pub fn user_keys(
+        user: i64,
+        date: NaiveDate,
+        monday: NaiveDate,
+    ) -> Result<[StatKey; 4], StatsError> {
+        Ok([
+            StatKey::Daily { user, date },
+            StatKey::weekly(user, monday)?,
+            StatKey::Analytics { user },
+            StatKey::Courses { user },
+        ])
+    }
+
     /// The shared key named `name` (`dashboard`, `locations`, `learning`).
     pub fn shared(name: &str) -> Option<StatKey> {
         StatKey::SHARED
@@ -187,6 +206,72 @@ impl fmt::Display for StatKey {
     }
 }
 
+/// A write that changes what statistics say. [`Change::invalidation`] is
+/// the invalidation table: which entries a write drops and which it marks
+/// stale. Writes voxdash does not see (an import, plain SQL, another
+/// process) reach readers through the write counters instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// A study session of `user` was created, finished or deleted.
+    Session {
+        /// Its owner.
+        user: i64,
+    },
+    /// Course progress of `user` was created or updated.
+    Progress {
+        /// Its owner.
+        user: i64,
+    },
+    /// A recording (and maybe its upload) was registered.
+    Recording,
+    /// Cleanup changed sessions and progress of any user.
+    Cleanup,
+}
+
+/// What a [`Change`] does to the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalidation {
+    /// Entries whose key starts with one of these are dropped.
+    pub drop_prefixes: Vec<String>,
+    /// These entries are kept but marked stale (served while recomputed).
+    pub mark_stale: Vec<StatKey>,
+}
+
+impl Change {
+    /// The entries this change makes wrong.
+    pub fn invalidation(self) -> Invalidation {
+        let (drop_prefixes, mark_stale) = match self {
+            Change::Session { user } => (
+                ["daily/", "weekly/", "analytics"]
+                    .map(|kind| format!("user/{user}/{kind}"))
+                    .to_vec(),
+                vec![StatKey::Learning],
+            ),
+            Change::Progress { user } => (vec![format!("user/{user}/courses")], vec![]),
+            Change::Recording => (vec![], vec![StatKey::Dashboard, StatKey::Locations]),
+            Change::Cleanup => (vec!["user/".to_string()], vec![StatKey::Learning]),
+        };
+        Invalidation {
+            drop_prefixes,
+            mark_stale,
+        }
+    }
+}
+
+impl TryFrom<String> for StatKey {
+    type Error = StatsError;
+
+    fn try_from(text: String) -> Result<StatKey, StatsError> {
+        StatKey::parse(&text)
+    }
+}
+
+impl From<StatKey> for String {
+    fn from(key: StatKey) -> String {
+        key.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +289,21 @@ mod tests {
         ] {
             assert_eq!(StatKey::parse(text).unwrap().to_string(), text);
         }
+    }
+
+    #[test]
+    fn a_session_write_touches_only_its_user() {
+        let inv = Change::Session { user: 1 }.invalidation();
+        let dropped = |key: &str| {
+            inv.drop_prefixes
+                .iter()
+                .any(|p| key.starts_with(p.as_str()))
+        };
+        assert!(dropped("user/1/daily/2025-06-26"));
+        assert!(dropped("user/1/analytics"));
+        assert!(!dropped("user/1/courses"));
+        assert!(!dropped("user/10/daily/2025-06-26"));
+        assert_eq!(inv.mark_stale, vec![StatKey::Learning]);
     }
 
     #[test]

@@ -59,36 +59,19 @@ pub struct Ctx<'r> {
     body: OnceCell<Vec<u8>>,
 }
 
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Parses `a=1&b=two` (URL-encoded, `+` for space) into a map; the last
+/// of a repeated name wins.
+pub fn parse_form(text: &str) -> HashMap<String, String> {
+    form_urlencoded::parse(text.as_bytes())
+        .into_owned()
+        .collect()
 }
 
-/// Parses `a=1&b=two` (URL-encoded) into a map.
-pub fn parse_form(text: &str) -> HashMap<String, String> {
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
+/// The cookies of a `Cookie` header; pairs that do not parse are skipped.
+fn parse_cookies(header: &str) -> HashMap<String, String> {
+    cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .map(|c| (c.name().to_string(), c.value().to_string()))
         .collect()
 }
 
@@ -105,14 +88,9 @@ impl<'r> Ctx<'r> {
                 h.value.as_str().to_string(),
             );
         }
-        let cookies: HashMap<String, String> = headers
+        let cookies = headers
             .get("cookie")
-            .map(|c| {
-                c.split(';')
-                    .filter_map(|p| p.trim().split_once('='))
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect()
-            })
+            .map(|c| parse_cookies(c))
             .unwrap_or_default();
         let query = parse_form(query);
         let from_query = query.get("lang").and_then(|l| Lang::parse(l));
@@ -291,5 +269,13 @@ mod tests {
         assert_eq!(f["name"], "서울 x");
         assert_eq!(f["empty"], "");
         assert_eq!(f["bad"], "%zz");
+    }
+
+    #[test]
+    fn cookies_parse_and_skip_garbage() {
+        let c = parse_cookies("voxdash_session=abc; lang=ko; junk; =x");
+        assert_eq!(c["voxdash_session"], "abc");
+        assert_eq!(c["lang"], "ko");
+        assert!(!c.contains_key("junk"));
     }
 }

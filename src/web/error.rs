@@ -1,12 +1,14 @@
-//! HTTP errors in one place: every handler returns `Result<Response,
-//! WebError>`, and this file turns an error into a status and an HTML or
-//! JSON body.
+//! HTTP errors in one place: every handler returns `Result<Reply,
+//! WebError>`; this file maps the errors of the layers below to statuses,
+//! keeping their cause for the log, and says what the client is told.
 
 use serde_json::json;
 
 use crate::cache::CacheError;
+use crate::jobs::JobError;
 use crate::stats::StatsError;
 use crate::store::StoreError;
+use crate::writes::WriteError;
 
 /// What a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +39,21 @@ pub enum WebError {
     /// Too many failed sign-ins (429), with the seconds to wait.
     #[error("too many failed sign-ins; try again in {0} s")]
     Throttled(u64),
-    /// Anything else (500). The text goes to the log, never to the client.
-    #[error("{0}")]
-    Internal(String),
+    /// The database failed (500).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The stats cache failed (500).
+    #[error("cache: {0}")]
+    Cache(#[source] CacheError),
+    /// A job failed (500).
+    #[error("job: {0}")]
+    Job(#[source] JobError),
+    /// The server itself failed: a socket, a thread (500).
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+    /// A handler panicked (500), with the panic's message.
+    #[error("panic: {0}")]
+    Panic(String),
 }
 
 impl WebError {
@@ -61,18 +75,21 @@ impl WebError {
             WebError::TooLarge(_) => 413,
             WebError::Timeout => 408,
             WebError::Throttled(_) => 429,
-            WebError::Internal(_) => 500,
+            WebError::Store(_)
+            | WebError::Cache(_)
+            | WebError::Job(_)
+            | WebError::Io(_)
+            | WebError::Panic(_) => 500,
         }
     }
 
     /// What the client is told: the error itself, except for internal
     /// errors, whose text stays in the log under `request_id`.
     pub fn public_message(&self, request_id: &str) -> String {
-        match self {
-            WebError::Internal(_) => {
-                format!("internal error (request {request_id}; the server log has the details)")
-            }
-            other => other.to_string(),
+        if self.status() >= 500 {
+            format!("internal error (request {request_id}; the server log has the details)")
+        } else {
+            self.to_string()
         }
     }
 
@@ -101,13 +118,6 @@ impl From<StatsError> for WebError {
     }
 }
 
-impl From<StoreError> for WebError {
-    fn from(e: StoreError) -> Self {
-        log::error!("store: {e}");
-        WebError::Internal(e.to_string())
-    }
-}
-
 impl From<CacheError> for WebError {
     fn from(e: CacheError) -> Self {
         match e.root() {
@@ -117,10 +127,31 @@ impl From<CacheError> for WebError {
             CacheError::Stats(StatsError::BadParameter { param, reason }) => {
                 WebError::bad(param, reason.clone())
             }
-            other => {
-                log::error!("cache: {other}");
-                WebError::Internal(other.to_string())
-            }
+            _ => WebError::Cache(e),
+        }
+    }
+}
+
+impl From<WriteError> for WebError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Invalid { field, reason } => WebError::bad(field, reason),
+            WriteError::NotFound(what) => WebError::NotFound(format!("{what} not found")),
+            WriteError::Conflict(why) => WebError::bad("body", why),
+            WriteError::Store(e) => WebError::Store(e),
+        }
+    }
+}
+
+impl From<JobError> for WebError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::Cache(e) => e.into(),
+            JobError::Stats(e) => e.into(),
+            JobError::Store(e) => WebError::Store(e),
+            JobError::Invalid { field, reason } => WebError::bad(field, reason),
+            JobError::NotCached(key) => WebError::NotFound(format!("{key}: not in the cache")),
+            e @ JobError::AlreadyRunning(_) => WebError::Job(e),
         }
     }
 }

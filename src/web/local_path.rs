@@ -3,6 +3,17 @@
 
 use std::fmt;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Escaped in a `next=` value: everything but unreserved characters and `/`,
+/// so `/audio/dashboard/` stays readable in the address bar.
+const NEXT_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
 /// A path on this server (`/learning/users/4/?date=2025-06-26`): starts with
 /// one `/`, holds only visible ASCII, no backslash, no scheme or host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +47,15 @@ impl LocalPath {
     pub fn or(text: Option<&str>, default: &str) -> LocalPath {
         text.and_then(LocalPath::parse)
             .unwrap_or_else(|| LocalPath::of(default))
+    }
+
+    /// The sign-in page, coming back to `url` (this request's path and
+    /// query) afterwards.
+    pub fn sign_in_then(url: &str) -> LocalPath {
+        LocalPath::of(&format!(
+            "/login/?next={}",
+            utf8_percent_encode(url, NEXT_VALUE)
+        ))
     }
 
     /// The path.

@@ -1,31 +1,33 @@
-//! The web server: a pool of worker threads over tiny_http, the route table,
-//! server-rendered pages (maud, SVG charts), the JSON API, sign-in, metrics
-//! and the loopback control endpoint the CLI uses while the server runs.
+//! The web server: a pool of worker threads over tiny_http ([`start`]), the
+//! route table ([`routes`]), what an answer is ([`reply`]), one file per page
+//! ([`pages`]) and per API area ([`api`]), sign-in, and `/metrics`. Handlers
+//! decode, call the layers below (cache, jobs, writes) and encode.
 
+mod api;
 pub mod charts;
-pub mod client;
 mod context;
 mod error;
-mod handlers;
 pub mod local_path;
+mod metrics;
 mod pages;
+mod reply;
+mod routes;
 mod throttle;
-mod writes;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cache::StatsCache;
+use crate::cache::{Answer, StatsCache};
+use crate::i18n::Lang;
 use crate::jobs::warmup::WarmupScheduler;
+use crate::jobs::{self, JobReport, JobRequest, Progress};
 use crate::stats::StatKey;
 
 pub use context::Ctx;
 pub use error::WebError;
-pub use handlers::handle;
+pub use routes::handle;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -67,12 +69,39 @@ pub struct App {
     pub requests: RequestMetrics,
     /// The debounced warm-up after finished sessions.
     pub warmups: WarmupScheduler,
-    /// Secret the CLI presents on the control endpoint.
-    pub control_secret: String,
     /// Mark cookies `Secure` (TLS deployments).
     pub secure_cookies: bool,
     /// Failed sign-ins, per account and address.
     pub sign_ins: throttle::SignInThrottle,
+}
+
+/// Runs a job for a web button or API call, through the same runner as the
+/// CLI and the scheduler; its progress goes to the server log.
+pub(crate) fn run_job(app: &App, request: JobRequest) -> Result<JobReport, WebError> {
+    let mut log_line = |p: Progress| {
+        if let Progress::Line(line) = p {
+            log::info!("{line}");
+        }
+    };
+    Ok(jobs::run(&app.cache, request, &mut log_line)?)
+}
+
+/// Recomputes one entry now (`?refresh=1`, the Refresh buttons).
+pub(crate) fn refresh_entry(app: &App, key: StatKey, lang: Lang) -> Result<Answer, WebError> {
+    let request = JobRequest::Stats {
+        key,
+        refresh: true,
+        lang,
+    };
+    run_job(app, request)?
+        .into_answer()
+        .ok_or_else(|| WebError::Panic("a stats job answered no statistic".into()))
+}
+
+/// Drops the entries under `prefix`; returns how many.
+pub(crate) fn clear_entries(app: &App, prefix: String) -> Result<usize, WebError> {
+    let report = run_job(app, JobRequest::CacheClear { prefix })?;
+    Ok(report.removed().unwrap_or(0))
 }
 
 /// A running server; dropping it does not stop it, call [`Server::shutdown`].
@@ -80,44 +109,19 @@ pub struct Server {
     http: Arc<tiny_http::Server>,
     workers: Vec<std::thread::JoinHandle<()>>,
     stop: Arc<AtomicBool>,
-    control_file: PathBuf,
     /// The address actually bound (useful with port 0).
     pub addr: std::net::SocketAddr,
     /// Shared state (tests read metrics through it).
     pub app: Arc<App>,
 }
 
-/// Path of the file through which the CLI finds a running server.
-pub fn control_file(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join("server.control")
-}
-
-fn write_control_file(
-    path: &std::path::Path,
-    addr: &std::net::SocketAddr,
-    secret: &str,
-) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // Only the data directory's owner may read the secret.
-            options.mode(0o600);
-        }
-        let mut f = options.open(&tmp)?;
-        writeln!(f, "{addr}\n{secret}")?;
-    }
-    std::fs::rename(tmp, path)
-}
-
 /// Starts the server: binds, starts the workers and warms, in the
 /// background, every shared key that has no entry yet.
 pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, WebError> {
-    let listener = std::net::TcpListener::bind(&options.bind)
-        .map_err(|e| WebError::Internal(format!("cannot listen on {}: {e}", options.bind)))?;
+    let cannot_listen = |e: std::io::Error| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", options.bind))
+    };
+    let listener = std::net::TcpListener::bind(&options.bind).map_err(cannot_listen)?;
     disable_nagle(&listener);
     let policy = &cache.config().server;
     let timeout = Duration::from_secs(policy.timeout_secs.max(1));
@@ -131,23 +135,18 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         max_headers: 100,
     };
     let http = tiny_http::Server::from_listener_with_limits(listener, None, limits)
-        .map_err(|e| WebError::Internal(format!("cannot listen on {}: {e}", options.bind)))?;
+        .map_err(|e| cannot_listen(std::io::Error::other(e)))?;
     let addr = http
         .server_addr()
         .to_ip()
-        .ok_or_else(|| WebError::Internal("not an IP listener".into()))?;
+        .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
     let http = Arc::new(http);
-    let secret = crate::accounts::new_token();
-    let control = control_file(&cache.config().data_dir);
-    write_control_file(&control, &addr, &secret)
-        .map_err(|e| WebError::Internal(format!("{}: {e}", control.display())))?;
     let app = Arc::new(App {
         warmups: WarmupScheduler::start(Arc::clone(&cache)),
         secure_cookies: cache.config().server.secure_cookies,
         cache,
         public: options.public,
         requests: RequestMetrics::default(),
-        control_secret: secret,
         sign_ins: throttle::SignInThrottle::default(),
     });
     for key in StatKey::SHARED {
@@ -176,7 +175,6 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         http,
         workers,
         stop,
-        control_file: control,
         addr,
         app,
     })
@@ -220,7 +218,7 @@ fn worker(http: &tiny_http::Server, app: &App, stop: &AtomicBool) {
         let started = Instant::now();
         let method = request.method().to_string();
         let url = request.url().to_string();
-        let (route, status) = handlers::handle(app, request);
+        let (route, status) = routes::handle(app, request);
         app.requests.count(&route, status);
         let path = url.split('?').next().unwrap_or("");
         log::info!(
@@ -231,8 +229,8 @@ fn worker(http: &tiny_http::Server, app: &App, stop: &AtomicBool) {
 }
 
 impl Server {
-    /// Stops accepting, lets in-flight requests finish, waits for the
-    /// workers and background computations, and removes the control file.
+    /// Stops accepting, lets in-flight requests finish, and waits for the
+    /// workers and background computations.
     pub fn shutdown(self) {
         self.stop.store(true, Ordering::SeqCst);
         self.http.unblock();
@@ -240,21 +238,6 @@ impl Server {
             let _ = w.join();
         }
         self.app.cache.wait_idle();
-        let _ = std::fs::remove_file(&self.control_file);
         log::info!("server stopped");
     }
-}
-
-/// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
-pub fn serve_forever(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<(), WebError> {
-    let server = start(cache, options)?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    })
-    .map_err(|e| WebError::Internal(format!("signal handler: {e}")))?;
-    let _ = rx.recv();
-    log::info!("shutting down: finishing requests in flight");
-    server.shutdown();
-    Ok(())
 }

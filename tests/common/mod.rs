@@ -2,6 +2,7 @@
 //! dataset, JSON comparison with a float tolerance.
 #![allow(dead_code)]
 
+pub mod http;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -153,9 +154,7 @@ impl Served {
     /// `GET path`, retried for up to 10 s while the server starts.
     pub fn get(&self, path: &str) -> (u16, Vec<u8>) {
         for _ in 0..100 {
-            if let Ok((status, _, body)) =
-                voxdash::web::client::request(&self.addr, "GET", path, &[], b"")
-            {
+            if let Ok((status, _, body)) = http::request(&self.addr, "GET", path, &[], b"") {
                 return (status, body);
             }
             std::thread::sleep(std::time::Duration::from_millis(100));

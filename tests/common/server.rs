@@ -5,13 +5,17 @@ use std::sync::Arc;
 use voxdash::cache::StatsCache;
 use voxdash::clock::Clock;
 use voxdash::config::Config;
+use voxdash::control::ControlChannel;
 use voxdash::import::{import_dir, ImportOptions};
 use voxdash::store::Store;
-use voxdash::web::{self, client};
+use voxdash::web;
+
+use super::http as client;
 
 pub struct Running {
     pub dir: tempfile::TempDir,
     pub server: Option<web::Server>,
+    pub control: Option<ControlChannel>,
     pub addr: String,
 }
 
@@ -20,6 +24,7 @@ impl Drop for Running {
         if let Some(s) = self.server.take() {
             s.shutdown();
         }
+        self.control.take();
     }
 }
 
@@ -47,6 +52,7 @@ pub fn start_with(public: bool, adjust: impl FnOnce(&mut Config)) -> Running {
     );
     adjust(&mut config);
     let cache = StatsCache::open(&config, store).unwrap();
+    let control = voxdash::control::listen(Arc::clone(&cache)).unwrap();
     let server = web::start(
         cache,
         &web::ServeOptions {
@@ -61,6 +67,7 @@ pub fn start_with(public: bool, adjust: impl FnOnce(&mut Config)) -> Running {
     Running {
         dir,
         server: Some(server),
+        control: Some(control),
         addr,
     }
 }

@@ -1,55 +1,12 @@
-//! The loopback control channel: while `voxdash serve` holds `stats.redb`
-//! (redb admits one process), CLI commands that need the cache are run by
-//! the server on the CLI's behalf. The server writes its address and a
-//! random secret to `DATA_DIR/server.control` (mode 0600, so only the data
-//! directory's owner can use it); the CLI posts its arguments to
-//! `/internal/cli` and prints what comes back.
+//! A minimal HTTP/1.1 client over loopback for the tests and the load
+//! examples: one request per connection, the answer read whole (with
+//! `Content-Length` or chunked). Real clients (a browser, curl) are used
+//! where the point is what a real client does.
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::Duration;
-
-use serde_json::json;
-
-use super::context::Ctx;
-use super::error::WebError;
-use super::handlers::Reply;
-use super::App;
-
-/// What a command run by the server printed, and whether it succeeded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Remote {
-    /// Its standard output.
-    pub stdout: String,
-    /// Its standard error.
-    pub stderr: String,
-    /// Exit status 0.
-    pub ok: bool,
-}
-
-/// Handles `POST /internal/cli`: checks the secret, runs the command on the
-/// server's cache, answers what it printed.
-pub(super) fn control(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
-    let sent = ctx
-        .headers
-        .get("x-voxdash-control")
-        .map(String::as_str)
-        .unwrap_or("");
-    if sent.is_empty() || !crate::accounts::same_secret(sent, &app.control_secret) {
-        return Err(WebError::Forbidden("wrong control secret".into()));
-    }
-    let args: Vec<String> = serde_json::from_slice::<serde_json::Value>(ctx.body()?)
-        .ok()
-        .and_then(|v| serde_json::from_value(v["args"].clone()).ok())
-        .ok_or_else(|| WebError::bad("args", "expected {\"args\": [...]}"))?;
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let ok = crate::cli::run_remote(&app.cache, &args, &mut out, &mut err);
-    Ok(Reply::Json(
-        200,
-        json!({"stdout": String::from_utf8_lossy(&out), "stderr": String::from_utf8_lossy(&err), "ok": ok}),
-    ))
-}
 
 /// An HTTP answer: status, headers (lower-case names), body.
 pub type HttpReply = (u16, Vec<(String, String)>, Vec<u8>);
@@ -134,44 +91,6 @@ fn dechunk(mut raw: &[u8]) -> std::io::Result<Vec<u8>> {
         }
         out.extend_from_slice(&raw[..size]);
         raw = &raw[size + 2..];
-    }
-}
-
-/// Runs `args` on the server of `data_dir`, if one is running; `None` when
-/// there is no control file or nothing answers at its address.
-pub fn run_on_server(data_dir: &Path, args: &[String]) -> Option<Result<Remote, String>> {
-    let text = std::fs::read_to_string(super::control_file(data_dir)).ok()?;
-    let mut lines = text.lines();
-    let (addr, secret) = (lines.next()?.to_string(), lines.next()?.to_string());
-    let body = json!({"args": args}).to_string();
-    let result = request(
-        &addr,
-        "POST",
-        "/internal/cli",
-        &[
-            ("X-Voxdash-Control", &secret),
-            ("Content-Type", "application/json"),
-        ],
-        body.as_bytes(),
-    );
-    match result {
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => None,
-        Err(e) => Some(Err(format!("server at {addr}: {e}"))),
-        Ok((200, _, body)) => {
-            let v: serde_json::Value = match serde_json::from_slice(&body) {
-                Ok(v) => v,
-                Err(e) => return Some(Err(format!("server at {addr}: bad answer ({e})"))),
-            };
-            Some(Ok(Remote {
-                stdout: v["stdout"].as_str().unwrap_or_default().to_string(),
-                stderr: v["stderr"].as_str().unwrap_or_default().to_string(),
-                ok: v["ok"].as_bool().unwrap_or(false),
-            }))
-        }
-        Ok((status, _, body)) => Some(Err(format!(
-            "server at {addr} answered {status}: {}",
-            String::from_utf8_lossy(&body)
-        ))),
     }
 }
 

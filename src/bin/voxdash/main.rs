@@ -1,5 +1,8 @@
-//! The `voxdash` binary: parses arguments, sets up logging, runs the command
-//! from the library and maps failure to a one-line reason and exit status 1.
+//! The `voxdash` binary: parses the arguments ([`args`]), sets up logging,
+//! runs the command from the library and maps failure to a one-line reason
+//! and exit status 1.
+
+mod args;
 
 use std::process::ExitCode;
 
@@ -12,8 +15,8 @@ fn main() -> ExitCode {
     // A panic is contained where it happens (a request, a computation, redb
     // on a damaged file); it is reported as one log line like every event.
     std::panic::set_hook(Box::new(|info| log::error!("panic: {info}")));
-    let cli = voxdash::cli::Cli::parse();
-    match voxdash::cli::run(cli) {
+    let cli = args::Cli::parse();
+    match cli.run() {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {

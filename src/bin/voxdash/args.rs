@@ -1,0 +1,416 @@
+//! The command line of the binary: clap arguments, and the mapping of each
+//! subcommand onto the library's commands ([`voxdash::cli`]) and typed job
+//! requests ([`voxdash::jobs::JobRequest`]).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use voxdash::clock::LocalTime;
+use voxdash::config::Config;
+use voxdash::i18n::Lang;
+use voxdash::jobs::cleanup::CleanupOptions;
+use voxdash::jobs::warmup::{self, WarmupOptions};
+use voxdash::jobs::JobRequest;
+use voxdash::stats::{parse_date, StatKey};
+use voxdash::{cli, web};
+
+/// voxdash: statistics of a voice-data lab and its practice platform.
+#[derive(Debug, Parser)]
+#[command(name = "voxdash", version, about)]
+pub struct Cli {
+    /// Data directory (voxdash.db, stats.redb, backups/).
+    #[arg(long, global = true, env = "VOXDASH_DATA", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// IANA time zone of local days, weeks, months and hours.
+    #[arg(long, global = true, env = "VOXDASH_TZ")]
+    pub tz: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory and both stores.
+    Init {
+        /// Also load the demo dataset if the database is empty, and create a
+        /// staff account `admin` with a random password if no staff can sign in.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run the web server.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Load a folder of CSV files (see data-format.md).
+    Import {
+        /// The folder.
+        dir: PathBuf,
+        /// Abort with nothing written if any row is rejected.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Make a realistic, deterministic demo dataset.
+    Demo {
+        /// Size relative to the original lab (1 = 186 speakers, 6,282 recordings).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Random seed.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Write CSV files here instead of importing into the data directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Recompute the shared statistics (refresh_dashboard_cache).
+    Refresh {
+        /// Comma-separated subset of dashboard,locations,learning.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// Warm caches (CacheWarmupService).
+    Warmup {
+        /// Only this user.
+        #[arg(long)]
+        user: Option<i64>,
+        /// Recompute entries that are still current.
+        #[arg(long)]
+        force: bool,
+        /// The shared statistics.
+        #[arg(long)]
+        global: bool,
+    },
+    /// Per-user entries for many users (precompute_cache).
+    Precompute {
+        /// Only users active recently.
+        #[arg(long)]
+        active_users_only: bool,
+        /// Days that count as recent.
+        #[arg(long, default_value_t = warmup::RECENT_DAYS)]
+        days_active: u32,
+    },
+    /// Data hygiene (cleanup_learning_data): invalid rows, duplicates, archive, delete.
+    Cleanup {
+        /// Print the count of each rule and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only invalid sessions and duplicate course progress.
+        #[arg(long)]
+        cleanup_invalid: bool,
+        /// Archive sessions that started more than D days ago.
+        #[arg(long, value_name = "D", default_value_t = CleanupOptions::ARCHIVE_OLDER_THAN)]
+        archive_older_than: u32,
+        /// Delete archived sessions that started more than D days ago.
+        #[arg(long, value_name = "D", default_value_t = CleanupOptions::DELETE_OLDER_THAN)]
+        delete_older_than: u32,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = CleanupOptions::BATCH_SIZE)]
+        batch_size: usize,
+        /// Also delete all data of users inactive for --delete-older-than days.
+        #[arg(long)]
+        purge_inactive: bool,
+        /// Do not write a backup first.
+        #[arg(long)]
+        no_backup: bool,
+    },
+    /// Print the crontab lines that run the nightly jobs.
+    Schedule,
+    /// Write a consistent copy of the database to DEST, also while the
+    /// server runs (the stats cache is derived data and not copied).
+    Backup {
+        /// The file to write (must not exist).
+        dest: PathBuf,
+    },
+    /// Replace the database with SRC (a file `backup` wrote). Refused while
+    /// a server uses the data directory; the replaced database is kept
+    /// beside it as `voxdash.db.replaced-TIME`, and the stats cache is dropped.
+    Restore {
+        /// The database file to restore.
+        src: PathBuf,
+    },
+    /// Check the data directory: database integrity, schema version, the
+    /// stats cache, free disk space. Exit status 1 when something is wrong.
+    Check,
+    /// Print one statistic as the API's JSON envelope.
+    Stats(StatsArgs),
+    /// Inspect and clear the stats cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `voxdash serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8010")]
+    pub bind: String,
+    /// Serve stats pages and JSON without sign-in.
+    #[arg(long)]
+    pub public: bool,
+    /// Worker threads.
+    #[arg(long, default_value_t = 8)]
+    pub threads: usize,
+    /// Run the nightly jobs in process.
+    #[arg(long)]
+    pub scheduler: bool,
+}
+
+/// `voxdash user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account, or give an imported profile a password.
+    Add {
+        /// Username.
+        name: String,
+        /// Make it staff.
+        #[arg(long)]
+        staff: bool,
+        /// Read the password from standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a password.
+    Passwd {
+        /// Username.
+        name: String,
+        /// Read the password from standard input instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List accounts and profiles.
+    List,
+}
+
+/// `voxdash token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new API token for an account (shown once; only its hash is kept).
+    Create {
+        /// Username.
+        username: String,
+    },
+    /// Revoke a token by id, or every token of a user.
+    Revoke {
+        /// Token id (as printed by `token create`).
+        #[arg(long, conflicts_with = "user")]
+        id: Option<i64>,
+        /// Every token of this username.
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+/// `voxdash stats ...`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Recompute instead of reading the cache.
+    #[arg(long, global = true)]
+    pub refresh: bool,
+    /// Language of texts (en, ko, zh).
+    #[arg(long, global = true, default_value = "en")]
+    pub lang: String,
+    /// Which statistic.
+    #[command(subcommand)]
+    pub which: StatsCommand,
+}
+
+/// The statistic of `voxdash stats`.
+#[derive(Debug, Subcommand)]
+pub enum StatsCommand {
+    /// Voice corpus statistics.
+    Dashboard,
+    /// Upload locations.
+    Locations,
+    /// Platform-wide learning statistics.
+    Learning,
+    /// One user's statistics.
+    User {
+        /// User id.
+        id: i64,
+        /// Which of the user's statistics.
+        #[command(subcommand)]
+        which: UserStats,
+    },
+}
+
+/// A user's statistic.
+#[derive(Debug, Subcommand)]
+pub enum UserStats {
+    /// One local day (default today).
+    Daily {
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// One week (default this week).
+    Weekly {
+        /// The Monday, YYYY-MM-DD.
+        #[arg(long)]
+        week_start: Option<String>,
+    },
+    /// The last 30 days.
+    Analytics,
+    /// Course summary.
+    Courses,
+}
+
+/// `voxdash cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List entries: key, status, age, TTL, size, changes since.
+    Ls,
+    /// Print one entry's JSON envelope.
+    Show {
+        /// Key, e.g. dashboard or user/42/analytics.
+        key: String,
+    },
+    /// Drop entries whose key starts with PREFIX (all without one).
+    Clear {
+        /// Key prefix, e.g. user/42/.
+        prefix: Option<String>,
+    },
+    /// Hits, misses, stale serves and compute time per key kind (this process).
+    Stats,
+}
+
+impl Cli {
+    /// Runs the command; `Ok(false)` means it ran but failed in part (exit 1).
+    pub fn run(self) -> Result<bool> {
+        let config = cli::load_config(&self.data_dir, self.tz.as_deref())?;
+        match self.command {
+            Command::Init { demo } => cli::init(&config, demo),
+            Command::Serve(args) => {
+                let options = web::ServeOptions {
+                    bind: args.bind,
+                    public: args.public,
+                    threads: args.threads,
+                };
+                cli::serve(&config, &options, args.scheduler)
+            }
+            Command::User(cmd) => cmd.run(&config),
+            Command::Token(TokenCommand::Create { username }) => {
+                cli::token_create(&config, &username)
+            }
+            Command::Token(TokenCommand::Revoke { id, user }) => {
+                cli::token_revoke(&config, id, user.as_deref())
+            }
+            Command::Import { dir, strict } => cli::import(&config, &dir, strict),
+            Command::Demo { scale, seed, out } => cli::demo(&config, scale, seed, out),
+            Command::Schedule => cli::schedule(&config),
+            Command::Backup { dest } => cli::backup(&config, &dest),
+            Command::Restore { src } => cli::restore(&config, &src),
+            Command::Check => cli::check(&config),
+            job => cli::job(&config, job.request(&config)?),
+        }
+    }
+}
+
+impl UserCommand {
+    fn run(self, config: &Config) -> Result<bool> {
+        match self {
+            UserCommand::Add {
+                name,
+                staff,
+                password_stdin,
+            } => cli::user_add(config, &name, staff, password_stdin),
+            UserCommand::Passwd {
+                name,
+                password_stdin,
+            } => cli::user_passwd(config, &name, password_stdin),
+            UserCommand::List => cli::user_list(config),
+        }
+    }
+}
+
+impl Command {
+    /// The job request of a command that runs through the job runner.
+    fn request(self, config: &Config) -> Result<JobRequest> {
+        Ok(match self {
+            Command::Refresh { only } => JobRequest::refresh_named(&only)?,
+            Command::Warmup {
+                user,
+                force,
+                global,
+            } => JobRequest::Warmup(WarmupOptions {
+                user,
+                global,
+                force,
+            }),
+            Command::Precompute {
+                active_users_only,
+                days_active,
+            } => JobRequest::Precompute {
+                active_users_only,
+                days_active,
+            },
+            Command::Cleanup {
+                dry_run,
+                cleanup_invalid,
+                archive_older_than,
+                delete_older_than,
+                batch_size,
+                purge_inactive,
+                no_backup,
+            } => JobRequest::Cleanup(CleanupOptions {
+                dry_run,
+                invalid_only: cleanup_invalid,
+                archive_older_than,
+                delete_older_than,
+                batch_size,
+                purge_inactive,
+                no_backup,
+            }),
+            Command::Stats(args) => JobRequest::Stats {
+                key: args.which.key(config)?,
+                refresh: args.refresh,
+                lang: Lang::parse(&args.lang)
+                    .with_context(|| format!("--lang: {:?} is not one of en, ko, zh", args.lang))?,
+            },
+            Command::Cache(CacheCommand::Ls) => JobRequest::CacheList,
+            Command::Cache(CacheCommand::Show { key }) => JobRequest::CacheShow {
+                key: StatKey::parse(&key)?,
+            },
+            Command::Cache(CacheCommand::Clear { prefix }) => JobRequest::CacheClear {
+                prefix: prefix.unwrap_or_default(),
+            },
+            Command::Cache(CacheCommand::Stats) => JobRequest::CacheStats,
+            other => anyhow::bail!("{other:?} is not a job"),
+        })
+    }
+}
+
+impl StatsCommand {
+    /// The key of the statistic; a user's day and week default to today's.
+    fn key(&self, config: &Config) -> Result<StatKey> {
+        let today = config.local.date(config.clock.now_micros());
+        let (user, which) = match self {
+            StatsCommand::Dashboard => return Ok(StatKey::Dashboard),
+            StatsCommand::Locations => return Ok(StatKey::Locations),
+            StatsCommand::Learning => return Ok(StatKey::Learning),
+            StatsCommand::User { id, which } => (*id, which),
+        };
+        let date = match which {
+            UserStats::Daily { date: Some(d) } => parse_date("date", d)?,
+            _ => today,
+        };
+        let monday = match which {
+            UserStats::Weekly {
+                week_start: Some(d),
+            } => parse_date("week_start", d)?,
+            _ => LocalTime::monday_of(today),
+        };
+        let [daily, weekly, analytics, courses] = StatKey::user_keys(user, date, monday)?;
+        Ok(match which {
+            UserStats::Daily { .. } => daily,
+            UserStats::Weekly { .. } => weekly,
+            UserStats::Analytics => analytics,
+            UserStats::Courses => courses,
+        })
+    }
+}

@@ -1,0 +1,36 @@
+//! `GET /api/v1/stats/{name}` and `GET /api/v1/users/{id}/stats/{name}`: the
+//! statistics as JSON envelopes.
+
+use crate::stats::StatKey;
+use crate::web::context::Ctx;
+use crate::web::error::WebError;
+use crate::web::pages::answer;
+use crate::web::pages::learner::{user_id, user_keys};
+use crate::web::reply::Reply;
+use crate::web::App;
+
+fn envelope(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Reply, WebError> {
+    ctx.require_reader(app)?;
+    let a = answer(app, ctx, key)?;
+    Ok(Reply::Json(200, a.envelope(ctx.lang)))
+}
+
+pub(crate) fn shared(app: &App, ctx: &Ctx, which: &str) -> Result<Reply, WebError> {
+    let key = StatKey::shared(which)
+        .ok_or_else(|| WebError::NotFound(format!("no statistic {which:?}")))?;
+    envelope(app, ctx, &key)
+}
+
+pub(crate) fn user(app: &App, ctx: &Ctx, id: &str, which: &str) -> Result<Reply, WebError> {
+    let user = user_id(id)?;
+    ctx.require_user_reader(app, user)?;
+    let [daily, weekly, analytics, courses] = user_keys(app, ctx, user)?;
+    let key = match which {
+        "daily" => daily,
+        "weekly" => weekly,
+        "analytics" => analytics,
+        "courses" => courses,
+        other => return Err(WebError::NotFound(format!("no statistic {other:?}"))),
+    };
+    envelope(app, ctx, &key)
+}

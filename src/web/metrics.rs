@@ -1,0 +1,79 @@
+//! `/metrics`: request, cache and job counters in the Prometheus text format.
+
+use super::error::WebError;
+use super::reply::Reply;
+use super::App;
+use crate::store;
+
+/// `GET /metrics`.
+pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "# HELP voxdash_http_requests_total Requests served, by route and status."
+    );
+    let _ = writeln!(s, "# TYPE voxdash_http_requests_total counter");
+    for ((route, status), n) in app.requests.snapshot() {
+        let _ = writeln!(
+            s,
+            "voxdash_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+        );
+    }
+    let snapshot = app.cache.metrics().snapshot();
+    for (name, help, get) in [
+        (
+            "voxdash_cache_hits_total",
+            "Cache answers within TTL.",
+            Box::new(|m: &crate::cache::KindMetrics| m.hits as f64)
+                as Box<dyn Fn(&crate::cache::KindMetrics) -> f64>,
+        ),
+        (
+            "voxdash_cache_misses_total",
+            "Keys computed because nothing was cached.",
+            Box::new(|m| m.misses as f64),
+        ),
+        (
+            "voxdash_cache_stale_total",
+            "Stale answers served while recomputing.",
+            Box::new(|m| m.stale as f64),
+        ),
+        (
+            "voxdash_cache_computations_total",
+            "Statistics computed.",
+            Box::new(|m| m.computations as f64),
+        ),
+        (
+            "voxdash_cache_compute_seconds_total",
+            "Time spent computing.",
+            Box::new(|m| m.compute_micros_sum as f64 / 1e6),
+        ),
+        (
+            "voxdash_cache_compute_seconds_max",
+            "Longest computation.",
+            Box::new(|m| m.compute_micros_max as f64 / 1e6),
+        ),
+    ] {
+        let kind = if name.ends_with("_max") {
+            "gauge"
+        } else {
+            "counter"
+        };
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (k, m) in &snapshot {
+            let _ = writeln!(s, "{name}{{kind=\"{}\"}} {}", k.name(), get(m));
+        }
+    }
+    let _ = writeln!(
+        s,
+        "# HELP voxdash_job_last_success_timestamp_seconds When the last successful run of each job started (any process).\n# TYPE voxdash_job_last_success_timestamp_seconds gauge"
+    );
+    for (job, started) in store::jobs::last_successes(&*app.cache.store().conn()?)? {
+        let _ = writeln!(
+            s,
+            "voxdash_job_last_success_timestamp_seconds{{job=\"{job}\"}} {}",
+            started / 1_000_000
+        );
+    }
+    Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
+}

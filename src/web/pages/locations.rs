@@ -1,0 +1,101 @@
+//! `/api/userprofile/`: where uploads came from.
+
+use maud::{html, Markup};
+
+use super::{answer, badge, frame, group_name, layout, stat_card, Frame};
+use crate::cache::Answer;
+use crate::i18n::t;
+use crate::stats::{Locations, StatKey, Statistic};
+use crate::store;
+use crate::web::charts::{bar_chart, dot_map, Bar, Dot};
+use crate::web::context::Ctx;
+use crate::web::error::WebError;
+use crate::web::reply::Reply;
+use crate::web::App;
+
+pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    ctx.require_reader(app)?;
+    let a = answer(app, ctx, &StatKey::Locations)?;
+    let Statistic::Locations(d) = &a.entry.statistic else {
+        unreachable!("locations key")
+    };
+    let labels = region_labels(app)?;
+    Ok(Reply::Html(locations(
+        &frame(app, ctx, "loc.title"),
+        &a,
+        d,
+        &labels,
+    )))
+}
+
+/// Region names at the coordinates of `ip_regions` (first row of each name).
+fn region_labels(app: &App) -> Result<Vec<(String, f64, f64)>, WebError> {
+    let conn = app.cache.store().conn()?;
+    Ok(store::region_points(&conn)?)
+}
+
+/// `/api/userprofile/`.
+pub fn locations(
+    frame: &Frame,
+    answer: &Answer,
+    d: &Locations,
+    labels: &[(String, f64, f64)],
+) -> Markup {
+    let l = frame.lang;
+    let by_region: Vec<Bar> = d
+        .by_region
+        .iter()
+        .map(|g| Bar {
+            label: group_name(l, &g.region),
+            value: g.uploads as f64,
+        })
+        .collect();
+    let by_ip: Vec<Bar> = d
+        .by_ip_region
+        .iter()
+        .map(|g| Bar {
+            label: if g.region == "unknown" {
+                t(l, "word.unknown").to_string()
+            } else {
+                g.region.clone()
+            },
+            value: g.uploads as f64,
+        })
+        .collect();
+    let dots: Vec<Dot> = d
+        .points
+        .iter()
+        .map(|p| Dot {
+            lat: p.lat,
+            lon: p.lon,
+            count: p.uploads,
+        })
+        .collect();
+    layout(
+        frame,
+        html! {
+            (badge(frame, answer))
+            h1 { (t(l, "loc.title")) }
+            div.cards {
+                (stat_card(t(l, "loc.uploads"), d.total_uploads.to_string()))
+                (stat_card(t(l, "loc.regions"), d.total_regions.to_string()))
+            }
+            section {
+                h2 { (t(l, "loc.map")) }
+                (dot_map(t(l, "loc.map"), &dots, labels))
+            }
+            section {
+                h2 { (t(l, "loc.by_region")) }
+                (bar_chart(t(l, "loc.by_region"), &by_region))
+                table { tr { th { (t(l, "loc.region")) } th { (t(l, "loc.uploads")) } th { (t(l, "dash.recordings")) } }
+                    @for g in &d.by_region { tr { td { (group_name(l, &g.region)) } td { (g.uploads) } td { (g.recordings) } } } }
+            }
+            section {
+                h2 { (t(l, "loc.by_ip_region")) }
+                (bar_chart(t(l, "loc.by_ip_region"), &by_ip))
+                table { tr { th { (t(l, "loc.region")) } th { (t(l, "loc.uploads")) } th { (t(l, "loc.distinct_ips")) } }
+                    @for g in &d.by_ip_region { tr { td { (g.region) } td { (g.uploads) } td { (g.distinct_ips) } } } }
+            }
+        },
+    )
+}

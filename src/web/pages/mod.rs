@@ -1,0 +1,195 @@
+//! Server-rendered pages (maud): what every page shares (the frame, the
+//! layout with its navigation, the freshness badge, small helpers), and one
+//! file per page with its handler and its view.
+
+pub(super) mod admin;
+pub(super) mod dashboard;
+pub(super) mod learner;
+pub(super) mod learning;
+pub(super) mod locations;
+pub(super) mod maintenance;
+pub(super) mod sign_in;
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use super::context::Ctx;
+use super::error::WebError;
+use super::App;
+use crate::cache::{Answer, Freshness};
+use crate::i18n::{t, Lang};
+use crate::stats::StatKey;
+use crate::store::accounts::Account;
+
+/// The stylesheet, compiled into the binary.
+pub const STYLE: &str = include_str!("../../../assets/style.css");
+
+/// What every page needs besides its own content.
+pub struct Frame<'a> {
+    /// Language of all texts.
+    pub lang: Lang,
+    /// Page title.
+    pub title: String,
+    /// Signed-in account.
+    pub account: Option<&'a Account>,
+    /// CSRF token for forms.
+    pub csrf: Option<&'a str>,
+    /// Current path (for the language links and refresh redirects).
+    pub path: &'a str,
+    /// Zone of displayed times.
+    pub tz: chrono_tz::Tz,
+}
+
+impl Frame<'_> {
+    fn staff(&self) -> bool {
+        self.account.is_some_and(|a| a.is_staff)
+    }
+}
+
+/// Formats an instant in the configured zone.
+pub fn local_time(micros: i64, tz: chrono_tz::Tz) -> String {
+    use chrono::TimeZone;
+    chrono::Utc
+        .timestamp_micros(micros)
+        .single()
+        .map(|t| {
+            t.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The shared layout with navigation.
+pub fn layout(frame: &Frame, content: Markup) -> Markup {
+    let l = frame.lang;
+    html! {
+        (DOCTYPE)
+        html lang=(l.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (frame.title) " · voxdash" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                nav {
+                    a href="/audio/dashboard/" { (t(l, "nav.dashboard")) }
+                    a href="/api/userprofile/" { (t(l, "nav.locations")) }
+                    a href="/learning/" { (t(l, "nav.learning")) }
+                    @if frame.staff() {
+                        a href="/admin/cache/" { (t(l, "nav.cache")) }
+                        a href="/admin/maintenance/" { (t(l, "nav.maintenance")) }
+                    }
+                    span.spacer {}
+                    span.langs {
+                        a href={(frame.path) "?lang=en"} { "EN" }
+                        a href={(frame.path) "?lang=ko"} { "한국어" }
+                        a href={(frame.path) "?lang=zh"} { "中文" }
+                    }
+                    @match frame.account {
+                        Some(a) => {
+                            span.who { (a.username) }
+                            form.inline method="post" action="/logout/" {
+                                input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
+                                button type="submit" { (t(l, "nav.logout")) }
+                            }
+                        }
+                        None => { a href="/login/" { (t(l, "nav.login")) } }
+                    }
+                }
+                main { (content) }
+            }
+        }
+    }
+}
+
+/// The freshness badge at the top of every stats page, with the staff's
+/// refresh button.
+pub fn badge(frame: &Frame, answer: &Answer) -> Markup {
+    let l = frame.lang;
+    let when = local_time(answer.entry.computed_at, frame.tz);
+    let (class, text) = match answer.status {
+        Freshness::Cached => (
+            "badge cached",
+            format!(
+                "{} ({}: {when})",
+                t(l, "badge.cached"),
+                t(l, "badge.updated")
+            ),
+        ),
+        Freshness::Fresh => (
+            "badge fresh",
+            format!(
+                "{} ({}: {when})",
+                t(l, "badge.fresh"),
+                t(l, "badge.refreshed")
+            ),
+        ),
+        Freshness::Stale => {
+            let changes = if answer.changes_since > 0 {
+                format!(", {} {}", answer.changes_since, t(l, "badge.changes"))
+            } else {
+                String::new()
+            };
+            (
+                "badge stale",
+                format!(
+                    "{} ({}: {when}{changes}) — {}",
+                    t(l, "badge.stale"),
+                    t(l, "badge.updated"),
+                    t(l, "badge.refreshing")
+                ),
+            )
+        }
+    };
+    html! {
+        div.badgebar {
+            span class=(class) data-status=(answer.status.as_str()) { (text) }
+            @if frame.staff() {
+                form.inline method="post" action="/refresh/" {
+                    input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
+                    input type="hidden" name="key" value=(answer.key.to_string());
+                    input type="hidden" name="next" value=(frame.path);
+                    button type="submit" { (t(l, "action.refresh")) }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn group_name(l: Lang, name: &str) -> String {
+    if name.is_empty() {
+        t(l, "word.none").to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+pub(crate) fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
+}
+
+pub(crate) fn stat_card(label: &str, value: String) -> Markup {
+    html! { div.card { div.value { (value) } div.label { (label) } } }
+}
+
+pub(crate) fn frame<'a>(app: &App, ctx: &'a Ctx, title: &str) -> Frame<'a> {
+    Frame {
+        lang: ctx.lang,
+        title: crate::i18n::t(ctx.lang, title).to_string(),
+        account: ctx.account.as_ref(),
+        csrf: ctx.csrf.as_deref(),
+        path: &ctx.path,
+        tz: app.cache.config().local.tz,
+    }
+}
+
+/// Reads a statistic through the cache; `?refresh=1` from staff forces.
+pub(crate) fn answer(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Answer, WebError> {
+    let force = ctx.query.get("refresh").is_some_and(|v| v == "1") && ctx.is_staff();
+    if force {
+        super::refresh_entry(app, key.clone(), ctx.lang)
+    } else {
+        Ok(app.cache.get(key)?)
+    }
+}

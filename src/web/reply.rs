@@ -1,0 +1,168 @@
+//! What a handler answers ([`Reply`]) and how it becomes an HTTP response:
+//! content types, cookies, redirects, the security headers every answer
+//! carries, and the error page or JSON error with its request id.
+
+use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cookie::{time::Duration, Cookie, SameSite};
+use maud::Markup;
+
+use super::error::WebError;
+use super::local_path::LocalPath;
+use crate::i18n::Lang;
+
+/// What a handler answers.
+pub enum Reply {
+    /// An HTML page.
+    Html(Markup),
+    /// An HTML page that sets cookies.
+    HtmlWithCookies(Markup, Vec<String>),
+    /// A JSON document with a status.
+    Json(u16, serde_json::Value),
+    /// Plain text (metrics, health).
+    Text(&'static str, String),
+    /// A redirect (303 See Other) to a path of this server, with cookies to set.
+    Redirect(LocalPath, Vec<String>),
+}
+
+type Response = tiny_http::Response<Cursor<Vec<u8>>>;
+
+/// A header from text voxdash chose; a value that is not a valid header
+/// (which no caller should pass) is left out rather than panicking.
+fn header(name: &str, value: &str) -> Option<tiny_http::Header> {
+    let ok = value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+    if !ok {
+        log::error!("header {name} with an invalid value left out");
+        return None;
+    }
+    tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
+}
+
+fn with_header(mut response: Response, name: &str, value: &str) -> Response {
+    if let Some(h) = header(name, value) {
+        response.add_header(h);
+    }
+    response
+}
+
+/// Sent with every answer: no framing by other sites, no content sniffing.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+];
+
+/// A short id for a request, in its log line and in a 500 answer.
+pub(super) fn request_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!(
+        "{:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub(super) fn render(reply: Reply) -> Response {
+    match reply {
+        Reply::Html(markup) => render(Reply::HtmlWithCookies(markup, Vec::new())),
+        Reply::HtmlWithCookies(markup, cookies) => {
+            let mut r = with_header(
+                Response::from_data(markup.into_string().into_bytes()),
+                "Content-Type",
+                "text/html; charset=utf-8",
+            );
+            for c in cookies {
+                r = with_header(r, "Set-Cookie", &c);
+            }
+            r
+        }
+        Reply::Json(status, value) => with_header(
+            Response::from_data(serde_json::to_vec(&value).unwrap_or_default())
+                .with_status_code(status),
+            "Content-Type",
+            "application/json; charset=utf-8",
+        ),
+        Reply::Text(kind, text) => {
+            with_header(Response::from_data(text.into_bytes()), "Content-Type", kind)
+        }
+        Reply::Redirect(to, cookies) => {
+            let mut r = with_header(
+                Response::from_data(Vec::new()).with_status_code(303),
+                "Location",
+                to.as_str(),
+            );
+            for c in cookies {
+                r = with_header(r, "Set-Cookie", &c);
+            }
+            r
+        }
+    }
+}
+
+/// A `Set-Cookie` value: HttpOnly unless it only carries a preference
+/// (`lang`), `Secure` when the server runs behind TLS; `max_age` 0 deletes.
+pub fn set_cookie(
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    same_site: SameSite,
+    max_age: i64,
+    secure: bool,
+) -> String {
+    Cookie::build((name, value))
+        .path(path)
+        .http_only(name != "lang")
+        .same_site(same_site)
+        .max_age(Duration::seconds(max_age))
+        .secure(secure)
+        .build()
+        .to_string()
+}
+
+/// The answer to a failed request: JSON `{"error", "field"}` for the API,
+/// a small page otherwise; internal errors say only their request id.
+pub fn error(e: &WebError, request_id: &str, is_api: bool) -> Response {
+    let status = e.status();
+    let response = if is_api {
+        render(Reply::Json(status, e.json(request_id)))
+    } else {
+        let page = maud::html! {
+            (maud::DOCTYPE)
+            html { head { meta charset="utf-8"; title { (status) } }
+                body { h1 { (status) } p { (e.public_message(request_id)) } p { a href="/" { "voxdash" } } } }
+        };
+        with_header(
+            Response::from_data(page.into_string().into_bytes()).with_status_code(status),
+            "Content-Type",
+            "text/html; charset=utf-8",
+        )
+    };
+    match e {
+        WebError::Throttled(secs) => with_header(response, "Retry-After", &secs.to_string()),
+        _ => response,
+    }
+}
+
+/// Adds what every answer carries: the security headers, and the language
+/// cookie when `?lang=` chose one.
+pub fn with_common_headers(mut response: Response, remember_lang: Option<Lang>) -> Response {
+    for (name, value) in SECURITY_HEADERS {
+        response = with_header(response, name, value);
+    }
+    if let Some(lang) = remember_lang {
+        let cookie = set_cookie(
+            "lang",
+            lang.code().to_string(),
+            "/",
+            SameSite::Lax,
+            31_536_000,
+            false,
+        );
+        response = with_header(response, "Set-Cookie", &cookie);
+    }
+    response
+}

@@ -1,0 +1,224 @@
+//! The route table (method + path → handler) and the handling of one
+//! request around it: reading its head, containing a panic, answering.
+
+use std::panic::AssertUnwindSafe;
+
+use super::context::Ctx;
+use super::error::WebError;
+use super::local_path::LocalPath;
+use super::reply::{self, Reply};
+use super::{api, metrics, pages, App};
+
+/// What dispatching produced, besides the reply.
+struct Dispatched {
+    route: String,
+    result: Result<Reply, WebError>,
+    /// A language to remember in a cookie (`?lang=`).
+    remember_lang: Option<crate::i18n::Lang>,
+}
+
+/// Reads, routes, answers one request. A failure inside (a panic included)
+/// answers 500 for this request alone; the caller goes on. Returns the
+/// route label and the status, for metrics.
+pub fn handle(app: &App, request: tiny_http::Request) -> (String, u16) {
+    handle_with(app, request, dispatch)
+}
+
+/// [`handle`] with the dispatch given, so a test can make it panic.
+fn handle_with(
+    app: &App,
+    mut request: tiny_http::Request,
+    dispatch: impl FnOnce(&App, &mut tiny_http::Request) -> Dispatched,
+) -> (String, u16) {
+    let id = reply::request_id();
+    let url = request.url().to_string();
+    let method = request.method().to_string();
+    let is_api = url.starts_with("/api/v1/");
+    let dispatched = std::panic::catch_unwind(AssertUnwindSafe(|| dispatch(app, &mut request)))
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Dispatched {
+                route: "(panic)".into(),
+                result: Err(WebError::Panic(what)),
+                remember_lang: None,
+            }
+        });
+    let response = match dispatched.result {
+        Ok(answer) => reply::render(answer),
+        Err(WebError::Unauthorized) if !is_api => {
+            reply::render(Reply::Redirect(LocalPath::sign_in_then(&url), Vec::new()))
+        }
+        Err(e) => {
+            if e.status() >= 500 {
+                let path = url.split('?').next().unwrap_or("");
+                log::error!("request {id}: {method} {path}: {e}");
+            }
+            reply::error(&e, &id, is_api)
+        }
+    };
+    let response = reply::with_common_headers(response, dispatched.remember_lang);
+    let status = response.status_code().0;
+    if let Err(e) = request.respond(response) {
+        log::debug!("client went away: {e}");
+    }
+    (dispatched.route, status)
+}
+
+/// Reads the request head, routes it and runs the handler.
+fn dispatch(app: &App, request: &mut tiny_http::Request) -> Dispatched {
+    match Ctx::read(app, request) {
+        Ok(ctx) => {
+            let (route, result) = route(app, &ctx);
+            Dispatched {
+                route,
+                result,
+                remember_lang: ctx.lang_from_query.then_some(ctx.lang),
+            }
+        }
+        Err(e) => Dispatched {
+            route: "(unread)".into(),
+            result: Err(e),
+            remember_lang: None,
+        },
+    }
+}
+
+/// A route's label in metrics and logs, and its answer.
+type Routed = (&'static str, Result<Reply, WebError>);
+
+/// The route table: pages and forms first, then the JSON API. Bodies are
+/// read only by the handlers that need them, after they know the caller,
+/// and never past the limit set here.
+fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
+    let segments: Vec<&str> = ctx.path.trim_matches('/').split('/').collect();
+    let method = ctx.method.as_str();
+    ctx.body_limit.set(match (method, segments.first()) {
+        ("GET" | "HEAD", _) => 0,
+        (_, Some(&"api")) => super::context::MAX_BODY,
+        _ => super::context::MAX_FORM,
+    });
+    let (name, result) = match segments.as_slice() {
+        ["api", "v1", rest @ ..] => api_route(app, ctx, method, rest),
+        _ => page_route(app, ctx, method, &segments),
+    };
+    (name.to_string(), result)
+}
+
+fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
+    use pages::{admin, dashboard, learner, learning, locations, maintenance, sign_in};
+    match (method, segments) {
+        ("GET", [""]) => (
+            "/",
+            Ok(Reply::Redirect(
+                LocalPath::of("/audio/dashboard/"),
+                Vec::new(),
+            )),
+        ),
+        ("GET", ["healthz"]) => (
+            "/healthz",
+            Ok(Reply::Text("text/plain; charset=utf-8", "ok\n".into())),
+        ),
+        ("GET", ["metrics"]) => ("/metrics", metrics::metrics(app)),
+        ("GET", ["login"]) => ("/login/", sign_in::login_page(app, ctx)),
+        ("POST", ["login"]) => ("/login/", sign_in::login(app, ctx)),
+        ("GET", ["logout"]) => ("/logout/", sign_in::logout_page(app, ctx)),
+        ("POST", ["logout"]) => ("/logout/", sign_in::logout(app, ctx)),
+        ("GET", ["audio", "dashboard"]) => ("/audio/dashboard/", dashboard::page(app, ctx)),
+        ("GET", ["api", "userprofile"]) => ("/api/userprofile/", locations::page(app, ctx)),
+        ("GET", ["learning"]) => ("/learning/", learning::page(app, ctx)),
+        ("GET", ["learning", "users", id]) => {
+            ("/learning/users/{id}/", learner::page(app, ctx, id))
+        }
+        ("POST", ["learning", "users", uid, "sessions"]) => (
+            "/learning/users/{id}/sessions",
+            learner::form_create_session(app, ctx, uid),
+        ),
+        ("POST", ["learning", "users", uid, "sessions", sid, "finish"]) => (
+            "/learning/users/{id}/sessions/{id}/finish",
+            learner::form_finish_session(app, ctx, uid, sid),
+        ),
+        ("POST", ["refresh"]) => ("/refresh/", admin::refresh_button(app, ctx)),
+        ("GET", ["admin", "cache"]) => ("/admin/cache/", admin::page(app, ctx)),
+        ("POST", ["admin", "cache", "clear"]) => ("/admin/cache/clear", admin::clear(app, ctx)),
+        ("GET", ["admin", "maintenance"]) => ("/admin/maintenance/", maintenance::page(app, ctx)),
+        ("POST", ["admin", "maintenance"]) => ("/admin/maintenance/", maintenance::run(app, ctx)),
+        _ => not_found(ctx),
+    }
+}
+
+fn api_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
+    use api::{cache, recordings, sessions, stats};
+    match (method, segments) {
+        ("GET", ["stats", which]) => ("/api/v1/stats/{name}", stats::shared(app, ctx, which)),
+        ("GET", ["users", id, "stats", which]) => (
+            "/api/v1/users/{id}/stats/{name}",
+            stats::user(app, ctx, id, which),
+        ),
+        ("GET", ["cache"]) => ("/api/v1/cache", cache::list(app, ctx)),
+        ("POST", ["cache", "refresh"]) => ("/api/v1/cache/refresh", cache::refresh(app, ctx)),
+        ("DELETE", ["cache"]) => ("/api/v1/cache", cache::clear(app, ctx)),
+        ("POST", ["sessions"]) => ("/api/v1/sessions", sessions::create_session(app, ctx)),
+        ("POST", ["sessions", id, "finish"]) => (
+            "/api/v1/sessions/{id}/finish",
+            sessions::finish_session(app, ctx, id),
+        ),
+        ("DELETE", ["sessions", id]) => (
+            "/api/v1/sessions/{id}",
+            sessions::delete_session(app, ctx, id),
+        ),
+        ("PUT", ["users", uid, "progress", course]) => (
+            "/api/v1/users/{id}/progress/{course}",
+            sessions::put_progress(app, ctx, uid, course),
+        ),
+        ("POST", ["recordings"]) => ("/api/v1/recordings", recordings::create_recording(app, ctx)),
+        _ => not_found(ctx),
+    }
+}
+
+fn not_found(ctx: &Ctx) -> Routed {
+    (
+        "(none)",
+        Err(WebError::NotFound(format!("no page at {}", ctx.path))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_request_is_answered_500_and_the_next_one_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            std::sync::Arc::new(crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap());
+        let config =
+            crate::config::Config::with(dir.path(), chrono_tz::UTC, crate::clock::Clock::System);
+        let cache = crate::cache::StatsCache::open(&config, store).unwrap();
+        let server = crate::web::start(
+            cache,
+            &crate::web::ServeOptions {
+                bind: "127.0.0.1:0".into(),
+                public: false,
+                threads: 1,
+            },
+        )
+        .unwrap();
+        let request = || {
+            tiny_http::TestRequest::new()
+                .with_method(tiny_http::Method::Get)
+                .with_path("/healthz")
+                .into()
+        };
+        for _ in 0..3 {
+            let (route, status) =
+                handle_with(&server.app, request(), |_, _| panic!("a bug in a handler"));
+            assert_eq!((route.as_str(), status), ("(panic)", 500));
+        }
+        assert_eq!(handle(&server.app, request()).1, 200);
+        server.shutdown();
+    }
+}
