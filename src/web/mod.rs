@@ -1,6 +1,6 @@
 //! The web server: a pool of worker threads over tiny_http ([`start`]), the
-//! route table ([`routes`]), what an answer is ([`reply`]), one file per page
-//! ([`pages`]) and per API area ([`api`]), sign-in, and `/metrics`. Handlers
+//! route table (`routes`), what an answer is (`reply`), one file per page
+//! (`pages`) and per API area (`api`), sign-in, and `/metrics`. Handlers
 //! decode, call the layers below (cache, jobs, writes) and encode.
 
 mod api;
