@@ -18,13 +18,22 @@ pub enum ConfigError {
     /// `VOXDASH_NOW` is not an RFC 3339 instant.
     #[error("{0}")]
     BadNow(String),
-    /// The config file cannot be read or parsed.
-    #[error("{path}: {reason}")]
-    File {
+    /// The config file cannot be read.
+    #[error("{}: {source}", path.display())]
+    Read {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for voxdash (the message names the
+    /// setting and its line).
+    #[error("{}: {source}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: toml::de::Error,
     },
 }
 
@@ -194,15 +203,15 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let file_path = data_dir.join("voxdash.toml");
         let file = match std::fs::read_to_string(&file_path) {
-            Ok(text) => toml::from_str::<ConfigFile>(&text).map_err(|e| ConfigError::File {
+            Ok(text) => toml::from_str::<ConfigFile>(&text).map_err(|source| ConfigError::Parse {
                 path: file_path.clone(),
-                reason: e.to_string(),
+                source,
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
             Err(e) => {
-                return Err(ConfigError::File {
+                return Err(ConfigError::Read {
                     path: file_path,
-                    reason: e.to_string(),
+                    source: e,
                 })
             }
         };

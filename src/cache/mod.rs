@@ -507,13 +507,7 @@ impl StatsCache {
             });
         }
         self.metrics.miss(kind);
-        let entry = self.compute_shared(key)?;
-        Ok(Answer {
-            key: key.clone(),
-            status: Freshness::Fresh,
-            changes_since: 0,
-            entry,
-        })
+        self.refresh(key)
     }
 
     /// Recomputes `key` now, in the caller (joining a computation under way),

@@ -154,92 +154,93 @@ pub struct Finding {
 /// Free space (bytes) below which `check` reports a problem.
 pub const MIN_FREE_BYTES: u64 = 256 * 1024 * 1024;
 
+impl Finding {
+    fn new(what: &str, ok: bool, detail: impl Into<String>) -> Finding {
+        Finding {
+            what: what.into(),
+            ok,
+            detail: detail.into(),
+        }
+    }
+}
+
 /// Checks the data directory of `config`: database integrity and schema
 /// version, the cache file, free disk space. Never changes anything (an
 /// older database is reported, not migrated).
 pub fn check(config: &Config) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut add = |what: &str, ok: bool, detail: String| {
-        out.push(Finding {
-            what: what.into(),
-            ok,
-            detail,
-        })
-    };
-    let db = config.db_path();
+    let mut out = check_database(&config.db_path());
+    out.push(check_cache(config));
+    out.push(check_disk(&config.data_dir));
+    out
+}
+
+/// Integrity and schema version, read without writing anything.
+fn check_database(db: &Path) -> Vec<Finding> {
     if !db.is_file() {
-        add(
-            "database",
-            false,
-            format!("{} does not exist", db.display()),
-        );
-    } else {
-        match rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        {
-            Err(e) => add("database", false, format!("{}: {e}", db.display())),
-            Ok(conn) => {
-                match store::integrity_check(&conn) {
-                    Ok(r) if r == "ok" => add("database integrity", true, "ok".into()),
-                    Ok(r) => add("database integrity", false, r),
-                    Err(e) => add("database integrity", false, e.to_string()),
-                }
-                let latest = store::schema::latest_version();
-                match conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)) {
-                    Ok(v) if v == latest => add("schema version", true, format!("{v}")),
-                    Ok(v) if v < latest => add(
-                        "schema version",
-                        true,
-                        format!("{v}; migrated to {latest} at the next start"),
-                    ),
-                    Ok(v) => add(
-                        "schema version",
-                        false,
-                        format!("{v}, newer than the {latest} this voxdash knows"),
-                    ),
-                    Err(e) => add("schema version", false, e.to_string()),
-                }
-            }
-        }
+        let missing = format!("{} does not exist", db.display());
+        return vec![Finding::new("database", false, missing)];
     }
-    let cache = config.cache_path();
-    if !cache.exists() {
-        add(
-            "stats cache",
+    let (integrity, version) = match store::inspect(db) {
+        Err(e) => return vec![Finding::new("database", false, format!("{}: {e}", db.display()))],
+        Ok(found) => found,
+    };
+    let integrity = match integrity {
+        Ok(r) if r == "ok" => Finding::new("database integrity", true, "ok"),
+        Ok(r) => Finding::new("database integrity", false, r),
+        Err(e) => Finding::new("database integrity", false, e.to_string()),
+    };
+    let latest = store::schema::latest_version();
+    let version = match version {
+        Ok(v) if v == latest => Finding::new("schema version", true, format!("{v}")),
+        Ok(v) if v < latest => Finding::new(
+            "schema version",
             true,
-            "none yet (made at the next start)".into(),
-        );
-    } else {
-        match Store::open_existing(&db).map(Arc::new) {
-            Err(e) => add("stats cache", false, format!("not checked: {e}")),
-            Ok(store) => match StatsCache::open(config, store) {
-                Ok(c) => match c.len() {
-                    Ok(n) => add("stats cache", true, format!("readable, {n} entries")),
-                    Err(e) => add("stats cache", false, e.to_string()),
-                },
-                Err(CacheError::Locked(_)) => {
-                    add("stats cache", true, "in use by the running server".into())
-                }
-                Err(e) => add("stats cache", false, e.to_string()),
-            },
-        }
+            format!("{v}; migrated to {latest} at the next start"),
+        ),
+        Ok(v) => Finding::new(
+            "schema version",
+            false,
+            format!("{v}, newer than the {latest} this voxdash knows"),
+        ),
+        Err(e) => Finding::new("schema version", false, e.to_string()),
+    };
+    vec![integrity, version]
+}
+
+/// Whether the stats cache opens and reads (or is held by the server).
+fn check_cache(config: &Config) -> Finding {
+    if !config.cache_path().exists() {
+        return Finding::new("stats cache", true, "none yet (made at the next start)");
     }
-    match free_bytes(&config.data_dir) {
-        Some(free) => add(
+    let store = match Store::open_existing(&config.db_path()) {
+        Ok(store) => Arc::new(store),
+        Err(e) => return Finding::new("stats cache", false, format!("not checked: {e}")),
+    };
+    match StatsCache::open(config, store) {
+        Ok(c) => match c.len() {
+            Ok(n) => Finding::new("stats cache", true, format!("readable, {n} entries")),
+            Err(e) => Finding::new("stats cache", false, e.to_string()),
+        },
+        Err(CacheError::Locked(_)) => {
+            Finding::new("stats cache", true, "in use by the running server")
+        }
+        Err(e) => Finding::new("stats cache", false, e.to_string()),
+    }
+}
+
+fn check_disk(dir: &Path) -> Finding {
+    match free_bytes(dir) {
+        Some(free) => Finding::new(
             "free disk space",
             free >= MIN_FREE_BYTES,
-            format!(
-                "{} MiB free in {}",
-                free / (1024 * 1024),
-                config.data_dir.display()
-            ),
+            format!("{} MiB free in {}", free / (1024 * 1024), dir.display()),
         ),
-        None => add(
+        None => Finding::new(
             "free disk space",
             false,
-            format!("cannot read for {}", config.data_dir.display()),
+            format!("cannot read for {}", dir.display()),
         ),
     }
-    out
 }
 
 /// Bytes available to this user on the file system of `dir`.

@@ -171,133 +171,104 @@ struct MonthAcc {
     duration_s: f64,
 }
 
-/// Computes the dashboard. Memory grows with speakers and months, not recordings.
-pub fn dashboard(conn: &Connection, local: &LocalTime) -> Result<Dashboard> {
-    let mut categories = Groups::default();
-    let mut genders = Groups::default();
-    let mut diagnoses = Groups::default();
-    let mut speakers: HashMap<i64, (SpeakerGroups, Option<i64>)> = HashMap::new();
-    {
+/// The running sums of one pass over speakers and recordings.
+#[derive(Default)]
+struct Corpus {
+    categories: Groups,
+    genders: Groups,
+    diagnoses: Groups,
+    /// Each speaker's groups and first recording.
+    speakers: HashMap<i64, (SpeakerGroups, Option<i64>)>,
+    recordings: u64,
+    duration_s: f64,
+    snr_n: u64,
+    snr_sum: f64,
+    buckets: [u64; 4],
+    months: BTreeMap<(i32, u32), MonthAcc>,
+}
+
+impl Corpus {
+    fn add_speakers(&mut self, conn: &Connection) -> Result<()> {
         let mut stmt = conn.prepare("SELECT id, category, gender, diagnosis FROM speakers")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let groups = SpeakerGroups {
-                category: categories.slot(r.get(1)?),
-                gender: genders.slot(r.get(2)?),
-                diagnosis: diagnoses.slot(r.get(3)?),
+                category: self.categories.slot(r.get(1)?),
+                gender: self.genders.slot(r.get(2)?),
+                diagnosis: self.diagnoses.slot(r.get(3)?),
             };
-            categories.acc[groups.category].speakers += 1;
-            genders.acc[groups.gender].speakers += 1;
-            diagnoses.acc[groups.diagnosis].speakers += 1;
-            speakers.insert(r.get(0)?, (groups, None));
+            self.categories.acc[groups.category].speakers += 1;
+            self.genders.acc[groups.gender].speakers += 1;
+            self.diagnoses.acc[groups.diagnosis].speakers += 1;
+            self.speakers.insert(r.get(0)?, (groups, None));
         }
+        Ok(())
     }
-    let total_speakers = speakers.len() as u64;
 
-    let mut total_recordings = 0u64;
-    let mut total_duration_s = 0.0f64;
-    let mut snr_n = 0u64;
-    let mut snr_sum = 0.0f64;
-    let mut buckets = [0u64; 4];
-    let mut months: BTreeMap<(i32, u32), MonthAcc> = BTreeMap::new();
-    {
+    fn add_recordings(&mut self, conn: &Connection, local: &LocalTime) -> Result<()> {
         let mut stmt =
             conn.prepare("SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
-            let speaker: i64 = r.get(0)?;
-            let at: i64 = r.get(1)?;
-            let duration: f64 = r.get(2)?;
-            let snr: Option<f64> = r.get(3)?;
-            total_recordings += 1;
-            total_duration_s += duration;
+            self.add_recording(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, local);
+        }
+        for (_, first) in self.speakers.values() {
+            if let Some(at) = first {
+                self.months.entry(local.month(*at)).or_default().new_speakers += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_recording(
+        &mut self,
+        speaker: i64,
+        at: i64,
+        duration: f64,
+        snr: Option<f64>,
+        local: &LocalTime,
+    ) {
+        self.recordings += 1;
+        self.duration_s += duration;
+        if let Some(s) = snr {
+            self.snr_n += 1;
+            self.snr_sum += s;
+            self.buckets[bucket_of(s)] += 1;
+        }
+        let month = self.months.entry(local.month(at)).or_default();
+        month.recordings += 1;
+        month.duration_s += duration;
+        // A recording of an unknown speaker counts in the totals only.
+        let Some((groups, first)) = self.speakers.get_mut(&speaker) else {
+            return;
+        };
+        for (set, i) in [
+            (&mut self.categories, groups.category),
+            (&mut self.genders, groups.gender),
+            (&mut self.diagnoses, groups.diagnosis),
+        ] {
+            let acc = &mut set.acc[i];
+            acc.recordings += 1;
+            acc.duration_s += duration;
             if let Some(s) = snr {
-                snr_n += 1;
-                snr_sum += s;
-                buckets[bucket_of(s)] += 1;
-            }
-            let month = months.entry(local.month(at)).or_default();
-            month.recordings += 1;
-            month.duration_s += duration;
-            if let Some((groups, first)) = speakers.get_mut(&speaker) {
-                for (set, i) in [
-                    (&mut categories, groups.category),
-                    (&mut genders, groups.gender),
-                    (&mut diagnoses, groups.diagnosis),
-                ] {
-                    let acc = &mut set.acc[i];
-                    acc.recordings += 1;
-                    acc.duration_s += duration;
-                    if let Some(s) = snr {
-                        acc.snr_sum += s;
-                        acc.snr_n += 1;
-                    }
-                }
-                if first.map_or(true, |f| at < f) {
-                    *first = Some(at);
-                }
+                acc.snr_sum += s;
+                acc.snr_n += 1;
             }
         }
-    }
-    for (_, first) in speakers.values() {
-        if let Some(at) = first {
-            months.entry(local.month(*at)).or_default().new_speakers += 1;
+        if first.map_or(true, |f| at < f) {
+            *first = Some(at);
         }
     }
 
-    let median_db = median_snr(conn, snr_n)?;
-    let monthly = fill_months(&months);
-
-    let mut by_category: Vec<CategoryGroup> = categories
-        .names
-        .iter()
-        .zip(&categories.acc)
-        .map(|(name, a)| CategoryGroup {
-            category: name.clone(),
-            speakers: a.speakers,
-            recordings: a.recordings,
-            duration_hours: a.duration_s / 3600.0,
-        })
-        .collect();
-    sort_groups(&mut by_category, |g| g.recordings, |g| &g.category);
-    let mut by_gender: Vec<GenderGroup> = genders
-        .names
-        .iter()
-        .zip(&genders.acc)
-        .map(|(name, a)| GenderGroup {
-            gender: name.clone(),
-            speakers: a.speakers,
-            recordings: a.recordings,
-        })
-        .collect();
-    sort_groups(&mut by_gender, |g| g.recordings, |g| &g.gender);
-    let mut by_diagnosis: Vec<DiagnosisGroup> = diagnoses
-        .names
-        .iter()
-        .zip(&diagnoses.acc)
-        .map(|(name, a)| DiagnosisGroup {
-            diagnosis: name.clone(),
-            speakers: a.speakers,
-            recordings: a.recordings,
-            mean_snr_db: mean(a.snr_sum, a.snr_n),
-        })
-        .collect();
-    sort_groups(&mut by_diagnosis, |g| g.recordings, |g| &g.diagnosis);
-
-    Ok(Dashboard {
-        total_speakers,
-        total_recordings,
-        total_duration_hours: total_duration_s / 3600.0,
-        by_category,
-        by_gender,
-        snr: Snr {
-            measured: snr_n,
-            unmeasured: total_recordings - snr_n,
-            mean_db: mean(snr_sum, snr_n),
+    fn snr(&self, median_db: Option<f64>) -> Snr {
+        Snr {
+            measured: self.snr_n,
+            unmeasured: self.recordings - self.snr_n,
+            mean_db: mean(self.snr_sum, self.snr_n),
             median_db,
             buckets: BUCKETS
                 .iter()
-                .zip(buckets)
+                .zip(self.buckets)
                 .map(|((label, min, max), n)| SnrBucket {
                     label: label.to_string(),
                     min_db: *min,
@@ -305,8 +276,73 @@ pub fn dashboard(conn: &Connection, local: &LocalTime) -> Result<Dashboard> {
                     recordings: n,
                 })
                 .collect(),
+        }
+    }
+}
+
+/// One row per group of `groups`, most recordings first.
+fn group_rows<G>(
+    groups: &Groups,
+    row: impl Fn(String, &Acc) -> G,
+    recordings: impl Fn(&G) -> u64,
+    name: impl Fn(&G) -> &str,
+) -> Vec<G> {
+    let mut rows: Vec<G> = groups
+        .names
+        .iter()
+        .zip(&groups.acc)
+        .map(|(n, a)| row(n.clone(), a))
+        .collect();
+    sort_groups(&mut rows, recordings, name);
+    rows
+}
+
+/// Computes the dashboard. Memory grows with speakers and months, not recordings.
+pub fn dashboard(conn: &Connection, local: &LocalTime) -> Result<Dashboard> {
+    let mut c = Corpus::default();
+    c.add_speakers(conn)?;
+    c.add_recordings(conn, local)?;
+    let median_db = median_snr(conn, c.snr_n)?;
+    let by_category = group_rows(
+        &c.categories,
+        |category, a| CategoryGroup {
+            category,
+            speakers: a.speakers,
+            recordings: a.recordings,
+            duration_hours: a.duration_s / 3600.0,
         },
-        monthly,
+        |g| g.recordings,
+        |g| &g.category,
+    );
+    let by_gender = group_rows(
+        &c.genders,
+        |gender, a| GenderGroup {
+            gender,
+            speakers: a.speakers,
+            recordings: a.recordings,
+        },
+        |g| g.recordings,
+        |g| &g.gender,
+    );
+    let by_diagnosis = group_rows(
+        &c.diagnoses,
+        |diagnosis, a| DiagnosisGroup {
+            diagnosis,
+            speakers: a.speakers,
+            recordings: a.recordings,
+            mean_snr_db: mean(a.snr_sum, a.snr_n),
+        },
+        |g| g.recordings,
+        |g| &g.diagnosis,
+    );
+    Ok(Dashboard {
+        total_speakers: c.speakers.len() as u64,
+        total_recordings: c.recordings,
+        total_duration_hours: c.duration_s / 3600.0,
+        by_category,
+        by_gender,
+        snr: c.snr(median_db),
+        monthly: fill_months(&c.months),
         by_diagnosis,
     })
 }

@@ -154,64 +154,85 @@ pub fn grid(x: f64) -> f64 {
     (x * 10.0).round() / 10.0 + 0.0
 }
 
+/// Recordings per upload id.
+fn recordings_per_upload(conn: &Connection) -> Result<HashMap<i64, u64>> {
+    let mut stmt = conn.prepare(
+        "SELECT upload_id, COUNT(*) FROM recordings WHERE upload_id IS NOT NULL GROUP BY upload_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut counts = HashMap::new();
+    while let Some(r) = rows.next()? {
+        counts.insert(r.get(0)?, r.get::<_, i64>(1)? as u64);
+    }
+    Ok(counts)
+}
+
+/// The region an upload's address falls in (`unknown` when none or not an
+/// address), and the address as counted in `distinct_ips`.
+fn ip_region(table: &IpRegions, ip: Option<String>) -> (String, Option<Address>) {
+    match ip.filter(|s| !s.is_empty()) {
+        None => ("unknown".to_string(), None),
+        Some(text) => match text.parse::<IpAddr>() {
+            Ok(addr) => (
+                table.lookup(addr).unwrap_or("unknown").to_string(),
+                Some(Address::Parsed(addr)),
+            ),
+            Err(_) => ("unknown".to_string(), Some(Address::Text(text))),
+        },
+    }
+}
+
+/// The running sums of one pass over the uploads.
+#[derive(Default)]
+struct Uploads {
+    total: u64,
+    /// Region → (uploads, recordings).
+    by_region: HashMap<String, (u64, u64)>,
+    /// IP region → (uploads, distinct addresses).
+    by_ip: HashMap<String, (u64, HashSet<Address>)>,
+    /// Grid cell bits → (lat, lon, uploads).
+    points: HashMap<(u64, u64), (f64, f64, u64)>,
+}
+
+impl Uploads {
+    fn read(conn: &Connection, table: &IpRegions) -> Result<Uploads> {
+        let per_upload = recordings_per_upload(conn)?;
+        let mut u = Uploads::default();
+        let mut stmt = conn.prepare("SELECT id, ip, latitude, longitude, region FROM uploads")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            u.total += 1;
+            let id: i64 = r.get(0)?;
+            let region: Option<String> = r.get(4)?;
+            let entry = u.by_region.entry(region.unwrap_or_default()).or_default();
+            entry.0 += 1;
+            entry.1 += per_upload.get(&id).copied().unwrap_or(0);
+            let (ip_region, address) = ip_region(table, r.get(1)?);
+            let group = u.by_ip.entry(ip_region).or_default();
+            group.0 += 1;
+            if let Some(a) = address {
+                group.1.insert(a);
+            }
+            if let (Some(lat), Some(lon)) = (r.get::<_, Option<f64>>(2)?, r.get::<_, Option<f64>>(3)?) {
+                let (glat, glon) = (grid(lat), grid(lon));
+                let cell = u
+                    .points
+                    .entry((glat.to_bits(), glon.to_bits()))
+                    .or_insert((glat, glon, 0));
+                cell.2 += 1;
+            }
+        }
+        Ok(u)
+    }
+}
+
 /// Computes the locations statistic.
 pub fn locations(conn: &Connection) -> Result<Locations> {
     let table = IpRegions::load(conn)?;
-    let mut recordings_per_upload: HashMap<i64, u64> = HashMap::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT upload_id, COUNT(*) FROM recordings WHERE upload_id IS NOT NULL GROUP BY upload_id",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            recordings_per_upload.insert(r.get(0)?, r.get::<_, i64>(1)? as u64);
-        }
-    }
-    let mut total_uploads = 0u64;
-    let mut by_region: HashMap<String, (u64, u64)> = HashMap::new();
-    let mut by_ip: HashMap<String, (u64, HashSet<Address>)> = HashMap::new();
-    let mut points: HashMap<(u64, u64), (f64, f64, u64)> = HashMap::new();
-    let mut stmt = conn.prepare("SELECT id, ip, latitude, longitude, region FROM uploads")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        total_uploads += 1;
-        let id: i64 = r.get(0)?;
-        let ip: Option<String> = r.get(1)?;
-        let lat: Option<f64> = r.get(2)?;
-        let lon: Option<f64> = r.get(3)?;
-        let region: Option<String> = r.get(4)?;
-
-        let entry = by_region.entry(region.unwrap_or_default()).or_default();
-        entry.0 += 1;
-        entry.1 += recordings_per_upload.get(&id).copied().unwrap_or(0);
-
-        let (ip_region, address) = match ip.filter(|s| !s.is_empty()) {
-            None => ("unknown".to_string(), None),
-            Some(text) => match text.parse::<IpAddr>() {
-                Ok(addr) => (
-                    table.lookup(addr).unwrap_or("unknown").to_string(),
-                    Some(Address::Parsed(addr)),
-                ),
-                Err(_) => ("unknown".to_string(), Some(Address::Text(text))),
-            },
-        };
-        let group = by_ip.entry(ip_region).or_default();
-        group.0 += 1;
-        if let Some(a) = address {
-            group.1.insert(a);
-        }
-
-        if let (Some(lat), Some(lon)) = (lat, lon) {
-            let (glat, glon) = (grid(lat), grid(lon));
-            let cell = points
-                .entry((glat.to_bits(), glon.to_bits()))
-                .or_insert((glat, glon, 0));
-            cell.2 += 1;
-        }
-    }
-
-    let total_regions = by_region.keys().filter(|r| !r.is_empty()).count() as u64;
-    let mut by_region: Vec<RegionGroup> = by_region
+    let u = Uploads::read(conn, &table)?;
+    let total_regions = u.by_region.keys().filter(|r| !r.is_empty()).count() as u64;
+    let mut by_region: Vec<RegionGroup> = u
+        .by_region
         .into_iter()
         .map(|(region, (uploads, recordings))| RegionGroup {
             region,
@@ -220,7 +241,8 @@ pub fn locations(conn: &Connection) -> Result<Locations> {
         })
         .collect();
     sort_groups(&mut by_region, |g| g.uploads, |g| &g.region);
-    let mut by_ip_region: Vec<IpRegionGroup> = by_ip
+    let mut by_ip_region: Vec<IpRegionGroup> = u
+        .by_ip
         .into_iter()
         .map(|(region, (uploads, ips))| IpRegionGroup {
             region,
@@ -229,7 +251,8 @@ pub fn locations(conn: &Connection) -> Result<Locations> {
         })
         .collect();
     sort_groups(&mut by_ip_region, |g| g.uploads, |g| &g.region);
-    let mut points: Vec<Point> = points
+    let mut points: Vec<Point> = u
+        .points
         .into_values()
         .map(|(lat, lon, uploads)| Point { lat, lon, uploads })
         .collect();
@@ -240,7 +263,7 @@ pub fn locations(conn: &Connection) -> Result<Locations> {
             .then(a.lon.total_cmp(&b.lon))
     });
     Ok(Locations {
-        total_uploads,
+        total_uploads: u.total,
         total_regions,
         by_region,
         by_ip_region,

@@ -128,6 +128,18 @@ pub fn write_transaction(conn: &mut Connection) -> Result<Transaction<'_>> {
     Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
 }
 
+/// Opens the database at `path` read-only and reports its integrity check
+/// (`"ok"` or the problems found) and its schema version, each with its own
+/// error, so `voxdash check` can say which part failed.
+pub fn inspect(path: &Path) -> Result<(Result<String>, Result<i64>)> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let integrity = integrity_check(&conn);
+    let version = conn
+        .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .map_err(StoreError::from);
+    Ok((integrity, version))
+}
+
 /// Creates `path` readable and writable by its owner only, if it does not
 /// exist yet (the database holds password hashes and tokens; SQLite gives
 /// its `-wal` and `-shm` files the same mode).

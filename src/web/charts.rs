@@ -12,6 +12,17 @@ pub struct Bar {
     pub value: f64,
 }
 
+/// One bar per item, labelled and sized by the given functions.
+pub fn bars<T>(items: &[T], label: impl Fn(&T) -> String, value: impl Fn(&T) -> f64) -> Vec<Bar> {
+    items
+        .iter()
+        .map(|item| Bar {
+            label: label(item),
+            value: value(item),
+        })
+        .collect()
+}
+
 /// Horizontal bars, one per group, longest = full width.
 pub fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
     let max = bars.iter().map(|b| b.value).fold(0.0, f64::max).max(1e-9);

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use super::error::WebError;
-use super::App;
+use crate::cache::StatsCache;
 use crate::accounts::token_digest;
 use crate::i18n::Lang;
 use crate::store::accounts::{self, Account};
@@ -78,7 +78,7 @@ fn parse_cookies(header: &str) -> HashMap<String, String> {
 impl<'r> Ctx<'r> {
     /// Reads a request's head: query, cookies, language and account. The
     /// body stays unread until [`Ctx::body`] is called.
-    pub fn read(app: &App, request: &'r mut tiny_http::Request) -> Result<Ctx<'r>, WebError> {
+    pub fn read(cache: &StatsCache, request: &'r mut tiny_http::Request) -> Result<Ctx<'r>, WebError> {
         let url = request.url().to_string();
         let (path, query) = url.split_once('?').unwrap_or((&url, ""));
         let mut headers = HashMap::new();
@@ -105,7 +105,7 @@ impl<'r> Ctx<'r> {
         let method = request.method().to_string();
         let peer = request.remote_addr().map(|a| a.ip());
         let remote = match peer {
-            Some(p) if p.is_loopback() && app.cache.config().server.trust_forwarded_for => headers
+            Some(p) if p.is_loopback() && cache.config().server.trust_forwarded_for => headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.rsplit(',').next())
                 .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
@@ -130,7 +130,7 @@ impl<'r> Ctx<'r> {
             body_length,
             body: OnceCell::new(),
         };
-        ctx.authenticate(app)?;
+        ctx.authenticate(cache)?;
         Ok(ctx)
     }
 
@@ -177,8 +177,8 @@ impl<'r> Ctx<'r> {
         Ok(self.body.get_or_init(|| body))
     }
 
-    fn authenticate(&mut self, app: &App) -> Result<(), WebError> {
-        let conn = app.cache.store().conn()?;
+    fn authenticate(&mut self, cache: &StatsCache) -> Result<(), WebError> {
+        let conn = cache.store().conn()?;
         if let Some(token) = self
             .headers
             .get("authorization")
@@ -189,7 +189,7 @@ impl<'r> Ctx<'r> {
             return Ok(());
         }
         if let Some(token) = self.cookies.get(SESSION_COOKIE) {
-            let now = app.cache.config().clock.now_micros();
+            let now = cache.config().clock.now_micros();
             if let Some((account, csrf)) = accounts::web_session(&conn, &token_digest(token), now)?
             {
                 self.account = Some(account);
@@ -204,9 +204,9 @@ impl<'r> Ctx<'r> {
         self.account.as_ref().is_some_and(|a| a.is_staff)
     }
 
-    /// Fails unless someone is signed in (or the server is public).
-    pub fn require_reader(&self, app: &App) -> Result<(), WebError> {
-        if app.public || self.account.is_some() {
+    /// Fails unless someone is signed in (or the server is `public`).
+    pub fn require_reader(&self, public: bool) -> Result<(), WebError> {
+        if public || self.account.is_some() {
             Ok(())
         } else {
             Err(WebError::Unauthorized)
@@ -216,13 +216,13 @@ impl<'r> Ctx<'r> {
     /// Fails unless the caller may read `user`'s statistics: that user
     /// themselves or staff (403 for another learner). A server started with
     /// `--public` shows them to anyone not signed in, like every page.
-    pub fn require_user_reader(&self, app: &App, user: i64) -> Result<(), WebError> {
+    pub fn require_user_reader(&self, public: bool, user: i64) -> Result<(), WebError> {
         match &self.account {
             Some(a) if a.is_staff || a.id == user => Ok(()),
             Some(_) => Err(WebError::Forbidden(
                 "you may read only your own statistics".into(),
             )),
-            None if app.public => Ok(()),
+            None if public => Ok(()),
             None => Err(WebError::Unauthorized),
         }
     }

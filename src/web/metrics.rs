@@ -2,7 +2,7 @@
 
 use super::error::WebError;
 use super::reply::Reply;
-use super::App;
+use super::app::App;
 use crate::store;
 
 /// `GET /metrics`.

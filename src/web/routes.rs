@@ -7,7 +7,8 @@ use super::context::Ctx;
 use super::error::WebError;
 use super::local_path::LocalPath;
 use super::reply::{self, Reply};
-use super::{api, metrics, pages, App};
+use super::app::App;
+use super::{api, metrics, pages};
 
 /// What dispatching produced, besides the reply.
 struct Dispatched {
@@ -70,7 +71,7 @@ fn handle_with(
 
 /// Reads the request head, routes it and runs the handler.
 fn dispatch(app: &App, request: &mut tiny_http::Request) -> Dispatched {
-    match Ctx::read(app, request) {
+    match Ctx::read(&app.cache, request) {
         Ok(ctx) => {
             let (route, result) = route(app, &ctx);
             Dispatched {

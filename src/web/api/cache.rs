@@ -7,7 +7,7 @@ use crate::stats::StatKey;
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::{clear_entries, refresh_entry, run_job, App};
+use crate::web::app::{clear_entries, refresh_entry, run_job, App};
 
 /// `GET /api/v1/cache`.
 pub(crate) fn list(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {

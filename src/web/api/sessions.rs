@@ -2,39 +2,19 @@
 //! sessions and course progress, written by their learner or by staff.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde_json::json;
 
-use super::{path_id, require_signed_in, require_writer, Body};
 use crate::rules;
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::App;
-use crate::writes::{self, FinishInput, ProgressInput, SessionInput};
+use crate::web::app::{finish_session as finish, App};
+use crate::web::decode::{path_id, require_signed_in, require_writer, session_input, Body};
+use crate::writes::{self, FinishInput, ProgressInput};
 
 fn no_form() -> HashMap<String, String> {
     HashMap::new()
-}
-
-/// Decodes a new session of `user` from the JSON body (or a form turned
-/// into one); `subject`, `environment` and `device` also accept their
-/// column names.
-pub(crate) fn session_input(body: &Body, user: i64) -> Result<SessionInput, WebError> {
-    Ok(SessionInput {
-        user_id: user,
-        course_id: body.int("course_id")?,
-        start_time: body.time("start_time")?,
-        end_time: body.time("end_time")?,
-        duration_minutes: body.int("duration_minutes")?,
-        effectiveness_rating: body.int("effectiveness_rating")?,
-        focus_score: body.float("focus_score")?,
-        subject: body.text_of(&["subject", "subject_category"])?,
-        environment: body.text_of(&["environment", "learning_environment"])?,
-        device: body.text_of(&["device", "device_type"])?,
-        is_active: body.boolean("is_active")?,
-    })
 }
 
 /// `POST /api/v1/sessions`.
@@ -46,17 +26,6 @@ pub(crate) fn create_session(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let row = writes::create_session(&app.cache, session_input(&body, user)?)?;
     Ok(Reply::Json(
         201,
-        serde_json::to_value(&row).unwrap_or_default(),
-    ))
-}
-
-/// Finishes a session and schedules its learner's warm-up.
-pub(crate) fn finish(app: &App, id: i64, input: FinishInput) -> Result<Reply, WebError> {
-    let row = writes::finish_session(&app.cache, id, input)?;
-    let delay = Duration::from_secs(app.cache.config().cache.warmup_delay);
-    app.warmups.session_finished(row.user_id, delay);
-    Ok(Reply::Json(
-        200,
         serde_json::to_value(&row).unwrap_or_default(),
     ))
 }

@@ -4,13 +4,12 @@
 use crate::stats::StatKey;
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
-use crate::web::pages::answer;
-use crate::web::pages::learner::{user_id, user_keys};
+use crate::web::app::{answer, user_keys, App};
+use crate::web::decode::user_id;
 use crate::web::reply::Reply;
-use crate::web::App;
 
 fn envelope(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Reply, WebError> {
-    ctx.require_reader(app)?;
+    ctx.require_reader(app.public)?;
     let a = answer(app, ctx, key)?;
     Ok(Reply::Json(200, a.envelope(ctx.lang)))
 }
@@ -23,7 +22,7 @@ pub(crate) fn shared(app: &App, ctx: &Ctx, which: &str) -> Result<Reply, WebErro
 
 pub(crate) fn user(app: &App, ctx: &Ctx, id: &str, which: &str) -> Result<Reply, WebError> {
     let user = user_id(id)?;
-    ctx.require_user_reader(app, user)?;
+    ctx.require_user_reader(app.public, user)?;
     let [daily, weekly, analytics, courses] = user_keys(app, ctx, user)?;
     let key = match which {
         "daily" => daily,

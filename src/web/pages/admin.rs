@@ -13,7 +13,7 @@ use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
-use crate::web::{clear_entries, refresh_entry, App};
+use crate::web::app::{clear_entries, refresh_entry, App};
 
 pub(crate) fn refresh_button(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
@@ -103,7 +103,7 @@ pub struct AdminView {
 }
 
 /// `/admin/cache/`.
-pub fn admin_cache(frame: &Frame, v: &AdminView) -> Markup {
+fn admin_cache(frame: &Frame, v: &AdminView) -> Markup {
     let l = frame.lang;
     let csrf = frame.csrf.unwrap_or("");
     layout(

@@ -2,18 +2,18 @@
 
 use maud::{html, Markup};
 
-use super::{answer, badge, frame, group_name, layout, opt, stat_card, Frame};
+use super::{badge, frame, group_name, layout, opt, stat_card, Frame};
 use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Dashboard, StatKey, Statistic};
-use crate::web::charts::{bar_chart, column_chart, Bar};
+use crate::web::charts::{bar_chart, bars, column_chart};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::App;
+use crate::web::app::{answer, App};
 
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
-    ctx.require_reader(app)?;
+    ctx.require_reader(app.public)?;
     let a = answer(app, ctx, &StatKey::Dashboard)?;
     let Statistic::Dashboard(d) = &a.entry.statistic else {
         unreachable!("dashboard key")
@@ -26,49 +26,17 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 }
 
 /// `/audio/dashboard/`.
-pub fn dashboard(frame: &Frame, answer: &Answer, d: &Dashboard) -> Markup {
+fn dashboard(frame: &Frame, answer: &Answer, d: &Dashboard) -> Markup {
     let l = frame.lang;
-    let cat: Vec<Bar> = d
-        .by_category
-        .iter()
-        .map(|g| Bar {
-            label: group_name(l, &g.category),
-            value: g.recordings as f64,
-        })
-        .collect();
-    let gender: Vec<Bar> = d
-        .by_gender
-        .iter()
-        .map(|g| Bar {
-            label: group_name(l, &g.gender),
-            value: g.recordings as f64,
-        })
-        .collect();
-    let snr: Vec<Bar> = d
-        .snr
-        .buckets
-        .iter()
-        .map(|b| Bar {
-            label: t(l, &format!("snr.{}", b.label)).to_string(),
-            value: b.recordings as f64,
-        })
-        .collect();
-    let months: Vec<Bar> = d
-        .monthly
-        .iter()
-        .map(|m| Bar {
-            label: m.month.clone(),
-            value: m.recordings as f64,
-        })
-        .collect();
-    let diag: Vec<Bar> = d
-        .by_diagnosis
-        .iter()
-        .map(|g| Bar {
-            label: group_name(l, &g.diagnosis),
-            value: g.recordings as f64,
-        })
-        .collect();
+    let cat = bars(&d.by_category, |g| group_name(l, &g.category), |g| g.recordings as f64);
+    let gender = bars(&d.by_gender, |g| group_name(l, &g.gender), |g| g.recordings as f64);
+    let snr = bars(
+        &d.snr.buckets,
+        |b| t(l, &format!("snr.{}", b.label)).to_string(),
+        |b| b.recordings as f64,
+    );
+    let months = bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64);
+    let diag = bars(&d.by_diagnosis, |g| group_name(l, &g.diagnosis), |g| g.recordings as f64);
     layout(
         frame,
         html! {

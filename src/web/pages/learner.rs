@@ -4,50 +4,24 @@
 use maud::{html, Markup};
 use serde_json::{json, Map};
 
-use super::{answer, badge, frame, layout, opt, stat_card, Frame};
+use super::{badge, frame, layout, opt, stat_card, Frame};
 use crate::cache::Answer;
-use crate::clock::LocalTime;
 use crate::i18n::t;
-use crate::stats::{parse_date, Analytics, Courses, Daily, StatKey, Statistic, Weekly};
+use crate::stats::{Analytics, Courses, Daily, Statistic, Weekly};
 use crate::store;
 use crate::web::api::sessions::{finish, session_input};
 use crate::web::api::{path_id, require_signed_in, require_writer, Body};
-use crate::web::charts::{column_chart, fmt_num, Bar};
+use crate::web::charts::{bars, column_chart, fmt_num, Bar};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
-use crate::web::App;
+use crate::web::app::App;
 use crate::writes::{self, FinishInput};
-
-/// A user id in the path; anything but a positive integer is a 400.
-pub(crate) fn user_id(text: &str) -> Result<i64, WebError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| WebError::bad("id", format!("{text:?} is not a user id")))
-}
-
-/// The four keys of a user page, from `?date=` and `?week_start=`.
-/// The four keys of a learner page, from `?date=` and `?week_start=`
-/// (today and this week by default).
-pub(crate) fn user_keys(app: &App, ctx: &Ctx, user: i64) -> Result<[StatKey; 4], WebError> {
-    let config = app.cache.config();
-    let today = config.local.date(config.clock.now_micros());
-    let date = match ctx.query.get("date") {
-        Some(d) => parse_date("date", d)?,
-        None => today,
-    };
-    let monday = match ctx.query.get("week_start") {
-        Some(d) => parse_date("week_start", d)?,
-        None => LocalTime::monday_of(today),
-    };
-    Ok(StatKey::user_keys(user, date, monday)?)
-}
 
 pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let user = user_id(id)?;
-    ctx.require_user_reader(app, user)?;
+    ctx.require_user_reader(app.public, user)?;
     let keys = user_keys(app, ctx, user)?;
     let answers: Vec<Answer> = keys
         .iter()
@@ -110,14 +84,11 @@ fn learner_view(frame: &Frame, v: &UserView) -> Markup {
     let (wa, w) = v.weekly;
     let (aa, a) = v.analytics;
     let (ca, c) = v.courses;
-    let week_bars: Vec<Bar> = w
-        .daily_breakdown
-        .iter()
-        .map(|b| Bar {
-            label: b.date.format("%m-%d").to_string(),
-            value: b.duration_minutes as f64,
-        })
-        .collect();
+    let week_bars = bars(
+        &w.daily_breakdown,
+        |b| b.date.format("%m-%d").to_string(),
+        |b| b.duration_minutes as f64,
+    );
     let hour_bars: Vec<Bar> = (0..24u32)
         .map(|h| Bar {
             label: h.to_string(),
@@ -171,21 +142,29 @@ fn learner_view(frame: &Frame, v: &UserView) -> Markup {
                     @for r in &a.recommendations { li data-code=(r.code) { (crate::i18n::recommendation(l, &r.code)) } }
                 }
             }
-            section #courses {
-                (badge(frame, ca))
-                h2 { (t(l, "user.courses")) }
-                div.cards {
-                    (stat_card(t(l, "user.courses"), c.total_courses.to_string()))
-                    (stat_card(t(l, "user.proficiency"), opt(c.avg_proficiency)))
-                    (stat_card(t(l, "user.hours_total"), fmt_num(c.total_hours)))
-                    (stat_card(t(l, "user.hours_week"), fmt_num(c.weekly_hours)))
-                    (stat_card(t(l, "user.completed"), c.completed_courses.to_string()))
-                }
-                p { (t(l, "user.subjects")) ": " (c.subjects.join(", ")) }
-            }
+            (courses_section(frame, ca, c))
             @if frame.staff() { (session_form(frame, v)) }
         },
     )
+}
+
+/// The course summary of the learner page.
+fn courses_section(frame: &Frame, ca: &Answer, c: &Courses) -> Markup {
+    let l = frame.lang;
+    html! {
+        section #courses {
+            (badge(frame, ca))
+            h2 { (t(l, "user.courses")) }
+            div.cards {
+                (stat_card(t(l, "user.courses"), c.total_courses.to_string()))
+                (stat_card(t(l, "user.proficiency"), opt(c.avg_proficiency)))
+                (stat_card(t(l, "user.hours_total"), fmt_num(c.total_hours)))
+                (stat_card(t(l, "user.hours_week"), fmt_num(c.weekly_hours)))
+                (stat_card(t(l, "user.completed"), c.completed_courses.to_string()))
+            }
+            p { (t(l, "user.subjects")) ": " (c.subjects.join(", ")) }
+        }
+    }
 }
 
 /// The staff's form to add a session, and finish buttons for running ones.
@@ -273,7 +252,7 @@ pub(crate) fn form_finish_session(
     let form = ctx.form()?;
     require_writer(ctx, None, &form)?;
     let id = path_id(sid, "session")?;
-    finish(app, id, FinishInput::default())?;
+    finish_session(app, id, FinishInput::default())?;
     Ok(back_to(user))
 }
 

@@ -2,17 +2,17 @@
 
 use maud::{html, Markup};
 
-use super::{answer, badge, frame, layout, opt, stat_card, Frame};
+use super::{badge, frame, layout, opt, stat_card, Frame};
 use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Learning, StatKey, Statistic};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::App;
+use crate::web::app::{answer, App};
 
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
-    ctx.require_reader(app)?;
+    ctx.require_reader(app.public)?;
     let a = answer(app, ctx, &StatKey::Learning)?;
     let Statistic::Learning(d) = &a.entry.statistic else {
         unreachable!("learning key")
@@ -25,7 +25,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 }
 
 /// `/learning/`.
-pub fn learning(frame: &Frame, answer: &Answer, d: &Learning) -> Markup {
+fn learning(frame: &Frame, answer: &Answer, d: &Learning) -> Markup {
     let l = frame.lang;
     let none = || t(l, "word.none").to_string();
     layout(

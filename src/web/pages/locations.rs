@@ -2,7 +2,7 @@
 
 use maud::{html, Markup};
 
-use super::{answer, badge, frame, group_name, layout, stat_card, Frame};
+use super::{badge, frame, group_name, layout, stat_card, Frame};
 use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Locations, StatKey, Statistic};
@@ -11,10 +11,10 @@ use crate::web::charts::{bar_chart, dot_map, Bar, Dot};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::App;
+use crate::web::app::{answer, App};
 
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
-    ctx.require_reader(app)?;
+    ctx.require_reader(app.public)?;
     let a = answer(app, ctx, &StatKey::Locations)?;
     let Statistic::Locations(d) = &a.entry.statistic else {
         unreachable!("locations key")
@@ -35,7 +35,7 @@ fn region_labels(app: &App) -> Result<Vec<(String, f64, f64)>, WebError> {
 }
 
 /// `/api/userprofile/`.
-pub fn locations(
+fn locations(
     frame: &Frame,
     answer: &Answer,
     d: &Locations,

@@ -13,7 +13,7 @@ use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
-use crate::web::App;
+use crate::web::app::App;
 
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
@@ -71,7 +71,7 @@ pub struct MaintenanceView {
 }
 
 /// `/admin/maintenance/`.
-pub fn maintenance(frame: &Frame, v: &MaintenanceView) -> Markup {
+fn maintenance(frame: &Frame, v: &MaintenanceView) -> Markup {
     let l = frame.lang;
     layout(
         frame,

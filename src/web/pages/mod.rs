@@ -14,7 +14,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::context::Ctx;
 use super::error::WebError;
-use super::App;
+use super::app::App;
 use crate::cache::{Answer, Freshness};
 use crate::i18n::{t, Lang};
 use crate::stats::StatKey;
@@ -181,15 +181,5 @@ pub(crate) fn frame<'a>(app: &App, ctx: &'a Ctx, title: &str) -> Frame<'a> {
         csrf: ctx.csrf.as_deref(),
         path: &ctx.path,
         tz: app.cache.config().local.tz,
-    }
-}
-
-/// Reads a statistic through the cache; `?refresh=1` from staff forces.
-pub(crate) fn answer(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Answer, WebError> {
-    let force = ctx.query.get("refresh").is_some_and(|v| v == "1") && ctx.is_staff();
-    if force {
-        super::refresh_entry(app, key.clone(), ctx.lang)
-    } else {
-        Ok(app.cache.get(key)?)
     }
 }

@@ -1,0 +1,123 @@
+//! What every handler shares: [`App`] (the cache, the settings, the
+//! counters), and the calls into the layers below that pages and the API
+//! both make (reading a statistic for a request, running a job, finishing a
+//! session).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::context::Ctx;
+use super::error::WebError;
+use super::throttle;
+use crate::cache::{Answer, StatsCache};
+use crate::clock::LocalTime;
+use crate::i18n::Lang;
+use crate::jobs::warmup::WarmupScheduler;
+use crate::jobs::{self, JobReport, JobRequest, Progress};
+use crate::stats::{parse_date, StatKey};
+use crate::store::writes::SessionRow;
+use crate::writes::{self, FinishInput};
+
+/// Requests served, by route and status, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct RequestMetrics {
+    counts: Mutex<BTreeMap<(String, u16), u64>>,
+}
+
+impl RequestMetrics {
+    pub(crate) fn count(&self, route: &str, status: u16) {
+        let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        *c.entry((route.to_string(), status)).or_insert(0) += 1;
+    }
+
+    /// A snapshot: ((route, status), count).
+    pub fn snapshot(&self) -> Vec<((String, u16), u64)> {
+        let c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        c.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+/// Everything a handler needs; shared by the workers.
+pub struct App {
+    /// The stats cache (and through it the store and the config).
+    pub cache: Arc<StatsCache>,
+    /// Serve without sign-in.
+    pub public: bool,
+    /// Request counters.
+    pub requests: RequestMetrics,
+    /// The debounced warm-up after finished sessions.
+    pub warmups: WarmupScheduler,
+    /// Mark cookies `Secure` (TLS deployments).
+    pub secure_cookies: bool,
+    /// Failed sign-ins, per account and address.
+    pub sign_ins: throttle::SignInThrottle,
+}
+
+/// Runs a job for a web button or API call, through the same runner as the
+/// CLI and the scheduler; its progress goes to the server log.
+pub(crate) fn run_job(app: &App, request: JobRequest) -> Result<JobReport, WebError> {
+    let mut log_line = |p: Progress| {
+        if let Progress::Line(line) = p {
+            log::info!("{line}");
+        }
+    };
+    Ok(jobs::run(&app.cache, request, &mut log_line)?)
+}
+
+/// Recomputes one entry now (`?refresh=1`, the Refresh buttons).
+pub(crate) fn refresh_entry(app: &App, key: StatKey, lang: Lang) -> Result<Answer, WebError> {
+    let request = JobRequest::Stats {
+        key,
+        refresh: true,
+        lang,
+    };
+    run_job(app, request)?
+        .into_answer()
+        .ok_or_else(|| WebError::Panic("a stats job answered no statistic".into()))
+}
+
+/// Drops the entries under `prefix`; returns how many.
+pub(crate) fn clear_entries(app: &App, prefix: String) -> Result<usize, WebError> {
+    let report = run_job(app, JobRequest::CacheClear { prefix })?;
+    Ok(report.removed().unwrap_or(0))
+}
+
+/// Reads a statistic through the cache; `?refresh=1` from staff forces.
+pub(crate) fn answer(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Answer, WebError> {
+    let force = ctx.query.get("refresh").is_some_and(|v| v == "1") && ctx.is_staff();
+    if force {
+        refresh_entry(app, key.clone(), ctx.lang)
+    } else {
+        Ok(app.cache.get(key)?)
+    }
+}
+
+/// The four keys of a learner page, from `?date=` and `?week_start=`
+/// (today and this week by default).
+pub(crate) fn user_keys(app: &App, ctx: &Ctx, user: i64) -> Result<[StatKey; 4], WebError> {
+    let config = app.cache.config();
+    let today = config.local.date(config.clock.now_micros());
+    let date = match ctx.query.get("date") {
+        Some(d) => parse_date("date", d)?,
+        None => today,
+    };
+    let monday = match ctx.query.get("week_start") {
+        Some(d) => parse_date("week_start", d)?,
+        None => LocalTime::monday_of(today),
+    };
+    Ok(StatKey::user_keys(user, date, monday)?)
+}
+
+
+/// Finishes a session and schedules its learner's warm-up.
+pub(crate) fn finish_session(app: &App, id: i64, input: FinishInput) -> Result<SessionRow, WebError> {
+    let row = writes::finish_session(&app.cache, id, input)?;
+    let delay = Duration::from_secs(app.cache.config().cache.warmup_delay);
+    app.warmups.session_finished(row.user_id, delay);
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(&row).unwrap_or_default(),
+    ))
+}
+

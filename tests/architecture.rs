@@ -1,0 +1,145 @@
+//! The module map of docs/ARCHITECTURE.md, checked against the source: data
+//! flows one way (store → stats → cache → jobs → web / cli), so a module
+//! may name only modules of a lower layer, and the parts of `web` form no
+//! cycle. A `use` that breaks the map fails here with the file and the name.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The library's top-level modules, bottom layer first.
+const LAYERS: &[&[&str]] = &[
+    &["clock", "rules", "i18n", "accounts", "demo"],
+    &["config"],
+    &["store"],
+    &["stats", "import"],
+    &["cache"],
+    &["jobs", "writes"],
+    &["control", "web"],
+    &["cli"],
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The module path of a source file (`src/web/pages/mod.rs` → web::pages).
+fn module_of(file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix("src").unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(parts.last().map(String::as_str), Some("mod" | "lib")) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The code of a file without its test module.
+fn code(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.split("#[cfg(test)]").next().unwrap().to_string()
+}
+
+/// The first segments of every path after `prefix` (`crate::` or
+/// `super::`), expanding one level of `{a, b::c}`.
+fn names_after(code: &str, prefix: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (at, _) in code.match_indices(prefix) {
+        let rest = &code[at + prefix.len()..];
+        let group = if let Some(inner) = rest.strip_prefix('{') {
+            inner.split('}').next().unwrap_or("")
+        } else {
+            rest
+        };
+        for item in group.split(',') {
+            let name: String = item
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() && name != "self" {
+                names.insert(name);
+            }
+            if !rest.starts_with('{') {
+                break;
+            }
+        }
+    }
+    names
+}
+
+fn layer_of(module: &str) -> usize {
+    LAYERS
+        .iter()
+        .position(|layer| layer.contains(&module))
+        .unwrap_or_else(|| panic!("module {module} is missing from LAYERS (and the map)"))
+}
+
+fn library_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    rust_files(Path::new("src"), &mut files);
+    files.retain(|f| !f.starts_with("src/bin"));
+    files.sort();
+    files
+}
+
+#[test]
+fn every_module_names_only_lower_layers() {
+    let mut wrong = Vec::new();
+    for file in library_files() {
+        let module = module_of(&file);
+        let Some(top) = module.first() else { continue };
+        for name in names_after(&code(&file), "crate::") {
+            if &name != top && layer_of(&name) >= layer_of(top) {
+                wrong.push(format!("{}: {top} uses {name}", file.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "against the layer map:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_parts_of_the_web_layer_form_no_cycle() {
+    // web::X → web::Y edges, through `crate::web::Y` and `super::Y`.
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let parts: BTreeSet<String> = library_files()
+        .iter()
+        .map(|f| module_of(f))
+        .filter(|m| m.len() >= 2 && m[0] == "web")
+        .map(|m| m[1].clone())
+        .collect();
+    for file in library_files() {
+        let module = module_of(&file);
+        if module.len() < 2 || module[0] != "web" {
+            continue;
+        }
+        let code = code(&file);
+        let mut used = names_after(&code, "crate::web::");
+        if module.len() == 2 && !file.ends_with("mod.rs") {
+            used.extend(names_after(&code, "super::"));
+        }
+        for name in used.into_iter().filter(|n| parts.contains(n) && *n != module[1]) {
+            edges.entry(module[1].clone()).or_default().insert(name);
+        }
+    }
+    fn reaches(edges: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str, seen: &mut BTreeSet<String>) -> bool {
+        edges.get(from).into_iter().flatten().any(|next| {
+            next == to || (seen.insert(next.clone()) && reaches(edges, next, to, seen))
+        })
+    }
+    for part in &parts {
+        assert!(
+            !reaches(&edges, part, part, &mut BTreeSet::new()),
+            "web::{part} depends on itself through {edges:?}"
+        );
+    }
+    assert!(edges.values().flatten().count() > 10, "the parser found the web's imports: {edges:?}");
+}
