@@ -14,6 +14,7 @@ use rusqlite::Connection;
 
 use crate::clock::parse_instant;
 use crate::rules::{self, Violation};
+use crate::store::import::{self as sql, IdTable, Upserted, WriteCounts};
 use crate::store::{Store, StoreError};
 
 /// The type of a column of the import format.
@@ -511,17 +512,14 @@ struct SpeakerCodes {
 }
 
 impl SpeakerCodes {
-    fn load(conn: &Connection) -> rusqlite::Result<SpeakerCodes> {
+    fn load(conn: &Connection) -> Result<SpeakerCodes, StoreError> {
         let mut codes = SpeakerCodes::default();
         // Lowest id first: if the store already holds a duplicate, the
         // first speaker keeps the code.
-        let mut stmt = conn.prepare("SELECT id, code FROM speakers ORDER BY id")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let (id, code): (i64, String) = (row.get(0)?, row.get(1)?);
+        sql::for_each_speaker_code(conn, |id, code| {
             codes.owner.entry(code.clone()).or_insert(id);
             codes.code.insert(id, code);
-        }
+        })?;
         Ok(codes)
     }
 
@@ -539,12 +537,6 @@ impl SpeakerCodes {
         }
         self.owner.insert(code.to_string(), id);
     }
-}
-
-fn ids(conn: &Connection, table: &str) -> rusqlite::Result<HashSet<i64>> {
-    let mut stmt = conn.prepare(&format!("SELECT id FROM {table}"))?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    rows.collect()
 }
 
 fn int(v: &Value) -> Option<i64> {
@@ -631,34 +623,6 @@ fn violations(table: &str, v: &[Value], known: &mut Known) -> Vec<&'static str> 
     out
 }
 
-fn upsert_sql(spec: &TableSpec) -> String {
-    let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
-    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-    if spec.table == "ip_regions" {
-        return format!(
-            "INSERT INTO ip_regions (seq, {}) VALUES (?{}, {})",
-            names.join(", "),
-            names.len() + 1,
-            placeholders.join(", ")
-        );
-    }
-    let rest: Vec<&str> = names.iter().copied().filter(|n| *n != "id").collect();
-    let set: Vec<String> = rest.iter().map(|n| format!("{n} = excluded.{n}")).collect();
-    // Re-importing an identical row is a no-op, so it does not count as a write.
-    let old: Vec<String> = rest.iter().map(|n| n.to_string()).collect();
-    let new: Vec<String> = rest.iter().map(|n| format!("excluded.{n}")).collect();
-    format!(
-        "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT(id) DO UPDATE SET {set} \
-         WHERE ({old}) IS NOT ({new})",
-        t = spec.table,
-        cols = names.join(", "),
-        vals = placeholders.join(", "),
-        set = set.join(", "),
-        old = old.join(", "),
-        new = new.join(", "),
-    )
-}
-
 /// Imports every file of the format found in `dir` into `store`.
 ///
 /// The import is one transaction: outside strict mode good rows are
@@ -669,14 +633,47 @@ pub fn import_dir(
     dir: &Path,
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
+    let mut report = ImportReport::default();
+    // Check every header before writing anything.
+    let plan = plan_files(dir, &mut report.warnings)?;
+    let total_bytes: u64 = plan.iter().map(|p| p.size).sum();
+    let bar = progress_bar(options.progress, total_bytes);
+
+    let conn = store.conn()?;
+    sql::begin(&conn)?;
+    let result = load_all(&conn, plan, options, &bar, &mut report);
+    bar.finish_and_clear();
+    match result {
+        Ok(()) => {
+            sql::commit(&conn)?;
+            Ok(report)
+        }
+        Err(e) => {
+            let _ = sql::rollback(&conn);
+            Err(e)
+        }
+    }
+}
+
+/// A file of the format found in the folder, its header checked.
+struct PlannedFile {
+    spec: &'static TableSpec,
+    path: PathBuf,
+    reader: csv::Reader<BufReader<File>>,
+    header: Header,
+    /// Bytes, for the progress bar.
+    size: u64,
+}
+
+/// Opens the files of the format that `dir` holds, in load order, and reads
+/// their headers; fails if there is none or a header is wrong.
+fn plan_files(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<PlannedFile>, ImportError> {
     if !dir.is_dir() {
         return Err(ImportError::Io {
             path: dir.to_path_buf(),
             reason: "not a directory".into(),
         });
     }
-    let mut report = ImportReport::default();
-    // Check every header before writing anything.
     let mut plan = Vec::new();
     for spec in TABLES {
         let path = dir.join(spec.file);
@@ -684,78 +681,73 @@ pub fn import_dir(
             continue;
         }
         let mut reader = open_reader(&path)?;
-        let header = read_header(spec, &mut reader, &mut report.warnings)?;
+        let header = read_header(spec, &mut reader, warnings)?;
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        plan.push((spec, path, reader, header, size));
+        plan.push(PlannedFile {
+            spec,
+            path,
+            reader,
+            header,
+            size,
+        });
     }
     if plan.is_empty() {
         return Err(ImportError::NoFiles(dir.to_path_buf()));
     }
-    let total_bytes: u64 = plan.iter().map(|p| p.4).sum();
-    let bar = progress_bar(options.progress, total_bytes);
+    Ok(plan)
+}
 
-    let conn = store.conn()?;
-    let mut known = Known::default();
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let tables: Vec<&str> = plan.iter().map(|p| p.0.table).collect();
-    let result = (|| -> Result<(), ImportError> {
-        // Secondary indexes and write-counting triggers are dropped for the
-        // load and rebuilt before the commit (one sort per index instead of
-        // a random B-tree insert per row; one counter update per table
-        // instead of one per row). DDL is transactional: a rollback
-        // restores them, and other processes never see them missing.
-        let suspended = suspend_indexes_and_triggers(&conn, &tables)?;
-        let mut writes = Writes::default();
-        let mut done_bytes = 0u64;
-        for (spec, path, reader, header, size) in plan {
-            refresh_known(&conn, spec.table, &mut known)?;
-            let file_report = load_file(
-                &conn,
-                spec,
-                &path,
-                reader,
-                &header,
-                &mut known,
-                options,
-                &mut report.rejected,
-                &bar,
-                done_bytes,
-                &mut writes,
-            )?;
-            done_bytes += size;
-            bar.set_position(done_bytes);
-            if !bar.is_hidden() {
-                bar.println(format!(
-                    "{}: {} rows loaded",
-                    spec.file, file_report.rows_loaded
-                ));
-            } else if options.progress {
-                eprintln!("{}: {} rows loaded", spec.file, file_report.rows_loaded);
-            }
-            report.files.push(file_report);
-            if options.strict && !report.rejected.is_empty() {
-                return Err(ImportError::Strict {
-                    first: report.rejected[0].clone(),
-                    count: report.rejected.len(),
-                });
-            }
+/// Loads the planned files, in order, inside the import's transaction.
+fn load_all(
+    conn: &Connection,
+    plan: Vec<PlannedFile>,
+    options: &ImportOptions,
+    bar: &indicatif::ProgressBar,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    let tables: Vec<&str> = plan.iter().map(|p| p.spec.table).collect();
+    // Secondary indexes and write-counting triggers are dropped for the
+    // load and rebuilt before the commit (one sort per index instead of
+    // a random B-tree insert per row; one counter update per table
+    // instead of one per row). DDL is transactional: a rollback
+    // restores them, and other processes never see them missing.
+    let suspended = sql::suspend_indexes_and_triggers(conn, &tables)?;
+    let mut loader = Loader {
+        conn,
+        options,
+        bar,
+        known: Known::default(),
+        writes: WriteCounts::default(),
+        rejected: &mut report.rejected,
+    };
+    let mut done_bytes = 0u64;
+    for file in plan {
+        loader.known.refresh(conn, file.spec.table)?;
+        let (name, size) = (file.spec.file, file.size);
+        let file_report = loader.load_file(file, done_bytes)?;
+        done_bytes += size;
+        bar.set_position(done_bytes);
+        announce(bar, options, name, file_report.rows_loaded);
+        report.files.push(file_report);
+        if options.strict && !loader.rejected.is_empty() {
+            return Err(ImportError::Strict {
+                first: loader.rejected[0].clone(),
+                count: loader.rejected.len(),
+            });
         }
-        for sql in &suspended {
-            conn.execute_batch(sql)?;
-        }
-        writes.record(&conn)?;
-        Ok(())
-    })();
-    bar.finish_and_clear();
-    match result {
-        Ok(()) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(report)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
+    }
+    suspended.restore(conn)?;
+    loader.writes.apply(conn)?;
+    Ok(())
+}
+
+/// Says how many rows a file loaded: above the bar when one is drawn, else
+/// on stderr when progress was asked for.
+fn announce(bar: &indicatif::ProgressBar, options: &ImportOptions, file: &str, rows: u64) {
+    if !bar.is_hidden() {
+        bar.println(format!("{file}: {rows} rows loaded"));
+    } else if options.progress {
+        eprintln!("{file}: {rows} rows loaded");
     }
 }
 
@@ -773,215 +765,222 @@ fn progress_bar(wanted: bool, total: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// Loads the ids later files refer to, once the files that define them are in.
-fn refresh_known(conn: &Connection, table: &str, known: &mut Known) -> rusqlite::Result<()> {
-    match table {
-        "speakers" => known.speaker_codes = SpeakerCodes::load(conn)?,
-        "uploads" => known.users = ids(conn, "users")?,
-        "recordings" => {
-            known.speakers = ids(conn, "speakers")?;
-            known.uploads = ids(conn, "uploads")?;
-        }
-        "study_sessions" => {
-            known.users = ids(conn, "users")?;
-            known.courses = ids(conn, "courses")?;
-        }
-        "course_progress" => {
-            known.users = ids(conn, "users")?;
-            known.courses = ids(conn, "courses")?;
-            known.progress_pairs.clear();
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// Writes of an import, counted in bulk while the counting triggers are
-/// suspended: rows changed per table, and per user for sessions / progress.
-#[derive(Default)]
-struct Writes {
-    tables: HashMap<&'static str, (u64, u64)>,
-    users: HashMap<i64, (u64, u64)>,
-}
-
-impl Writes {
-    fn record(&self, conn: &Connection) -> rusqlite::Result<()> {
-        for (table, (changed, deleted)) in &self.tables {
-            conn.execute(
-                "UPDATE write_counters SET inserts = inserts + ?2, deletes = deletes + ?3 WHERE table_name = ?1",
-                rusqlite::params![table, *changed as i64, *deleted as i64],
-            )?;
-        }
-        let mut stmt = conn.prepare(
-            "INSERT INTO user_revisions (user_id, sessions, progress) VALUES (?1, ?2, ?3)
-             ON CONFLICT(user_id) DO UPDATE SET sessions = sessions + ?2, progress = progress + ?3",
-        )?;
-        for (user, (sessions, progress)) in &self.users {
-            stmt.execute(rusqlite::params![user, *sessions as i64, *progress as i64])?;
+impl Known {
+    /// Loads the ids later files refer to, once the files that define them are in.
+    fn refresh(&mut self, conn: &Connection, table: &str) -> Result<(), StoreError> {
+        match table {
+            "speakers" => self.speaker_codes = SpeakerCodes::load(conn)?,
+            "uploads" => self.users = sql::ids(conn, IdTable::Users)?,
+            "recordings" => {
+                self.speakers = sql::ids(conn, IdTable::Speakers)?;
+                self.uploads = sql::ids(conn, IdTable::Uploads)?;
+            }
+            "study_sessions" => {
+                self.users = sql::ids(conn, IdTable::Users)?;
+                self.courses = sql::ids(conn, IdTable::Courses)?;
+            }
+            "course_progress" => {
+                self.users = sql::ids(conn, IdTable::Users)?;
+                self.courses = sql::ids(conn, IdTable::Courses)?;
+                self.progress_pairs.clear();
+            }
+            _ => {}
         }
         Ok(())
     }
 }
 
-/// Drops the secondary indexes and triggers of `tables`; returns the SQL
-/// that recreates them.
-fn suspend_indexes_and_triggers(
-    conn: &Connection,
-    tables: &[&str],
-) -> rusqlite::Result<Vec<String>> {
-    let mut saved = Vec::new();
-    for table in tables {
-        let mut stmt = conn.prepare(
-            "SELECT type, name, sql FROM sqlite_master
-             WHERE type IN ('index', 'trigger') AND tbl_name = ?1 AND sql IS NOT NULL",
-        )?;
-        let items: Vec<(String, String, String)> = stmt
-            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (kind, name, sql) in items {
-            conn.execute_batch(&format!("DROP {} \"{name}\"", kind.to_ascii_uppercase()))?;
-            saved.push(sql);
-        }
-    }
-    Ok(saved)
+/// What the files of one import share while they load.
+struct Loader<'a> {
+    conn: &'a Connection,
+    options: &'a ImportOptions,
+    bar: &'a indicatif::ProgressBar,
+    /// Ids and codes the business rules check against.
+    known: Known,
+    /// Writes counted while the counting triggers are suspended.
+    writes: WriteCounts,
+    /// Every row rejected so far, in any file.
+    rejected: &'a mut Vec<RowError>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn load_file(
-    conn: &Connection,
-    spec: &TableSpec,
-    path: &Path,
-    mut reader: csv::Reader<BufReader<File>>,
-    header: &Header,
-    known: &mut Known,
-    options: &ImportOptions,
-    rejected: &mut Vec<RowError>,
-    bar: &indicatif::ProgressBar,
-    base_bytes: u64,
-    writes: &mut Writes,
-) -> Result<FileReport, ImportError> {
-    let mut report = FileReport {
-        file: spec.file.into(),
-        ..Default::default()
-    };
-    bar.set_message(spec.file);
-    if spec.table == "ip_regions" {
-        let deleted = conn.execute("DELETE FROM ip_regions", [])?;
-        writes.tables.entry(spec.table).or_default().1 += deleted as u64;
-    }
-    let mut stmt = conn.prepare(&upsert_sql(spec))?;
-    let mut lines = Lines { path, file: None };
-    // Byte records: a field that is not UTF-8 rejects its row, not the file.
-    let mut record = csv::ByteRecord::new();
-    let mut values: Vec<Value> = Vec::with_capacity(spec.columns.len() + 1);
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = lines.of(e.position());
-                let err = RowError {
-                    file: spec.file.into(),
-                    line,
-                    column: "(row)".into(),
-                    reason: e.to_string(),
-                };
-                if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                    report.rows_read += 1;
-                    report.rows_rejected += 1;
-                    rejected.push(err);
-                    continue;
+impl Loader<'_> {
+    /// Loads one file; in strict mode it stops at the first rejected row.
+    fn load_file(&mut self, file: PlannedFile, base_bytes: u64) -> Result<FileReport, ImportError> {
+        let PlannedFile {
+            spec,
+            path,
+            mut reader,
+            header,
+            ..
+        } = file;
+        self.bar.set_message(spec.file);
+        if spec.table == "ip_regions" {
+            let deleted = sql::clear_ip_regions(self.conn)?;
+            self.writes.deleted(spec.table, deleted);
+        }
+        let columns: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+        let mut load = FileLoad {
+            spec,
+            header: &header,
+            upsert: sql::Upsert::prepare(self.conn, spec.table, &columns)?,
+            lines: Lines {
+                path: &path,
+                file: None,
+            },
+            // Byte records: a field that is not UTF-8 rejects its row, not the file.
+            record: csv::ByteRecord::new(),
+            values: Vec::with_capacity(spec.columns.len() + 1),
+            report: FileReport {
+                file: spec.file.into(),
+                ..Default::default()
+            },
+        };
+        while load.next_record(&mut reader, self.rejected)? {
+            load.report.rows_read += 1;
+            let rejected = match load.parse_row(&self.known) {
+                Some(err) => Some(err),
+                None => load.write_row(&mut self.writes)?,
+            };
+            if let Some(err) = rejected {
+                load.report.rows_rejected += 1;
+                self.rejected.push(err);
+                if self.options.strict {
+                    return Ok(load.report);
                 }
+                continue;
+            }
+            load.loaded(&mut self.known);
+            if load.report.rows_read % 65_536 == 0 {
+                let byte = load.record.position().map(|p| p.byte()).unwrap_or(0);
+                self.bar.set_position(base_bytes + byte);
+            }
+        }
+        Ok(load.report)
+    }
+}
+
+/// One file being loaded: its statement, the current record and its parsed
+/// values, and what the file contributed so far.
+struct FileLoad<'f> {
+    spec: &'static TableSpec,
+    header: &'f Header,
+    upsert: sql::Upsert<'f>,
+    lines: Lines<'f>,
+    record: csv::ByteRecord,
+    values: Vec<Value>,
+    report: FileReport,
+}
+
+impl FileLoad<'_> {
+    /// Reads the next record; `false` at the end of the file. A row with the
+    /// wrong number of fields is rejected here (read, not loaded) and
+    /// skipped; any other CSV fault fails the import.
+    fn next_record(
+        &mut self,
+        reader: &mut csv::Reader<BufReader<File>>,
+        rejected: &mut Vec<RowError>,
+    ) -> Result<bool, ImportError> {
+        loop {
+            let e = match reader.read_byte_record(&mut self.record) {
+                Ok(more) => return Ok(more),
+                Err(e) => e,
+            };
+            let line = self.lines.of(e.position());
+            if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
                 return Err(ImportError::Csv {
-                    file: spec.file.into(),
+                    file: self.spec.file.into(),
                     line,
                     reason: e.to_string(),
                 });
             }
+            self.report.rows_read += 1;
+            self.report.rows_rejected += 1;
+            rejected.push(RowError {
+                file: self.spec.file.into(),
+                line,
+                column: "(row)".into(),
+                reason: e.to_string(),
+            });
         }
-        report.rows_read += 1;
-        values.clear();
-        let mut bad = None;
+    }
+
+    /// Parses the record into `values` by the header; the first field at
+    /// fault, or a speaker code another speaker holds, rejects the row.
+    fn parse_row(&mut self, known: &Known) -> Option<RowError> {
+        let (spec, header) = (self.spec, self.header);
+        self.values.clear();
         for (column, pos) in spec.columns.iter().zip(&header.positions) {
-            let parsed = match pos.and_then(|p| record.get(p)).map(std::str::from_utf8) {
+            let parsed = match pos
+                .and_then(|p| self.record.get(p))
+                .map(std::str::from_utf8)
+            {
                 Some(Err(_)) => Err("not valid UTF-8".to_string()),
                 Some(Ok(raw)) => parse_field(column, Some(raw)),
                 None => parse_field(column, None),
             };
             match parsed {
-                Ok(v) => values.push(v),
-                Err(reason) => {
-                    bad = Some(RowError {
-                        file: spec.file.into(),
-                        line: lines.of(record.position()),
-                        column: column.name.into(),
-                        reason,
-                    });
-                    break;
-                }
+                Ok(v) => self.values.push(v),
+                Err(reason) => return Some(self.row_error(column.name, reason)),
             }
         }
-        if bad.is_none() && spec.table == "speakers" {
-            bad = speaker_code_taken(&values, &known.speaker_codes).map(|reason| RowError {
-                file: spec.file.into(),
-                line: lines.of(record.position()),
-                column: "code".into(),
-                reason,
-            });
+        if spec.table == "speakers" {
+            let reason = speaker_code_taken(&self.values, &known.speaker_codes)?;
+            return Some(self.row_error("code", reason));
         }
-        if let Some(err) = bad {
-            report.rows_rejected += 1;
-            rejected.push(err);
-            if options.strict {
-                return Ok(report);
-            }
-            continue;
+        None
+    }
+
+    /// Writes the parsed row and counts the write; a broken constraint
+    /// rejects the row.
+    fn write_row(&mut self, writes: &mut WriteCounts) -> Result<Option<RowError>, ImportError> {
+        let table = self.spec.table;
+        if table == "ip_regions" {
+            // `seq`: the row's place in the file, the order readers go by.
+            self.values
+                .push(Value::Integer(self.report.rows_read as i64));
         }
-        if spec.table == "ip_regions" {
-            values.push(Value::Integer(report.rows_read as i64));
-        }
-        match stmt.execute(rusqlite::params_from_iter(values.iter())) {
-            Ok(0) => {}
-            Ok(changed) => {
-                writes.tables.entry(spec.table).or_default().0 += changed as u64;
-                let user = int(&values[1]).unwrap_or(0);
-                match spec.table {
-                    "study_sessions" => writes.users.entry(user).or_default().0 += 1,
-                    "course_progress" => writes.users.entry(user).or_default().1 += 1,
+        match self.upsert.execute(&self.values)? {
+            Upserted::Unchanged => {}
+            Upserted::Changed(n) => {
+                writes.changed(table, n);
+                let user = int(&self.values[1]).unwrap_or(0);
+                match table {
+                    "study_sessions" => writes.session_of(user),
+                    "course_progress" => writes.progress_of(user),
                     _ => {}
                 }
             }
-            Err(rusqlite::Error::SqliteFailure(e, msg))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                report.rows_rejected += 1;
-                rejected.push(RowError {
-                    file: spec.file.into(),
-                    line: lines.of(record.position()),
-                    column: constraint_column(msg.as_deref()),
-                    reason: "value already used by another row (must be unique)".into(),
-                });
-                if options.strict {
-                    return Ok(report);
-                }
-                continue;
+            Upserted::Conflict { column } => {
+                let reason = "value already used by another row (must be unique)".into();
+                return Ok(Some(self.row_error(&column, reason)));
             }
-            Err(e) => return Err(e.into()),
         }
-        report.rows_loaded += 1;
-        if spec.table == "speakers" {
-            if let (Some(id), Value::Text(code)) = (int(&values[0]), &values[1]) {
+        Ok(None)
+    }
+
+    /// Counts the row just written as loaded: its speaker code is taken
+    /// from now on, and the business rules it breaks are counted.
+    fn loaded(&mut self, known: &mut Known) {
+        self.report.rows_loaded += 1;
+        if self.spec.table == "speakers" {
+            if let (Some(id), Value::Text(code)) = (int(&self.values[0]), &self.values[1]) {
                 known.speaker_codes.set(id, code);
             }
         }
-        for rule in violations(spec.table, &values, known) {
-            *report.violations.entry(rule).or_insert(0) += 1;
-        }
-        if report.rows_read % 65_536 == 0 {
-            bar.set_position(base_bytes + record.position().map(|p| p.byte()).unwrap_or(0));
+        for rule in violations(self.spec.table, &self.values, known) {
+            *self.report.violations.entry(rule).or_insert(0) += 1;
         }
     }
-    Ok(report)
+
+    /// The rejection of the current record, at `column`.
+    fn row_error(&mut self, column: &str, reason: String) -> RowError {
+        RowError {
+            file: self.spec.file.into(),
+            line: self.lines.of(self.record.position()),
+            column: column.into(),
+            reason,
+        }
+    }
 }
 
 /// Finds the 1-based line of the file a record starts on, from the position
@@ -1042,23 +1041,9 @@ fn speaker_code_taken(values: &[Value], codes: &SpeakerCodes) -> Option<String> 
         .map(|other| format!("{code:?} is already used by speaker {other}"))
 }
 
-fn constraint_column(msg: Option<&str>) -> String {
-    // SQLite says e.g. "UNIQUE constraint failed: users.username".
-    msg.and_then(|m| m.rsplit('.').next())
-        .map(str::to_string)
-        .unwrap_or_else(|| "(row)".into())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn upsert_skips_identical_rows() {
-        let sql = upsert_sql(&TABLES[2]);
-        assert!(sql.contains("ON CONFLICT(id) DO UPDATE SET name = excluded.name"));
-        assert!(sql.contains("IS NOT (excluded.name, excluded.subject)"));
-    }
 
     #[test]
     fn fields_parse_by_kind() {

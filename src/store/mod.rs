@@ -3,6 +3,7 @@
 //! Every SQL statement of the program lives in this module's files.
 
 pub mod accounts;
+pub mod import;
 pub mod jobs;
 pub mod maintenance;
 pub mod schema;
