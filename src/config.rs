@@ -203,10 +203,12 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let file_path = data_dir.join("voxdash.toml");
         let file = match std::fs::read_to_string(&file_path) {
-            Ok(text) => toml::from_str::<ConfigFile>(&text).map_err(|source| ConfigError::Parse {
-                path: file_path.clone(),
-                source,
-            })?,
+            Ok(text) => {
+                toml::from_str::<ConfigFile>(&text).map_err(|source| ConfigError::Parse {
+                    path: file_path.clone(),
+                    source,
+                })?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
             Err(e) => {
                 return Err(ConfigError::Read {

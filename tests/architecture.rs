@@ -103,7 +103,11 @@ fn every_module_names_only_lower_layers() {
             }
         }
     }
-    assert!(wrong.is_empty(), "against the layer map:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "against the layer map:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -126,14 +130,24 @@ fn the_parts_of_the_web_layer_form_no_cycle() {
         if module.len() == 2 && !file.ends_with("mod.rs") {
             used.extend(names_after(&code, "super::"));
         }
-        for name in used.into_iter().filter(|n| parts.contains(n) && *n != module[1]) {
+        for name in used
+            .into_iter()
+            .filter(|n| parts.contains(n) && *n != module[1])
+        {
             edges.entry(module[1].clone()).or_default().insert(name);
         }
     }
-    fn reaches(edges: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str, seen: &mut BTreeSet<String>) -> bool {
-        edges.get(from).into_iter().flatten().any(|next| {
-            next == to || (seen.insert(next.clone()) && reaches(edges, next, to, seen))
-        })
+    fn reaches(
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        from: &str,
+        to: &str,
+        seen: &mut BTreeSet<String>,
+    ) -> bool {
+        edges
+            .get(from)
+            .into_iter()
+            .flatten()
+            .any(|next| next == to || (seen.insert(next.clone()) && reaches(edges, next, to, seen)))
     }
     for part in &parts {
         assert!(
@@ -141,5 +155,8 @@ fn the_parts_of_the_web_layer_form_no_cycle() {
             "web::{part} depends on itself through {edges:?}"
         );
     }
-    assert!(edges.values().flatten().count() > 10, "the parser found the web's imports: {edges:?}");
+    assert!(
+        edges.values().flatten().count() > 10,
+        "the parser found the web's imports: {edges:?}"
+    );
 }

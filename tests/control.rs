@@ -102,16 +102,17 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
         control::send(dir.path(), &JobRequest::CacheList, &mut |_| {}),
         Err(ControlError::NotRunning(_))
     ));
-    let config = voxdash::config::Config::with(
-        dir.path(),
-        chrono_tz::UTC,
-        voxdash::clock::Clock::System,
-    );
+    let config =
+        voxdash::config::Config::with(dir.path(), chrono_tz::UTC, voxdash::clock::Clock::System);
     let store = Arc::new(voxdash::store::Store::open(&config.db_path()).unwrap());
     let cache = voxdash::cache::StatsCache::open(&config, store).unwrap();
     let channel = control::listen(Arc::clone(&cache)).unwrap();
     let listed = control::send(dir.path(), &JobRequest::CacheList, &mut |_| {}).unwrap();
-    assert!(listed.printed.out.starts_with("key "), "{:?}", listed.printed);
+    assert!(
+        listed.printed.out.starts_with("key "),
+        "{:?}",
+        listed.printed
+    );
     drop(channel);
     assert!(!path.exists());
 }

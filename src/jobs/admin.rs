@@ -181,7 +181,13 @@ fn check_database(db: &Path) -> Vec<Finding> {
         return vec![Finding::new("database", false, missing)];
     }
     let (integrity, version) = match store::inspect(db) {
-        Err(e) => return vec![Finding::new("database", false, format!("{}: {e}", db.display()))],
+        Err(e) => {
+            return vec![Finding::new(
+                "database",
+                false,
+                format!("{}: {e}", db.display()),
+            )]
+        }
         Ok(found) => found,
     };
     let integrity = match integrity {

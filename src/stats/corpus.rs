@@ -214,7 +214,10 @@ impl Corpus {
         }
         for (_, first) in self.speakers.values() {
             if let Some(at) = first {
-                self.months.entry(local.month(*at)).or_default().new_speakers += 1;
+                self.months
+                    .entry(local.month(*at))
+                    .or_default()
+                    .new_speakers += 1;
             }
         }
         Ok(())

@@ -213,7 +213,9 @@ impl Uploads {
             if let Some(a) = address {
                 group.1.insert(a);
             }
-            if let (Some(lat), Some(lon)) = (r.get::<_, Option<f64>>(2)?, r.get::<_, Option<f64>>(3)?) {
+            if let (Some(lat), Some(lon)) =
+                (r.get::<_, Option<f64>>(2)?, r.get::<_, Option<f64>>(3)?)
+            {
                 let (glat, glon) = (grid(lat), grid(lon));
                 let cell = u
                     .points

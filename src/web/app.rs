@@ -109,15 +109,14 @@ pub(crate) fn user_keys(app: &App, ctx: &Ctx, user: i64) -> Result<[StatKey; 4],
     Ok(StatKey::user_keys(user, date, monday)?)
 }
 
-
 /// Finishes a session and schedules its learner's warm-up.
-pub(crate) fn finish_session(app: &App, id: i64, input: FinishInput) -> Result<SessionRow, WebError> {
+pub(crate) fn finish_session(
+    app: &App,
+    id: i64,
+    input: FinishInput,
+) -> Result<SessionRow, WebError> {
     let row = writes::finish_session(&app.cache, id, input)?;
     let delay = Duration::from_secs(app.cache.config().cache.warmup_delay);
     app.warmups.session_finished(row.user_id, delay);
-    Ok(Reply::Json(
-        200,
-        serde_json::to_value(&row).unwrap_or_default(),
-    ))
+    Ok(row)
 }
-

@@ -8,8 +8,8 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use super::error::WebError;
-use crate::cache::StatsCache;
 use crate::accounts::token_digest;
+use crate::cache::StatsCache;
 use crate::i18n::Lang;
 use crate::store::accounts::{self, Account};
 
@@ -78,7 +78,10 @@ fn parse_cookies(header: &str) -> HashMap<String, String> {
 impl<'r> Ctx<'r> {
     /// Reads a request's head: query, cookies, language and account. The
     /// body stays unread until [`Ctx::body`] is called.
-    pub fn read(cache: &StatsCache, request: &'r mut tiny_http::Request) -> Result<Ctx<'r>, WebError> {
+    pub fn read(
+        cache: &StatsCache,
+        request: &'r mut tiny_http::Request,
+    ) -> Result<Ctx<'r>, WebError> {
         let url = request.url().to_string();
         let (path, query) = url.split_once('?').unwrap_or((&url, ""));
         let mut headers = HashMap::new();

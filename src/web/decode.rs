@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 
 use super::context::Ctx;
 use super::error::WebError;
-use crate::writes::SessionInput;
 use crate::clock::parse_instant;
+use crate::writes::SessionInput;
 
 /// A JSON object body with typed accessors whose errors name the field.
 pub(crate) struct Body(pub(crate) Map<String, Value>);
@@ -139,8 +139,6 @@ pub(crate) fn user_id(text: &str) -> Result<i64, WebError> {
         .ok_or_else(|| WebError::bad("id", format!("{text:?} is not a user id")))
 }
 
-/// The four keys of a user page, from `?date=` and `?week_start=`.
-
 /// Decodes a new session of `user` from the JSON body (or a form turned
 /// into one); `subject`, `environment` and `device` also accept their
 /// column names.
@@ -159,4 +157,3 @@ pub(crate) fn session_input(body: &Body, user: i64) -> Result<SessionInput, WebE
         is_active: body.boolean("is_active")?,
     })
 }
-

@@ -1,8 +1,8 @@
 //! `/metrics`: request, cache and job counters in the Prometheus text format.
 
+use super::app::App;
 use super::error::WebError;
 use super::reply::Reply;
-use super::app::App;
 use crate::store;
 
 /// `GET /metrics`.

@@ -3,11 +3,11 @@
 
 use std::panic::AssertUnwindSafe;
 
+use super::app::App;
 use super::context::Ctx;
 use super::error::WebError;
 use super::local_path::LocalPath;
 use super::reply::{self, Reply};
-use super::app::App;
 use super::{api, metrics, pages};
 
 /// What dispatching produced, besides the reply.

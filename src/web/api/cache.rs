@@ -4,10 +4,10 @@ use serde_json::json;
 
 use crate::jobs::{JobReport, JobRequest};
 use crate::stats::StatKey;
+use crate::web::app::{clear_entries, refresh_entry, run_job, App};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::app::{clear_entries, refresh_entry, run_job, App};
 
 /// `GET /api/v1/cache`.
 pub(crate) fn list(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {

@@ -3,11 +3,11 @@
 
 use serde_json::{json, Value};
 
+use crate::web::app::App;
 use crate::web::context::Ctx;
+use crate::web::decode::{require_writer, Body};
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::app::App;
-use crate::web::decode::{require_writer, Body};
 use crate::writes::{self, RecordingInput, UploadInput};
 
 fn upload_input(body: &Body) -> Result<Option<UploadInput>, WebError> {

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use serde_json::json;
 
 use crate::rules;
+use crate::web::app::{finish_session as finish, App};
 use crate::web::context::Ctx;
+use crate::web::decode::{path_id, require_signed_in, require_writer, session_input, Body};
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::app::{finish_session as finish, App};
-use crate::web::decode::{path_id, require_signed_in, require_writer, session_input, Body};
 use crate::writes::{self, FinishInput, ProgressInput};
 
 fn no_form() -> HashMap<String, String> {
@@ -44,7 +44,11 @@ pub(crate) fn finish_session(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, We
         Some(writes::session_owner(&app.cache, id)?),
         &no_form(),
     )?;
-    finish(app, id, input)
+    let row = finish(app, id, input)?;
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(&row).unwrap_or_default(),
+    ))
 }
 
 /// `DELETE /api/v1/sessions/{id}`.

@@ -2,10 +2,10 @@
 //! statistics as JSON envelopes.
 
 use crate::stats::StatKey;
-use crate::web::context::Ctx;
-use crate::web::error::WebError;
 use crate::web::app::{answer, user_keys, App};
+use crate::web::context::Ctx;
 use crate::web::decode::user_id;
+use crate::web::error::WebError;
 use crate::web::reply::Reply;
 
 fn envelope(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Reply, WebError> {

@@ -9,11 +9,11 @@ use crate::stats::key::KeyKind;
 use crate::stats::StatKey;
 use crate::store;
 use crate::store::jobs::JobRun;
+use crate::web::app::{clear_entries, refresh_entry, App};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
-use crate::web::app::{clear_entries, refresh_entry, App};
 
 pub(crate) fn refresh_button(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;

@@ -6,11 +6,11 @@ use super::{badge, frame, group_name, layout, opt, stat_card, Frame};
 use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Dashboard, StatKey, Statistic};
+use crate::web::app::{answer, App};
 use crate::web::charts::{bar_chart, bars, column_chart};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::app::{answer, App};
 
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;
@@ -28,15 +28,27 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 /// `/audio/dashboard/`.
 fn dashboard(frame: &Frame, answer: &Answer, d: &Dashboard) -> Markup {
     let l = frame.lang;
-    let cat = bars(&d.by_category, |g| group_name(l, &g.category), |g| g.recordings as f64);
-    let gender = bars(&d.by_gender, |g| group_name(l, &g.gender), |g| g.recordings as f64);
+    let cat = bars(
+        &d.by_category,
+        |g| group_name(l, &g.category),
+        |g| g.recordings as f64,
+    );
+    let gender = bars(
+        &d.by_gender,
+        |g| group_name(l, &g.gender),
+        |g| g.recordings as f64,
+    );
     let snr = bars(
         &d.snr.buckets,
         |b| t(l, &format!("snr.{}", b.label)).to_string(),
         |b| b.recordings as f64,
     );
     let months = bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64);
-    let diag = bars(&d.by_diagnosis, |g| group_name(l, &g.diagnosis), |g| g.recordings as f64);
+    let diag = bars(
+        &d.by_diagnosis,
+        |g| group_name(l, &g.diagnosis),
+        |g| g.recordings as f64,
+    );
     layout(
         frame,
         html! {

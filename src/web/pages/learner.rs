@@ -9,14 +9,15 @@ use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Analytics, Courses, Daily, Statistic, Weekly};
 use crate::store;
-use crate::web::api::sessions::{finish, session_input};
-use crate::web::api::{path_id, require_signed_in, require_writer, Body};
+use crate::web::app::{answer, finish_session, user_keys, App};
 use crate::web::charts::{bars, column_chart, fmt_num, Bar};
 use crate::web::context::Ctx;
+use crate::web::decode::{
+    path_id, require_signed_in, require_writer, session_input, user_id, Body,
+};
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
-use crate::web::app::App;
 use crate::writes::{self, FinishInput};
 
 pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {

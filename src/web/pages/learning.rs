@@ -6,10 +6,10 @@ use super::{badge, frame, layout, opt, stat_card, Frame};
 use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Learning, StatKey, Statistic};
+use crate::web::app::{answer, App};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::app::{answer, App};
 
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;

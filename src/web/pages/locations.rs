@@ -7,11 +7,11 @@ use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Locations, StatKey, Statistic};
 use crate::store;
+use crate::web::app::{answer, App};
 use crate::web::charts::{bar_chart, dot_map, Bar, Dot};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
-use crate::web::app::{answer, App};
 
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;

@@ -9,11 +9,11 @@ use crate::jobs::cleanup::CleanupOptions;
 use crate::jobs::{self, JobError, JobRequest};
 use crate::store;
 use crate::store::jobs::JobRun;
+use crate::web::app::App;
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
-use crate::web::app::App;
 
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;

@@ -12,12 +12,10 @@ pub(super) mod sign_in;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-use super::context::Ctx;
-use super::error::WebError;
 use super::app::App;
+use super::context::Ctx;
 use crate::cache::{Answer, Freshness};
 use crate::i18n::{t, Lang};
-use crate::stats::StatKey;
 use crate::store::accounts::Account;
 
 /// The stylesheet, compiled into the binary.

@@ -7,11 +7,11 @@ use super::{frame, layout, Frame};
 use crate::accounts;
 use crate::i18n::t;
 use crate::store::accounts as account_store;
+use crate::web::app::App;
 use crate::web::context::{Ctx, SESSION_COOKIE};
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::{set_cookie, Reply};
-use crate::web::app::App;
 use cookie::SameSite;
 
 /// Name of the cookie holding the sign-in form's CSRF token (there is no
