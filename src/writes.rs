@@ -437,7 +437,7 @@ pub fn create_recording(
     }
     let (id, upload_id) = sql::insert_recording(&tx, &recording, upload.as_ref())?;
     tx.commit()?;
-    cache.apply(Change::Recording);
+    cache.apply(Change::Recording { speaker });
     Ok(RecordingCreated {
         id,
         upload_id,

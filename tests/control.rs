@@ -74,7 +74,7 @@ fn garbage_on_the_socket_is_answered_with_an_error_and_changes_nothing() {
     let before = get(&r, "/api/v1/stats/dashboard", &[]).json();
     for garbage in [
         "not json\n",
-        "{\"job\":\"cache_clear\"}\n",
+        "{\"job\":\"cache_clear\",\"kind\":null}\n",
         "{\"job\":\"stats\",\"key\":\"user/1/weekly/2025-06-24\",\"refresh\":true,\"lang\":\"En\"}\n",
     ] {
         let mut stream = UnixStream::connect(control::socket_path(r.dir.path())).unwrap();
@@ -99,7 +99,7 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     drop(UnixListener::bind(&path).unwrap());
     assert!(path.exists());
     assert!(matches!(
-        control::send(dir.path(), &JobRequest::CacheList, &mut |_| {}),
+        control::send(dir.path(), &JobRequest::CacheList { kind: None }, &mut |_| {}),
         Err(ControlError::NotRunning(_))
     ));
     let config =
@@ -107,7 +107,7 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     let store = Arc::new(voxdash::store::Store::open(&config.db_path()).unwrap());
     let cache = voxdash::cache::StatsCache::open(&config, store).unwrap();
     let channel = control::listen(Arc::clone(&cache)).unwrap();
-    let listed = control::send(dir.path(), &JobRequest::CacheList, &mut |_| {}).unwrap();
+    let listed = control::send(dir.path(), &JobRequest::CacheList { kind: None }, &mut |_| {}).unwrap();
     assert!(
         listed.printed.out.starts_with("key "),
         "{:?}",

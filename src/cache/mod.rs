@@ -66,6 +66,9 @@ impl CacheError {
             CacheError::Stats(StatsError::UnknownUser(u)) => {
                 CacheError::Stats(StatsError::UnknownUser(*u))
             }
+            CacheError::Stats(StatsError::UnknownSpeaker(s)) => {
+                CacheError::Stats(StatsError::UnknownSpeaker(*s))
+            }
             CacheError::Stats(StatsError::BadParameter { param, reason }) => {
                 CacheError::Stats(StatsError::BadParameter {
                     param,
@@ -411,7 +414,8 @@ impl StatsCache {
     pub fn ttl_of(&self, kind: KeyKind) -> u64 {
         let p = &self.config.cache;
         match kind {
-            KeyKind::Dashboard => p.dashboard_ttl,
+            // A sub-corpus is the dashboard over fewer speakers.
+            KeyKind::Dashboard | KeyKind::SubCorpus | KeyKind::Speaker => p.dashboard_ttl,
             KeyKind::Locations => p.locations_ttl,
             KeyKind::Learning => p.learning_ttl,
             KeyKind::Daily => p.daily_ttl,
@@ -714,6 +718,20 @@ impl StatsCache {
     /// of user 42; an empty prefix clears the cache). Returns how many.
     pub fn invalidate_prefix(&self, prefix: &str) -> Result<usize, CacheError> {
         self.remove_where(|k| k.starts_with(prefix))
+    }
+
+    /// Drops every entry under `prefix` whose key is of `kind` (any kind for
+    /// `None`): `cache clear dashboard --kind dashboard` keeps the sub-corpus
+    /// entries `dashboard?…`. Returns how many.
+    pub fn invalidate_prefix_of_kind(
+        &self,
+        prefix: &str,
+        kind: Option<KeyKind>,
+    ) -> Result<usize, CacheError> {
+        self.remove_where(|k| {
+            k.starts_with(prefix)
+                && kind.map_or(true, |kind| StatKey::parse(k).is_ok_and(|key| key.kind() == kind))
+        })
     }
 
     /// Drops every entry under any of `prefixes`, in one scan and one

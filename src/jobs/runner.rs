@@ -14,6 +14,7 @@ use super::refresh::{self, human_secs, RefreshReport};
 use super::warmup::{self, WarmupOptions, WarmupReport};
 use crate::cache::{Answer, CacheError, EntryInfo, StatsCache};
 use crate::i18n::Lang;
+use crate::stats::key::KeyKind;
 use crate::stats::{StatKey, StatsError};
 use crate::store::jobs::JobRun;
 use crate::store::{self, StoreError};
@@ -40,17 +41,22 @@ pub enum JobRequest {
     Cleanup(CleanupOptions),
     /// Drop cache entries past their TTL.
     Purge,
-    /// List the cache entries.
-    CacheList,
+    /// List the cache entries (of one kind).
+    CacheList {
+        /// Only this kind.
+        kind: Option<KeyKind>,
+    },
     /// One entry as it is stored, without computing.
     CacheShow {
         /// Its key.
         key: StatKey,
     },
-    /// Drop the entries under a prefix (all of them for `""`).
+    /// Drop the entries under a prefix (all of them for `""`), of one kind.
     CacheClear {
         /// Key prefix.
         prefix: String,
+        /// Only this kind.
+        kind: Option<KeyKind>,
     },
     /// Hits, misses and compute time per key kind of the running process.
     CacheStats,
@@ -437,14 +443,20 @@ fn execute(
             options,
         )?),
         JobRequest::Purge => JobReport::Purged(cache.purge_expired()?),
-        JobRequest::CacheList => JobReport::CacheList(cache.list()?),
+        JobRequest::CacheList { kind } => {
+            let mut entries = cache.list()?;
+            if let Some(kind) = kind {
+                entries.retain(|e| StatKey::parse(&e.key).is_ok_and(|key| key.kind() == *kind));
+            }
+            JobReport::CacheList(entries)
+        }
         JobRequest::CacheShow { key } => JobReport::CacheEntry(
             cache
                 .peek(key)?
                 .ok_or_else(|| JobError::NotCached(key.clone()))?,
         ),
-        JobRequest::CacheClear { prefix } => {
-            JobReport::CacheCleared(cache.invalidate_prefix(prefix)?)
+        JobRequest::CacheClear { prefix, kind } => {
+            JobReport::CacheCleared(cache.invalidate_prefix_of_kind(prefix, *kind)?)
         }
         JobRequest::CacheStats => JobReport::CacheStats(cache.metrics().render()),
         JobRequest::Stats { key, refresh, lang } => {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::cache::{Freshness, StatsCache};
 use crate::clock::{days_micros, LocalTime};
+use crate::stats::key::Filter;
 use crate::stats::StatKey;
 use crate::store;
 
@@ -48,6 +49,25 @@ pub fn user_keys(local: &LocalTime, now: i64, user: i64) -> Vec<StatKey> {
     StatKey::user_keys(user, today, LocalTime::monday_of(today))
         .expect("monday_of gives a Monday")
         .to_vec()
+}
+
+/// One sub-corpus entry per category, diagnosis and gender present: what
+/// a click on a group of the dashboard reads.
+pub fn group_keys(conn: &rusqlite::Connection) -> Result<Vec<StatKey>, store::StoreError> {
+    let values = store::speakers::group_values(conn)?;
+    let mut keys = Vec::new();
+    for (name, list) in [
+        ("category", &values.categories),
+        ("diagnosis", &values.diagnoses),
+        ("gender", &values.genders),
+    ] {
+        for value in list {
+            let mut filter = Filter::default();
+            filter.set(name, value.clone());
+            keys.push(StatKey::SubCorpus(filter));
+        }
+    }
+    Ok(keys)
 }
 
 /// Computes each key that is missing or not current (every key with
@@ -101,6 +121,7 @@ pub fn warmup(
     let everything = options.user.is_none() && !options.global;
     if options.global || everything {
         keys.extend(StatKey::SHARED);
+        keys.extend(group_keys(&*cache.store().conn()?)?);
     }
     let users = match options.user {
         Some(u) => vec![u],

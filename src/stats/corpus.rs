@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use super::key::Filter;
 use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
 
@@ -171,6 +172,31 @@ struct MonthAcc {
     duration_s: f64,
 }
 
+/// Which speakers a dashboard covers.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// Every speaker, and every recording (orphans count in the totals).
+    All,
+    /// The speakers a filter selects, and their recordings.
+    Group(&'a Filter),
+    /// One speaker and their recordings.
+    Speaker(i64),
+}
+
+impl Selection<'_> {
+    /// The filter as the store reads it.
+    fn group(&self) -> [Option<&str>; 3] {
+        match self {
+            Selection::Group(f) => [
+                f.category.as_deref(),
+                f.diagnosis.as_deref(),
+                f.gender.as_deref(),
+            ],
+            _ => [None; 3],
+        }
+    }
+}
+
 /// The running sums of one pass over speakers and recordings.
 #[derive(Default)]
 struct Corpus {
@@ -185,12 +211,31 @@ struct Corpus {
     snr_sum: f64,
     buckets: [u64; 4],
     months: BTreeMap<(i32, u32), MonthAcc>,
+    /// Every measured SNR, for the median of a sub-corpus (the whole corpus
+    /// reads it through the SNR index instead).
+    snr_values: Option<Vec<f64>>,
 }
 
+/// Speakers of a group: NULL and empty compare equal, as in the counters.
+const SPEAKERS_OF_GROUP: &str = "FROM speakers s WHERE
+    (?1 IS NULL OR COALESCE(s.category, '') = ?1)
+    AND (?2 IS NULL OR COALESCE(s.diagnosis, '') = ?2)
+    AND (?3 IS NULL OR COALESCE(s.gender, '') = ?3)";
+
 impl Corpus {
-    fn add_speakers(&mut self, conn: &Connection) -> Result<()> {
-        let mut stmt = conn.prepare("SELECT id, category, gender, diagnosis FROM speakers")?;
-        let mut rows = stmt.query([])?;
+    fn add_speakers(&mut self, conn: &Connection, selection: Selection) -> Result<()> {
+        let columns = "SELECT id, category, gender, diagnosis";
+        let mut stmt = match selection {
+            Selection::All => conn.prepare(&format!("{columns} FROM speakers"))?,
+            Selection::Group(_) => conn.prepare(&format!("{columns} {SPEAKERS_OF_GROUP}"))?,
+            Selection::Speaker(_) => conn.prepare(&format!("{columns} FROM speakers WHERE id = ?1"))?,
+        };
+        let [category, diagnosis, gender] = selection.group();
+        let mut rows = match selection {
+            Selection::All => stmt.query([])?,
+            Selection::Group(_) => stmt.query(rusqlite::params![category, diagnosis, gender])?,
+            Selection::Speaker(id) => stmt.query([id])?,
+        };
         while let Some(r) = rows.next()? {
             let groups = SpeakerGroups {
                 category: self.categories.slot(r.get(1)?),
@@ -205,10 +250,34 @@ impl Corpus {
         Ok(())
     }
 
-    fn add_recordings(&mut self, conn: &Connection, local: &LocalTime) -> Result<()> {
-        let mut stmt =
-            conn.prepare("SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings")?;
-        let mut rows = stmt.query([])?;
+    fn add_recordings(
+        &mut self,
+        conn: &Connection,
+        local: &LocalTime,
+        selection: Selection,
+    ) -> Result<()> {
+        // A sub-corpus reads only its speakers' recordings, through the
+        // covering index (CROSS JOIN keeps speakers the outer loop).
+        let sql = match selection {
+            Selection::All => {
+                "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings".to_string()
+            }
+            Selection::Group(_) => format!(
+                "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
+                 FROM (SELECT s.id {SPEAKERS_OF_GROUP}) g
+                 CROSS JOIN recordings r INDEXED BY recordings_speaker ON r.speaker_id = g.id"
+            ),
+            Selection::Speaker(_) => "SELECT speaker_id, recorded_at, duration_s, snr_db
+                 FROM recordings INDEXED BY recordings_speaker WHERE speaker_id = ?1"
+                .to_string(),
+        };
+        let mut stmt = conn.prepare(&sql)?;
+        let [category, diagnosis, gender] = selection.group();
+        let mut rows = match selection {
+            Selection::All => stmt.query([])?,
+            Selection::Group(_) => stmt.query(rusqlite::params![category, diagnosis, gender])?,
+            Selection::Speaker(id) => stmt.query([id])?,
+        };
         while let Some(r) = rows.next()? {
             self.add_recording(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, local);
         }
@@ -237,6 +306,9 @@ impl Corpus {
             self.snr_n += 1;
             self.snr_sum += s;
             self.buckets[bucket_of(s)] += 1;
+            if let Some(values) = &mut self.snr_values {
+                values.push(s);
+            }
         }
         let month = self.months.entry(local.month(at)).or_default();
         month.recordings += 1;
@@ -302,10 +374,22 @@ fn group_rows<G>(
 
 /// Computes the dashboard. Memory grows with speakers and months, not recordings.
 pub fn dashboard(conn: &Connection, local: &LocalTime) -> Result<Dashboard> {
-    let mut c = Corpus::default();
-    c.add_speakers(conn)?;
-    c.add_recordings(conn, local)?;
-    let median_db = median_snr(conn, c.snr_n)?;
+    dashboard_of(conn, local, Selection::All)
+}
+
+/// Computes the dashboard over the speakers of `selection` and their
+/// recordings only: every field defined as for the whole corpus.
+pub fn dashboard_of(conn: &Connection, local: &LocalTime, selection: Selection) -> Result<Dashboard> {
+    let mut c = Corpus {
+        snr_values: (!matches!(selection, Selection::All)).then(Vec::new),
+        ..Corpus::default()
+    };
+    c.add_speakers(conn, selection)?;
+    c.add_recordings(conn, local, selection)?;
+    let median_db = match c.snr_values.take() {
+        None => median_snr(conn, c.snr_n)?,
+        Some(values) => median_of(values),
+    };
     let by_category = group_rows(
         &c.categories,
         |category, a| CategoryGroup {
@@ -348,6 +432,18 @@ pub fn dashboard(conn: &Connection, local: &LocalTime) -> Result<Dashboard> {
         monthly: fill_months(&c.months),
         by_diagnosis,
     })
+}
+
+/// The median of values held in memory (a sub-corpus), as [`median_snr`]
+/// defines it: the middle value, or the mean of the two middle ones.
+fn median_of(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
 }
 
 /// The median through the SNR index: constant memory whatever the table size.

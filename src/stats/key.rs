@@ -4,8 +4,80 @@
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::{parse_date, StatsError};
+
+/// A sub-corpus of speakers: those whose columns equal every given value
+/// (AND). An empty value selects NULL or empty; `None` does not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Filter {
+    /// `category=`.
+    pub category: Option<String>,
+    /// `diagnosis=`.
+    pub diagnosis: Option<String>,
+    /// `gender=`.
+    pub gender: Option<String>,
+}
+
+/// Escaped in a filter value of a key: everything but unreserved characters.
+const FILTER_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+impl Filter {
+    /// The filter's parameters in key order (category, diagnosis, gender).
+    pub fn params(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("category", &self.category),
+            ("diagnosis", &self.diagnosis),
+            ("gender", &self.gender),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+        .collect()
+    }
+
+    /// Whether no value is given (the whole corpus).
+    pub fn is_empty(&self) -> bool {
+        self.params().is_empty()
+    }
+
+    /// Sets the parameter `name`; false for a name that is not a filter.
+    pub fn set(&mut self, name: &str, value: String) -> bool {
+        let slot = match name {
+            "category" => &mut self.category,
+            "diagnosis" => &mut self.diagnosis,
+            "gender" => &mut self.gender,
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
+    }
+
+    /// The query string, values percent-encoded (`category=a%20b&gender=F`).
+    pub fn query(&self) -> String {
+        self.params()
+            .iter()
+            .map(|(name, value)| format!("{name}={}", utf8_percent_encode(value, FILTER_VALUE)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Whether a speaker with these columns is in the sub-corpus (NULL
+    /// columns given as empty).
+    pub fn matches(&self, category: &str, diagnosis: &str, gender: &str) -> bool {
+        [
+            (&self.category, category),
+            (&self.diagnosis, diagnosis),
+            (&self.gender, gender),
+        ]
+        .iter()
+        .all(|(want, have)| want.as_deref().map_or(true, |w| w == *have))
+    }
+}
 
 /// One statistic, identified as in the cache-key table of product.md.
 /// Serialized as its text form, so a key crosses the control channel as
@@ -43,10 +115,20 @@ pub enum StatKey {
         /// User id.
         user: i64,
     },
+    /// The dashboard over a sub-corpus of speakers (`dashboard?category=…`).
+    SubCorpus(Filter),
+    /// The dashboard over one speaker (`speaker/{id}`).
+    Speaker {
+        /// Speaker id.
+        speaker: i64,
+    },
 }
 
 /// The kind of a key, the unit of TTLs and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum KeyKind {
     /// `dashboard`.
     Dashboard,
@@ -62,11 +144,15 @@ pub enum KeyKind {
     Analytics,
     /// `user/{id}/courses`.
     Courses,
+    /// `dashboard?category=…&diagnosis=…&gender=…`.
+    SubCorpus,
+    /// `speaker/{id}`.
+    Speaker,
 }
 
 impl KeyKind {
     /// Every kind, in display order.
-    pub const ALL: [KeyKind; 7] = [
+    pub const ALL: [KeyKind; 9] = [
         KeyKind::Dashboard,
         KeyKind::Locations,
         KeyKind::Learning,
@@ -74,6 +160,8 @@ impl KeyKind {
         KeyKind::Weekly,
         KeyKind::Analytics,
         KeyKind::Courses,
+        KeyKind::SubCorpus,
+        KeyKind::Speaker,
     ];
 
     /// Lower-case name (`dashboard`, `daily`, ...), as in metrics labels.
@@ -86,7 +174,14 @@ impl KeyKind {
             KeyKind::Weekly => "weekly",
             KeyKind::Analytics => "analytics",
             KeyKind::Courses => "courses",
+            KeyKind::SubCorpus => "subcorpus",
+            KeyKind::Speaker => "speaker",
         }
+    }
+
+    /// The kind named `name` (as in [`KeyKind::name`]).
+    pub fn parse(name: &str) -> Option<KeyKind> {
+        KeyKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
     /// Shared kinds are never evicted.
@@ -112,6 +207,8 @@ impl StatKey {
             StatKey::Weekly { .. } => KeyKind::Weekly,
             StatKey::Analytics { .. } => KeyKind::Analytics,
             StatKey::Courses { .. } => KeyKind::Courses,
+            StatKey::SubCorpus(_) => KeyKind::SubCorpus,
+            StatKey::Speaker { .. } => KeyKind::Speaker,
         }
     }
 
@@ -160,17 +257,37 @@ impl StatKey {
             .find(|k| k.kind().name() == name)
     }
 
+    /// The dashboard over the speakers `filter` selects: the plain
+    /// `dashboard` when it selects everything.
+    pub fn sub_corpus(filter: Filter) -> StatKey {
+        if filter.is_empty() {
+            StatKey::Dashboard
+        } else {
+            StatKey::SubCorpus(filter)
+        }
+    }
+
     /// Parses a key as written by `Display` (e.g. `user/42/weekly/2025-06-23`).
     pub fn parse(text: &str) -> Result<StatKey, StatsError> {
         let bad = || StatsError::BadParameter {
             param: "key",
             reason: format!(
-                "{text:?} is not a statistic key (dashboard, locations, learning, \
-                 user/ID/daily/DATE, user/ID/weekly/MONDAY, user/ID/analytics, user/ID/courses)"
+                "{text:?} is not a statistic key (dashboard, dashboard?category=…, speaker/ID, \
+                 locations, learning, user/ID/daily/DATE, user/ID/weekly/MONDAY, \
+                 user/ID/analytics, user/ID/courses)"
             ),
         };
+        if let Some(query) = text.strip_prefix("dashboard?") {
+            return parse_filter_key(query).ok_or_else(bad);
+        }
         let parts: Vec<&str> = text.split('/').collect();
         match parts.as_slice() {
+            ["speaker", id] => match id.parse::<i64>() {
+                Ok(speaker) if speaker > 0 && id.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(StatKey::Speaker { speaker })
+                }
+                _ => Err(bad()),
+            },
             ["dashboard"] => Ok(StatKey::Dashboard),
             ["locations"] => Ok(StatKey::Locations),
             ["learning"] => Ok(StatKey::Learning),
@@ -202,8 +319,26 @@ impl fmt::Display for StatKey {
             StatKey::Weekly { user, monday } => write!(f, "user/{user}/weekly/{monday}"),
             StatKey::Analytics { user } => write!(f, "user/{user}/analytics"),
             StatKey::Courses { user } => write!(f, "user/{user}/courses"),
+            StatKey::SubCorpus(filter) => write!(f, "dashboard?{}", filter.query()),
+            StatKey::Speaker { speaker } => write!(f, "speaker/{speaker}"),
         }
     }
+}
+
+/// The filter of a `dashboard?…` key: only the known parameters, each once,
+/// in key order, values percent-encoded as [`Filter::query`] writes them, so
+/// that one sub-corpus has exactly one key.
+fn parse_filter_key(query: &str) -> Option<StatKey> {
+    let mut filter = Filter::default();
+    for pair in query.split('&') {
+        let (name, raw) = pair.split_once('=')?;
+        let value = percent_decode_str(raw).decode_utf8().ok()?.into_owned();
+        let before = filter.params().len();
+        if !filter.set(name, value) || filter.params().len() == before {
+            return None;
+        }
+    }
+    (!filter.is_empty() && filter.query() == query).then_some(StatKey::SubCorpus(filter))
 }
 
 /// A write that changes what statistics say. [`Change::invalidation`] is
@@ -222,8 +357,11 @@ pub enum Change {
         /// Its owner.
         user: i64,
     },
-    /// A recording (and maybe its upload) was registered.
-    Recording,
+    /// A recording (and maybe its upload) of `speaker` was registered.
+    Recording {
+        /// Its speaker.
+        speaker: i64,
+    },
     /// Cleanup changed sessions and progress of any user.
     Cleanup,
 }
@@ -248,7 +386,16 @@ impl Change {
                 vec![StatKey::Learning],
             ),
             Change::Progress { user } => (vec![format!("user/{user}/courses")], vec![]),
-            Change::Recording => (vec![], vec![StatKey::Dashboard, StatKey::Locations]),
+            // The sub-corpus entries `speaker` is in see the write through the
+            // group counters (`changes_since`); no list of them is needed here.
+            Change::Recording { speaker } => (
+                vec![],
+                vec![
+                    StatKey::Dashboard,
+                    StatKey::Locations,
+                    StatKey::Speaker { speaker },
+                ],
+            ),
             Change::Cleanup => (vec!["user/".to_string()], vec![StatKey::Learning]),
         };
         Invalidation {
@@ -286,6 +433,10 @@ mod tests {
             "user/42/weekly/2025-06-23",
             "user/42/analytics",
             "user/7/courses",
+            "speaker/12",
+            "dashboard?category=",
+            "dashboard?category=vocal%20polyp&gender=F",
+            "dashboard?category=%EC%84%B1%EC%9D%B8&diagnosis=x&gender=M",
         ] {
             assert_eq!(StatKey::parse(text).unwrap().to_string(), text);
         }
@@ -304,6 +455,27 @@ mod tests {
         assert!(!dropped("user/1/courses"));
         assert!(!dropped("user/10/daily/2025-06-26"));
         assert_eq!(inv.mark_stale, vec![StatKey::Learning]);
+    }
+
+    #[test]
+    fn a_sub_corpus_has_one_key() {
+        for text in [
+            "dashboard?",
+            "dashboard?gender=F&category=a",
+            "dashboard?category=a&category=b",
+            "dashboard?colour=red",
+            "dashboard?category=a b",
+            "speaker/0",
+            "speaker/+3",
+        ] {
+            assert!(StatKey::parse(text).is_err(), "{text}");
+        }
+        let f = Filter {
+            category: Some(String::new()),
+            ..Default::default()
+        };
+        assert!(f.matches("", "x", "F"));
+        assert!(!f.matches("adult", "x", "F"));
     }
 
     #[test]

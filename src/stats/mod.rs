@@ -26,6 +26,9 @@ pub enum StatsError {
     /// The user id is unknown (404).
     #[error("user {0} not found")]
     UnknownUser(i64),
+    /// The speaker id is unknown (404).
+    #[error("speaker {0} not found")]
+    UnknownSpeaker(i64),
     /// A parameter is malformed (400), naming the parameter.
     #[error("{param}: {reason}")]
     BadParameter {
@@ -116,6 +119,15 @@ pub fn revision(conn: &Connection, key: &StatKey) -> Result<u64> {
             store::read_user_revision(conn, *user)?.1
                 + store::read_revisions(conn)?.sum(&["courses"])
         }
+        StatKey::SubCorpus(f) => store::speakers::group_revision(
+            conn,
+            [
+                f.category.as_deref(),
+                f.diagnosis.as_deref(),
+                f.gender.as_deref(),
+            ],
+        )?,
+        StatKey::Speaker { speaker } => store::speakers::speaker_revision(conn, *speaker)?,
     })
 }
 
@@ -127,6 +139,11 @@ pub fn compute(conn: &mut Connection, config: &Config, key: &StatKey) -> Result<
     if let Some(user) = key.user() {
         if !store::accounts::user_is_known(&tx, user)? {
             return Err(StatsError::UnknownUser(user));
+        }
+    }
+    if let StatKey::Speaker { speaker } = key {
+        if !store::speakers::speaker_exists(&tx, *speaker)? {
+            return Err(StatsError::UnknownSpeaker(*speaker));
         }
     }
     let now = config.clock.now_micros();
@@ -145,6 +162,16 @@ pub fn compute(conn: &mut Connection, config: &Config, key: &StatKey) -> Result<
             Statistic::Analytics(learning::analytics(&tx, local, *user, now)?)
         }
         StatKey::Courses { user } => Statistic::Courses(learning::courses(&tx, *user)?),
+        StatKey::SubCorpus(filter) => Statistic::Dashboard(corpus::dashboard_of(
+            &tx,
+            local,
+            corpus::Selection::Group(filter),
+        )?),
+        StatKey::Speaker { speaker } => Statistic::Dashboard(corpus::dashboard_of(
+            &tx,
+            local,
+            corpus::Selection::Speaker(*speaker),
+        )?),
     };
     tx.finish()?;
     Ok(Computed {

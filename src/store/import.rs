@@ -238,8 +238,32 @@ impl WriteCounts {
         for (user, (sessions, progress)) in &self.users {
             stmt.execute(rusqlite::params![user, *sessions as i64, *progress as i64])?;
         }
+        let corpus_written = ["speakers", "recordings"]
+            .iter()
+            .any(|t| self.tables.get(t).is_some_and(|(c, d)| c + d > 0));
+        if corpus_written {
+            count_every_speaker_and_group(conn)?;
+        }
         Ok(())
     }
+}
+
+/// After an import that wrote speakers or recordings, every speaker and
+/// group counts as written (rows were loaded without their triggers): every
+/// drill-down entry is stale, none is missed. Groups that lost all their
+/// speakers keep their row and are counted too.
+fn count_every_speaker_and_group(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "UPDATE speaker_revisions SET n = n + 1;
+         INSERT INTO speaker_revisions(speaker_id, n) SELECT id, 1 FROM speakers WHERE true
+             ON CONFLICT(speaker_id) DO NOTHING;
+         UPDATE group_revisions SET n = n + 1;
+         INSERT INTO group_revisions(category, diagnosis, gender, n)
+             SELECT DISTINCT COALESCE(category, ''), COALESCE(diagnosis, ''), COALESCE(gender, ''), 1
+             FROM speakers WHERE true
+             ON CONFLICT(category, diagnosis, gender) DO NOTHING;",
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod import;
 pub mod jobs;
 pub mod maintenance;
 pub mod schema;
+pub mod speakers;
 pub mod writes;
 
 use std::collections::HashMap;

@@ -201,11 +201,70 @@ CREATE TABLE job_leases (
     expires_at INTEGER NOT NULL
 );
 "#,
+    // 6: drill-down. Write counters per speaker and per group of speakers
+    // (category, diagnosis, gender; NULL counted as empty), kept by triggers
+    // like the per-user ones, so a sub-corpus entry goes stale exactly when
+    // a recording of one of its speakers, or a speaker entering or leaving
+    // it, is written, by any process. A covering index lets one speaker's or
+    // one group's recordings be read without the rest of the table.
+    r#"
+CREATE TABLE speaker_revisions (
+    speaker_id INTEGER PRIMARY KEY,
+    n INTEGER NOT NULL
+);
+CREATE TABLE group_revisions (
+    category TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (category, diagnosis, gender)
+);
+CREATE INDEX recordings_speaker ON recordings(speaker_id, recorded_at, duration_s, snr_db);
+@SPEAKER_TRIGGERS@
+"#,
 ];
+
+/// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker
+/// `speaker` and for the group of that speaker's row in `speakers`.
+fn count_speaker_write(speaker: &str) -> String {
+    format!(
+        "INSERT INTO speaker_revisions(speaker_id, n) VALUES ({speaker}, 1)
+    ON CONFLICT(speaker_id) DO UPDATE SET n = n + 1;
+INSERT INTO group_revisions(category, diagnosis, gender, n)
+    SELECT COALESCE(category, ''), COALESCE(diagnosis, ''), COALESCE(gender, ''), 1
+    FROM speakers WHERE id = {speaker}
+    ON CONFLICT(category, diagnosis, gender) DO UPDATE SET n = n + 1;\n"
+    )
+}
+
+/// The triggers of migration 6. A speaker's own row counts for the group
+/// it was in (OLD) and the group it is in (NEW): for OLD the row is gone or
+/// changed, so its group comes from the OLD columns, not from `speakers`.
+fn speaker_triggers() -> String {
+    let old_group = "INSERT INTO group_revisions(category, diagnosis, gender, n)
+    VALUES (COALESCE(OLD.category, ''), COALESCE(OLD.diagnosis, ''), COALESCE(OLD.gender, ''), 1)
+    ON CONFLICT(category, diagnosis, gender) DO UPDATE SET n = n + 1;
+INSERT INTO speaker_revisions(speaker_id, n) VALUES (OLD.id, 1)
+    ON CONFLICT(speaker_id) DO UPDATE SET n = n + 1;\n";
+    let recording_new = count_speaker_write("NEW.speaker_id");
+    let recording_old = count_speaker_write("OLD.speaker_id");
+    let speaker_new = count_speaker_write("NEW.id");
+    format!(
+        "CREATE TRIGGER recordings_speaker_ins AFTER INSERT ON recordings BEGIN\n{recording_new}END;
+CREATE TRIGGER recordings_speaker_upd AFTER UPDATE ON recordings BEGIN\n{recording_new}{recording_old}END;
+CREATE TRIGGER recordings_speaker_del AFTER DELETE ON recordings BEGIN\n{recording_old}END;
+CREATE TRIGGER speakers_group_ins AFTER INSERT ON speakers BEGIN\n{speaker_new}END;
+CREATE TRIGGER speakers_group_upd AFTER UPDATE ON speakers BEGIN\n{old_group}{speaker_new}END;
+CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END;\n"
+    )
+}
 
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
+    if sql.contains("@SPEAKER_TRIGGERS@") {
+        return sql.replace("@SPEAKER_TRIGGERS@", &speaker_triggers());
+    }
     if !sql.contains("@COUNTER_TRIGGERS@") {
         return sql.to_string();
     }

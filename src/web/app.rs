@@ -79,7 +79,7 @@ pub(crate) fn refresh_entry(app: &App, key: StatKey, lang: Lang) -> Result<Answe
 
 /// Drops the entries under `prefix`; returns how many.
 pub(crate) fn clear_entries(app: &App, prefix: String) -> Result<usize, WebError> {
-    let report = run_job(app, JobRequest::CacheClear { prefix })?;
+    let report = run_job(app, JobRequest::CacheClear { prefix, kind: None })?;
     Ok(report.removed().unwrap_or(0))
 }
 

@@ -3,13 +3,15 @@
 
 use maud::{html, Markup};
 
-/// One bar or column: a label and a value.
+/// One bar or column: a label, a value and maybe a page it leads to.
 #[derive(Debug, Clone)]
 pub struct Bar {
     /// Shown beside or under the bar.
     pub label: String,
     /// Its length.
     pub value: f64,
+    /// A page about what the bar counts (a group's sub-corpus).
+    pub href: Option<String>,
 }
 
 /// One bar per item, labelled and sized by the given functions.
@@ -19,6 +21,18 @@ pub fn bars<T>(items: &[T], label: impl Fn(&T) -> String, value: impl Fn(&T) -> 
         .map(|item| Bar {
             label: label(item),
             value: value(item),
+            href: None,
+        })
+        .collect()
+}
+
+/// Makes each bar lead to `href(index)`.
+pub fn linked(bars: Vec<Bar>, href: impl Fn(usize) -> String) -> Vec<Bar> {
+    bars.into_iter()
+        .enumerate()
+        .map(|(i, b)| Bar {
+            href: Some(href(i)),
+            ..b
         })
         .collect()
 }
@@ -34,9 +48,15 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
             @for (i, b) in bars.iter().enumerate() {
                 @let y = i as f64 * row + 2.0;
                 @let w = (b.value / max * 300.0).max(0.0);
-                text x="0" y=(y + 15.0) class="label" { (truncate(&b.label, 18)) }
-                rect x="140" y=(y + 3.0) width=(format!("{w:.1}")) height="15" class="bar" {}
-                text x=(format!("{:.1}", 146.0 + w)) y=(y + 15.0) class="value" { (fmt_num(b.value)) }
+                @let row = html! {
+                    text x="0" y=(y + 15.0) class="label" { (truncate(&b.label, 18)) }
+                    rect x="140" y=(y + 3.0) width=(format!("{w:.1}")) height="15" class="bar" {}
+                    text x=(format!("{:.1}", 146.0 + w)) y=(y + 15.0) class="value" { (fmt_num(b.value)) }
+                };
+                @match &b.href {
+                    Some(href) => a href=(href) { (row) },
+                    None => (row),
+                }
             }
         }
     }
@@ -151,16 +171,19 @@ mod tests {
             Bar {
                 label: "a".into(),
                 value: 2.0,
+                href: Some("/audio/dashboard/?category=a".into()),
             },
             Bar {
                 label: "서울".into(),
                 value: 1.0,
+                href: None,
             },
         ];
         let svg = bar_chart("t", &bars).into_string();
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg.matches("<rect").count(), 2);
         assert!(svg.contains("서울"));
+        assert_eq!(svg.matches("<a href=\"/audio/dashboard/?category=a\"").count(), 1);
         let map = dot_map(
             "m",
             &[Dot {

@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 use super::context::Ctx;
 use super::error::WebError;
 use crate::clock::parse_instant;
+use crate::stats::key::{Filter, KeyKind};
+use crate::store::speakers::SpeakerOrder;
 use crate::writes::SessionInput;
 
 /// A JSON object body with typed accessors whose errors name the field.
@@ -156,4 +158,55 @@ pub(crate) fn session_input(body: &Body, user: i64) -> Result<SessionInput, WebE
         device: body.text_of(&["device", "device_type"])?,
         is_active: body.boolean("is_active")?,
     })
+}
+
+/// The sub-corpus filter of the query (`category`, `diagnosis`, `gender`);
+/// a parameter that is neither a filter nor in `allowed` is a 400 naming it.
+pub(crate) fn filter_of(ctx: &Ctx, allowed: &[&str]) -> Result<Filter, WebError> {
+    let mut filter = Filter::default();
+    let mut names: Vec<&String> = ctx.query.keys().collect();
+    names.sort();
+    for name in names {
+        if !filter.set(name, ctx.query[name].clone()) && !allowed.contains(&name.as_str()) {
+            return Err(WebError::bad(name, "unknown parameter"));
+        }
+    }
+    Ok(filter)
+}
+
+/// `?kind=` of a cache list (`dashboard`, `subcorpus`, `speaker`, `daily`, ...).
+pub(crate) fn kind_of(ctx: &Ctx) -> Result<Option<KeyKind>, WebError> {
+    match ctx.query.get("kind").filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(name) => KeyKind::parse(name).map(Some).ok_or_else(|| {
+            let names: Vec<&str> = KeyKind::ALL.iter().map(|k| k.name()).collect();
+            WebError::bad("kind", format!("{name:?} is not one of {}", names.join(", ")))
+        }),
+    }
+}
+
+/// `?page=` (1-based, default 1).
+pub(crate) fn page_of(ctx: &Ctx) -> Result<u64, WebError> {
+    match ctx.query.get("page") {
+        None => Ok(1),
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|p| (1..=1_000_000).contains(p))
+            .ok_or_else(|| WebError::bad("page", format!("{text:?} is not a page number"))),
+    }
+}
+
+/// `?sort=` of a speaker list (default: most recordings first).
+pub(crate) fn speaker_order_of(ctx: &Ctx) -> Result<SpeakerOrder, WebError> {
+    match ctx.query.get("sort").map(String::as_str) {
+        None | Some("recordings") => Ok(SpeakerOrder::Recordings),
+        Some("hours") => Ok(SpeakerOrder::Hours),
+        Some("snr") => Ok(SpeakerOrder::Snr),
+        Some("code") => Ok(SpeakerOrder::Code),
+        Some(other) => Err(WebError::bad(
+            "sort",
+            format!("{other:?} is not one of recordings, hours, snr, code"),
+        )),
+    }
 }

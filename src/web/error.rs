@@ -112,6 +112,7 @@ impl From<StatsError> for WebError {
     fn from(e: StatsError) -> Self {
         match e {
             StatsError::UnknownUser(u) => WebError::NotFound(format!("user {u} not found")),
+            StatsError::UnknownSpeaker(s) => WebError::NotFound(format!("speaker {s} not found")),
             StatsError::BadParameter { param, reason } => WebError::bad(param, reason),
             StatsError::Store(s) => s.into(),
         }
@@ -123,6 +124,9 @@ impl From<CacheError> for WebError {
         match e.root() {
             CacheError::Stats(StatsError::UnknownUser(u)) => {
                 WebError::NotFound(format!("user {u} not found"))
+            }
+            CacheError::Stats(StatsError::UnknownSpeaker(s)) => {
+                WebError::NotFound(format!("speaker {s} not found"))
             }
             CacheError::Stats(StatsError::BadParameter { param, reason }) => {
                 WebError::bad(param, reason.clone())

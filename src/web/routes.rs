@@ -110,7 +110,9 @@ fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
 }
 
 fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
-    use pages::{admin, dashboard, learner, learning, locations, maintenance, sign_in};
+    use pages::{
+        admin, dashboard, learner, learning, locations, maintenance, sign_in, speaker, uploads,
+    };
     match (method, segments) {
         ("GET", [""]) => (
             "/",
@@ -130,6 +132,10 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
         ("POST", ["logout"]) => ("/logout/", sign_in::logout(app, ctx)),
         ("GET", ["audio", "dashboard"]) => ("/audio/dashboard/", dashboard::page(app, ctx)),
         ("GET", ["api", "userprofile"]) => ("/api/userprofile/", locations::page(app, ctx)),
+        ("GET", ["api", "userprofile", "uploads"]) => {
+            ("/api/userprofile/uploads/", uploads::page(app, ctx))
+        }
+        ("GET", ["audio", "speakers", id]) => ("/audio/speakers/{id}/", speaker::page(app, ctx, id)),
         ("GET", ["learning"]) => ("/learning/", learning::page(app, ctx)),
         ("GET", ["learning", "users", id]) => {
             ("/learning/users/{id}/", learner::page(app, ctx, id))
@@ -155,6 +161,10 @@ fn api_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
     use api::{cache, recordings, sessions, stats};
     match (method, segments) {
         ("GET", ["stats", which]) => ("/api/v1/stats/{name}", stats::shared(app, ctx, which)),
+        ("GET", ["speakers", id, "stats"]) => (
+            "/api/v1/speakers/{id}/stats",
+            stats::speaker(app, ctx, id),
+        ),
         ("GET", ["users", id, "stats", which]) => (
             "/api/v1/users/{id}/stats/{name}",
             stats::user(app, ctx, id, which),

@@ -12,6 +12,7 @@ use voxdash::i18n::Lang;
 use voxdash::jobs::cleanup::CleanupOptions;
 use voxdash::jobs::warmup::{self, WarmupOptions};
 use voxdash::jobs::JobRequest;
+use voxdash::stats::key::{Filter, KeyKind};
 use voxdash::stats::{parse_date, StatKey};
 use voxdash::{cli, web};
 
@@ -223,8 +224,23 @@ pub struct StatsArgs {
 /// The statistic of `voxdash stats`.
 #[derive(Debug, Subcommand)]
 pub enum StatsCommand {
-    /// Voice corpus statistics.
-    Dashboard,
+    /// Voice corpus statistics, of every speaker or of a group of them.
+    Dashboard {
+        /// Only speakers of this category (empty: none given).
+        #[arg(long)]
+        category: Option<String>,
+        /// Only speakers with this diagnosis (empty: none given).
+        #[arg(long)]
+        diagnosis: Option<String>,
+        /// Only speakers of this gender.
+        #[arg(long)]
+        gender: Option<String>,
+    },
+    /// Voice corpus statistics of one speaker.
+    Speaker {
+        /// Speaker id.
+        id: i64,
+    },
     /// Upload locations.
     Locations,
     /// Platform-wide learning statistics.
@@ -264,7 +280,11 @@ pub enum UserStats {
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
     /// List entries: key, status, age, TTL, size, changes since.
-    Ls,
+    Ls {
+        /// Only entries of this kind (dashboard, subcorpus, speaker, daily, ...).
+        #[arg(long)]
+        kind: Option<String>,
+    },
     /// Print one entry's JSON envelope.
     Show {
         /// Key, e.g. dashboard or user/42/analytics.
@@ -274,6 +294,9 @@ pub enum CacheCommand {
     Clear {
         /// Key prefix, e.g. user/42/.
         prefix: Option<String>,
+        /// Only entries of this kind (dashboard, subcorpus, speaker, daily, ...).
+        #[arg(long)]
+        kind: Option<String>,
     },
     /// Hits, misses, stale serves and compute time per key kind (this process).
     Stats,
@@ -372,12 +395,15 @@ impl Command {
                 lang: Lang::parse(&args.lang)
                     .with_context(|| format!("--lang: {:?} is not one of en, ko, zh", args.lang))?,
             },
-            Command::Cache(CacheCommand::Ls) => JobRequest::CacheList,
+            Command::Cache(CacheCommand::Ls { kind }) => JobRequest::CacheList {
+                kind: kind.as_deref().map(parse_kind).transpose()?,
+            },
             Command::Cache(CacheCommand::Show { key }) => JobRequest::CacheShow {
                 key: StatKey::parse(&key)?,
             },
-            Command::Cache(CacheCommand::Clear { prefix }) => JobRequest::CacheClear {
+            Command::Cache(CacheCommand::Clear { prefix, kind }) => JobRequest::CacheClear {
                 prefix: prefix.unwrap_or_default(),
+                kind: kind.as_deref().map(parse_kind).transpose()?,
             },
             Command::Cache(CacheCommand::Stats) => JobRequest::CacheStats,
             other => anyhow::bail!("{other:?} is not a job"),
@@ -385,12 +411,31 @@ impl Command {
     }
 }
 
+/// A key kind named on the command line.
+fn parse_kind(name: &str) -> Result<KeyKind> {
+    KeyKind::parse(name).with_context(|| {
+        let names: Vec<&str> = KeyKind::ALL.iter().map(|k| k.name()).collect();
+        format!("--kind: {name:?} is not one of {}", names.join(", "))
+    })
+}
+
 impl StatsCommand {
     /// The key of the statistic; a user's day and week default to today's.
     fn key(&self, config: &Config) -> Result<StatKey> {
         let today = config.local.date(config.clock.now_micros());
         let (user, which) = match self {
-            StatsCommand::Dashboard => return Ok(StatKey::Dashboard),
+            StatsCommand::Dashboard {
+                category,
+                diagnosis,
+                gender,
+            } => {
+                return Ok(StatKey::sub_corpus(Filter {
+                    category: category.clone(),
+                    diagnosis: diagnosis.clone(),
+                    gender: gender.clone(),
+                }))
+            }
+            StatsCommand::Speaker { id } => return Ok(StatKey::Speaker { speaker: *id }),
             StatsCommand::Locations => return Ok(StatKey::Locations),
             StatsCommand::Learning => return Ok(StatKey::Learning),
             StatsCommand::User { id, which } => (*id, which),

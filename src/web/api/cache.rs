@@ -6,13 +6,15 @@ use crate::jobs::{JobReport, JobRequest};
 use crate::stats::StatKey;
 use crate::web::app::{clear_entries, refresh_entry, run_job, App};
 use crate::web::context::Ctx;
+use crate::web::decode::kind_of;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
 
 /// `GET /api/v1/cache`.
 pub(crate) fn list(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
-    let JobReport::CacheList(entries) = run_job(app, JobRequest::CacheList)? else {
+    let kind = kind_of(ctx)?;
+    let JobReport::CacheList(entries) = run_job(app, JobRequest::CacheList { kind })? else {
         return Err(WebError::Panic("cache ls answered no list".into()));
     };
     let list: Vec<serde_json::Value> = entries

@@ -1,10 +1,11 @@
-//! `GET /api/v1/stats/{name}` and `GET /api/v1/users/{id}/stats/{name}`: the
-//! statistics as JSON envelopes.
+//! `GET /api/v1/stats/{name}` (with `?category=&diagnosis=&gender=` for a
+//! sub-corpus of the dashboard), `GET /api/v1/speakers/{id}/stats` and
+//! `GET /api/v1/users/{id}/stats/{name}`: the statistics as JSON envelopes.
 
 use crate::stats::StatKey;
 use crate::web::app::{answer, user_keys, App};
 use crate::web::context::Ctx;
-use crate::web::decode::user_id;
+use crate::web::decode::{filter_of, path_id, user_id};
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
 
@@ -14,12 +15,26 @@ fn envelope(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Reply, WebError> {
     Ok(Reply::Json(200, a.envelope(ctx.lang)))
 }
 
+/// `GET /api/v1/stats/{name}`.
 pub(crate) fn shared(app: &App, ctx: &Ctx, which: &str) -> Result<Reply, WebError> {
     let key = StatKey::shared(which)
         .ok_or_else(|| WebError::NotFound(format!("no statistic {which:?}")))?;
+    let key = if key == StatKey::Dashboard {
+        ctx.require_reader(app.public)?;
+        StatKey::sub_corpus(filter_of(ctx, &["lang", "refresh"])?)
+    } else {
+        key
+    };
     envelope(app, ctx, &key)
 }
 
+/// `GET /api/v1/speakers/{id}/stats`: the dashboard over one speaker.
+pub(crate) fn speaker(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
+    let speaker = path_id(id, "speaker")?;
+    envelope(app, ctx, &StatKey::Speaker { speaker })
+}
+
+/// `GET /api/v1/users/{id}/stats/{name}`.
 pub(crate) fn user(app: &App, ctx: &Ctx, id: &str, which: &str) -> Result<Reply, WebError> {
     let user = user_id(id)?;
     ctx.require_user_reader(app.public, user)?;

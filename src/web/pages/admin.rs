@@ -9,7 +9,9 @@ use crate::stats::key::KeyKind;
 use crate::stats::StatKey;
 use crate::store;
 use crate::store::jobs::JobRun;
-use crate::web::app::{clear_entries, refresh_entry, App};
+use crate::jobs::{JobReport, JobRequest};
+use crate::web::app::{clear_entries, refresh_entry, run_job, App};
+use crate::web::decode::kind_of;
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
@@ -30,9 +32,13 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let config = app.cache.config();
     let conn = app.cache.store().conn()?;
     let size = |p: std::path::PathBuf| std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-    let mut entries = app.cache.list()?;
+    let kind = kind_of(ctx)?;
+    let JobReport::CacheList(mut entries) = run_job(app, JobRequest::CacheList { kind })? else {
+        return Err(WebError::Panic("cache ls answered no list".into()));
+    };
     entries.sort_by(|a, b| a.key.cmp(&b.key));
     let view = AdminView {
+        kind,
         entries,
         metrics: app.cache.metrics().snapshot(),
         tables: app.cache.store().table_counts()?,
@@ -88,6 +94,8 @@ pub(crate) fn clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 
 /// What `/admin/cache/` shows.
 pub struct AdminView {
+    /// The kind the list is narrowed to.
+    pub kind: Option<KeyKind>,
     /// Every entry.
     pub entries: Vec<EntryInfo>,
     /// Metrics per kind.
@@ -110,6 +118,10 @@ fn admin_cache(frame: &Frame, v: &AdminView) -> Markup {
         frame,
         html! {
             h1 { (t(l, "admin.title")) }
+            p.kinds {
+                a href="/admin/cache/" { "all" }
+                @for k in KeyKind::ALL { " · " @if Some(k) == v.kind { strong { (k.name()) } } @else { a href={"/admin/cache/?kind=" (k.name())} { (k.name()) } } }
+            }
             table #entries {
                 tr { th { (t(l, "admin.key")) } th { (t(l, "admin.status")) } th { (t(l, "admin.age")) } th { (t(l, "admin.ttl")) } th { (t(l, "admin.size")) } th { (t(l, "admin.changes")) } th {} }
                 @for e in &v.entries {

@@ -1,42 +1,123 @@
-//! `/audio/dashboard/`: the voice-corpus statistics.
+//! `/audio/dashboard/`: the voice-corpus statistics, and with
+//! `?category=`, `?diagnosis=`, `?gender=` the same over a group of
+//! speakers (a sub-corpus), with its speakers listed, paged and sortable.
 
 use maud::{html, Markup};
 
-use super::{badge, frame, group_name, layout, opt, stat_card, Frame};
+use super::{
+    badge, breadcrumbs, frame, group_href, group_name, layout, narrowed, opt, pager, stat_card,
+    Frame, PER_PAGE,
+};
 use crate::cache::Answer;
 use crate::i18n::t;
+use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
+use crate::store::speakers::{self, SpeakerRow};
 use crate::web::app::{answer, App};
-use crate::web::charts::{bar_chart, bars, column_chart};
+use crate::web::charts::{bar_chart, bars, column_chart, linked};
 use crate::web::context::Ctx;
+use crate::web::decode::{filter_of, page_of, speaker_order_of};
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
 
+/// `GET /audio/dashboard/[?category=&diagnosis=&gender=&sort=&page=]`.
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;
-    let a = answer(app, ctx, &StatKey::Dashboard)?;
+    let filter = filter_of(ctx, &["lang", "refresh", "page", "sort"])?;
+    let a = answer(app, ctx, &StatKey::sub_corpus(filter.clone()))?;
     let Statistic::Dashboard(d) = &a.entry.statistic else {
-        unreachable!("dashboard key")
+        unreachable!("a corpus key")
     };
-    Ok(Reply::Html(dashboard(
-        &frame(app, ctx, "dash.title"),
-        &a,
-        d,
-    )))
+    if filter.is_empty() {
+        let frame = frame(app, ctx, "dash.title");
+        let content = html! {
+            (badge(&frame, &a))
+            h1 { (t(frame.lang, "dash.title")) }
+            (corpus_sections(&frame, d, &filter))
+        };
+        return Ok(Reply::Html(layout(&frame, content)));
+    }
+    let order = speaker_order_of(ctx)?;
+    let page = page_of(ctx)?;
+    let conn = app.cache.store().conn()?;
+    let group = [
+        filter.category.as_deref(),
+        filter.diagnosis.as_deref(),
+        filter.gender.as_deref(),
+    ];
+    let offset = (page - 1) * u64::from(PER_PAGE);
+    let (rows, total) = speakers::speakers_in(&conn, group, order, PER_PAGE, offset)?;
+    let frame = frame(app, ctx, "dash.title");
+    let sort = ctx.query.get("sort").map(String::as_str);
+    let list = SpeakerList {
+        rows: &rows,
+        page,
+        total,
+        sort,
+    };
+    Ok(Reply::Html(group_page(&frame, &a, d, &filter, &list)))
 }
 
-/// `/audio/dashboard/`.
-fn dashboard(frame: &Frame, answer: &Answer, d: &Dashboard) -> Markup {
+/// What a group is, for people: `category: adult · gender: F`.
+pub(crate) fn group_title(frame: &Frame, filter: &Filter) -> String {
+    filter
+        .params()
+        .iter()
+        .map(|(name, value)| format!("{}: {}", t(frame.lang, &format!("drill.{name}")), group_name(frame.lang, value)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// One page of a group's speakers.
+struct SpeakerList<'a> {
+    rows: &'a [SpeakerRow],
+    page: u64,
+    total: u64,
+    /// The `sort` asked for (checked), kept by the pager.
+    sort: Option<&'a str>,
+}
+
+fn group_page(frame: &Frame, a: &Answer, d: &Dashboard, filter: &Filter, list: &SpeakerList) -> Markup {
+    let (speakers, page, total) = (list.rows, list.page, list.total);
     let l = frame.lang;
-    let cat = bars(
-        &d.by_category,
-        |g| group_name(l, &g.category),
-        |g| g.recordings as f64,
+    let title = group_title(frame, filter);
+    let base = group_href(filter);
+    let sort_link = |sort: &str, label: &str| html! { a href={(base) "&sort=" (sort)} { (t(l, label)) } };
+    let content = html! {
+        (breadcrumbs(frame, &[], &title))
+        (badge(frame, a))
+        h1 { (t(l, "dash.title")) " — " (title) }
+        (corpus_sections(frame, d, filter))
+        section #speakers {
+            h2 { (t(l, "drill.speakers")) " (" (total) ")" }
+            @if speakers.is_empty() { p.empty { (t(l, "drill.none")) } } @else {
+                table {
+                    tr { th { (sort_link("code", "drill.code")) } th { (t(l, "drill.category")) } th { (t(l, "drill.gender")) } th { (t(l, "drill.diagnosis")) }
+                         th { (sort_link("recordings", "dash.recordings")) } th { (sort_link("hours", "dash.hours")) } th { (sort_link("snr", "drill.mean_snr")) } }
+                    @for s in speakers {
+                        tr { td { a href={"/audio/speakers/" (s.id) "/"} { (s.code) } } td { (group_name(l, &s.category)) } td { (group_name(l, &s.gender)) }
+                             td { (group_name(l, &s.diagnosis)) } td { (s.recordings) } td { (format!("{:.2}", s.hours)) } td { (opt(s.mean_snr_db)) } }
+                    }
+                }
+                (pager(frame, &format!("{base}{}", list.sort.map(|s| format!("&sort={s}")).unwrap_or_default()), page, total))
+            }
+        }
+    };
+    layout(frame, content)
+}
+
+/// The sections of a corpus statistic (whole, a group's or a speaker's):
+/// cards, groups, SNR, months. Each group leads to `within` narrowed by it.
+pub(crate) fn corpus_sections(frame: &Frame, d: &Dashboard, within: &Filter) -> Markup {
+    let l = frame.lang;
+    let to = |name: &str, value: &str| group_href(&narrowed(within, name, value));
+    let cat = linked(
+        bars(&d.by_category, |g| group_name(l, &g.category), |g| g.recordings as f64),
+        |i| to("category", &d.by_category[i].category),
     );
-    let gender = bars(
-        &d.by_gender,
-        |g| group_name(l, &g.gender),
-        |g| g.recordings as f64,
+    let gender = linked(
+        bars(&d.by_gender, |g| group_name(l, &g.gender), |g| g.recordings as f64),
+        |i| to("gender", &d.by_gender[i].gender),
     );
     let snr = bars(
         &d.snr.buckets,
@@ -44,16 +125,11 @@ fn dashboard(frame: &Frame, answer: &Answer, d: &Dashboard) -> Markup {
         |b| b.recordings as f64,
     );
     let months = bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64);
-    let diag = bars(
-        &d.by_diagnosis,
-        |g| group_name(l, &g.diagnosis),
-        |g| g.recordings as f64,
+    let diag = linked(
+        bars(&d.by_diagnosis, |g| group_name(l, &g.diagnosis), |g| g.recordings as f64),
+        |i| to("diagnosis", &d.by_diagnosis[i].diagnosis),
     );
-    layout(
-        frame,
-        html! {
-            (badge(frame, answer))
-            h1 { (t(l, "dash.title")) }
+    html! {
             div.cards {
                 (stat_card(t(l, "dash.speakers"), d.total_speakers.to_string()))
                 (stat_card(t(l, "dash.recordings"), d.total_recordings.to_string()))
@@ -63,13 +139,13 @@ fn dashboard(frame: &Frame, answer: &Answer, d: &Dashboard) -> Markup {
                 h2 { (t(l, "dash.by_category")) }
                 (bar_chart(t(l, "dash.by_category"), &cat))
                 table { tr { th { (t(l, "dash.by_category")) } th { (t(l, "dash.speakers")) } th { (t(l, "dash.recordings")) } th { (t(l, "dash.hours")) } }
-                    @for g in &d.by_category { tr { td { (group_name(l, &g.category)) } td { (g.speakers) } td { (g.recordings) } td { (format!("{:.2}", g.duration_hours)) } } } }
+                    @for g in &d.by_category { tr { td { a href=(to("category", &g.category)) { (group_name(l, &g.category)) } } td { (g.speakers) } td { (g.recordings) } td { (format!("{:.2}", g.duration_hours)) } } } }
             }
             section {
                 h2 { (t(l, "dash.by_gender")) }
                 (bar_chart(t(l, "dash.by_gender"), &gender))
                 table { tr { th { (t(l, "dash.by_gender")) } th { (t(l, "dash.speakers")) } th { (t(l, "dash.recordings")) } }
-                    @for g in &d.by_gender { tr { td { (g.gender) } td { (g.speakers) } td { (g.recordings) } } } }
+                    @for g in &d.by_gender { tr { td { a href=(to("gender", &g.gender)) { (group_name(l, &g.gender)) } } td { (g.speakers) } td { (g.recordings) } } } }
             }
             section {
                 h2 { (t(l, "dash.snr")) }
@@ -87,8 +163,7 @@ fn dashboard(frame: &Frame, answer: &Answer, d: &Dashboard) -> Markup {
                 h2 { (t(l, "dash.by_diagnosis")) }
                 (bar_chart(t(l, "dash.by_diagnosis"), &diag))
                 table { tr { th { (t(l, "dash.by_diagnosis")) } th { (t(l, "dash.speakers")) } th { (t(l, "dash.recordings")) } th { (t(l, "dash.mean_snr")) } }
-                    @for g in &d.by_diagnosis { tr { td { (group_name(l, &g.diagnosis)) } td { (g.speakers) } td { (g.recordings) } td { (opt(g.mean_snr_db)) } } } }
+                    @for g in &d.by_diagnosis { tr { td { a href=(to("diagnosis", &g.diagnosis)) { (group_name(l, &g.diagnosis)) } } td { (g.speakers) } td { (g.recordings) } td { (opt(g.mean_snr_db)) } } } }
             }
-        },
-    )
+    }
 }

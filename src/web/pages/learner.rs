@@ -94,6 +94,7 @@ fn learner_view(frame: &Frame, v: &UserView) -> Markup {
         .map(|h| Bar {
             label: h.to_string(),
             value: *a.peak_hours.get(&h).unwrap_or(&0) as f64,
+            href: None,
         })
         .collect();
     layout(

@@ -2,13 +2,13 @@
 
 use maud::{html, Markup};
 
-use super::{badge, frame, group_name, layout, stat_card, Frame};
+use super::{badge, frame, group_name, layout, region_href, stat_card, Frame};
 use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Locations, StatKey, Statistic};
 use crate::store;
 use crate::web::app::{answer, App};
-use crate::web::charts::{bar_chart, dot_map, Bar, Dot};
+use crate::web::charts::{bar_chart, bars, dot_map, linked, Bar, Dot};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
@@ -42,14 +42,10 @@ fn locations(
     labels: &[(String, f64, f64)],
 ) -> Markup {
     let l = frame.lang;
-    let by_region: Vec<Bar> = d
-        .by_region
-        .iter()
-        .map(|g| Bar {
-            label: group_name(l, &g.region),
-            value: g.uploads as f64,
-        })
-        .collect();
+    let by_region = linked(
+        bars(&d.by_region, |g| group_name(l, &g.region), |g| g.uploads as f64),
+        |i| region_href(&d.by_region[i].region),
+    );
     let by_ip: Vec<Bar> = d
         .by_ip_region
         .iter()
@@ -60,6 +56,7 @@ fn locations(
                 g.region.clone()
             },
             value: g.uploads as f64,
+            href: None,
         })
         .collect();
     let dots: Vec<Dot> = d
@@ -88,7 +85,7 @@ fn locations(
                 h2 { (t(l, "loc.by_region")) }
                 (bar_chart(t(l, "loc.by_region"), &by_region))
                 table { tr { th { (t(l, "loc.region")) } th { (t(l, "loc.uploads")) } th { (t(l, "dash.recordings")) } }
-                    @for g in &d.by_region { tr { td { (group_name(l, &g.region)) } td { (g.uploads) } td { (g.recordings) } } } }
+                    @for g in &d.by_region { tr { td { a href=(region_href(&g.region)) { (group_name(l, &g.region)) } } td { (g.uploads) } td { (g.recordings) } } } }
             }
             section {
                 h2 { (t(l, "loc.by_ip_region")) }

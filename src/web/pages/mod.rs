@@ -9,6 +9,8 @@ pub(super) mod learning;
 pub(super) mod locations;
 pub(super) mod maintenance;
 pub(super) mod sign_in;
+pub(super) mod speaker;
+pub(super) mod uploads;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -16,6 +18,7 @@ use super::app::App;
 use super::context::Ctx;
 use crate::cache::{Answer, Freshness};
 use crate::i18n::{t, Lang};
+use crate::stats::key::Filter;
 use crate::store::accounts::Account;
 
 /// The stylesheet, compiled into the binary.
@@ -179,5 +182,58 @@ pub(crate) fn frame<'a>(app: &App, ctx: &'a Ctx, title: &str) -> Frame<'a> {
         csrf: ctx.csrf.as_deref(),
         path: &ctx.path,
         tz: app.cache.config().local.tz,
+    }
+}
+
+/// Rows per page of the drill-down lists.
+pub(crate) const PER_PAGE: u32 = 50;
+
+/// The page of a group's sub-corpus.
+pub(crate) fn group_href(filter: &Filter) -> String {
+    if filter.is_empty() {
+        "/audio/dashboard/".to_string()
+    } else {
+        format!("/audio/dashboard/?{}", filter.query())
+    }
+}
+
+/// `filter` narrowed by one more value.
+pub(crate) fn narrowed(filter: &Filter, name: &str, value: &str) -> Filter {
+    let mut f = filter.clone();
+    f.set(name, value.to_string());
+    f
+}
+
+/// The uploads page of a region (empty: uploads with no region).
+pub(crate) fn region_href(region: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("region", region);
+    format!("/api/userprofile/uploads/?{}", query.finish())
+}
+
+/// The way back up: links to each level above, then where we are.
+pub(crate) fn breadcrumbs(frame: &Frame, trail: &[(String, String)], here: &str) -> Markup {
+    let l = frame.lang;
+    html! {
+        nav.breadcrumbs aria-label="breadcrumbs" {
+            a href="/audio/dashboard/" { (t(l, "nav.dashboard")) }
+            @for (label, href) in trail { " › " a href=(href) { (label) } }
+            " › " span { (here) }
+        }
+    }
+}
+
+/// Previous / next links of a paged list; `base` is the page's path and
+/// query without `page`.
+pub(crate) fn pager(frame: &Frame, base: &str, page: u64, total: u64) -> Markup {
+    let l = frame.lang;
+    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let join = if base.contains('?') { '&' } else { '?' };
+    html! {
+        p.pager {
+            @if page > 1 { a rel="prev" href={(base) (join) "page=" (page - 1)} { (t(l, "drill.previous")) } " " }
+            (t(l, "drill.page")) " " (page) " " (t(l, "drill.of")) " " (pages)
+            @if page < pages { " " a rel="next" href={(base) (join) "page=" (page + 1)} { (t(l, "drill.next")) } }
+        }
     }
 }

@@ -1,0 +1,267 @@
+//! SQL of the drill-down: the write counters of speakers and groups, the
+//! group values present, and the lists behind the sub-corpus pages
+//! (speakers of a group, a speaker's uploads, a region's uploads), paged.
+//!
+//! A group filter is three optional values (category, diagnosis, gender);
+//! `None` does not filter, an empty value selects NULL or empty.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::Result;
+use crate::clock::format_utc;
+
+/// A group filter as the store reads it: (category, diagnosis, gender).
+pub type GroupFilter<'a> = [Option<&'a str>; 3];
+
+/// The condition of a group filter on `speakers` (aliased `s`), with its
+/// three parameters at `?1`..`?3`.
+const GROUP_WHERE: &str = "(?1 IS NULL OR COALESCE(s.category, '') = ?1)
+    AND (?2 IS NULL OR COALESCE(s.diagnosis, '') = ?2)
+    AND (?3 IS NULL OR COALESCE(s.gender, '') = ?3)";
+
+/// Writes counted for speaker `id` (its row and its recordings).
+pub fn speaker_revision(conn: &Connection, id: i64) -> Result<u64> {
+    let n: Option<i64> = conn
+        .prepare_cached("SELECT n FROM speaker_revisions WHERE speaker_id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(n.unwrap_or(0) as u64)
+}
+
+/// Writes counted for the groups a filter selects.
+pub fn group_revision(conn: &Connection, filter: GroupFilter) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(n), 0) FROM group_revisions s WHERE
+             (?1 IS NULL OR s.category = ?1) AND (?2 IS NULL OR s.diagnosis = ?2)
+             AND (?3 IS NULL OR s.gender = ?3)",
+        )?
+        .query_row(params![filter[0], filter[1], filter[2]], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Whether speaker `id` exists.
+pub fn speaker_exists(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM speakers WHERE id = ?1")?
+        .exists([id])?)
+}
+
+/// The distinct values of each grouping column (NULL as empty), sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupValues {
+    /// Categories.
+    pub categories: Vec<String>,
+    /// Diagnoses.
+    pub diagnoses: Vec<String>,
+    /// Genders.
+    pub genders: Vec<String>,
+}
+
+/// The group values present among the speakers.
+pub fn group_values(conn: &Connection) -> Result<GroupValues> {
+    let column = |name: &str| -> Result<Vec<String>> {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT DISTINCT COALESCE({name}, '') FROM speakers ORDER BY 1"
+        ))?;
+        let values = stmt.query_map([], |r| r.get(0))?;
+        Ok(values.collect::<rusqlite::Result<_>>()?)
+    };
+    Ok(GroupValues {
+        categories: column("category")?,
+        diagnoses: column("diagnosis")?,
+        genders: column("gender")?,
+    })
+}
+
+/// One speaker of a group, with their recordings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeakerRow {
+    /// Id.
+    pub id: i64,
+    /// The lab's code.
+    pub code: String,
+    /// Category (empty for none).
+    pub category: String,
+    /// Diagnosis (empty for none).
+    pub diagnosis: String,
+    /// Gender.
+    pub gender: String,
+    /// Recordings.
+    pub recordings: u64,
+    /// Hours recorded.
+    pub hours: f64,
+    /// Mean SNR of the measured recordings.
+    pub mean_snr_db: Option<f64>,
+}
+
+/// How a list of speakers is ordered: always by id last, so pages are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeakerOrder {
+    /// Most recordings first.
+    Recordings,
+    /// Most hours first.
+    Hours,
+    /// Highest mean SNR first (unmeasured last).
+    Snr,
+    /// By code.
+    Code,
+}
+
+/// One page of the speakers a filter selects, and how many there are.
+pub fn speakers_in(
+    conn: &Connection,
+    filter: GroupFilter,
+    order: SpeakerOrder,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<SpeakerRow>, u64)> {
+    let order_by = match order {
+        SpeakerOrder::Recordings => "recordings DESC, s.id",
+        SpeakerOrder::Hours => "seconds DESC, s.id",
+        SpeakerOrder::Snr => "mean_snr IS NULL, mean_snr DESC, s.id",
+        SpeakerOrder::Code => "s.code, s.id",
+    };
+    let sql = format!(
+        "SELECT s.id, s.code, COALESCE(s.category, ''), COALESCE(s.diagnosis, ''), COALESCE(s.gender, ''),
+                COUNT(r.speaker_id) AS recordings, COALESCE(SUM(r.duration_s), 0) AS seconds,
+                AVG(r.snr_db) AS mean_snr
+         FROM speakers s LEFT JOIN recordings r ON r.speaker_id = s.id
+         WHERE {GROUP_WHERE}
+         GROUP BY s.id ORDER BY {order_by} LIMIT ?4 OFFSET ?5"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(
+        params![filter[0], filter[1], filter[2], limit, offset as i64],
+        |r| {
+            Ok(SpeakerRow {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                category: r.get(2)?,
+                diagnosis: r.get(3)?,
+                gender: r.get(4)?,
+                recordings: r.get::<_, i64>(5)? as u64,
+                hours: r.get::<_, f64>(6)? / 3600.0,
+                mean_snr_db: r.get(7)?,
+            })
+        },
+    )?;
+    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM speakers s WHERE {GROUP_WHERE}"),
+        params![filter[0], filter[1], filter[2]],
+        |r| r.get(0),
+    )?;
+    Ok((rows, total as u64))
+}
+
+/// One speaker's own columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeakerInfo {
+    /// The lab's code.
+    pub code: String,
+    /// Category.
+    pub category: String,
+    /// Diagnosis (empty for none).
+    pub diagnosis: String,
+    /// Gender.
+    pub gender: String,
+    /// Year of birth.
+    pub birth_year: Option<i64>,
+}
+
+/// Speaker `id`'s columns, if the speaker exists.
+pub fn speaker_info(conn: &Connection, id: i64) -> Result<Option<SpeakerInfo>> {
+    Ok(conn
+        .query_row(
+            "SELECT code, COALESCE(category, ''), COALESCE(diagnosis, ''), COALESCE(gender, ''), birth_year
+             FROM speakers WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(SpeakerInfo {
+                    code: r.get(0)?,
+                    category: r.get(1)?,
+                    diagnosis: r.get(2)?,
+                    gender: r.get(3)?,
+                    birth_year: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// An upload as the drill-down pages list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRow {
+    /// Id.
+    pub id: i64,
+    /// When (RFC 3339, UTC).
+    pub uploaded_at: String,
+    /// Region column (empty for none).
+    pub region: String,
+    /// Sender's address.
+    pub ip: Option<String>,
+    /// Recordings in it (of the speaker, on a speaker's page).
+    pub recordings: u64,
+}
+
+fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRow> {
+    Ok(UploadRow {
+        id: r.get(0)?,
+        uploaded_at: format_utc(r.get(1)?),
+        region: r.get(2)?,
+        ip: r.get(3)?,
+        recordings: r.get::<_, i64>(4)? as u64,
+    })
+}
+
+/// One page of the uploads holding recordings of speaker `id`, newest
+/// first, and how many there are.
+pub fn speaker_uploads(
+    conn: &Connection,
+    id: i64,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<UploadRow>, u64)> {
+    let mut stmt = conn.prepare(
+        "SELECT u.id, u.uploaded_at, COALESCE(u.region, ''), u.ip, COUNT(*)
+         FROM recordings r JOIN uploads u ON u.id = r.upload_id
+         WHERE r.speaker_id = ?1 GROUP BY u.id
+         ORDER BY u.uploaded_at DESC, u.id DESC LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![id, limit, offset as i64], upload_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let total: i64 = conn.query_row(
+        "SELECT COUNT(DISTINCT r.upload_id) FROM recordings r JOIN uploads u ON u.id = r.upload_id
+         WHERE r.speaker_id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    Ok((rows, total as u64))
+}
+
+/// One page of the uploads whose region column is `region` (empty: none),
+/// newest first, and how many there are.
+pub fn region_uploads(
+    conn: &Connection,
+    region: &str,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<UploadRow>, u64)> {
+    let mut stmt = conn.prepare(
+        "SELECT u.id, u.uploaded_at, COALESCE(u.region, ''), u.ip,
+                (SELECT COUNT(*) FROM recordings r WHERE r.upload_id = u.id)
+         FROM uploads u WHERE COALESCE(u.region, '') = ?1
+         ORDER BY u.uploaded_at DESC, u.id DESC LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![region, limit, offset as i64], upload_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let total: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM uploads u WHERE COALESCE(u.region, '') = ?1",
+        [region],
+        |r| r.get(0),
+    )?;
+    Ok((rows, total as u64))
+}
