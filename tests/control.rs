@@ -99,7 +99,11 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     drop(UnixListener::bind(&path).unwrap());
     assert!(path.exists());
     assert!(matches!(
-        control::send(dir.path(), &JobRequest::CacheList { kind: None }, &mut |_| {}),
+        control::send(
+            dir.path(),
+            &JobRequest::CacheList { kind: None },
+            &mut |_| {}
+        ),
         Err(ControlError::NotRunning(_))
     ));
     let config =
@@ -107,7 +111,12 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     let store = Arc::new(voxdash::store::Store::open(&config.db_path()).unwrap());
     let cache = voxdash::cache::StatsCache::open(&config, store).unwrap();
     let channel = control::listen(Arc::clone(&cache)).unwrap();
-    let listed = control::send(dir.path(), &JobRequest::CacheList { kind: None }, &mut |_| {}).unwrap();
+    let listed = control::send(
+        dir.path(),
+        &JobRequest::CacheList { kind: None },
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(
         listed.printed.out.starts_with("key "),
         "{:?}",

@@ -730,7 +730,9 @@ impl StatsCache {
     ) -> Result<usize, CacheError> {
         self.remove_where(|k| {
             k.starts_with(prefix)
-                && kind.map_or(true, |kind| StatKey::parse(k).is_ok_and(|key| key.kind() == kind))
+                && kind.map_or(true, |kind| {
+                    StatKey::parse(k).is_ok_and(|key| key.kind() == kind)
+                })
         })
     }
 

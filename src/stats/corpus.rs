@@ -228,7 +228,9 @@ impl Corpus {
         let mut stmt = match selection {
             Selection::All => conn.prepare(&format!("{columns} FROM speakers"))?,
             Selection::Group(_) => conn.prepare(&format!("{columns} {SPEAKERS_OF_GROUP}"))?,
-            Selection::Speaker(_) => conn.prepare(&format!("{columns} FROM speakers WHERE id = ?1"))?,
+            Selection::Speaker(_) => {
+                conn.prepare(&format!("{columns} FROM speakers WHERE id = ?1"))?
+            }
         };
         let [category, diagnosis, gender] = selection.group();
         let mut rows = match selection {
@@ -379,7 +381,11 @@ pub fn dashboard(conn: &Connection, local: &LocalTime) -> Result<Dashboard> {
 
 /// Computes the dashboard over the speakers of `selection` and their
 /// recordings only: every field defined as for the whole corpus.
-pub fn dashboard_of(conn: &Connection, local: &LocalTime, selection: Selection) -> Result<Dashboard> {
+pub fn dashboard_of(
+    conn: &Connection,
+    local: &LocalTime,
+    selection: Selection,
+) -> Result<Dashboard> {
     let mut c = Corpus {
         snr_values: (!matches!(selection, Selection::All)).then(Vec::new),
         ..Corpus::default()

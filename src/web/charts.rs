@@ -183,7 +183,11 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg.matches("<rect").count(), 2);
         assert!(svg.contains("서울"));
-        assert_eq!(svg.matches("<a href=\"/audio/dashboard/?category=a\"").count(), 1);
+        assert_eq!(
+            svg.matches("<a href=\"/audio/dashboard/?category=a\"")
+                .count(),
+            1
+        );
         let map = dot_map(
             "m",
             &[Dot {

@@ -180,7 +180,10 @@ pub(crate) fn kind_of(ctx: &Ctx) -> Result<Option<KeyKind>, WebError> {
         None => Ok(None),
         Some(name) => KeyKind::parse(name).map(Some).ok_or_else(|| {
             let names: Vec<&str> = KeyKind::ALL.iter().map(|k| k.name()).collect();
-            WebError::bad("kind", format!("{name:?} is not one of {}", names.join(", ")))
+            WebError::bad(
+                "kind",
+                format!("{name:?} is not one of {}", names.join(", ")),
+            )
         }),
     }
 }

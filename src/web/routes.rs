@@ -135,7 +135,9 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
         ("GET", ["api", "userprofile", "uploads"]) => {
             ("/api/userprofile/uploads/", uploads::page(app, ctx))
         }
-        ("GET", ["audio", "speakers", id]) => ("/audio/speakers/{id}/", speaker::page(app, ctx, id)),
+        ("GET", ["audio", "speakers", id]) => {
+            ("/audio/speakers/{id}/", speaker::page(app, ctx, id))
+        }
         ("GET", ["learning"]) => ("/learning/", learning::page(app, ctx)),
         ("GET", ["learning", "users", id]) => {
             ("/learning/users/{id}/", learner::page(app, ctx, id))
@@ -161,10 +163,9 @@ fn api_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
     use api::{cache, recordings, sessions, stats};
     match (method, segments) {
         ("GET", ["stats", which]) => ("/api/v1/stats/{name}", stats::shared(app, ctx, which)),
-        ("GET", ["speakers", id, "stats"]) => (
-            "/api/v1/speakers/{id}/stats",
-            stats::speaker(app, ctx, id),
-        ),
+        ("GET", ["speakers", id, "stats"]) => {
+            ("/api/v1/speakers/{id}/stats", stats::speaker(app, ctx, id))
+        }
         ("GET", ["users", id, "stats", which]) => (
             "/api/v1/users/{id}/stats/{name}",
             stats::user(app, ctx, id, which),

@@ -63,7 +63,13 @@ pub(crate) fn group_title(frame: &Frame, filter: &Filter) -> String {
     filter
         .params()
         .iter()
-        .map(|(name, value)| format!("{}: {}", t(frame.lang, &format!("drill.{name}")), group_name(frame.lang, value)))
+        .map(|(name, value)| {
+            format!(
+                "{}: {}",
+                t(frame.lang, &format!("drill.{name}")),
+                group_name(frame.lang, value)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" · ")
 }
@@ -77,12 +83,19 @@ struct SpeakerList<'a> {
     sort: Option<&'a str>,
 }
 
-fn group_page(frame: &Frame, a: &Answer, d: &Dashboard, filter: &Filter, list: &SpeakerList) -> Markup {
+fn group_page(
+    frame: &Frame,
+    a: &Answer,
+    d: &Dashboard,
+    filter: &Filter,
+    list: &SpeakerList,
+) -> Markup {
     let (speakers, page, total) = (list.rows, list.page, list.total);
     let l = frame.lang;
     let title = group_title(frame, filter);
     let base = group_href(filter);
-    let sort_link = |sort: &str, label: &str| html! { a href={(base) "&sort=" (sort)} { (t(l, label)) } };
+    let sort_link =
+        |sort: &str, label: &str| html! { a href={(base) "&sort=" (sort)} { (t(l, label)) } };
     let content = html! {
         (breadcrumbs(frame, &[], &title))
         (badge(frame, a))
@@ -112,11 +125,19 @@ pub(crate) fn corpus_sections(frame: &Frame, d: &Dashboard, within: &Filter) -> 
     let l = frame.lang;
     let to = |name: &str, value: &str| group_href(&narrowed(within, name, value));
     let cat = linked(
-        bars(&d.by_category, |g| group_name(l, &g.category), |g| g.recordings as f64),
+        bars(
+            &d.by_category,
+            |g| group_name(l, &g.category),
+            |g| g.recordings as f64,
+        ),
         |i| to("category", &d.by_category[i].category),
     );
     let gender = linked(
-        bars(&d.by_gender, |g| group_name(l, &g.gender), |g| g.recordings as f64),
+        bars(
+            &d.by_gender,
+            |g| group_name(l, &g.gender),
+            |g| g.recordings as f64,
+        ),
         |i| to("gender", &d.by_gender[i].gender),
     );
     let snr = bars(
@@ -126,7 +147,11 @@ pub(crate) fn corpus_sections(frame: &Frame, d: &Dashboard, within: &Filter) -> 
     );
     let months = bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64);
     let diag = linked(
-        bars(&d.by_diagnosis, |g| group_name(l, &g.diagnosis), |g| g.recordings as f64),
+        bars(
+            &d.by_diagnosis,
+            |g| group_name(l, &g.diagnosis),
+            |g| g.recordings as f64,
+        ),
         |i| to("diagnosis", &d.by_diagnosis[i].diagnosis),
     );
     html! {

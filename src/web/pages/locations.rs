@@ -43,7 +43,11 @@ fn locations(
 ) -> Markup {
     let l = frame.lang;
     let by_region = linked(
-        bars(&d.by_region, |g| group_name(l, &g.region), |g| g.uploads as f64),
+        bars(
+            &d.by_region,
+            |g| group_name(l, &g.region),
+            |g| g.uploads as f64,
+        ),
         |i| region_href(&d.by_region[i].region),
     );
     let by_ip: Vec<Bar> = d

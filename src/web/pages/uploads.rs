@@ -27,7 +27,10 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let frame = frame(app, ctx, "drill.uploads");
     let l = frame.lang;
     let name = group_name(l, region);
-    let trail = [(t(l, "nav.locations").to_string(), "/api/userprofile/".to_string())];
+    let trail = [(
+        t(l, "nav.locations").to_string(),
+        "/api/userprofile/".to_string(),
+    )];
     let content = html! {
         (breadcrumbs(&frame, &trail, &name))
         h1 { (t(l, "drill.uploads")) " — " (name) " (" (total) ")" }
