@@ -358,6 +358,15 @@ fn pages_lead_from_a_group_to_its_speakers_and_back() {
     assert!(group
         .body
         .contains("href=\"/audio/dashboard/?category=elderly&amp;gender=F\""));
+    // Staff refresh this entry and come back to this page.
+    let (staff, _) = sign_in(&r, "boss", "staff-password");
+    let as_staff = get(&r, "/audio/dashboard/?category=elderly", &[("Cookie", &staff)]);
+    assert!(as_staff
+        .body
+        .contains("name=\"key\" value=\"dashboard?category=elderly\""));
+    assert!(as_staff
+        .body
+        .contains("name=\"next\" value=\"/audio/dashboard/?category=elderly\""));
     let by_hours = get(&r, "/audio/dashboard/?category=elderly&sort=hours", &[]);
     assert_eq!(by_hours.status, 200);
     assert_eq!(

@@ -31,6 +31,8 @@ pub struct Ctx<'r> {
     pub method: String,
     /// Path without the query.
     pub path: String,
+    /// The query as sent (without `?`), to come back to the same page.
+    pub raw_query: String,
     /// Query parameters (last one wins).
     pub query: HashMap<String, String>,
     /// Cookies.
@@ -95,8 +97,8 @@ impl<'r> Ctx<'r> {
             .get("cookie")
             .map(|c| parse_cookies(c))
             .unwrap_or_default();
-        let query = parse_form(query);
-        let from_query = query.get("lang").and_then(|l| Lang::parse(l));
+        let parsed_query = parse_form(query);
+        let from_query = parsed_query.get("lang").and_then(|l| Lang::parse(l));
         let lang = from_query
             .or_else(|| cookies.get("lang").and_then(|l| Lang::parse(l)))
             .or_else(|| {
@@ -119,7 +121,8 @@ impl<'r> Ctx<'r> {
         let mut ctx = Ctx {
             method,
             path: path.to_string(),
-            query,
+            raw_query: query.to_string(),
+            query: parsed_query,
             cookies,
             lang,
             lang_from_query: from_query.is_some(),

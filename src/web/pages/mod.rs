@@ -36,6 +36,8 @@ pub struct Frame<'a> {
     pub csrf: Option<&'a str>,
     /// Current path (for the language links and refresh redirects).
     pub path: &'a str,
+    /// Current path and query: where a Refresh button comes back to.
+    pub here: String,
     /// Zone of displayed times.
     pub tz: chrono_tz::Tz,
 }
@@ -150,7 +152,7 @@ pub fn badge(frame: &Frame, answer: &Answer) -> Markup {
                 form.inline method="post" action="/refresh/" {
                     input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
                     input type="hidden" name="key" value=(answer.key.to_string());
-                    input type="hidden" name="next" value=(frame.path);
+                    input type="hidden" name="next" value=(frame.here);
                     button type="submit" { (t(l, "action.refresh")) }
                 }
             }
@@ -181,6 +183,11 @@ pub(crate) fn frame<'a>(app: &App, ctx: &'a Ctx, title: &str) -> Frame<'a> {
         account: ctx.account.as_ref(),
         csrf: ctx.csrf.as_deref(),
         path: &ctx.path,
+        here: if ctx.raw_query.is_empty() {
+            ctx.path.clone()
+        } else {
+            format!("{}?{}", ctx.path, ctx.raw_query)
+        },
         tz: app.cache.config().local.tz,
     }
 }
