@@ -7,7 +7,7 @@ SCALE="${BENCH_SCALE:-160}"
 BIN=target/release/voxdash
 WORK=bench-data
 export VOXDASH_NOW="${VOXDASH_NOW:-2026-11-23T12:00:00+09:00}" VOXDASH_TZ="${VOXDASH_TZ:-Asia/Seoul}" VOXDASH_LOG=warn
-cargo build --release --example cache_hit --example write_load --example slow_clients >/dev/null
+cargo build --release --example cache_hit --example write_load --example slow_clients --example drilldown >/dev/null
 rm -rf "$WORK"; mkdir -p "$WORK"
 secs() { local s; s=$(date +%s%N); "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err"; exit 1; }; echo $(( ($(date +%s%N) - s) / 1000000 ))e-3; }
 gen=$(secs $BIN demo --scale "$SCALE" --out "$WORK/csv")
@@ -18,6 +18,9 @@ refresh_out=$($BIN --data-dir "$WORK/data" refresh)
 dash=$(timed "$WORK/dash.time" $BIN --data-dir "$WORK/data" stats dashboard --refresh)
 loc=$(timed "$WORK/loc.time" $BIN --data-dir "$WORK/data" stats locations --refresh)
 hit=$(target/release/examples/cache_hit "$WORK/data")
+drill=$(target/release/examples/drilldown "$WORK/data")
+GROUP_PAGE=$(echo "$drill" | tail -1)
+drill=$(echo "$drill" | sed '$d')
 
 # Web: a cached dashboard page, alone and under 16 keep-alive clients.
 command -v wrk >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null; }
@@ -30,6 +33,10 @@ curl -s "$URL" >/dev/null
 single=$(for _ in $(seq 200); do curl -s -o /dev/null -w "%{time_starttransfer}\n" "$URL"; done | sort -n | awk '{a[NR]=$1} END {printf "%.2f ms", a[int(NR/2)]*1000}')
 load=$(wrk -t2 -c16 -d10s "$URL" | awk '/Requests\/sec/ {print $2 " pages/s"} /Latency/ {print "latency avg " $2 ", max " $4}' | paste -sd ', ')
 rss=$(ps -o rss= -p $SERVER | awk '{printf "%.0f MB", $1/1024}')
+GROUP_URL="http://127.0.0.1:$PORT$GROUP_PAGE"
+curl -s "$GROUP_URL" >/dev/null
+group_single=$(for _ in $(seq 200); do curl -s -o /dev/null -w "%{time_starttransfer}\n" "$GROUP_URL"; done | sort -n | awk '{a[NR]=$1} END {printf "%.2f ms", a[int(NR/2)]*1000}')
+group_load=$(wrk -t2 -c16 -d5s "$GROUP_URL" | awk '/Requests\/sec/ {print $2 " pages/s"}')
 slow=$(target/release/examples/slow_clients "127.0.0.1:$PORT")
 kill $SERVER; wait $SERVER 2>/dev/null || true
 
@@ -77,11 +84,16 @@ archived=$(sqlite3 "$WORK/data/voxdash.db" "SELECT COUNT(*) FROM study_sessions_
   echo "Cache hit and per-user statistics (targets: hit ≤ 50 µs median, per-user ≤ 5 ms):"
   echo; echo '```'; echo "$hit"; echo '```'
   echo
+  echo "Drill-down (\`examples/drilldown\`; targets: one speaker ≤ 5 ms, one category ≤ 0.5 x the whole dashboard):"
+  echo; echo '```'; echo "$drill"; echo '```'
+  echo
   echo "| web (4 worker threads, cached dashboard page) | figure | target |"
   echo "|---|---|---|"
   echo "| one request, median time to first byte over 200 (curl, includes client) | $single | ≤ 1 ms server time |"
   echo "| wrk, 2 threads, 16 keep-alive connections, 10 s | $load | ≥ 5,000 pages/s |"
   echo "| server RSS after the load | $rss | ≤ 100 MB |"
+  echo "| the page of the largest category ($GROUP_PAGE, cached, with its first 50 speakers), median time to first byte | $group_single | |"
+  echo "| the same page, wrk, 16 connections, 5 s | $group_load | |"
   echo
   echo "Slow and idle clients (\`examples/slow_clients\`, 200 requests each; target: answers within 1 s):"
   echo; echo '```'; echo "$slow"; echo '```' 

@@ -360,7 +360,11 @@ fn pages_lead_from_a_group_to_its_speakers_and_back() {
         .contains("href=\"/audio/dashboard/?category=elderly&amp;gender=F\""));
     // Staff refresh this entry and come back to this page.
     let (staff, _) = sign_in(&r, "boss", "staff-password");
-    let as_staff = get(&r, "/audio/dashboard/?category=elderly", &[("Cookie", &staff)]);
+    let as_staff = get(
+        &r,
+        "/audio/dashboard/?category=elderly",
+        &[("Cookie", &staff)],
+    );
     assert!(as_staff
         .body
         .contains("name=\"key\" value=\"dashboard?category=elderly\""));

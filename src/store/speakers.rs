@@ -108,51 +108,46 @@ pub enum SpeakerOrder {
     Code,
 }
 
-/// One page of the speakers a filter selects, and how many there are.
-pub fn speakers_in(
-    conn: &Connection,
-    filter: GroupFilter,
-    order: SpeakerOrder,
-    limit: u32,
-    offset: u64,
-) -> Result<(Vec<SpeakerRow>, u64)> {
-    let order_by = match order {
-        SpeakerOrder::Recordings => "recordings DESC, s.id",
-        SpeakerOrder::Hours => "seconds DESC, s.id",
-        SpeakerOrder::Snr => "mean_snr IS NULL, mean_snr DESC, s.id",
-        SpeakerOrder::Code => "s.code, s.id",
-    };
+/// Every speaker a filter selects, with their recordings, by id.
+pub fn speakers_of(conn: &Connection, filter: GroupFilter) -> Result<Vec<SpeakerRow>> {
     let sql = format!(
         "SELECT s.id, s.code, COALESCE(s.category, ''), COALESCE(s.diagnosis, ''), COALESCE(s.gender, ''),
-                COUNT(r.speaker_id) AS recordings, COALESCE(SUM(r.duration_s), 0) AS seconds,
-                AVG(r.snr_db) AS mean_snr
+                COUNT(r.speaker_id), COALESCE(SUM(r.duration_s), 0), AVG(r.snr_db)
          FROM speakers s LEFT JOIN recordings r ON r.speaker_id = s.id
          WHERE {GROUP_WHERE}
-         GROUP BY s.id ORDER BY {order_by} LIMIT ?4 OFFSET ?5"
+         GROUP BY s.id ORDER BY s.id"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(
-        params![filter[0], filter[1], filter[2], limit, offset as i64],
-        |r| {
-            Ok(SpeakerRow {
-                id: r.get(0)?,
-                code: r.get(1)?,
-                category: r.get(2)?,
-                diagnosis: r.get(3)?,
-                gender: r.get(4)?,
-                recordings: r.get::<_, i64>(5)? as u64,
-                hours: r.get::<_, f64>(6)? / 3600.0,
-                mean_snr_db: r.get(7)?,
-            })
-        },
-    )?;
-    let rows = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    let total: i64 = conn.query_row(
-        &format!("SELECT COUNT(*) FROM speakers s WHERE {GROUP_WHERE}"),
-        params![filter[0], filter[1], filter[2]],
-        |r| r.get(0),
-    )?;
-    Ok((rows, total as u64))
+    let rows = stmt.query_map(params![filter[0], filter[1], filter[2]], |r| {
+        Ok(SpeakerRow {
+            id: r.get(0)?,
+            code: r.get(1)?,
+            category: r.get(2)?,
+            diagnosis: r.get(3)?,
+            gender: r.get(4)?,
+            recordings: r.get::<_, i64>(5)? as u64,
+            hours: r.get::<_, f64>(6)? / 3600.0,
+            mean_snr_db: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Sorts speakers in `order`, the id last so that pages never overlap.
+pub fn sort_speakers(rows: &mut [SpeakerRow], order: SpeakerOrder) {
+    rows.sort_by(|a, b| {
+        let first = match order {
+            SpeakerOrder::Recordings => b.recordings.cmp(&a.recordings),
+            SpeakerOrder::Hours => b.hours.total_cmp(&a.hours),
+            // Unmeasured speakers last.
+            SpeakerOrder::Snr => match (a.mean_snr_db, b.mean_snr_db) {
+                (Some(x), Some(y)) => y.total_cmp(&x),
+                (x, y) => y.is_some().cmp(&x.is_some()),
+            },
+            SpeakerOrder::Code => a.code.cmp(&b.code),
+        };
+        first.then(a.id.cmp(&b.id))
+    });
 }
 
 /// One speaker's own columns.

@@ -3,7 +3,7 @@
 //! both make (reading a statistic for a request, running a job, finishing a
 //! session).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +15,9 @@ use crate::clock::LocalTime;
 use crate::i18n::Lang;
 use crate::jobs::warmup::WarmupScheduler;
 use crate::jobs::{self, JobReport, JobRequest, Progress};
+use crate::stats::key::Filter;
 use crate::stats::{parse_date, StatKey};
+use crate::store::speakers::{self, SpeakerOrder, SpeakerRow};
 use crate::store::writes::SessionRow;
 use crate::writes::{self, FinishInput};
 
@@ -52,6 +54,60 @@ pub struct App {
     pub secure_cookies: bool,
     /// Failed sign-ins, per account and address.
     pub sign_ins: throttle::SignInThrottle,
+    /// The speaker lists of group pages, per group revision.
+    pub speaker_lists: SpeakerLists,
+}
+
+/// The speakers of a group with their totals, kept per group until a write
+/// counted for the group changes its revision: paging and sorting a group
+/// page then costs no scan of its recordings. At most [`SpeakerLists::MAX`]
+/// groups are kept; beyond that the memo starts over.
+#[derive(Default)]
+pub struct SpeakerLists {
+    lists: Mutex<HashMap<Filter, (u64, Arc<Vec<SpeakerRow>>)>>,
+}
+
+impl SpeakerLists {
+    /// Groups kept at most.
+    pub const MAX: usize = 64;
+
+    /// The speakers of `filter` in `order`.
+    pub fn sorted(
+        &self,
+        cache: &StatsCache,
+        filter: &Filter,
+        order: SpeakerOrder,
+    ) -> Result<Arc<Vec<SpeakerRow>>, WebError> {
+        let group = [
+            filter.category.as_deref(),
+            filter.diagnosis.as_deref(),
+            filter.gender.as_deref(),
+        ];
+        let conn = cache.store().conn()?;
+        let revision = speakers::group_revision(&conn, group)?;
+        let by_id = {
+            let lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+            lists
+                .get(filter)
+                .filter(|(rev, _)| *rev == revision)
+                .map(|(_, rows)| Arc::clone(rows))
+        };
+        let by_id = match by_id {
+            Some(rows) => rows,
+            None => {
+                let rows = Arc::new(speakers::speakers_of(&conn, group)?);
+                let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+                if lists.len() >= Self::MAX {
+                    lists.clear();
+                }
+                lists.insert(filter.clone(), (revision, Arc::clone(&rows)));
+                rows
+            }
+        };
+        let mut rows = by_id.as_ref().clone();
+        speakers::sort_speakers(&mut rows, order);
+        Ok(Arc::new(rows))
+    }
 }
 
 /// Runs a job for a web button or API call, through the same runner as the

@@ -67,6 +67,7 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         public: options.public,
         requests: RequestMetrics::default(),
         sign_ins: throttle::SignInThrottle::default(),
+        speaker_lists: Default::default(),
     });
     for key in StatKey::SHARED {
         if app.cache.read(&key.to_string()).is_none() {

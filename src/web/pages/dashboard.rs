@@ -12,7 +12,7 @@ use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
-use crate::store::speakers::{self, SpeakerRow};
+use crate::store::speakers::SpeakerRow;
 use crate::web::app::{answer, App};
 use crate::web::charts::{bar_chart, bars, column_chart, linked};
 use crate::web::context::Ctx;
@@ -39,18 +39,14 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     }
     let order = speaker_order_of(ctx)?;
     let page = page_of(ctx)?;
-    let conn = app.cache.store().conn()?;
-    let group = [
-        filter.category.as_deref(),
-        filter.diagnosis.as_deref(),
-        filter.gender.as_deref(),
-    ];
-    let offset = (page - 1) * u64::from(PER_PAGE);
-    let (rows, total) = speakers::speakers_in(&conn, group, order, PER_PAGE, offset)?;
+    let all = app.speaker_lists.sorted(&app.cache, &filter, order)?;
+    let offset = ((page - 1) * u64::from(PER_PAGE)).min(all.len() as u64) as usize;
+    let rows = &all[offset..(offset + PER_PAGE as usize).min(all.len())];
+    let total = all.len() as u64;
     let frame = frame(app, ctx, "dash.title");
     let sort = ctx.query.get("sort").map(String::as_str);
     let list = SpeakerList {
-        rows: &rows,
+        rows,
         page,
         total,
         sort,
