@@ -64,8 +64,11 @@ pub struct App {
 /// groups are kept; beyond that the memo starts over.
 #[derive(Default)]
 pub struct SpeakerLists {
-    lists: Mutex<HashMap<Filter, (u64, Arc<Vec<SpeakerRow>>)>>,
+    lists: Mutex<HashMap<Filter, (u64, SpeakerList)>>,
 }
+
+/// A group's speakers, shared between page views.
+type SpeakerList = Arc<Vec<SpeakerRow>>;
 
 impl SpeakerLists {
     /// Groups kept at most.
