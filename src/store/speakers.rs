@@ -96,7 +96,7 @@ pub struct SpeakerRow {
 }
 
 /// How a list of speakers is ordered: always by id last, so pages are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SpeakerOrder {
     /// Most recordings first.
     Recordings,

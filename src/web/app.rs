@@ -58,20 +58,20 @@ pub struct App {
     pub speaker_lists: SpeakerLists,
 }
 
-/// The speakers of a group with their totals, kept per group until a write
-/// counted for the group changes its revision: paging and sorting a group
-/// page then costs no scan of its recordings. At most [`SpeakerLists::MAX`]
-/// groups are kept; beyond that the memo starts over.
+/// The speakers of a group with their totals, sorted, kept per group and
+/// order until a write counted for the group changes its revision: paging
+/// through a group page then costs no scan of its recordings. At most
+/// [`SpeakerLists::MAX`] lists are kept; beyond that the memo starts over.
 #[derive(Default)]
 pub struct SpeakerLists {
-    lists: Mutex<HashMap<Filter, (u64, SpeakerList)>>,
+    lists: Mutex<HashMap<(Filter, SpeakerOrder), (u64, SpeakerList)>>,
 }
 
-/// A group's speakers, shared between page views.
+/// A group's speakers in one order, shared between page views.
 type SpeakerList = Arc<Vec<SpeakerRow>>;
 
 impl SpeakerLists {
-    /// Groups kept at most.
+    /// Lists kept at most.
     pub const MAX: usize = 64;
 
     /// The speakers of `filter` in `order`.
@@ -80,7 +80,7 @@ impl SpeakerLists {
         cache: &StatsCache,
         filter: &Filter,
         order: SpeakerOrder,
-    ) -> Result<Arc<Vec<SpeakerRow>>, WebError> {
+    ) -> Result<SpeakerList, WebError> {
         let group = [
             filter.category.as_deref(),
             filter.diagnosis.as_deref(),
@@ -88,28 +88,26 @@ impl SpeakerLists {
         ];
         let conn = cache.store().conn()?;
         let revision = speakers::group_revision(&conn, group)?;
-        let by_id = {
+        let key = (filter.clone(), order);
+        let kept = {
             let lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
             lists
-                .get(filter)
+                .get(&key)
                 .filter(|(rev, _)| *rev == revision)
                 .map(|(_, rows)| Arc::clone(rows))
         };
-        let by_id = match by_id {
-            Some(rows) => rows,
-            None => {
-                let rows = Arc::new(speakers::speakers_of(&conn, group)?);
-                let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
-                if lists.len() >= Self::MAX {
-                    lists.clear();
-                }
-                lists.insert(filter.clone(), (revision, Arc::clone(&rows)));
-                rows
-            }
-        };
-        let mut rows = by_id.as_ref().clone();
+        if let Some(rows) = kept {
+            return Ok(rows);
+        }
+        let mut rows = speakers::speakers_of(&conn, group)?;
         speakers::sort_speakers(&mut rows, order);
-        Ok(Arc::new(rows))
+        let rows = Arc::new(rows);
+        let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
+        if lists.len() >= Self::MAX {
+            lists.clear();
+        }
+        lists.insert(key, (revision, Arc::clone(&rows)));
+        Ok(rows)
     }
 }
 
