@@ -32,6 +32,39 @@ URL="http://127.0.0.1:$PORT/audio/dashboard/"
 curl -s "$URL" >/dev/null
 single=$(for _ in $(seq 200); do curl -s -o /dev/null -w "%{time_starttransfer}\n" "$URL"; done | sort -n | awk '{a[NR]=$1} END {printf "%.2f ms", a[int(NR/2)]*1000}')
 load=$(wrk -t2 -c16 -d10s "$URL" | awk '/Requests\/sec/ {print $2 " pages/s"} /Latency/ {print "latency avg " $2 ", max " $4}' | paste -sd ', ')
+# The same bytes from nginx, in the same run: voxdash's cached page against
+# the fastest static server there is, 16 keep-alive connections each.
+wrk_line() { wrk -t2 -c16 -d10s --latency "$@" | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {print rps " req/s, p99 " p99}'; }
+command -v nginx >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq nginx-light >/dev/null 2>&1 || apt-get install -y -qq nginx >/dev/null; }
+NGINX_DIR=$(mktemp -d); mkdir -p "$NGINX_DIR/root/audio/dashboard" "$NGINX_DIR/logs"
+curl -s "$URL" > "$NGINX_DIR/root/audio/dashboard/index.html"
+NGINX_PORT=$((PORT + 1))
+cat > "$NGINX_DIR/nginx.conf" <<NGINX
+worker_processes 2;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/logs/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $NGINX_DIR; proxy_temp_path $NGINX_DIR; fastcgi_temp_path $NGINX_DIR;
+    uwsgi_temp_path $NGINX_DIR; scgi_temp_path $NGINX_DIR;
+    server { listen 127.0.0.1:$NGINX_PORT; root $NGINX_DIR/root; }
+}
+NGINX
+nginx -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR"
+sleep 0.5
+vs_voxdash=$(wrk_line "$URL")
+vs_nginx=$(wrk_line "http://127.0.0.1:$NGINX_PORT/audio/dashboard/")
+kill "$(cat "$NGINX_DIR/nginx.pid")"; rm -rf "$NGINX_DIR"
+TAG=$(curl -sI "$URL" | awk 'tolower($1)=="etag:" {print $2}' | tr -d '\r')
+not_modified=$(wrk_line -H "If-None-Match: $TAG" "$URL")
+# 300 open event streams.
+for _ in $(seq 300); do curl -sN "http://127.0.0.1:$PORT/api/v1/events" >/dev/null 2>&1 & done
+sleep 2
+streams=$(curl -s "http://127.0.0.1:$PORT/metrics" | awk '/^voxdash_event_streams / {print $2}')
+rss_streams=$(ps -o rss= -p $SERVER | awk '{printf "%.0f MB", $1/1024}')
+healthz_streams=$(for _ in $(seq 50); do curl -s -o /dev/null -w "%{time_total}\n" "http://127.0.0.1:$PORT/healthz"; done | sort -n | awk '{a[NR]=$1} END {printf "%.2f ms", a[int(NR*0.99)]*1000}')
+pkill -f "curl -sN http://127.0.0.1:$PORT/api/v1/events" || true
 rss=$(ps -o rss= -p $SERVER | awk '{printf "%.0f MB", $1/1024}')
 GROUP_URL="http://127.0.0.1:$PORT$GROUP_PAGE"
 curl -s "$GROUP_URL" >/dev/null
@@ -92,6 +125,10 @@ archived=$(sqlite3 "$WORK/data/voxdash.db" "SELECT COUNT(*) FROM study_sessions_
   echo "| one request, median time to first byte over 200 (curl, includes client) | $single | ≤ 1 ms server time |"
   echo "| wrk, 2 threads, 16 keep-alive connections, 10 s | $load | ≥ 5,000 pages/s |"
   echo "| server RSS after the load | $rss | ≤ 100 MB |"
+  echo "| cached dashboard page, wrk -c16 10 s, voxdash | $vs_voxdash | ≥ half of nginx's req/s, p99 no worse |"
+  echo "| the same bytes from nginx (2 workers), same run | $vs_nginx | |"
+  echo "| the page with a current \`If-None-Match\` (304, no body) | $not_modified | |"
+  echo "| $streams open event streams: server RSS, /healthz p99 | $rss_streams, $healthz_streams | /healthz within 100 ms |"
   echo "| the page of the largest category ($GROUP_PAGE, cached, with its first 50 speakers), median time to first byte | $group_single | |"
   echo "| the same page, wrk, 16 connections, 5 s | $group_load | |"
   echo

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # `make e2e`: loads pages in headless Chromium (installed from Debian if
 # missing) against a server on loopback, checks the badge and the charts in
-# the rendered DOM and saves screenshots to e2e-out/.
+# the rendered DOM and saves screenshots to e2e-out/; then runs the WebDriver
+# tests (tests/browser.rs) through Debian's chromium-driver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null; then
-    echo "e2e: installing chromium and fonts-noto-cjk from Debian" >&2
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "e2e: installing chromium, chromium-driver and fonts-noto-cjk from Debian" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 fi
 cargo build --release >/dev/null
 OUT=e2e-out
@@ -51,3 +52,5 @@ for png in dashboard-ko user locations; do
 done
 echo "e2e: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
+# Live pages in a real browser, driven through WebDriver.
+cargo test --test browser -- --ignored

@@ -6,6 +6,7 @@
 //! Key layout and invalidation rules are described in `docs/cache.md`.
 
 pub mod entry;
+mod events;
 pub mod metrics;
 mod transient;
 
@@ -27,6 +28,7 @@ use crate::stats::{self, StatKey, StatsError};
 use crate::store::Store;
 
 pub use entry::Entry;
+pub use events::EntryEvent;
 pub use metrics::{KindMetrics, Metrics};
 
 /// The single table of the cache: key text → encoded [`Entry`].
@@ -253,6 +255,8 @@ pub struct StatsCache {
     /// grows, not the clock, which tests pin), for LRU eviction.
     last_access: Mutex<(u64, HashMap<String, u64>)>,
     metrics: Metrics,
+    /// Who hears of written, dropped and stale-marked entries.
+    events: events::Events,
 }
 
 /// Opens `path` and reads every entry once; a file that cannot be opened
@@ -336,6 +340,7 @@ impl StatsCache {
             inflight: Mutex::new(HashMap::new()),
             last_access: Mutex::new((0, HashMap::new())),
             metrics: Metrics::default(),
+            events: events::Events::default(),
         }))
     }
 
@@ -652,11 +657,30 @@ impl StatsCache {
     /// Stores an entry, evicting least recently used per-user entries when
     /// over the limit. The previous entry stays readable until the commit.
     pub fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
-        if StatKey::parse(key).is_ok_and(|k| self.is_transient(&k)) {
+        let parsed = StatKey::parse(key);
+        let written = if parsed.as_ref().is_ok_and(|k| self.is_transient(k)) {
             self.lock_transient().put(key, entry.clone());
-            return Ok(());
-        }
-        self.with_db(|db| self.write_to(db, key, entry))
+            Ok(())
+        } else {
+            self.with_db(|db| self.write_to(db, key, entry))
+        };
+        let changes_since = match &parsed {
+            Ok(k) if entry.marked_stale => self.changes_since(k, entry).unwrap_or(0),
+            _ => 0,
+        };
+        self.events.send(EntryEvent {
+            key: key.to_string(),
+            status: if entry.marked_stale { "stale" } else { "fresh" },
+            computed_at: Some(format_utc(entry.computed_at)),
+            changes_since,
+        });
+        written
+    }
+
+    /// Every entry event from now on: written (`fresh`), marked stale or
+    /// dropped (`stale`).
+    pub fn subscribe(&self) -> std::sync::mpsc::Receiver<EntryEvent> {
+        self.events.subscribe()
     }
 
     fn write_to(&self, db: &Database, key: &str, entry: &Entry) -> Result<(), CacheError> {
@@ -743,8 +767,28 @@ impl StatsCache {
     }
 
     fn remove_where(&self, pred: impl Fn(&str) -> bool) -> Result<usize, CacheError> {
-        let from_memory = self.lock_transient().remove_where(&pred);
-        Ok(from_memory + self.with_db(|db| Self::remove_from(db, &pred))?)
+        let removed = Mutex::new(std::collections::BTreeSet::new());
+        let noting = |k: &str| {
+            let hit = pred(k);
+            if hit {
+                removed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(k.to_string());
+            }
+            hit
+        };
+        let from_memory = self.lock_transient().remove_where(&noting);
+        let result = self.with_db(|db| Self::remove_from(db, &noting));
+        for key in removed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            self.events.send(EntryEvent {
+                key,
+                status: "stale",
+                computed_at: None,
+                changes_since: 0,
+            });
+        }
+        Ok(from_memory + result?)
     }
 
     fn remove_from(db: &Database, pred: &impl Fn(&str) -> bool) -> Result<usize, CacheError> {

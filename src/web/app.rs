@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::context::Ctx;
 use super::error::WebError;
+use super::reply::Reply;
 use super::throttle;
 use crate::cache::{Answer, StatsCache};
 use crate::clock::LocalTime;
@@ -56,6 +57,10 @@ pub struct App {
     pub sign_ins: throttle::SignInThrottle,
     /// The speaker lists of group pages, per group revision.
     pub speaker_lists: SpeakerLists,
+    /// The open event streams and their broadcaster.
+    pub events: super::events::Broadcaster,
+    /// Pages and JSON answers rendered before, by their `ETag`.
+    pub rendered: Rendered,
 }
 
 /// The speakers of a group with their totals, sorted, kept per group and
@@ -109,6 +114,112 @@ impl SpeakerLists {
         lists.insert(key, (revision, Arc::clone(&rows)));
         Ok(rows)
     }
+}
+
+/// The bytes of pages and JSON answers, by `ETag`. A tag names the entries
+/// an answer shows (key, when computed, data revision, status, changes
+/// since), the
+/// language, the viewer and the query, so an entry that changes changes the
+/// tag, and an answer is rendered once per tag instead of once per view. At
+/// most [`Rendered::MAX`] answers are kept; beyond that the memo starts over.
+#[derive(Default)]
+pub struct Rendered {
+    answers: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+}
+
+impl Rendered {
+    /// Answers kept at most.
+    pub const MAX: usize = 512;
+
+    /// The tagged answer of `tag`, rendered by `render` the first time.
+    pub fn get_or(
+        &self,
+        tag: String,
+        content_type: &'static str,
+        render: impl FnOnce() -> Result<Vec<u8>, WebError>,
+    ) -> Result<Reply, WebError> {
+        let kept = self.lock().get(&tag).cloned();
+        let bytes = match kept {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = Arc::new(render()?);
+                let mut answers = self.lock();
+                if answers.len() >= Self::MAX {
+                    answers.clear();
+                }
+                answers.insert(tag.clone(), Arc::clone(&bytes));
+                bytes
+            }
+        };
+        Ok(Reply::Tagged(
+            tag,
+            Box::new(Reply::Bytes(content_type, bytes)),
+        ))
+    }
+
+    /// A page, tagged and rendered once per tag.
+    pub fn page(
+        &self,
+        tag: String,
+        render: impl FnOnce() -> Result<maud::Markup, WebError>,
+    ) -> Result<Reply, WebError> {
+        self.get_or(tag, "text/html; charset=utf-8", || {
+            Ok(render()?.into_string().into_bytes())
+        })
+    }
+
+    /// A JSON answer, tagged and serialized once per tag.
+    pub fn json(
+        &self,
+        tag: String,
+        value: impl FnOnce() -> serde_json::Value,
+    ) -> Result<Reply, WebError> {
+        self.get_or(tag, "application/json; charset=utf-8", || {
+            Ok(serde_json::to_vec(&value()).unwrap_or_default())
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Vec<u8>>>> {
+        self.answers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The `ETag` of an answer showing `answers` to the caller of `ctx`.
+pub fn etag(ctx: &Ctx, answers: &[&Answer]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let viewer = match &ctx.account {
+        Some(a) => format!("{}:{}", a.id, a.is_staff),
+        None => "anonymous".into(),
+    };
+    for part in [
+        env!("CARGO_PKG_VERSION"),
+        &ctx.path,
+        &ctx.raw_query,
+        ctx.lang.code(),
+        &viewer,
+        ctx.csrf.as_deref().unwrap_or(""),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    for a in answers {
+        // The revision tells two computations apart even within one
+        // microsecond (or under a pinned clock).
+        let identity = format!(
+            "{}|{}|{}|{}|{}",
+            a.key,
+            a.entry.computed_at,
+            a.entry.revision,
+            a.status.as_str(),
+            a.changes_since
+        );
+        h.update(identity.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 /// Runs a job for a web button or API call, through the same runner as the

@@ -39,6 +39,9 @@ pub enum WebError {
     /// Too many failed sign-ins (429), with the seconds to wait.
     #[error("too many failed sign-ins; try again in {0} s")]
     Throttled(u64),
+    /// The server is at a limit it keeps on purpose (503), saying which.
+    #[error("{0}")]
+    Busy(&'static str),
     /// The database failed (500).
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -75,6 +78,7 @@ impl WebError {
             WebError::TooLarge(_) => 413,
             WebError::Timeout => 408,
             WebError::Throttled(_) => 429,
+            WebError::Busy(_) => 503,
             WebError::Store(_)
             | WebError::Cache(_)
             | WebError::Job(_)

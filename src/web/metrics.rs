@@ -75,5 +75,10 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
             started / 1_000_000
         );
     }
+    let _ = writeln!(
+        s,
+        "# HELP voxdash_event_streams Open event streams (GET /api/v1/events).\n# TYPE voxdash_event_streams gauge\nvoxdash_event_streams {}",
+        app.events.open_streams()
+    );
     Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
 }

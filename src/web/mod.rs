@@ -9,6 +9,7 @@ pub mod charts;
 mod context;
 mod decode;
 mod error;
+pub mod events;
 pub mod local_path;
 mod metrics;
 mod pages;

@@ -22,6 +22,12 @@ pub enum Reply {
     Json(u16, serde_json::Value),
     /// Plain text (metrics, health).
     Text(&'static str, String),
+    /// Bytes rendered before (a page or a JSON answer), with their type.
+    Bytes(&'static str, std::sync::Arc<Vec<u8>>),
+    /// An answer with an `ETag`: `304` when the client has it already.
+    Tagged(String, Box<Reply>),
+    /// The start of an event stream: the connection leaves the worker.
+    Events(super::events::Subscriber),
     /// A redirect (303 See Other) to a path of this server, with cookies to set.
     Redirect(LocalPath, Vec<String>),
 }
@@ -89,6 +95,20 @@ pub(super) fn render(reply: Reply) -> Response {
         Reply::Text(kind, text) => {
             with_header(Response::from_data(text.into_bytes()), "Content-Type", kind)
         }
+        Reply::Bytes(kind, bytes) => with_header(
+            Response::from_data(bytes.as_ref().clone()),
+            "Content-Type",
+            kind,
+        ),
+        Reply::Tagged(tag, inner) => {
+            let r = with_header(render(*inner), "ETag", &tag);
+            with_header(r, "Cache-Control", "private, no-cache")
+        }
+        // Taken out of the worker before rendering (routes::handle); never here.
+        Reply::Events(_) => render(Reply::Json(
+            500,
+            serde_json::json!({"error": "event stream not opened", "field": null}),
+        )),
         Reply::Redirect(to, cookies) => {
             let mut r = with_header(
                 Response::from_data(Vec::new()).with_status_code(303),
@@ -165,4 +185,22 @@ pub fn with_common_headers(mut response: Response, remember_lang: Option<Lang>) 
         response = with_header(response, "Set-Cookie", &cookie);
     }
     response
+}
+
+/// The `304 Not Modified` answer to a tagged request the client has.
+pub fn not_modified(tag: &str) -> Response {
+    let r = with_header(
+        Response::from_data(Vec::new()).with_status_code(304),
+        "ETag",
+        tag,
+    );
+    with_header(r, "Cache-Control", "private, no-cache")
+}
+
+/// Whether an `If-None-Match` value names `tag` (or is `*`).
+pub fn matches_tag(if_none_match: &str, tag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == tag)
 }

@@ -8,7 +8,7 @@ use super::context::Ctx;
 use super::error::WebError;
 use super::local_path::LocalPath;
 use super::reply::{self, Reply};
-use super::{api, metrics, pages};
+use super::{api, events, metrics, pages};
 
 /// What dispatching produced, besides the reply.
 struct Dispatched {
@@ -48,7 +48,24 @@ fn handle_with(
                 remember_lang: None,
             }
         });
+    let dispatched = match dispatched.result {
+        Ok(Reply::Events(subscriber)) => match app.events.admits(&subscriber) {
+            Ok(()) => {
+                app.events.open(request.into_writer(), subscriber);
+                return (dispatched.route, 200);
+            }
+            Err(refused) => Dispatched {
+                result: Err(WebError::Busy(match refused {
+                    events::Refused::Full => "too many event streams are open; try again later",
+                    events::Refused::AccountFull => "this account has too many event streams open",
+                })),
+                ..dispatched
+            },
+        },
+        _ => dispatched,
+    };
     let response = match dispatched.result {
+        Ok(Reply::Tagged(tag, _)) if has_tag(&request, &tag) => reply::not_modified(&tag),
         Ok(answer) => reply::render(answer),
         Err(WebError::Unauthorized) if !is_api => {
             reply::render(Reply::Redirect(LocalPath::sign_in_then(&url), Vec::new()))
@@ -88,6 +105,15 @@ fn dispatch(app: &App, request: &mut tiny_http::Request) -> Dispatched {
     }
 }
 
+/// Whether the request's `If-None-Match` names `tag`.
+fn has_tag(request: &tiny_http::Request, tag: &str) -> bool {
+    request
+        .headers()
+        .iter()
+        .filter(|h| h.field.equiv("If-None-Match"))
+        .any(|h| reply::matches_tag(h.value.as_str(), tag))
+}
+
 /// A route's label in metrics and logs, and its answer.
 type Routed = (&'static str, Result<Reply, WebError>);
 
@@ -96,7 +122,11 @@ type Routed = (&'static str, Result<Reply, WebError>);
 /// and never past the limit set here.
 fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
     let segments: Vec<&str> = ctx.path.trim_matches('/').split('/').collect();
-    let method = ctx.method.as_str();
+    // HEAD is answered as GET; tiny_http leaves the body out.
+    let method = match ctx.method.as_str() {
+        "HEAD" => "GET",
+        other => other,
+    };
     ctx.body_limit.set(match (method, segments.first()) {
         ("GET" | "HEAD", _) => 0,
         (_, Some(&"api")) => super::context::MAX_BODY,
@@ -170,6 +200,7 @@ fn api_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
             "/api/v1/users/{id}/stats/{name}",
             stats::user(app, ctx, id, which),
         ),
+        ("GET", ["events"]) => ("/api/v1/events", stats::events(app, ctx)),
         ("GET", ["cache"]) => ("/api/v1/cache", cache::list(app, ctx)),
         ("POST", ["cache", "refresh"]) => ("/api/v1/cache/refresh", cache::refresh(app, ctx)),
         ("DELETE", ["cache"]) => ("/api/v1/cache", cache::clear(app, ctx)),

@@ -61,6 +61,7 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
     let http = Arc::new(http);
     let app = Arc::new(App {
+        events: super::events::Broadcaster::start(&cache),
         warmups: WarmupScheduler::start(Arc::clone(&cache)),
         secure_cookies: cache.config().server.secure_cookies,
         cache,
@@ -68,6 +69,7 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         requests: RequestMetrics::default(),
         sign_ins: throttle::SignInThrottle::default(),
         speaker_lists: Default::default(),
+        rendered: Default::default(),
     });
     for key in StatKey::SHARED {
         if app.cache.read(&key.to_string()).is_none() {
@@ -81,7 +83,7 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
             let app = Arc::clone(&app);
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
-                .name(format!("http worker {i}"))
+                .name(format!("http {}/{i}", addr.port()))
                 .spawn(move || worker(&http, &app, &stop))
                 .expect("spawn worker")
         })
@@ -158,6 +160,7 @@ impl Server {
             let _ = w.join();
         }
         self.app.cache.wait_idle();
+        self.app.events.close_all();
         log::info!("server stopped");
     }
 }

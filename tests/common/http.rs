@@ -32,8 +32,7 @@ pub fn request(
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
     stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
+    let raw = read_answer(&mut stream)?;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -67,6 +66,38 @@ pub fn request(
         rest.to_vec()
     };
     Ok((status, headers, body))
+}
+
+/// Reads an answer until its body is complete (by `Content-Length` or the
+/// last chunk) or the server closes: some servers (chromedriver) keep the
+/// connection open despite `Connection: close`.
+fn read_answer(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(raw);
+        }
+        raw.extend_from_slice(&buf[..n]);
+        let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+        let rest = &raw[split + 4..];
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        let complete = match length {
+            Some(n) => rest.len() >= n,
+            None if head.contains("transfer-encoding: chunked") => dechunk(rest).is_ok(),
+            None => false,
+        };
+        if complete {
+            return Ok(raw);
+        }
+    }
 }
 
 /// Decodes a `Transfer-Encoding: chunked` body (RFC 9112 §7.1): hex sizes,

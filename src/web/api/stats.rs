@@ -3,16 +3,17 @@
 //! `GET /api/v1/users/{id}/stats/{name}`: the statistics as JSON envelopes.
 
 use crate::stats::StatKey;
-use crate::web::app::{answer, user_keys, App};
+use crate::web::app::{answer, etag, user_keys, App};
 use crate::web::context::Ctx;
 use crate::web::decode::{filter_of, path_id, user_id};
 use crate::web::error::WebError;
+use crate::web::events::{Audience, Subscriber};
 use crate::web::reply::Reply;
 
 fn envelope(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;
     let a = answer(app, ctx, key)?;
-    Ok(Reply::Json(200, a.envelope(ctx.lang)))
+    app.rendered.json(etag(ctx, &[&a]), || a.envelope(ctx.lang))
 }
 
 /// `GET /api/v1/stats/{name}`.
@@ -26,6 +27,20 @@ pub(crate) fn shared(app: &App, ctx: &Ctx, which: &str) -> Result<Reply, WebErro
         key
     };
     envelope(app, ctx, &key)
+}
+
+/// `GET /api/v1/events`: the entry events this caller may read, as a
+/// server-sent event stream (opened by `routes::handle`).
+pub(crate) fn events(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    ctx.require_reader(app.public)?;
+    let audience = match &ctx.account {
+        Some(a) if !a.is_staff => Audience::Learner(a.id),
+        _ => Audience::All,
+    };
+    Ok(Reply::Events(Subscriber {
+        audience,
+        account: ctx.account.as_ref().map(|a| a.id),
+    }))
 }
 
 /// `GET /api/v1/speakers/{id}/stats`: the dashboard over one speaker.

@@ -13,7 +13,7 @@ use crate::i18n::t;
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
 use crate::store::speakers::SpeakerRow;
-use crate::web::app::{answer, App};
+use crate::web::app::{answer, etag, App};
 use crate::web::charts::{bar_chart, bars, column_chart, linked};
 use crate::web::context::Ctx;
 use crate::web::decode::{filter_of, page_of, speaker_order_of};
@@ -29,13 +29,15 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         unreachable!("a corpus key")
     };
     if filter.is_empty() {
-        let frame = frame(app, ctx, "dash.title");
-        let content = html! {
-            (badge(&frame, &a))
-            h1 { (t(frame.lang, "dash.title")) }
-            (corpus_sections(&frame, d, &filter))
-        };
-        return Ok(Reply::Html(layout(&frame, content)));
+        return app.rendered.page(etag(ctx, &[&a]), || {
+            let frame = frame(app, ctx, "dash.title");
+            let content = html! {
+                (badge(&frame, &a))
+                h1 { (t(frame.lang, "dash.title")) }
+                (corpus_sections(&frame, d, &filter))
+            };
+            Ok(layout(&frame, content))
+        });
     }
     let order = speaker_order_of(ctx)?;
     let page = page_of(ctx)?;
@@ -51,7 +53,9 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         total,
         sort,
     };
-    Ok(Reply::Html(group_page(&frame, &a, d, &filter, &list)))
+    app.rendered.page(etag(ctx, &[&a]), || {
+        Ok(group_page(&frame, &a, d, &filter, &list))
+    })
 }
 
 /// What a group is, for people: `category: adult · gender: F`.

@@ -9,7 +9,7 @@ use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Analytics, Courses, Daily, Statistic, Weekly};
 use crate::store;
-use crate::web::app::{answer, finish_session, user_keys, App};
+use crate::web::app::{answer, etag, finish_session, user_keys, App};
 use crate::web::charts::{bars, column_chart, fmt_num, Bar};
 use crate::web::context::Ctx;
 use crate::web::decode::{
@@ -49,10 +49,10 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
         analytics: (&answers[2], a),
         courses: (&answers[3], c),
     };
-    Ok(Reply::Html(learner_view(
-        &frame(app, ctx, "user.title"),
-        &view,
-    )))
+    let shown: Vec<&Answer> = answers.iter().collect();
+    app.rendered.page(etag(ctx, &shown), || {
+        Ok(learner_view(&frame(app, ctx, "user.title"), &view))
+    })
 }
 
 /// The four statistics of one user's page.

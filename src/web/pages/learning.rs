@@ -6,7 +6,7 @@ use super::{badge, frame, layout, opt, stat_card, Frame};
 use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Learning, StatKey, Statistic};
-use crate::web::app::{answer, App};
+use crate::web::app::{answer, etag, App};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
@@ -17,11 +17,9 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let Statistic::Learning(d) = &a.entry.statistic else {
         unreachable!("learning key")
     };
-    Ok(Reply::Html(learning(
-        &frame(app, ctx, "learn.title"),
-        &a,
-        d,
-    )))
+    app.rendered.page(etag(ctx, &[&a]), || {
+        Ok(learning(&frame(app, ctx, "learn.title"), &a, d))
+    })
 }
 
 /// `/learning/`.

@@ -7,7 +7,7 @@ use crate::cache::Answer;
 use crate::i18n::t;
 use crate::stats::{Locations, StatKey, Statistic};
 use crate::store;
-use crate::web::app::{answer, App};
+use crate::web::app::{answer, etag, App};
 use crate::web::charts::{bar_chart, bars, dot_map, linked, Bar, Dot};
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
@@ -19,13 +19,12 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let Statistic::Locations(d) = &a.entry.statistic else {
         unreachable!("locations key")
     };
-    let labels = region_labels(app)?;
-    Ok(Reply::Html(locations(
-        &frame(app, ctx, "loc.title"),
-        &a,
-        d,
-        &labels,
-    )))
+    // The region labels are read only when the page is rendered, once per
+    // entry (and language and viewer), not on every view.
+    app.rendered.page(etag(ctx, &[&a]), || {
+        let labels = region_labels(app)?;
+        Ok(locations(&frame(app, ctx, "loc.title"), &a, d, &labels))
+    })
 }
 
 /// Region names at the coordinates of `ip_regions` (first row of each name).

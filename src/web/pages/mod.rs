@@ -62,6 +62,10 @@ pub fn local_time(micros: i64, tz: chrono_tz::Tz) -> String {
         .unwrap_or_default()
 }
 
+/// The script of live pages, compiled into the binary, inline in every page
+/// (no external resource; it does nothing on a page without a badge).
+pub const LIVE: &str = include_str!("../../../assets/live.js");
+
 /// The shared layout with navigation.
 pub fn layout(frame: &Frame, content: Markup) -> Markup {
     let l = frame.lang;
@@ -101,6 +105,7 @@ pub fn layout(frame: &Frame, content: Markup) -> Markup {
                     }
                 }
                 main { (content) }
+                script { (PreEscaped(LIVE)) }
             }
         }
     }
@@ -147,13 +152,16 @@ pub fn badge(frame: &Frame, answer: &Answer) -> Markup {
     };
     html! {
         div.badgebar {
-            span class=(class) data-status=(answer.status.as_str()) { (text) }
+            span class=(class) data-status=(answer.status.as_str()) data-key=(answer.key.to_string())
+                data-text-fresh=(format!("{} ({}: {when})", t(l, "badge.fresh"), t(l, "badge.refreshed")))
+                data-text-stale=(format!("{} ({}: {when}) — {}", t(l, "badge.stale"), t(l, "badge.updated"), t(l, "badge.refreshing")))
+                { (text) }
             @if frame.staff() {
                 form.inline method="post" action="/refresh/" {
                     input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
                     input type="hidden" name="key" value=(answer.key.to_string());
                     input type="hidden" name="next" value=(frame.here);
-                    button type="submit" { (t(l, "action.refresh")) }
+                    button type="submit" data-busy=(format!("{}…", t(l, "badge.refreshing"))) { (t(l, "action.refresh")) }
                 }
             }
         }

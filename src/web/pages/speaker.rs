@@ -10,7 +10,7 @@ use crate::i18n::t;
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
 use crate::store::speakers::{self, SpeakerInfo, UploadRow};
-use crate::web::app::{answer, App};
+use crate::web::app::{answer, etag, App};
 use crate::web::context::Ctx;
 use crate::web::decode::{page_of, path_id};
 use crate::web::error::WebError;
@@ -40,7 +40,8 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
         page,
         total,
     };
-    Ok(Reply::Html(speaker_page(&frame, &view)))
+    app.rendered
+        .page(etag(ctx, &[&a]), || Ok(speaker_page(&frame, &view)))
 }
 
 struct SpeakerView<'a> {

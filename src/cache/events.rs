@@ -1,0 +1,75 @@
+//! Entry events: every write, invalidation or stale-marking of an entry is
+//! told to whoever subscribed (the web server's event streams), as it
+//! happens. Subscribers that went away are dropped at the next event.
+
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+/// What happened to one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EntryEvent {
+    /// The entry's key.
+    pub key: String,
+    /// `fresh` (just computed) or `stale` (marked stale or dropped).
+    pub status: &'static str,
+    /// When the entry now stored was computed (RFC 3339), `null` when it was
+    /// dropped.
+    pub computed_at: Option<String>,
+    /// Writes to its data since it was computed.
+    pub changes_since: u64,
+}
+
+/// The subscribers of a cache's entry events.
+#[derive(Debug, Default)]
+pub struct Events {
+    subscribers: Mutex<Vec<Sender<EntryEvent>>>,
+}
+
+impl Events {
+    /// A new subscription: every event from now on arrives on the receiver.
+    pub fn subscribe(&self) -> Receiver<EntryEvent> {
+        let (tx, rx) = channel();
+        self.lock().push(tx);
+        rx
+    }
+
+    /// Tells every subscriber; drops those whose receiver is gone.
+    pub fn send(&self, event: EntryEvent) {
+        let mut subscribers = self.lock();
+        if subscribers.is_empty() {
+            return;
+        }
+        subscribers.retain(|s| s.send(event.clone()).is_ok());
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Sender<EntryEvent>>> {
+        self.subscribers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_subscriber_hears_and_the_gone_are_dropped() {
+        let events = Events::default();
+        let a = events.subscribe();
+        let b = events.subscribe();
+        let event = EntryEvent {
+            key: "dashboard".into(),
+            status: "stale",
+            computed_at: None,
+            changes_since: 0,
+        };
+        events.send(event.clone());
+        assert_eq!(a.recv().unwrap(), event);
+        assert_eq!(b.recv().unwrap(), event);
+        drop(b);
+        events.send(event.clone());
+        assert_eq!(events.lock().len(), 1);
+        assert_eq!(a.recv().unwrap(), event);
+    }
+}
