@@ -152,10 +152,10 @@ pub fn badge(frame: &Frame, answer: &Answer) -> Markup {
     };
     html! {
         div.badgebar {
-            span class=(class) data-status=(answer.status.as_str()) data-key=(answer.key.to_string())
+            span class=(class) data-key=(answer.key.to_string())
                 data-text-fresh=(format!("{} ({}: {when})", t(l, "badge.fresh"), t(l, "badge.refreshed")))
                 data-text-stale=(format!("{} ({}: {when}) — {}", t(l, "badge.stale"), t(l, "badge.updated"), t(l, "badge.refreshing")))
-                { (text) }
+                data-status=(answer.status.as_str()) { (text) }
             @if frame.staff() {
                 form.inline method="post" action="/refresh/" {
                     input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
