@@ -121,8 +121,11 @@ impl Broadcaster {
 
     /// Writes the response head to `writer` and adds it to the open streams.
     pub fn open(&self, mut writer: Box<dyn Write + Send>, subscriber: Subscriber) {
+        // Under the lock, so that once the client has the head the stream
+        // is counted and hears every event.
+        let mut streams = lock(&self.streams);
         if writer.write_all(HEAD).and_then(|()| writer.flush()).is_ok() {
-            lock(&self.streams).push(Stream { writer, subscriber });
+            streams.push(Stream { writer, subscriber });
         }
     }
 
