@@ -257,6 +257,11 @@ pub struct StatsCache {
     metrics: Metrics,
     /// Who hears of written, dropped and stale-marked entries.
     events: events::Events,
+    /// Entries decoded before, by key. redb admits one process per file, so
+    /// what this process wrote is what the file holds: a read needs no redb
+    /// transaction and no decoding once an entry was read. Every write,
+    /// drop, purge and reopen goes past it.
+    decoded: Mutex<HashMap<String, Arc<Entry>>>,
 }
 
 /// Opens `path` and reads every entry once; a file that cannot be opened
@@ -341,6 +346,7 @@ impl StatsCache {
             last_access: Mutex::new((0, HashMap::new())),
             metrics: Metrics::default(),
             events: events::Events::default(),
+            decoded: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -376,6 +382,7 @@ impl StatsCache {
     /// Closes and opens the file again (at most once a second); a damaged
     /// file is moved aside, an I/O error leaves it for the next try.
     fn reopen(&self) {
+        self.lock_decoded().clear();
         {
             let mut last = self.last_reopen.lock().unwrap_or_else(|e| e.into_inner());
             if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
@@ -432,6 +439,30 @@ impl StatsCache {
 
     /// Reads the stored entry of a key (a miss for unknown layouts or read errors).
     pub fn read(&self, key: &str) -> Option<Entry> {
+        self.read_shared(key).map(|e| e.as_ref().clone())
+    }
+
+    /// The stored entry of a key, shared: from memory when it was read
+    /// before, else from the file (and then kept in memory).
+    fn read_shared(&self, key: &str) -> Option<Arc<Entry>> {
+        if let Some(entry) = self.lock_decoded().get(key) {
+            return Some(Arc::clone(entry));
+        }
+        let entry = Arc::new(self.read_stored(key)?);
+        let mut decoded = self.lock_decoded();
+        // Bounded like the file: beyond its entry limit, start over.
+        if decoded.len() >= self.config.cache.max_entries.max(1) {
+            decoded.clear();
+        }
+        decoded.insert(key.to_string(), Arc::clone(&entry));
+        Some(entry)
+    }
+
+    fn lock_decoded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Entry>>> {
+        self.decoded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read_stored(&self, key: &str) -> Option<Entry> {
         if let Some(entry) = self.lock_transient().get(key) {
             return Some(entry);
         }
@@ -472,7 +503,7 @@ impl StatsCache {
     /// The stored answer of `key` as a reader would see it, without counting
     /// a read or starting a recomputation; `None` when nothing is stored.
     pub fn peek(&self, key: &StatKey) -> Result<Option<Answer>, CacheError> {
-        let Some(entry) = self.read(&key.to_string()) else {
+        let Some(entry) = self.read_shared(&key.to_string()) else {
             return Ok(None);
         };
         let (status, changes_since) = self.status(key, &entry)?;
@@ -480,7 +511,7 @@ impl StatsCache {
             key: key.clone(),
             status,
             changes_since,
-            entry: Arc::new(entry),
+            entry,
         }))
     }
 
@@ -493,7 +524,7 @@ impl StatsCache {
         let kind = key.kind();
         let now = self.config.clock.now_micros();
         self.touch(&text);
-        if let Some(entry) = self.read(&text) {
+        if let Some(entry) = self.read_shared(&text) {
             let (status, changes) = self.status(key, &entry)?;
             let status = if status == Freshness::Stale {
                 self.metrics.stale(kind);
@@ -512,7 +543,7 @@ impl StatsCache {
                 key: key.clone(),
                 status,
                 changes_since: changes,
-                entry: Arc::new(entry),
+                entry,
             });
         }
         self.metrics.miss(kind);
@@ -657,6 +688,7 @@ impl StatsCache {
     /// Stores an entry, evicting least recently used per-user entries when
     /// over the limit. The previous entry stays readable until the commit.
     pub fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
+        self.lock_decoded().remove(key);
         let parsed = StatKey::parse(key);
         let written = if parsed.as_ref().is_ok_and(|k| self.is_transient(k)) {
             self.lock_transient().put(key, entry.clone());
@@ -697,6 +729,7 @@ impl StatsCache {
                 for victim in victims.into_iter().take(len - limit) {
                     if victim != key {
                         table.remove(victim.as_str()).map_err(redb_err)?;
+                        self.lock_decoded().remove(&victim);
                     }
                 }
             }
@@ -771,6 +804,7 @@ impl StatsCache {
         let noting = |k: &str| {
             let hit = pred(k);
             if hit {
+                self.lock_decoded().remove(k);
                 removed
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -841,6 +875,7 @@ impl StatsCache {
 
     /// Drops per-user entries past their TTL. Returns how many.
     pub fn purge_expired(&self) -> Result<usize, CacheError> {
+        self.lock_decoded().clear();
         let now = self.config.clock.now_micros();
         let from_memory = self.lock_transient().purge_expired(now);
         Ok(from_memory + self.with_db(|db| Self::purge_expired_from(db, now))?)

@@ -32,7 +32,43 @@ pub enum Reply {
     Redirect(LocalPath, Vec<String>),
 }
 
-type Response = tiny_http::Response<Cursor<Vec<u8>>>;
+/// An answer's bytes: made for this answer, or shared with the memo of
+/// rendered answers (no copy per view).
+pub enum Body {
+    /// Made for this answer.
+    Owned(Vec<u8>),
+    /// Rendered before.
+    Shared(std::sync::Arc<Vec<u8>>),
+}
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Body::Owned(v) => v,
+            Body::Shared(v) => v,
+        }
+    }
+}
+
+type Response = tiny_http::Response<Cursor<Body>>;
+
+/// A 200 answer with `body`, sent with its `Content-Length` (never chunked:
+/// the length is known, and a client reads it in one go).
+fn response(body: Body) -> Response {
+    let length = body.as_ref().len();
+    tiny_http::Response::new(
+        tiny_http::StatusCode(200),
+        Vec::new(),
+        Cursor::new(body),
+        Some(length),
+        None,
+    )
+    .with_chunked_threshold(usize::MAX)
+}
+
+fn owned(data: impl Into<Vec<u8>>) -> Response {
+    response(Body::Owned(data.into()))
+}
 
 /// A header from text voxdash chose; a value that is not a valid header
 /// (which no caller should pass) is left out rather than panicking.
@@ -77,7 +113,7 @@ pub(super) fn render(reply: Reply) -> Response {
         Reply::Html(markup) => render(Reply::HtmlWithCookies(markup, Vec::new())),
         Reply::HtmlWithCookies(markup, cookies) => {
             let mut r = with_header(
-                Response::from_data(markup.into_string().into_bytes()),
+                owned(markup.into_string().into_bytes()),
                 "Content-Type",
                 "text/html; charset=utf-8",
             );
@@ -87,19 +123,14 @@ pub(super) fn render(reply: Reply) -> Response {
             r
         }
         Reply::Json(status, value) => with_header(
-            Response::from_data(serde_json::to_vec(&value).unwrap_or_default())
-                .with_status_code(status),
+            owned(serde_json::to_vec(&value).unwrap_or_default()).with_status_code(status),
             "Content-Type",
             "application/json; charset=utf-8",
         ),
-        Reply::Text(kind, text) => {
-            with_header(Response::from_data(text.into_bytes()), "Content-Type", kind)
+        Reply::Text(kind, text) => with_header(owned(text.into_bytes()), "Content-Type", kind),
+        Reply::Bytes(kind, bytes) => {
+            with_header(response(Body::Shared(bytes)), "Content-Type", kind)
         }
-        Reply::Bytes(kind, bytes) => with_header(
-            Response::from_data(bytes.as_ref().clone()),
-            "Content-Type",
-            kind,
-        ),
         Reply::Tagged(tag, inner) => {
             let r = with_header(render(*inner), "ETag", &tag);
             with_header(r, "Cache-Control", "private, no-cache")
@@ -111,7 +142,7 @@ pub(super) fn render(reply: Reply) -> Response {
         )),
         Reply::Redirect(to, cookies) => {
             let mut r = with_header(
-                Response::from_data(Vec::new()).with_status_code(303),
+                owned(Vec::new()).with_status_code(303),
                 "Location",
                 to.as_str(),
             );
@@ -156,7 +187,7 @@ pub fn error(e: &WebError, request_id: &str, is_api: bool) -> Response {
                 body { h1 { (status) } p { (e.public_message(request_id)) } p { a href="/" { "voxdash" } } } }
         };
         with_header(
-            Response::from_data(page.into_string().into_bytes()).with_status_code(status),
+            owned(page.into_string().into_bytes()).with_status_code(status),
             "Content-Type",
             "text/html; charset=utf-8",
         )
@@ -189,11 +220,7 @@ pub fn with_common_headers(mut response: Response, remember_lang: Option<Lang>) 
 
 /// The `304 Not Modified` answer to a tagged request the client has.
 pub fn not_modified(tag: &str) -> Response {
-    let r = with_header(
-        Response::from_data(Vec::new()).with_status_code(304),
-        "ETag",
-        tag,
-    );
+    let r = with_header(owned(Vec::new()).with_status_code(304), "ETag", tag);
     with_header(r, "Cache-Control", "private, no-cache")
 }
 
