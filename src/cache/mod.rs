@@ -566,7 +566,12 @@ impl StatsCache {
         let mut access = self.last_access.lock().unwrap_or_else(|e| e.into_inner());
         access.0 += 1;
         let tick = access.0;
-        access.1.insert(key.to_string(), tick);
+        match access.1.get_mut(key) {
+            Some(t) => *t = tick,
+            None => {
+                access.1.insert(key.to_string(), tick);
+            }
+        }
     }
 
     /// Starts a background recomputation unless one is under way. The

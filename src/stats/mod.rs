@@ -107,17 +107,17 @@ pub struct Computed {
 /// The write count of the tables (or of the user's rows) that `key` reads.
 pub fn revision(conn: &Connection, key: &StatKey) -> Result<u64> {
     Ok(match key {
-        StatKey::Dashboard => store::read_revisions(conn)?.sum(&["speakers", "recordings"]),
+        StatKey::Dashboard => store::read_revision_sum(conn, &["speakers", "recordings"])?,
         StatKey::Locations => {
-            store::read_revisions(conn)?.sum(&["uploads", "recordings", "ip_regions"])
+            store::read_revision_sum(conn, &["uploads", "recordings", "ip_regions"])?
         }
-        StatKey::Learning => store::read_revisions(conn)?.sum(&["study_sessions"]),
+        StatKey::Learning => store::read_revision_sum(conn, &["study_sessions"])?,
         StatKey::Daily { user, .. }
         | StatKey::Weekly { user, .. }
         | StatKey::Analytics { user } => store::read_user_revision(conn, *user)?.0,
         StatKey::Courses { user } => {
             store::read_user_revision(conn, *user)?.1
-                + store::read_revisions(conn)?.sum(&["courses"])
+                + store::read_revision_sum(conn, &["courses"])?
         }
         StatKey::SubCorpus(f) => store::speakers::group_revision(
             conn,

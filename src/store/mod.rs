@@ -375,6 +375,19 @@ impl Revisions {
     }
 }
 
+/// The sum of the write counts of `tables`, in one query and without
+/// building the whole table (the hot path of every cache read).
+pub fn read_revision_sum(conn: &Connection, tables: &[&str]) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COALESCE(SUM(inserts + updates + deletes), 0) FROM write_counters
+         WHERE table_name IN (?1, ?2, ?3)",
+    )?;
+    let name = |i: usize| tables.get(i).copied().unwrap_or("");
+    debug_assert!(tables.len() <= 3, "at most three tables per statistic");
+    let n: i64 = stmt.query_row([name(0), name(1), name(2)], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
 /// Reads every table's write count in one query.
 pub fn read_revisions(conn: &Connection) -> Result<Revisions> {
     let mut stmt =

@@ -184,6 +184,12 @@ impl<'r> Ctx<'r> {
     }
 
     fn authenticate(&mut self, cache: &StatsCache) -> Result<(), WebError> {
+        // An anonymous request (most page views of a public server) needs
+        // no connection at all.
+        if !self.headers.contains_key("authorization") && !self.cookies.contains_key(SESSION_COOKIE)
+        {
+            return Ok(());
+        }
         let conn = cache.store().conn()?;
         if let Some(token) = self
             .headers
