@@ -7,6 +7,7 @@
 
 pub mod entry;
 mod events;
+pub mod memo;
 pub mod metrics;
 mod transient;
 
@@ -261,7 +262,7 @@ pub struct StatsCache {
     /// what this process wrote is what the file holds: a read needs no redb
     /// transaction and no decoding once an entry was read. Every write,
     /// drop, purge and reopen goes past it.
-    decoded: Mutex<HashMap<String, Arc<Entry>>>,
+    decoded: memo::Memo<String, Arc<Entry>>,
 }
 
 /// Opens `path` and reads every entry once; a file that cannot be opened
@@ -346,7 +347,7 @@ impl StatsCache {
             last_access: Mutex::new((0, HashMap::new())),
             metrics: Metrics::default(),
             events: events::Events::default(),
-            decoded: Mutex::new(HashMap::new()),
+            decoded: memo::Memo::new(config.cache.max_entries),
         }))
     }
 
@@ -382,7 +383,7 @@ impl StatsCache {
     /// Closes and opens the file again (at most once a second); a damaged
     /// file is moved aside, an I/O error leaves it for the next try.
     fn reopen(&self) {
-        self.lock_decoded().clear();
+        self.decoded.clear();
         {
             let mut last = self.last_reopen.lock().unwrap_or_else(|e| e.into_inner());
             if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
@@ -445,21 +446,13 @@ impl StatsCache {
     /// The stored entry of a key, shared: from memory when it was read
     /// before, else from the file (and then kept in memory).
     fn read_shared(&self, key: &str) -> Option<Arc<Entry>> {
-        if let Some(entry) = self.lock_decoded().get(key) {
-            return Some(Arc::clone(entry));
+        if let Some(entry) = self.decoded.get(key) {
+            return Some(entry);
         }
+        // Bounded like the file (`max_entries`).
         let entry = Arc::new(self.read_stored(key)?);
-        let mut decoded = self.lock_decoded();
-        // Bounded like the file: beyond its entry limit, start over.
-        if decoded.len() >= self.config.cache.max_entries.max(1) {
-            decoded.clear();
-        }
-        decoded.insert(key.to_string(), Arc::clone(&entry));
+        self.decoded.insert(key.to_string(), Arc::clone(&entry));
         Some(entry)
-    }
-
-    fn lock_decoded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Entry>>> {
-        self.decoded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn read_stored(&self, key: &str) -> Option<Entry> {
@@ -693,7 +686,7 @@ impl StatsCache {
     /// Stores an entry, evicting least recently used per-user entries when
     /// over the limit. The previous entry stays readable until the commit.
     pub fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
-        self.lock_decoded().remove(key);
+        self.decoded.remove(key);
         let parsed = StatKey::parse(key);
         let written = if parsed.as_ref().is_ok_and(|k| self.is_transient(k)) {
             self.lock_transient().put(key, entry.clone());
@@ -734,7 +727,7 @@ impl StatsCache {
                 for victim in victims.into_iter().take(len - limit) {
                     if victim != key {
                         table.remove(victim.as_str()).map_err(redb_err)?;
-                        self.lock_decoded().remove(&victim);
+                        self.decoded.remove(&victim);
                     }
                 }
             }
@@ -809,7 +802,7 @@ impl StatsCache {
         let noting = |k: &str| {
             let hit = pred(k);
             if hit {
-                self.lock_decoded().remove(k);
+                self.decoded.remove(k);
                 removed
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -880,7 +873,7 @@ impl StatsCache {
 
     /// Drops per-user entries past their TTL. Returns how many.
     pub fn purge_expired(&self) -> Result<usize, CacheError> {
-        self.lock_decoded().clear();
+        self.decoded.clear();
         let now = self.config.clock.now_micros();
         let from_memory = self.lock_transient().purge_expired(now);
         Ok(from_memory + self.with_db(|db| Self::purge_expired_from(db, now))?)

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::key::Filter;
 use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
+use crate::store;
 
 /// The voice corpus (`GET /api/v1/stats/dashboard`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,20 +184,6 @@ pub enum Selection<'a> {
     Speaker(i64),
 }
 
-impl Selection<'_> {
-    /// The filter as the store reads it.
-    fn group(&self) -> [Option<&str>; 3] {
-        match self {
-            Selection::Group(f) => [
-                f.category.as_deref(),
-                f.diagnosis.as_deref(),
-                f.gender.as_deref(),
-            ],
-            _ => [None; 3],
-        }
-    }
-}
-
 /// The running sums of one pass over speakers and recordings.
 #[derive(Default)]
 struct Corpus {
@@ -216,28 +203,36 @@ struct Corpus {
     snr_values: Option<Vec<f64>>,
 }
 
-/// Speakers of a group: NULL and empty compare equal, as in the counters.
-const SPEAKERS_OF_GROUP: &str = "FROM speakers s WHERE
-    (?1 IS NULL OR COALESCE(s.category, '') = ?1)
-    AND (?2 IS NULL OR COALESCE(s.diagnosis, '') = ?2)
-    AND (?3 IS NULL OR COALESCE(s.gender, '') = ?3)";
+/// The speakers of a group (NULL and empty compare equal, as in the
+/// counters), with the group's values at `?1`..`?3`.
+fn speakers_of_group() -> String {
+    format!("FROM speakers s WHERE {}", store::speakers::GROUP_WHERE)
+}
+
+/// Runs `stmt` with the parameters of `selection`: none for the whole
+/// corpus, the group's three values, or the speaker's id.
+fn query<'s>(
+    stmt: &'s mut rusqlite::Statement<'_>,
+    selection: Selection,
+) -> rusqlite::Result<rusqlite::Rows<'s>> {
+    match selection {
+        Selection::All => stmt.query([]),
+        Selection::Group(f) => stmt.query(f.group()),
+        Selection::Speaker(id) => stmt.query([id]),
+    }
+}
 
 impl Corpus {
     fn add_speakers(&mut self, conn: &Connection, selection: Selection) -> Result<()> {
         let columns = "SELECT id, category, gender, diagnosis";
         let mut stmt = match selection {
             Selection::All => conn.prepare(&format!("{columns} FROM speakers"))?,
-            Selection::Group(_) => conn.prepare(&format!("{columns} {SPEAKERS_OF_GROUP}"))?,
+            Selection::Group(_) => conn.prepare(&format!("{columns} {}", speakers_of_group()))?,
             Selection::Speaker(_) => {
                 conn.prepare(&format!("{columns} FROM speakers WHERE id = ?1"))?
             }
         };
-        let [category, diagnosis, gender] = selection.group();
-        let mut rows = match selection {
-            Selection::All => stmt.query([])?,
-            Selection::Group(_) => stmt.query(rusqlite::params![category, diagnosis, gender])?,
-            Selection::Speaker(id) => stmt.query([id])?,
-        };
+        let mut rows = query(&mut stmt, selection)?;
         while let Some(r) = rows.next()? {
             let groups = SpeakerGroups {
                 category: self.categories.slot(r.get(1)?),
@@ -266,20 +261,16 @@ impl Corpus {
             }
             Selection::Group(_) => format!(
                 "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
-                 FROM (SELECT s.id {SPEAKERS_OF_GROUP}) g
-                 CROSS JOIN recordings r INDEXED BY recordings_speaker ON r.speaker_id = g.id"
+                 FROM (SELECT s.id {}) g
+                 CROSS JOIN recordings r INDEXED BY recordings_speaker ON r.speaker_id = g.id",
+                speakers_of_group()
             ),
             Selection::Speaker(_) => "SELECT speaker_id, recorded_at, duration_s, snr_db
                  FROM recordings INDEXED BY recordings_speaker WHERE speaker_id = ?1"
                 .to_string(),
         };
         let mut stmt = conn.prepare(&sql)?;
-        let [category, diagnosis, gender] = selection.group();
-        let mut rows = match selection {
-            Selection::All => stmt.query([])?,
-            Selection::Group(_) => stmt.query(rusqlite::params![category, diagnosis, gender])?,
-            Selection::Speaker(id) => stmt.query([id])?,
-        };
+        let mut rows = query(&mut stmt, selection)?;
         while let Some(r) = rows.next()? {
             self.add_recording(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, local);
         }

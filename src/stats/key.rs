@@ -40,6 +40,15 @@ impl Filter {
         .collect()
     }
 
+    /// The filter as the store reads it: (category, diagnosis, gender).
+    pub fn group(&self) -> [Option<&str>; 3] {
+        [
+            self.category.as_deref(),
+            self.diagnosis.as_deref(),
+            self.gender.as_deref(),
+        ]
+    }
+
     /// Whether no value is given (the whole corpus).
     pub fn is_empty(&self) -> bool {
         self.params().is_empty()
@@ -179,9 +188,16 @@ impl KeyKind {
         }
     }
 
-    /// The kind named `name` (as in [`KeyKind::name`]).
-    pub fn parse(name: &str) -> Option<KeyKind> {
-        KeyKind::ALL.into_iter().find(|k| k.name() == name)
+    /// The kind named `name` (as in [`KeyKind::name`]), or what is wrong
+    /// with the name, for people.
+    pub fn parse(name: &str) -> Result<KeyKind, String> {
+        KeyKind::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = KeyKind::ALL.iter().map(|k| k.name()).collect();
+                format!("{name:?} is not one of {}", names.join(", "))
+            })
     }
 
     /// Shared kinds are never evicted.

@@ -119,14 +119,7 @@ pub fn revision(conn: &Connection, key: &StatKey) -> Result<u64> {
             store::read_user_revision(conn, *user)?.1
                 + store::read_revision_sum(conn, &["courses"])?
         }
-        StatKey::SubCorpus(f) => store::speakers::group_revision(
-            conn,
-            [
-                f.category.as_deref(),
-                f.diagnosis.as_deref(),
-                f.gender.as_deref(),
-            ],
-        )?,
+        StatKey::SubCorpus(f) => store::speakers::group_revision(conn, f.group())?,
         StatKey::Speaker { speaker } => store::speakers::speaker_revision(conn, *speaker)?,
     })
 }
@@ -142,7 +135,7 @@ pub fn compute(conn: &mut Connection, config: &Config, key: &StatKey) -> Result<
         }
     }
     if let StatKey::Speaker { speaker } = key {
-        if !store::speakers::speaker_exists(&tx, *speaker)? {
+        if !store::writes::exists(&tx, "speakers", *speaker)? {
             return Err(StatsError::UnknownSpeaker(*speaker));
         }
     }

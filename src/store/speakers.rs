@@ -14,8 +14,8 @@ use crate::clock::format_utc;
 pub type GroupFilter<'a> = [Option<&'a str>; 3];
 
 /// The condition of a group filter on `speakers` (aliased `s`), with its
-/// three parameters at `?1`..`?3`.
-const GROUP_WHERE: &str = "(?1 IS NULL OR COALESCE(s.category, '') = ?1)
+/// three parameters at `?1`..`?3`; the statistics select a sub-corpus with it.
+pub const GROUP_WHERE: &str = "(?1 IS NULL OR COALESCE(s.category, '') = ?1)
     AND (?2 IS NULL OR COALESCE(s.diagnosis, '') = ?2)
     AND (?3 IS NULL OR COALESCE(s.gender, '') = ?3)";
 
@@ -38,13 +38,6 @@ pub fn group_revision(conn: &Connection, filter: GroupFilter) -> Result<u64> {
         )?
         .query_row(params![filter[0], filter[1], filter[2]], |r| r.get(0))?;
     Ok(n as u64)
-}
-
-/// Whether speaker `id` exists.
-pub fn speaker_exists(conn: &Connection, id: i64) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM speakers WHERE id = ?1")?
-        .exists([id])?)
 }
 
 /// The distinct values of each grouping column (NULL as empty), sorted.

@@ -3,7 +3,7 @@
 //! both make (reading a statistic for a request, running a job, finishing a
 //! session).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,12 +11,13 @@ use super::context::Ctx;
 use super::error::WebError;
 use super::reply::Reply;
 use super::throttle;
-use crate::cache::{Answer, StatsCache};
+use crate::cache::memo::Memo;
+use crate::cache::{Answer, EntryInfo, StatsCache};
 use crate::clock::LocalTime;
 use crate::i18n::Lang;
 use crate::jobs::warmup::WarmupScheduler;
 use crate::jobs::{self, JobReport, JobRequest, Progress};
-use crate::stats::key::Filter;
+use crate::stats::key::{Filter, KeyKind};
 use crate::stats::{parse_date, StatKey};
 use crate::store::speakers::{self, SpeakerOrder, SpeakerRow};
 use crate::store::writes::SessionRow;
@@ -66,14 +67,21 @@ pub struct App {
 /// The speakers of a group with their totals, sorted, kept per group and
 /// order until a write counted for the group changes its revision: paging
 /// through a group page then costs no scan of its recordings. At most
-/// [`SpeakerLists::MAX`] lists are kept; beyond that the memo starts over.
-#[derive(Default)]
+/// [`SpeakerLists::MAX`] lists are kept.
 pub struct SpeakerLists {
-    lists: Mutex<HashMap<(Filter, SpeakerOrder), (u64, SpeakerList)>>,
+    lists: Memo<(Filter, SpeakerOrder), (u64, SpeakerList)>,
 }
 
 /// A group's speakers in one order, shared between page views.
 type SpeakerList = Arc<Vec<SpeakerRow>>;
+
+impl Default for SpeakerLists {
+    fn default() -> Self {
+        SpeakerLists {
+            lists: Memo::new(Self::MAX),
+        }
+    }
+}
 
 impl SpeakerLists {
     /// Lists kept at most.
@@ -86,45 +94,38 @@ impl SpeakerLists {
         filter: &Filter,
         order: SpeakerOrder,
     ) -> Result<SpeakerList, WebError> {
-        let group = [
-            filter.category.as_deref(),
-            filter.diagnosis.as_deref(),
-            filter.gender.as_deref(),
-        ];
+        let group = filter.group();
         let conn = cache.store().conn()?;
         let revision = speakers::group_revision(&conn, group)?;
         let key = (filter.clone(), order);
-        let kept = {
-            let lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
-            lists
-                .get(&key)
-                .filter(|(rev, _)| *rev == revision)
-                .map(|(_, rows)| Arc::clone(rows))
-        };
-        if let Some(rows) = kept {
-            return Ok(rows);
+        if let Some((rev, rows)) = self.lists.get(&key) {
+            if rev == revision {
+                return Ok(rows);
+            }
         }
         let mut rows = speakers::speakers_of(&conn, group)?;
         speakers::sort_speakers(&mut rows, order);
         let rows = Arc::new(rows);
-        let mut lists = self.lists.lock().unwrap_or_else(|e| e.into_inner());
-        if lists.len() >= Self::MAX {
-            lists.clear();
-        }
-        lists.insert(key, (revision, Arc::clone(&rows)));
+        self.lists.insert(key, (revision, Arc::clone(&rows)));
         Ok(rows)
     }
 }
 
 /// The bytes of pages and JSON answers, by `ETag`. A tag names the entries
 /// an answer shows (key, when computed, data revision, status, changes
-/// since), the
-/// language, the viewer and the query, so an entry that changes changes the
-/// tag, and an answer is rendered once per tag instead of once per view. At
-/// most [`Rendered::MAX`] answers are kept; beyond that the memo starts over.
-#[derive(Default)]
+/// since), the language, the viewer and the query, so an entry that changes
+/// changes the tag, and an answer is rendered once per tag instead of once
+/// per view. At most [`Rendered::MAX`] answers are kept.
 pub struct Rendered {
-    answers: Mutex<HashMap<String, Arc<Vec<u8>>>>,
+    answers: Memo<String, Arc<Vec<u8>>>,
+}
+
+impl Default for Rendered {
+    fn default() -> Self {
+        Rendered {
+            answers: Memo::new(Self::MAX),
+        }
+    }
 }
 
 impl Rendered {
@@ -138,16 +139,11 @@ impl Rendered {
         content_type: &'static str,
         render: impl FnOnce() -> Result<Vec<u8>, WebError>,
     ) -> Result<Reply, WebError> {
-        let kept = self.lock().get(&tag).cloned();
-        let bytes = match kept {
+        let bytes = match self.answers.get(&tag) {
             Some(bytes) => bytes,
             None => {
                 let bytes = Arc::new(render()?);
-                let mut answers = self.lock();
-                if answers.len() >= Self::MAX {
-                    answers.clear();
-                }
-                answers.insert(tag.clone(), Arc::clone(&bytes));
+                self.answers.insert(tag.clone(), Arc::clone(&bytes));
                 bytes
             }
         };
@@ -177,10 +173,6 @@ impl Rendered {
         self.get_or(tag, "application/json; charset=utf-8", || {
             Ok(serde_json::to_vec(&value()).unwrap_or_default())
         })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Vec<u8>>>> {
-        self.answers.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -243,6 +235,14 @@ pub(crate) fn refresh_entry(app: &App, key: StatKey, lang: Lang) -> Result<Answe
     run_job(app, request)?
         .into_answer()
         .ok_or_else(|| WebError::Panic("a stats job answered no statistic".into()))
+}
+
+/// The cache entries (of one kind), through the job runner like `cache ls`.
+pub(crate) fn list_entries(app: &App, kind: Option<KeyKind>) -> Result<Vec<EntryInfo>, WebError> {
+    match run_job(app, JobRequest::CacheList { kind })? {
+        JobReport::CacheList(entries) => Ok(entries),
+        _ => Err(WebError::Panic("cache ls answered no list".into())),
+    }
 }
 
 /// Drops the entries under `prefix`; returns how many.

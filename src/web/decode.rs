@@ -178,13 +178,9 @@ pub(crate) fn filter_of(ctx: &Ctx, allowed: &[&str]) -> Result<Filter, WebError>
 pub(crate) fn kind_of(ctx: &Ctx) -> Result<Option<KeyKind>, WebError> {
     match ctx.query.get("kind").filter(|k| !k.is_empty()) {
         None => Ok(None),
-        Some(name) => KeyKind::parse(name).map(Some).ok_or_else(|| {
-            let names: Vec<&str> = KeyKind::ALL.iter().map(|k| k.name()).collect();
-            WebError::bad(
-                "kind",
-                format!("{name:?} is not one of {}", names.join(", ")),
-            )
-        }),
+        Some(name) => KeyKind::parse(name)
+            .map(Some)
+            .map_err(|reason| WebError::bad("kind", reason)),
     }
 }
 

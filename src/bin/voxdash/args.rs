@@ -413,10 +413,7 @@ impl Command {
 
 /// A key kind named on the command line.
 fn parse_kind(name: &str) -> Result<KeyKind> {
-    KeyKind::parse(name).with_context(|| {
-        let names: Vec<&str> = KeyKind::ALL.iter().map(|k| k.name()).collect();
-        format!("--kind: {name:?} is not one of {}", names.join(", "))
-    })
+    KeyKind::parse(name).map_err(|reason| anyhow::anyhow!("--kind: {reason}"))
 }
 
 impl StatsCommand {

@@ -2,9 +2,8 @@
 
 use serde_json::json;
 
-use crate::jobs::{JobReport, JobRequest};
 use crate::stats::StatKey;
-use crate::web::app::{clear_entries, refresh_entry, run_job, App};
+use crate::web::app::{clear_entries, list_entries, refresh_entry, App};
 use crate::web::context::Ctx;
 use crate::web::decode::kind_of;
 use crate::web::error::WebError;
@@ -14,9 +13,7 @@ use crate::web::reply::Reply;
 pub(crate) fn list(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
     let kind = kind_of(ctx)?;
-    let JobReport::CacheList(entries) = run_job(app, JobRequest::CacheList { kind })? else {
-        return Err(WebError::Panic("cache ls answered no list".into()));
-    };
+    let entries = list_entries(app, kind)?;
     let list: Vec<serde_json::Value> = entries
         .into_iter()
         .map(|e| json!({"key": e.key, "status": e.status.as_str(), "age_s": e.age_secs, "ttl_s": e.ttl_secs, "size": e.size, "changes_since": e.changes_since}))

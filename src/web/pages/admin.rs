@@ -5,12 +5,11 @@ use maud::{html, Markup};
 use super::{frame, layout, local_time, Frame};
 use crate::cache::{EntryInfo, KindMetrics};
 use crate::i18n::t;
-use crate::jobs::{JobReport, JobRequest};
 use crate::stats::key::KeyKind;
 use crate::stats::StatKey;
 use crate::store;
 use crate::store::jobs::JobRun;
-use crate::web::app::{clear_entries, refresh_entry, run_job, App};
+use crate::web::app::{clear_entries, list_entries, refresh_entry, App};
 use crate::web::context::Ctx;
 use crate::web::decode::kind_of;
 use crate::web::error::WebError;
@@ -33,9 +32,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let conn = app.cache.store().conn()?;
     let size = |p: std::path::PathBuf| std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
     let kind = kind_of(ctx)?;
-    let JobReport::CacheList(mut entries) = run_job(app, JobRequest::CacheList { kind })? else {
-        return Err(WebError::Panic("cache ls answered no list".into()));
-    };
+    let mut entries = list_entries(app, kind)?;
     entries.sort_by(|a, b| a.key.cmp(&b.key));
     let view = AdminView {
         kind,

@@ -14,7 +14,7 @@ use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
 use crate::store::speakers::SpeakerRow;
 use crate::web::app::{answer, etag, App};
-use crate::web::charts::{bar_chart, bars, column_chart, linked};
+use crate::web::charts::{bar_chart, bars, column_chart, Bar};
 use crate::web::context::Ctx;
 use crate::web::decode::{filter_of, page_of, speaker_order_of};
 use crate::web::error::WebError;
@@ -124,21 +124,37 @@ fn group_page(
 pub(crate) fn corpus_sections(frame: &Frame, d: &Dashboard, within: &Filter) -> Markup {
     let l = frame.lang;
     let to = |name: &str, value: &str| group_href(&narrowed(within, name, value));
-    let cat = linked(
-        bars(
-            &d.by_category,
-            |g| group_name(l, &g.category),
-            |g| g.recordings as f64,
-        ),
-        |i| to("category", &d.by_category[i].category),
+    // One bar per group, named and leading to its page.
+    let group_bars = |name: &str, groups: Vec<(&str, u64)>| -> Vec<Bar> {
+        groups
+            .into_iter()
+            .map(|(value, recordings)| Bar {
+                label: group_name(l, value),
+                value: recordings as f64,
+                href: Some(to(name, value)),
+            })
+            .collect()
+    };
+    let cat = group_bars(
+        "category",
+        d.by_category
+            .iter()
+            .map(|g| (g.category.as_str(), g.recordings))
+            .collect(),
     );
-    let gender = linked(
-        bars(
-            &d.by_gender,
-            |g| group_name(l, &g.gender),
-            |g| g.recordings as f64,
-        ),
-        |i| to("gender", &d.by_gender[i].gender),
+    let gender = group_bars(
+        "gender",
+        d.by_gender
+            .iter()
+            .map(|g| (g.gender.as_str(), g.recordings))
+            .collect(),
+    );
+    let diag = group_bars(
+        "diagnosis",
+        d.by_diagnosis
+            .iter()
+            .map(|g| (g.diagnosis.as_str(), g.recordings))
+            .collect(),
     );
     let snr = bars(
         &d.snr.buckets,
@@ -146,14 +162,6 @@ pub(crate) fn corpus_sections(frame: &Frame, d: &Dashboard, within: &Filter) -> 
         |b| b.recordings as f64,
     );
     let months = bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64);
-    let diag = linked(
-        bars(
-            &d.by_diagnosis,
-            |g| group_name(l, &g.diagnosis),
-            |g| g.recordings as f64,
-        ),
-        |i| to("diagnosis", &d.by_diagnosis[i].diagnosis),
-    );
     html! {
             div.cards {
                 (stat_card(t(l, "dash.speakers"), d.total_speakers.to_string()))
