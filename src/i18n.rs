@@ -74,6 +74,68 @@ pub fn t(lang: Lang, key: &str) -> &str {
     }
 }
 
+/// Translates a phrase and fills its `{name}` holes with `args`.
+pub fn fill(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    let mut text = t(lang, key).to_string();
+    for (name, value) in args {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    text
+}
+
+/// A data word (`home`, `laptop`, `improving`) in the page's language:
+/// the phrase `PREFIX.WORD` when there is one, the word as written
+/// otherwise.
+pub fn word(lang: Lang, prefix: &str, value: &str) -> String {
+    let key = format!("{prefix}.{value}");
+    match t(lang, &key) {
+        found if found != key => found.to_string(),
+        _ => value.to_string(),
+    }
+}
+
+/// A phrase about `n` things, in the form the language uses for that
+/// number: `KEY.one` for exactly one, `KEY.other` otherwise (Korean and
+/// Chinese do not inflect, so their two forms are the same); `{n}` is filled.
+pub fn plural(lang: Lang, key: &str, n: u64) -> String {
+    let form = if n == 1 { "one" } else { "other" };
+    fill(lang, &format!("{key}.{form}"), &[("n", &n.to_string())])
+}
+
+/// A region name of the data in the page's language: the Korean provinces
+/// and cities have their Korean and Chinese names; others stay as written.
+pub fn region(lang: Lang, name: &str) -> String {
+    match REGIONS.iter().find(|(en, ..)| *en == name) {
+        Some((_, ko, zh)) => match lang {
+            Lang::En => name.to_string(),
+            Lang::Ko => (*ko).to_string(),
+            Lang::Zh => (*zh).to_string(),
+        },
+        None => name.to_string(),
+    }
+}
+
+/// (English, Korean, Chinese) names of Korea's first-level regions.
+const REGIONS: &[(&str, &str, &str)] = &[
+    ("Seoul", "서울", "首尔"),
+    ("Busan", "부산", "釜山"),
+    ("Daegu", "대구", "大邱"),
+    ("Incheon", "인천", "仁川"),
+    ("Gwangju", "광주", "光州"),
+    ("Daejeon", "대전", "大田"),
+    ("Ulsan", "울산", "蔚山"),
+    ("Sejong", "세종", "世宗"),
+    ("Gyeonggi", "경기", "京畿"),
+    ("Gangwon", "강원", "江原"),
+    ("Chungbuk", "충북", "忠清北道"),
+    ("Chungnam", "충남", "忠清南道"),
+    ("Jeonbuk", "전북", "全罗北道"),
+    ("Jeonnam", "전남", "全罗南道"),
+    ("Gyeongbuk", "경북", "庆尚北道"),
+    ("Gyeongnam", "경남", "庆尚南道"),
+    ("Jeju", "제주", "济州"),
+];
+
 /// The sentence of a recommendation code in a language.
 pub fn recommendation(lang: Lang, code: &str) -> String {
     t(lang, &format!("rec.{code}")).to_string()
@@ -125,6 +187,137 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
         "正在刷新",
     ),
     ("badge.changes", "changes since", "이후 변경", "此后变更"),
+    // Tables, charts and empty states.
+    ("table.csv", "Download CSV", "CSV 내려받기", "下载 CSV"),
+    ("table.sort", "Sort by this column", "이 열로 정렬", "按此列排序"),
+    ("unit.recordings", "recordings", "녹음 수", "录音数"),
+    ("unit.uploads", "uploads", "업로드 수", "上传数"),
+    ("unit.minutes", "minutes", "분", "分钟"),
+    ("unit.sessions", "sessions", "세션 수", "学习次数"),
+    ("unit.s", "s", "초", "秒"),
+    ("unit.min", "min", "분", "分钟"),
+    ("unit.h", "h", "시간", "小时"),
+    ("unit.d", "d", "일", "天"),
+    ("axis.month", "month", "월", "月份"),
+    ("axis.day", "day", "날짜", "日期"),
+    ("axis.hour", "hour of day (0–23)", "시각 (0–23시)", "时段 (0–23 时)"),
+    ("snr.band", "{name} ({range} dB)", "{name} ({range} dB)", "{name}（{range} dB）"),
+    ("empty.title", "No data yet", "아직 데이터가 없습니다", "还没有数据"),
+    ("empty.load", "Load your CSV files with voxdash import DIR, or try the demo data with voxdash init --demo; this page fills in on the next view.", "voxdash import DIR 로 CSV 파일을 불러오거나 voxdash init --demo 로 데모 데이터를 넣어 보세요. 다음에 이 페이지를 열면 채워집니다.", "用 voxdash import DIR 导入 CSV 文件，或用 voxdash init --demo 载入演示数据；下次打开此页面时即会显示。"),
+    ("empty.no_points", "No upload has coordinates yet, so there is nothing to map.", "좌표가 있는 업로드가 아직 없어 지도에 표시할 것이 없습니다.", "还没有带坐标的上传，地图上没有可显示的内容。"),
+    ("empty.no_learners", "No learners yet.", "아직 학습자가 없습니다.", "还没有学习者。"),
+    ("badge.changes.one", "1 change since", "이후 변경 1건", "此后 1 处变更"),
+    ("badge.changes.other", "{n} changes since", "이후 변경 {n}건", "此后 {n} 处变更"),
+    ("status.fresh", "fresh", "최신", "最新"),
+    ("status.cached", "cached", "캐시", "缓存"),
+    ("status.stale", "stale", "오래됨", "过期"),
+    // Learning.
+    ("learn.your_page", "Your learning page", "내 학습 페이지", "我的学习页面"),
+    ("learn.learners", "Learners", "학습자 목록", "学习者列表"),
+    ("learn.username", "Username", "사용자 이름", "用户名"),
+    ("learn.name", "Name", "이름", "姓名"),
+    ("learn.last_active", "Last active", "최근 활동", "最近活跃"),
+    ("learn.sessions_total", "Sessions", "세션", "学习次数"),
+    ("learn.region", "Region", "지역", "地区"),
+    ("user.previous_day", "← Previous day", "← 전날", "← 前一天"),
+    ("user.next_day", "Next day →", "다음 날 →", "后一天 →"),
+    ("user.previous_week", "← Previous week", "← 지난주", "← 上一周"),
+    ("user.next_week", "Next week →", "다음 주 →", "下一周 →"),
+    ("user.pick_day", "Day", "날짜", "日期"),
+    ("user.pick_week", "Week of", "주 (날짜 선택)", "所在周"),
+    ("user.show", "Show", "보기", "查看"),
+    ("user.this_week", "This week", "이번 주", "本周"),
+    ("user.today_link", "Today", "오늘", "今天"),
+    ("user.no_recommendations", "Nothing to recommend: no pattern in the last 30 days calls for a change.", "추천할 내용이 없습니다. 최근 30일 동안 바꿀 만한 패턴이 없습니다.", "暂无建议：最近 30 天没有需要改变的模式。"),
+    ("user.started", "started", "시작", "开始于"),
+    ("user.week_moved", "The week shown starts on Monday {date}, the Monday of the day asked for.", "요청한 날이 속한 주의 월요일({date})부터 표시합니다.", "显示的是所选日期所在周，从星期一 {date} 开始。"),
+    ("form.start_time", "Start", "시작 시각", "开始时间"),
+    ("form.duration", "Duration (minutes)", "시간 (분)", "时长（分钟）"),
+    ("form.effectiveness", "Effectiveness (1–5)", "효과 (1–5)", "效果（1–5）"),
+    ("form.focus", "Focus (0–100)", "집중도 (0–100)", "专注度（0–100）"),
+    ("form.environment", "Place", "장소", "地点"),
+    ("form.device", "Device", "기기", "设备"),
+    ("form.subject", "Subject", "주제", "科目"),
+    ("form.now_hint", "Leave empty for now", "비워 두면 지금", "留空表示现在"),
+    ("env.home", "home", "집", "家"),
+    ("env.library", "library", "도서관", "图书馆"),
+    ("env.office", "office", "사무실", "办公室"),
+    ("env.cafe", "cafe", "카페", "咖啡馆"),
+    ("env.classroom", "classroom", "교실", "教室"),
+    ("env.other", "other", "기타", "其他"),
+    ("device.desktop", "desktop", "데스크톱", "台式机"),
+    ("device.laptop", "laptop", "노트북", "笔记本电脑"),
+    ("device.tablet", "tablet", "태블릿", "平板电脑"),
+    ("device.mobile", "mobile", "휴대폰", "手机"),
+    ("device.other", "other", "기타", "其他"),
+    // Cache administration.
+    ("admin.all", "all", "전체", "全部"),
+    ("admin.entries", "Entries", "항목", "条目"),
+    ("admin.kind", "Kind", "종류", "类型"),
+    ("admin.hits", "Hits", "적중", "命中"),
+    ("admin.misses", "Misses", "실패", "未命中"),
+    ("admin.stale_reads", "Stale reads", "오래된 읽기", "过期读取"),
+    ("admin.computations", "Computations", "계산", "计算次数"),
+    ("admin.compute_s", "Computing (s)", "계산 시간 (초)", "计算时间（秒）"),
+    ("admin.max_ms", "Longest (ms)", "최장 (ms)", "最长（毫秒）"),
+    ("admin.hit_rate", "Hit rate", "적중률", "命中率"),
+    ("admin.job", "Job", "작업", "任务"),
+    ("admin.outcome", "Outcome", "결과", "结果"),
+    ("admin.started", "Started", "시작", "开始时间"),
+    ("admin.duration", "Duration (s)", "소요 (초)", "用时（秒）"),
+    ("admin.summary", "Summary", "요약", "摘要"),
+    ("admin.table", "Table", "테이블", "数据表"),
+    ("admin.rows", "Rows", "행", "行数"),
+    ("admin.file", "File", "파일", "文件"),
+    ("admin.last_run", "last {job}: {outcome} at {when}, {secs} s", "마지막 {job}: {when}에 {outcome}, {secs}초", "上次{job}：{when}，{outcome}，用时 {secs} 秒"),
+    ("admin.never_run", "last {job}: never", "마지막 {job}: 실행한 적 없음", "上次{job}：从未运行"),
+    ("job.refresh", "refresh", "새로 고침", "刷新"),
+    ("job.cleanup", "cleanup", "정리", "清理"),
+    ("job.precompute", "precompute", "미리 계산", "预计算"),
+    ("job.purge", "purge", "만료 삭제", "清除过期"),
+    ("job.warmup", "warm-up", "예열", "预热"),
+    ("outcome.ok", "ok", "성공", "成功"),
+    ("outcome.failed", "failed", "실패", "失败"),
+    ("confirm.cancel", "Cancel", "취소", "取消"),
+    ("confirm.clear_all", "Clear every entry of the stats cache?", "통계 캐시의 모든 항목을 지울까요?", "清除统计缓存中的所有条目？"),
+    ("confirm.clear_some", "Clear the cache entries under {prefix}?", "{prefix} 아래의 캐시 항목을 지울까요?", "清除 {prefix} 下的缓存条目？"),
+    ("confirm.clear_what", "{n} entries will be removed. No data is lost: each statistic is computed again on its next view or refresh, which can take a while for the corpus dashboard.", "{n}개 항목이 지워집니다. 데이터는 잃지 않으며, 각 통계는 다음에 보거나 새로 고칠 때 다시 계산됩니다(코퍼스 대시보드는 시간이 걸릴 수 있습니다).", "将删除 {n} 个条目。数据不会丢失：每项统计会在下次查看或刷新时重新计算（语料库仪表板可能需要一些时间）。"),
+    ("confirm.clear", "Yes, clear", "지우기", "确认清除"),
+    ("done.cleared.one", "1 cache entry cleared.", "캐시 항목 1개를 지웠습니다.", "已清除 1 个缓存条目。"),
+    ("done.cleared.other", "{n} cache entries cleared.", "캐시 항목 {n}개를 지웠습니다.", "已清除 {n} 个缓存条目。"),
+    ("done.refreshed", "Refreshed: the numbers below were just computed.", "새로 고침 완료: 아래 숫자는 방금 계산되었습니다.", "已刷新：下面的数字刚刚计算完成。"),
+    ("maint.preview", "What a cleanup would act on now: a preview, nothing has changed yet.", "지금 정리를 실행하면 처리될 항목입니다(미리 보기이며 아직 아무것도 바뀌지 않았습니다).", "现在运行清理将处理的内容：仅为预览，尚未做任何更改。"),
+    ("maint.rule", "Rule", "규칙", "规则"),
+    ("maint.rows", "Rows", "행 수", "行数"),
+    ("maint.confirm", "Run a cleanup now?", "지금 정리를 실행할까요?", "现在运行清理？"),
+    ("maint.confirm_what", "A backup of the database is written to backups/ first. Then invalid rows are removed, old sessions are moved to the archive and very old archived sessions are deleted, in batches; the counts below are what it will act on.", "먼저 데이터베이스 백업을 backups/에 씁니다. 그다음 잘못된 행을 지우고, 오래된 세션을 보관함으로 옮기고, 아주 오래된 보관 세션을 배치로 삭제합니다. 아래 숫자가 처리될 양입니다.", "首先把数据库备份写入 backups/。然后分批删除无效行、把旧的学习记录移入归档、删除很旧的归档记录；下面的数字就是将要处理的数量。"),
+    ("maint.confirm_run", "Yes, run cleanup", "정리 실행", "确认清理"),
+    ("maint.started", "Cleanup started. Its report appears in the list below when it ends.", "정리를 시작했습니다. 끝나면 아래 목록에 보고서가 표시됩니다.", "清理已开始，结束后报告会显示在下方列表中。"),
+    ("maint.already", "A cleanup was already running; it was not started twice.", "정리가 이미 실행 중이어서 다시 시작하지 않았습니다.", "清理已在运行，未重复启动。"),
+    ("rule.negative_duration", "sessions with a negative duration", "시간이 음수인 세션", "时长为负的学习记录"),
+    ("rule.end_before_start", "sessions ending before they start", "시작 전에 끝나는 세션", "结束早于开始的学习记录"),
+    ("rule.rating_out_of_range", "ratings outside 1–5", "1–5 밖의 평가", "评分超出 1–5"),
+    ("rule.focus_out_of_range", "focus outside 0–100", "0–100 밖의 집중도", "专注度超出 0–100"),
+    ("rule.unknown_user", "sessions of unknown users", "없는 사용자의 세션", "未知用户的学习记录"),
+    ("rule.unknown_course", "sessions of unknown courses", "없는 과정의 세션", "未知课程的学习记录"),
+    ("rule.duplicate_progress", "duplicate course progress", "중복된 과정 진도", "重复的课程进度"),
+    ("rule.to_archive", "sessions to archive (older than 180 days)", "보관할 세션 (180일 이전)", "待归档的学习记录（180 天前）"),
+    ("rule.to_delete", "archived sessions to delete (older than 730 days)", "삭제할 보관 세션 (730일 이전)", "待删除的归档记录（730 天前）"),
+    ("rule.inactive_users", "inactive users to purge", "삭제할 비활성 사용자", "待清除的不活跃用户"),
+    // Error pages.
+    ("error.400", "This request has a mistake", "요청에 잘못된 부분이 있습니다", "请求有误"),
+    ("error.401", "Please sign in", "로그인해 주세요", "请登录"),
+    ("error.403", "You are not allowed to see this", "이 페이지를 볼 권한이 없습니다", "你无权查看此页面"),
+    ("error.404", "This page does not exist", "페이지가 없습니다", "页面不存在"),
+    ("error.405", "This method is not allowed here", "허용되지 않는 요청 방식입니다", "不允许此请求方法"),
+    ("error.408", "The request took too long", "요청 시간이 초과되었습니다", "请求超时"),
+    ("error.413", "The request is too large", "요청이 너무 큽니다", "请求过大"),
+    ("error.429", "Too many attempts", "시도가 너무 많습니다", "尝试次数过多"),
+    ("error.500", "Something went wrong on the server", "서버에서 문제가 생겼습니다", "服务器出错了"),
+    ("error.503", "The server is busy", "서버가 바쁩니다", "服务器繁忙"),
+    ("error.detail", "Details", "자세한 내용", "详细信息"),
+    ("error.back", "Back to the corpus dashboard", "코퍼스 대시보드로 돌아가기", "返回语料库仪表板"),
+    ("error.retry", "Try again in {n} s.", "{n}초 후에 다시 시도하세요.", "请在 {n} 秒后重试。"),
     // Drill-down.
     ("drill.speakers", "Speakers", "화자", "说话人"),
     ("drill.speaker", "Speaker", "화자", "说话人"),
@@ -204,6 +397,8 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
         "평균 SNR (dB)",
         "平均 SNR (dB)",
     ),
+    ("dash.snr_band", "Band", "구간", "区间"),
+    ("dash.snr_range", "SNR (dB)", "SNR (dB)", "信噪比 (dB)"),
     ("snr.poor", "poor", "나쁨", "差"),
     ("snr.fair", "fair", "보통", "一般"),
     ("snr.good", "good", "좋음", "良好"),

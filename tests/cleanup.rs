@@ -304,7 +304,7 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     let want = expected_counts();
     assert!(
         page.body.contains(&format!(
-            "data-rule=\"to_archive\"><td>to_archive</td><td>{}</td>",
+            "data-row=\"to_archive\"><td>sessions to archive (older than 180 days)</td><td class=\"num\">{}</td>",
             want["to_archive"]
         )),
         "{}",
@@ -322,14 +322,46 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     assert_eq!(no_csrf.status, 403);
     let before = count(&db, "SELECT COUNT(*) FROM study_sessions_archive");
     assert_eq!(before, 0);
-    let run = common::server::call(
+    // The button leads to a confirmation page; a post without the
+    // confirmation shows that page again and changes nothing.
+    let confirm = common::server::get(&r, "/admin/maintenance/run", &[("Cookie", &staff.0)]);
+    assert!(
+        confirm.body.contains("Run a cleanup now?"),
+        "{}",
+        confirm.body
+    );
+    assert!(confirm.body.contains("name=\"confirm\" value=\"yes\""));
+    let unconfirmed = common::server::call(
         &r,
         "POST",
         "/admin/maintenance/",
         &[("Cookie", &staff.0)],
         &format!("csrf_token={}", staff.1),
     );
+    assert_eq!(unconfirmed.status, 200);
+    assert!(unconfirmed.body.contains("Run a cleanup now?"));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM study_sessions_archive"), 0);
+    let run = common::server::call(
+        &r,
+        "POST",
+        "/admin/maintenance/",
+        &[("Cookie", &staff.0)],
+        &format!("csrf_token={}&confirm=yes", staff.1),
+    );
     assert_eq!(run.status, 303);
+    // The next page says what happened, once.
+    let flash = run
+        .headers
+        .iter()
+        .find(|(k, v)| k == "set-cookie" && v.starts_with("voxdash_flash="))
+        .map(|(_, v)| v.split(';').next().unwrap().to_string())
+        .expect("a one-time message");
+    let said = common::server::get(
+        &r,
+        "/admin/maintenance/",
+        &[("Cookie", &format!("{}; {flash}", staff.0))],
+    );
+    assert!(said.body.contains("Cleanup started."), "{}", said.body);
     // The button starts the job in the background; the page says so until
     // the run ends and its report is there.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -357,7 +389,7 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     let page = common::server::get(&r, "/admin/maintenance/", &[("Cookie", &staff.0)]);
     assert!(page
         .body
-        .contains("data-rule=\"to_archive\"><td>to_archive</td><td>0</td>"));
+        .contains("data-row=\"to_archive\"><td>sessions to archive (older than 180 days)</td><td class=\"num\">0</td>"));
     // Monitoring sees the run too: its start, at the pinned clock.
     let metrics = common::server::get(&r, "/metrics", &[]).body;
     assert!(

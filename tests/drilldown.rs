@@ -371,12 +371,22 @@ fn pages_lead_from_a_group_to_its_speakers_and_back() {
     assert!(as_staff
         .body
         .contains("name=\"next\" value=\"/audio/dashboard/?category=elderly\""));
-    let by_hours = get(&r, "/audio/dashboard/?category=elderly&sort=hours", &[]);
-    assert_eq!(by_hours.status, 200);
-    assert_eq!(
-        get(&r, "/audio/dashboard/?category=elderly&sort=x", &[]).status,
-        400
+    let by_hours = get(
+        &r,
+        "/audio/dashboard/?category=elderly&sort=-speakers.hours",
+        &[],
     );
+    assert_eq!(by_hours.status, 200);
+    assert!(by_hours.body.contains("aria-sort=\"descending\""));
+    for bad in ["x", "speakers.x", "nope.hours"] {
+        let reply = get(
+            &r,
+            &format!("/audio/dashboard/?category=elderly&sort={bad}"),
+            &[],
+        );
+        assert_eq!(reply.status, 400, "{bad}");
+        assert!(reply.body.contains("sort: "), "{}", reply.body);
+    }
     let speaker = get(&r, "/audio/speakers/1/", &[]);
     assert_eq!(speaker.status, 200);
     assert!(speaker.body.contains("SPK-00001"));
@@ -386,7 +396,7 @@ fn pages_lead_from_a_group_to_its_speakers_and_back() {
     assert!(locations.body.contains("/api/userprofile/uploads/?region="));
     let uploads = get(&r, "/api/userprofile/uploads/?region=Seoul", &[]);
     assert_eq!(uploads.status, 200);
-    assert!(uploads.body.contains("table class=\"uploads\""));
+    assert!(uploads.body.contains("table id=\"uploads\""));
 }
 
 #[test]

@@ -59,8 +59,15 @@ fn pages_show_the_right_badge_in_english_and_korean_with_their_charts() {
     let map = get(&r, "/api/userprofile/", &[]);
     assert!(map.body.contains("<circle"), "no dots");
     assert_eq!(get(&r, "/learning/users/999/", &[]).status, 404);
+    // A day that is not a Monday leads to the week that holds it.
+    let tuesday = get(&r, "/learning/users/1/?week_start=2026-11-24&lang=ko", &[]);
+    assert_eq!(tuesday.status, 303);
     assert_eq!(
-        get(&r, "/learning/users/1/?week_start=2026-11-24", &[]).status,
+        tuesday.header("location"),
+        Some("/learning/users/1/?lang=ko&week_start=2026-11-23")
+    );
+    assert_eq!(
+        get(&r, "/learning/users/1/?week_start=2026-13-01", &[]).status,
         400
     );
 }
@@ -196,7 +203,7 @@ fn sign_in_permissions_and_csrf() {
     assert_eq!(ok.status, 303);
     let admin = get(&r, "/admin/cache/", &[("Cookie", &staff)]);
     assert_eq!(admin.status, 200);
-    assert!(admin.body.contains("data-key=\"learning\""));
+    assert!(admin.body.contains("data-row=\"learning\""));
     assert!(admin.body.contains("study_sessions"));
     let listed = get(&r, "/api/v1/cache", &[("Cookie", &staff)]).json();
     assert!(listed["entries"].as_array().unwrap().len() >= 3);

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod import;
 pub mod jobs;
+pub mod learners;
 pub mod maintenance;
 pub mod schema;
 pub mod speakers;

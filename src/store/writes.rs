@@ -299,12 +299,12 @@ pub fn insert_recording(
     Ok((conn.last_insert_rowid(), upload_id))
 }
 
-/// A user's running sessions (id, start as RFC 3339), newest first.
-pub fn active_sessions(conn: &Connection, user: i64) -> Result<Vec<(i64, String)>> {
+/// A user's running sessions (id, start in µs since the epoch), newest first.
+pub fn active_sessions(conn: &Connection, user: i64) -> Result<Vec<(i64, i64)>> {
     let mut stmt = conn.prepare(
         "SELECT id, start_time FROM study_sessions WHERE user_id = ?1 AND is_active = 1
          ORDER BY start_time DESC LIMIT 20",
     )?;
-    let rows = stmt.query_map([user], |r| Ok((r.get::<_, i64>(0)?, format_utc(r.get(1)?))))?;
+    let rows = stmt.query_map([user], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use super::context::Ctx;
 use super::error::WebError;
+use super::flash::Flash;
 use super::reply::Reply;
 use super::throttle;
 use crate::cache::memo::Memo;
-use crate::cache::{Answer, EntryInfo, StatsCache};
+use crate::cache::{Answer, EntryInfo, Freshness, StatsCache};
 use crate::clock::LocalTime;
 use crate::i18n::Lang;
 use crate::jobs::warmup::WarmupScheduler;
@@ -191,6 +192,9 @@ pub fn etag(ctx: &Ctx, answers: &[&Answer]) -> String {
         ctx.lang.code(),
         &viewer,
         ctx.csrf.as_deref().unwrap_or(""),
+        ctx.cookies
+            .get(super::flash::COOKIE)
+            .map_or("", String::as_str),
     ] {
         h.update(part.as_bytes());
         h.update([0]);
@@ -255,10 +259,17 @@ pub(crate) fn clear_entries(app: &App, prefix: String) -> Result<usize, WebError
 pub(crate) fn answer(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Answer, WebError> {
     let force = ctx.query.get("refresh").is_some_and(|v| v == "1") && ctx.is_staff();
     if force {
-        refresh_entry(app, key.clone(), ctx.lang)
-    } else {
-        Ok(app.cache.get(key)?)
+        return refresh_entry(app, key.clone(), ctx.lang);
     }
+    let mut answer = app.cache.get(key)?;
+    // Right after the staff's Refresh button, the entry it computed is
+    // shown as what it is: fresh.
+    if let Some(Flash::Refreshed(refreshed)) = ctx.flash() {
+        if answer.status == Freshness::Cached && refreshed == key.to_string() {
+            answer.status = Freshness::Fresh;
+        }
+    }
+    Ok(answer)
 }
 
 /// The four keys of a learner page, from `?date=` and `?week_start=`

@@ -1,5 +1,13 @@
 //! Charts drawn by the server as inline SVG, readable without JavaScript:
 //! horizontal bars for groups, columns for series, a dot map for points.
+//!
+//! Bar and column charts are as wide as their panel (`width="100%"`, no
+//! `viewBox`): positions along the width are percentages and text keeps its
+//! pixel size, so labels stay readable on a 390 px phone and on a desktop.
+//! Every text is placed where it fits: long labels are shortened with `…`
+//! and keep their full text as a tooltip; a value goes inside its bar when
+//! the bar is long, beside it otherwise; the first and last tick labels are
+//! anchored inward.
 
 use maud::{html, Markup};
 
@@ -37,53 +45,162 @@ pub fn linked(bars: Vec<Bar>, href: impl Fn(usize) -> String) -> Vec<Bar> {
         .collect()
 }
 
-/// Horizontal bars, one per group, longest = full width.
-pub fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
+/// What a chart's numbers are, for its axis and tooltips ("recordings",
+/// "minutes").
+#[derive(Debug, Clone, Copy)]
+pub struct Axis<'a> {
+    /// The chart's name (its accessible title).
+    pub title: &'a str,
+    /// The unit of the values.
+    pub unit: &'a str,
+}
+
+/// Share of the width for labels, and the smallest width a chart is laid
+/// out for (a 390 px phone minus the page's margins).
+const LABEL_SHARE: f64 = 32.0;
+const NARROWEST_PX: f64 = 330.0;
+const FONT_PX: f64 = 13.0;
+
+/// Rough width of `s` in pixels at `font` px: CJK and other wide
+/// characters count as one em, the rest as 0.6 em.
+fn text_px(s: &str, font: f64) -> f64 {
+    s.chars()
+        .map(|c| if is_wide(c) { 1.0 } else { 0.6 })
+        .sum::<f64>()
+        * font
+}
+
+fn is_wide(c: char) -> bool {
+    matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6)
+}
+
+/// `s` shortened with `…` to fit `px` at `font` px.
+fn fit(s: &str, px: f64, font: f64) -> String {
+    if text_px(s, font) <= px {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        if text_px(&out, font) + text_px(&c.to_string(), font) + text_px("…", font) > px {
+            break;
+        }
+        out.push(c);
+    }
+    out + "…"
+}
+
+/// Horizontal bars, one per group, the longest as long as the panel allows.
+pub fn bar_chart(axis: Axis, bars: &[Bar]) -> Markup {
     let max = bars.iter().map(|b| b.value).fold(0.0, f64::max).max(1e-9);
-    let row = 22.0;
+    let row = 26.0;
     let height = (bars.len() as f64 * row).max(row) + 4.0;
+    // Bars get what the labels leave, less a margin for values beside them.
+    let area = 100.0 - LABEL_SHARE - 4.0;
+    let label_px = NARROWEST_PX * LABEL_SHARE / 100.0 - 8.0;
     html! {
-        svg class="chart bars" role="img" aria-label=(title) viewBox={"0 0 480 " (height)} width="480" height=(height) {
-            title { (title) }
+        svg class="chart bars" role="img" aria-label=(axis.title) width="100%" height=(height) {
+            title { (axis.title) " (" (axis.unit) ")" }
             @for (i, b) in bars.iter().enumerate() {
                 @let y = i as f64 * row + 2.0;
-                @let w = (b.value / max * 300.0).max(0.0);
+                @let w = (b.value / max * area).max(0.0);
+                @let value = fmt_num(b.value);
+                // Inside the bar when it is long enough to hold the value on
+                // the narrowest screen, beside it otherwise.
+                @let inside = w / 100.0 * NARROWEST_PX > text_px(&value, FONT_PX) + 10.0;
+                @let shown = fit(&b.label, label_px, FONT_PX);
                 @let row = html! {
-                    text x="0" y=(y + 15.0) class="label" { (truncate(&b.label, 18)) }
-                    rect x="140" y=(y + 3.0) width=(format!("{w:.1}")) height="15" class="bar" {}
-                    text x=(format!("{:.1}", 146.0 + w)) y=(y + 15.0) class="value" { (fmt_num(b.value)) }
+                    title { (b.label) ": " (value) " " (axis.unit) }
+                    text x="0" y=(y + 17.0) class="label" { (shown) }
+                    rect x={(LABEL_SHARE) "%"} y=(y + 4.0) width={(format!("{w:.2}")) "%"} height="18" rx="2" class="bar" {}
+                    @if inside {
+                        text x={(format!("{:.2}", LABEL_SHARE + w)) "%"} dx="-5" y=(y + 17.0) text-anchor="end" class="value inside" { (value) }
+                    } @else {
+                        text x={(format!("{:.2}", LABEL_SHARE + w)) "%"} dx="5" y=(y + 17.0) class="value" { (value) }
+                    }
                 };
                 @match &b.href {
-                    Some(href) => a href=(href) { (row) },
-                    None => (row),
+                    Some(href) => a href=(href) { g.row { (row) } },
+                    None => g.row { (row) },
                 }
             }
         }
     }
 }
 
-/// Vertical columns of a series (months, days, hours), labels under them.
-pub fn column_chart(title: &str, cols: &[Bar]) -> Markup {
-    let max = cols.iter().map(|b| b.value).fold(0.0, f64::max).max(1e-9);
+/// A round step for `max` split in about `parts`: 1, 2 or 5 times a power
+/// of ten.
+fn nice_step(max: f64, parts: f64) -> f64 {
+    let raw = (max / parts).max(1e-9);
+    let power = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * power);
+    if max.fract() == 0.0 && step < 1.0 {
+        1.0
+    } else {
+        step
+    }
+}
+
+/// A tick value, short: `950`, `1.5k`, `25k`, `1.2M`.
+pub fn short_num(v: f64) -> String {
+    let (n, suffix) = match v.abs() {
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e4 => (v / 1e3, "k"),
+        _ => (v, ""),
+    };
+    let text = if n.fract().abs() < 1e-9 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n:.1}")
+    };
+    text + suffix
+}
+
+/// Vertical columns of a series (months, days, hours) with a y axis, its
+/// unit, and the labels under the columns that fit.
+pub fn column_chart(axis: Axis, x_label: &str, cols: &[Bar]) -> Markup {
+    let top_value = cols.iter().map(|b| b.value).fold(0.0, f64::max);
+    let step = nice_step(top_value.max(1.0), 4.0);
+    let ticks = (top_value / step).ceil().max(1.0) as usize;
+    let max = step * ticks as f64;
+    let (top, base, height) = (22.0, 172.0, 212.0);
+    let gutter = 11.0; // % of the width for the y axis labels
     let n = cols.len().max(1) as f64;
-    let width = 640.0;
-    let step = width / n;
-    let bar_w = (step * 0.7).max(1.0);
-    let every = ((n / 12.0).ceil() as usize).max(1);
+    let step_x = (100.0 - gutter) / n;
+    let bar_w = step_x * 0.72;
+    // As many labels as fit on the narrowest screen.
+    let widest = cols
+        .iter()
+        .map(|c| text_px(&c.label, 11.0))
+        .fold(0.0, f64::max);
+    let room = NARROWEST_PX * (100.0 - gutter) / 100.0;
+    let every = ((n * (widest + 8.0) / room).ceil() as usize).max(1);
+    let y = |v: f64| base - v / max * (base - top);
     html! {
-        svg class="chart columns" role="img" aria-label=(title) viewBox="0 0 640 200" width="640" height="200" {
-            title { (title) }
-            line x1="0" y1="170" x2="640" y2="170" class="axis" {}
+        svg class="chart columns" role="img" aria-label=(axis.title) width="100%" height=(height) {
+            title { (axis.title) " (" (axis.unit) ")" }
+            text x="0" y="11" class="unit" { (axis.unit) }
+            @for i in 0..=ticks {
+                @let v = step * i as f64;
+                line x1={(gutter) "%"} x2="100%" y1=(format!("{:.1}", y(v))) y2=(format!("{:.1}", y(v))) class=(if i == 0 { "axis" } else { "grid" }) {}
+                text x={(gutter) "%"} dx="-4" y=(format!("{:.1}", y(v) + 4.0)) text-anchor="end" class="tick" { (short_num(v)) }
+            }
             @for (i, c) in cols.iter().enumerate() {
-                @let h = c.value / max * 150.0;
-                @let x = i as f64 * step + (step - bar_w) / 2.0;
-                rect x=(format!("{x:.1}")) y=(format!("{:.1}", 170.0 - h)) width=(format!("{bar_w:.1}")) height=(format!("{h:.1}")) class="bar" {
-                    title { (c.label) ": " (fmt_num(c.value)) }
+                @let h = base - y(c.value);
+                @let x = gutter + i as f64 * step_x + (step_x - bar_w) / 2.0;
+                rect x={(format!("{x:.3}")) "%"} y=(format!("{:.1}", base - h)) width={(format!("{bar_w:.3}")) "%"} height=(format!("{h:.1}")) class="bar" {
+                    title { (c.label) ": " (fmt_num(c.value)) " " (axis.unit) }
                 }
-                @if i % every == 0 {
-                    text x=(format!("{:.1}", x + bar_w / 2.0)) y="188" class="tick" text-anchor="middle" { (c.label) }
+                @if (i % every == 0 && cols.len() - i > every / 2) || i + 1 == cols.len() {
+                    @let anchor = if i == 0 { "start" } else if i + 1 == cols.len() { "end" } else { "middle" };
+                    @let at = match anchor { "start" => x, "end" => x + bar_w, _ => x + bar_w / 2.0 };
+                    text x={(format!("{at:.3}")) "%"} y=(base + 16.0) class="tick" text-anchor=(anchor) { (c.label) }
                 }
             }
+            text x="100%" y=(height - 4.0) text-anchor="end" class="unit" { (x_label) }
         }
     }
 }
@@ -99,9 +216,22 @@ pub struct Dot {
     pub count: u64,
 }
 
+/// What the map says besides its dots.
+pub struct MapText<'a> {
+    /// The chart's name.
+    pub title: &'a str,
+    /// The unit of a dot's weight ("uploads").
+    pub unit: &'a str,
+    /// Region names at their coordinates.
+    pub labels: &'a [(String, f64, f64)],
+}
+
+const MAP_PX: f64 = 480.0;
+
 /// A dot map on a lat/lon grid fitted to the points, with a graticule every
-/// degree and optional region labels at their coordinates.
-pub fn dot_map(title: &str, dots: &[Dot], labels: &[(String, f64, f64)]) -> Markup {
+/// degree, region labels that do not overlap, and a legend of dot sizes.
+pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
+    let labels = text.labels;
     let lats = dots.iter().map(|d| d.lat).chain(labels.iter().map(|l| l.1));
     let lons = dots.iter().map(|d| d.lon).chain(labels.iter().map(|l| l.2));
     let (min_lat, max_lat) = lats.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
@@ -116,40 +246,95 @@ pub fn dot_map(title: &str, dots: &[Dot], labels: &[(String, f64, f64)]) -> Mark
             max_lon.ceil() + 0.5,
         )
     };
-    let (w, h) = (480.0, 480.0);
+    let (w, h) = (MAP_PX, MAP_PX);
     let x = |lon: f64| (lon - min_lon) / (max_lon - min_lon) * w;
     let y = |lat: f64| h - (lat - min_lat) / (max_lat - min_lat) * h;
-    let max_count = dots.iter().map(|d| d.count).max().unwrap_or(1).max(1) as f64;
+    let max_count = dots.iter().map(|d| d.count).max().unwrap_or(1).max(1);
+    let radius = |count: u64| 2.0 + 9.0 * (count as f64 / max_count as f64).sqrt();
+    let placed = place_labels(labels, |lat, lon| (x(lon), y(lat)));
+    // The legend: a dot per round count, side by side, then the unit.
+    let mut legend_end = 8.0;
+    let legend: Vec<(u64, f64, f64)> = legend_counts(max_count)
+        .into_iter()
+        .map(|count| {
+            let r = radius(count);
+            let cx = legend_end + r;
+            legend_end += 2.0 * r + 14.0 + text_px(&count.to_string(), 12.0);
+            (count, cx, r)
+        })
+        .collect();
     html! {
-        svg class="chart map" role="img" aria-label=(title) viewBox="0 0 480 480" width="480" height="480" {
-            title { (title) }
+        svg class="chart map" role="img" aria-label=(text.title) viewBox={"0 0 480 " (h + 40.0)} width="100%" {
+            title { (text.title) }
             rect x="0" y="0" width="480" height="480" class="sea" {}
             @for lat in (min_lat.ceil() as i64)..=(max_lat.floor() as i64) {
                 line x1="0" x2="480" y1=(format!("{:.1}", y(lat as f64))) y2=(format!("{:.1}", y(lat as f64))) class="grid" {}
-                text x="2" y=(format!("{:.1}", y(lat as f64) - 2.0)) class="tick" { (lat) "°" }
+                text x="3" y=(format!("{:.1}", y(lat as f64) - 3.0)) class="tick" { (lat) "°N" }
             }
             @for lon in (min_lon.ceil() as i64)..=(max_lon.floor() as i64) {
                 line y1="0" y2="480" x1=(format!("{:.1}", x(lon as f64))) x2=(format!("{:.1}", x(lon as f64))) class="grid" {}
-                text y="476" x=(format!("{:.1}", x(lon as f64) + 2.0)) class="tick" { (lon) "°" }
+                text y="474" x=(format!("{:.1}", x(lon as f64) + 3.0)) class="tick" { (lon) "°E" }
             }
             @for d in dots {
-                circle class="dot" cx=(format!("{:.1}", x(d.lon))) cy=(format!("{:.1}", y(d.lat))) r=(format!("{:.1}", 3.0 + 6.0 * (d.count as f64 / max_count).sqrt())) {
-                    title { (d.lat) ", " (d.lon) ": " (d.count) }
+                circle class="dot" cx=(format!("{:.1}", x(d.lon))) cy=(format!("{:.1}", y(d.lat))) r=(format!("{:.1}", radius(d.count))) {
+                    title { (d.lat) ", " (d.lon) ": " (d.count) " " (text.unit) }
                 }
             }
-            @for (name, lat, lon) in labels {
-                text class="region" x=(format!("{:.1}", x(*lon) + 5.0)) y=(format!("{:.1}", y(*lat))) { (name) }
+            @for (name, lx, ly, anchor) in &placed {
+                text class="region" x=(format!("{lx:.1}")) y=(format!("{ly:.1}")) text-anchor=(anchor) { (name) }
+            }
+            g.legend {
+                @for (count, cx, r) in &legend {
+                    circle class="dot" cx=(format!("{cx:.1}")) cy="500" r=(format!("{r:.1}")) {}
+                    text class="tick" x=(format!("{:.1}", cx + r + 4.0)) y="504" { (count) }
+                }
+                text class="tick" x=(format!("{legend_end:.1}")) y="504" { (text.unit) }
             }
         }
     }
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).collect::<String>() + "…"
+/// Counts shown in the legend: the largest, and smaller round ones.
+fn legend_counts(max: u64) -> Vec<u64> {
+    let mut out = vec![max];
+    for part in [4, 20] {
+        let c = max / part;
+        if c >= 1 && !out.contains(&c) {
+            out.push(c);
+        }
     }
+    out.reverse();
+    out
+}
+
+/// Puts each region's name beside its point, on the right or, when that
+/// runs off the map, on the left; a name that would overlap one already
+/// placed is left out (its dot keeps its tooltip).
+fn place_labels(
+    labels: &[(String, f64, f64)],
+    at: impl Fn(f64, f64) -> (f64, f64),
+) -> Vec<(String, f64, f64, &'static str)> {
+    let font = 14.0;
+    let mut boxes: Vec<(f64, f64, f64, f64)> = Vec::new();
+    let mut out = Vec::new();
+    for (name, lat, lon) in labels {
+        let (px, py) = at(*lat, *lon);
+        let width = text_px(name, font);
+        let (left, anchor, tx) = if px + 6.0 + width <= MAP_PX {
+            (px + 6.0, "start", px + 6.0)
+        } else {
+            (px - 6.0 - width, "end", px - 6.0)
+        };
+        let bx = (left, py - font, left + width, py + 3.0);
+        let overlaps = boxes
+            .iter()
+            .any(|b| bx.0 < b.2 && b.0 < bx.2 && bx.1 < b.3 && b.1 < bx.3);
+        if !overlaps && bx.1 >= 0.0 && bx.3 <= MAP_PX {
+            boxes.push(bx);
+            out.push((name.clone(), tx, py, anchor));
+        }
+    }
+    out
 }
 
 /// A number for people: integers plainly, others with one decimal.
@@ -165,6 +350,11 @@ pub fn fmt_num(v: f64) -> String {
 mod tests {
     use super::*;
 
+    const AXIS: Axis = Axis {
+        title: "t",
+        unit: "recordings",
+    };
+
     #[test]
     fn charts_are_svg_with_one_shape_per_value() {
         let bars = vec![
@@ -179,7 +369,7 @@ mod tests {
                 href: None,
             },
         ];
-        let svg = bar_chart("t", &bars).into_string();
+        let svg = bar_chart(AXIS, &bars).into_string();
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg.matches("<rect").count(), 2);
         assert!(svg.contains("서울"));
@@ -189,16 +379,73 @@ mod tests {
             1
         );
         let map = dot_map(
-            "m",
+            &MapText {
+                title: "m",
+                unit: "uploads",
+                labels: &[("Seoul".into(), 37.56, 126.97)],
+            },
             &[Dot {
                 lat: 37.5,
                 lon: 127.0,
                 count: 3,
             }],
-            &[("Seoul".into(), 37.56, 126.97)],
         )
         .into_string();
-        assert_eq!(map.matches("<circle").count(), 1);
+        // One dot, and the legend's.
+        assert_eq!(map.matches("<circle").count(), 1 + legend_counts(3).len());
         assert!(map.contains("Seoul"));
+    }
+
+    #[test]
+    fn long_labels_are_shortened_and_keep_their_full_text_as_a_tooltip() {
+        let label = "a category with a very long name indeed";
+        let svg = bar_chart(
+            AXIS,
+            &[Bar {
+                label: label.into(),
+                value: 25226.0,
+                href: None,
+            }],
+        )
+        .into_string();
+        assert!(svg.contains(&format!("<title>{label}: 25226 recordings</title>")));
+        assert!(svg.contains("…</text>"));
+        // The longest bar holds its value inside.
+        assert!(svg.contains("class=\"value inside\">25226</text>"));
+    }
+
+    #[test]
+    fn axes_have_round_ticks_and_short_numbers() {
+        assert_eq!(nice_step(25226.0, 4.0), 10000.0);
+        assert_eq!(nice_step(7.0, 4.0), 2.0);
+        assert_eq!(nice_step(3.0, 4.0), 1.0);
+        assert_eq!(short_num(25000.0), "25k");
+        assert_eq!(short_num(1_200_000.0), "1.2M");
+        assert_eq!(short_num(950.0), "950");
+        let cols: Vec<Bar> = (0..24)
+            .map(|h| Bar {
+                label: format!("2026-{h:02}"),
+                value: h as f64,
+                href: None,
+            })
+            .collect();
+        let svg = column_chart(AXIS, "month", &cols).into_string();
+        // The last label is always shown, anchored inward.
+        assert!(svg.contains("text-anchor=\"end\">2026-23</text>"));
+        assert!(svg.contains("text-anchor=\"start\">2026-00</text>"));
+    }
+
+    #[test]
+    fn overlapping_region_names_are_left_out() {
+        let labels = vec![
+            ("Seoul".to_string(), 37.56, 126.97),
+            ("Incheon".to_string(), 37.45, 126.70),
+            ("Busan".to_string(), 35.17, 129.07),
+        ];
+        let placed = place_labels(&labels, |lat, lon| {
+            ((lon - 126.0) * 100.0, (38.0 - lat) * 100.0)
+        });
+        let names: Vec<&str> = placed.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(names, ["Seoul", "Busan"]);
     }
 }

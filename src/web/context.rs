@@ -211,6 +211,13 @@ impl<'r> Ctx<'r> {
         Ok(())
     }
 
+    /// The one-time message of the action that led here, if any.
+    pub fn flash(&self) -> Option<super::flash::Flash> {
+        self.cookies
+            .get(super::flash::COOKIE)
+            .and_then(|v| super::flash::Flash::parse(v))
+    }
+
     /// Whether a staff account is signed in.
     pub fn is_staff(&self) -> bool {
         self.account.as_ref().is_some_and(|a| a.is_staff)

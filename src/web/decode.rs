@@ -8,7 +8,6 @@ use super::context::Ctx;
 use super::error::WebError;
 use crate::clock::parse_instant;
 use crate::stats::key::{Filter, KeyKind};
-use crate::store::speakers::SpeakerOrder;
 use crate::writes::SessionInput;
 
 /// A JSON object body with typed accessors whose errors name the field.
@@ -193,19 +192,5 @@ pub(crate) fn page_of(ctx: &Ctx) -> Result<u64, WebError> {
             .ok()
             .filter(|p| (1..=1_000_000).contains(p))
             .ok_or_else(|| WebError::bad("page", format!("{text:?} is not a page number"))),
-    }
-}
-
-/// `?sort=` of a speaker list (default: most recordings first).
-pub(crate) fn speaker_order_of(ctx: &Ctx) -> Result<SpeakerOrder, WebError> {
-    match ctx.query.get("sort").map(String::as_str) {
-        None | Some("recordings") => Ok(SpeakerOrder::Recordings),
-        Some("hours") => Ok(SpeakerOrder::Hours),
-        Some("snr") => Ok(SpeakerOrder::Snr),
-        Some("code") => Ok(SpeakerOrder::Code),
-        Some(other) => Err(WebError::bad(
-            "sort",
-            format!("{other:?} is not one of recordings, hours, snr, code"),
-        )),
     }
 }

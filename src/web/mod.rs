@@ -10,12 +10,14 @@ mod context;
 mod decode;
 mod error;
 pub mod events;
+mod flash;
 pub mod local_path;
 mod metrics;
 mod pages;
 mod reply;
 mod routes;
 mod server;
+mod table;
 mod throttle;
 
 pub use app::{App, RequestMetrics};

@@ -28,6 +28,8 @@ pub enum Reply {
     Tagged(String, Box<Reply>),
     /// The start of an event stream: the connection leaves the worker.
     Events(super::events::Subscriber),
+    /// A file to save (a table's CSV), with its file name.
+    Download(String, Vec<u8>),
     /// A redirect (303 See Other) to a path of this server, with cookies to set.
     Redirect(LocalPath, Vec<String>),
 }
@@ -135,6 +137,14 @@ pub(super) fn render(reply: Reply) -> Response {
             let r = with_header(render(*inner), "ETag", &tag);
             with_header(r, "Cache-Control", "private, no-cache")
         }
+        Reply::Download(name, body) => {
+            let r = with_header(owned(body), "Content-Type", "text/csv; charset=utf-8");
+            with_header(
+                r,
+                "Content-Disposition",
+                &format!("attachment; filename=\"{name}\""),
+            )
+        }
         // Taken out of the worker before rendering (routes::handle); never here.
         Reply::Events(_) => render(Reply::Json(
             500,
@@ -174,23 +184,18 @@ pub fn set_cookie(
         .to_string()
 }
 
-/// The answer to a failed request: JSON `{"error", "field"}` for the API,
-/// a small page otherwise; internal errors say only their request id.
-pub fn error(e: &WebError, request_id: &str, is_api: bool) -> Response {
+/// The answer to a failed request: JSON `{"error", "field"}` for the API
+/// (`page` is `None`), the error page otherwise; internal errors say only
+/// their request id.
+pub fn error(e: &WebError, request_id: &str, page: Option<Markup>) -> Response {
     let status = e.status();
-    let response = if is_api {
-        render(Reply::Json(status, e.json(request_id)))
-    } else {
-        let page = maud::html! {
-            (maud::DOCTYPE)
-            html { head { meta charset="utf-8"; title { (status) } }
-                body { h1 { (status) } p { (e.public_message(request_id)) } p { a href="/" { "voxdash" } } } }
-        };
-        with_header(
+    let response = match page {
+        None => render(Reply::Json(status, e.json(request_id))),
+        Some(page) => with_header(
             owned(page.into_string().into_bytes()).with_status_code(status),
             "Content-Type",
             "text/html; charset=utf-8",
-        )
+        ),
     };
     match e {
         WebError::Throttled(secs) => with_header(response, "Retry-After", &secs.to_string()),
@@ -216,6 +221,11 @@ pub fn with_common_headers(mut response: Response, remember_lang: Option<Lang>) 
         response = with_header(response, "Set-Cookie", &cookie);
     }
     response
+}
+
+/// Adds a `Set-Cookie` to an answer.
+pub fn with_cookie(response: Response, cookie: &str) -> Response {
+    with_header(response, "Set-Cookie", cookie)
 }
 
 /// The `304 Not Modified` answer to a tagged request the client has.

@@ -16,6 +16,10 @@ struct Dispatched {
     result: Result<Reply, WebError>,
     /// A language to remember in a cookie (`?lang=`).
     remember_lang: Option<crate::i18n::Lang>,
+    /// The request carried a one-time message, which this answer shows.
+    flash_shown: bool,
+    /// Who asked, in which language (for an error page).
+    viewer: Option<pages::Viewer>,
 }
 
 /// Reads, routes, answers one request. A failure inside (a panic included)
@@ -46,6 +50,8 @@ fn handle_with(
                 route: "(panic)".into(),
                 result: Err(WebError::Panic(what)),
                 remember_lang: None,
+                flash_shown: false,
+                viewer: None,
             }
         });
     let dispatched = match dispatched.result {
@@ -75,10 +81,15 @@ fn handle_with(
                 let path = url.split('?').next().unwrap_or("");
                 log::error!("request {id}: {method} {path}: {e}");
             }
-            reply::error(&e, &id, is_api)
+            let page = (!is_api)
+                .then(|| pages::error_page(app, dispatched.viewer.as_ref(), &url, &e, &id));
+            reply::error(&e, &id, page)
         }
     };
-    let response = reply::with_common_headers(response, dispatched.remember_lang);
+    let mut response = reply::with_common_headers(response, dispatched.remember_lang);
+    if dispatched.flash_shown && response.status_code().0 == 200 {
+        response = reply::with_cookie(response, &super::flash::Flash::spent(app.secure_cookies));
+    }
     let status = response.status_code().0;
     if let Err(e) = request.respond(response) {
         log::debug!("client went away: {e}");
@@ -95,12 +106,20 @@ fn dispatch(app: &App, request: &mut tiny_http::Request) -> Dispatched {
                 route,
                 result,
                 remember_lang: ctx.lang_from_query.then_some(ctx.lang),
+                flash_shown: ctx.cookies.contains_key(super::flash::COOKIE),
+                viewer: Some(pages::Viewer {
+                    lang: ctx.lang,
+                    account: ctx.account.clone(),
+                    csrf: ctx.csrf.clone(),
+                }),
             }
         }
         Err(e) => Dispatched {
             route: "(unread)".into(),
             result: Err(e),
             remember_lang: None,
+            flash_shown: false,
+            viewer: None,
         },
     }
 }
@@ -182,8 +201,14 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
         ),
         ("POST", ["refresh"]) => ("/refresh/", admin::refresh_button(app, ctx)),
         ("GET", ["admin", "cache"]) => ("/admin/cache/", admin::page(app, ctx)),
+        ("GET", ["admin", "cache", "clear"]) => {
+            ("/admin/cache/clear", admin::confirm_clear(app, ctx))
+        }
         ("POST", ["admin", "cache", "clear"]) => ("/admin/cache/clear", admin::clear(app, ctx)),
         ("GET", ["admin", "maintenance"]) => ("/admin/maintenance/", maintenance::page(app, ctx)),
+        ("GET", ["admin", "maintenance", "run"]) => {
+            ("/admin/maintenance/run", maintenance::confirm(app, ctx))
+        }
         ("POST", ["admin", "maintenance"]) => ("/admin/maintenance/", maintenance::run(app, ctx)),
         _ => not_found(ctx),
     }

@@ -2,73 +2,90 @@
 
 use maud::{html, Markup};
 
-use super::{frame, layout, local_time, Frame};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+
+use super::{
+    csv_reply, csv_requested, frame, human_bytes, human_duration, layout, local_time, pager,
+    sort_all, tables_of, Frame, PER_PAGE,
+};
 use crate::cache::{EntryInfo, KindMetrics};
-use crate::i18n::t;
+use crate::i18n::{fill, t, word, Lang};
 use crate::stats::key::KeyKind;
 use crate::stats::StatKey;
 use crate::store;
 use crate::store::jobs::JobRun;
 use crate::web::app::{clear_entries, list_entries, refresh_entry, App};
 use crate::web::context::Ctx;
-use crate::web::decode::kind_of;
+use crate::web::decode::{kind_of, page_of};
 use crate::web::error::WebError;
+use crate::web::flash::Flash;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
+use crate::web::table::{natural, Cell, Table, Tables};
 
 pub(crate) fn refresh_button(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
     let form = ctx.form()?;
     ctx.check_csrf(&form)?;
     let key = StatKey::parse(form.get("key").map(String::as_str).unwrap_or(""))?;
-    refresh_entry(app, key, ctx.lang)?;
+    refresh_entry(app, key.clone(), ctx.lang)?;
     let next = LocalPath::or(form.get("next").map(String::as_str), "/");
-    Ok(Reply::Redirect(next, Vec::new()))
+    let flash = Flash::Refreshed(key.to_string()).cookie(app.secure_cookies);
+    Ok(Reply::Redirect(next, vec![flash]))
 }
 
+/// `GET /admin/cache/[?kind=&sort=&page=&format=&table=]`.
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
+    let tables = tables_of(ctx)?;
+    let page = page_of(ctx)?;
+    let kind = kind_of(ctx)?;
+    let mut entries = list_entries(app, kind)?;
+    entries.sort_by(|a, b| natural(&a.key, &b.key));
+    let l = ctx.lang;
     let config = app.cache.config();
     let conn = app.cache.store().conn()?;
     let size = |p: std::path::PathBuf| std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-    let kind = kind_of(ctx)?;
-    let mut entries = list_entries(app, kind)?;
-    entries.sort_by(|a, b| a.key.cmp(&b.key));
+    let files = [
+        (
+            "voxdash.db",
+            size(config.db_path()) + size(config.data_dir.join("voxdash.db-wal")),
+        ),
+        ("stats.redb", size(config.cache_path())),
+    ];
+    let mut all = vec![
+        entry_table(l, &entries),
+        metrics_table(l, &app.cache.metrics().snapshot()),
+        job_table(l, config.local.tz, &store::jobs::recent(&conn, None, 20)?),
+        count_table(
+            l,
+            "tables",
+            ("admin.table", "admin.rows"),
+            app.cache
+                .store()
+                .table_counts()?
+                .into_iter()
+                .map(|(n, c)| (n, Cell::int(c))),
+        ),
+        count_table(
+            l,
+            "files",
+            ("admin.file", "admin.size"),
+            files
+                .into_iter()
+                .map(|(n, b)| (n.to_string(), Cell::int(b as i64).shown_as(human_bytes(b)))),
+        ),
+    ];
+    if let Some(id) = csv_requested(ctx)? {
+        return csv_reply(&tables, all, id);
+    }
+    sort_all(&tables, &mut all)?;
     let view = AdminView {
         kind,
-        entries,
-        metrics: app.cache.metrics().snapshot(),
-        tables: app.cache.store().table_counts()?,
-        files: vec![
-            (
-                "voxdash.db".into(),
-                size(config.db_path()) + size(config.data_dir.join("voxdash.db-wal")),
-            ),
-            ("stats.redb".into(), size(config.cache_path())),
-        ],
-        jobs: store::jobs::recent(&conn, None, 20)?,
-        job_status: {
-            let now = config.clock.now_micros();
-            let mut lines = Vec::new();
-            for job in crate::jobs::scheduler::jobs(&config.schedule) {
-                let last = store::jobs::last(&conn, job.name)?;
-                let line = match &last {
-                    Some(r) => format!(
-                        "last {}: {} at {}, {:.1} s",
-                        job.name,
-                        r.outcome,
-                        local_time(r.started_at, config.local.tz),
-                        r.duration_ms / 1000.0
-                    ),
-                    None => format!("last {}: never", job.name),
-                };
-                lines.push((
-                    line,
-                    crate::jobs::scheduler::warning(&job, last.as_ref(), now),
-                ));
-            }
-            lines
-        },
+        job_status: job_status(app, &conn, l)?,
+        tables: &tables,
+        all: &all,
+        page,
     };
     Ok(Reply::Html(admin_cache(
         &frame(app, ctx, "admin.title"),
@@ -76,104 +93,260 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     )))
 }
 
+/// One line per scheduled job: its last run, and a warning if any.
+fn job_status(
+    app: &App,
+    conn: &rusqlite::Connection,
+    l: Lang,
+) -> Result<Vec<(String, Option<String>)>, WebError> {
+    let config = app.cache.config();
+    let now = config.clock.now_micros();
+    let mut lines = Vec::new();
+    for job in crate::jobs::scheduler::jobs(&config.schedule) {
+        let last = store::jobs::last(conn, job.name)?;
+        let name = word(l, "job", job.name);
+        let line = match &last {
+            Some(r) => fill(
+                l,
+                "admin.last_run",
+                &[
+                    ("job", &name),
+                    ("outcome", &word(l, "outcome", &r.outcome)),
+                    ("when", &local_time(r.started_at, config.local.tz)),
+                    ("secs", &format!("{:.1}", r.duration_ms / 1000.0)),
+                ],
+            ),
+            None => fill(l, "admin.never_run", &[("job", &name)]),
+        };
+        lines.push((
+            line,
+            crate::jobs::scheduler::warning(&job, last.as_ref(), now),
+        ));
+    }
+    Ok(lines)
+}
+
+/// Every cache entry (of the kind shown), keys in natural order.
+fn entry_table(l: Lang, entries: &[EntryInfo]) -> Table {
+    let mut table = Table::new(
+        "entries",
+        &[
+            ("key", t(l, "admin.key")),
+            ("status", t(l, "admin.status")),
+            ("age", t(l, "admin.age")),
+            ("ttl", t(l, "admin.ttl")),
+            ("size", t(l, "admin.size")),
+            ("changes", t(l, "admin.changes")),
+        ],
+    );
+    for e in entries {
+        let age = e.age_secs.max(0.0) as u64;
+        table.row(vec![
+            Cell::text(&e.key),
+            Cell::text(e.status.as_str()).shown_as(word(l, "status", e.status.as_str())),
+            Cell::int(age as i64).shown_as(human_duration(l, age)),
+            Cell::int(e.ttl_secs as i64).shown_as(human_duration(l, e.ttl_secs)),
+            Cell::int(e.size as i64).shown_as(human_bytes(e.size as u64)),
+            Cell::int(e.changes_since as i64),
+        ]);
+    }
+    table
+}
+
+/// Hits, misses and computing time per kind of entry.
+fn metrics_table(l: Lang, metrics: &[(KeyKind, KindMetrics)]) -> Table {
+    let mut table = Table::new(
+        "metrics",
+        &[
+            ("kind", t(l, "admin.kind")),
+            ("hits", t(l, "admin.hits")),
+            ("misses", t(l, "admin.misses")),
+            ("stale", t(l, "admin.stale_reads")),
+            ("computations", t(l, "admin.computations")),
+            ("compute_s", t(l, "admin.compute_s")),
+            ("max_ms", t(l, "admin.max_ms")),
+            ("hit_rate", t(l, "admin.hit_rate")),
+        ],
+    );
+    for (k, m) in metrics {
+        let rate = m.hit_rate().map(|r| r * 100.0);
+        table.row(vec![
+            Cell::text(k.name()),
+            Cell::int(m.hits as i64),
+            Cell::int(m.misses as i64),
+            Cell::int(m.stale as i64),
+            Cell::int(m.computations as i64),
+            Cell::num(m.compute_micros_sum as f64 / 1e6, 3),
+            Cell::num(m.compute_micros_max as f64 / 1e3, 1),
+            Cell::opt(rate, 0).shown_as(rate.map_or("–".into(), |r| format!("{r:.0}%"))),
+        ]);
+    }
+    table
+}
+
+/// The latest job runs.
+pub(crate) fn job_table(l: Lang, tz: chrono_tz::Tz, runs: &[JobRun]) -> Table {
+    let mut table = Table::new(
+        "jobs",
+        &[
+            ("job", t(l, "admin.job")),
+            ("outcome", t(l, "admin.outcome")),
+            ("started", t(l, "admin.started")),
+            ("duration", t(l, "admin.duration")),
+            ("summary", t(l, "admin.summary")),
+        ],
+    );
+    for j in runs {
+        table.row(vec![
+            Cell::text(&j.job).shown_as(word(l, "job", &j.job)),
+            Cell::text(&j.outcome).shown_as(word(l, "outcome", &j.outcome)),
+            Cell::int(j.started_at).shown_as(local_time(j.started_at, tz)),
+            Cell::num(j.duration_ms / 1000.0, 1),
+            Cell::text(&j.summary),
+        ]);
+    }
+    table
+}
+
+/// A two-column table of names and a figure.
+fn count_table(
+    l: Lang,
+    id: &'static str,
+    (name, figure): (&str, &str),
+    rows: impl Iterator<Item = (String, Cell)>,
+) -> Table {
+    let mut table = Table::new(id, &[("name", t(l, name)), ("value", t(l, figure))]);
+    for (n, c) in rows {
+        table.row(vec![Cell::text(n), c]);
+    }
+    table
+}
+
+/// `GET /admin/cache/clear?prefix=`: what Clear would remove, and the
+/// buttons to go on or go back.
+pub(crate) fn confirm_clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    ctx.require_staff()?;
+    let prefix = ctx.query.get("prefix").cloned().unwrap_or_default();
+    Ok(Reply::Html(clear_page(app, ctx, &prefix)?))
+}
+
+fn clear_page(app: &App, ctx: &Ctx, prefix: &str) -> Result<maud::Markup, WebError> {
+    let l = ctx.lang;
+    let n = list_entries(app, None)?
+        .iter()
+        .filter(|e| e.key.starts_with(prefix))
+        .count();
+    let frame = frame(app, ctx, "admin.title");
+    let question = if prefix.is_empty() {
+        t(l, "confirm.clear_all").to_string()
+    } else {
+        fill(l, "confirm.clear_some", &[("prefix", prefix)])
+    };
+    let content = html! {
+        section.confirm {
+            h1 { (question) }
+            p { (fill(l, "confirm.clear_what", &[("n", &n.to_string())])) }
+            form method="post" action="/admin/cache/clear" {
+                input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
+                input type="hidden" name="prefix" value=(prefix);
+                input type="hidden" name="confirm" value="yes";
+                button.danger type="submit" { (t(l, "confirm.clear")) }
+                " " a.button href="/admin/cache/" { (t(l, "confirm.cancel")) }
+            }
+        }
+    };
+    Ok(layout(&frame, content))
+}
+
+/// `POST /admin/cache/clear`: clears once confirmed (`confirm=yes`);
+/// without it, shows the confirmation page.
 pub(crate) fn clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
     let form = ctx.form()?;
     ctx.check_csrf(&form)?;
     let prefix = form.get("prefix").cloned().unwrap_or_default();
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return Ok(Reply::Html(clear_page(app, ctx, &prefix)?));
+    }
     let n = clear_entries(app, prefix.clone())?;
     log::info!(
         "cache: {n} entries under {prefix:?} cleared by {}",
         ctx.account.as_ref().map_or("?", |a| &a.username)
     );
-    Ok(Reply::Redirect(LocalPath::of("/admin/cache/"), Vec::new()))
+    let flash = Flash::Cleared(n as u64).cookie(app.secure_cookies);
+    Ok(Reply::Redirect(LocalPath::of("/admin/cache/"), vec![flash]))
 }
 
 /// What `/admin/cache/` shows.
-pub struct AdminView {
+struct AdminView<'a> {
     /// The kind the list is narrowed to.
-    pub kind: Option<KeyKind>,
-    /// Every entry.
-    pub entries: Vec<EntryInfo>,
-    /// Metrics per kind.
-    pub metrics: Vec<(KeyKind, KindMetrics)>,
-    /// Rows per table.
-    pub tables: Vec<(String, i64)>,
-    /// (file, bytes).
-    pub files: Vec<(String, u64)>,
-    /// Latest job runs.
-    pub jobs: Vec<JobRun>,
+    kind: Option<KeyKind>,
     /// One line per scheduled job: its last run, and a warning if any.
-    pub job_status: Vec<(String, Option<String>)>,
+    job_status: Vec<(String, Option<String>)>,
+    tables: &'a Tables<'a>,
+    /// Entries, metrics, jobs, tables, files.
+    all: &'a [Table],
+    page: u64,
 }
 
 /// `/admin/cache/`.
 fn admin_cache(frame: &Frame, v: &AdminView) -> Markup {
     let l = frame.lang;
     let csrf = frame.csrf.unwrap_or("");
+    let entries = &v.all[0];
+    let total = entries.rows.len() as u64;
+    let offset = ((v.page - 1) * u64::from(PER_PAGE)).min(total) as usize;
+    let rows = &entries.rows[offset..(offset + PER_PAGE as usize).min(entries.rows.len())];
+    let actions = |row: &[Cell]| {
+        let key = &row[0].exported;
+        html! {
+            form.inline method="post" action="/refresh/" {
+                input type="hidden" name="csrf_token" value=(csrf);
+                input type="hidden" name="key" value=(key);
+                input type="hidden" name="next" value=(frame.here);
+                button type="submit" { (t(l, "action.refresh")) }
+            }
+            " "
+            a.button href={"/admin/cache/clear?prefix=" (utf8_percent_encode(key, NON_ALPHANUMERIC))} { (t(l, "action.clear")) }
+        }
+    };
     layout(
         frame,
         html! {
             h1 { (t(l, "admin.title")) }
             p.kinds {
-                a href="/admin/cache/" { "all" }
+                @if v.kind.is_none() { strong { (t(l, "admin.all")) } } @else { a href="/admin/cache/" { (t(l, "admin.all")) } }
                 @for k in KeyKind::ALL { " · " @if Some(k) == v.kind { strong { (k.name()) } } @else { a href={"/admin/cache/?kind=" (k.name())} { (k.name()) } } }
             }
-            table #entries {
-                tr { th { (t(l, "admin.key")) } th { (t(l, "admin.status")) } th { (t(l, "admin.age")) } th { (t(l, "admin.ttl")) } th { (t(l, "admin.size")) } th { (t(l, "admin.changes")) } th {} }
-                @for e in &v.entries {
-                    tr data-key=(e.key) {
-                        td { code { (e.key) } }
-                        td { span class={"badge " (e.status.as_str())} { (e.status.as_str()) } }
-                        td { (crate::jobs::refresh::human_secs(e.age_secs.max(0.0) as u64)) }
-                        td { (crate::jobs::refresh::human_secs(e.ttl_secs)) }
-                        td { (e.size) }
-                        td { (e.changes_since) }
-                        td {
-                            form.inline method="post" action="/refresh/" {
-                                input type="hidden" name="csrf_token" value=(csrf);
-                                input type="hidden" name="key" value=(e.key);
-                                input type="hidden" name="next" value="/admin/cache/";
-                                button type="submit" { (t(l, "action.refresh")) }
-                            }
-                            form.inline method="post" action="/admin/cache/clear" {
-                                input type="hidden" name="csrf_token" value=(csrf);
-                                input type="hidden" name="prefix" value=(e.key);
-                                button type="submit" { (t(l, "action.clear")) }
-                            }
-                        }
+            section #cache-entries {
+                h2 { (t(l, "admin.entries")) " (" (total) ")" }
+                @if rows.is_empty() { p.empty { (t(l, "drill.none")) } } @else {
+                    (v.tables.html_with(entries, Some(rows), &actions))
+                    @if total > u64::from(PER_PAGE) { (pager(frame, &v.tables.base(), v.page, total)) }
+                }
+                p { a.button.danger href="/admin/cache/clear?prefix=" { (t(l, "admin.clear_all")) } }
+            }
+            section #hit-rates {
+                h2 { (t(l, "admin.hit_rates")) }
+                (v.tables.html(&v.all[1], None))
+            }
+            section #job-runs {
+                h2 { (t(l, "admin.jobs")) }
+                ul #job-status {
+                    @for (line, warn) in &v.job_status {
+                        li { (line) @if let Some(w) = warn { " " span.error { "⚠ " (w) } } }
                     }
                 }
+                (v.tables.html(&v.all[2], None))
             }
-            form.inline method="post" action="/admin/cache/clear" {
-                input type="hidden" name="csrf_token" value=(csrf);
-                input type="hidden" name="prefix" value="";
-                button type="submit" { (t(l, "admin.clear_all")) }
+            section #table-rows {
+                h2 { (t(l, "admin.tables")) }
+                (v.tables.html(&v.all[3], None))
             }
-            h2 { (t(l, "admin.hit_rates")) }
-            table #metrics {
-                tr { th { "kind" } th { "hits" } th { "misses" } th { "stale" } th { "computations" } th { "compute s" } th { "max ms" } th { "hit rate" } }
-                @for (k, m) in &v.metrics {
-                    tr { td { (k.name()) } td { (m.hits) } td { (m.misses) } td { (m.stale) } td { (m.computations) }
-                         td { (format!("{:.3}", m.compute_micros_sum as f64 / 1e6)) } td { (format!("{:.1}", m.compute_micros_max as f64 / 1e3)) }
-                         td { (m.hit_rate().map_or("–".to_string(), |r| format!("{:.0}%", r * 100.0))) } }
-                }
+            section #file-sizes {
+                h2 { (t(l, "admin.files")) }
+                (v.tables.html(&v.all[4], None))
             }
-            h2 { (t(l, "admin.jobs")) }
-            ul #job-status {
-                @for (line, warn) in &v.job_status {
-                    li { (line) @if let Some(w) = warn { " " span.error { "⚠ " (w) } } }
-                }
-            }
-            table #jobs {
-                @for j in &v.jobs {
-                    tr { td { (j.job) } td { (j.outcome) } td { (local_time(j.started_at, frame.tz)) } td { (format!("{:.1} s", j.duration_ms / 1000.0)) } td { (j.summary) } }
-                }
-            }
-            h2 { (t(l, "admin.tables")) }
-            table #tables { @for (name, n) in &v.tables { tr { td { (name) } td { (n) } } } }
-            h2 { (t(l, "admin.files")) }
-            table #files { @for (name, n) in &v.files { tr { td { (name) } td { (format!("{:.1} MiB", *n as f64 / 1048576.0)) } } } }
         },
     )
 }

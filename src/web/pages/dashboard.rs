@@ -5,56 +5,65 @@
 use maud::{html, Markup};
 
 use super::{
-    badge, breadcrumbs, frame, group_href, group_name, layout, narrowed, opt, pager, stat_card,
-    Frame, PER_PAGE,
+    badge, breadcrumbs, csv_reply, csv_requested, empty_state, frame, group_href, group_name,
+    layout, narrowed, opt, pager, sort_all, stat_card, tables_of, Frame, PER_PAGE,
 };
 use crate::cache::Answer;
-use crate::i18n::t;
+use crate::i18n::{fill, t, Lang};
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
-use crate::store::speakers::SpeakerRow;
+use crate::store::speakers::{SpeakerOrder, SpeakerRow};
 use crate::web::app::{answer, etag, App};
-use crate::web::charts::{bar_chart, bars, column_chart, Bar};
+use crate::web::charts::{bar_chart, bars, column_chart, Axis, Bar};
 use crate::web::context::Ctx;
-use crate::web::decode::{filter_of, page_of, speaker_order_of};
+use crate::web::decode::{filter_of, page_of};
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
+use crate::web::table::{Cell, Table, Tables};
 
-/// `GET /audio/dashboard/[?category=&diagnosis=&gender=&sort=&page=]`.
+/// `GET /audio/dashboard/[?category=&diagnosis=&gender=&sort=&page=&format=&table=]`.
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;
-    let filter = filter_of(ctx, &["lang", "refresh", "page", "sort"])?;
+    let filter = filter_of(ctx, &["lang", "refresh", "page", "sort", "format", "table"])?;
+    let tables = tables_of(ctx)?;
+    let page = page_of(ctx)?;
     let a = answer(app, ctx, &StatKey::sub_corpus(filter.clone()))?;
     let Statistic::Dashboard(d) = &a.entry.statistic else {
         unreachable!("a corpus key")
     };
-    if filter.is_empty() {
-        return app.rendered.page(etag(ctx, &[&a]), || {
-            let frame = frame(app, ctx, "dash.title");
-            let content = html! {
-                (badge(&frame, &a))
-                h1 { (t(frame.lang, "dash.title")) }
-                (corpus_sections(&frame, d, &filter))
-            };
-            Ok(layout(&frame, content))
-        });
-    }
-    let order = speaker_order_of(ctx)?;
-    let page = page_of(ctx)?;
-    let all = app.speaker_lists.sorted(&app.cache, &filter, order)?;
-    let offset = ((page - 1) * u64::from(PER_PAGE)).min(all.len() as u64) as usize;
-    let rows = &all[offset..(offset + PER_PAGE as usize).min(all.len())];
-    let total = all.len() as u64;
-    let frame = frame(app, ctx, "dash.title");
-    let sort = ctx.query.get("sort").map(String::as_str);
-    let list = SpeakerList {
-        rows,
-        page,
-        total,
-        sort,
+    let l = ctx.lang;
+    let speakers = if filter.is_empty() {
+        None
+    } else {
+        Some(
+            app.speaker_lists
+                .sorted(&app.cache, &filter, SpeakerOrder::Recordings)?,
+        )
     };
+    let all_tables = || {
+        let mut all = corpus_tables(l, d, &filter);
+        if let Some(rows) = &speakers {
+            all.push(speaker_table(l, rows));
+        }
+        all
+    };
+    if let Some(id) = csv_requested(ctx)? {
+        return csv_reply(&tables, all_tables(), id);
+    }
     app.rendered.page(etag(ctx, &[&a]), || {
-        Ok(group_page(&frame, &a, d, &filter, &list))
+        let frame = frame(app, ctx, "dash.title");
+        let mut all = all_tables();
+        sort_all(&tables, &mut all)?;
+        let content = if filter.is_empty() {
+            html! {
+                (badge(&frame, &a))
+                h1 { (t(l, "dash.title")) }
+                (corpus_sections(&frame, d, &filter, &tables, &all))
+            }
+        } else {
+            group_page(&frame, &a, d, &filter, &tables, &all, page)
+        };
+        Ok(layout(&frame, content))
     })
 }
 
@@ -74,55 +83,182 @@ pub(crate) fn group_title(frame: &Frame, filter: &Filter) -> String {
         .join(" · ")
 }
 
-/// One page of a group's speakers.
-struct SpeakerList<'a> {
-    rows: &'a [SpeakerRow],
-    page: u64,
-    total: u64,
-    /// The `sort` asked for (checked), kept by the pager.
-    sort: Option<&'a str>,
-}
-
 fn group_page(
     frame: &Frame,
     a: &Answer,
     d: &Dashboard,
     filter: &Filter,
-    list: &SpeakerList,
+    tables: &Tables,
+    all: &[Table],
+    page: u64,
 ) -> Markup {
-    let (speakers, page, total) = (list.rows, list.page, list.total);
     let l = frame.lang;
     let title = group_title(frame, filter);
-    let base = group_href(filter);
-    let sort_link =
-        |sort: &str, label: &str| html! { a href={(base) "&sort=" (sort)} { (t(l, label)) } };
-    let content = html! {
+    let speakers = all.last().expect("the speakers table");
+    let total = speakers.rows.len() as u64;
+    let offset = ((page - 1) * u64::from(PER_PAGE)).min(total) as usize;
+    let rows = &speakers.rows[offset..(offset + PER_PAGE as usize).min(speakers.rows.len())];
+    html! {
         (breadcrumbs(frame, &[], &title))
         (badge(frame, a))
         h1 { (t(l, "dash.title")) " — " (title) }
-        (corpus_sections(frame, d, filter))
-        section #speakers {
+        (corpus_sections(frame, d, filter, tables, all))
+        section #speakers-list {
             h2 { (t(l, "drill.speakers")) " (" (total) ")" }
-            @if speakers.is_empty() { p.empty { (t(l, "drill.none")) } } @else {
-                table {
-                    tr { th { (sort_link("code", "drill.code")) } th { (t(l, "drill.category")) } th { (t(l, "drill.gender")) } th { (t(l, "drill.diagnosis")) }
-                         th { (sort_link("recordings", "dash.recordings")) } th { (sort_link("hours", "dash.hours")) } th { (sort_link("snr", "drill.mean_snr")) } }
-                    @for s in speakers {
-                        tr { td { a href={"/audio/speakers/" (s.id) "/"} { (s.code) } } td { (group_name(l, &s.category)) } td { (group_name(l, &s.gender)) }
-                             td { (group_name(l, &s.diagnosis)) } td { (s.recordings) } td { (format!("{:.2}", s.hours)) } td { (opt(s.mean_snr_db)) } }
-                    }
-                }
-                (pager(frame, &format!("{base}{}", list.sort.map(|s| format!("&sort={s}")).unwrap_or_default()), page, total))
+            @if rows.is_empty() { p.empty { (t(l, "drill.none")) } } @else {
+                (tables.html(speakers, Some(rows)))
+                (pager(frame, &tables.base(), page, total))
             }
         }
-    };
-    layout(frame, content)
+    }
+}
+
+/// A group's speakers, most recordings first.
+fn speaker_table(l: Lang, speakers: &[SpeakerRow]) -> Table {
+    let mut table = Table::new(
+        "speakers",
+        &[
+            ("code", t(l, "drill.code")),
+            ("category", t(l, "drill.category")),
+            ("gender", t(l, "drill.gender")),
+            ("diagnosis", t(l, "drill.diagnosis")),
+            ("recordings", t(l, "dash.recordings")),
+            ("hours", t(l, "dash.hours")),
+            ("snr", t(l, "drill.mean_snr")),
+        ],
+    );
+    for s in speakers {
+        table.row(vec![
+            Cell::text(&s.code).link(format!("/audio/speakers/{}/", s.id)),
+            Cell::text(group_name(l, &s.category)),
+            Cell::text(group_name(l, &s.gender)),
+            Cell::text(group_name(l, &s.diagnosis)),
+            Cell::int(s.recordings as i64),
+            Cell::num(s.hours, 2),
+            Cell::opt(s.mean_snr_db, 1),
+        ]);
+    }
+    table
+}
+
+/// The tables of a corpus statistic, in the order the sections show them:
+/// category, gender, SNR, months, diagnosis.
+pub(crate) fn corpus_tables(l: Lang, d: &Dashboard, within: &Filter) -> Vec<Table> {
+    let to = |name: &str, value: &str| group_href(&narrowed(within, name, value));
+    let (speakers, recordings, hours) = (
+        t(l, "dash.speakers"),
+        t(l, "dash.recordings"),
+        t(l, "dash.hours"),
+    );
+    let mut category = Table::new(
+        "category",
+        &[
+            ("category", t(l, "drill.category")),
+            ("speakers", speakers),
+            ("recordings", recordings),
+            ("hours", hours),
+        ],
+    );
+    for g in &d.by_category {
+        category.row(vec![
+            Cell::text(group_name(l, &g.category)).link(to("category", &g.category)),
+            Cell::int(g.speakers as i64),
+            Cell::int(g.recordings as i64),
+            Cell::num(g.duration_hours, 2),
+        ]);
+    }
+    let mut gender = Table::new(
+        "gender",
+        &[
+            ("gender", t(l, "drill.gender")),
+            ("speakers", speakers),
+            ("recordings", recordings),
+        ],
+    );
+    for g in &d.by_gender {
+        gender.row(vec![
+            Cell::text(group_name(l, &g.gender)).link(to("gender", &g.gender)),
+            Cell::int(g.speakers as i64),
+            Cell::int(g.recordings as i64),
+        ]);
+    }
+    let mut snr = Table::new(
+        "snr",
+        &[
+            ("band", t(l, "dash.snr_band")),
+            ("range", t(l, "dash.snr_range")),
+            ("recordings", recordings),
+        ],
+    );
+    for b in &d.snr.buckets {
+        snr.row(vec![
+            Cell::text(t(l, &format!("snr.{}", b.label))),
+            Cell::text(snr_range(b.min_db, b.max_db)),
+            Cell::int(b.recordings as i64),
+        ]);
+    }
+    let mut months = Table::new(
+        "months",
+        &[
+            ("month", t(l, "axis.month")),
+            ("recordings", recordings),
+            ("new_speakers", t(l, "dash.new_speakers")),
+            ("hours", hours),
+        ],
+    );
+    for m in &d.monthly {
+        months.row(vec![
+            Cell::text(&m.month),
+            Cell::int(m.recordings as i64),
+            Cell::int(m.new_speakers as i64),
+            Cell::num(m.duration_hours, 2),
+        ]);
+    }
+    let mut diagnosis = Table::new(
+        "diagnosis",
+        &[
+            ("diagnosis", t(l, "drill.diagnosis")),
+            ("speakers", speakers),
+            ("recordings", recordings),
+            ("snr", t(l, "dash.mean_snr")),
+        ],
+    );
+    for g in &d.by_diagnosis {
+        diagnosis.row(vec![
+            Cell::text(group_name(l, &g.diagnosis)).link(to("diagnosis", &g.diagnosis)),
+            Cell::int(g.speakers as i64),
+            Cell::int(g.recordings as i64),
+            Cell::opt(g.mean_snr_db, 1),
+        ]);
+    }
+    vec![category, gender, snr, months, diagnosis]
+}
+
+/// An SNR band's limits: `< 10`, `10–20`, `≥ 30`.
+fn snr_range(min: Option<u32>, max: Option<u32>) -> String {
+    match (min, max) {
+        (None, Some(hi)) => format!("< {hi}"),
+        (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
+        (Some(lo), None) => format!("≥ {lo}"),
+        (None, None) => "–".into(),
+    }
 }
 
 /// The sections of a corpus statistic (whole, a group's or a speaker's):
-/// cards, groups, SNR, months. Each group leads to `within` narrowed by it.
-pub(crate) fn corpus_sections(frame: &Frame, d: &Dashboard, within: &Filter) -> Markup {
+/// cards, groups, SNR, months, each chart with its table (`all`, from
+/// [`corpus_tables`], sorted as asked). Each group leads to `within`
+/// narrowed by it.
+pub(crate) fn corpus_sections(
+    frame: &Frame,
+    d: &Dashboard,
+    within: &Filter,
+    tables: &Tables,
+    all: &[Table],
+) -> Markup {
     let l = frame.lang;
+    if d.total_speakers == 0 && d.total_recordings == 0 && within.is_empty() {
+        return empty_state(l);
+    }
     let to = |name: &str, value: &str| group_href(&narrowed(within, name, value));
     // One bar per group, named and leading to its page.
     let group_bars = |name: &str, groups: Vec<(&str, u64)>| -> Vec<Bar> {
@@ -158,45 +294,56 @@ pub(crate) fn corpus_sections(frame: &Frame, d: &Dashboard, within: &Filter) -> 
     );
     let snr = bars(
         &d.snr.buckets,
-        |b| t(l, &format!("snr.{}", b.label)).to_string(),
+        |b| {
+            fill(
+                l,
+                "snr.band",
+                &[
+                    ("name", t(l, &format!("snr.{}", b.label))),
+                    ("range", &snr_range(b.min_db, b.max_db)),
+                ],
+            )
+        },
         |b| b.recordings as f64,
     );
     let months = bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64);
+    let recordings = t(l, "unit.recordings");
+    let axis = |title: &'static str| Axis {
+        title: t(l, title),
+        unit: recordings,
+    };
     html! {
-            div.cards {
-                (stat_card(t(l, "dash.speakers"), d.total_speakers.to_string()))
-                (stat_card(t(l, "dash.recordings"), d.total_recordings.to_string()))
-                (stat_card(t(l, "dash.hours"), format!("{:.1}", d.total_duration_hours)))
-            }
-            section {
-                h2 { (t(l, "dash.by_category")) }
-                (bar_chart(t(l, "dash.by_category"), &cat))
-                table { tr { th { (t(l, "dash.by_category")) } th { (t(l, "dash.speakers")) } th { (t(l, "dash.recordings")) } th { (t(l, "dash.hours")) } }
-                    @for g in &d.by_category { tr { td { a href=(to("category", &g.category)) { (group_name(l, &g.category)) } } td { (g.speakers) } td { (g.recordings) } td { (format!("{:.2}", g.duration_hours)) } } } }
-            }
-            section {
-                h2 { (t(l, "dash.by_gender")) }
-                (bar_chart(t(l, "dash.by_gender"), &gender))
-                table { tr { th { (t(l, "dash.by_gender")) } th { (t(l, "dash.speakers")) } th { (t(l, "dash.recordings")) } }
-                    @for g in &d.by_gender { tr { td { a href=(to("gender", &g.gender)) { (group_name(l, &g.gender)) } } td { (g.speakers) } td { (g.recordings) } } } }
-            }
-            section {
-                h2 { (t(l, "dash.snr")) }
-                p { (d.snr.measured) " " (t(l, "dash.measured")) ", " (d.snr.unmeasured) " " (t(l, "dash.unmeasured")) "; "
-                    (t(l, "dash.mean")) " " (opt(d.snr.mean_db)) " dB, " (t(l, "dash.median")) " " (opt(d.snr.median_db)) " dB" }
-                (bar_chart(t(l, "dash.snr"), &snr))
-            }
-            section {
-                h2 { (t(l, "dash.monthly")) }
-                (column_chart(t(l, "dash.monthly"), &months))
-                table { tr { th { "" } th { (t(l, "dash.recordings")) } th { (t(l, "dash.new_speakers")) } th { (t(l, "dash.hours")) } }
-                    @for m in &d.monthly { tr { td { (m.month) } td { (m.recordings) } td { (m.new_speakers) } td { (format!("{:.2}", m.duration_hours)) } } } }
-            }
-            section {
-                h2 { (t(l, "dash.by_diagnosis")) }
-                (bar_chart(t(l, "dash.by_diagnosis"), &diag))
-                table { tr { th { (t(l, "dash.by_diagnosis")) } th { (t(l, "dash.speakers")) } th { (t(l, "dash.recordings")) } th { (t(l, "dash.mean_snr")) } }
-                    @for g in &d.by_diagnosis { tr { td { a href=(to("diagnosis", &g.diagnosis)) { (group_name(l, &g.diagnosis)) } } td { (g.speakers) } td { (g.recordings) } td { (opt(g.mean_snr_db)) } } } }
-            }
+        div.cards {
+            (stat_card(t(l, "dash.speakers"), d.total_speakers.to_string()))
+            (stat_card(t(l, "dash.recordings"), d.total_recordings.to_string()))
+            (stat_card(t(l, "dash.hours"), format!("{:.1}", d.total_duration_hours)))
+        }
+        section #by-category {
+            h2 { (t(l, "dash.by_category")) }
+            (bar_chart(axis("dash.by_category"), &cat))
+            (tables.html(&all[0], None))
+        }
+        section #by-gender {
+            h2 { (t(l, "dash.by_gender")) }
+            (bar_chart(axis("dash.by_gender"), &gender))
+            (tables.html(&all[1], None))
+        }
+        section #snr {
+            h2 { (t(l, "dash.snr")) }
+            p { (d.snr.measured) " " (t(l, "dash.measured")) ", " (d.snr.unmeasured) " " (t(l, "dash.unmeasured")) "; "
+                (t(l, "dash.mean")) " " (opt(d.snr.mean_db)) " dB, " (t(l, "dash.median")) " " (opt(d.snr.median_db)) " dB" }
+            (bar_chart(axis("dash.snr"), &snr))
+            (tables.html(&all[2], None))
+        }
+        section #monthly {
+            h2 { (t(l, "dash.monthly")) }
+            (column_chart(axis("dash.monthly"), t(l, "axis.month"), &months))
+            (tables.html(&all[3], None))
+        }
+        section #by-diagnosis {
+            h2 { (t(l, "dash.by_diagnosis")) }
+            (bar_chart(axis("dash.by_diagnosis"), &diag))
+            (tables.html(&all[4], None))
+        }
     }
 }

@@ -4,13 +4,16 @@
 use maud::{html, Markup};
 use serde_json::{json, Map};
 
-use super::{badge, frame, layout, opt, stat_card, Frame};
+use chrono::{Duration, NaiveDate};
+
+use super::{badge, frame, layout, local_time, opt, stat_card, Frame};
 use crate::cache::Answer;
-use crate::i18n::t;
-use crate::stats::{Analytics, Courses, Daily, Statistic, Weekly};
+use crate::clock::LocalTime;
+use crate::i18n::{t, word, Lang};
+use crate::stats::{parse_date, Analytics, Courses, Daily, Statistic, Weekly};
 use crate::store;
 use crate::web::app::{answer, etag, finish_session, user_keys, App};
-use crate::web::charts::{bars, column_chart, fmt_num, Bar};
+use crate::web::charts::{bars, column_chart, fmt_num, Axis, Bar};
 use crate::web::context::Ctx;
 use crate::web::decode::{
     path_id, require_signed_in, require_writer, session_input, user_id, Body,
@@ -20,9 +23,17 @@ use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
 use crate::writes::{self, FinishInput};
 
+/// `GET /learning/users/{id}/[?date=&week_start=]`. A `week_start` that is
+/// not a Monday leads to the week that holds it.
 pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let user = user_id(id)?;
     ctx.require_user_reader(app.public, user)?;
+    if let Some(monday) = week_to_snap(ctx)? {
+        return Ok(Reply::Redirect(
+            LocalPath::of(&with_param(ctx, "week_start", &monday.to_string())),
+            Vec::new(),
+        ));
+    }
     let keys = user_keys(app, ctx, user)?;
     let answers: Vec<Answer> = keys
         .iter()
@@ -36,13 +47,17 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     ) else {
         unreachable!("user keys")
     };
+    let conn = app.cache.store().conn()?;
     let active_sessions = if ctx.is_staff() {
-        store::writes::active_sessions(&*app.cache.store().conn()?, user)?
+        store::writes::active_sessions(&conn, user)?
     } else {
         Vec::new()
     };
+    let name = store::learners::learner_name(&conn, user)?;
+    drop(conn);
     let view = UserView {
         user,
+        name,
         active_sessions,
         daily: (&answers[0], d),
         weekly: (&answers[1], w),
@@ -51,16 +66,40 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     };
     let shown: Vec<&Answer> = answers.iter().collect();
     app.rendered.page(etag(ctx, &shown), || {
-        Ok(learner_view(&frame(app, ctx, "user.title"), &view))
+        Ok(learner_view(&frame(app, ctx, "user.title"), ctx, &view))
     })
+}
+
+/// The Monday to go to when `?week_start=` is a valid date but not a Monday.
+fn week_to_snap(ctx: &Ctx) -> Result<Option<NaiveDate>, WebError> {
+    let Some(text) = ctx.query.get("week_start") else {
+        return Ok(None);
+    };
+    let date = parse_date("week_start", text)?;
+    let monday = LocalTime::monday_of(date);
+    Ok((monday != date).then_some(monday))
+}
+
+/// This page's path and query with `name` set to `value`.
+fn with_param(ctx: &Ctx, name: &str, value: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(ctx.raw_query.as_bytes()) {
+        if k != name && k != "refresh" {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.append_pair(name, value);
+    format!("{}?{}", ctx.path, out.finish())
 }
 
 /// The four statistics of one user's page.
 pub struct UserView<'a> {
     /// User id.
     pub user: i64,
-    /// Running sessions (shown to staff with a finish button).
-    pub active_sessions: Vec<(i64, String)>,
+    /// The learner's name, when they have a profile.
+    pub name: Option<String>,
+    /// Running sessions (id, start), shown to staff with a finish button.
+    pub active_sessions: Vec<(i64, i64)>,
     /// Day and its answer.
     pub daily: (&'a Answer, &'a Daily),
     /// Week and its answer.
@@ -71,15 +110,44 @@ pub struct UserView<'a> {
     pub courses: (&'a Answer, &'a Courses),
 }
 
-fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
+/// `home 3, library 1`, each word in the page's language.
+fn counts(l: Lang, prefix: &str, map: &std::collections::BTreeMap<String, u64>) -> String {
+    if map.is_empty() {
+        return "–".into();
+    }
     map.iter()
-        .map(|(k, v)| format!("{k} {v}"))
+        .map(|(k, v)| format!("{} {v}", word(l, prefix, k)))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
+/// Where the day and the week can be changed: previous / next links and a
+/// date picker (a plain GET form, no script needed).
+fn date_nav(frame: &Frame, ctx: &Ctx, day: NaiveDate, monday: NaiveDate) -> Markup {
+    let l = frame.lang;
+    let day_link = |d: NaiveDate| with_param(ctx, "date", &d.to_string());
+    let week_link = |d: NaiveDate| with_param(ctx, "week_start", &d.to_string());
+    html! {
+        nav.dates aria-label=(t(l, "user.pick_day")) {
+            form.pick method="get" action=(ctx.path) {
+                @if ctx.lang_from_query { input type="hidden" name="lang" value=(l.code()); }
+                label { (t(l, "user.pick_day")) " " input type="date" name="date" value=(day.to_string()) min="1970-01-01" max="2100-12-31"; }
+                label { (t(l, "user.pick_week")) " " input type="date" name="week_start" value=(monday.to_string()) step="7" min="1970-01-05" max="2100-12-27"; }
+                button type="submit" { (t(l, "user.show")) }
+                " " a href=(ctx.path) { (t(l, "user.today_link")) }
+            }
+            p.steps {
+                a rel="prev" href=(day_link(day - Duration::days(1))) { (t(l, "user.previous_day")) }
+                a rel="next" href=(day_link(day + Duration::days(1))) { (t(l, "user.next_day")) }
+                a.week rel="prev" href=(week_link(monday - Duration::days(7))) { (t(l, "user.previous_week")) }
+                a.week rel="next" href=(week_link(monday + Duration::days(7))) { (t(l, "user.next_week")) }
+            }
+        }
+    }
+}
+
 /// `/learning/users/{id}/`.
-fn learner_view(frame: &Frame, v: &UserView) -> Markup {
+fn learner_view(frame: &Frame, ctx: &Ctx, v: &UserView) -> Markup {
     let l = frame.lang;
     let (da, d) = v.daily;
     let (wa, w) = v.weekly;
@@ -97,10 +165,23 @@ fn learner_view(frame: &Frame, v: &UserView) -> Markup {
             href: None,
         })
         .collect();
+    let title = match &v.name {
+        Some(name) => format!("{}: {name} (#{})", t(l, "user.title"), v.user),
+        None => format!("{} #{}", t(l, "user.title"), v.user),
+    };
+    let minutes = Axis {
+        title: t(l, "user.week"),
+        unit: t(l, "unit.minutes"),
+    };
+    let sessions = Axis {
+        title: t(l, "user.peak_hours"),
+        unit: t(l, "unit.sessions"),
+    };
     layout(
         frame,
         html! {
-            h1 { (t(l, "user.title")) " " (v.user) }
+            h1 { (title) }
+            (date_nav(frame, ctx, d.date, w.week_start))
             section #daily {
                 (badge(frame, da))
                 h2 { (t(l, "user.today")) " " (d.date) }
@@ -112,14 +193,14 @@ fn learner_view(frame: &Frame, v: &UserView) -> Markup {
                     (stat_card(t(l, "user.productive"), d.productive_sessions.to_string()))
                     (stat_card(t(l, "user.effectiveness"), opt(d.avg_effectiveness)))
                 }
-                p { (t(l, "user.environments")) ": " (counts(&d.environments)) " · " (t(l, "user.devices")) ": " (counts(&d.devices)) " · " (t(l, "user.subjects")) ": " (counts(&d.subjects)) }
+                p { (t(l, "user.environments")) ": " (counts(l, "env", &d.environments)) " · " (t(l, "user.devices")) ": " (counts(l, "device", &d.devices)) " · " (t(l, "user.subjects")) ": " (counts(l, "", &d.subjects)) }
             }
             section #weekly {
                 (badge(frame, wa))
                 h2 { (t(l, "user.week")) " " (w.week_start) " – " (w.week_end) }
-                (column_chart(t(l, "user.week"), &week_bars))
-                table { tr { th { "" } th { (t(l, "user.sessions")) } th { (t(l, "user.minutes")) } th { (t(l, "user.completed")) } }
-                    @for b in &w.daily_breakdown { tr { td { (b.date) } td { (b.sessions) } td { (b.duration_minutes) } td { (b.completed) } } } }
+                (column_chart(minutes, t(l, "axis.day"), &week_bars))
+                table { thead { tr { th { (t(l, "axis.day")) } th { (t(l, "user.sessions")) } th { (t(l, "user.minutes")) } th { (t(l, "user.completed")) } } }
+                    tbody { @for b in &w.daily_breakdown { tr { td { (b.date) } td.num { (b.sessions) } td.num { (b.duration_minutes) } td.num { (b.completed) } } } } }
                 div.cards {
                     (stat_card(t(l, "user.active_days"), w.active_days.to_string()))
                     (stat_card(t(l, "user.streak"), w.longest_streak.to_string()))
@@ -135,13 +216,17 @@ fn learner_view(frame: &Frame, v: &UserView) -> Markup {
                     (stat_card(t(l, "user.effectiveness"), opt(a.avg_effectiveness)))
                     (stat_card(t(l, "user.focus"), opt(a.avg_focus_score)))
                     (stat_card(t(l, "learn.avg_duration"), opt(a.avg_duration_minutes)))
-                    (stat_card(t(l, "user.trend"), t(l, &format!("trend.{}", a.improvement_trend)).to_string()))
+                    (stat_card(t(l, "user.trend"), word(l, "trend", &a.improvement_trend)))
                 }
                 h3 { (t(l, "user.peak_hours")) }
-                (column_chart(t(l, "user.peak_hours"), &hour_bars))
+                (column_chart(sessions, t(l, "axis.hour"), &hour_bars))
                 h3 { (t(l, "user.recommendations")) }
-                ul.recommendations {
-                    @for r in &a.recommendations { li data-code=(r.code) { (crate::i18n::recommendation(l, &r.code)) } }
+                @if a.recommendations.is_empty() {
+                    p.empty { (t(l, "user.no_recommendations")) }
+                } @else {
+                    ul.recommendations {
+                        @for r in &a.recommendations { li data-code=(r.code) { (crate::i18n::recommendation(l, &r.code)) } }
+                    }
                 }
             }
             (courses_section(frame, ca, c))
@@ -173,18 +258,26 @@ fn courses_section(frame: &Frame, ca: &Answer, c: &Courses) -> Markup {
 fn session_form(frame: &Frame, v: &UserView) -> Markup {
     let l = frame.lang;
     let csrf = frame.csrf.unwrap_or("");
+    let choice = |name: &str, prefix: &str, values: &[&str]| {
+        html! {
+            select name=(name) {
+                option value="" { "–" }
+                @for value in values { option value=(value) { (word(l, prefix, value)) } }
+            }
+        }
+    };
     html! {
         section #write {
             h2 { (t(l, "user.add_session")) }
             form.session method="post" action={"/learning/users/" (v.user) "/sessions"} {
                 input type="hidden" name="csrf_token" value=(csrf);
-                label { "start_time " input type="text" name="start_time" placeholder="2026-11-23T10:00:00+09:00"; }
-                label { "duration_minutes " input type="number" name="duration_minutes" min="0" value="30"; }
-                label { "effectiveness_rating " input type="number" name="effectiveness_rating" min="1" max="5"; }
-                label { "focus_score " input type="number" name="focus_score" min="0" max="100" step="0.1"; }
-                label { "environment " select name="environment" { option value="" {} @for e in ["home", "library", "office", "cafe", "classroom", "other"] { option value=(e) { (e) } } } }
-                label { "device " select name="device" { option value="" {} @for d in ["desktop", "laptop", "tablet", "mobile", "other"] { option value=(d) { (d) } } } }
-                label { "subject " input type="text" name="subject"; }
+                label { (t(l, "form.start_time")) input type="text" name="start_time" placeholder=(t(l, "form.now_hint")) title="2026-11-23T10:00:00+09:00"; }
+                label { (t(l, "form.duration")) input type="number" name="duration_minutes" min="0" value="30"; }
+                label { (t(l, "form.effectiveness")) input type="number" name="effectiveness_rating" min="1" max="5"; }
+                label { (t(l, "form.focus")) input type="number" name="focus_score" min="0" max="100" step="0.1"; }
+                label { (t(l, "form.environment")) (choice("environment", "env", &["home", "library", "office", "cafe", "classroom", "other"])) }
+                label { (t(l, "form.device")) (choice("device", "device", &["desktop", "laptop", "tablet", "mobile", "other"])) }
+                label { (t(l, "form.subject")) input type="text" name="subject"; }
                 button type="submit" { (t(l, "user.add_session")) }
             }
             @if !v.active_sessions.is_empty() {
@@ -192,7 +285,7 @@ fn session_form(frame: &Frame, v: &UserView) -> Markup {
                 ul.active {
                     @for (id, start) in &v.active_sessions {
                         li {
-                            (start) " "
+                            (t(l, "user.started")) " " (local_time(*start, frame.tz)) " "
                             form.inline method="post" action={"/learning/users/" (v.user) "/sessions/" (id) "/finish"} {
                                 input type="hidden" name="csrf_token" value=(csrf);
                                 button type="submit" { (t(l, "user.finish")) }

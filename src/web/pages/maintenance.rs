@@ -3,20 +3,36 @@
 
 use maud::{html, Markup};
 
-use super::{frame, layout, local_time, Frame};
-use crate::i18n::t;
+use super::admin::job_table;
+use super::{csv_reply, csv_requested, frame, layout, sort_all, tables_of, Frame};
+use crate::i18n::{t, word, Lang};
 use crate::jobs::cleanup::CleanupOptions;
 use crate::jobs::{self, JobError, JobRequest};
 use crate::store;
-use crate::store::jobs::JobRun;
 use crate::web::app::App;
 use crate::web::context::Ctx;
 use crate::web::error::WebError;
+use crate::web::flash::Flash;
 use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
+use crate::web::table::{Cell, Table, Tables};
 
+/// `GET /admin/maintenance/[?sort=&format=&table=]`.
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
+    let tables = tables_of(ctx)?;
+    let (mut all, running) = maintenance_tables(app, ctx.lang)?;
+    if let Some(id) = csv_requested(ctx)? {
+        return csv_reply(&tables, all, id);
+    }
+    sort_all(&tables, &mut all)?;
+    let frame = frame(app, ctx, "maint.title");
+    Ok(Reply::Html(maintenance(&frame, &tables, &all, running)))
+}
+
+/// What a cleanup would act on now and the latest runs; and whether one is
+/// running.
+fn maintenance_tables(app: &App, l: Lang) -> Result<(Vec<Table>, bool), WebError> {
     let config = app.cache.config();
     let dry_run = CleanupOptions {
         dry_run: true,
@@ -24,72 +40,99 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     };
     let plan = jobs::cleanup::plan(app.cache.store(), config, &dry_run)?;
     let runs = store::jobs::recent(&*app.cache.store().conn()?, Some("cleanup"), 20)?;
-    let view = MaintenanceView {
-        counts: plan.counts,
-        runs,
-        running: jobs::lease::is_running(app.cache.store(), "cleanup"),
-    };
-    Ok(Reply::Html(maintenance(
-        &frame(app, ctx, "maint.title"),
-        &view,
-    )))
+    let mut preview = Table::new(
+        "preview",
+        &[("rule", t(l, "maint.rule")), ("rows", t(l, "maint.rows"))],
+    );
+    for (rule, n) in &plan.counts {
+        preview.row(vec![
+            Cell::text(rule).shown_as(word(l, "rule", rule)),
+            Cell::int(*n as i64),
+        ]);
+    }
+    let running = jobs::lease::is_running(app.cache.store(), "cleanup");
+    Ok((vec![preview, job_table(l, config.local.tz, &runs)], running))
 }
 
+/// `GET /admin/maintenance/run`: what a cleanup will do, and the buttons to
+/// go on or go back.
+pub(crate) fn confirm(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
+    ctx.require_staff()?;
+    Ok(Reply::Html(confirm_page(app, ctx)?))
+}
+
+fn confirm_page(app: &App, ctx: &Ctx) -> Result<Markup, WebError> {
+    let l = ctx.lang;
+    let (all, _) = maintenance_tables(app, l)?;
+    let tables = tables_of(ctx)?;
+    let frame = frame(app, ctx, "maint.title");
+    let content = html! {
+        section.confirm {
+            h1 { (t(l, "maint.confirm")) }
+            p { (t(l, "maint.confirm_what")) }
+            (tables.html(&all[0], None))
+            form method="post" action="/admin/maintenance/" {
+                input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
+                input type="hidden" name="confirm" value="yes";
+                button.danger type="submit" { (t(l, "maint.confirm_run")) }
+                " " a.button href="/admin/maintenance/" { (t(l, "confirm.cancel")) }
+            }
+        }
+    };
+    Ok(layout(&frame, content))
+}
+
+/// `POST /admin/maintenance/`: starts a cleanup once confirmed
+/// (`confirm=yes`); without it, shows the confirmation page.
 pub(crate) fn run(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
-    ctx.check_csrf(&ctx.form()?)?;
+    let form = ctx.form()?;
+    ctx.check_csrf(&form)?;
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return Ok(Reply::Html(confirm_page(app, ctx)?));
+    }
     // The lease is taken here, so the page this redirects to already shows
     // the run; the run itself goes on in the background. A cleanup already
     // running is not started again.
-    match jobs::begin(&app.cache, JobRequest::Cleanup(CleanupOptions::default())) {
+    let flash = match jobs::begin(&app.cache, JobRequest::Cleanup(CleanupOptions::default())) {
         Ok(started) => {
             std::thread::Builder::new()
                 .name("cleanup (button)".into())
                 .spawn(move || {
                     let _ = started.run(&mut |_| {});
                 })?;
+            Flash::CleanupStarted
         }
         Err(JobError::AlreadyRunning(_)) => {
-            log::info!("cleanup: already running, not started again")
+            log::info!("cleanup: already running, not started again");
+            Flash::CleanupAlreadyRunning
         }
         Err(e) => return Err(e.into()),
-    }
+    };
     Ok(Reply::Redirect(
         LocalPath::of("/admin/maintenance/"),
-        Vec::new(),
+        vec![flash.cookie(app.secure_cookies)],
     ))
 }
 
-/// What `/admin/maintenance/` shows.
-pub struct MaintenanceView {
-    /// (rule, rows a cleanup would act on now).
-    pub counts: Vec<(String, u64)>,
-    /// Latest cleanup runs.
-    pub runs: Vec<JobRun>,
-    /// A cleanup is running now (here or in another process).
-    pub running: bool,
-}
-
 /// `/admin/maintenance/`.
-fn maintenance(frame: &Frame, v: &MaintenanceView) -> Markup {
+fn maintenance(frame: &Frame, tables: &Tables, all: &[Table], running: bool) -> Markup {
     let l = frame.lang;
     layout(
         frame,
         html! {
             h1 { (t(l, "maint.title")) }
-            @if v.running {
+            @if running {
                 p #job-running .notice { (t(l, "maint.running")) " " a href="/admin/maintenance/" { (t(l, "maint.reload")) } }
             }
-            table #dry-run { @for (rule, n) in &v.counts { tr data-rule=(rule) { td { (rule) } td { (n) } } } }
-            form.inline method="post" action="/admin/maintenance/" {
-                input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
-                button type="submit" { (t(l, "maint.run")) }
+            section #cleanup-preview {
+                h2 { (t(l, "maint.preview")) }
+                (tables.html(&all[0], None))
+                p { a.button.danger href="/admin/maintenance/run" { (t(l, "maint.run")) } }
             }
-            h2 { (t(l, "admin.jobs")) }
-            table #runs {
-                @for j in &v.runs {
-                    tr { td { (local_time(j.started_at, frame.tz)) } td { (j.outcome) } td { (format!("{:.1} s", j.duration_ms / 1000.0)) } td { (j.summary) } }
-                }
+            section #cleanup-runs {
+                h2 { (t(l, "admin.jobs")) }
+                (tables.html(&all[1], None))
             }
         },
     )

@@ -17,9 +17,13 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::app::App;
 use super::context::Ctx;
 use crate::cache::{Answer, Freshness};
-use crate::i18n::{t, Lang};
+use crate::i18n::{fill, plural, t, Lang};
 use crate::stats::key::Filter;
 use crate::store::accounts::Account;
+use crate::web::error::WebError;
+use crate::web::local_path::LocalPath;
+use crate::web::reply::Reply;
+use crate::web::table::{Sort, Table, Tables};
 
 /// The stylesheet, compiled into the binary.
 pub const STYLE: &str = include_str!("../../../assets/style.css");
@@ -40,6 +44,8 @@ pub struct Frame<'a> {
     pub here: String,
     /// Zone of displayed times.
     pub tz: chrono_tz::Tz,
+    /// The result of the action that led here, shown once.
+    pub notice: Option<String>,
 }
 
 impl Frame<'_> {
@@ -79,36 +85,58 @@ pub fn layout(frame: &Frame, content: Markup) -> Markup {
                 style { (PreEscaped(STYLE)) }
             }
             body {
-                nav {
-                    a href="/audio/dashboard/" { (t(l, "nav.dashboard")) }
-                    a href="/api/userprofile/" { (t(l, "nav.locations")) }
-                    a href="/learning/" { (t(l, "nav.learning")) }
-                    @if frame.staff() {
-                        a href="/admin/cache/" { (t(l, "nav.cache")) }
-                        a href="/admin/maintenance/" { (t(l, "nav.maintenance")) }
+                header.top {
+                    nav.main aria-label="main" {
+                        a.brand href="/audio/dashboard/" { "voxdash" }
+                        a href="/audio/dashboard/" { (t(l, "nav.dashboard")) }
+                        a href="/api/userprofile/" { (t(l, "nav.locations")) }
+                        a href="/learning/" { (t(l, "nav.learning")) }
+                        @if frame.staff() {
+                            a href="/admin/cache/" { (t(l, "nav.cache")) }
+                            a href="/admin/maintenance/" { (t(l, "nav.maintenance")) }
+                        }
                     }
-                    span.spacer {}
-                    span.langs {
-                        a href={(frame.path) "?lang=en"} { "EN" }
-                        a href={(frame.path) "?lang=ko"} { "한국어" }
-                        a href={(frame.path) "?lang=zh"} { "中文" }
-                    }
-                    @match frame.account {
-                        Some(a) => {
-                            span.who { (a.username) }
-                            form.inline method="post" action="/logout/" {
-                                input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
-                                button type="submit" { (t(l, "nav.logout")) }
+                    div.account {
+                        span.langs {
+                            @for (code, name) in [("en", "EN"), ("ko", "한국어"), ("zh", "中文")] {
+                                a href=(lang_href(frame, code)) lang=(code) aria-current=[(code == l.code()).then_some("true")] { (name) }
                             }
                         }
-                        None => { a href="/login/" { (t(l, "nav.login")) } }
+                        @match frame.account {
+                            Some(a) => {
+                                span.who { (a.username) }
+                                form.inline method="post" action="/logout/" {
+                                    input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
+                                    button type="submit" { (t(l, "nav.logout")) }
+                                }
+                            }
+                            None => { a href="/login/" { (t(l, "nav.login")) } }
+                        }
                     }
                 }
-                main { (content) }
+                main {
+                    @if let Some(text) = &frame.notice { (notice(text)) }
+                    (content)
+                }
                 script { (PreEscaped(LIVE)) }
             }
         }
     }
+}
+
+/// This page in another language: its query kept, `lang` replaced.
+fn lang_href(frame: &Frame, code: &str) -> String {
+    let query = frame.here.split_once('?').map_or("", |(_, q)| q);
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        // A sign-in target is kept only when it is one of our pages.
+        let foreign = k == "next" && LocalPath::parse(&v).is_none();
+        if k != "lang" && !foreign {
+            out.append_pair(&k, &v);
+        }
+    }
+    out.append_pair("lang", code);
+    format!("{}?{}", frame.path, out.finish())
 }
 
 /// The freshness badge at the top of every stats page, with the staff's
@@ -135,7 +163,7 @@ pub fn badge(frame: &Frame, answer: &Answer) -> Markup {
         ),
         Freshness::Stale => {
             let changes = if answer.changes_since > 0 {
-                format!(", {} {}", answer.changes_since, t(l, "badge.changes"))
+                format!(", {}", plural(l, "badge.changes", answer.changes_since))
             } else {
                 String::new()
             };
@@ -197,6 +225,7 @@ pub(crate) fn frame<'a>(app: &App, ctx: &'a Ctx, title: &str) -> Frame<'a> {
             format!("{}?{}", ctx.path, ctx.raw_query)
         },
         tz: app.cache.config().local.tz,
+        notice: ctx.flash().map(|f| f.message(ctx.lang)),
     }
 }
 
@@ -251,4 +280,166 @@ pub(crate) fn pager(frame: &Frame, base: &str, page: u64, total: u64) -> Markup 
             @if page < pages { " " a rel="next" href={(base) (join) "page=" (page + 1)} { (t(l, "drill.next")) } }
         }
     }
+}
+
+/// How this request wants the page's tables: its sort, and the query the
+/// sort and CSV links keep.
+pub(crate) fn tables_of<'a>(ctx: &'a Ctx) -> Result<Tables<'a>, WebError> {
+    let sort = ctx.query.get("sort").map(|s| Sort::parse(s)).transpose()?;
+    let keep = form_urlencoded::parse(ctx.raw_query.as_bytes())
+        .filter(|(k, _)| !matches!(k.as_ref(), "sort" | "page" | "format" | "table" | "refresh"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    Ok(Tables {
+        lang: ctx.lang,
+        path: &ctx.path,
+        keep,
+        sort,
+    })
+}
+
+/// The table `?format=csv&table=ID` asks for, if it asks for one.
+pub(crate) fn csv_requested<'a>(ctx: &'a Ctx) -> Result<Option<&'a str>, WebError> {
+    match ctx.query.get("format").map(String::as_str) {
+        None | Some("html") => Ok(None),
+        Some("csv") => ctx
+            .query
+            .get("table")
+            .map(|t| Some(t.as_str()))
+            .ok_or_else(|| WebError::bad("table", "required with format=csv")),
+        Some(other) => Err(WebError::bad(
+            "format",
+            format!("{other:?} is not html or csv"),
+        )),
+    }
+}
+
+/// The CSV download of the table named `id` among `tables`, sorted as
+/// asked.
+pub(crate) fn csv_reply(tables: &Tables, mut all: Vec<Table>, id: &str) -> Result<Reply, WebError> {
+    let names: Vec<&str> = all.iter().map(|t| t.id).collect();
+    let names = names.join(", ");
+    let table = all
+        .iter_mut()
+        .find(|t| t.id == id)
+        .ok_or_else(|| WebError::bad("table", format!("{id:?} is not one of {names}")))?;
+    table.sort(tables.sort.as_ref())?;
+    Ok(Reply::Download(
+        format!("voxdash-{}.csv", table.id),
+        table.csv()?,
+    ))
+}
+
+/// Sorts every table as asked; a sort naming no table of the page fails.
+pub(crate) fn sort_all(tables: &Tables, all: &mut [Table]) -> Result<(), WebError> {
+    if let Some(sort) = &tables.sort {
+        if !all.iter().any(|t| t.id == sort.table) {
+            let names: Vec<&str> = all.iter().map(|t| t.id).collect();
+            return Err(WebError::bad(
+                "sort",
+                format!(
+                    "this page has no table {:?} (tables: {})",
+                    sort.table,
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    for table in all {
+        table.sort(tables.sort.as_ref())?;
+    }
+    Ok(())
+}
+
+/// What a page shows when there is no data at all: what to do about it.
+pub(crate) fn empty_state(l: Lang) -> Markup {
+    html! {
+        section.empty-state {
+            h2 { (t(l, "empty.title")) }
+            p { (t(l, "empty.load")) }
+        }
+    }
+}
+
+/// A one-line message at the top of a page (the result of an action).
+pub(crate) fn notice(text: &str) -> Markup {
+    html! { p.notice role="status" { (text) } }
+}
+
+/// A duration for people: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`.
+pub(crate) fn human_duration(l: Lang, secs: u64) -> String {
+    let unit = |key: &str| t(l, key).to_string();
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match secs {
+        0..=59 => format!("{s} {}", unit("unit.s")),
+        60..=3599 => format!("{m} {}", unit("unit.min")),
+        3600..=86_399 if m == 0 => format!("{h} {}", unit("unit.h")),
+        3600..=86_399 => format!("{h} {} {m} {}", unit("unit.h"), unit("unit.min")),
+        _ if h == 0 => format!("{d} {}", unit("unit.d")),
+        _ => format!("{d} {} {h} {}", unit("unit.d"), unit("unit.h")),
+    }
+}
+
+/// A size for people: `512 B`, `1.5 KiB`, `3.2 MiB`, `1.1 GiB`.
+pub(crate) fn human_bytes(n: u64) -> String {
+    match n {
+        0..=1023 => format!("{n} B"),
+        1024..=1_048_575 => format!("{:.1} KiB", n as f64 / 1024.0),
+        1_048_576..=1_073_741_823 => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+        _ => format!("{:.1} GiB", n as f64 / 1_073_741_824.0),
+    }
+}
+
+/// Who an error page is for: their language and account.
+pub(crate) struct Viewer {
+    /// Language of the page.
+    pub lang: Lang,
+    /// Signed-in account.
+    pub account: Option<Account>,
+    /// CSRF token (for the sign-out button).
+    pub csrf: Option<String>,
+}
+
+/// The page of a failed request: what happened in the reader's language,
+/// the detail (naming the parameter), and the way back.
+pub(crate) fn error_page(
+    app: &App,
+    viewer: Option<&Viewer>,
+    url: &str,
+    e: &WebError,
+    request_id: &str,
+) -> Markup {
+    let l = viewer.map_or(Lang::En, |v| v.lang);
+    let status = e.status();
+    let key = format!("error.{status}");
+    let title = match t(l, &key) {
+        found if found != key => found.to_string(),
+        _ => status.to_string(),
+    };
+    let account = viewer.and_then(|v| v.account.as_ref());
+    // The language links lead back here: only to a path of this server.
+    let path = LocalPath::or(url.split('?').next(), "/");
+    let frame = Frame {
+        lang: l,
+        title: title.clone(),
+        account,
+        csrf: viewer.and_then(|v| v.csrf.as_deref()),
+        path: path.as_str(),
+        here: url.to_string(),
+        tz: app.cache.config().local.tz,
+        notice: None,
+    };
+    let content = html! {
+        section.error-page {
+            p.status { (status) }
+            h1 { (title) }
+            p { (t(l, "error.detail")) ": " code { (e.public_message(request_id)) } }
+            @if let WebError::Throttled(secs) = e { p { (fill(l, "error.retry", &[("n", &secs.to_string())])) } }
+            p.actions {
+                a.button href="/audio/dashboard/" { (t(l, "error.back")) }
+                @if account.is_none() && matches!(status, 401 | 403) { " " a.button href="/login/" { (t(l, "nav.login")) } }
+            }
+        }
+    };
+    layout(&frame, content)
 }

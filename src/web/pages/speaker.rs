@@ -3,10 +3,13 @@
 
 use maud::{html, Markup};
 
-use super::dashboard::{corpus_sections, group_title};
-use super::{badge, breadcrumbs, frame, group_href, layout, pager, Frame, PER_PAGE};
+use super::dashboard::{corpus_sections, corpus_tables, group_title};
+use super::{
+    badge, breadcrumbs, csv_reply, csv_requested, frame, group_href, group_name, layout,
+    local_time, pager, sort_all, tables_of, Frame, PER_PAGE,
+};
 use crate::cache::Answer;
-use crate::i18n::t;
+use crate::i18n::{region, t, Lang};
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
 use crate::store::speakers::{self, SpeakerInfo, UploadRow};
@@ -15,12 +18,14 @@ use crate::web::context::Ctx;
 use crate::web::decode::{page_of, path_id};
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
+use crate::web::table::{Cell, Table, Tables};
 
-/// `GET /audio/speakers/{id}/[?page=]`.
+/// `GET /audio/speakers/{id}/[?page=&sort=&format=&table=]`.
 pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;
     let speaker = path_id(id, "speaker")?;
     let page = page_of(ctx)?;
+    let tables = tables_of(ctx)?;
     let a = answer(app, ctx, &StatKey::Speaker { speaker })?;
     let Statistic::Dashboard(d) = &a.entry.statistic else {
         unreachable!("a corpus key")
@@ -28,30 +33,35 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let conn = app.cache.store().conn()?;
     let info = speakers::speaker_info(&conn, speaker)?
         .ok_or_else(|| WebError::NotFound(format!("speaker {speaker} not found")))?;
-    let offset = (page - 1) * u64::from(PER_PAGE);
-    let (uploads, total) = speakers::speaker_uploads(&conn, speaker, PER_PAGE, offset)?;
+    let (uploads, _) = speakers::speaker_uploads(&conn, speaker, u32::MAX, 0)?;
+    drop(conn);
+    let tz = app.cache.config().local.tz;
+    let mut all = corpus_tables(ctx.lang, d, &Filter::default());
+    all.push(upload_table(ctx.lang, tz, &uploads));
+    if let Some(id) = csv_requested(ctx)? {
+        return csv_reply(&tables, all, id);
+    }
+    sort_all(&tables, &mut all)?;
     let frame = frame(app, ctx, "drill.speaker");
     let view = SpeakerView {
-        id: speaker,
         info: &info,
         answer: &a,
         stats: d,
-        uploads: &uploads,
+        tables: &tables,
+        all: &all,
         page,
-        total,
     };
     app.rendered
         .page(etag(ctx, &[&a]), || Ok(speaker_page(&frame, &view)))
 }
 
 struct SpeakerView<'a> {
-    id: i64,
     info: &'a SpeakerInfo,
     answer: &'a Answer,
     stats: &'a Dashboard,
-    uploads: &'a [UploadRow],
+    tables: &'a Tables<'a>,
+    all: &'a [Table],
     page: u64,
-    total: u64,
 }
 
 fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
@@ -61,36 +71,61 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
         ..Default::default()
     };
     let trail = [(group_title(frame, &category), group_href(&category))];
+    let uploads = v.all.last().expect("the uploads table");
     let content = html! {
         (breadcrumbs(frame, &trail, &v.info.code))
         (badge(frame, v.answer))
         h1 { (t(l, "drill.speaker")) " " (v.info.code) }
         p.facts {
-            (t(l, "drill.gender")) ": " (v.info.gender) " · "
-            (t(l, "drill.diagnosis")) ": " (if v.info.diagnosis.is_empty() { t(l, "word.none") } else { &v.info.diagnosis }) " · "
+            (t(l, "drill.gender")) ": " (group_name(l, &v.info.gender)) " · "
+            (t(l, "drill.diagnosis")) ": " (group_name(l, &v.info.diagnosis)) " · "
             (t(l, "drill.birth_year")) ": " (v.info.birth_year.map_or("–".to_string(), |y| y.to_string()))
         }
-        (corpus_sections(frame, v.stats, &Filter::default()))
+        (corpus_sections(frame, v.stats, &Filter::default(), v.tables, v.all))
         section #uploads {
-            h2 { (t(l, "drill.uploads")) " (" (v.total) ")" }
-            (upload_table(frame, v.uploads))
-            (pager(frame, &format!("/audio/speakers/{}/", v.id), v.page, v.total))
+            h2 { (t(l, "drill.uploads")) " (" (uploads.rows.len()) ")" }
+            (paged_table(frame, v.tables, uploads, v.page))
         }
     };
     layout(frame, content)
 }
 
-/// A table of uploads, or a line saying there are none.
-pub(crate) fn upload_table(frame: &Frame, uploads: &[UploadRow]) -> Markup {
-    let l = frame.lang;
+/// One page of `table` with its pager, or a line saying it is empty.
+pub(crate) fn paged_table(frame: &Frame, tables: &Tables, table: &Table, page: u64) -> Markup {
+    let total = table.rows.len() as u64;
+    let offset = ((page - 1) * u64::from(PER_PAGE)).min(total) as usize;
+    let rows = &table.rows[offset..(offset + PER_PAGE as usize).min(table.rows.len())];
     html! {
-        @if uploads.is_empty() { p.empty { (t(l, "drill.none")) } } @else {
-            table.uploads {
-                tr { th { "#" } th { (t(l, "drill.uploaded_at")) } th { (t(l, "drill.region")) } th { (t(l, "drill.ip")) } th { (t(l, "dash.recordings")) } }
-                @for u in uploads {
-                    tr { td { (u.id) } td { (u.uploaded_at) } td { (u.region) } td { (u.ip.as_deref().unwrap_or("–")) } td { (u.recordings) } }
-                }
-            }
+        @if rows.is_empty() { p.empty { (t(frame.lang, "drill.none")) } } @else {
+            (tables.html(table, Some(rows)))
+            @if total > u64::from(PER_PAGE) { (pager(frame, &tables.base(), page, total)) }
         }
     }
+}
+
+/// A table of uploads, newest first, times in the configured zone.
+pub(crate) fn upload_table(l: Lang, tz: chrono_tz::Tz, uploads: &[UploadRow]) -> Table {
+    let mut table = Table::new(
+        "uploads",
+        &[
+            ("id", "#"),
+            ("uploaded_at", t(l, "drill.uploaded_at")),
+            ("region", t(l, "drill.region")),
+            ("ip", t(l, "drill.ip")),
+            ("recordings", t(l, "dash.recordings")),
+        ],
+    );
+    for u in uploads {
+        let when = chrono::DateTime::parse_from_rfc3339(&u.uploaded_at)
+            .map(|t| local_time(t.timestamp_micros(), tz))
+            .unwrap_or_else(|_| u.uploaded_at.clone());
+        table.row(vec![
+            Cell::int(u.id),
+            Cell::text(&u.uploaded_at).shown_as(when),
+            Cell::text(region(l, &u.region)),
+            Cell::text(u.ip.as_deref().unwrap_or("–")),
+            Cell::int(u.recordings as i64),
+        ]);
+    }
+    table
 }

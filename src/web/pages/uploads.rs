@@ -3,8 +3,10 @@
 
 use maud::html;
 
-use super::speaker::upload_table;
-use super::{breadcrumbs, frame, group_name, layout, pager, region_href, PER_PAGE};
+use super::speaker::{paged_table, upload_table};
+use super::{
+    breadcrumbs, csv_reply, csv_requested, frame, group_name, layout, sort_all, tables_of,
+};
 use crate::i18n::t;
 use crate::store::speakers;
 use crate::web::app::App;
@@ -13,7 +15,7 @@ use crate::web::decode::page_of;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
 
-/// `GET /api/userprofile/uploads/?region=&page=`.
+/// `GET /api/userprofile/uploads/?region=&page=&sort=&format=&table=`.
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;
     let region = ctx
@@ -21,12 +23,21 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         .get("region")
         .ok_or_else(|| WebError::bad("region", "required (empty for uploads without one)"))?;
     let page = page_of(ctx)?;
-    let conn = app.cache.store().conn()?;
-    let offset = (page - 1) * u64::from(PER_PAGE);
-    let (uploads, total) = speakers::region_uploads(&conn, region, PER_PAGE, offset)?;
+    let tables = tables_of(ctx)?;
+    let (uploads, total) =
+        speakers::region_uploads(&*app.cache.store().conn()?, region, u32::MAX, 0)?;
+    let l = ctx.lang;
+    let mut all = vec![upload_table(l, app.cache.config().local.tz, &uploads)];
+    if let Some(id) = csv_requested(ctx)? {
+        return csv_reply(&tables, all, id);
+    }
+    sort_all(&tables, &mut all)?;
     let frame = frame(app, ctx, "drill.uploads");
-    let l = frame.lang;
-    let name = group_name(l, region);
+    let name = if region.is_empty() {
+        group_name(l, region)
+    } else {
+        crate::i18n::region(l, region)
+    };
     let trail = [(
         t(l, "nav.locations").to_string(),
         "/api/userprofile/".to_string(),
@@ -34,8 +45,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let content = html! {
         (breadcrumbs(&frame, &trail, &name))
         h1 { (t(l, "drill.uploads")) " — " (name) " (" (total) ")" }
-        (upload_table(&frame, &uploads))
-        (pager(&frame, &region_href(region), page, total))
+        (paged_table(&frame, &tables, &all[0], page))
     };
     Ok(Reply::Html(layout(&frame, content)))
 }

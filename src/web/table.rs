@@ -1,0 +1,437 @@
+//! Tables of the pages, with what every table offers: sorting by any column
+//! on the server (`?sort=TABLE.COLUMN`, a leading `-` for descending), a CSV
+//! export of all its rows (`?format=csv&table=TABLE`, UTF-8 with a byte-order
+//! mark so spreadsheet programs read Korean and Chinese), and paging.
+//!
+//! A page builds its tables once, as [`Table`]s; the same value is rendered
+//! as HTML or written as CSV, so the two never disagree.
+
+use std::cmp::Ordering;
+
+use maud::{html, Markup};
+
+use super::error::WebError;
+use crate::i18n::{t, Lang};
+
+/// One cell: what is shown, how it sorts, what it exports, where it leads.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// The text on the page.
+    pub shown: String,
+    /// The value in the CSV (full precision for numbers).
+    pub exported: String,
+    /// The value it sorts by.
+    pub order: Order,
+    /// A page about what the cell names.
+    pub href: Option<String>,
+}
+
+/// What a cell sorts by.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+pub enum Order {
+    /// No value (sorts after every value, in both directions).
+    Missing,
+    /// A number.
+    Number(f64),
+    /// Text, compared with the numbers inside it as numbers
+    /// (`user/2` before `user/1001`).
+    Text(String),
+}
+
+impl Cell {
+    /// A text cell.
+    pub fn text(s: impl Into<String>) -> Cell {
+        let s = s.into();
+        Cell {
+            shown: s.clone(),
+            exported: s.clone(),
+            order: Order::Text(s),
+            href: None,
+        }
+    }
+
+    /// A whole number.
+    pub fn int(n: impl Into<i64>) -> Cell {
+        let n = n.into();
+        Cell {
+            shown: n.to_string(),
+            exported: n.to_string(),
+            order: Order::Number(n as f64),
+            href: None,
+        }
+    }
+
+    /// A number shown with `decimals` digits, exported in full.
+    pub fn num(v: f64, decimals: usize) -> Cell {
+        Cell {
+            shown: format!("{v:.decimals$}"),
+            exported: v.to_string(),
+            order: Order::Number(v),
+            href: None,
+        }
+    }
+
+    /// A number that may be missing (shown as `–`, exported empty).
+    pub fn opt(v: Option<f64>, decimals: usize) -> Cell {
+        match v {
+            Some(v) => Cell::num(v, decimals),
+            None => Cell {
+                shown: "–".into(),
+                exported: String::new(),
+                order: Order::Missing,
+                href: None,
+            },
+        }
+    }
+
+    /// A cell shown as `shown` but sorted and exported as `value`.
+    pub fn shown_as(mut self, shown: impl Into<String>) -> Cell {
+        self.shown = shown.into();
+        self
+    }
+
+    /// Makes the cell a link.
+    pub fn link(mut self, href: impl Into<String>) -> Cell {
+        self.href = Some(href.into());
+        self
+    }
+}
+
+/// A column: its name in `?sort=`, its heading.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Name in `?sort=TABLE.NAME`.
+    pub name: &'static str,
+    /// Heading, in the page's language.
+    pub label: String,
+}
+
+/// A table of a page.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// Name in `?sort=` and `?table=`, and the element id.
+    pub id: &'static str,
+    /// Its columns.
+    pub columns: Vec<Column>,
+    /// Its rows, one cell per column.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// A sort asked for: table, column index, direction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    /// The table's id.
+    pub table: String,
+    /// The column's name.
+    pub column: String,
+    /// Largest first.
+    pub descending: bool,
+}
+
+impl Sort {
+    /// Reads `?sort=` (`TABLE.COLUMN` or `-TABLE.COLUMN`); its table and
+    /// column are checked against the page's tables by [`Tables::sorted`].
+    pub fn parse(value: &str) -> Result<Sort, WebError> {
+        let (descending, rest) = match value.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, value),
+        };
+        let (table, column) = rest.split_once('.').ok_or_else(|| {
+            WebError::bad(
+                "sort",
+                format!("{value:?} is not TABLE.COLUMN or -TABLE.COLUMN"),
+            )
+        })?;
+        Ok(Sort {
+            table: table.into(),
+            column: column.into(),
+            descending,
+        })
+    }
+
+    fn value(&self) -> String {
+        format!(
+            "{}{}.{}",
+            if self.descending { "-" } else { "" },
+            self.table,
+            self.column
+        )
+    }
+}
+
+impl Table {
+    /// A table with the given columns (name, label) and no rows yet.
+    pub fn new(id: &'static str, columns: &[(&'static str, &str)]) -> Table {
+        Table {
+            id,
+            columns: columns
+                .iter()
+                .map(|(name, label)| Column {
+                    name,
+                    label: (*label).to_string(),
+                })
+                .collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row.
+    pub fn row(&mut self, cells: Vec<Cell>) {
+        debug_assert_eq!(cells.len(), self.columns.len(), "table {}", self.id);
+        self.rows.push(cells);
+    }
+
+    /// Sorts the rows by `sort` when it names this table (stable: equal
+    /// values keep their order). Fails naming `sort` for an unknown column.
+    pub fn sort(&mut self, sort: Option<&Sort>) -> Result<(), WebError> {
+        let Some(sort) = sort.filter(|s| s.table == self.id) else {
+            return Ok(());
+        };
+        let i = self
+            .columns
+            .iter()
+            .position(|c| c.name == sort.column)
+            .ok_or_else(|| {
+                let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
+                WebError::bad(
+                    "sort",
+                    format!(
+                        "table {} has no column {:?} (columns: {})",
+                        self.id,
+                        sort.column,
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        self.rows
+            .sort_by(|a, b| compare(&a[i].order, &b[i].order, sort.descending));
+        Ok(())
+    }
+
+    /// The CSV of every row: a byte-order mark, the headings, the values.
+    pub fn csv(&self) -> Result<Vec<u8>, WebError> {
+        let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+        let failed = |e: csv::Error| WebError::Io(std::io::Error::other(e));
+        out.write_record(self.columns.iter().map(|c| c.label.as_str()))
+            .map_err(failed)?;
+        for row in &self.rows {
+            out.write_record(row.iter().map(|c| c.exported.as_str()))
+                .map_err(failed)?;
+        }
+        out.into_inner()
+            .map_err(|e| WebError::Io(std::io::Error::other(e.to_string())))
+    }
+}
+
+/// Missing values last in both directions; text by natural order.
+fn compare(a: &Order, b: &Order, descending: bool) -> Ordering {
+    let flip = |o: Ordering| if descending { o.reverse() } else { o };
+    match (a, b) {
+        (Order::Missing, Order::Missing) => Ordering::Equal,
+        (Order::Missing, _) => Ordering::Greater,
+        (_, Order::Missing) => Ordering::Less,
+        (Order::Number(x), Order::Number(y)) => flip(x.total_cmp(y)),
+        (Order::Text(x), Order::Text(y)) => flip(natural(x, y)),
+        (Order::Number(_), Order::Text(_)) => flip(Ordering::Less),
+        (Order::Text(_), Order::Number(_)) => flip(Ordering::Greater),
+    }
+}
+
+/// Compares text with runs of digits compared as numbers.
+pub fn natural(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (a.peek().copied(), b.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let take = |it: &mut std::iter::Peekable<std::str::Chars>| {
+                    let mut digits = String::new();
+                    while let Some(c) = it.next_if(char::is_ascii_digit) {
+                        digits.push(c);
+                    }
+                    digits
+                };
+                let (m, n) = (take(&mut a), take(&mut b));
+                let (m, n) = (m.trim_start_matches('0'), n.trim_start_matches('0'));
+                let o = m.len().cmp(&n.len()).then_with(|| m.cmp(n));
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(&y);
+                }
+                a.next();
+                b.next();
+            }
+        }
+    }
+}
+
+/// How a page's tables are shown: the sort and the links to keep.
+pub struct Tables<'a> {
+    /// The page's language.
+    pub lang: Lang,
+    /// The page's path.
+    pub path: &'a str,
+    /// The query without `sort`, `page`, `format` and `table` (kept by the
+    /// sort and CSV links).
+    pub keep: Vec<(String, String)>,
+    /// The sort asked for.
+    pub sort: Option<Sort>,
+}
+
+impl Tables<'_> {
+    fn href(&self, extra: &[(&str, &str)]) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.keep {
+            q.append_pair(k, v);
+        }
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            self.path.to_string()
+        } else {
+            format!("{}?{q}", self.path)
+        }
+    }
+
+    /// Where the pager of `table` leads: this page with its sort.
+    pub fn base(&self) -> String {
+        match &self.sort {
+            Some(s) => self.href(&[("sort", &s.value())]),
+            None => self.href(&[]),
+        }
+    }
+
+    /// The table as HTML: sortable headings, the CSV link. `rows` are the
+    /// rows to show (a page of them); the table's own rows when `None`.
+    pub fn html(&self, table: &Table, rows: Option<&[Vec<Cell>]>) -> Markup {
+        self.table(table, rows, None)
+    }
+
+    /// [`Tables::html`] with one more cell per row, made by `actions` from
+    /// the row (buttons; not sorted, not exported).
+    pub fn html_with(
+        &self,
+        table: &Table,
+        rows: Option<&[Vec<Cell>]>,
+        actions: &dyn Fn(&[Cell]) -> Markup,
+    ) -> Markup {
+        self.table(table, rows, Some(actions))
+    }
+
+    fn table(
+        &self,
+        table: &Table,
+        rows: Option<&[Vec<Cell>]>,
+        actions: Option<&dyn Fn(&[Cell]) -> Markup>,
+    ) -> Markup {
+        let l = self.lang;
+        let rows = rows.unwrap_or(&table.rows);
+        let csv = self.href(&[("format", "csv"), ("table", table.id)]);
+        html! {
+            div.table {
+                table id=(table.id) {
+                    thead { tr {
+                        @for c in &table.columns { (self.heading(table, c)) }
+                        @if actions.is_some() { th {} }
+                    } }
+                    tbody {
+                        @for row in rows {
+                            tr data-row=[row.first().map(|c| c.exported.as_str())] { @for c in row {
+                                td class=[matches!(c.order, Order::Number(_)).then_some("num")] {
+                                    @match &c.href { Some(h) => a href=(h) { (c.shown) }, None => (c.shown) }
+                                }
+                            }
+                            @if let Some(actions) = actions { td.actions { (actions(row)) } } }
+                        }
+                    }
+                }
+                p.export { a.csv href=(csv) download={"voxdash-" (table.id) ".csv"} { (t(l, "table.csv")) } }
+            }
+        }
+    }
+
+    fn heading(&self, table: &Table, c: &Column) -> Markup {
+        let current = self
+            .sort
+            .as_ref()
+            .filter(|s| s.table == table.id && s.column == c.name);
+        let descending = current.is_some_and(|s| s.descending);
+        let next = Sort {
+            table: table.id.into(),
+            column: c.name.into(),
+            descending: current.is_some() && !descending,
+        };
+        let aria = current.map(|_| {
+            if descending {
+                "descending"
+            } else {
+                "ascending"
+            }
+        });
+        let arrow = current.map(|_| if descending { " ▼" } else { " ▲" });
+        html! {
+            th aria-sort=[aria] {
+                a href=(self.href(&[("sort", &next.value())])) title=(t(self.lang, "table.sort")) {
+                    (c.label) (arrow.unwrap_or(""))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Table {
+        let mut t = Table::new("keys", &[("key", "Key"), ("n", "N")]);
+        for (k, n) in [("user/1001", 3.0), ("user/2", 1.5), ("dashboard", 7.0)] {
+            t.row(vec![Cell::text(k), Cell::num(n, 1)]);
+        }
+        t.row(vec![Cell::text("x"), Cell::opt(None, 1)]);
+        t
+    }
+
+    fn first_column(t: &Table) -> Vec<&str> {
+        t.rows.iter().map(|r| r[0].shown.as_str()).collect()
+    }
+
+    #[test]
+    fn text_sorts_naturally_and_missing_values_go_last() {
+        let mut t = sample();
+        t.sort(Some(&Sort::parse("keys.key").unwrap())).unwrap();
+        assert_eq!(first_column(&t), ["dashboard", "user/2", "user/1001", "x"]);
+        t.sort(Some(&Sort::parse("-keys.n").unwrap())).unwrap();
+        assert_eq!(first_column(&t), ["dashboard", "user/1001", "user/2", "x"]);
+        t.sort(Some(&Sort::parse("keys.n").unwrap())).unwrap();
+        assert_eq!(first_column(&t), ["user/2", "user/1001", "dashboard", "x"]);
+    }
+
+    #[test]
+    fn an_unknown_column_names_the_parameter_and_other_tables_are_left_alone() {
+        let mut t = sample();
+        let e = t
+            .sort(Some(&Sort::parse("keys.nope").unwrap()))
+            .unwrap_err();
+        assert!(e.to_string().starts_with("sort: "), "{e}");
+        assert!(Sort::parse("nodot").is_err());
+        t.sort(Some(&Sort::parse("other.key").unwrap())).unwrap();
+        assert_eq!(first_column(&t)[0], "user/1001");
+    }
+
+    #[test]
+    fn csv_has_a_byte_order_mark_headings_and_full_values() {
+        let mut t = Table::new("g", &[("name", "이름"), ("h", "Hours")]);
+        t.row(vec![Cell::text("서울, \"north\""), Cell::num(1.23456, 2)]);
+        let csv = String::from_utf8(t.csv().unwrap()).unwrap();
+        assert_eq!(csv, "\u{feff}이름,Hours\n\"서울, \"\"north\"\"\",1.23456\n");
+    }
+}
