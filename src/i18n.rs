@@ -201,7 +201,7 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("axis.month", "month", "월", "月份"),
     ("axis.day", "day", "날짜", "日期"),
     ("axis.hour", "hour of day (0–23)", "시각 (0–23시)", "时段 (0–23 时)"),
-    ("snr.band", "{name} ({range} dB)", "{name} ({range} dB)", "{name}（{range} dB）"),
+    ("snr.band", "{name} {range} dB", "{name} {range} dB", "{name} {range} dB"),
     ("empty.title", "No data yet", "아직 데이터가 없습니다", "还没有数据"),
     ("empty.load", "Load your CSV files with voxdash import DIR, or try the demo data with voxdash init --demo; this page fills in on the next view.", "voxdash import DIR 로 CSV 파일을 불러오거나 voxdash init --demo 로 데모 데이터를 넣어 보세요. 다음에 이 페이지를 열면 채워집니다.", "用 voxdash import DIR 导入 CSV 文件，或用 voxdash init --demo 载入演示数据；下次打开此页面时即会显示。"),
     ("empty.no_points", "No upload has coordinates yet, so there is nothing to map.", "좌표가 있는 업로드가 아직 없어 지도에 표시할 것이 없습니다.", "还没有带坐标的上传，地图上没有可显示的内容。"),

@@ -55,10 +55,10 @@ pub struct Axis<'a> {
     pub unit: &'a str,
 }
 
-/// Share of the width for labels, and the smallest width a chart is laid
-/// out for (a 390 px phone minus the page's margins).
-const LABEL_SHARE: f64 = 32.0;
+/// The smallest width a chart is laid out for (a 390 px phone minus the
+/// page's margins), and the most of it labels may take (percent).
 const NARROWEST_PX: f64 = 330.0;
+const MAX_LABEL_SHARE: f64 = 45.0;
 const FONT_PX: f64 = 13.0;
 
 /// Rough width of `s` in pixels at `font` px: CJK and other wide
@@ -94,9 +94,12 @@ pub fn bar_chart(axis: Axis, bars: &[Bar]) -> Markup {
     let max = bars.iter().map(|b| b.value).fold(0.0, f64::max).max(1e-9);
     let row = 26.0;
     let height = (bars.len() as f64 * row).max(row) + 4.0;
-    // Bars get what the labels leave, less a margin for values beside them.
-    let area = 100.0 - LABEL_SHARE - 4.0;
-    let label_px = NARROWEST_PX * LABEL_SHARE / 100.0 - 8.0;
+    // Labels get what the longest needs on the narrowest screen (within
+    // limits); bars get the rest, less a margin for values beside them.
+    let longest = bars.iter().map(|b| text_px(&b.label, FONT_PX)).fold(0.0, f64::max);
+    let label_share = ((longest + 10.0) / NARROWEST_PX * 100.0).clamp(12.0, MAX_LABEL_SHARE);
+    let label_px = NARROWEST_PX * label_share / 100.0 - 10.0;
+    let area = 100.0 - label_share - 4.0;
     html! {
         svg class="chart bars" role="img" aria-label=(axis.title) width="100%" height=(height) {
             title { (axis.title) " (" (axis.unit) ")" }
@@ -111,11 +114,11 @@ pub fn bar_chart(axis: Axis, bars: &[Bar]) -> Markup {
                 @let row = html! {
                     title { (b.label) ": " (value) " " (axis.unit) }
                     text x="0" y=(y + 17.0) class="label" { (shown) }
-                    rect x={(LABEL_SHARE) "%"} y=(y + 4.0) width={(format!("{w:.2}")) "%"} height="18" rx="2" class="bar" {}
+                    rect x={(format!("{label_share:.2}")) "%"} y=(y + 4.0) width={(format!("{w:.2}")) "%"} height="18" rx="2" class="bar" {}
                     @if inside {
-                        text x={(format!("{:.2}", LABEL_SHARE + w)) "%"} dx="-5" y=(y + 17.0) text-anchor="end" class="value inside" { (value) }
+                        text x={(format!("{:.2}", label_share + w)) "%"} dx="-5" y=(y + 17.0) text-anchor="end" class="value inside" { (value) }
                     } @else {
-                        text x={(format!("{:.2}", LABEL_SHARE + w)) "%"} dx="5" y=(y + 17.0) class="value" { (value) }
+                        text x={(format!("{:.2}", label_share + w)) "%"} dx="5" y=(y + 17.0) class="value" { (value) }
                     }
                 };
                 @match &b.href {
@@ -194,7 +197,9 @@ pub fn column_chart(axis: Axis, x_label: &str, cols: &[Bar]) -> Markup {
                 rect x={(format!("{x:.3}")) "%"} y=(format!("{:.1}", base - h)) width={(format!("{bar_w:.3}")) "%"} height=(format!("{h:.1}")) class="bar" {
                     title { (c.label) ": " (fmt_num(c.value)) " " (axis.unit) }
                 }
-                @if (i % every == 0 && cols.len() - i > every / 2) || i + 1 == cols.len() {
+                // Every `every`th label, and the last, anchored at the end,
+                // with no label too close before it.
+                @if (i % every == 0 && cols.len() - 1 - i >= every) || i + 1 == cols.len() {
                     @let anchor = if i == 0 { "start" } else if i + 1 == cols.len() { "end" } else { "middle" };
                     @let at = match anchor { "start" => x, "end" => x + bar_w, _ => x + bar_w / 2.0 };
                     text x={(format!("{at:.3}")) "%"} y=(base + 16.0) class="tick" text-anchor=(anchor) { (c.label) }
