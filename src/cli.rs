@@ -4,6 +4,8 @@
 //! cache run here, or in the server through the control channel when the
 //! server holds the cache; they print the same either way.
 
+pub mod setup;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +21,8 @@ use crate::store::{self, Store};
 use crate::web::ServeOptions;
 use crate::{accounts, control};
 
+pub use setup::{SetupError, DEFAULT_BIND};
+
 /// Builds the configuration from the data directory, `--tz` and the
 /// environment (`VOXDASH_NOW`); a bad value is an error naming the setting.
 pub fn load_config(data_dir: &Path, tz: Option<&str>) -> Result<Config> {
@@ -30,43 +34,38 @@ fn open_store(config: &Config) -> Result<Arc<Store>> {
     Ok(Arc::new(Store::open(&config.db_path())?))
 }
 
-/// `voxdash init [--demo]`.
+/// `voxdash init [--demo]`: creates both stores; with `demo`, loads the
+/// demo dataset into an empty database and makes sure of its staff login.
+/// Ends with what the directory holds and the next steps, on stderr.
 pub fn init(config: &Config, with_demo: bool) -> Result<bool> {
     let store = open_store(config)?;
-    let cache = StatsCache::open(config, Arc::clone(&store))?;
-    eprintln!(
-        "data directory {} ready ({} and {})",
-        config.data_dir.display(),
-        config.db_path().display(),
-        cache.path().display()
-    );
-    drop(cache);
-    if !with_demo {
-        return Ok(true);
+    match StatsCache::open(config, Arc::clone(&store)) {
+        // Held by a server (or a job) on this directory: it exists.
+        Ok(_) | Err(CacheError::Locked(_)) => {}
+        Err(e) => return Err(e.into()),
     }
-    if store.is_empty()? {
-        eprintln!("the database is empty: loading the demo dataset");
-        demo(config, 1.0, 42, None)?;
+    if with_demo {
+        if store.is_empty()? {
+            eprintln!("voxdash: the database is empty: loading the demo dataset");
+            import_demo(config, &store, demo_options(config, 1.0, 42))?;
+        }
+        setup::print_demo_login(&setup::ensure_demo_login(&store, config)?, config);
     }
-    let conn = store.conn()?;
-    if !store::accounts::staff_with_password_exists(&conn)? {
-        let password = accounts::new_password();
-        let hash = accounts::hash_password(&password);
-        let now = config.clock.now_micros();
-        store::accounts::upsert_with_password(&conn, "admin", true, &hash, now)?;
-        println!("staff login: admin / {password}  (shown once; change it with `voxdash user passwd admin`)");
-    }
+    setup::print_ready(&store, config)?;
     Ok(true)
 }
 
-/// Opens the stats cache, waiting up to 30 s for a CLI job that holds it.
-fn open_cache_waiting(config: &Config, store: &Arc<Store>) -> Result<Arc<StatsCache>> {
+/// Opens the stats cache for `serve`. Fails at once, naming it, when
+/// another server holds the cache; waits up to 30 s for a short command
+/// that holds it.
+fn open_cache_for_serving(config: &Config, store: &Arc<Store>) -> Result<Arc<StatsCache>> {
     for tries in 0.. {
         match StatsCache::open(config, Arc::clone(store)) {
             Err(CacheError::Locked(path)) if tries < 60 => {
+                setup::refuse_if_served(config)?;
                 if tries == 0 {
                     log::warn!(
-                        "{} is in use by another voxdash process; waiting",
+                        "{} is in use by another voxdash command; waiting for it to finish",
                         path.display()
                     );
                 }
@@ -82,7 +81,10 @@ fn open_cache_waiting(config: &Config, store: &Arc<Store>) -> Result<Arc<StatsCa
 /// `scheduler`, the in-process scheduler, until SIGINT or SIGTERM.
 pub fn serve(config: &Config, options: &ServeOptions, scheduler: bool) -> Result<bool> {
     let store = open_store(config)?;
-    let cache = open_cache_waiting(config, &store)?;
+    let cache = open_cache_for_serving(config, &store)?;
+    if let Some(warning) = setup::empty_database(&store, config)? {
+        log::warn!("{warning}");
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
         let _ = tx.send(());
@@ -90,6 +92,7 @@ pub fn serve(config: &Config, options: &ServeOptions, scheduler: bool) -> Result
     .context("signal handler")?;
     let control = control::listen(Arc::clone(&cache))?;
     let server = crate::web::start(Arc::clone(&cache), options)?;
+    control.announce(server.addr);
     let scheduler = scheduler.then(|| {
         log::info!(
             "scheduler on: refresh at {}, cleanup at {}",
@@ -161,10 +164,30 @@ fn print(printed: &Printed) {
     eprint!("{}", printed.err);
 }
 
+/// Whether a job computes statistics, which are all zero over an empty
+/// database.
+fn computes_statistics(request: &JobRequest) -> bool {
+    matches!(
+        request,
+        JobRequest::Stats { .. }
+            | JobRequest::Refresh { .. }
+            | JobRequest::Warmup(_)
+            | JobRequest::Precompute { .. }
+    )
+}
+
 /// Runs a job: here when the stats cache is free, else in the server that
-/// holds it. Returns whether the job did all it was asked.
+/// holds it. Returns whether the job did all it was asked. The data
+/// directory must exist; a job that computes statistics over an empty
+/// database runs, with a warning.
 pub fn job(config: &Config, request: JobRequest) -> Result<bool> {
+    setup::require_data_dir(config)?;
     let store = open_store(config)?;
+    if computes_statistics(&request) {
+        if let Some(warning) = setup::empty_database(&store, config)? {
+            eprintln!("voxdash: {warning}");
+        }
+    }
     let mut console = Console::new();
     match StatsCache::open(config, store) {
         Ok(cache) => {
@@ -215,13 +238,35 @@ pub fn import(config: &Config, dir: &Path, strict: bool) -> Result<bool> {
     Ok(true)
 }
 
-/// `voxdash demo`: writes the demo CSV files to `out`, or imports them.
-pub fn demo(config: &Config, scale: f64, seed: u64, out: Option<PathBuf>) -> Result<bool> {
-    let options = crate::demo::DemoOptions {
+fn demo_options(config: &Config, scale: f64, seed: u64) -> crate::demo::DemoOptions {
+    crate::demo::DemoOptions {
         scale,
         seed,
         now_micros: config.clock.now_micros(),
+    }
+}
+
+/// Imports a demo dataset into the store, through CSV files in the data
+/// directory that are removed afterwards.
+fn import_demo(config: &Config, store: &Store, options: crate::demo::DemoOptions) -> Result<()> {
+    let tmp = config
+        .data_dir
+        .join(format!(".demo-{}", std::process::id()));
+    crate::demo::write_demo(&tmp, &options)?;
+    let options = ImportOptions {
+        progress: true,
+        ..Default::default()
     };
+    let result = import_dir(store, &tmp, &options);
+    let _ = std::fs::remove_dir_all(&tmp);
+    eprint!("{}", result?.render());
+    Ok(())
+}
+
+/// `voxdash demo`: writes the demo CSV files to `out`; or imports them with
+/// the staff login [`setup::DEMO_LOGIN`], and prints the next steps.
+pub fn demo(config: &Config, scale: f64, seed: u64, out: Option<PathBuf>) -> Result<bool> {
+    let options = demo_options(config, scale, seed);
     if let Some(dir) = out {
         let summary = crate::demo::write_demo(&dir, &options)?;
         for (file, rows) in &summary.files {
@@ -230,18 +275,10 @@ pub fn demo(config: &Config, scale: f64, seed: u64, out: Option<PathBuf>) -> Res
         eprintln!("demo dataset written to {}", dir.display());
         return Ok(true);
     }
-    let tmp = config
-        .data_dir
-        .join(format!(".demo-{}", std::process::id()));
-    crate::demo::write_demo(&tmp, &options)?;
     let store = open_store(config)?;
-    let options = ImportOptions {
-        progress: true,
-        ..Default::default()
-    };
-    let result = import_dir(&store, &tmp, &options);
-    let _ = std::fs::remove_dir_all(&tmp);
-    eprint!("{}", result?.render());
+    import_demo(config, &store, options)?;
+    setup::print_demo_login(&setup::ensure_demo_login(&store, config)?, config);
+    setup::print_ready(&store, config)?;
     Ok(true)
 }
 

@@ -8,13 +8,16 @@
 //! answers with [`Progress`] lines as the job goes, then one closing line
 //! with the report as printed text, or the reason the job did not run. So a
 //! cron `voxdash refresh` prints the same steps whether the job ran in the
-//! CLI or in the server.
+//! CLI or in the server. One request is not a job: `{"query":"server"}` asks
+//! who serves the directory, and is answered with one line
+//! `{"server":{"pid":…,"address":…}}` ([`ask_server`]), so that a second
+//! `voxdash serve` can name the first one.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +29,8 @@ use crate::jobs::{self, JobRequest, Printed, Progress};
 const MAX_REQUEST: u64 = 64 * 1024;
 /// Requests served at once; one more is told the server is busy.
 const MAX_CLIENTS: usize = 8;
+/// How long [`ask_server`] waits for the server's answer.
+const ASK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Path of the control socket of a data directory.
 pub fn socket_path(data_dir: &Path) -> PathBuf {
@@ -64,6 +69,42 @@ enum Message {
     Progress(Progress),
     Done { ok: bool, printed: Printed },
     Failed { error: String },
+    Server(ServerInfo),
+}
+
+/// A request of the channel that is not a job, tagged like a job request.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "query", rename_all = "snake_case")]
+enum Query {
+    /// Who serves this data directory.
+    Server,
+}
+
+/// What a client sent.
+enum Incoming {
+    Job(JobRequest),
+    Query(Query),
+}
+
+/// Reads a request line: a job, else a query; a line that is neither is
+/// reported with the reason it is not a job.
+fn parse_request(line: &str) -> Result<Incoming, serde_json::Error> {
+    serde_json::from_str::<JobRequest>(line)
+        .map(Incoming::Job)
+        .or_else(|e| {
+            serde_json::from_str::<Query>(line)
+                .map(Incoming::Query)
+                .map_err(|_| e)
+        })
+}
+
+/// The server that holds a data directory, as it describes itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// Its process id.
+    pub pid: u32,
+    /// The address its web server listens on (`None` while it starts).
+    pub address: Option<String>,
 }
 
 /// How a job run by the server ended.
@@ -79,6 +120,7 @@ pub struct Finished {
 /// the socket) when dropped.
 pub struct ControlChannel {
     path: PathBuf,
+    address: Arc<OnceLock<String>>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -114,20 +156,40 @@ pub fn listen(cache: Arc<StatsCache>) -> Result<ControlChannel, ControlError> {
             io(e)
         })?;
     let stop = Arc::new(AtomicBool::new(false));
+    let address = Arc::new(OnceLock::new());
+    let shared = Shared {
+        cache,
+        address: Arc::clone(&address),
+    };
     let flag = Arc::clone(&stop);
     let thread = std::thread::Builder::new()
         .name("control".into())
-        .spawn(move || accept_loop(&listener, &cache, &flag))
+        .spawn(move || accept_loop(&listener, &shared, &flag))
         .map_err(io)?;
     log::info!("control socket {}", path.display());
     Ok(ControlChannel {
         path,
+        address,
         stop,
         thread: Some(thread),
     })
 }
 
-fn accept_loop(listener: &UnixListener, cache: &Arc<StatsCache>, stop: &AtomicBool) {
+impl ControlChannel {
+    /// Records the address the web server listens on, for [`ask_server`].
+    pub fn announce(&self, address: impl std::fmt::Display) {
+        let _ = self.address.set(address.to_string());
+    }
+}
+
+/// What the threads of the channel share.
+#[derive(Clone)]
+struct Shared {
+    cache: Arc<StatsCache>,
+    address: Arc<OnceLock<String>>,
+}
+
+fn accept_loop(listener: &UnixListener, shared: &Shared, stop: &AtomicBool) {
     let active = Arc::new(AtomicUsize::new(0));
     while !stop.load(Ordering::SeqCst) {
         let stream = match listener.accept() {
@@ -150,11 +212,11 @@ fn accept_loop(listener: &UnixListener, cache: &Arc<StatsCache>, stop: &AtomicBo
             let _ = send_line(&mut &stream, &busy);
             continue;
         }
-        let (cache, active) = (Arc::clone(cache), Arc::clone(&active));
+        let (shared, active) = (shared.clone(), Arc::clone(&active));
         let spawned = std::thread::Builder::new()
             .name("control client".into())
             .spawn(move || {
-                serve_client(stream, &cache);
+                serve_client(stream, &shared);
                 active.fetch_sub(1, Ordering::SeqCst);
             });
         if let Err(e) = spawned {
@@ -170,15 +232,24 @@ fn send_line(stream: &mut impl Write, message: &Message) -> std::io::Result<()> 
 }
 
 /// Reads one request, runs it through the job runner, streams its progress
-/// and closes with its report. A client that goes away does not stop the job.
-fn serve_client(stream: UnixStream, cache: &Arc<StatsCache>) {
+/// and closes with its report, or answers a query. A client that goes away
+/// does not stop the job.
+fn serve_client(stream: UnixStream, shared: &Shared) {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut line = String::new();
     let read = BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line);
     let mut out = &stream;
-    let request = match read.map(|_| serde_json::from_str::<JobRequest>(&line)) {
-        Ok(Ok(request)) => request,
+    let request = match read.map(|_| parse_request(&line)) {
+        Ok(Ok(Incoming::Job(request))) => request,
+        Ok(Ok(Incoming::Query(Query::Server))) => {
+            let info = ServerInfo {
+                pid: std::process::id(),
+                address: shared.address.get().cloned(),
+            };
+            let _ = send_line(&mut out, &Message::Server(info));
+            return;
+        }
         Ok(Err(e)) => {
             let error = format!("not a request: {e}");
             let _ = send_line(&mut out, &Message::Failed { error });
@@ -192,7 +263,7 @@ fn serve_client(stream: UnixStream, cache: &Arc<StatsCache>) {
             alive = false;
         }
     };
-    let closing = match jobs::run(cache, request, &mut forward) {
+    let closing = match jobs::run(&shared.cache, request, &mut forward) {
         Ok(report) => Message::Done {
             ok: report.ok(),
             printed: report.printed(),
@@ -221,37 +292,74 @@ pub fn send(
     request: &JobRequest,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Finished, ControlError> {
+    let (path, stream) = connect(data_dir)?;
+    let io = |source| ControlError::Io {
+        path: path.clone(),
+        source,
+    };
+    write_request(&stream, request).map_err(io)?;
+    for line in BufReader::new(&stream).lines() {
+        match parse_answer(&line.map_err(io)?)? {
+            Message::Progress(p) => progress(p),
+            Message::Done { ok, printed } => return Ok(Finished { ok, printed }),
+            Message::Failed { error } => return Err(ControlError::Refused(error)),
+            Message::Server(_) => return Err(unexpected("a server description")),
+        }
+    }
+    Err(ControlError::Protocol(
+        "the server closed the channel before the job ended".into(),
+    ))
+}
+
+/// Asks the server of `data_dir` who it is: `NotRunning` when none listens,
+/// `Refused` when it does not know the question (an older voxdash).
+pub fn ask_server(data_dir: &Path) -> Result<ServerInfo, ControlError> {
+    let (path, stream) = connect(data_dir)?;
+    let io = |source| ControlError::Io {
+        path: path.clone(),
+        source,
+    };
+    stream.set_read_timeout(Some(ASK_TIMEOUT)).map_err(io)?;
+    stream.set_write_timeout(Some(ASK_TIMEOUT)).map_err(io)?;
+    write_request(&stream, &Query::Server).map_err(io)?;
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).map_err(io)?;
+    match parse_answer(line.trim_end())? {
+        Message::Server(info) => Ok(info),
+        Message::Failed { error } => Err(ControlError::Refused(error)),
+        _ => Err(unexpected("job progress")),
+    }
+}
+
+/// Connects to the control socket of `data_dir`.
+fn connect(data_dir: &Path) -> Result<(PathBuf, UnixStream), ControlError> {
     let path = socket_path(data_dir);
-    let mut stream = match UnixStream::connect(&path) {
-        Ok(s) => s,
+    match UnixStream::connect(&path) {
+        Ok(stream) => Ok((path, stream)),
         Err(e)
             if matches!(
                 e.kind(),
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
             ) =>
         {
-            return Err(ControlError::NotRunning(path))
+            Err(ControlError::NotRunning(path))
         }
-        Err(source) => return Err(ControlError::Io { path, source }),
-    };
-    let io = |source| ControlError::Io {
-        path: path.clone(),
-        source,
-    };
-    let mut line =
-        serde_json::to_vec(request).map_err(|e| ControlError::Protocol(e.to_string()))?;
-    line.push(b'\n');
-    stream.write_all(&line).map_err(io)?;
-    for line in BufReader::new(&stream).lines() {
-        let line = line.map_err(io)?;
-        match serde_json::from_str::<Message>(&line) {
-            Ok(Message::Progress(p)) => progress(p),
-            Ok(Message::Done { ok, printed }) => return Ok(Finished { ok, printed }),
-            Ok(Message::Failed { error }) => return Err(ControlError::Refused(error)),
-            Err(e) => return Err(ControlError::Protocol(format!("bad answer: {e}"))),
-        }
+        Err(source) => Err(ControlError::Io { path, source }),
     }
-    Err(ControlError::Protocol(
-        "the server closed the channel before the job ended".into(),
-    ))
+}
+
+/// Writes one request line.
+fn write_request(mut stream: &UnixStream, request: &impl Serialize) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    stream.write_all(&line)
+}
+
+/// Reads one line of the server's answer.
+fn parse_answer(line: &str) -> Result<Message, ControlError> {
+    serde_json::from_str(line).map_err(|e| ControlError::Protocol(format!("bad answer: {e}")))
+}
+
+fn unexpected(what: &str) -> ControlError {
+    ControlError::Protocol(format!("unexpected answer: {what}"))
 }

@@ -279,3 +279,200 @@ fn the_committed_demo_dataset_re_imports_cleanly() {
         serde_json::from_str(&stdout(&voxdash(dir.path(), &["stats", "dashboard"]))).unwrap();
     assert_eq!(json["data"]["total_speakers"], 19);
 }
+
+/// Runs the binary at the default log level (`VOXDASH_LOG` unset), as a
+/// newcomer does.
+fn voxdash_default_log(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voxdash"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("VOXDASH_NOW", common::SAMPLE_NOW)
+        .env("VOXDASH_TZ", common::SAMPLE_TZ)
+        .env_remove("VOXDASH_LOG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_ends_with_the_next_steps_and_shows_no_migration_log() {
+    let dir = common::temp_dir();
+    let data = dir.path().join("data");
+    let out = voxdash_default_log(&data, &["init"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("migrated to schema version"), "{err}");
+    let vd = format!("voxdash --data-dir {}", data.display());
+    assert!(
+        err.contains(&format!(
+            "voxdash: data directory ready at {} (empty database)",
+            data.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("Next: {vd} import CSV_DIR")), "{err}");
+    assert!(
+        err.contains(&format!("{vd} user add NAME --staff")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{vd} serve")), "{err}");
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.contains("then open http://127.0.0.1:8010/audio/dashboard/"),
+        "{err}"
+    );
+}
+
+/// The password of the line `staff login created: user admin, password P`.
+fn printed_password(err: &str) -> Option<String> {
+    let rest = err
+        .split("staff login created: user admin, password ")
+        .nth(1)?;
+    Some(rest.split_whitespace().next()?.to_string())
+}
+
+fn admin_password_hash(data: &Path) -> (voxdash::store::accounts::Account, String) {
+    let store = voxdash::store::Store::open(&data.join("voxdash.db")).unwrap();
+    let conn = store.conn().unwrap();
+    voxdash::store::accounts::password_hash(&conn, "admin")
+        .unwrap()
+        .expect("an account admin with a password")
+}
+
+#[test]
+fn the_demo_data_comes_with_a_staff_login_shown_once() {
+    let dir = common::temp_dir();
+    let out = voxdash(dir.path(), &["demo", "--scale", "0.1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    let err = stderr(&out);
+    let password = printed_password(&err).unwrap_or_else(|| panic!("no login in {err}"));
+    assert!(password.len() >= 16, "{password}");
+    let (account, hash) = admin_password_hash(dir.path());
+    assert!(account.is_staff);
+    assert!(voxdash::accounts::verify_password(&password, &hash));
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.contains("/audio/dashboard/ and sign in as admin"),
+        "{err}"
+    );
+
+    // `init --demo` on it: the data is there, the login is left as it is.
+    let again = voxdash(dir.path(), &["init", "--demo"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).is_empty(), "{}", stdout(&again));
+    let err = stderr(&again);
+    assert!(printed_password(&err).is_none(), "{err}");
+    assert!(
+        err.contains("the staff login admin already exists; its password is unchanged"),
+        "{err}"
+    );
+    assert!(!err.contains("loading the demo dataset"), "{err}");
+    let (_, hash) = admin_password_hash(dir.path());
+    assert!(voxdash::accounts::verify_password(&password, &hash));
+    assert!(
+        err.contains(&format!(
+            "Next: voxdash --data-dir {} serve",
+            dir.path().display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_second_serve_names_the_running_one_and_exits_at_once() {
+    let dir = imported();
+    let first = common::Served::start(dir.path());
+    assert_eq!(first.get("/healthz").0, 200);
+    let started = std::time::Instant::now();
+    let mut second = Command::new(env!("CARGO_BIN_EXE_voxdash"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("VOXDASH_LOG", "warn")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while second.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = second.kill();
+            let _ = second.wait();
+            panic!("the second serve was still waiting after 10 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = second.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "another voxdash is already serving {} (pid {}, http://{}); stop it first",
+            dir.path().display(),
+            first.child.id(),
+            first.addr
+        )),
+        "{err}"
+    );
+    // `make run` again: `init` passes (the cache is the server's), `serve` stops.
+    let init = voxdash(dir.path(), &["init"]);
+    assert!(init.status.success(), "{}", stderr(&init));
+    // Short commands still go to the running server.
+    let refresh = voxdash(dir.path(), &["refresh", "--only", "locations"]);
+    assert!(refresh.status.success(), "{}", stderr(&refresh));
+    assert!(
+        stdout(&refresh).contains("[1/1] locations"),
+        "{}",
+        stdout(&refresh)
+    );
+}
+
+#[test]
+fn read_commands_refuse_a_data_directory_that_does_not_exist() {
+    let dir = common::temp_dir();
+    let missing = dir.path().join("dta");
+    let expected = format!(
+        "error: no data directory at {0} (run `voxdash --data-dir {0} init` first)",
+        missing.display()
+    );
+    for args in [
+        &["stats", "dashboard"][..],
+        &["stats", "learning"],
+        &["cache", "ls"],
+        &["cache", "show", "dashboard"],
+        &["cache", "stats"],
+        &["refresh"],
+        &["warmup"],
+        &["precompute"],
+        &["cleanup", "--dry-run"],
+    ] {
+        let out = voxdash(&missing, args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+        assert_eq!(stderr(&out).trim(), expected, "{args:?}");
+        assert!(!missing.exists(), "{args:?} created the directory");
+    }
+}
+
+#[test]
+fn statistics_of_an_empty_database_come_with_a_warning() {
+    let dir = common::temp_dir();
+    assert!(voxdash(dir.path(), &["init"]).status.success());
+    let out = voxdash(dir.path(), &["stats", "dashboard"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["data"]["total_speakers"], 0);
+    let db = dir.path().join("voxdash.db");
+    assert!(
+        stderr(&out).contains(&format!(
+            "voxdash: empty database at {} — load data with `voxdash --data-dir {} import DIR`",
+            db.display(),
+            dir.path().display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let loaded = imported();
+    let out = voxdash(loaded.path(), &["stats", "dashboard"]);
+    assert!(!stderr(&out).contains("empty database"), "{}", stderr(&out));
+}

@@ -125,3 +125,25 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     drop(channel);
     assert!(!path.exists());
 }
+
+#[test]
+fn the_server_says_who_it_is_and_a_missing_one_is_not_running() {
+    let r = start(true);
+    let info = control::ask_server(r.dir.path()).unwrap();
+    assert_eq!(info.pid, std::process::id());
+    assert_eq!(info.address, None);
+    r.control.as_ref().unwrap().announce(&r.addr);
+    let info = control::ask_server(r.dir.path()).unwrap();
+    assert_eq!(info.address.as_deref(), Some(r.addr.as_str()));
+    // Jobs are answered as before.
+    assert!(
+        control::send(r.dir.path(), &JobRequest::CacheStats, &mut |_| {})
+            .unwrap()
+            .ok
+    );
+    let none = common::temp_dir();
+    assert!(matches!(
+        control::ask_server(none.path()),
+        Err(ControlError::NotRunning(_))
+    ));
+}

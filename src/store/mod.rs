@@ -330,6 +330,17 @@ impl Store {
         )?;
         Ok(n == 0)
     }
+
+    /// Whether the store holds nothing at all: no speakers, recordings,
+    /// users or study sessions (a new data directory, or a mistaken one).
+    pub fn holds_nothing(&self) -> Result<bool> {
+        Ok(self.conn()?.query_row(
+            "SELECT NOT (EXISTS(SELECT 1 FROM speakers) OR EXISTS(SELECT 1 FROM recordings)
+                      OR EXISTS(SELECT 1 FROM users) OR EXISTS(SELECT 1 FROM study_sessions))",
+            [],
+            |r| r.get(0),
+        )?)
+    }
 }
 
 /// Applies the migrations after the file's current version up to `target`,
@@ -344,14 +355,23 @@ pub fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
             supported: latest,
         });
     }
-    for version in (current + 1)..=target.min(latest) {
+    let target = target.min(latest);
+    for version in (current + 1)..=target {
         let tx = conn.transaction()?;
         let sql = schema::migration_sql((version - 1) as usize);
         tx.execute_batch(&sql)
             .and_then(|_| tx.pragma_update(None, "user_version", version))
             .map_err(|source| StoreError::Migration { version, source })?;
         tx.commit()?;
-        log::info!(
+        // Upgrading an existing database is worth a line in the journal;
+        // building a new one step by step is a detail.
+        let level = if current == 0 {
+            log::Level::Debug
+        } else {
+            log::Level::Info
+        };
+        log::log!(
+            level,
             "database {} migrated to schema version {version}",
             path.display()
         );

@@ -34,10 +34,11 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create the data directory and both stores.
+    /// Create the data directory and both stores, and print the next steps.
     Init {
-        /// Also load the demo dataset if the database is empty, and create a
-        /// staff account `admin` with a random password if no staff can sign in.
+        /// Also load the demo dataset if the database is empty, and create
+        /// the staff account `admin` with a random password (printed once)
+        /// unless an account `admin` exists.
         #[arg(long)]
         demo: bool,
     },
@@ -57,7 +58,8 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Make a realistic, deterministic demo dataset.
+    /// Make a realistic, deterministic demo dataset; imported, it comes
+    /// with the staff account `admin` (random password, printed once).
     Demo {
         /// Size relative to the original lab (1 = 186 speakers, 6,282 recordings).
         #[arg(long, default_value_t = 1.0)]
@@ -149,7 +151,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8010")]
+    #[arg(long, default_value = cli::DEFAULT_BIND)]
     pub bind: String,
     /// Serve stats pages and JSON without sign-in.
     #[arg(long)]

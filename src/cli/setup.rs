@@ -1,0 +1,253 @@
+//! Setting up and finding a data directory: what `init` and `demo` print
+//! (what the directory holds, the demo's staff login, the next steps), the
+//! checks of commands that read an existing directory, and the refusal of a
+//! second server on a directory already served.
+
+use std::path::{Path, PathBuf};
+
+use crate::accounts;
+use crate::config::Config;
+use crate::control::{self, ControlError, ServerInfo};
+use crate::store::{self, Store, StoreError};
+
+/// The address `voxdash serve` listens on unless told otherwise.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8010";
+/// The page to open first.
+const FIRST_PAGE: &str = "/audio/dashboard/";
+/// The staff account the demo data comes with.
+pub const DEMO_LOGIN: &str = "admin";
+
+/// Why a data directory cannot be used as asked.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A command that reads data was pointed at a directory that is not there.
+    #[error("no data directory at {} (run `voxdash --data-dir {} init` first)", .0.display(), shell_word(.0))]
+    NoDataDir(PathBuf),
+    /// The directory exists but holds no database.
+    #[error("no database at {} (run `voxdash --data-dir {} init` first)", .db.display(), shell_word(.dir))]
+    NoDatabase {
+        /// The data directory.
+        dir: PathBuf,
+        /// The database file that is missing.
+        db: PathBuf,
+    },
+    /// Another `voxdash serve` holds the directory.
+    #[error("another voxdash is already serving {} ({}); stop it first or use another --data-dir", .dir.display(), describe(.server))]
+    AlreadyServing {
+        /// The data directory.
+        dir: PathBuf,
+        /// What the server said about itself, if it answered the question.
+        server: Option<ServerInfo>,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn describe(server: &Option<ServerInfo>) -> String {
+    match server {
+        Some(ServerInfo {
+            pid,
+            address: Some(address),
+        }) => format!("pid {pid}, http://{address}"),
+        Some(ServerInfo { pid, address: None }) => format!("pid {pid}, still starting"),
+        None => "it does not say which; see its control.sock".into(),
+    }
+}
+
+/// A path as one shell word, quoted when it needs to be.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// `voxdash --data-dir DIR`, as a user would type it.
+fn command(config: &Config) -> String {
+    format!("voxdash --data-dir {}", shell_word(&config.data_dir))
+}
+
+/// Fails unless the data directory and its database exist: for commands
+/// that read data, where a misspelt `--data-dir` must not silently become
+/// a new, empty store.
+pub fn require_data_dir(config: &Config) -> Result<(), SetupError> {
+    if !config.data_dir.is_dir() {
+        return Err(SetupError::NoDataDir(config.data_dir.clone()));
+    }
+    if !config.db_path().is_file() {
+        return Err(SetupError::NoDatabase {
+            dir: config.data_dir.clone(),
+            db: config.db_path(),
+        });
+    }
+    Ok(())
+}
+
+/// A warning when the database holds nothing at all (statistics over it
+/// are all zero), naming how to load data.
+pub fn empty_database(store: &Store, config: &Config) -> Result<Option<String>, SetupError> {
+    if !store.holds_nothing()? {
+        return Ok(None);
+    }
+    let vd = command(config);
+    Ok(Some(format!(
+        "empty database at {} — load data with `{vd} import DIR` or `{vd} init --demo`",
+        store.path().display()
+    )))
+}
+
+/// Fails with the server's pid and address when another `voxdash serve`
+/// answers on the directory's control socket; succeeds when none does (the
+/// stats cache is then held by a short command, worth waiting for).
+pub fn refuse_if_served(config: &Config) -> Result<(), SetupError> {
+    let server = match control::ask_server(&config.data_dir) {
+        Err(ControlError::NotRunning(_)) => return Ok(()),
+        Ok(info) => Some(info),
+        Err(e) => {
+            log::debug!("the running server does not describe itself: {e}");
+            None
+        }
+    };
+    Err(SetupError::AlreadyServing {
+        dir: config.data_dir.clone(),
+        server,
+    })
+}
+
+/// What became of the demo's staff login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoLogin {
+    /// Created, with this password (to be shown once).
+    Created {
+        /// The new random password.
+        password: String,
+    },
+    /// An account of that name was there and is left as it was.
+    Exists {
+        /// Whether it is staff with a password.
+        can_sign_in: bool,
+    },
+}
+
+/// Creates the staff account [`DEMO_LOGIN`] with a random password, unless
+/// an account of that name exists (it is then left unchanged).
+pub fn ensure_demo_login(store: &Store, config: &Config) -> Result<DemoLogin, SetupError> {
+    let conn = store.conn()?;
+    if let Some(account) = store::accounts::by_username(&conn, DEMO_LOGIN)? {
+        return Ok(DemoLogin::Exists {
+            can_sign_in: account.is_staff && account.has_password,
+        });
+    }
+    let password = accounts::new_password();
+    let hash = accounts::hash_password(&password);
+    let now = config.clock.now_micros();
+    store::accounts::upsert_with_password(&conn, DEMO_LOGIN, true, &hash, now)?;
+    Ok(DemoLogin::Created { password })
+}
+
+/// Prints what became of the demo's staff login (the password only here).
+pub fn print_demo_login(login: &DemoLogin, config: &Config) {
+    let passwd = format!("`{} user passwd {DEMO_LOGIN}`", command(config));
+    match login {
+        DemoLogin::Created { password } => eprintln!(
+            "voxdash: staff login created: user {DEMO_LOGIN}, password {password} \
+             (shown only this once; {passwd} changes it)"
+        ),
+        DemoLogin::Exists { can_sign_in: true } => eprintln!(
+            "voxdash: the staff login {DEMO_LOGIN} already exists; its password is unchanged \
+             ({passwd} sets a new one)"
+        ),
+        DemoLogin::Exists { can_sign_in: false } => eprintln!(
+            "voxdash: an account {DEMO_LOGIN} already exists (not a staff login); left unchanged"
+        ),
+    }
+}
+
+/// Prints, last, what the directory holds and what to do next: load data
+/// if there is none, create a staff login if none can sign in, serve and
+/// open the dashboard.
+pub fn print_ready(store: &Store, config: &Config) -> Result<(), SetupError> {
+    let counts = store.table_counts()?;
+    let count = |table: &str| {
+        counts
+            .iter()
+            .find(|(name, _)| name == table)
+            .map_or(0, |(_, n)| *n)
+    };
+    let held = match (count("speakers"), count("recordings"), count("users")) {
+        (0, 0, 0) => "empty database".to_string(),
+        (s, r, u) => format!("{s} speakers, {r} recordings, {u} users"),
+    };
+    eprintln!(
+        "voxdash: data directory ready at {} ({held})",
+        config.data_dir.display()
+    );
+    let steps = next_steps(store, config)?;
+    for (i, step) in steps.iter().enumerate() {
+        eprintln!("{}{step}", if i == 0 { "Next: " } else { "      " });
+    }
+    Ok(())
+}
+
+/// The commands to run next, one a line.
+fn next_steps(store: &Store, config: &Config) -> Result<Vec<String>, SetupError> {
+    let vd = command(config);
+    let staff: Vec<String> = store::accounts::list(&*store.conn()?)?
+        .into_iter()
+        .filter(|a| a.is_staff && a.has_password)
+        .map(|a| a.username)
+        .collect();
+    let mut steps = Vec::new();
+    if store.is_empty()? {
+        steps.push(format!(
+            "{vd} import CSV_DIR   (or `{vd} init --demo` for demo data)"
+        ));
+    }
+    if staff.is_empty() {
+        steps.push(format!(
+            "{vd} user add NAME --staff   (a staff login to sign in with)"
+        ));
+    }
+    steps.push(format!("{vd} serve"));
+    let who = staff
+        .iter()
+        .find(|name| *name == DEMO_LOGIN)
+        .or(staff.first())
+        .map_or_else(|| "NAME".to_string(), String::clone);
+    steps.push(format!(
+        "then open http://{DEFAULT_BIND}{FIRST_PAGE} and sign in as {who}"
+    ));
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_one_shell_word() {
+        assert_eq!(shell_word(Path::new("./data")), "./data");
+        assert_eq!(shell_word(Path::new("/srv/my data")), "'/srv/my data'");
+        assert_eq!(shell_word(Path::new("it's")), r"'it'\''s'");
+    }
+
+    #[test]
+    fn a_second_server_is_named_with_its_pid_and_address() {
+        let err = SetupError::AlreadyServing {
+            dir: PathBuf::from("/srv/data"),
+            server: Some(ServerInfo {
+                pid: 1234,
+                address: Some("127.0.0.1:8010".into()),
+            }),
+        };
+        assert_eq!(
+            err.to_string(),
+            "another voxdash is already serving /srv/data (pid 1234, http://127.0.0.1:8010); \
+             stop it first or use another --data-dir"
+        );
+    }
+}
