@@ -136,6 +136,12 @@ const REGIONS: &[(&str, &str, &str)] = &[
     ("Jeju", "제주", "济州"),
 ];
 
+/// Every phrase as (key, English, Korean, Chinese): for checks that no
+/// page shows an English phrase in another language.
+pub fn phrases() -> impl Iterator<Item = (&'static str, &'static str, &'static str, &'static str)> {
+    PHRASES.iter().copied()
+}
+
 /// The sentence of a recommendation code in a language.
 pub fn recommendation(lang: Lang, code: &str) -> String {
     t(lang, &format!("rec.{code}")).to_string()
@@ -271,6 +277,9 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("admin.file", "File", "파일", "文件"),
     ("admin.last_run", "last {job}: {outcome} at {when}, {secs} s", "마지막 {job}: {when}에 {outcome}, {secs}초", "上次{job}：{when}，{outcome}，用时 {secs} 秒"),
     ("admin.never_run", "last {job}: never", "마지막 {job}: 실행한 적 없음", "上次{job}：从未运行"),
+    ("warn.never", "{job} has never run", "{job} 작업이 한 번도 실행되지 않았습니다", "{job}从未运行"),
+    ("warn.failed", "the last {job} failed: {summary}", "마지막 {job} 작업이 실패했습니다: {summary}", "上次{job}失败：{summary}"),
+    ("warn.overdue", "{job} is overdue", "{job} 작업이 늦어지고 있습니다", "{job}已逾期"),
     ("job.refresh", "refresh", "새로 고침", "刷新"),
     ("job.cleanup", "cleanup", "정리", "清理"),
     ("job.precompute", "precompute", "미리 계산", "预计算"),
@@ -370,6 +379,7 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("action.clear", "Clear", "지우기", "清除"),
     ("word.none", "none", "없음", "无"),
     ("word.unknown", "unknown", "알 수 없음", "未知"),
+    ("word.other", "other", "기타", "其他"),
     ("word.total", "Total", "합계", "合计"),
     // Dashboard.
     ("dash.title", "Voice corpus", "음성 코퍼스", "语音语料库"),

@@ -1,17 +1,24 @@
-//! A real browser on a live page: Debian's Chromium driven through
-//! chromedriver (WebDriver), watching the dashboard badge turn stale and then
-//! fresh after a write, without a reload. Needs the Debian packages
-//! `chromium` and `chromium-driver`; `make e2e` installs them and runs these
-//! tests (`cargo test --test browser -- --ignored`). A driver that cannot
-//! start fails the test.
+//! Real browsers on a live server: Debian's Chromium driven through
+//! chromedriver (WebDriver), as a desktop (1200 px) and as a phone (390 px).
+//! Every page in English, Korean and Chinese: no horizontal scrolling, no
+//! chart text outside its chart, no English phrase on a Korean or Chinese
+//! page, and a screenshot of each in `e2e-out/`. Then what people do: sign
+//! in, press Refresh and see the green badge, cancel and confirm "Clear all",
+//! follow a drill-down and a learner link, step through weeks, download a
+//! CSV and compare it with the JSON, watch a badge turn stale then fresh.
+//!
+//! Needs the Debian packages `chromium` and `chromium-driver`; `make e2e`
+//! installs them and runs these tests (`cargo test --test browser --
+//! --ignored`). A driver that cannot start fails the test.
 
 mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use common::http::request;
-use common::server::{call, sign_in, start};
+use common::server::{call, get, sign_in, start, Running};
 use serde_json::{json, Value};
 
 /// A chromedriver process and one browser session in it.
@@ -24,6 +31,11 @@ struct Browser {
 
 impl Browser {
     fn start() -> Browser {
+        Browser::sized(1200, 900)
+    }
+
+    /// A browser whose window is `width` × `height` CSS pixels.
+    fn sized(width: u32, height: u32) -> Browser {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -45,15 +57,24 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = common::temp_dir();
+        let mut chrome = json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", "--hide-scrollbars",
+                     format!("--window-size={},{height}", width.max(500)),
+                     format!("--user-data-dir={}", profile.path().display())]
+        });
+        // A window cannot be narrower than 500 px: a phone is a phone's
+        // viewport, as the browser's device mode makes it.
+        if width < 500 {
+            chrome["mobileEmulation"] = json!({"deviceMetrics": {
+                "width": width, "height": height, "pixelRatio": 2.0, "mobile": true, "touch": true
+            }});
+        }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-component-update",
-                         "--disable-sync", "--no-first-run",
-                         format!("--user-data-dir={}", profile.path().display())]
-            }
+            "goog:chromeOptions": chrome
         }}});
         let mut browser = Browser {
             driver,
@@ -92,6 +113,85 @@ impl Browser {
     fn script(&self, script: &str) -> Value {
         let path = format!("/session/{}/execute/sync", self.session);
         self.call("POST", &path, &json!({ "script": script, "args": [] }))
+    }
+
+    /// Runs `script` with a callback as its last argument; its value.
+    fn script_async(&self, script: &str) -> Value {
+        let path = format!("/session/{}/execute/async", self.session);
+        self.call("POST", &path, &json!({ "script": script, "args": [] }))
+    }
+
+    /// The page's path and query.
+    fn here(&self) -> String {
+        self.script("return location.pathname + location.search")
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Clicks the element `css` names and waits for the next page, which
+    /// must be at a path and query starting with `then`.
+    fn click(&self, css: &str, then: &str) {
+        self.navigate_by(
+            &format!(
+                "var e = document.querySelector({}); if (!e) return false;
+                 e.dispatchEvent(new MouseEvent('click', {{bubbles: true, cancelable: true, view: window}}));
+                 return true",
+                json!(css)
+            ),
+            &format!("nothing to click at {css}"),
+        );
+        let here = self.here();
+        assert!(
+            here.starts_with(then),
+            "after clicking {css}: at {here}, not {then}"
+        );
+    }
+
+    /// Runs `script` (which returns true when it started a navigation) and
+    /// waits until the next page has loaded.
+    fn navigate_by(&self, script: &str, what: &str) {
+        self.script("window.voxdashOldPage = true; return true");
+        assert_eq!(self.script(script), true, "{what} on {}", self.here());
+        let started = Instant::now();
+        loop {
+            let done = self.script(
+                "return window.voxdashOldPage !== true && document.readyState === 'complete'",
+            );
+            if done == true {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{what}: no new page after 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Saves a screenshot of the window.
+    fn screenshot(&self, file: &std::path::Path) {
+        let path = format!("/session/{}/screenshot", self.session);
+        let (status, _, body) = request(&self.addr, "GET", &path, &[], b"").unwrap();
+        assert_eq!(status, 200);
+        let answer: Value = serde_json::from_slice(&body).unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(answer["value"].as_str().unwrap())
+            .unwrap();
+        std::fs::write(file, png).unwrap();
+    }
+
+    /// Signs in through the sign-in form.
+    fn sign_in(&self, base: &str, username: &str, password: &str) {
+        self.go(&format!("{base}/login/?next=/learning/"));
+        self.script(&format!(
+            "document.querySelector('[name=username]').value = {};
+             document.querySelector('[name=password]').value = {};
+             return true",
+            json!(username),
+            json!(password)
+        ));
+        self.click("form.login button[type=submit]", "/learning/");
     }
 
     /// Polls `script` until it returns `want`, for at most `wait`.
@@ -173,4 +273,287 @@ fn a_badge_turns_stale_then_fresh_after_a_write_without_a_reload() {
         json["data"]["total_duration_hours"].as_f64().unwrap()
     );
     assert_eq!(hours, expected);
+}
+
+/// What a page looks like to the checks: how far it scrolls sideways, the
+/// chart texts outside their chart, its language and its text.
+const LOOK: &str = "
+  var de = document.documentElement, clipped = [];
+  document.querySelectorAll('svg.chart').forEach(function (svg) {
+    var b = svg.getBoundingClientRect();
+    svg.querySelectorAll('text').forEach(function (t) {
+      var r = t.getBoundingClientRect();
+      if (r.width === 0) return;
+      if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.top < b.top - 0.5 || r.bottom > b.bottom + 0.5)
+        clipped.push(t.textContent + ' [' + Math.round(r.left) + '..' + Math.round(r.right) + ' in ' + Math.round(b.left) + '..' + Math.round(b.right) + ']');
+    });
+  });
+  // Text people read: identifiers shown as code (keys, table names, job
+  // reports) are the software's own words in every language.
+  var copy = document.body.cloneNode(true);
+  copy.querySelectorAll('code, script, style').forEach(function (c) { c.remove(); });
+  return { overflow: de.scrollWidth - de.clientWidth, width: de.clientWidth, clipped: clipped,
+           lang: de.lang, text: copy.textContent, charts: document.querySelectorAll('svg.chart').length };
+";
+
+/// English phrases of the interface that must not appear on a Korean or
+/// Chinese page (whole words; short words and shared terms left out).
+fn english_only() -> Vec<&'static str> {
+    const SHARED: [&str; 6] = ["SNR (dB)", "CSV", "TTL", "voxdash", "Mean SNR (dB)", "Size"];
+    voxdash::i18n::phrases()
+        .filter(|(_, en, ko, zh)| en != ko && en != zh && en.len() >= 4 && !en.contains('{'))
+        .map(|(_, en, ..)| en)
+        .filter(|en| !SHARED.contains(en))
+        .collect()
+}
+
+/// `text` without the region names of the sample's data, which pages show
+/// as written (only Korea's provinces and cities have translations).
+fn without_data(text: &str) -> String {
+    let regions = std::fs::read_to_string(common::sample_dir().join("ip_regions.csv")).unwrap();
+    let mut text = text.to_string();
+    for line in regions.lines().skip(1) {
+        if let Some(name) = line.split(',').nth(1).filter(|n| n.len() > 3) {
+            text = text.replace(name, " ");
+        }
+    }
+    text
+}
+
+/// Whether `text` holds `word` with no letter or digit on either side.
+fn has_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// Every page a staff member can open, by name.
+fn pages(r: &Running) -> Vec<(&'static str, String)> {
+    let (staff, _) = sign_in(r, "boss", "staff-password");
+    let dashboard = get(r, "/api/v1/stats/dashboard", &[("Cookie", &staff)]).json();
+    let category = dashboard["data"]["by_category"][0]["category"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut group = form_pair("category", &category);
+    group.insert_str(0, "/audio/dashboard/?");
+    vec![
+        ("dashboard", "/audio/dashboard/".into()),
+        ("group", group),
+        ("speaker", "/audio/speakers/1/".into()),
+        ("locations", "/api/userprofile/".into()),
+        ("uploads", "/api/userprofile/uploads/?region=Seoul".into()),
+        ("learning", "/learning/".into()),
+        ("learner", "/learning/users/1/".into()),
+        ("cache", "/admin/cache/".into()),
+        ("clear-all", "/admin/cache/clear?prefix=".into()),
+        ("maintenance", "/admin/maintenance/".into()),
+        ("cleanup-confirm", "/admin/maintenance/run".into()),
+        ("not-found", "/no/such/page/".into()),
+        ("bad-request", "/learning/users/1/?date=2026-02-30".into()),
+    ]
+}
+
+fn form_pair(name: &str, value: &str) -> String {
+    let mut q = String::new();
+    q.push_str(name);
+    q.push('=');
+    for b in value.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => q.push(b as char),
+            _ => q.push_str(&format!("%{b:02X}")),
+        }
+    }
+    q
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver; make e2e runs it"]
+fn every_page_fits_a_phone_and_a_desktop_in_three_languages() {
+    let r = start(false);
+    let base = format!("http://{}", r.addr);
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e-out");
+    std::fs::create_dir_all(&out).unwrap();
+    let english = english_only();
+    let mut problems = Vec::new();
+    for (width, height) in [(1200, 900), (390, 844)] {
+        let browser = Browser::sized(width, height);
+        browser.sign_in(&base, "boss", "staff-password");
+        for (name, path) in pages(&r) {
+            for lang in ["en", "ko", "zh"] {
+                let join = if path.contains('?') { '&' } else { '?' };
+                browser.go(&format!("{base}{path}{join}lang={lang}"));
+                let look = browser.script(LOOK);
+                let at = format!("{name} {lang} {width}px");
+                if look["width"] != width {
+                    problems.push(format!("{at}: the window is {} px wide", look["width"]));
+                }
+                if look["overflow"].as_f64().unwrap() > 0.0 {
+                    problems.push(format!("{at}: scrolls {} px sideways", look["overflow"]));
+                }
+                for text in look["clipped"].as_array().unwrap() {
+                    problems.push(format!("{at}: chart text outside its chart: {text}"));
+                }
+                if look["lang"] != lang {
+                    problems.push(format!("{at}: <html lang={}>", look["lang"]));
+                }
+                let text = without_data(look["text"].as_str().unwrap());
+                let text = text.as_str();
+                if lang != "en" {
+                    for phrase in &english {
+                        if has_word(text, phrase) {
+                            problems.push(format!("{at}: English {phrase:?}"));
+                        }
+                    }
+                }
+                browser.screenshot(&out.join(format!("{name}-{lang}-{width}.png")));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver; make e2e runs it"]
+fn refresh_shows_the_green_badge_and_clear_all_asks_first() {
+    let r = start(false);
+    let base = format!("http://{}", r.addr);
+    let browser = Browser::start();
+    browser.sign_in(&base, "boss", "staff-password");
+    browser.go(&format!("{base}/audio/dashboard/"));
+    browser.until(BADGE, "cached", Duration::from_secs(5));
+    browser
+        .script("document.querySelector('form[action=\"/refresh/\"] button').click(); return true");
+    browser.until(BADGE, "fresh", Duration::from_secs(10));
+    // Without script too: the Refresh form's answer leads to a green badge.
+    browser.navigate_by(
+        "document.querySelector('form[action=\"/refresh/\"]').submit(); return true",
+        "the Refresh form",
+    );
+    assert_eq!(browser.script(BADGE), "fresh");
+    let notice = browser.script("return document.querySelector('.notice').textContent");
+    assert_eq!(notice, "Refreshed: the numbers below were just computed.");
+
+    // "Clear all": cancelled, nothing goes; confirmed, everything goes and
+    // the page says how much.
+    browser.go(&format!("{base}/admin/cache/"));
+    let entries = "return document.querySelectorAll('#entries tbody tr').length";
+    let before = browser.script(entries).as_u64().unwrap();
+    assert!(before >= 3, "{before} entries");
+    browser.click(
+        "a.button.danger[href='/admin/cache/clear?prefix=']",
+        "/admin/cache/clear",
+    );
+    let question = browser.script("return document.querySelector('h1').textContent");
+    assert_eq!(question, "Clear every entry of the stats cache?");
+    browser.click("section.confirm a.button", "/admin/cache/");
+    assert_eq!(browser.script(entries).as_u64().unwrap(), before);
+    browser.click(
+        "a.button.danger[href='/admin/cache/clear?prefix=']",
+        "/admin/cache/clear",
+    );
+    browser.click("section.confirm button.danger", "/admin/cache/");
+    let notice = browser.script("return document.querySelector('.notice').textContent");
+    assert_eq!(notice, format!("{before} cache entries cleared."));
+    assert_eq!(browser.script(entries).as_u64().unwrap(), 0);
+    // The message is shown once.
+    browser.go(&format!("{base}/admin/cache/"));
+    assert_eq!(
+        browser.script("return document.querySelector('.notice') === null"),
+        true
+    );
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver; make e2e runs it"]
+fn links_lead_down_the_corpus_and_through_a_learners_weeks() {
+    let r = start(false);
+    let base = format!("http://{}", r.addr);
+    let browser = Browser::start();
+    browser.sign_in(&base, "boss", "staff-password");
+    // A category bar, then a speaker of it, then back up the breadcrumbs.
+    browser.go(&format!("{base}/audio/dashboard/"));
+    let category =
+        browser.script("return document.querySelector('#by-category svg a').getAttribute('href')");
+    let category = category.as_str().unwrap().to_string();
+    browser.click("#by-category svg a", &category);
+    let h1 = browser.script("return document.querySelector('h1').textContent");
+    assert!(
+        h1.as_str()
+            .unwrap()
+            .starts_with("Voice corpus — Category: "),
+        "{h1}"
+    );
+    browser.click("#speakers tbody a", "/audio/speakers/");
+    assert!(browser
+        .script("return document.querySelector('h1').textContent")
+        .as_str()
+        .unwrap()
+        .starts_with("Speaker "));
+    browser.click("nav.breadcrumbs a:nth-of-type(2)", &category);
+
+    // The learner list, a learner, their weeks.
+    browser.go(&format!("{base}/learning/"));
+    browser.click(
+        "#learners tbody tr:first-child td:nth-child(2) a",
+        "/learning/users/",
+    );
+    let title = browser.script("return document.querySelector('h1').textContent");
+    assert!(title.as_str().unwrap().starts_with("Learner: "), "{title}");
+    let week = "return document.querySelector('#weekly h2').textContent";
+    let this_week = browser.script(week);
+    assert_eq!(this_week, "Week 2026-11-23 – 2026-11-29");
+    browser.click("nav.dates a.week[rel=prev]", "/learning/users/");
+    assert_eq!(browser.script(week), "Week 2026-11-16 – 2026-11-22");
+    browser.click("nav.dates a.week[rel=next]", "/learning/users/");
+    assert_eq!(browser.script(week), this_week);
+    // The date picker: any day shows the week that holds it.
+    browser.navigate_by(
+        "var f = document.querySelector('form.pick');
+         f.querySelector('[name=week_start]').value = '2026-11-05';
+         f.submit(); return true",
+        "the date picker",
+    );
+    assert_eq!(browser.script(week), "Week 2026-11-02 – 2026-11-08");
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver; make e2e runs it"]
+fn a_downloaded_csv_holds_what_the_json_says() {
+    let r = start(true);
+    let base = format!("http://{}", r.addr);
+    let browser = Browser::start();
+    browser.go(&format!("{base}/audio/dashboard/?lang=ko"));
+    let href = browser.script("return document.querySelector('#by-category a.csv').href");
+    let csv = browser.script_async(&format!(
+        "var done = arguments[arguments.length - 1];
+         fetch({}).then(function (r) {{ return r.arrayBuffer(); }})
+           .then(function (b) {{ done(Array.from(new Uint8Array(b))); }})",
+        json!(href)
+    ));
+    let bytes: Vec<u8> = csv
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_u64().unwrap() as u8)
+        .collect();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "no byte-order mark");
+    let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("범주,화자,녹음,시간"));
+    let json = get(&r, "/api/v1/stats/dashboard", &[]).json();
+    let groups = json["data"]["by_category"].as_array().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), groups.len());
+    for (row, g) in rows.iter().zip(groups) {
+        let cells: Vec<&str> = row.split(',').collect();
+        let name = g["category"].as_str().unwrap();
+        assert_eq!(cells[0], if name.is_empty() { "없음" } else { name });
+        assert_eq!(cells[1], g["speakers"].to_string());
+        assert_eq!(cells[2], g["recordings"].to_string());
+        let hours: f64 = cells[3].parse().unwrap();
+        assert_eq!(hours, g["duration_hours"].as_f64().unwrap());
+    }
 }

@@ -92,19 +92,39 @@ pub fn is_due(job: &Job, local: &LocalTime, last_run: Option<i64>, since: i64, n
     }
 }
 
+/// What looks wrong with a scheduled job, for the admin page (which says
+/// it in the reader's language) and the log (`Display`, in English).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobWarning {
+    /// The job has never run.
+    NeverRan(&'static str),
+    /// Its last run failed, with that run's summary.
+    Failed(&'static str, String),
+    /// It has not run for twice its period.
+    Overdue(&'static str),
+}
+
+impl std::fmt::Display for JobWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobWarning::NeverRan(job) => write!(f, "{job} has never run"),
+            JobWarning::Failed(job, summary) => write!(f, "last {job} failed: {summary}"),
+            JobWarning::Overdue(job) => write!(f, "{job} is overdue"),
+        }
+    }
+}
+
 /// Whether a job looks overdue or broken for the admin page: its last run
 /// failed, or it has not run for twice its period.
-pub fn warning(job: &Job, last: Option<&JobRun>, now: i64) -> Option<String> {
+pub fn warning(job: &Job, last: Option<&JobRun>, now: i64) -> Option<JobWarning> {
     let period = match job.when {
         When::Daily(_) => 86_400,
         When::Every(s) => s,
     } * 1_000_000;
     match last {
-        None => Some(format!("{} has never run", job.name)),
-        Some(run) if run.outcome != "ok" => {
-            Some(format!("last {} failed: {}", job.name, run.summary))
-        }
-        Some(run) if now - run.started_at > 2 * period => Some(format!("{} is overdue", job.name)),
+        None => Some(JobWarning::NeverRan(job.name)),
+        Some(run) if run.outcome != "ok" => Some(JobWarning::Failed(job.name, run.summary.clone())),
+        Some(run) if now - run.started_at > 2 * period => Some(JobWarning::Overdue(job.name)),
         _ => None,
     }
 }
@@ -294,12 +314,17 @@ mod tests {
         );
         assert!(warning(&job, Some(&run("2026-11-23T09:00:00Z", "ok")), now)
             .unwrap()
+            .to_string()
             .contains("overdue"));
         assert!(
             warning(&job, Some(&run("2026-11-23T10:05:00Z", "failed")), now)
                 .unwrap()
+                .to_string()
                 .contains("failed")
         );
-        assert!(warning(&job, None, now).unwrap().contains("never"));
+        assert!(warning(&job, None, now)
+            .unwrap()
+            .to_string()
+            .contains("never"));
     }
 }

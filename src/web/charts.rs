@@ -96,7 +96,10 @@ pub fn bar_chart(axis: Axis, bars: &[Bar]) -> Markup {
     let height = (bars.len() as f64 * row).max(row) + 4.0;
     // Labels get what the longest needs on the narrowest screen (within
     // limits); bars get the rest, less a margin for values beside them.
-    let longest = bars.iter().map(|b| text_px(&b.label, FONT_PX)).fold(0.0, f64::max);
+    let longest = bars
+        .iter()
+        .map(|b| text_px(&b.label, FONT_PX))
+        .fold(0.0, f64::max);
     let label_share = ((longest + 10.0) / NARROWEST_PX * 100.0).clamp(12.0, MAX_LABEL_SHARE);
     let label_px = NARROWEST_PX * label_share / 100.0 - 10.0;
     let area = 100.0 - label_share - 4.0;
@@ -113,7 +116,7 @@ pub fn bar_chart(axis: Axis, bars: &[Bar]) -> Markup {
                 @let shown = fit(&b.label, label_px, FONT_PX);
                 @let row = html! {
                     title { (b.label) ": " (value) " " (axis.unit) }
-                    text x="0" y=(y + 17.0) class="label" { (shown) }
+                    text x="2" y=(y + 17.0) class="label" { (shown) }
                     rect x={(format!("{label_share:.2}")) "%"} y=(y + 4.0) width={(format!("{w:.2}")) "%"} height="18" rx="2" class="bar" {}
                     @if inside {
                         text x={(format!("{:.2}", label_share + w)) "%"} dx="-5" y=(y + 17.0) text-anchor="end" class="value inside" { (value) }
@@ -252,10 +255,13 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
         )
     };
     let (w, h) = (MAP_PX, MAP_PX);
+    // Points closer than a few pixels are drawn as one dot with their sum,
+    // so thousands of nearby uploads read as sizes, not a solid blob.
+    let dots = &binned(dots, (max_lat - min_lat) / 24.0, (max_lon - min_lon) / 24.0);
     let x = |lon: f64| (lon - min_lon) / (max_lon - min_lon) * w;
     let y = |lat: f64| h - (lat - min_lat) / (max_lat - min_lat) * h;
     let max_count = dots.iter().map(|d| d.count).max().unwrap_or(1).max(1);
-    let radius = |count: u64| 2.0 + 9.0 * (count as f64 / max_count as f64).sqrt();
+    let radius = |count: u64| 1.5 + 8.0 * (count as f64 / max_count as f64).sqrt();
     let placed = place_labels(labels, |lat, lon| (x(lon), y(lat)));
     // The legend: a dot per round count, side by side, then the unit.
     let mut legend_end = 8.0;
@@ -282,7 +288,7 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
             }
             @for d in dots {
                 circle class="dot" cx=(format!("{:.1}", x(d.lon))) cy=(format!("{:.1}", y(d.lat))) r=(format!("{:.1}", radius(d.count))) {
-                    title { (d.lat) ", " (d.lon) ": " (d.count) " " (text.unit) }
+                    title { (format!("{:.2}, {:.2}", d.lat, d.lon)) ": " (d.count) " " (text.unit) }
                 }
             }
             @for (name, lx, ly, anchor) in &placed {
@@ -297,6 +303,37 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
             }
         }
     }
+}
+
+/// `dots` summed per cell of `lat_step` × `lon_step` degrees, each drawn at
+/// the weighted centre of its points; largest first, so small dots stay
+/// visible on top.
+fn binned(dots: &[Dot], lat_step: f64, lon_step: f64) -> Vec<Dot> {
+    let mut cells: std::collections::BTreeMap<(i64, i64), (f64, f64, u64)> = Default::default();
+    for d in dots {
+        let cell = (
+            (d.lat / lat_step).floor() as i64,
+            (d.lon / lon_step).floor() as i64,
+        );
+        let c = cells.entry(cell).or_default();
+        let weight = d.count.max(1) as f64;
+        c.0 += d.lat * weight;
+        c.1 += d.lon * weight;
+        c.2 += d.count;
+    }
+    let mut out: Vec<Dot> = cells
+        .into_values()
+        .map(|(lat, lon, count)| {
+            let weight = count.max(1) as f64;
+            Dot {
+                lat: lat / weight,
+                lon: lon / weight,
+                count,
+            }
+        })
+        .collect();
+    out.sort_by_key(|d| std::cmp::Reverse(d.count));
+    out
 }
 
 /// Counts shown in the legend: the largest, and smaller round ones.
@@ -334,7 +371,8 @@ fn place_labels(
         let overlaps = boxes
             .iter()
             .any(|b| bx.0 < b.2 && b.0 < bx.2 && bx.1 < b.3 && b.1 < bx.3);
-        if !overlaps && bx.1 >= 0.0 && bx.3 <= MAP_PX {
+        let inside = bx.0 >= 0.0 && bx.2 <= MAP_PX && bx.1 >= 0.0 && bx.3 <= MAP_PX;
+        if !overlaps && inside {
             boxes.push(bx);
             out.push((name.clone(), tx, py, anchor));
         }

@@ -24,6 +24,9 @@ pub struct Cell {
     pub order: Order,
     /// A page about what the cell names.
     pub href: Option<String>,
+    /// An identifier of the software (a key, a table, a job's report),
+    /// shown as code and never translated.
+    pub code: bool,
 }
 
 /// What a cell sorts by.
@@ -47,6 +50,15 @@ impl Cell {
             exported: s.clone(),
             order: Order::Text(s),
             href: None,
+            code: false,
+        }
+    }
+
+    /// An identifier (a cache key, a table name), shown as code.
+    pub fn code(s: impl Into<String>) -> Cell {
+        Cell {
+            code: true,
+            ..Cell::text(s)
         }
     }
 
@@ -58,6 +70,7 @@ impl Cell {
             exported: n.to_string(),
             order: Order::Number(n as f64),
             href: None,
+            code: false,
         }
     }
 
@@ -68,6 +81,7 @@ impl Cell {
             exported: v.to_string(),
             order: Order::Number(v),
             href: None,
+            code: false,
         }
     }
 
@@ -80,6 +94,7 @@ impl Cell {
                 exported: String::new(),
                 order: Order::Missing,
                 href: None,
+                code: false,
             },
         }
     }
@@ -271,6 +286,9 @@ pub fn natural(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// Makes the extra cell of a row (its buttons).
+pub type Actions<'a> = &'a dyn Fn(&[Cell]) -> Markup;
+
 /// How a page's tables are shown: the sort and the links to keep.
 pub struct Tables<'a> {
     /// The page's language.
@@ -317,21 +335,11 @@ impl Tables<'_> {
 
     /// [`Tables::html`] with one more cell per row, made by `actions` from
     /// the row (buttons; not sorted, not exported).
-    pub fn html_with(
-        &self,
-        table: &Table,
-        rows: Option<&[Vec<Cell>]>,
-        actions: &dyn Fn(&[Cell]) -> Markup,
-    ) -> Markup {
+    pub fn html_with(&self, table: &Table, rows: Option<&[Vec<Cell>]>, actions: Actions) -> Markup {
         self.table(table, rows, Some(actions))
     }
 
-    fn table(
-        &self,
-        table: &Table,
-        rows: Option<&[Vec<Cell>]>,
-        actions: Option<&dyn Fn(&[Cell]) -> Markup>,
-    ) -> Markup {
+    fn table(&self, table: &Table, rows: Option<&[Vec<Cell>]>, actions: Option<Actions>) -> Markup {
         let l = self.lang;
         let rows = rows.unwrap_or(&table.rows);
         let csv = self.href(&[("format", "csv"), ("table", table.id)]);
@@ -346,7 +354,11 @@ impl Tables<'_> {
                         @for row in rows {
                             tr data-row=[row.first().map(|c| c.exported.as_str())] { @for c in row {
                                 td class=[matches!(c.order, Order::Number(_)).then_some("num")] {
-                                    @match &c.href { Some(h) => a href=(h) { (c.shown) }, None => (c.shown) }
+                                    @match (&c.href, c.code) {
+                                        (Some(h), _) => a href=(h) { (c.shown) },
+                                        (None, true) => code { (c.shown) },
+                                        (None, false) => (c.shown),
+                                    }
                                 }
                             }
                             @if let Some(actions) = actions { td.actions { (actions(row)) } } }

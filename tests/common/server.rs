@@ -34,9 +34,20 @@ pub fn start(public: bool) -> Running {
 
 /// Like `start`, with the configuration adjusted first.
 pub fn start_with(public: bool, adjust: impl FnOnce(&mut Config)) -> Running {
+    serve(public, true, adjust)
+}
+
+/// A server on a store holding only the accounts (nothing imported).
+pub fn start_empty() -> Running {
+    serve(true, false, |_| {})
+}
+
+fn serve(public: bool, sample: bool, adjust: impl FnOnce(&mut Config)) -> Running {
     let dir = super::temp_dir();
     let store = Arc::new(Store::open(&dir.path().join("voxdash.db")).unwrap());
-    import_dir(&store, &super::sample_dir(), &ImportOptions::default()).unwrap();
+    if sample {
+        import_dir(&store, &super::sample_dir(), &ImportOptions::default()).unwrap();
+    }
     {
         let conn = store.conn().unwrap();
         let hash = voxdash::accounts::hash_password("staff-password");

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::cache::{EntryInfo, KindMetrics};
 use crate::i18n::{fill, t, word, Lang};
+use crate::jobs::scheduler::JobWarning;
 use crate::stats::key::KeyKind;
 use crate::stats::StatKey;
 use crate::store;
@@ -118,10 +119,14 @@ fn job_status(
             ),
             None => fill(l, "admin.never_run", &[("job", &name)]),
         };
-        lines.push((
-            line,
-            crate::jobs::scheduler::warning(&job, last.as_ref(), now),
-        ));
+        let warning = crate::jobs::scheduler::warning(&job, last.as_ref(), now).map(|w| match w {
+            JobWarning::NeverRan(_) => fill(l, "warn.never", &[("job", &name)]),
+            JobWarning::Failed(_, summary) => {
+                fill(l, "warn.failed", &[("job", &name), ("summary", &summary)])
+            }
+            JobWarning::Overdue(_) => fill(l, "warn.overdue", &[("job", &name)]),
+        });
+        lines.push((line, warning));
     }
     Ok(lines)
 }
@@ -142,7 +147,7 @@ fn entry_table(l: Lang, entries: &[EntryInfo]) -> Table {
     for e in entries {
         let age = e.age_secs.max(0.0) as u64;
         table.row(vec![
-            Cell::text(&e.key),
+            Cell::code(&e.key),
             Cell::text(e.status.as_str()).shown_as(word(l, "status", e.status.as_str())),
             Cell::int(age as i64).shown_as(human_duration(l, age)),
             Cell::int(e.ttl_secs as i64).shown_as(human_duration(l, e.ttl_secs)),
@@ -171,7 +176,7 @@ fn metrics_table(l: Lang, metrics: &[(KeyKind, KindMetrics)]) -> Table {
     for (k, m) in metrics {
         let rate = m.hit_rate().map(|r| r * 100.0);
         table.row(vec![
-            Cell::text(k.name()),
+            Cell::code(k.name()),
             Cell::int(m.hits as i64),
             Cell::int(m.misses as i64),
             Cell::int(m.stale as i64),
@@ -202,7 +207,7 @@ pub(crate) fn job_table(l: Lang, tz: chrono_tz::Tz, runs: &[JobRun]) -> Table {
             Cell::text(&j.outcome).shown_as(word(l, "outcome", &j.outcome)),
             Cell::int(j.started_at).shown_as(local_time(j.started_at, tz)),
             Cell::num(j.duration_ms / 1000.0, 1),
-            Cell::text(&j.summary),
+            Cell::code(&j.summary),
         ]);
     }
     table
@@ -217,7 +222,7 @@ fn count_table(
 ) -> Table {
     let mut table = Table::new(id, &[("name", t(l, name)), ("value", t(l, figure))]);
     for (n, c) in rows {
-        table.row(vec![Cell::text(n), c]);
+        table.row(vec![Cell::code(n), c]);
     }
     table
 }
@@ -316,7 +321,7 @@ fn admin_cache(frame: &Frame, v: &AdminView) -> Markup {
             h1 { (t(l, "admin.title")) }
             p.kinds {
                 @if v.kind.is_none() { strong { (t(l, "admin.all")) } } @else { a href="/admin/cache/" { (t(l, "admin.all")) } }
-                @for k in KeyKind::ALL { " · " @if Some(k) == v.kind { strong { (k.name()) } } @else { a href={"/admin/cache/?kind=" (k.name())} { (k.name()) } } }
+                @for k in KeyKind::ALL { " · " @if Some(k) == v.kind { strong { code { (k.name()) } } } @else { a href={"/admin/cache/?kind=" (k.name())} { code { (k.name()) } } } }
             }
             section #cache-entries {
                 h2 { (t(l, "admin.entries")) " (" (total) ")" }

@@ -132,7 +132,7 @@ fn date_nav(frame: &Frame, ctx: &Ctx, day: NaiveDate, monday: NaiveDate) -> Mark
             form.pick method="get" action=(ctx.path) {
                 @if ctx.lang_from_query { input type="hidden" name="lang" value=(l.code()); }
                 label { (t(l, "user.pick_day")) " " input type="date" name="date" value=(day.to_string()) min="1970-01-01" max="2100-12-31"; }
-                label { (t(l, "user.pick_week")) " " input type="date" name="week_start" value=(monday.to_string()) step="7" min="1970-01-05" max="2100-12-27"; }
+                label { (t(l, "user.pick_week")) " " input type="date" name="week_start" value=(monday.to_string()) min="1970-01-01" max="2100-12-31"; }
                 button type="submit" { (t(l, "user.show")) }
                 " " a href=(ctx.path) { (t(l, "user.today_link")) }
             }
@@ -199,8 +199,8 @@ fn learner_view(frame: &Frame, ctx: &Ctx, v: &UserView) -> Markup {
                 (badge(frame, wa))
                 h2 { (t(l, "user.week")) " " (w.week_start) " – " (w.week_end) }
                 (column_chart(minutes, t(l, "axis.day"), &week_bars))
-                table { thead { tr { th { (t(l, "axis.day")) } th { (t(l, "user.sessions")) } th { (t(l, "user.minutes")) } th { (t(l, "user.completed")) } } }
-                    tbody { @for b in &w.daily_breakdown { tr { td { (b.date) } td.num { (b.sessions) } td.num { (b.duration_minutes) } td.num { (b.completed) } } } } }
+                div.table { table { thead { tr { th { (t(l, "axis.day")) } th { (t(l, "user.sessions")) } th { (t(l, "user.minutes")) } th { (t(l, "user.completed")) } } }
+                    tbody { @for b in &w.daily_breakdown { tr { td { (b.date) } td.num { (b.sessions) } td.num { (b.duration_minutes) } td.num { (b.completed) } } } } } }
                 div.cards {
                     (stat_card(t(l, "user.active_days"), w.active_days.to_string()))
                     (stat_card(t(l, "user.streak"), w.longest_streak.to_string()))

@@ -72,7 +72,7 @@ fn location_tables(l: Lang, d: &Locations) -> Vec<Table> {
     );
     for g in &d.by_ip_region {
         by_ip.row(vec![
-            Cell::text(ip_region_name(l, &g.region)),
+            Cell::text(region_name(l, &g.region)),
             Cell::int(g.uploads as i64),
             Cell::int(g.distinct_ips as i64),
         ]);
@@ -80,21 +80,13 @@ fn location_tables(l: Lang, d: &Locations) -> Vec<Table> {
     vec![by_region, by_ip]
 }
 
-/// A region column value for people: translated, "none" when empty.
+/// A region for people: translated; "none" when empty; the statistic's
+/// `unknown` and `other` buckets in the page's language.
 fn region_name(l: Lang, name: &str) -> String {
-    if name.is_empty() {
-        group_name(l, name)
-    } else {
-        region(l, name)
-    }
-}
-
-/// An IP region for people: `unknown` translated.
-fn ip_region_name(l: Lang, name: &str) -> String {
-    if name == "unknown" {
-        t(l, "word.unknown").to_string()
-    } else {
-        region(l, name)
+    match name {
+        "" => group_name(l, name),
+        "unknown" | "other" => t(l, &format!("word.{name}")).to_string(),
+        _ => region(l, name),
     }
 }
 
@@ -117,7 +109,7 @@ fn locations(
     );
     let by_ip = bars(
         &d.by_ip_region,
-        |g| ip_region_name(l, &g.region),
+        |g| region_name(l, &g.region),
         |g| g.uploads as f64,
     );
     let dots: Vec<Dot> = d

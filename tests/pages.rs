@@ -1,0 +1,311 @@
+//! What people see on the pages, over HTTP: tables sorted and exported as
+//! CSV, the green badge after Refresh without script, confirmations before
+//! destructive actions, translated error pages, plural forms, the learner
+//! list, and what an empty store says. (Layout, charts and clicks in a real
+//! browser: tests/browser.rs.)
+
+mod common;
+
+use common::server::{call, get, sign_in, start, start_empty, Reply};
+
+fn flash_of(reply: &Reply) -> String {
+    reply
+        .headers
+        .iter()
+        .find(|(k, v)| k == "set-cookie" && v.starts_with("voxdash_flash="))
+        .map(|(_, v)| v.split(';').next().unwrap().to_string())
+        .expect("a one-time message")
+}
+
+#[test]
+fn every_table_sorts_on_the_server_and_exports_csv() {
+    let r = start(true);
+    let json = get(&r, "/api/v1/stats/dashboard", &[]).json();
+    let mut by_recordings: Vec<(u64, String)> = json["data"]["by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["recordings"].as_u64().unwrap(),
+                g["category"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    by_recordings.sort_by_key(|g| g.0);
+    let csv = get(
+        &r,
+        "/audio/dashboard/?sort=category.recordings&format=csv&table=category",
+        &[],
+    );
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(
+        csv.header("content-disposition"),
+        Some("attachment; filename=\"voxdash-category.csv\"")
+    );
+    assert!(csv.body.starts_with('\u{feff}'), "no byte-order mark");
+    let lines: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "Category,Speakers,Recordings,Hours");
+    let counts: Vec<u64> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    let want: Vec<u64> = by_recordings.iter().map(|(n, _)| *n).collect();
+    assert_eq!(counts, want, "ascending by recordings");
+    // The page shows the same order, and the heading links to the other
+    // direction.
+    let page = get(&r, "/audio/dashboard/?sort=category.recordings", &[]);
+    assert!(page
+        .body
+        .contains("href=\"/audio/dashboard/?sort=-category.recordings\""));
+    assert!(page.body.contains("aria-sort=\"ascending\""));
+    // Every table of every page has its CSV link, and each link answers.
+    for path in [
+        "/audio/dashboard/",
+        "/api/userprofile/",
+        "/learning/",
+        "/audio/speakers/1/",
+    ] {
+        let page = get(&r, path, &[]);
+        let links: Vec<&str> = page
+            .body
+            .split("class=\"csv\" href=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+            .collect();
+        assert!(!links.is_empty(), "{path}: no CSV link");
+        assert_eq!(
+            links.len(),
+            page.body.matches("<table").count(),
+            "{path}: one CSV link per table"
+        );
+        for link in links {
+            let link = link.replace("&amp;", "&");
+            let csv = get(&r, &link, &[]);
+            assert_eq!(csv.status, 200, "{link}");
+            assert!(csv.body.starts_with('\u{feff}'), "{link}");
+        }
+    }
+    // Wrong requests name their parameter.
+    for (query, field) in [
+        ("sort=category.nope", "sort"),
+        ("sort=nope.recordings", "sort"),
+        ("sort=recordings", "sort"),
+        ("format=xml", "format"),
+        ("format=csv", "table"),
+        ("format=csv&table=nope", "table"),
+    ] {
+        let reply = get(&r, &format!("/audio/dashboard/?{query}"), &[]);
+        assert_eq!(reply.status, 400, "{query}");
+        assert!(
+            reply.body.contains(&format!("{field}: ")),
+            "{query}: {}",
+            reply.body
+        );
+    }
+}
+
+#[test]
+fn refresh_without_script_shows_the_green_badge_once() {
+    let r = start(false);
+    let (staff, csrf) = sign_in(&r, "boss", "staff-password");
+    let before = get(&r, "/learning/", &[("Cookie", &staff)]);
+    assert!(before.body.contains("data-status=\"cached\""));
+    let refreshed = call(
+        &r,
+        "POST",
+        "/refresh/",
+        &[("Cookie", &staff)],
+        &format!("csrf_token={csrf}&key=learning&next=/learning/"),
+    );
+    assert_eq!(refreshed.status, 303);
+    let cookies = format!("{staff}; {}", flash_of(&refreshed));
+    let after = get(&r, "/learning/", &[("Cookie", &cookies)]);
+    assert!(
+        after.body.contains("data-status=\"fresh\""),
+        "{}",
+        after.body
+    );
+    assert!(after
+        .body
+        .contains("Refreshed: the numbers below were just computed."));
+    // The answer deletes the message; without it the entry reads as cached.
+    assert!(after
+        .headers
+        .iter()
+        .any(|(k, v)| k == "set-cookie" && v.starts_with("voxdash_flash=;")));
+    let later = get(&r, "/learning/", &[("Cookie", &staff)]);
+    assert!(later.body.contains("data-status=\"cached\""));
+    // A forged message about another key changes no badge.
+    let forged = format!("{staff}; voxdash_flash=refreshed:dashboard");
+    let other = get(&r, "/learning/", &[("Cookie", &forged)]);
+    assert!(other.body.contains("data-status=\"cached\""));
+}
+
+#[test]
+fn clear_all_asks_first_and_says_what_it_did() {
+    let r = start(false);
+    let (staff, csrf) = sign_in(&r, "boss", "staff-password");
+    let count = || {
+        get(&r, "/api/v1/cache", &[("Cookie", &staff)]).json()["entries"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let before = count();
+    assert!(before >= 3);
+    let ask = get(&r, "/admin/cache/clear?prefix=", &[("Cookie", &staff)]);
+    assert_eq!(ask.status, 200);
+    assert!(ask.body.contains("Clear every entry of the stats cache?"));
+    assert!(ask
+        .body
+        .contains(&format!("{before} entries will be removed.")));
+    assert!(ask.body.contains("href=\"/admin/cache/\""), "a way back");
+    // A post without the confirmation only asks again.
+    let unconfirmed = call(
+        &r,
+        "POST",
+        "/admin/cache/clear",
+        &[("Cookie", &staff)],
+        &format!("csrf_token={csrf}&prefix="),
+    );
+    assert_eq!(unconfirmed.status, 200);
+    assert_eq!(count(), before);
+    let done = call(
+        &r,
+        "POST",
+        "/admin/cache/clear",
+        &[("Cookie", &staff)],
+        &format!("csrf_token={csrf}&prefix=&confirm=yes"),
+    );
+    assert_eq!(done.status, 303);
+    assert_eq!(count(), 0);
+    let cookies = format!("{staff}; {}", flash_of(&done));
+    let page = get(&r, "/admin/cache/", &[("Cookie", &cookies)]);
+    assert!(
+        page.body
+            .contains(&format!("{before} cache entries cleared.")),
+        "{}",
+        page.body
+    );
+    // Learners cannot even see the question.
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    assert_eq!(
+        get(&r, "/admin/cache/clear?prefix=", &[("Cookie", &learner)]).status,
+        403
+    );
+}
+
+#[test]
+fn error_pages_are_translated_styled_and_lead_back() {
+    let r = start(true);
+    let missing = get(&r, "/no/such/page/?lang=ko", &[]);
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("<html lang=\"ko\""));
+    assert!(missing.body.contains("페이지가 없습니다"));
+    assert!(missing.body.contains("<style>"), "styled like every page");
+    assert!(missing.body.contains("href=\"/audio/dashboard/\""));
+    assert!(missing.body.contains("코퍼스 대시보드로 돌아가기"));
+    let bad = get(&r, "/learning/users/1/?date=2026-02-30&lang=zh", &[]);
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("请求有误"));
+    assert!(bad.body.contains("date: "), "names the parameter");
+    // The language links of an error page never lead off this server.
+    let odd = get(&r, "//evil.example/x?lang=en", &[]);
+    assert!(!odd.body.contains("href=\"//evil"), "{}", odd.body);
+    // The API keeps answering JSON.
+    let api = get(&r, "/api/v1/nothing", &[]);
+    assert_eq!(api.status, 404);
+    assert!(api.json()["error"].is_string());
+}
+
+#[test]
+fn changes_since_are_counted_in_words_people_use() {
+    use voxdash::i18n::{plural, Lang};
+    assert_eq!(plural(Lang::En, "badge.changes", 1), "1 change since");
+    assert_eq!(plural(Lang::En, "badge.changes", 2), "2 changes since");
+    assert_eq!(plural(Lang::Ko, "badge.changes", 1), "이후 변경 1건");
+    assert_eq!(plural(Lang::Zh, "badge.changes", 3), "此后 3 处变更");
+    let r = start(true);
+    let (staff, csrf) = sign_in(&r, "boss", "staff-password");
+    let write = call(
+        &r,
+        "POST",
+        "/api/v1/recordings",
+        &[("Cookie", &staff), ("X-CSRF-Token", &csrf)],
+        r#"{"speaker_id": 1, "file_name": "one.wav", "duration_s": 60}"#,
+    );
+    assert_eq!(write.status, 201, "{}", write.body);
+    let page = get(&r, "/audio/dashboard/", &[]);
+    assert!(page.body.contains(", 1 change since)"), "{}", page.body);
+}
+
+#[test]
+fn staff_see_the_learners_and_learners_see_their_own_page() {
+    let r = start(false);
+    let (staff, _) = sign_in(&r, "boss", "staff-password");
+    let list = get(&r, "/learning/", &[("Cookie", &staff)]);
+    assert!(list.body.contains("id=\"learners\""));
+    assert!(list.body.contains("href=\"/learning/users/2/\""));
+    let by_sessions = get(
+        &r,
+        "/learning/?sort=-learners.sessions&format=csv&table=learners",
+        &[("Cookie", &staff)],
+    );
+    let sessions: Vec<u64> = by_sessions
+        .body
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(!sessions.is_empty());
+    assert!(sessions.windows(2).all(|w| w[0] >= w[1]), "{sessions:?}");
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    let own = get(&r, "/learning/", &[("Cookie", &learner)]);
+    assert!(!own.body.contains("id=\"learners\""));
+    assert!(own.body.contains("href=\"/learning/users/2/\""));
+    assert_eq!(
+        get(
+            &r,
+            "/learning/?format=csv&table=learners",
+            &[("Cookie", &learner)]
+        )
+        .status,
+        403
+    );
+    // The learner page names the learner and offers other days and weeks.
+    let page = get(&r, "/learning/users/2/?lang=ko", &[("Cookie", &learner)]);
+    assert!(page.body.contains("학습자: 用户2 (#2)"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("href=\"/learning/users/2/?lang=ko&amp;date=2026-11-22\""));
+    assert!(page
+        .body
+        .contains("href=\"/learning/users/2/?lang=ko&amp;week_start=2026-11-30\""));
+    assert!(page.body.contains("type=\"date\" name=\"week_start\""));
+    // The language links keep the day.
+    let day = get(
+        &r,
+        "/learning/users/2/?date=2026-11-20",
+        &[("Cookie", &learner)],
+    );
+    assert!(day
+        .body
+        .contains("href=\"/learning/users/2/?date=2026-11-20&amp;lang=zh\""));
+}
+
+#[test]
+fn an_empty_store_says_how_to_load_data() {
+    let r = start_empty();
+    for path in ["/audio/dashboard/", "/api/userprofile/"] {
+        let page = get(&r, path, &[]);
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("No data yet"), "{path}");
+        assert!(page.body.contains("voxdash import DIR"), "{path}");
+        assert!(!page.body.contains("<svg"), "{path}: an empty chart");
+    }
+    let ko = get(&r, "/audio/dashboard/?lang=ko", &[]);
+    assert!(ko.body.contains("아직 데이터가 없습니다"));
+}
