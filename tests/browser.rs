@@ -169,14 +169,26 @@ impl Browser {
         }
     }
 
-    /// Saves a screenshot of the window.
+    /// Saves a screenshot of the whole page (through the browser's own
+    /// protocol: WebDriver's screenshot is of the window only).
     fn screenshot(&self, file: &std::path::Path) {
-        let path = format!("/session/{}/screenshot", self.session);
-        let (status, _, body) = request(&self.addr, "GET", &path, &[], b"").unwrap();
-        assert_eq!(status, 200);
-        let answer: Value = serde_json::from_slice(&body).unwrap();
+        let cdp = format!("/session/{}/goog/cdp/execute", self.session);
+        let metrics = self.call(
+            "POST",
+            &cdp,
+            &json!({"cmd": "Page.getLayoutMetrics", "params": {}}),
+        );
+        let size = &metrics["cssContentSize"];
+        let shot = self.call(
+            "POST",
+            &cdp,
+            &json!({"cmd": "Page.captureScreenshot", "params": {
+                "format": "png", "captureBeyondViewport": true,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+            }}),
+        );
         let png = base64::engine::general_purpose::STANDARD
-            .decode(answer["value"].as_str().unwrap())
+            .decode(shot["data"].as_str().unwrap())
             .unwrap();
         std::fs::write(file, png).unwrap();
     }
@@ -369,13 +381,79 @@ fn form_pair(name: &str, value: &str) -> String {
     q
 }
 
+/// What is wrong with the page the browser shows, as `at` in `lang`.
+fn look_at(browser: &Browser, at: &str, lang: &str, width: u32, english: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let look = browser.script(LOOK);
+    if look["width"] != width {
+        problems.push(format!("{at}: the window is {} px wide", look["width"]));
+    }
+    if look["overflow"].as_f64().unwrap() > 0.0 {
+        problems.push(format!("{at}: scrolls {} px sideways", look["overflow"]));
+    }
+    for text in look["clipped"].as_array().unwrap() {
+        problems.push(format!("{at}: chart text outside its chart: {text}"));
+    }
+    if look["lang"] != lang {
+        problems.push(format!("{at}: <html lang={}>", look["lang"]));
+    }
+    let text = without_data(look["text"].as_str().unwrap());
+    if lang != "en" {
+        for phrase in english {
+            if has_word(&text, phrase) {
+                problems.push(format!("{at}: English {phrase:?}"));
+            }
+        }
+    }
+    problems
+}
+
+fn e2e_out() -> std::path::PathBuf {
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e-out");
+    std::fs::create_dir_all(&out).unwrap();
+    out
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver; make e2e runs it"]
+fn charts_fit_at_twenty_times_the_lab() {
+    let data = common::temp_dir();
+    let options = voxdash::demo::DemoOptions {
+        scale: 20.0,
+        seed: 7,
+        now_micros: 1_795_402_800_000_000,
+    };
+    voxdash::demo::write_demo(data.path(), &options).unwrap();
+    let r = common::server::start_on(data.path());
+    let base = format!("http://{}", r.addr);
+    let english = english_only();
+    let mut problems = Vec::new();
+    for (width, height) in [(1200, 900), (390, 844)] {
+        let browser = Browser::sized(width, height);
+        for (name, path) in [
+            ("dashboard", "/audio/dashboard/"),
+            ("locations", "/api/userprofile/"),
+            ("learner", "/learning/users/1/"),
+        ] {
+            for lang in ["en", "zh"] {
+                browser.go(&format!("{base}{path}?lang={lang}"));
+                let at = format!("{name} 20x {lang} {width}px");
+                let charts = browser.script("return document.querySelectorAll('svg.chart').length");
+                assert!(charts.as_u64().unwrap() >= 2, "{at}: {charts} charts");
+                problems.extend(look_at(&browser, &at, lang, width, &english));
+                browser.screenshot(&e2e_out().join(format!("{name}-20x-{lang}-{width}.png")));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 #[ignore = "needs chromium and chromium-driver; make e2e runs it"]
 fn every_page_fits_a_phone_and_a_desktop_in_three_languages() {
     let r = start(false);
     let base = format!("http://{}", r.addr);
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e-out");
-    std::fs::create_dir_all(&out).unwrap();
+    let out = e2e_out();
     let english = english_only();
     let mut problems = Vec::new();
     for (width, height) in [(1200, 900), (390, 844)] {
@@ -385,29 +463,8 @@ fn every_page_fits_a_phone_and_a_desktop_in_three_languages() {
             for lang in ["en", "ko", "zh"] {
                 let join = if path.contains('?') { '&' } else { '?' };
                 browser.go(&format!("{base}{path}{join}lang={lang}"));
-                let look = browser.script(LOOK);
                 let at = format!("{name} {lang} {width}px");
-                if look["width"] != width {
-                    problems.push(format!("{at}: the window is {} px wide", look["width"]));
-                }
-                if look["overflow"].as_f64().unwrap() > 0.0 {
-                    problems.push(format!("{at}: scrolls {} px sideways", look["overflow"]));
-                }
-                for text in look["clipped"].as_array().unwrap() {
-                    problems.push(format!("{at}: chart text outside its chart: {text}"));
-                }
-                if look["lang"] != lang {
-                    problems.push(format!("{at}: <html lang={}>", look["lang"]));
-                }
-                let text = without_data(look["text"].as_str().unwrap());
-                let text = text.as_str();
-                if lang != "en" {
-                    for phrase in &english {
-                        if has_word(text, phrase) {
-                            problems.push(format!("{at}: English {phrase:?}"));
-                        }
-                    }
-                }
+                problems.extend(look_at(&browser, &at, lang, width, &english));
                 browser.screenshot(&out.join(format!("{name}-{lang}-{width}.png")));
             }
         }

@@ -76,7 +76,7 @@ fn is_wide(c: char) -> bool {
 
 /// `s` shortened with `…` to fit `px` at `font` px.
 fn fit(s: &str, px: f64, font: f64) -> String {
-    if text_px(s, font) <= px {
+    if text_px(s, font) <= px + 0.01 {
         return s.to_string();
     }
     let mut out = String::new();
@@ -100,8 +100,8 @@ pub fn bar_chart(axis: Axis, bars: &[Bar]) -> Markup {
         .iter()
         .map(|b| text_px(&b.label, FONT_PX))
         .fold(0.0, f64::max);
-    let label_share = ((longest + 10.0) / NARROWEST_PX * 100.0).clamp(12.0, MAX_LABEL_SHARE);
-    let label_px = NARROWEST_PX * label_share / 100.0 - 10.0;
+    let label_px = longest.min(NARROWEST_PX * MAX_LABEL_SHARE / 100.0 - 10.0);
+    let label_share = ((label_px + 10.0) / NARROWEST_PX * 100.0).max(12.0);
     let area = 100.0 - label_share - 4.0;
     html! {
         svg class="chart bars" role="img" aria-label=(axis.title) width="100%" height=(height) {

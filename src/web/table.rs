@@ -341,6 +341,9 @@ impl Tables<'_> {
 
     fn table(&self, table: &Table, rows: Option<&[Vec<Cell>]>, actions: Option<Actions>) -> Markup {
         let l = self.lang;
+        if table.rows.is_empty() {
+            return html! { p.empty id=(table.id) { (t(l, "drill.none")) } };
+        }
         let rows = rows.unwrap_or(&table.rows);
         let csv = self.href(&[("format", "csv"), ("table", table.id)]);
         html! {

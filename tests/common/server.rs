@@ -34,19 +34,28 @@ pub fn start(public: bool) -> Running {
 
 /// Like `start`, with the configuration adjusted first.
 pub fn start_with(public: bool, adjust: impl FnOnce(&mut Config)) -> Running {
-    serve(public, true, adjust)
+    serve(public, Some(&super::sample_dir()), adjust)
 }
 
 /// A server on a store holding only the accounts (nothing imported).
 pub fn start_empty() -> Running {
-    serve(true, false, |_| {})
+    serve(true, None, |_| {})
 }
 
-fn serve(public: bool, sample: bool, adjust: impl FnOnce(&mut Config)) -> Running {
+/// A public server on the CSV files of `data`.
+pub fn start_on(data: &std::path::Path) -> Running {
+    serve(true, Some(data), |_| {})
+}
+
+fn serve(
+    public: bool,
+    data: Option<&std::path::Path>,
+    adjust: impl FnOnce(&mut Config),
+) -> Running {
     let dir = super::temp_dir();
     let store = Arc::new(Store::open(&dir.path().join("voxdash.db")).unwrap());
-    if sample {
-        import_dir(&store, &super::sample_dir(), &ImportOptions::default()).unwrap();
+    if let Some(data) = data {
+        import_dir(&store, data, &ImportOptions::default()).unwrap();
     }
     {
         let conn = store.conn().unwrap();
