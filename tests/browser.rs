@@ -458,6 +458,12 @@ fn every_page_fits_a_phone_and_a_desktop_in_three_languages() {
     let mut problems = Vec::new();
     for (width, height) in [(1200, 900), (390, 844)] {
         let browser = Browser::sized(width, height);
+        for lang in ["en", "ko", "zh"] {
+            browser.go(&format!("{base}/login/?lang={lang}"));
+            let at = format!("sign-in {lang} {width}px");
+            problems.extend(look_at(&browser, &at, lang, width, &english));
+            browser.screenshot(&out.join(format!("sign-in-{lang}-{width}.png")));
+        }
         browser.sign_in(&base, "boss", "staff-password");
         for (name, path) in pages(&r) {
             for lang in ["en", "ko", "zh"] {
