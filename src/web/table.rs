@@ -223,6 +223,17 @@ impl Table {
         Ok(())
     }
 
+    /// The rows of page `page` (from 1) of `per_page` rows; empty past the
+    /// last page.
+    pub fn page(&self, page: u64, per_page: u32) -> &[Vec<Cell>] {
+        let per_page = per_page as usize;
+        let start = usize::try_from(page.saturating_sub(1))
+            .unwrap_or(usize::MAX)
+            .saturating_mul(per_page)
+            .min(self.rows.len());
+        &self.rows[start..(start + per_page).min(self.rows.len())]
+    }
+
     /// The CSV of every row: a byte-order mark, the headings, the values.
     pub fn csv(&self) -> Result<Vec<u8>, WebError> {
         let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
@@ -440,6 +451,15 @@ mod tests {
         assert!(Sort::parse("nodot").is_err());
         t.sort(Some(&Sort::parse("other.key").unwrap())).unwrap();
         assert_eq!(first_column(&t)[0], "user/1001");
+    }
+
+    #[test]
+    fn pages_hold_their_share_of_rows_and_nothing_past_the_end() {
+        let t = sample();
+        assert_eq!(t.page(1, 3).len(), 3);
+        assert_eq!(t.page(2, 3).len(), 1);
+        assert!(t.page(3, 3).is_empty());
+        assert!(t.page(u64::MAX, 50).is_empty());
     }
 
     #[test]

@@ -300,8 +300,7 @@ fn admin_cache(frame: &Frame, v: &AdminView) -> Markup {
     let csrf = frame.csrf.unwrap_or("");
     let entries = &v.all[0];
     let total = entries.rows.len() as u64;
-    let offset = ((v.page - 1) * u64::from(PER_PAGE)).min(total) as usize;
-    let rows = &entries.rows[offset..(offset + PER_PAGE as usize).min(entries.rows.len())];
+    let rows = entries.page(v.page, PER_PAGE);
     let actions = |row: &[Cell]| {
         let key = &row[0].exported;
         html! {

@@ -96,8 +96,7 @@ fn group_page(
     let title = group_title(frame, filter);
     let speakers = all.last().expect("the speakers table");
     let total = speakers.rows.len() as u64;
-    let offset = ((page - 1) * u64::from(PER_PAGE)).min(total) as usize;
-    let rows = &speakers.rows[offset..(offset + PER_PAGE as usize).min(speakers.rows.len())];
+    let rows = speakers.page(page, PER_PAGE);
     html! {
         (breadcrumbs(frame, &[], &title))
         (badge(frame, a))

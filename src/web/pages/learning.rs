@@ -4,10 +4,9 @@
 
 use maud::{html, Markup};
 
-use super::speaker::paged_table;
 use super::{
-    badge, csv_reply, csv_requested, frame, layout, local_time, opt, sort_all, stat_card,
-    tables_of, Frame,
+    badge, csv_reply, csv_requested, frame, layout, local_time, opt, paged_table, sort_all,
+    stat_card, tables_of, Frame,
 };
 use crate::cache::Answer;
 use crate::i18n::{region, t, Lang};

@@ -443,3 +443,15 @@ pub(crate) fn error_page(
     };
     layout(&frame, content)
 }
+
+/// One page of `table` with its pager, or a line saying it is empty.
+pub(crate) fn paged_table(frame: &Frame, tables: &Tables, table: &Table, page: u64) -> Markup {
+    let total = table.rows.len() as u64;
+    let rows = table.page(page, PER_PAGE);
+    html! {
+        @if rows.is_empty() { p.empty { (t(frame.lang, "drill.none")) } } @else {
+            (tables.html(table, Some(rows)))
+            @if total > u64::from(PER_PAGE) { (pager(frame, &tables.base(), page, total)) }
+        }
+    }
+}

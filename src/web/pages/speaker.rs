@@ -6,7 +6,7 @@ use maud::{html, Markup};
 use super::dashboard::{corpus_sections, corpus_tables, group_title};
 use super::{
     badge, breadcrumbs, csv_reply, csv_requested, frame, group_href, group_name, layout,
-    local_time, pager, sort_all, tables_of, Frame, PER_PAGE,
+    local_time, paged_table, sort_all, tables_of, Frame,
 };
 use crate::cache::Answer;
 use crate::i18n::{region, t, Lang};
@@ -88,19 +88,6 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
         }
     };
     layout(frame, content)
-}
-
-/// One page of `table` with its pager, or a line saying it is empty.
-pub(crate) fn paged_table(frame: &Frame, tables: &Tables, table: &Table, page: u64) -> Markup {
-    let total = table.rows.len() as u64;
-    let offset = ((page - 1) * u64::from(PER_PAGE)).min(total) as usize;
-    let rows = &table.rows[offset..(offset + PER_PAGE as usize).min(table.rows.len())];
-    html! {
-        @if rows.is_empty() { p.empty { (t(frame.lang, "drill.none")) } } @else {
-            (tables.html(table, Some(rows)))
-            @if total > u64::from(PER_PAGE) { (pager(frame, &tables.base(), page, total)) }
-        }
-    }
 }
 
 /// A table of uploads, newest first, times in the configured zone.

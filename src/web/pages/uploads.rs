@@ -3,9 +3,10 @@
 
 use maud::html;
 
-use super::speaker::{paged_table, upload_table};
+use super::speaker::upload_table;
 use super::{
-    breadcrumbs, csv_reply, csv_requested, frame, group_name, layout, sort_all, tables_of,
+    breadcrumbs, csv_reply, csv_requested, frame, group_name, layout, paged_table, sort_all,
+    tables_of,
 };
 use crate::i18n::t;
 use crate::store::speakers;
