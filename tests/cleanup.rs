@@ -350,12 +350,7 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     );
     assert_eq!(run.status, 303);
     // The next page says what happened, once.
-    let flash = run
-        .headers
-        .iter()
-        .find(|(k, v)| k == "set-cookie" && v.starts_with("voxdash_flash="))
-        .map(|(_, v)| v.split(';').next().unwrap().to_string())
-        .expect("a one-time message");
+    let flash = run.cookie("voxdash_flash").expect("a one-time message");
     let said = common::server::get(
         &r,
         "/admin/maintenance/",

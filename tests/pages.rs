@@ -9,12 +9,7 @@ mod common;
 use common::server::{call, get, sign_in, start, start_empty, Reply};
 
 fn flash_of(reply: &Reply) -> String {
-    reply
-        .headers
-        .iter()
-        .find(|(k, v)| k == "set-cookie" && v.starts_with("voxdash_flash="))
-        .map(|(_, v)| v.split(';').next().unwrap().to_string())
-        .expect("a one-time message")
+    reply.cookie("voxdash_flash").expect("a one-time message")
 }
 
 #[test]

@@ -88,27 +88,15 @@ pub struct SpeakerRow {
     pub mean_snr_db: Option<f64>,
 }
 
-/// How a list of speakers is ordered: always by id last, so pages are stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SpeakerOrder {
-    /// Most recordings first.
-    Recordings,
-    /// Most hours first.
-    Hours,
-    /// Highest mean SNR first (unmeasured last).
-    Snr,
-    /// By code.
-    Code,
-}
-
-/// Every speaker a filter selects, with their recordings, by id.
+/// Every speaker a filter selects, with their recordings: most recordings
+/// first, then by id, so that pages of the list never overlap.
 pub fn speakers_of(conn: &Connection, filter: GroupFilter) -> Result<Vec<SpeakerRow>> {
     let sql = format!(
         "SELECT s.id, s.code, COALESCE(s.category, ''), COALESCE(s.diagnosis, ''), COALESCE(s.gender, ''),
                 COUNT(r.speaker_id), COALESCE(SUM(r.duration_s), 0), AVG(r.snr_db)
          FROM speakers s LEFT JOIN recordings r ON r.speaker_id = s.id
          WHERE {GROUP_WHERE}
-         GROUP BY s.id ORDER BY s.id"
+         GROUP BY s.id ORDER BY COUNT(r.speaker_id) DESC, s.id"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(params![filter[0], filter[1], filter[2]], |r| {
@@ -124,23 +112,6 @@ pub fn speakers_of(conn: &Connection, filter: GroupFilter) -> Result<Vec<Speaker
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-/// Sorts speakers in `order`, the id last so that pages never overlap.
-pub fn sort_speakers(rows: &mut [SpeakerRow], order: SpeakerOrder) {
-    rows.sort_by(|a, b| {
-        let first = match order {
-            SpeakerOrder::Recordings => b.recordings.cmp(&a.recordings),
-            SpeakerOrder::Hours => b.hours.total_cmp(&a.hours),
-            // Unmeasured speakers last.
-            SpeakerOrder::Snr => match (a.mean_snr_db, b.mean_snr_db) {
-                (Some(x), Some(y)) => y.total_cmp(&x),
-                (x, y) => y.is_some().cmp(&x.is_some()),
-            },
-            SpeakerOrder::Code => a.code.cmp(&b.code),
-        };
-        first.then(a.id.cmp(&b.id))
-    });
 }
 
 /// One speaker's own columns.

@@ -20,7 +20,7 @@ use crate::jobs::warmup::WarmupScheduler;
 use crate::jobs::{self, JobReport, JobRequest, Progress};
 use crate::stats::key::{Filter, KeyKind};
 use crate::stats::{parse_date, StatKey};
-use crate::store::speakers::{self, SpeakerOrder, SpeakerRow};
+use crate::store::speakers::{self, SpeakerRow};
 use crate::store::writes::SessionRow;
 use crate::writes::{self, FinishInput};
 
@@ -65,15 +65,15 @@ pub struct App {
     pub rendered: Rendered,
 }
 
-/// The speakers of a group with their totals, sorted, kept per group and
-/// order until a write counted for the group changes its revision: paging
-/// through a group page then costs no scan of its recordings. At most
-/// [`SpeakerLists::MAX`] lists are kept.
+/// The speakers of a group with their totals, kept per group until a write
+/// counted for the group changes its revision: paging through a group page
+/// then costs no scan of its recordings. At most [`SpeakerLists::MAX`]
+/// lists are kept.
 pub struct SpeakerLists {
-    lists: Memo<(Filter, SpeakerOrder), (u64, SpeakerList)>,
+    lists: Memo<Filter, (u64, SpeakerList)>,
 }
 
-/// A group's speakers in one order, shared between page views.
+/// A group's speakers, most recordings first, shared between page views.
 type SpeakerList = Arc<Vec<SpeakerRow>>;
 
 impl Default for SpeakerLists {
@@ -88,26 +88,19 @@ impl SpeakerLists {
     /// Lists kept at most.
     pub const MAX: usize = 64;
 
-    /// The speakers of `filter` in `order`.
-    pub fn sorted(
-        &self,
-        cache: &StatsCache,
-        filter: &Filter,
-        order: SpeakerOrder,
-    ) -> Result<SpeakerList, WebError> {
+    /// The speakers of `filter`, most recordings first.
+    pub fn of(&self, cache: &StatsCache, filter: &Filter) -> Result<SpeakerList, WebError> {
         let group = filter.group();
         let conn = cache.store().conn()?;
         let revision = speakers::group_revision(&conn, group)?;
-        let key = (filter.clone(), order);
-        if let Some((rev, rows)) = self.lists.get(&key) {
+        if let Some((rev, rows)) = self.lists.get(filter) {
             if rev == revision {
                 return Ok(rows);
             }
         }
-        let mut rows = speakers::speakers_of(&conn, group)?;
-        speakers::sort_speakers(&mut rows, order);
-        let rows = Arc::new(rows);
-        self.lists.insert(key, (revision, Arc::clone(&rows)));
+        let rows = Arc::new(speakers::speakers_of(&conn, group)?);
+        self.lists
+            .insert(filter.clone(), (revision, Arc::clone(&rows)));
         Ok(rows)
     }
 }

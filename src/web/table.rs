@@ -99,7 +99,8 @@ impl Cell {
         }
     }
 
-    /// A cell shown as `shown` but sorted and exported as `value`.
+    /// The same cell shown as `shown` (still sorted and exported by its
+    /// value).
     pub fn shown_as(mut self, shown: impl Into<String>) -> Cell {
         self.shown = shown.into();
         self

@@ -105,6 +105,14 @@ impl Reply {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+    /// The `name=value` pair of the `Set-Cookie` header setting `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        self.headers
+            .iter()
+            .find(|(k, v)| k == "set-cookie" && v.starts_with(&prefix))
+            .map(|(_, v)| v.split(';').next().unwrap_or("").to_string())
+    }
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }

@@ -12,7 +12,7 @@ use crate::cache::Answer;
 use crate::i18n::{fill, t, Lang};
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
-use crate::store::speakers::{SpeakerOrder, SpeakerRow};
+use crate::store::speakers::SpeakerRow;
 use crate::web::app::{answer, etag, App};
 use crate::web::charts::{bar_chart, bars, column_chart, Axis, Bar};
 use crate::web::context::Ctx;
@@ -35,10 +35,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let speakers = if filter.is_empty() {
         None
     } else {
-        Some(
-            app.speaker_lists
-                .sorted(&app.cache, &filter, SpeakerOrder::Recordings)?,
-        )
+        Some(app.speaker_lists.of(&app.cache, &filter)?)
     };
     let all_tables = || {
         let mut all = corpus_tables(l, d, &filter);

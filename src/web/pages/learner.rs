@@ -6,7 +6,7 @@ use serde_json::{json, Map};
 
 use chrono::{Duration, NaiveDate};
 
-use super::{badge, frame, layout, local_time, opt, stat_card, Frame};
+use super::{badge, frame, layout, local_time, opt, stat_card, with_param, Frame};
 use crate::cache::Answer;
 use crate::clock::LocalTime;
 use crate::i18n::{t, word, Lang};
@@ -30,7 +30,12 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     ctx.require_user_reader(app.public, user)?;
     if let Some(monday) = week_to_snap(ctx)? {
         return Ok(Reply::Redirect(
-            LocalPath::of(&with_param(ctx, "week_start", &monday.to_string())),
+            LocalPath::of(&with_param(
+                &ctx.path,
+                &ctx.raw_query,
+                "week_start",
+                &monday.to_string(),
+            )),
             Vec::new(),
         ));
     }
@@ -80,18 +85,6 @@ fn week_to_snap(ctx: &Ctx) -> Result<Option<NaiveDate>, WebError> {
     Ok((monday != date).then_some(monday))
 }
 
-/// This page's path and query with `name` set to `value`.
-fn with_param(ctx: &Ctx, name: &str, value: &str) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in form_urlencoded::parse(ctx.raw_query.as_bytes()) {
-        if k != name && k != "refresh" {
-            out.append_pair(&k, &v);
-        }
-    }
-    out.append_pair(name, value);
-    format!("{}?{}", ctx.path, out.finish())
-}
-
 /// The four statistics of one user's page.
 pub struct UserView<'a> {
     /// User id.
@@ -125,8 +118,9 @@ fn counts(l: Lang, prefix: &str, map: &std::collections::BTreeMap<String, u64>) 
 /// date picker (a plain GET form, no script needed).
 fn date_nav(frame: &Frame, ctx: &Ctx, day: NaiveDate, monday: NaiveDate) -> Markup {
     let l = frame.lang;
-    let day_link = |d: NaiveDate| with_param(ctx, "date", &d.to_string());
-    let week_link = |d: NaiveDate| with_param(ctx, "week_start", &d.to_string());
+    let day_link = |d: NaiveDate| with_param(&ctx.path, &ctx.raw_query, "date", &d.to_string());
+    let week_link =
+        |d: NaiveDate| with_param(&ctx.path, &ctx.raw_query, "week_start", &d.to_string());
     html! {
         nav.dates aria-label=(t(l, "user.pick_day")) {
             form.pick method="get" action=(ctx.path) {

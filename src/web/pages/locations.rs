@@ -3,7 +3,7 @@
 use maud::{html, Markup};
 
 use super::{
-    badge, csv_reply, csv_requested, empty_state, frame, group_name, layout, region_href, sort_all,
+    badge, csv_reply, csv_requested, empty_state, frame, layout, place_name, region_href, sort_all,
     stat_card, tables_of, Frame,
 };
 use crate::cache::Answer;
@@ -57,7 +57,7 @@ fn location_tables(l: Lang, d: &Locations) -> Vec<Table> {
     );
     for g in &d.by_region {
         by_region.row(vec![
-            Cell::text(region_name(l, &g.region)).link(region_href(&g.region)),
+            Cell::text(place_name(l, &g.region)).link(region_href(&g.region)),
             Cell::int(g.uploads as i64),
             Cell::int(g.recordings as i64),
         ]);
@@ -72,22 +72,12 @@ fn location_tables(l: Lang, d: &Locations) -> Vec<Table> {
     );
     for g in &d.by_ip_region {
         by_ip.row(vec![
-            Cell::text(region_name(l, &g.region)),
+            Cell::text(place_name(l, &g.region)),
             Cell::int(g.uploads as i64),
             Cell::int(g.distinct_ips as i64),
         ]);
     }
     vec![by_region, by_ip]
-}
-
-/// A region for people: translated; "none" when empty; the statistic's
-/// `unknown` and `other` buckets in the page's language.
-fn region_name(l: Lang, name: &str) -> String {
-    match name {
-        "" => group_name(l, name),
-        "unknown" | "other" => t(l, &format!("word.{name}")).to_string(),
-        _ => region(l, name),
-    }
 }
 
 /// `/api/userprofile/`.
@@ -102,14 +92,14 @@ fn locations(
     let by_region = linked(
         bars(
             &d.by_region,
-            |g| region_name(l, &g.region),
+            |g| place_name(l, &g.region),
             |g| g.uploads as f64,
         ),
         |i| region_href(&d.by_region[i].region),
     );
     let by_ip = bars(
         &d.by_ip_region,
-        |g| region_name(l, &g.region),
+        |g| place_name(l, &g.region),
         |g| g.uploads as f64,
     );
     let dots: Vec<Dot> = d

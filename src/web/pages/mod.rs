@@ -17,7 +17,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 use super::app::App;
 use super::context::Ctx;
 use crate::cache::{Answer, Freshness};
-use crate::i18n::{fill, plural, t, Lang};
+use crate::i18n::{fill, plural, t, word, Lang};
 use crate::stats::key::Filter;
 use crate::store::accounts::Account;
 use crate::web::error::WebError;
@@ -127,16 +127,33 @@ pub fn layout(frame: &Frame, content: Markup) -> Markup {
 /// This page in another language: its query kept, `lang` replaced.
 fn lang_href(frame: &Frame, code: &str) -> String {
     let query = frame.here.split_once('?').map_or("", |(_, q)| q);
+    with_param(frame.path, query, "lang", code)
+}
+
+/// `path` with `query`, `name` set to `value`. A link never carries
+/// `refresh` (following it would force a recomputation) nor a sign-in
+/// target that is not one of our pages.
+pub(crate) fn with_param(path: &str, query: &str, name: &str, value: &str) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-        // A sign-in target is kept only when it is one of our pages.
         let foreign = k == "next" && LocalPath::parse(&v).is_none();
-        if k != "lang" && !foreign {
+        if k != name && k != "refresh" && !foreign {
             out.append_pair(&k, &v);
         }
     }
-    out.append_pair("lang", code);
-    format!("{}?{}", frame.path, out.finish())
+    out.append_pair(name, value);
+    format!("{path}?{}", out.finish())
+}
+
+/// A place for people: a region translated when it is one of Korea's,
+/// "none" when empty, the statistic's `unknown` and `other` in the page's
+/// language, anything else as written.
+pub(crate) fn place_name(l: Lang, name: &str) -> String {
+    match name {
+        "" => group_name(l, name),
+        "unknown" | "other" => t(l, &format!("word.{name}")).to_string(),
+        _ => crate::i18n::region(l, name),
+    }
 }
 
 /// The freshness badge at the top of every stats page, with the staff's
@@ -411,11 +428,7 @@ pub(crate) fn error_page(
 ) -> Markup {
     let l = viewer.map_or(Lang::En, |v| v.lang);
     let status = e.status();
-    let key = format!("error.{status}");
-    let title = match t(l, &key) {
-        found if found != key => found.to_string(),
-        _ => status.to_string(),
-    };
+    let title = word(l, "error", &status.to_string());
     let account = viewer.and_then(|v| v.account.as_ref());
     // The language links lead back here: only to a path of this server.
     let path = LocalPath::or(url.split('?').next(), "/");

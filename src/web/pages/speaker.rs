@@ -36,23 +36,27 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let (uploads, _) = speakers::speaker_uploads(&conn, speaker, u32::MAX, 0)?;
     drop(conn);
     let tz = app.cache.config().local.tz;
-    let mut all = corpus_tables(ctx.lang, d, &Filter::default());
-    all.push(upload_table(ctx.lang, tz, &uploads));
-    if let Some(id) = csv_requested(ctx)? {
-        return csv_reply(&tables, all, id);
-    }
-    sort_all(&tables, &mut all)?;
-    let frame = frame(app, ctx, "drill.speaker");
-    let view = SpeakerView {
-        info: &info,
-        answer: &a,
-        stats: d,
-        tables: &tables,
-        all: &all,
-        page,
+    let all_tables = || {
+        let mut all = corpus_tables(ctx.lang, d, &Filter::default());
+        all.push(upload_table(ctx.lang, tz, &uploads));
+        all
     };
-    app.rendered
-        .page(etag(ctx, &[&a]), || Ok(speaker_page(&frame, &view)))
+    if let Some(id) = csv_requested(ctx)? {
+        return csv_reply(&tables, all_tables(), id);
+    }
+    app.rendered.page(etag(ctx, &[&a]), || {
+        let mut all = all_tables();
+        sort_all(&tables, &mut all)?;
+        let view = SpeakerView {
+            info: &info,
+            answer: &a,
+            stats: d,
+            tables: &tables,
+            all: &all,
+            page,
+        };
+        Ok(speaker_page(&frame(app, ctx, "drill.speaker"), &view))
+    })
 }
 
 struct SpeakerView<'a> {

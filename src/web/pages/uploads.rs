@@ -5,7 +5,7 @@ use maud::html;
 
 use super::speaker::upload_table;
 use super::{
-    breadcrumbs, csv_reply, csv_requested, frame, group_name, layout, paged_table, sort_all,
+    breadcrumbs, csv_reply, csv_requested, frame, layout, paged_table, place_name, sort_all,
     tables_of,
 };
 use crate::i18n::t;
@@ -34,11 +34,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     }
     sort_all(&tables, &mut all)?;
     let frame = frame(app, ctx, "drill.uploads");
-    let name = if region.is_empty() {
-        group_name(l, region)
-    } else {
-        crate::i18n::region(l, region)
-    };
+    let name = place_name(l, region);
     let trail = [(
         t(l, "nav.locations").to_string(),
         "/api/userprofile/".to_string(),
