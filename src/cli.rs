@@ -25,9 +25,13 @@ pub use setup::{SetupError, DEFAULT_BIND};
 
 /// Builds the configuration from the data directory, `--tz` and the
 /// environment (`VOXDASH_NOW`); a bad value is an error naming the setting.
-pub fn load_config(data_dir: &Path, tz: Option<&str>) -> Result<Config> {
+pub fn load_config(data_dir: &Path, tz: Option<&str>, cache_url: Option<String>) -> Result<Config> {
     let now = std::env::var("VOXDASH_NOW").ok();
-    Ok(Config::load(data_dir, tz, now.as_deref())?)
+    let mut config = Config::load(data_dir, tz, now.as_deref())?;
+    if let Some(url) = cache_url.filter(|u| !u.is_empty()) {
+        config.cache_url = Some(url);
+    }
+    Ok(config)
 }
 
 fn open_store(config: &Config) -> Result<Arc<Store>> {
@@ -90,9 +94,18 @@ pub fn serve(config: &Config, options: &ServeOptions, scheduler: bool) -> Result
         let _ = tx.send(());
     })
     .context("signal handler")?;
-    let control = control::listen(Arc::clone(&cache))?;
+    // The control channel lets commands reach the process that holds the
+    // cache file; a shared cache is open to every process, and several
+    // nodes may serve one directory.
+    let control = if cache.is_shared() {
+        None
+    } else {
+        Some(control::listen(Arc::clone(&cache))?)
+    };
     let server = crate::web::start(Arc::clone(&cache), options)?;
-    control.announce(server.addr);
+    if let Some(control) = &control {
+        control.announce(server.addr);
+    }
     let scheduler = scheduler.then(|| {
         log::info!(
             "scheduler on: refresh at {}, cleanup at {}",

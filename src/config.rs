@@ -59,6 +59,9 @@ pub struct CachePolicy {
     pub max_entries: usize,
     /// Delay of the warm-up scheduled when a user finishes a session, in seconds.
     pub warmup_delay: u64,
+    /// With a shared cache (`cache_url`): how long one node may hold the
+    /// computation of a key before another takes over, in seconds.
+    pub lock_secs: u64,
 }
 
 impl Default for CachePolicy {
@@ -73,6 +76,7 @@ impl Default for CachePolicy {
             courses_ttl: 15 * 60,
             max_entries: 1000,
             warmup_delay: 5,
+            lock_secs: 30,
         }
     }
 }
@@ -172,6 +176,10 @@ pub struct ConfigFile {
     pub backups_keep: Option<usize>,
     /// Web server limits and cookie settings.
     pub server: ServerPolicy,
+    /// A Redis server holding the stats cache of every node
+    /// (`redis://…` or `unix:///…`); `--cache-url` / `VOXDASH_CACHE_URL`
+    /// override it.
+    pub cache_url: Option<String>,
 }
 
 /// Everything a command needs to know about where and when it runs.
@@ -191,6 +199,9 @@ pub struct Config {
     pub server: ServerPolicy,
     /// Cleanup backups kept.
     pub backups_keep: usize,
+    /// The Redis server of a shared stats cache; `None`: the data
+    /// directory's file.
+    pub cache_url: Option<String>,
 }
 
 impl Config {
@@ -233,6 +244,7 @@ impl Config {
             schedule: file.schedule,
             server: file.server,
             backups_keep: file.backups_keep.unwrap_or(7),
+            cache_url: file.cache_url.filter(|u| !u.is_empty()),
         })
     }
 
@@ -246,6 +258,7 @@ impl Config {
             schedule: ScheduleConfig::default(),
             server: ServerPolicy::default(),
             backups_keep: 7,
+            cache_url: None,
         }
     }
 

@@ -1,24 +1,28 @@
-//! The persistent stats cache (`DATA_DIR/stats.redb`): get-or-compute by key
-//! with fresh / cached / stale answers, single-flight computations,
-//! background recomputation of stale entries, refresh-ahead, invalidation,
-//! LRU eviction of per-user entries and per-kind metrics.
+//! The persistent stats cache: get-or-compute by key with fresh / cached /
+//! stale answers, single-flight computations (within a node, and across
+//! nodes when the cache is shared), background recomputation of stale
+//! entries, refresh-ahead, invalidation, LRU eviction of per-user entries
+//! and per-kind metrics. Where the entries are kept is a [`backend`]: a redb
+//! file in the data directory (`DATA_DIR/stats.redb`, the default) or a
+//! Redis server shared by several nodes (`cache_url`).
 //!
 //! Key layout and invalidation rules are described in `docs/cache.md`.
 
+pub mod backend;
 pub mod entry;
 mod events;
+mod file;
 pub mod memo;
 pub mod metrics;
+mod redis;
 mod transient;
 
-use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde_json::json;
 
 use crate::clock::format_utc;
@@ -28,12 +32,10 @@ use crate::stats::key::{Change, KeyKind};
 use crate::stats::{self, StatKey, StatsError};
 use crate::store::Store;
 
+use backend::{Backend, Heard};
 pub use entry::Entry;
 pub use events::EntryEvent;
 pub use metrics::{KindMetrics, Metrics};
-
-/// The single table of the cache: key text → encoded [`Entry`].
-const ENTRIES: TableDefinition<&str, &[u8]> = TableDefinition::new("entries");
 
 /// What went wrong in the cache.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +52,26 @@ pub enum CacheError {
     /// The cache file could not be opened or rebuilt; reads miss and
     /// computations are answered without being stored until it can be.
     #[error("stats cache {0} is unavailable")]
-    Unavailable(PathBuf),
+    Unavailable(String),
+    /// `cache_url` is not a Redis URL voxdash can use.
+    #[error("cache_url: {0}")]
+    BadUrl(String),
+    /// A Redis command failed.
+    #[error("stats cache at {place}: {source}")]
+    Redis {
+        /// The server, without its password.
+        place: String,
+        /// The cause.
+        source: ::redis::RedisError,
+    },
+    /// The Redis server failed a moment ago; not asked again yet.
+    #[error("stats cache at {place} is unreachable: {reason}")]
+    Unreachable {
+        /// The server, without its password.
+        place: String,
+        /// The last failure.
+        reason: String,
+    },
     /// The computation of a key panicked (the statistic's code has a bug).
     #[error("the computation of {0} failed unexpectedly")]
     Panicked(String),
@@ -83,24 +104,6 @@ impl CacheError {
         }
     }
 
-    /// Whether the cache file must be closed and opened again before it
-    /// can work (after an I/O error such as a full disk, or damage).
-    fn needs_reopen(&self) -> bool {
-        match self {
-            CacheError::Redb(e) => matches!(
-                **e,
-                redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::Corrupted(_)
-            ),
-            CacheError::Unavailable(_) => true,
-            _ => false,
-        }
-    }
-
-    /// Whether this is an I/O error (the file is fine, the disk is not).
-    fn is_io(&self) -> bool {
-        matches!(self, CacheError::Redb(e) if matches!(**e, redb::Error::Io(_)))
-    }
-
     /// The underlying error, through shared computations.
     pub fn root(&self) -> &CacheError {
         match self {
@@ -110,13 +113,9 @@ impl CacheError {
     }
 }
 
-fn redb_err(e: impl Into<redb::Error>) -> CacheError {
-    CacheError::Redb(Box::new(e.into()))
-}
-
 impl From<redb::Error> for CacheError {
     fn from(e: redb::Error) -> Self {
-        redb_err(e)
+        CacheError::Redb(Box::new(e))
     }
 }
 
@@ -235,177 +234,96 @@ impl Drop for FinishFlight<'_> {
 /// The stats cache. Cheap to share (`Arc`); every method may be called from
 /// any thread.
 pub struct StatsCache {
-    /// The open file; `None` while it cannot be opened. An `RwLock`
-    /// because every operation reads it and only a reopen replaces it.
-    db: RwLock<Option<Database>>,
-    /// Set by an error that needs a reopen; the next operation reopens.
-    broken: AtomicBool,
-    /// When the last reopen was tried, so a full disk is not retried in a loop.
-    last_reopen: Mutex<Option<Instant>>,
+    /// Where the entries are kept.
+    backend: Box<dyn Backend>,
     /// Per-user entries for dates other than today and this week, kept in
     /// memory only and bounded: a flood of `?date=` values can neither grow
-    /// the file nor evict what is in it, nor cost a commit each.
+    /// the store nor evict what is in it, nor cost a commit each.
     transient: Mutex<transient::Transient>,
-    path: PathBuf,
     store: Arc<Store>,
     config: Config,
     /// Computations under way, by key text. A `Mutex` because every access
     /// inserts or removes.
     inflight: Mutex<HashMap<String, Arc<Flight>>>,
-    /// Order of the last read of each key in this process (a tick that only
-    /// grows, not the clock, which tests pin), for LRU eviction.
-    last_access: Mutex<(u64, HashMap<String, u64>)>,
     metrics: Metrics,
     /// Who hears of written, dropped and stale-marked entries.
     events: events::Events,
-    /// Entries decoded before, by key. redb admits one process per file, so
-    /// what this process wrote is what the file holds: a read needs no redb
-    /// transaction and no decoding once an entry was read. Every write,
-    /// drop, purge and reopen goes past it.
+    /// Entries decoded before, by key. While the backend says memory is
+    /// current (one process per file; or a shared cache whose changes this
+    /// node hears), a read needs no round trip and no decoding once an
+    /// entry was read. Every write, drop and purge goes past it.
     decoded: memo::Memo<String, Arc<Entry>>,
-}
-
-/// Opens `path` and reads every entry once; a file that cannot be opened
-/// or read (an error or a panic inside redb on a damaged file) is moved
-/// aside (`stats.redb.corrupt-<ts>`) and a new one started: the cache is
-/// derived data, and losing it must never stop the program.
-///
-/// With `keep_on_io`, an I/O error (a full disk) leaves the file where it
-/// is: it is not damaged, and opening it again later will work.
-fn open_db(path: &Path, now: i64, keep_on_io: bool) -> Result<Database, CacheError> {
-    match try_open(path) {
-        Ok(db) => Ok(db),
-        Err(CacheError::Locked(p)) => Err(CacheError::Locked(p)),
-        Err(e) if keep_on_io && e.is_io() => Err(e),
-        Err(e) => {
-            let aside = PathBuf::from(format!(
-                "{}.corrupt-{}",
-                path.display(),
-                format_utc(now).replace(':', "")
-            ));
-            log::warn!(
-                "stats cache {} is unreadable ({e}); moved to {} and rebuilt",
-                path.display(),
-                aside.display()
-            );
-            std::fs::rename(path, &aside).map_err(|e| redb_err(redb::StorageError::Io(e)))?;
-            try_open(path)
-        }
-    }
-}
-
-/// Opens (creating) the file and checks that every entry can be read.
-fn try_open(path: &Path) -> Result<Database, CacheError> {
-    if !path.exists() {
-        crate::store::create_private_file(path).map_err(|e| redb_err(redb::StorageError::Io(e)))?;
-        // redb wants an empty new file or a database; the empty one made
-        // above carries the owner-only mode.
-    }
-    let opened = std::panic::catch_unwind(|| -> Result<Database, CacheError> {
-        let db = match Database::create(path) {
-            Ok(db) => db,
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                return Err(CacheError::Locked(path.to_path_buf()))
-            }
-            Err(e) => return Err(redb_err(e)),
-        };
-        let tx = db.begin_write().map_err(redb_err)?;
-        tx.open_table(ENTRIES).map_err(redb_err)?;
-        tx.commit().map_err(redb_err)?;
-        let tx = db.begin_read().map_err(redb_err)?;
-        let table = tx.open_table(ENTRIES).map_err(redb_err)?;
-        for item in table.iter().map_err(redb_err)? {
-            let (k, v) = item.map_err(redb_err)?;
-            let _ = (k.value().len(), v.value().len());
-        }
-        drop(table);
-        drop(tx);
-        Ok(db)
-    });
-    opened.unwrap_or_else(|_| {
-        Err(redb_err(redb::Error::Corrupted(
-            "redb panicked while reading the file".into(),
-        )))
-    })
+    /// Bumped by every write and drop, so a read that raced with one does
+    /// not put what it read into `decoded`.
+    generation: AtomicU64,
 }
 
 impl StatsCache {
-    /// Opens (or creates) the cache of `config`'s data directory. Fails with
-    /// `Locked` when another process has it open.
+    /// Opens (or creates) the cache of `config`: the data directory's file,
+    /// or the Redis server of `config.cache_url`. Fails with `Locked` when
+    /// another process has the file open; an unreachable Redis server is not
+    /// an error (the node computes by itself until it answers).
     pub fn open(config: &Config, store: Arc<Store>) -> Result<Arc<StatsCache>, CacheError> {
-        let path = config.cache_path();
-        let db = open_db(&path, config.clock.now_micros(), false)?;
-        Ok(Arc::new(StatsCache {
-            db: RwLock::new(Some(db)),
-            broken: AtomicBool::new(false),
-            last_reopen: Mutex::new(None),
+        let backend: Box<dyn Backend> = match &config.cache_url {
+            Some(url) => Box::new(redis::RedisBackend::open(url)?),
+            None => Box::new(file::FileBackend::open(
+                config.cache_path(),
+                config.clock.clone(),
+            )?),
+        };
+        let cache = Arc::new(StatsCache {
+            backend,
             transient: Mutex::new(transient::Transient::default()),
-            path,
             store,
             config: config.clone(),
             inflight: Mutex::new(HashMap::new()),
-            last_access: Mutex::new((0, HashMap::new())),
             metrics: Metrics::default(),
             events: events::Events::default(),
             decoded: memo::Memo::new(config.cache.max_entries),
-        }))
-    }
-
-    /// Runs `f` on the open file. An error that needs a reopen (I/O such as
-    /// a full disk, damage, a panic inside redb) marks the file, and the
-    /// next call closes and opens it again, so the cache recovers by itself.
-    fn with_db<T>(
-        &self,
-        f: impl FnOnce(&Database) -> Result<T, CacheError>,
-    ) -> Result<T, CacheError> {
-        if self.broken.load(Ordering::SeqCst) {
-            self.reopen();
-        }
-        let guard = self.db.read().unwrap_or_else(|e| e.into_inner());
-        let Some(db) = guard.as_ref() else {
-            self.broken.store(true, Ordering::SeqCst);
-            return Err(CacheError::Unavailable(self.path.clone()));
-        };
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(db))).unwrap_or_else(|_| {
-            Err(redb_err(redb::Error::Corrupted(
-                "redb panicked on this file".into(),
-            )))
+            generation: AtomicU64::new(0),
         });
-        if let Err(e) = &result {
-            if e.needs_reopen() {
-                log::warn!("stats cache: {e}; the file will be opened again");
-                self.broken.store(true, Ordering::SeqCst);
+        let weak = Arc::downgrade(&cache);
+        cache.backend.listen(Box::new(move |heard| {
+            let Some(cache) = weak.upgrade() else {
+                return false;
+            };
+            match heard {
+                Heard::Event(event) => {
+                    cache.forget(&event.key);
+                    cache.events.send(event);
+                }
+                Heard::Missed => {
+                    cache.generation.fetch_add(1, Ordering::SeqCst);
+                    cache.decoded.clear();
+                }
+                Heard::Idle => {}
             }
-        }
-        result
+            true
+        }));
+        Ok(cache)
     }
 
-    /// Closes and opens the file again (at most once a second); a damaged
-    /// file is moved aside, an I/O error leaves it for the next try.
-    fn reopen(&self) {
-        self.decoded.clear();
-        {
-            let mut last = self.last_reopen.lock().unwrap_or_else(|e| e.into_inner());
-            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-                return;
-            }
-            *last = Some(Instant::now());
-        }
-        let mut guard = self.db.write().unwrap_or_else(|e| e.into_inner());
-        drop(guard.take());
-        match open_db(&self.path, self.config.clock.now_micros(), true) {
-            Ok(db) => {
-                *guard = Some(db);
-                self.broken.store(false, Ordering::SeqCst);
-                log::warn!("stats cache {} opened again", self.path.display());
-            }
-            Err(e) => log::warn!("stats cache {} still unavailable: {e}", self.path.display()),
-        }
+    /// Drops what memory holds of `key`.
+    fn forget(&self, key: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.decoded.remove(key);
     }
 
-    /// The cache file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the entries are kept: the file's path or the Redis server's
+    /// address (never its password).
+    pub fn place(&self) -> String {
+        self.backend.place()
+    }
+
+    /// Whether the entries are kept in a Redis server shared with other nodes.
+    pub fn is_shared(&self) -> bool {
+        self.config.cache_url.is_some()
+    }
+
+    /// `Err(reason)` while the place of the entries cannot be used; answers
+    /// are then computed by this node.
+    pub fn health(&self) -> Result<(), String> {
+        self.backend.health()
     }
 
     /// The store statistics are computed from.
@@ -444,31 +362,40 @@ impl StatsCache {
     }
 
     /// The stored entry of a key, shared: from memory when it was read
-    /// before, else from the file (and then kept in memory).
+    /// before and memory is current, else from the backend (and then kept in
+    /// memory). While the backend cannot be reached, what this node last
+    /// had is the answer.
     fn read_shared(&self, key: &str) -> Option<Arc<Entry>> {
-        if let Some(entry) = self.decoded.get(key) {
-            return Some(entry);
+        let current = self.backend.memory_is_current();
+        if current {
+            if let Some(entry) = self.decoded.get(key) {
+                return Some(entry);
+            }
         }
-        // Bounded like the file (`max_entries`).
-        let entry = Arc::new(self.read_stored(key)?);
-        self.decoded.insert(key.to_string(), Arc::clone(&entry));
-        Some(entry)
-    }
-
-    fn read_stored(&self, key: &str) -> Option<Entry> {
         if let Some(entry) = self.lock_transient().get(key) {
+            let entry = Arc::new(entry);
+            self.decoded.insert(key.to_string(), Arc::clone(&entry));
             return Some(entry);
         }
-        let result = self.with_db(|db| {
-            let tx = db.begin_read().map_err(redb_err)?;
-            let table = tx.open_table(ENTRIES).map_err(redb_err)?;
-            let value = table.get(key).map_err(redb_err)?;
-            Ok(value.and_then(|v| Entry::decode(v.value())))
-        });
-        result.unwrap_or_else(|e| {
-            log::warn!("stats cache read of {key} failed: {e}");
-            None
-        })
+        let before = self.generation.load(Ordering::SeqCst);
+        match self.backend.get(key) {
+            Ok(Some(bytes)) => {
+                let entry = Arc::new(Entry::decode(&bytes)?);
+                // Bounded like the store (`max_entries`).
+                if self.generation.load(Ordering::SeqCst) == before {
+                    self.decoded.insert(key.to_string(), Arc::clone(&entry));
+                }
+                Some(entry)
+            }
+            Ok(None) => {
+                self.decoded.remove(key);
+                None
+            }
+            Err(e) => {
+                log::warn!("stats cache read of {key} failed: {e}");
+                self.decoded.get(key)
+            }
+        }
     }
 
     fn changes_since(&self, key: &StatKey, entry: &Entry) -> Result<u64, CacheError> {
@@ -556,15 +483,7 @@ impl StatsCache {
     }
 
     fn touch(&self, key: &str) {
-        let mut access = self.last_access.lock().unwrap_or_else(|e| e.into_inner());
-        access.0 += 1;
-        let tick = access.0;
-        match access.1.get_mut(key) {
-            Some(t) => *t = tick,
-            None => {
-                access.1.insert(key.to_string(), tick);
-            }
-        }
+        self.backend.touch(key);
     }
 
     /// Starts a background recomputation unless one is under way. The
@@ -657,7 +576,54 @@ impl StatsCache {
         result
     }
 
+    /// Computes `key` and stores it. With a shared cache, one node at a
+    /// time computes a key: the others wait for its entry, and take over
+    /// when it goes away without storing one (its lock expired).
     fn compute_and_store(&self, key: &StatKey) -> Result<Entry, CacheError> {
+        let text = key.to_string();
+        let expiry = Duration::from_secs(self.config.cache.lock_secs.max(1));
+        let token = loop {
+            match self.backend.lock(&text, expiry) {
+                Ok(Some(token)) => break Some(token),
+                Ok(None) => {
+                    if let Some(entry) = self.await_other_node(key, &text, expiry) {
+                        return Ok(entry);
+                    }
+                }
+                Err(e) => {
+                    log::warn!("stats cache: computing {key} here, without the cluster lock: {e}");
+                    break None;
+                }
+            }
+        };
+        let computed = self.compute(key);
+        if let Some(token) = token {
+            // Stored (or not) before the lock goes, so a waiter finds it.
+            self.backend.unlock(&text, &token);
+        }
+        computed
+    }
+
+    /// Waits while another node computes `key`; its entry when it stored a
+    /// current one, `None` when it went away without (the caller takes over).
+    fn await_other_node(&self, key: &StatKey, text: &str, expiry: Duration) -> Option<Entry> {
+        let deadline = Instant::now() + expiry + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            match self.backend.is_locked(text) {
+                Ok(true) => std::thread::sleep(Duration::from_millis(20)),
+                Ok(false) => break,
+                Err(_) => return None,
+            }
+        }
+        let bytes = self.backend.get(text).ok()??;
+        let entry = Entry::decode(&bytes)?;
+        match self.status(key, &entry) {
+            Ok((Freshness::Cached, _)) => Some(entry),
+            _ => None,
+        }
+    }
+
+    fn compute(&self, key: &StatKey) -> Result<Entry, CacheError> {
         let kind = key.kind();
         let started = Instant::now();
         let computed_at = self.config.clock.now_micros();
@@ -675,8 +641,9 @@ impl StatsCache {
             marked_stale: false,
             statistic: computed.statistic,
         };
-        // A value that cannot be stored (a full disk) is still the answer;
-        // the cache recovers by itself and stores the next one.
+        // A value that cannot be stored (a full disk, Redis away) is still
+        // the answer, and this node keeps serving it from memory; the cache
+        // recovers by itself and stores the next one.
         if let Err(e) = self.write(&key.to_string(), &entry) {
             log::warn!("stats cache: {key} computed but not stored: {e}");
         }
@@ -686,19 +653,34 @@ impl StatsCache {
     /// Stores an entry, evicting least recently used per-user entries when
     /// over the limit. The previous entry stays readable until the commit.
     pub fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
-        self.decoded.remove(key);
         let parsed = StatKey::parse(key);
         let written = if parsed.as_ref().is_ok_and(|k| self.is_transient(k)) {
             self.lock_transient().put(key, entry.clone());
             Ok(())
         } else {
-            self.with_db(|db| self.write_to(db, key, entry))
+            let evictable = StatKey::shared(key).is_none();
+            // A shared cache may drop a per-user entry by itself well after
+            // its TTL; `purge_expired` drops them on time.
+            let keep = key.starts_with("user/").then(|| {
+                Duration::from_secs(entry.ttl_secs.saturating_mul(2).max(entry.ttl_secs + 3600))
+            });
+            let limit = self.config.cache.max_entries;
+            self.backend
+                .put(key, &entry.encode(), evictable, keep, limit)
+                .map(|evicted| {
+                    for victim in evicted {
+                        self.forget(&victim);
+                    }
+                })
         };
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.decoded
+            .insert(key.to_string(), Arc::new(entry.clone()));
         let changes_since = match &parsed {
             Ok(k) if entry.marked_stale => self.changes_since(k, entry).unwrap_or(0),
             _ => 0,
         };
-        self.events.send(EntryEvent {
+        self.announce(EntryEvent {
             key: key.to_string(),
             status: if entry.marked_stale { "stale" } else { "fresh" },
             computed_at: Some(format_utc(entry.computed_at)),
@@ -707,72 +689,27 @@ impl StatsCache {
         written
     }
 
-    /// Every entry event from now on: written (`fresh`), marked stale or
-    /// dropped (`stale`).
+    /// Tells this node's subscribers and the other nodes.
+    fn announce(&self, event: EntryEvent) {
+        self.backend.publish(&event);
+        self.events.send(event);
+    }
+
+    /// Every entry event from now on, this node's and the other nodes':
+    /// written (`fresh`), marked stale or dropped (`stale`).
     pub fn subscribe(&self) -> std::sync::mpsc::Receiver<EntryEvent> {
         self.events.subscribe()
     }
 
-    fn write_to(&self, db: &Database, key: &str, entry: &Entry) -> Result<(), CacheError> {
-        let tx = db.begin_write().map_err(redb_err)?;
-        {
-            let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
-            table
-                .insert(key, entry.encode().as_slice())
-                .map_err(redb_err)?;
-            let len = table.len().map_err(redb_err)? as usize;
-            let limit = self.config.cache.max_entries;
-            if len > limit {
-                let victims = self.eviction_order(&table)?;
-                for victim in victims.into_iter().take(len - limit) {
-                    if victim != key {
-                        table.remove(victim.as_str()).map_err(redb_err)?;
-                        self.decoded.remove(&victim);
-                    }
-                }
-            }
-        }
-        tx.commit().map_err(redb_err)
-    }
-
-    /// Per-user keys, least recently used first: keys never read in this
-    /// process first (oldest computed first), then by order of last read.
-    fn eviction_order(
-        &self,
-        table: &impl ReadableTable<&'static str, &'static [u8]>,
-    ) -> Result<Vec<String>, CacheError> {
-        let access = self
-            .last_access
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clone();
-        let mut candidates = Vec::new();
-        for item in table.iter().map_err(redb_err)? {
-            let (k, v) = item.map_err(redb_err)?;
-            let key = k.value().to_string();
-            if StatKey::shared(&key).is_some() {
-                continue;
-            }
-            let computed = Entry::decode(v.value())
-                .map(|e| e.computed_at)
-                .unwrap_or(i64::MIN);
-            let used = access.get(&key).copied().unwrap_or(0);
-            candidates.push((used, computed, key));
-        }
-        candidates.sort();
-        Ok(candidates.into_iter().map(|(_, _, k)| k).collect())
-    }
-
     /// Drops one entry. Returns whether it existed.
     pub fn invalidate(&self, key: &str) -> Result<bool, CacheError> {
-        Ok(self.remove_where(|k| k == key)? > 0)
+        Ok(self.remove_where(&[key], |k| k == key)? > 0)
     }
 
     /// Drops every entry whose key starts with `prefix` (`user/42/` drops all
     /// of user 42; an empty prefix clears the cache). Returns how many.
     pub fn invalidate_prefix(&self, prefix: &str) -> Result<usize, CacheError> {
-        self.remove_where(|k| k.starts_with(prefix))
+        self.remove_where(&[prefix], |_| true)
     }
 
     /// Drops every entry under `prefix` whose key is of `kind` (any kind for
@@ -783,64 +720,57 @@ impl StatsCache {
         prefix: &str,
         kind: Option<KeyKind>,
     ) -> Result<usize, CacheError> {
-        self.remove_where(|k| {
-            k.starts_with(prefix)
-                && kind.map_or(true, |kind| {
-                    StatKey::parse(k).is_ok_and(|key| key.kind() == kind)
-                })
+        self.remove_where(&[prefix], |k| {
+            kind.map_or(true, |kind| {
+                StatKey::parse(k).is_ok_and(|key| key.kind() == kind)
+            })
         })
     }
 
-    /// Drops every entry under any of `prefixes`, in one scan and one
-    /// transaction. Returns how many.
+    /// Drops every entry under any of `prefixes`, in one removal. Returns
+    /// how many.
     pub fn invalidate_prefixes(&self, prefixes: &[String]) -> Result<usize, CacheError> {
-        self.remove_where(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
+        let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+        self.remove_where(&prefixes, |_| true)
     }
 
-    fn remove_where(&self, pred: impl Fn(&str) -> bool) -> Result<usize, CacheError> {
-        let removed = Mutex::new(std::collections::BTreeSet::new());
-        let noting = |k: &str| {
-            let hit = pred(k);
+    /// Drops the entries under `prefixes` that `pred` accepts, from memory
+    /// and from the backend (found through its key index, never by reading
+    /// every entry), and tells everyone.
+    fn remove_where(
+        &self,
+        prefixes: &[&str],
+        pred: impl Fn(&str) -> bool,
+    ) -> Result<usize, CacheError> {
+        let wanted = |k: &str| prefixes.iter().any(|p| k.starts_with(p)) && pred(k);
+        let removed = std::cell::RefCell::new(BTreeSet::new());
+        let from_memory = self.lock_transient().remove_where(&|k: &str| {
+            let hit = wanted(k);
             if hit {
-                self.decoded.remove(k);
-                removed
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(k.to_string());
+                removed.borrow_mut().insert(k.to_string());
             }
             hit
-        };
-        let from_memory = self.lock_transient().remove_where(&noting);
-        let result = self.with_db(|db| Self::remove_from(db, &noting));
-        for key in removed.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            self.events.send(EntryEvent {
+        });
+        let stored = (|| -> Result<usize, CacheError> {
+            let mut keys = BTreeSet::new();
+            for prefix in prefixes {
+                keys.extend(self.backend.keys(prefix)?.into_iter().filter(|k| wanted(k)));
+            }
+            let keys: Vec<String> = keys.into_iter().collect();
+            let n = self.backend.remove(&keys)?;
+            removed.borrow_mut().extend(keys);
+            Ok(n)
+        })();
+        for key in removed.into_inner() {
+            self.forget(&key);
+            self.announce(EntryEvent {
                 key,
                 status: "stale",
                 computed_at: None,
                 changes_since: 0,
             });
         }
-        Ok(from_memory + result?)
-    }
-
-    fn remove_from(db: &Database, pred: &impl Fn(&str) -> bool) -> Result<usize, CacheError> {
-        let tx = db.begin_write().map_err(redb_err)?;
-        let removed;
-        {
-            let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
-            let keys: Vec<String> = table
-                .iter()
-                .map_err(redb_err)?
-                .filter_map(|item| item.ok().map(|(k, _)| k.value().to_string()))
-                .filter(|k| pred(k))
-                .collect();
-            for k in &keys {
-                table.remove(k.as_str()).map_err(redb_err)?;
-            }
-            removed = keys.len();
-        }
-        tx.commit().map_err(redb_err)?;
-        Ok(removed)
+        Ok(from_memory + stored?)
     }
 
     /// Applies the invalidation of a committed write ([`Change::invalidation`]).
@@ -873,52 +803,37 @@ impl StatsCache {
 
     /// Drops per-user entries past their TTL. Returns how many.
     pub fn purge_expired(&self) -> Result<usize, CacheError> {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.decoded.clear();
         let now = self.config.clock.now_micros();
         let from_memory = self.lock_transient().purge_expired(now);
-        Ok(from_memory + self.with_db(|db| Self::purge_expired_from(db, now))?)
-    }
-
-    fn purge_expired_from(db: &Database, now: i64) -> Result<usize, CacheError> {
-        let tx = db.begin_write().map_err(redb_err)?;
-        let removed;
-        {
-            let mut table = tx.open_table(ENTRIES).map_err(redb_err)?;
-            let mut victims = Vec::new();
-            for item in table.iter().map_err(redb_err)? {
-                let (k, v) = item.map_err(redb_err)?;
-                let key = k.value().to_string();
-                if key.starts_with("user/") {
-                    match Entry::decode(v.value()) {
-                        Some(e) if e.expires_at() > now => {}
-                        _ => victims.push(key),
-                    }
+        let listed: BTreeSet<String> = self.backend.keys("user/")?.into_iter().collect();
+        let mut kept = BTreeSet::new();
+        let mut victims = Vec::new();
+        for (key, bytes) in self.backend.entries("user/")? {
+            match Entry::decode(&bytes) {
+                Some(e) if e.expires_at() > now => {
+                    kept.insert(key);
                 }
+                _ => victims.push(key),
             }
-            for k in &victims {
-                table.remove(k.as_str()).map_err(redb_err)?;
-            }
-            removed = victims.len();
         }
-        tx.commit().map_err(redb_err)?;
-        Ok(removed)
+        // Keys the backend listed whose entry it already let go (Redis
+        // expiry) leave its index too.
+        let gone: Vec<String> = listed
+            .into_iter()
+            .filter(|k| !kept.contains(k) && !victims.contains(k))
+            .collect();
+        let removed = self.backend.remove(&victims)?;
+        self.backend.remove(&gone)?;
+        Ok(from_memory + removed)
     }
 
     /// Every entry with the status a reader would get now, by key.
     pub fn list(&self) -> Result<Vec<EntryInfo>, CacheError> {
         let now = self.config.clock.now_micros();
-        let stored = self.with_db(|db| {
-            let tx = db.begin_read().map_err(redb_err)?;
-            let table = tx.open_table(ENTRIES).map_err(redb_err)?;
-            let mut stored = Vec::new();
-            for item in table.iter().map_err(redb_err)? {
-                let (k, v) = item.map_err(redb_err)?;
-                stored.push((k.value().to_string(), v.value().to_vec()));
-            }
-            Ok(stored)
-        })?;
         let mut out = Vec::new();
-        for (key, bytes) in stored {
+        for (key, bytes) in self.backend.entries("")? {
             let size = bytes.len();
             let Some(entry) = Entry::decode(&bytes) else {
                 continue;
@@ -941,11 +856,7 @@ impl StatsCache {
 
     /// Number of entries stored.
     pub fn len(&self) -> Result<usize, CacheError> {
-        self.with_db(|db| {
-            let tx = db.begin_read().map_err(redb_err)?;
-            let table = tx.open_table(ENTRIES).map_err(redb_err)?;
-            Ok(table.len().map_err(redb_err)? as usize)
-        })
+        self.backend.len()
     }
 
     fn lock_transient(&self) -> std::sync::MutexGuard<'_, transient::Transient> {

@@ -121,7 +121,14 @@ pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError>
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let cache_path = config.cache_path();
-    drop(guard);
+    // The file must be closed before it is removed; a shared cache is
+    // cleared through it afterwards.
+    let guard = if guard.is_shared() {
+        Some(guard)
+    } else {
+        drop(guard);
+        None
+    };
     let copied =
         rusqlite::Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(StoreError::from)
@@ -132,7 +139,16 @@ pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError>
         let _ = std::fs::rename(&aside, &db);
         return Err(e.into());
     }
-    std::fs::remove_file(&cache_path).map_err(file_err(&cache_path))?;
+    if let Some(guard) = guard {
+        // Every node reads the shared cache: what it holds described the
+        // replaced data.
+        guard.invalidate_prefix("").map_err(|e| AdminError::File {
+            path: cache_path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    } else {
+        std::fs::remove_file(&cache_path).map_err(file_err(&cache_path))?;
+    }
     // Migrate a restored older database now, not at the next start.
     Store::open(&db)?;
     Ok(RestoreReport {
@@ -215,7 +231,7 @@ fn check_database(db: &Path) -> Vec<Finding> {
 
 /// Whether the stats cache opens and reads (or is held by the server).
 fn check_cache(config: &Config) -> Finding {
-    if !config.cache_path().exists() {
+    if config.cache_url.is_none() && !config.cache_path().exists() {
         return Finding::new("stats cache", true, "none yet (made at the next start)");
     }
     let store = match Store::open_existing(&config.db_path()) {
@@ -223,9 +239,21 @@ fn check_cache(config: &Config) -> Finding {
         Err(e) => return Finding::new("stats cache", false, format!("not checked: {e}")),
     };
     match StatsCache::open(config, store) {
-        Ok(c) => match c.len() {
+        Ok(c) => match c
+            .health()
+            .map_err(|_| c.place())
+            .and_then(|()| c.len().map_err(|e| e.to_string()))
+        {
+            Ok(n) if c.is_shared() => Finding::new(
+                "stats cache",
+                true,
+                format!("{} answers, {n} entries", c.place()),
+            ),
             Ok(n) => Finding::new("stats cache", true, format!("readable, {n} entries")),
-            Err(e) => Finding::new("stats cache", false, e.to_string()),
+            Err(e) if c.is_shared() => {
+                Finding::new("stats cache", false, format!("{e} is unreachable"))
+            }
+            Err(e) => Finding::new("stats cache", false, e),
         },
         Err(CacheError::Locked(_)) => {
             Finding::new("stats cache", true, "in use by the running server")

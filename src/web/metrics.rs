@@ -80,5 +80,10 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
         "# HELP voxdash_event_streams Open event streams (GET /api/v1/events).\n# TYPE voxdash_event_streams gauge\nvoxdash_event_streams {}",
         app.events.open_streams()
     );
+    let _ = writeln!(
+        s,
+        "# HELP voxdash_cache_reachable Whether the place of the stats cache (file or Redis) can be used now.\n# TYPE voxdash_cache_reachable gauge\nvoxdash_cache_reachable {}",
+        u8::from(app.cache.health().is_ok())
+    );
     Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
 }

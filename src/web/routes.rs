@@ -10,6 +10,20 @@ use super::local_path::LocalPath;
 use super::reply::{self, Reply};
 use super::{api, events, metrics, pages};
 
+/// `GET /healthz`: `ok`, or `degraded: …` (still 200: the node answers)
+/// while the place of the stats cache cannot be reached and this node
+/// computes by itself. Names the place, never the low-level error.
+fn healthz(app: &App) -> Reply {
+    let text = match app.cache.health() {
+        Ok(()) => "ok\n".to_string(),
+        Err(_) => format!(
+            "degraded: the stats cache at {} is unreachable; this node computes answers itself\n",
+            app.cache.place()
+        ),
+    };
+    Reply::Text("text/plain; charset=utf-8", text)
+}
+
 /// What dispatching produced, besides the reply.
 struct Dispatched {
     route: String,
@@ -170,10 +184,7 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
                 Vec::new(),
             )),
         ),
-        ("GET", ["healthz"]) => (
-            "/healthz",
-            Ok(Reply::Text("text/plain; charset=utf-8", "ok\n".into())),
-        ),
+        ("GET", ["healthz"]) => ("/healthz", Ok(healthz(app))),
         ("GET", ["metrics"]) => ("/metrics", metrics::metrics(app)),
         ("GET", ["login"]) => ("/login/", sign_in::login_page(app, ctx)),
         ("POST", ["login"]) => ("/login/", sign_in::login(app, ctx)),

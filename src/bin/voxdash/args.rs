@@ -26,6 +26,11 @@ pub struct Cli {
     /// IANA time zone of local days, weeks, months and hours.
     #[arg(long, global = true, env = "VOXDASH_TZ")]
     pub tz: Option<String>,
+    /// Keep the stats cache in this Redis server, shared by several nodes
+    /// (redis://[:password@]host[:port][/db] or unix:///path/redis.sock),
+    /// instead of the data directory's stats.redb.
+    #[arg(long, global = true, env = "VOXDASH_CACHE_URL", hide_env_values = true)]
+    pub cache_url: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -307,7 +312,7 @@ pub enum CacheCommand {
 impl Cli {
     /// Runs the command; `Ok(false)` means it ran but failed in part (exit 1).
     pub fn run(self) -> Result<bool> {
-        let config = cli::load_config(&self.data_dir, self.tz.as_deref())?;
+        let config = cli::load_config(&self.data_dir, self.tz.as_deref(), self.cache_url)?;
         match self.command {
             Command::Init { demo } => cli::init(&config, demo),
             Command::Serve(args) => {

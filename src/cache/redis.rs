@@ -1,0 +1,457 @@
+//! The stats cache in Redis (or Valkey), shared by several nodes
+//! (`cache_url = "redis://…"`). What is kept under the `voxdash:` prefix:
+//!
+//! - `voxdash:entry:KEY`: the encoded entry, the same bytes as in the file;
+//!   per-user entries carry an expiry (well past their TTL, so a stale one
+//!   can still be served while it is recomputed);
+//! - `voxdash:keys`: a sorted set of every entry key (all scores 0), so a
+//!   prefix is a `ZRANGEBYLEX` range, never a scan of the keyspace;
+//! - `voxdash:lru`: per-user keys scored by their last read (ms), the
+//!   eviction order beyond `max_entries`;
+//! - `voxdash:lock:KEY`: the computation of KEY, held by one node with a
+//!   random token and an expiry, released only by its holder;
+//! - channel `voxdash:events`: every node's entry events, so each node's
+//!   event streams and memory hear what the others did.
+//!
+//! Redis being unreachable is never fatal: operations fail fast for a
+//! second after a failure (the node computes by itself meanwhile), then the
+//! next one tries again.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ::redis::{Client, Commands, ConnectionAddr, RedisError};
+
+use super::backend::{Backend, Heard};
+use super::{CacheError, EntryEvent};
+use crate::stats::StatKey;
+
+const ENTRY: &str = "voxdash:entry:";
+const INDEX: &str = "voxdash:keys";
+const LRU: &str = "voxdash:lru";
+const LOCK: &str = "voxdash:lock:";
+const CHANNEL: &str = "voxdash:events";
+
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long one command may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// After a failure, how long operations fail at once instead of waiting
+/// for a server that is not there.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Idle connections kept for reuse.
+const POOL: usize = 16;
+
+/// Deletes a lock only when it still holds the caller's token.
+const UNLOCK: &str = r"if redis.call('get', KEYS[1]) == ARGV[1] then
+    return redis.call('del', KEYS[1])
+else
+    return 0
+end";
+
+/// A Redis server holding the cache of every node.
+pub struct RedisBackend {
+    client: Client,
+    place: String,
+    /// Idle connections.
+    pool: Mutex<Vec<::redis::Connection>>,
+    /// The last failure (when, what), cleared by the next success.
+    down: Mutex<Option<(Instant, String)>>,
+    /// This process, so it can skip its own events.
+    node: String,
+    /// Whether the event listener is subscribed now.
+    listening: Arc<AtomicBool>,
+}
+
+/// What goes over the channel.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Message {
+    node: String,
+    key: String,
+    status: String,
+    computed_at: Option<String>,
+    changes_since: u64,
+}
+
+/// The address of a server for messages, never with its password.
+fn place_of(client: &Client) -> String {
+    let info = client.get_connection_info();
+    let addr = match &info.addr {
+        ConnectionAddr::Tcp(host, port) => format!("redis://{host}:{port}"),
+        ConnectionAddr::TcpTls { host, port, .. } => format!("rediss://{host}:{port}"),
+        ConnectionAddr::Unix(path) => format!("unix://{}", path.display()),
+    };
+    format!("{addr}/{}", info.redis.db)
+}
+
+impl RedisBackend {
+    /// A backend for `url` (`redis://[:password@]host[:port][/db]` or
+    /// `unix:///path/to/redis.sock[?db=N]`). Connects once to check it, but
+    /// an unreachable server is not an error: the node starts degraded and
+    /// recovers when the server answers.
+    pub fn open(url: &str) -> Result<RedisBackend, CacheError> {
+        let client = Client::open(url).map_err(|e| CacheError::BadUrl(e.to_string()))?;
+        if matches!(
+            client.get_connection_info().addr,
+            ConnectionAddr::TcpTls { .. }
+        ) {
+            return Err(CacheError::BadUrl(
+                "rediss:// (TLS) is not supported; reach Redis over a private network or a Unix socket"
+                    .into(),
+            ));
+        }
+        let backend = RedisBackend {
+            place: place_of(&client),
+            client,
+            pool: Mutex::new(Vec::new()),
+            down: Mutex::new(None),
+            node: format!("{:016x}", rand::random::<u64>()),
+            listening: Arc::new(AtomicBool::new(false)),
+        };
+        if let Err(e) = backend.health() {
+            log::warn!("{e}; answers are computed by this node until it is back");
+        }
+        Ok(backend)
+    }
+
+    fn connect(&self) -> Result<::redis::Connection, RedisError> {
+        let con = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+        con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+        con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
+        Ok(con)
+    }
+
+    /// Runs `f` on a pooled connection. A connection that failed is dropped
+    /// and the server marked down for [`RETRY_AFTER`].
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&mut ::redis::Connection) -> Result<T, RedisError>,
+    ) -> Result<T, CacheError> {
+        if let Some((since, why)) = &*self.lock_down() {
+            if since.elapsed() < RETRY_AFTER {
+                return Err(CacheError::Unreachable {
+                    place: self.place.clone(),
+                    reason: why.clone(),
+                });
+            }
+        }
+        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let result = match pooled {
+            Some(con) => Ok(con),
+            None => self.connect(),
+        }
+        .and_then(|mut con| f(&mut con).map(|value| (con, value)));
+        match result {
+            Ok((con, value)) => {
+                *self.lock_down() = None;
+                let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+                if pool.len() < POOL {
+                    pool.push(con);
+                }
+                Ok(value)
+            }
+            Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
+                let mut down = self.lock_down();
+                if down.is_none() {
+                    log::warn!("stats cache at {} unreachable: {e}", self.place);
+                }
+                *down = Some((Instant::now(), e.to_string()));
+                self.pool.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                Err(CacheError::Redis {
+                    place: self.place.clone(),
+                    source: e,
+                })
+            }
+            Err(e) => Err(CacheError::Redis {
+                place: self.place.clone(),
+                source: e,
+            }),
+        }
+    }
+
+    fn lock_down(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
+        self.down.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as f64)
+        .unwrap_or(0.0)
+}
+
+/// The lexicographic range of keys starting with `prefix`.
+fn lex_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
+    if prefix.is_empty() {
+        return (b"-".to_vec(), b"+".to_vec());
+    }
+    let mut from = b"[".to_vec();
+    from.extend_from_slice(prefix.as_bytes());
+    let mut to = b"(".to_vec();
+    to.extend_from_slice(prefix.as_bytes());
+    to.push(0xff);
+    (from, to)
+}
+
+impl Backend for RedisBackend {
+    fn place(&self) -> String {
+        self.place.clone()
+    }
+
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        self.run(|c| c.get(format!("{ENTRY}{key}")))
+    }
+
+    fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        evictable: bool,
+        keep: Option<Duration>,
+        limit: usize,
+    ) -> Result<Vec<String>, CacheError> {
+        let stored: usize = self.run(|c| {
+            let mut pipe = ::redis::pipe();
+            pipe.atomic();
+            let entry = format!("{ENTRY}{key}");
+            match keep {
+                Some(keep) => pipe
+                    .cmd("SET")
+                    .arg(&entry)
+                    .arg(bytes)
+                    .arg("PX")
+                    .arg(keep.as_millis().max(1) as u64)
+                    .ignore(),
+                None => pipe.set(&entry, bytes).ignore(),
+            };
+            if evictable {
+                pipe.zadd(LRU, key, now_ms()).ignore();
+            }
+            pipe.zadd(INDEX, key, 0).ignore();
+            pipe.zcard(INDEX);
+            let (count,): (usize,) = pipe.query(c)?;
+            Ok(count)
+        })?;
+        if stored <= limit {
+            return Ok(Vec::new());
+        }
+        let excess = stored - limit;
+        let victims: Vec<String> = self.run(|c| c.zrange(LRU, 0, excess as isize - 1))?;
+        let victims: Vec<String> = victims.into_iter().filter(|v| v != key).collect();
+        self.remove(&victims)?;
+        Ok(victims)
+    }
+
+    fn touch(&self, key: &str) {
+        if StatKey::shared(key).is_some() {
+            return;
+        }
+        // XX: only keys still kept; a dropped key is not brought back.
+        let touched = self.run(|c| {
+            ::redis::cmd("ZADD")
+                .arg(LRU)
+                .arg("XX")
+                .arg(now_ms())
+                .arg(key)
+                .query::<()>(c)
+        });
+        if let Err(e) = touched {
+            log::debug!("stats cache: last read of {key} not noted: {e}");
+        }
+    }
+
+    fn keys(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
+        let (from, to) = lex_range(prefix);
+        self.run(|c| c.zrangebylex(INDEX, from, to))
+    }
+
+    fn remove(&self, keys: &[String]) -> Result<usize, CacheError> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.run(|c| {
+            let entries: Vec<String> = keys.iter().map(|k| format!("{ENTRY}{k}")).collect();
+            let mut pipe = ::redis::pipe();
+            pipe.atomic();
+            pipe.del(entries);
+            pipe.zrem(INDEX, keys).ignore();
+            pipe.zrem(LRU, keys).ignore();
+            let (removed,): (usize,) = pipe.query(c)?;
+            Ok(removed)
+        })
+    }
+
+    fn entries(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, CacheError> {
+        let keys = self.keys(prefix)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(256) {
+            let names: Vec<String> = chunk.iter().map(|k| format!("{ENTRY}{k}")).collect();
+            let values: Vec<Option<Vec<u8>>> =
+                self.run(|c| ::redis::cmd("MGET").arg(&names).query(c))?;
+            for (key, value) in chunk.iter().zip(values) {
+                if let Some(bytes) = value {
+                    out.push((key.clone(), bytes));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn len(&self) -> Result<usize, CacheError> {
+        self.run(|c| c.zcard(INDEX))
+    }
+
+    fn lock(&self, key: &str, expiry: Duration) -> Result<Option<String>, CacheError> {
+        let token = format!("{}:{:016x}", self.node, rand::random::<u64>());
+        let taken: Option<String> = self.run(|c| {
+            ::redis::cmd("SET")
+                .arg(format!("{LOCK}{key}"))
+                .arg(&token)
+                .arg("NX")
+                .arg("PX")
+                .arg(expiry.as_millis().max(1) as u64)
+                .query(c)
+        })?;
+        Ok(taken.map(|_| token))
+    }
+
+    fn is_locked(&self, key: &str) -> Result<bool, CacheError> {
+        self.run(|c| c.exists(format!("{LOCK}{key}")))
+    }
+
+    fn unlock(&self, key: &str, token: &str) {
+        let released = self.run(|c| {
+            ::redis::Script::new(UNLOCK)
+                .key(format!("{LOCK}{key}"))
+                .arg(token)
+                .invoke::<i64>(c)
+        });
+        if let Err(e) = released {
+            log::warn!(
+                "stats cache: computation lock of {key} not released ({e}); it expires by itself"
+            );
+        }
+    }
+
+    fn publish(&self, event: &EntryEvent) {
+        let message = Message {
+            node: self.node.clone(),
+            key: event.key.clone(),
+            status: event.status.to_string(),
+            computed_at: event.computed_at.clone(),
+            changes_since: event.changes_since,
+        };
+        let text = serde_json::to_string(&message).expect("a message always encodes");
+        if let Err(e) = self.run(|c| c.publish::<_, _, ()>(CHANNEL, text)) {
+            log::debug!(
+                "stats cache: event of {} not sent to the other nodes: {e}",
+                event.key
+            );
+        }
+    }
+
+    fn listen(&self, on_heard: Box<dyn Fn(Heard) -> bool + Send>) {
+        let client = self.client.clone();
+        let node = self.node.clone();
+        let listening = Arc::clone(&self.listening);
+        let place = self.place.clone();
+        std::thread::Builder::new()
+            .name("cache events".into())
+            .spawn(move || listen(&client, &node, &listening, &place, &*on_heard))
+            .expect("spawn the cache event listener");
+    }
+
+    fn memory_is_current(&self) -> bool {
+        self.listening.load(Ordering::SeqCst)
+    }
+
+    fn health(&self) -> Result<(), String> {
+        self.run(|c| ::redis::cmd("PING").query::<String>(c))
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Subscribes to the event channel and hands every other node's event to
+/// `on_heard`, reconnecting after a failure; after each (re)subscription
+/// the node is told it may have missed events.
+fn listen(
+    client: &Client,
+    node: &str,
+    listening: &AtomicBool,
+    place: &str,
+    on_heard: &dyn Fn(Heard) -> bool,
+) {
+    let mut quiet_failures = 0u32;
+    loop {
+        let subscribed = client
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .and_then(|mut con| {
+                // A short read timeout, so the loop notices when nobody
+                // needs it any more.
+                con.set_read_timeout(Some(Duration::from_secs(1)))?;
+                let mut pubsub = con.as_pubsub();
+                pubsub.subscribe(CHANNEL)?;
+                listening.store(true, Ordering::SeqCst);
+                if quiet_failures > 0 {
+                    log::warn!("stats cache at {place}: hearing the other nodes again");
+                }
+                quiet_failures = 0;
+                if !on_heard(Heard::Missed) {
+                    return Ok(false);
+                }
+                loop {
+                    match pubsub.get_message() {
+                        Ok(msg) => {
+                            let Ok(message) =
+                                serde_json::from_slice::<Message>(msg.get_payload_bytes())
+                            else {
+                                continue;
+                            };
+                            if message.node == node {
+                                continue;
+                            }
+                            let event = EntryEvent {
+                                key: message.key,
+                                status: if message.status == "fresh" {
+                                    "fresh"
+                                } else {
+                                    "stale"
+                                },
+                                computed_at: message.computed_at,
+                                changes_since: message.changes_since,
+                            };
+                            if !on_heard(Heard::Event(event)) {
+                                return Ok(false);
+                            }
+                        }
+                        Err(e) if e.is_timeout() => {
+                            if !on_heard(Heard::Idle) {
+                                return Ok(false);
+                            }
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            });
+        listening.store(false, Ordering::SeqCst);
+        match subscribed {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(e) => {
+                if quiet_failures == 0 {
+                    log::warn!(
+                        "stats cache at {place}: not hearing the other nodes ({e}); retrying"
+                    );
+                }
+                quiet_failures += 1;
+            }
+        }
+        if !on_heard(Heard::Missed) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
