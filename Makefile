@@ -4,7 +4,7 @@ BIN := target/release/voxdash
 DATA ?= ./data
 BIND ?= 127.0.0.1:8010
 
-.PHONY: run build test lint check bench e2e clean
+.PHONY: run build test test-cluster lint check bench e2e clean
 
 ## Build, load the demo data if the database is empty, serve on $(BIND).
 run: build
@@ -18,6 +18,10 @@ build:
 ## Every test (unit, integration, golden).
 test:
 	$(CARGO) test --all-targets
+
+## The shared stats cache on a real Redis (installs Debian's redis-server if missing).
+test-cluster:
+	bash scripts/test-cluster.sh
 
 ## Format, lints and docs, all without warnings.
 lint:

@@ -16,19 +16,74 @@ use voxdash::store::Store;
 struct Fixture {
     dir: tempfile::TempDir,
     store: Arc<Store>,
+    /// The server of the shared cache, when the test runs against Redis.
+    redis: Option<common::redis::Redis>,
 }
 
+/// The sample imported, the cache in the data directory's file.
 fn fixture() -> Fixture {
     let dir = common::temp_dir();
     let store = Arc::new(Store::open(&dir.path().join("voxdash.db")).unwrap());
     import_dir(&store, &common::sample_dir(), &ImportOptions::default()).unwrap();
-    Fixture { dir, store }
+    Fixture {
+        dir,
+        store,
+        redis: None,
+    }
 }
+
+/// The same, the cache in a Redis server of its own.
+fn fixture_in_redis() -> Fixture {
+    Fixture {
+        redis: Some(common::redis::Redis::start()),
+        ..fixture()
+    }
+}
+
+/// Runs each named case twice: on the cache file (`make test`) and on a
+/// real Redis server (`make test-cluster`, which fails when redis-server
+/// cannot start).
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                #[test]
+                fn in_the_file() {
+                    super::$case(&super::fixture());
+                }
+
+                #[test]
+                #[ignore = "needs Debian's redis-server: make test-cluster"]
+                fn in_redis() {
+                    let f = super::fixture_in_redis();
+                    super::$case(&f);
+                    assert!(
+                        !f.dir.path().join("stats.redb").exists(),
+                        "a node with a shared cache keeps no cache file"
+                    );
+                }
+            }
+        )*
+    };
+}
+
+on_both_backends!(
+    fresh_then_cached_then_stale_after_ttl_then_fresh_after_refresh,
+    a_write_makes_the_entry_stale_with_the_count_of_changes,
+    prefix_clear_removes_exactly_one_users_entries,
+    concurrent_readers_of_a_missing_key_share_one_computation,
+    least_recently_used_user_entries_are_evicted_and_shared_ones_never,
+    errors_are_not_cached,
+    a_burst_of_finished_sessions_warms_the_user_once,
+    refresh_ahead_recomputes_a_shared_entry_in_the_last_tenth_of_its_ttl,
+);
 
 impl Fixture {
     fn config_at(&self, now: &str) -> Config {
         let clock = Clock::from_env_value(Some(now)).unwrap();
-        Config::with(self.dir.path(), common::SAMPLE_TZ.parse().unwrap(), clock)
+        let mut config = Config::with(self.dir.path(), common::SAMPLE_TZ.parse().unwrap(), clock);
+        config.cache_url = self.redis.as_ref().map(|r| r.url.clone());
+        config
     }
 
     fn cache_at(&self, now: &str) -> Arc<StatsCache> {
@@ -42,9 +97,7 @@ impl Fixture {
 
 const T0: &str = "2026-11-23T12:00:00+09:00";
 
-#[test]
-fn fresh_then_cached_then_stale_after_ttl_then_fresh_after_refresh() {
-    let f = fixture();
+fn fresh_then_cached_then_stale_after_ttl_then_fresh_after_refresh(f: &Fixture) {
     let cache = f.cache_at(T0);
     let first = cache.get(&StatKey::Dashboard).unwrap();
     assert_eq!(first.status, Freshness::Fresh);
@@ -75,9 +128,7 @@ fn fresh_then_cached_then_stale_after_ttl_then_fresh_after_refresh() {
     assert_eq!(forced.status, Freshness::Fresh);
 }
 
-#[test]
-fn a_write_makes_the_entry_stale_with_the_count_of_changes() {
-    let f = fixture();
+fn a_write_makes_the_entry_stale_with_the_count_of_changes(f: &Fixture) {
     let cache = f.cache_at(T0);
     let key = StatKey::Analytics { user: 1 };
     assert_eq!(cache.get(&key).unwrap().status, Freshness::Fresh);
@@ -118,9 +169,7 @@ fn a_write_makes_the_entry_stale_with_the_count_of_changes() {
     assert_eq!(cache.get(&other).unwrap().status, Freshness::Cached);
 }
 
-#[test]
-fn prefix_clear_removes_exactly_one_users_entries() {
-    let f = fixture();
+fn prefix_clear_removes_exactly_one_users_entries(f: &Fixture) {
     let cache = f.cache_at(T0);
     for key in [
         "user/1/analytics",
@@ -137,9 +186,7 @@ fn prefix_clear_removes_exactly_one_users_entries() {
     assert_eq!(left, ["dashboard", "user/10/courses", "user/2/courses"]);
 }
 
-#[test]
-fn concurrent_readers_of_a_missing_key_share_one_computation() {
-    let f = fixture();
+fn concurrent_readers_of_a_missing_key_share_one_computation(f: &Fixture) {
     let cache = f.cache_at(T0);
     let barrier = Arc::new(Barrier::new(16));
     let handles: Vec<_> = (0..16)
@@ -158,9 +205,7 @@ fn concurrent_readers_of_a_missing_key_share_one_computation() {
     assert_eq!(dashboard.computations, 1, "{dashboard:?}");
 }
 
-#[test]
-fn least_recently_used_user_entries_are_evicted_and_shared_ones_never() {
-    let f = fixture();
+fn least_recently_used_user_entries_are_evicted_and_shared_ones_never(f: &Fixture) {
     let mut config = f.config_at(T0);
     config.cache.max_entries = 4;
     let cache = f.cache_with(config);
@@ -228,18 +273,14 @@ fn an_entry_of_an_old_layout_is_a_miss() {
     );
 }
 
-#[test]
-fn errors_are_not_cached() {
-    let f = fixture();
+fn errors_are_not_cached(f: &Fixture) {
     let cache = f.cache_at(T0);
     let err = cache.get(&StatKey::Courses { user: 999 }).unwrap_err();
     assert!(err.to_string().contains("user 999 not found"), "{err}");
     assert!(cache.is_empty().unwrap());
 }
 
-#[test]
-fn a_burst_of_finished_sessions_warms_the_user_once() {
-    let f = fixture();
+fn a_burst_of_finished_sessions_warms_the_user_once(f: &Fixture) {
     let cache = f.cache_at(T0);
     let scheduler = voxdash::jobs::warmup::WarmupScheduler::start(Arc::clone(&cache));
     for _ in 0..5 {
@@ -258,9 +299,7 @@ fn a_burst_of_finished_sessions_warms_the_user_once() {
     );
 }
 
-#[test]
-fn refresh_ahead_recomputes_a_shared_entry_in_the_last_tenth_of_its_ttl() {
-    let f = fixture();
+fn refresh_ahead_recomputes_a_shared_entry_in_the_last_tenth_of_its_ttl(f: &Fixture) {
     let cache = f.cache_at(T0);
     let first = cache.get(&StatKey::Dashboard).unwrap();
     cache.wait_idle();

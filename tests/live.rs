@@ -112,10 +112,11 @@ fn an_event_follows_a_write_through_the_api_within_two_seconds() {
 fn an_event_follows_a_cli_refresh_through_the_server() {
     let r = start(true);
     let mut events = Events::open(&r, &[]);
-    let out = common::run_cli(
+    let out = common::run_cli_with_env(
         env!("CARGO_BIN_EXE_voxdash"),
         r.dir.path(),
         &["refresh", "--only", "locations"],
+        &r.cli_env(),
     );
     assert!(
         out.status.success(),
@@ -201,10 +202,11 @@ fn a_closed_stream_is_dropped() {
     // Writes to a closed connection fail from the second one on.
     while metric(&r, "voxdash_event_streams") > 0 {
         assert!(started.elapsed() < Duration::from_secs(5), "still open");
-        let refresh = common::run_cli(
+        let refresh = common::run_cli_with_env(
             env!("CARGO_BIN_EXE_voxdash"),
             r.dir.path(),
             &["refresh", "--only", "learning"],
+            &r.cli_env(),
         );
         assert!(refresh.status.success());
         std::thread::sleep(Duration::from_millis(50));

@@ -57,7 +57,7 @@ pub trait Backend: Send + Sync {
     fn entries(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, CacheError>;
 
     /// How many entries are stored.
-    fn len(&self) -> Result<usize, CacheError>;
+    fn count(&self) -> Result<usize, CacheError>;
 
     /// Takes the computation of `key` for this node, for at most `expiry`:
     /// `Some(token)` when taken, `None` while another node holds it. A place

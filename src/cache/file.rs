@@ -331,7 +331,7 @@ impl Backend for FileBackend {
         })
     }
 
-    fn len(&self) -> Result<usize, CacheError> {
+    fn count(&self) -> Result<usize, CacheError> {
         self.with_db(|db| {
             let tx = db.begin_read().map_err(redb_err)?;
             let table = tx.open_table(ENTRIES).map_err(redb_err)?;

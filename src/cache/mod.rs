@@ -119,6 +119,16 @@ impl From<redb::Error> for CacheError {
     }
 }
 
+/// What a computation is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// A current entry (a miss, a stale entry): one stored meanwhile by
+    /// another node will do.
+    Current,
+    /// A new computation (an explicit refresh).
+    Recomputed,
+}
+
 /// How an answer relates to the data, as the badge shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freshness {
@@ -268,7 +278,7 @@ impl StatsCache {
             Some(url) => Box::new(redis::RedisBackend::open(url)?),
             None => Box::new(file::FileBackend::open(
                 config.cache_path(),
-                config.clock.clone(),
+                config.clock,
             )?),
         };
         let cache = Arc::new(StatsCache {
@@ -448,7 +458,7 @@ impl StatsCache {
             let (status, changes) = self.status(key, &entry)?;
             let status = if status == Freshness::Stale {
                 self.metrics.stale(kind);
-                self.spawn_recompute(key.clone());
+                self.spawn(key.clone(), Need::Current);
                 Freshness::Stale
             } else {
                 self.metrics.hit(kind);
@@ -467,13 +477,17 @@ impl StatsCache {
             });
         }
         self.metrics.miss(kind);
-        self.refresh(key)
+        self.fresh_answer(key, Need::Current)
     }
 
     /// Recomputes `key` now, in the caller (joining a computation under way),
     /// and answers `Fresh`.
     pub fn refresh(self: &Arc<Self>, key: &StatKey) -> Result<Answer, CacheError> {
-        let entry = self.compute_shared(key)?;
+        self.fresh_answer(key, Need::Recomputed)
+    }
+
+    fn fresh_answer(self: &Arc<Self>, key: &StatKey, need: Need) -> Result<Answer, CacheError> {
+        let entry = self.compute_shared(key, need)?;
         Ok(Answer {
             key: key.clone(),
             status: Freshness::Fresh,
@@ -489,6 +503,16 @@ impl StatsCache {
     /// Starts a background recomputation unless one is under way. The
     /// flight is registered before the thread starts, so `wait_idle` sees it.
     pub fn spawn_recompute(self: &Arc<Self>, key: StatKey) {
+        self.spawn(key, Need::Recomputed);
+    }
+
+    /// Starts a background computation of `key` unless one is under way or
+    /// a current entry is stored by then (another node made it).
+    pub fn spawn_fill(self: &Arc<Self>, key: StatKey) {
+        self.spawn(key, Need::Current);
+    }
+
+    fn spawn(self: &Arc<Self>, key: StatKey, need: Need) {
         let (flight, leader) = self.join_flight(&key.to_string());
         if !leader {
             return;
@@ -497,7 +521,7 @@ impl StatsCache {
         std::thread::Builder::new()
             .name(format!("recompute {key}"))
             .spawn(move || {
-                if let Err(e) = cache.lead(&key, &flight) {
+                if let Err(e) = cache.lead(&key, &flight, need) {
                     log::warn!("background recomputation of {key} failed: {e}");
                 }
             })
@@ -538,10 +562,14 @@ impl StatsCache {
     }
 
     /// One computation per key at a time; other callers wait for its result.
-    fn compute_shared(self: &Arc<Self>, key: &StatKey) -> Result<Arc<Entry>, CacheError> {
+    fn compute_shared(
+        self: &Arc<Self>,
+        key: &StatKey,
+        need: Need,
+    ) -> Result<Arc<Entry>, CacheError> {
         let (flight, leader) = self.join_flight(&key.to_string());
         if leader {
-            return self.lead(key, &flight);
+            return self.lead(key, &flight, need);
         }
         flight.wait().map_err(CacheError::Shared)
     }
@@ -550,8 +578,8 @@ impl StatsCache {
     /// waiters. The flight is finished by a drop guard, so a computation that
     /// panics still releases its key: waiters get an error, later readers
     /// start anew.
-    fn lead(&self, key: &StatKey, flight: &Flight) -> Result<Arc<Entry>, CacheError> {
-        self.lead_with(key, flight, || self.compute_and_store(key))
+    fn lead(&self, key: &StatKey, flight: &Flight, need: Need) -> Result<Arc<Entry>, CacheError> {
+        self.lead_with(key, flight, || self.compute_and_store(key, need))
     }
 
     /// [`StatsCache::lead`] with the computation given (tests make it panic).
@@ -578,8 +606,10 @@ impl StatsCache {
 
     /// Computes `key` and stores it. With a shared cache, one node at a
     /// time computes a key: the others wait for its entry, and take over
-    /// when it goes away without storing one (its lock expired).
-    fn compute_and_store(&self, key: &StatKey) -> Result<Entry, CacheError> {
+    /// when it goes away without storing one (its lock expired). Unless a
+    /// recomputation is asked for, a current entry stored by another node
+    /// since the caller looked is the answer.
+    fn compute_and_store(&self, key: &StatKey, need: Need) -> Result<Entry, CacheError> {
         let text = key.to_string();
         let expiry = Duration::from_secs(self.config.cache.lock_secs.max(1));
         let token = loop {
@@ -596,6 +626,14 @@ impl StatsCache {
                 }
             }
         };
+        if need == Need::Current {
+            if let Some(entry) = self.current_stored(key, &text) {
+                if let Some(token) = token {
+                    self.backend.unlock(&text, &token);
+                }
+                return Ok(entry);
+            }
+        }
         let computed = self.compute(key);
         if let Some(token) = token {
             // Stored (or not) before the lock goes, so a waiter finds it.
@@ -615,6 +653,11 @@ impl StatsCache {
                 Err(_) => return None,
             }
         }
+        self.current_stored(key, text)
+    }
+
+    /// The stored entry of `key` if a reader would get it as `Cached`.
+    fn current_stored(&self, key: &StatKey, text: &str) -> Option<Entry> {
         let bytes = self.backend.get(text).ok()??;
         let entry = Entry::decode(&bytes)?;
         match self.status(key, &entry) {
@@ -856,7 +899,7 @@ impl StatsCache {
 
     /// Number of entries stored.
     pub fn len(&self) -> Result<usize, CacheError> {
-        self.backend.len()
+        self.backend.count()
     }
 
     fn lock_transient(&self) -> std::sync::MutexGuard<'_, transient::Transient> {

@@ -6,7 +6,8 @@
 //!   can still be served while it is recomputed);
 //! - `voxdash:keys`: a sorted set of every entry key (all scores 0), so a
 //!   prefix is a `ZRANGEBYLEX` range, never a scan of the keyspace;
-//! - `voxdash:lru`: per-user keys scored by their last read (ms), the
+//! - `voxdash:lru`: evictable (per-user) keys scored by the order of their
+//!   last write or read (`voxdash:tick`, one counter for every node), the
 //!   eviction order beyond `max_entries`;
 //! - `voxdash:lock:KEY`: the computation of KEY, held by one node with a
 //!   random token and an expiry, released only by its holder;
@@ -31,6 +32,7 @@ const ENTRY: &str = "voxdash:entry:";
 const INDEX: &str = "voxdash:keys";
 const LRU: &str = "voxdash:lru";
 const LOCK: &str = "voxdash:lock:";
+const TICK: &str = "voxdash:tick";
 const CHANNEL: &str = "voxdash:events";
 
 /// How long a connection attempt may take.
@@ -49,6 +51,14 @@ const UNLOCK: &str = r"if redis.call('get', KEYS[1]) == ARGV[1] then
 else
     return 0
 end";
+
+/// Notes a use of ARGV[1] in the LRU order with the next tick; with ARGV[2]
+/// = "XX" only when the key is still kept.
+const NOTE_USE: &str = r"local tick = redis.call('incr', KEYS[2])
+if ARGV[2] == 'XX' then
+    return redis.call('zadd', KEYS[1], 'XX', tick, ARGV[1])
+end
+return redis.call('zadd', KEYS[1], tick, ARGV[1])";
 
 /// A Redis server holding the cache of every node.
 pub struct RedisBackend {
@@ -170,16 +180,22 @@ impl RedisBackend {
         }
     }
 
+    /// Puts `key` last in the eviction order (with `only_kept`, only if it
+    /// is in it).
+    fn note_use(&self, key: &str, only_kept: bool) -> Result<(), CacheError> {
+        self.run(|c| {
+            ::redis::Script::new(NOTE_USE)
+                .key(LRU)
+                .key(TICK)
+                .arg(key)
+                .arg(if only_kept { "XX" } else { "" })
+                .invoke::<()>(c)
+        })
+    }
+
     fn lock_down(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
         self.down.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
-
-fn now_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as f64)
-        .unwrap_or(0.0)
 }
 
 /// The lexicographic range of keys starting with `prefix`.
@@ -226,14 +242,14 @@ impl Backend for RedisBackend {
                     .ignore(),
                 None => pipe.set(&entry, bytes).ignore(),
             };
-            if evictable {
-                pipe.zadd(LRU, key, now_ms()).ignore();
-            }
             pipe.zadd(INDEX, key, 0).ignore();
             pipe.zcard(INDEX);
             let (count,): (usize,) = pipe.query(c)?;
             Ok(count)
         })?;
+        if evictable {
+            self.note_use(key, false)?;
+        }
         if stored <= limit {
             return Ok(Vec::new());
         }
@@ -248,16 +264,8 @@ impl Backend for RedisBackend {
         if StatKey::shared(key).is_some() {
             return;
         }
-        // XX: only keys still kept; a dropped key is not brought back.
-        let touched = self.run(|c| {
-            ::redis::cmd("ZADD")
-                .arg(LRU)
-                .arg("XX")
-                .arg(now_ms())
-                .arg(key)
-                .query::<()>(c)
-        });
-        if let Err(e) = touched {
+        // Only keys still kept: a dropped key is not brought back.
+        if let Err(e) = self.note_use(key, true) {
             log::debug!("stats cache: last read of {key} not noted: {e}");
         }
     }
@@ -299,7 +307,7 @@ impl Backend for RedisBackend {
         Ok(out)
     }
 
-    fn len(&self) -> Result<usize, CacheError> {
+    fn count(&self) -> Result<usize, CacheError> {
         self.run(|c| c.zcard(INDEX))
     }
 

@@ -97,6 +97,11 @@ pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError>
     check_source(src)?;
     let db = config.db_path();
     store::ensure_data_dir(&config.data_dir)?;
+    // No node may serve the directory meanwhile (with a shared cache,
+    // several may), nor start until the restore is done.
+    let Some(_alone) = store::DirLock::alone(&config.data_dir)? else {
+        return Err(AdminError::InUse(config.data_dir.clone()));
+    };
     // Holding the cache file proves no server or job runs on this directory,
     // and keeps one from starting until the restore is done.
     let guard = {

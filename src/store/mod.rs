@@ -3,6 +3,7 @@
 //! Every SQL statement of the program lives in this module's files.
 
 pub mod accounts;
+mod dir_lock;
 pub mod import;
 pub mod jobs;
 pub mod learners;
@@ -10,6 +11,8 @@ pub mod maintenance;
 pub mod schema;
 pub mod speakers;
 pub mod writes;
+
+pub use dir_lock::DirLock;
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};

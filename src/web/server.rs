@@ -26,6 +26,9 @@ pub struct ServeOptions {
 /// A running server; dropping it does not stop it, call [`Server::shutdown`].
 pub struct Server {
     http: Arc<tiny_http::Server>,
+    /// The data directory held as one of its serving nodes until the
+    /// server stops (a restore waits for every node).
+    _serving: crate::store::DirLock,
     workers: Vec<std::thread::JoinHandle<()>>,
     stop: Arc<AtomicBool>,
     /// The address actually bound (useful with port 0).
@@ -37,6 +40,7 @@ pub struct Server {
 /// Starts the server: binds, starts the workers and warms, in the
 /// background, every shared key that has no entry yet.
 pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, WebError> {
+    let serving = crate::store::DirLock::serving(&cache.config().data_dir)?;
     let cannot_listen = |e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", options.bind))
     };
@@ -73,7 +77,7 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
     });
     for key in StatKey::SHARED {
         if app.cache.read(&key.to_string()).is_none() {
-            app.cache.spawn_recompute(key);
+            app.cache.spawn_fill(key);
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -94,6 +98,7 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         if options.public { ", public" } else { "" }
     );
     Ok(Server {
+        _serving: serving,
         http,
         workers,
         stop,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod redis;
 pub mod server;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +82,16 @@ pub fn temp_dir() -> tempfile::TempDir {
 
 /// Runs the `voxdash` binary on a data dir with the sample's clock and zone.
 pub fn run_cli(bin: &str, data: &Path, args: &[&str]) -> std::process::Output {
+    run_cli_with_env(bin, data, args, &[])
+}
+
+/// Like `run_cli`, with more environment.
+pub fn run_cli_with_env(
+    bin: &str,
+    data: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     std::process::Command::new(bin)
         .arg("--data-dir")
         .arg(data)
@@ -88,6 +99,7 @@ pub fn run_cli(bin: &str, data: &Path, args: &[&str]) -> std::process::Output {
         .env("VOXDASH_NOW", SAMPLE_NOW)
         .env("VOXDASH_TZ", SAMPLE_TZ)
         .env("VOXDASH_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -131,6 +143,11 @@ pub struct Served {
 
 impl Served {
     pub fn start(data: &Path) -> Served {
+        Served::start_with_env(data, &[])
+    }
+
+    /// Like `start`, with more environment (`VOXDASH_CACHE_URL`, ...).
+    pub fn start_with_env(data: &Path, env: &[(&str, &str)]) -> Served {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -143,6 +160,7 @@ impl Served {
             .env("VOXDASH_NOW", SAMPLE_NOW)
             .env("VOXDASH_TZ", SAMPLE_TZ)
             .env("VOXDASH_LOG", "off")
+            .envs(env.iter().copied())
             .spawn()
             .unwrap();
         Served {

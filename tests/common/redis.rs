@@ -54,7 +54,10 @@ impl Redis {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("redis-server did not open {} within 10 s", self.socket().display());
+        panic!(
+            "redis-server did not open {} within 10 s",
+            self.socket().display()
+        );
     }
 
     /// Stops the server (its data is gone: no persistence).

@@ -17,6 +17,24 @@ pub struct Running {
     pub server: Option<web::Server>,
     pub control: Option<ControlChannel>,
     pub addr: String,
+    /// The server's own Redis when the suite runs on the shared cache.
+    pub redis: Option<super::redis::Redis>,
+}
+
+/// Set by `make test-cluster`: every server of these helpers keeps its
+/// stats cache in a Redis server of its own instead of the file.
+pub fn on_redis() -> bool {
+    std::env::var_os("VOXDASH_TEST_REDIS").is_some()
+}
+
+impl Running {
+    /// The environment a command needs to reach this server's cache.
+    pub fn cli_env(&self) -> Vec<(&str, &str)> {
+        self.redis
+            .iter()
+            .map(|r| ("VOXDASH_CACHE_URL", r.url.as_str()))
+            .collect()
+    }
 }
 
 impl Drop for Running {
@@ -71,6 +89,8 @@ fn serve(
         Clock::from_env_value(Some(super::SAMPLE_NOW)).unwrap(),
     );
     adjust(&mut config);
+    let redis = on_redis().then(super::redis::Redis::start);
+    config.cache_url = redis.as_ref().map(|r| r.url.clone());
     let cache = StatsCache::open(&config, store).unwrap();
     let control = voxdash::control::listen(Arc::clone(&cache)).unwrap();
     let server = web::start(
@@ -89,6 +109,7 @@ fn serve(
         server: Some(server),
         control: Some(control),
         addr,
+        redis,
     }
 }
 

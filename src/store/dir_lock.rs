@@ -1,0 +1,71 @@
+//! The lock of a data directory (`DATA_DIR/voxdash.lock`): every serving
+//! node holds it shared, so several nodes may serve one directory, and a
+//! restore needs it alone, so it never replaces the database under a node
+//! that is writing to it. The kernel drops it when a process ends, however
+//! it ends.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use super::{Result, StoreError};
+
+/// A held lock; released when dropped.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    /// Holds the directory as one of its serving nodes. Fails while a
+    /// restore holds it.
+    pub fn serving(dir: &Path) -> Result<DirLock> {
+        DirLock::take(dir, libc::LOCK_SH)?.ok_or_else(|| StoreError::DataDir {
+            path: dir.to_path_buf(),
+            reason: "a restore is under way".into(),
+        })
+    }
+
+    /// Holds the directory alone; `None` while a node serves it.
+    pub fn alone(dir: &Path) -> Result<Option<DirLock>> {
+        DirLock::take(dir, libc::LOCK_EX)
+    }
+
+    fn take(dir: &Path, how: libc::c_int) -> Result<Option<DirLock>> {
+        let path = dir.join("voxdash.lock");
+        let failed = |e: std::io::Error| StoreError::DataDir {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        super::create_private_file(&path).map_err(failed)?;
+        let file = File::open(&path).map_err(failed)?;
+        // SAFETY: flock on a file descriptor this function owns.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), how | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(Some(DirLock { _file: file }));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            return Ok(None);
+        }
+        Err(failed(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_share_the_directory_and_a_restore_waits_for_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = DirLock::serving(dir.path()).unwrap();
+        let b = DirLock::serving(dir.path()).unwrap();
+        assert!(DirLock::alone(dir.path()).unwrap().is_none());
+        drop((a, b));
+        let alone = DirLock::alone(dir.path()).unwrap().expect("free");
+        let err = DirLock::serving(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("a restore is under way"), "{err}");
+        drop(alone);
+    }
+}

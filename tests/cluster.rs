@@ -1,0 +1,360 @@
+//! Several nodes sharing one stats cache in a real `redis-server` (started
+//! by the tests in a temporary directory, on a Unix socket): two
+//! `voxdash serve` processes on one data directory answer alike, compute a
+//! key once between them, hear each other's writes on their event streams,
+//! follow a CLI refresh run from a third process, take over a computation
+//! whose node died, and keep answering while Redis is away.
+//!
+//! Run by `make test-cluster` (these tests are ignored by `make test`, which
+//! must work on a machine without Redis); a Redis that cannot start fails
+//! them.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::redis::Redis;
+use common::Served;
+use redis::Commands;
+use voxdash::store::Store;
+
+/// Two nodes on one data directory with the sample, sharing a Redis.
+struct Cluster {
+    redis: Redis,
+    dir: tempfile::TempDir,
+    nodes: Vec<Served>,
+    /// A staff API token.
+    token: String,
+}
+
+impl Cluster {
+    fn start(cache_toml: &str) -> Cluster {
+        let redis = Redis::start();
+        let dir = common::imported_dir();
+        std::fs::write(dir.path().join("voxdash.toml"), cache_toml).unwrap();
+        let token = {
+            let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
+            let conn = store.conn().unwrap();
+            let hash = voxdash::accounts::hash_password("staff-password");
+            let id = voxdash::store::accounts::upsert_with_password(&conn, "boss", true, &hash, 0)
+                .unwrap();
+            let token = voxdash::accounts::new_token();
+            let digest = voxdash::accounts::token_digest(&token);
+            voxdash::store::accounts::create_api_token(&conn, id.0.id, &digest, 0).unwrap();
+            token
+        };
+        let nodes = (0..2)
+            .map(|_| Served::start_with_env(dir.path(), &[("VOXDASH_CACHE_URL", &redis.url)]))
+            .collect();
+        let cluster = Cluster {
+            redis,
+            dir,
+            nodes,
+            token,
+        };
+        for node in &cluster.nodes {
+            assert_eq!(node.get("/healthz").0, 200);
+        }
+        cluster
+    }
+
+    fn get(&self, node: usize, path: &str) -> (u16, String) {
+        let auth = format!("Bearer {}", self.token);
+        let (status, _, body) = common::http::request(
+            &self.nodes[node].addr,
+            "GET",
+            path,
+            &[("Authorization", &auth)],
+            b"",
+        )
+        .unwrap();
+        (status, String::from_utf8(body).unwrap())
+    }
+
+    fn json(&self, node: usize, path: &str) -> serde_json::Value {
+        let (status, body) = self.get(node, path);
+        assert_eq!(status, 200, "{path} on node {node}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// `voxdash_cache_computations_total` of `kind` on every node, summed.
+    fn computations(&self, kind: &str) -> u64 {
+        let line = format!("voxdash_cache_computations_total{{kind=\"{kind}\"}} ");
+        (0..self.nodes.len())
+            .map(|n| {
+                let (_, metrics) = self.get(n, "/metrics");
+                metrics
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&line))
+                    .map_or(0, |v| v.trim().parse::<u64>().unwrap())
+            })
+            .sum()
+    }
+
+    /// Waits until no node computes anything (the start-up warm-up, a
+    /// background recomputation): no computation lock left in Redis.
+    fn settle(&self) {
+        let mut redis = self.redis.client();
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            let locks: Vec<String> = redis.keys("voxdash:lock:*").unwrap();
+            if locks.is_empty() {
+                std::thread::sleep(Duration::from_millis(100));
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("a computation lock is still held after 10 s");
+    }
+}
+
+/// An open event stream on one node.
+struct Events {
+    lines: BufReader<TcpStream>,
+}
+
+impl Events {
+    fn open(node: &Served) -> Events {
+        let mut stream = TcpStream::connect(&node.addr).unwrap();
+        write!(
+            stream,
+            "GET /api/v1/events HTTP/1.1\r\nHost: {}\r\n\r\n",
+            node.addr
+        )
+        .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut lines = BufReader::new(stream);
+        loop {
+            let mut line = String::new();
+            lines.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+        }
+        Events { lines }
+    }
+
+    /// The first `entry` event about `key` within `wait`.
+    fn wait_for(&mut self, key: &str, wait: Duration) -> Option<serde_json::Value> {
+        let until = Instant::now() + wait;
+        while Instant::now() < until {
+            let mut line = String::new();
+            match self.lines.read_line(&mut line) {
+                Ok(0) => return None,
+                Ok(_) => {
+                    if let Some(data) = line.strip_prefix("data: ") {
+                        let event: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+                        if event["key"] == key {
+                            return Some(event);
+                        }
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+        None
+    }
+}
+
+#[test]
+#[ignore = "needs Debian's redis-server: make test-cluster"]
+fn two_nodes_answer_alike_and_compute_each_key_once_between_them() {
+    let c = Cluster::start("");
+    c.settle();
+    // Both started together and warmed the shared keys: once in all.
+    assert_eq!(c.computations("dashboard"), 1);
+    assert_eq!(c.computations("locations"), 1);
+    assert_eq!(c.computations("learning"), 1);
+    for which in ["dashboard", "locations", "learning"] {
+        let path = format!("/api/v1/stats/{which}");
+        let a = c.json(0, &path);
+        let b = c.json(1, &path);
+        assert_eq!(a, b, "{which} differs between the nodes");
+        assert_eq!(a["status"], "cached");
+    }
+    assert_eq!(
+        c.json(0, "/api/v1/stats/dashboard")["data"]["total_speakers"],
+        common::expected()["dashboard"]["total_speakers"]
+    );
+
+    // 16 concurrent misses of one key, 8 on each node: one computation.
+    let before = c.computations("subcorpus");
+    let path = "/api/v1/stats/dashboard?category=patient";
+    let cluster = &c;
+    let answers: Vec<serde_json::Value> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|i| s.spawn(move || cluster.json(i % 2, path)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(c.computations("subcorpus") - before, 1);
+    for answer in &answers {
+        assert_eq!(answer["data"], answers[0]["data"]);
+        assert_eq!(answer["computed_at"], answers[0]["computed_at"]);
+    }
+    // Nothing was written to a cache file: the entries are in Redis.
+    assert!(!c.dir.path().join("stats.redb").exists());
+    let mut redis = c.redis.client();
+    let kept: Vec<String> = redis.zrange("voxdash:keys", 0, -1).unwrap();
+    assert!(
+        kept.contains(&"dashboard?category=patient".to_string()),
+        "{kept:?}"
+    );
+}
+
+#[test]
+#[ignore = "needs Debian's redis-server: make test-cluster"]
+fn a_write_through_one_node_reaches_the_other_nodes_stream_and_badge() {
+    let c = Cluster::start("");
+    c.settle();
+    let mut on_b = Events::open(&c.nodes[1]);
+    let body = serde_json::json!({
+        "user_id": 2, "start_time": "2026-11-23T10:00:00+09:00",
+        "end_time": "2026-11-23T10:40:00+09:00", "duration_minutes": 40,
+        "subject": "발음", "course_id": 3
+    })
+    .to_string();
+    let auth = format!("Bearer {}", c.token);
+    let written = Instant::now();
+    let (status, _, reply) = common::http::request(
+        &c.nodes[0].addr,
+        "POST",
+        "/api/v1/sessions",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&reply));
+    let event = on_b
+        .wait_for("learning", Duration::from_secs(2))
+        .expect("node B heard of node A's write within 2 s");
+    assert_eq!(event["status"], "stale");
+    assert!(written.elapsed() < Duration::from_secs(2));
+    // Node B answers the entry stale (and recomputes it).
+    assert_eq!(c.json(1, "/api/v1/stats/learning")["status"], "stale");
+    let fresh = on_b
+        .wait_for("learning", Duration::from_secs(5))
+        .expect("the recomputation is announced");
+    assert_eq!(fresh["status"], "fresh");
+    c.settle();
+    let a = c.json(0, "/api/v1/stats/learning");
+    let b = c.json(1, "/api/v1/stats/learning");
+    assert_eq!(a["data"], b["data"]);
+    assert_eq!(a["changes_since"], 0);
+}
+
+#[test]
+#[ignore = "needs Debian's redis-server: make test-cluster"]
+fn a_cli_refresh_from_a_third_process_updates_what_both_nodes_serve() {
+    let c = Cluster::start("");
+    c.settle();
+    let mut streams: Vec<Events> = c.nodes.iter().map(Events::open).collect();
+    let before = c.computations("dashboard");
+    let out = common::run_cli_with_env(
+        env!("CARGO_BIN_EXE_voxdash"),
+        c.dir.path(),
+        &["refresh", "--only", "dashboard"],
+        &[("VOXDASH_CACHE_URL", &c.redis.url)],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (n, stream) in streams.iter_mut().enumerate() {
+        let event = stream
+            .wait_for("dashboard", Duration::from_secs(2))
+            .unwrap_or_else(|| panic!("node {n} did not hear the CLI's refresh"));
+        assert_eq!(event["status"], "fresh");
+    }
+    // The CLI computed it; the nodes serve its entry without computing.
+    let a = c.json(0, "/api/v1/stats/dashboard");
+    let b = c.json(1, "/api/v1/stats/dashboard");
+    assert_eq!(a, b);
+    assert_eq!(a["status"], "cached");
+    assert_eq!(c.computations("dashboard"), before);
+}
+
+#[test]
+#[ignore = "needs Debian's redis-server: make test-cluster"]
+fn a_computation_left_by_a_dead_node_is_taken_over_when_its_lock_expires() {
+    let c = Cluster::start("[cache]\nlock_secs = 2\n");
+    c.settle();
+    // A node that took the key and died: its lock is there, nobody will
+    // store the entry or release it.
+    let key = "dashboard?gender=F";
+    let mut redis = c.redis.client();
+    let _: () = redis::cmd("SET")
+        .arg(format!("voxdash:lock:{key}"))
+        .arg("a-dead-node")
+        .arg("PX")
+        .arg(2000)
+        .query(&mut redis)
+        .unwrap();
+    let asked = Instant::now();
+    let answer = c.json(1, "/api/v1/stats/dashboard?gender=F");
+    let waited = asked.elapsed();
+    assert_eq!(answer["status"], "fresh");
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(5),
+        "answered after {waited:?}"
+    );
+    let left: bool = redis.exists(format!("voxdash:lock:{key}")).unwrap();
+    assert!(!left, "the taking node released its lock");
+}
+
+#[test]
+#[ignore = "needs Debian's redis-server: make test-cluster"]
+fn nodes_keep_answering_while_redis_is_away_and_recover_when_it_returns() {
+    let mut c = Cluster::start("");
+    c.settle();
+    let expected = c.json(0, "/api/v1/stats/dashboard")["data"].clone();
+    c.redis.stop();
+    for node in 0..2 {
+        let (status, page) = c.get(node, "/audio/dashboard/");
+        assert_eq!(status, 200, "node {node} without Redis: {page}");
+        let (_, health) = c.get(node, "/healthz");
+        assert!(health.starts_with("degraded:"), "{health}");
+        assert!(!health.contains("os error"), "no low-level error: {health}");
+        // A key never computed is computed by the node itself.
+        let answer = c.json(node, "/api/v1/stats/dashboard?gender=M");
+        assert_eq!(answer["status"], "fresh");
+        assert_eq!(c.json(node, "/api/v1/stats/dashboard")["data"], expected);
+    }
+    c.redis.restart();
+    // Each node sees Redis again within a few seconds, and stores there.
+    let until = Instant::now() + Duration::from_secs(10);
+    for node in 0..2 {
+        loop {
+            let (_, health) = c.get(node, "/healthz");
+            if health == "ok\n" {
+                break;
+            }
+            assert!(Instant::now() < until, "node {node} still: {health}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    let mut redis = c.redis.client();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        c.json(0, "/api/v1/stats/dashboard?gender=M");
+        c.settle();
+        let stored: bool = redis.exists("voxdash:entry:dashboard?gender=M").unwrap();
+        if stored {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "nothing stored in the restarted Redis"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(c.json(1, "/api/v1/stats/dashboard")["data"], expected);
+}
