@@ -276,10 +276,7 @@ impl StatsCache {
     pub fn open(config: &Config, store: Arc<Store>) -> Result<Arc<StatsCache>, CacheError> {
         let backend: Box<dyn Backend> = match &config.cache_url {
             Some(url) => Box::new(redis::RedisBackend::open(url)?),
-            None => Box::new(file::FileBackend::open(
-                config.cache_path(),
-                config.clock,
-            )?),
+            None => Box::new(file::FileBackend::open(config.cache_path(), config.clock)?),
         };
         let cache = Arc::new(StatsCache {
             backend,
