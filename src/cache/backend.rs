@@ -1,8 +1,8 @@
 //! Where the stats cache keeps its entries: the seam between the cache's
 //! rules (get-or-compute, single flight, staleness, events) and the place the
 //! encoded entries live. Two places exist: a redb file in the data directory
-//! ([`super::file`], the default, one process) and a Redis server shared by
-//! several nodes ([`super::redis`]). Everything above the cache sees neither.
+//! (`cache::file`, the default, one process) and a Redis server shared by
+//! several nodes (`cache::redis`). Everything above the cache sees neither.
 
 use std::time::Duration;
 
