@@ -4,7 +4,7 @@ BIN := target/release/voxdash
 DATA ?= ./data
 BIND ?= 127.0.0.1:8010
 
-.PHONY: run build test test-cluster lint check bench e2e clean
+.PHONY: run build test test-cluster lint check bench bench-cluster e2e clean
 
 ## Build, load the demo data if the database is empty, serve on $(BIND).
 run: build
@@ -39,6 +39,10 @@ e2e:
 ## Speed figures, written to docs/benchmarks.md.
 bench: build
 	bash scripts/bench.sh
+
+## Speed figures of several nodes sharing the cache in Redis, written to docs/benchmarks-cluster.md.
+bench-cluster: build
+	bash scripts/bench-cluster.sh
 
 clean:
 	$(CARGO) clean

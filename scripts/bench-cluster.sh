@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# `make bench-cluster`: the stats cache shared in Redis, at `demo --scale 160`,
+# written to docs/benchmarks-cluster.md: a dashboard miss with the cache in
+# the file and in Redis, the cost of a cache hit through Redis, and cached
+# page requests/s of one node and of two nodes behind the same nginx and the
+# same load generator. Installs Debian's redis-server, wrk, nginx and time
+# when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE="${BENCH_SCALE:-160}"
+BIN=target/release/voxdash
+WORK="$PWD/bench-cluster-data"
+export VOXDASH_NOW="${VOXDASH_NOW:-2026-11-23T12:00:00+09:00}" VOXDASH_TZ="${VOXDASH_TZ:-Asia/Seoul}" VOXDASH_LOG=warn
+need() { command -v "$1" >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq "$2" >/dev/null; }; }
+need redis-server redis-server; need wrk wrk; need /usr/bin/time time
+command -v nginx >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq nginx-light >/dev/null 2>&1 || apt-get install -y -qq nginx >/dev/null; }
+cargo build --release --example redis_read >/dev/null
+cargo build --release >/dev/null
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+rm -rf "$WORK"; mkdir -p "$WORK"
+redis-server --port 0 --unixsocket "$WORK/redis.sock" --unixsocketperm 700 --save "" --appendonly no --dir "$WORK" >/dev/null &
+PIDS+=($!)
+for _ in $(seq 100); do [ -S "$WORK/redis.sock" ] && break; sleep 0.05; done
+REDIS="unix://$WORK/redis.sock"
+
+$BIN demo --scale "$SCALE" --out "$WORK/csv" >/dev/null 2>&1
+$BIN --data-dir "$WORK/data" import "$WORK/csv" >/dev/null 2>&1
+timed() { /usr/bin/time -f "%e s, max RSS %M KiB" "$@" 2>&1 >/dev/null | tail -1; }
+miss_file=$(timed $BIN --data-dir "$WORK/data" stats dashboard --refresh)
+miss_redis=$(timed env VOXDASH_CACHE_URL="$REDIS" $BIN --data-dir "$WORK/data" stats dashboard --refresh)
+refresh_out=$(VOXDASH_CACHE_URL="$REDIS" $BIN --data-dir "$WORK/data" refresh)
+reads=$(target/release/examples/redis_read "$WORK/data" "$REDIS")
+sync
+
+# Two nodes on the data directory, sharing the Redis; nginx in front with
+# one upstream of node 1 alone and one of both nodes.
+P1=$((20000 + RANDOM % 20000)); P2=$((P1 + 1)); ONE=$((P1 + 2)); TWO=$((P1 + 3))
+for port in $P1 $P2; do
+    VOXDASH_CACHE_URL="$REDIS" $BIN --data-dir "$WORK/data" serve --public --bind "127.0.0.1:$port" --threads 4 &
+    PIDS+=($!)
+done
+for port in $P1 $P2; do
+    for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+done
+mkdir -p "$WORK/nginx/logs"
+cat > "$WORK/nginx/nginx.conf" <<NGINX
+worker_processes 2;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+    uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+    upstream one { server 127.0.0.1:$P1; keepalive 16; }
+    upstream two { server 127.0.0.1:$P1; server 127.0.0.1:$P2; keepalive 16; }
+    server { listen 127.0.0.1:$ONE; location / { proxy_pass http://one; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+    server { listen 127.0.0.1:$TWO; location / { proxy_pass http://two; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+NGINX
+nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
+PIDS+=("$(sleep 0.5; cat "$WORK/nginx/nginx.pid")")
+PAGE=/audio/dashboard/
+curl -sf "http://127.0.0.1:$ONE$PAGE" >/dev/null
+curl -sf "http://127.0.0.1:$TWO$PAGE" >/dev/null
+wrk_line() { wrk -t2 -c16 -d6s --latency "$1" | awk '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {print rps " req/s, p99 " p99}'; }
+wrk -t2 -c16 -d3s "http://127.0.0.1:$ONE$PAGE" >/dev/null
+wrk -t2 -c16 -d3s "http://127.0.0.1:$TWO$PAGE" >/dev/null
+rounds_one=(); rounds_two=()
+for _ in 1 2 3; do
+    rounds_one+=("$(wrk_line "http://127.0.0.1:$ONE$PAGE")")
+    rounds_two+=("$(wrk_line "http://127.0.0.1:$TWO$PAGE")")
+done
+direct=$(wrk_line "http://127.0.0.1:$P1$PAGE")
+median_round() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+list() { printf '%s; ' "$@" | sed 's/; $//'; }
+computations=$(for port in $P1 $P2; do curl -s "http://127.0.0.1:$port/metrics" | awk '/^voxdash_cache_computations_total\{kind="dashboard"\}/ {print $2}'; done | awk '{s += $1} END {print s + 0}')
+rss=$(for pid in "${PIDS[@]:1:2}"; do ps -o rss= -p "$pid"; done | awk '{printf "%s%.0f MB", (NR>1?", ":""), $1/1024}')
+
+{
+  echo "# Benchmarks: several nodes"
+  echo
+  echo "Run by \`make bench-cluster\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(lscpu | sed -n 's/^Model name: *//p' | head -1); $(redis-server --version | cut -d' ' -f1-3) on a Unix socket without persistence."
+  echo "Dataset: \`voxdash demo --scale $SCALE\`, data in SQLite (PostgreSQL is not built yet)."
+  echo
+  echo "| what | figure |"
+  echo "|---|---|"
+  echo "| \`stats dashboard --refresh\`, cache in the file (whole process) | $miss_file |"
+  echo "| the same, cache in Redis (whole process) | $miss_redis |"
+  echo
+  echo "Refresh of the three shared keys into Redis (\`voxdash refresh\` with \`VOXDASH_CACHE_URL\`):"
+  echo; echo '```'; echo "$refresh_out"; echo '```'; echo
+  echo "A cache hit through Redis (\`examples/redis_read\`):"
+  echo; echo '```'; echo "$reads"; echo '```'; echo
+  echo "| cached dashboard page, wrk 2 threads, 16 keep-alive connections, 6 s | figure |"
+  echo "|---|---|"
+  echo "| one node (4 workers) behind nginx, median of 3 rounds | $(median_round "${rounds_one[@]}") (rounds: $(list "${rounds_one[@]}")) |"
+  echo "| two nodes (4 workers each) behind the same nginx, rounds alternating | $(median_round "${rounds_two[@]}") (rounds: $(list "${rounds_two[@]}")) |"
+  echo "| node 1 directly, no proxy | $direct |"
+  echo "| dashboard computations by the two nodes together after all this (the CLI's refresh stored it before they started) | $computations |"
+  echo "| RSS of the two nodes | $rss |"
+} > docs/benchmarks-cluster.md
+cat docs/benchmarks-cluster.md
+rm -rf "$WORK"
