@@ -55,8 +55,7 @@ fn main() -> anyhow::Result<()> {
         let mut times = Vec::new();
         for u in users.iter().take(200) {
             let t = Instant::now();
-            let mut conn = store.conn()?;
-            voxdash::stats::compute(&mut conn, &config, &make(*u))?;
+            store.snapshot(|view| voxdash::stats::compute(view, &config, &make(*u)))?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
         println!(

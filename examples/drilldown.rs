@@ -24,9 +24,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn compute_ms(store: &Store, config: &Config, key: &StatKey, n: usize) -> anyhow::Result<f64> {
     let mut times = Vec::new();
     for _ in 0..n {
-        let mut conn = store.conn()?;
         let t = Instant::now();
-        compute(&mut conn, config, key)?;
+        store.snapshot(|view| compute(view, config, key))?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(median(times))

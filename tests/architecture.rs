@@ -160,3 +160,29 @@ fn the_parts_of_the_web_layer_form_no_cycle() {
         "the parser found the web's imports: {edges:?}"
     );
 }
+
+/// The engines behind the seams: only `cache` names the cache's engines
+/// (redb, Redis), and the statistics read rows through `store::DataView`,
+/// never through an engine of their own.
+#[test]
+fn only_the_cache_names_its_engines_and_the_statistics_name_none() {
+    let mut wrong = Vec::new();
+    for file in library_files() {
+        let module = module_of(&file);
+        let Some(top) = module.first() else { continue };
+        let code = code(&file);
+        let mut forbidden = Vec::new();
+        if top != "cache" {
+            forbidden.extend(["redb::", "redis::"]);
+        }
+        if top == "stats" {
+            forbidden.push("rusqlite");
+        }
+        for name in forbidden {
+            if code.contains(name) {
+                wrong.push(format!("{}: {top} names {name}", file.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "engines named:\n{}", wrong.join("\n"));
+}

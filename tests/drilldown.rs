@@ -53,8 +53,8 @@ fn imported(csv: &Path, data: &Path) -> Store {
 }
 
 fn statistic(store: &Store, data: &Path, key: &StatKey) -> Value {
-    let mut conn = store.conn().unwrap();
-    compute(&mut conn, &config(data), key)
+    store
+        .snapshot(|view| compute(view, &config(data), key))
         .unwrap()
         .statistic
         .to_json(Lang::En)

@@ -20,8 +20,8 @@ fn sample_store() -> (tempfile::TempDir, Store, Config) {
 
 fn data(store: &Store, config: &Config, key: &str) -> serde_json::Value {
     let key = StatKey::parse(key).unwrap();
-    let mut conn = store.conn().unwrap();
-    compute(&mut conn, config, &key)
+    store
+        .snapshot(|view| compute(view, config, &key))
         .unwrap()
         .statistic
         .to_json(Lang::En)

@@ -34,8 +34,8 @@ fn dataset(files: &[(&str, &str)], now: &str, tz: &str) -> impl Fn(&str) -> Valu
     );
     move |key: &str| {
         let _keep = &dir;
-        let mut conn = store.conn().unwrap();
-        compute(&mut conn, &config, &StatKey::parse(key).unwrap())
+        store
+            .snapshot(|view| compute(view, &config, &StatKey::parse(key).unwrap()))
             .unwrap()
             .statistic
             .to_json(Lang::En)

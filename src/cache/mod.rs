@@ -104,6 +104,16 @@ impl CacheError {
         }
     }
 
+    /// Logs `what: self` as a warning; an unreachable Redis only at debug
+    /// level, since it was said once when it went away (a log line per page
+    /// view would bury everything else).
+    fn log(&self, what: &str) {
+        match self {
+            CacheError::Unreachable { .. } => log::debug!("{what}: {self}"),
+            _ => log::warn!("{what}: {self}"),
+        }
+    }
+
     /// The underlying error, through shared computations.
     pub fn root(&self) -> &CacheError {
         match self {
@@ -399,15 +409,14 @@ impl StatsCache {
                 None
             }
             Err(e) => {
-                log::warn!("stats cache read of {key} failed: {e}");
+                e.log(&format!("stats cache read of {key} failed"));
                 self.decoded.get(key)
             }
         }
     }
 
     fn changes_since(&self, key: &StatKey, entry: &Entry) -> Result<u64, CacheError> {
-        let conn = self.store.conn().map_err(StatsError::from)?;
-        let now_rev = stats::revision(&conn, key)?;
+        let now_rev = self.store.glance(|view| stats::revision(view, key))?;
         Ok(now_rev.saturating_sub(entry.revision))
     }
 
@@ -618,7 +627,9 @@ impl StatsCache {
                     }
                 }
                 Err(e) => {
-                    log::warn!("stats cache: computing {key} here, without the cluster lock: {e}");
+                    e.log(&format!(
+                        "stats cache: computing {key} here, without the cluster lock"
+                    ));
                     break None;
                 }
             }
@@ -667,10 +678,9 @@ impl StatsCache {
         let kind = key.kind();
         let started = Instant::now();
         let computed_at = self.config.clock.now_micros();
-        let computed = {
-            let mut conn = self.store.conn().map_err(StatsError::from)?;
-            stats::compute(&mut conn, &self.config, key)?
-        };
+        let computed = self
+            .store
+            .snapshot(|view| stats::compute(view, &self.config, key))?;
         let micros = started.elapsed().as_micros() as u64;
         self.metrics.computed(kind, micros);
         let entry = Entry {
@@ -685,7 +695,7 @@ impl StatsCache {
         // the answer, and this node keeps serving it from memory; the cache
         // recovers by itself and stores the next one.
         if let Err(e) = self.write(&key.to_string(), &entry) {
-            log::warn!("stats cache: {key} computed but not stored: {e}");
+            e.log(&format!("stats cache: {key} computed but not stored"));
         }
         Ok(entry)
     }

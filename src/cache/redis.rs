@@ -463,3 +463,56 @@ fn listen(
         std::thread::sleep(Duration::from_millis(250));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_place_of_a_server_never_shows_its_password() {
+        let backend = RedisBackend::open("redis://:s3cret@127.0.0.1:1/2").unwrap();
+        assert_eq!(backend.place(), "redis://127.0.0.1:1/2");
+        let down = backend.health().unwrap_err();
+        assert!(!down.contains("s3cret"), "{down}");
+        let socket = RedisBackend::open("unix:///run/redis.sock").unwrap();
+        assert_eq!(socket.place(), "unix:///run/redis.sock/0");
+    }
+
+    #[test]
+    fn a_url_voxdash_cannot_use_is_an_error_naming_the_setting() {
+        for (url, says) in [
+            ("rediss://cache.example:6380", "TLS"),
+            ("http://cache.example", "cache_url"),
+            ("redis://cache.example:port/0", "cache_url"),
+        ] {
+            let err = RedisBackend::open(url).err().expect(url).to_string();
+            assert!(
+                err.starts_with("cache_url: ") && err.contains(says),
+                "{url}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unreachable_server_fails_fast_after_the_first_failure() {
+        let backend = RedisBackend::open("redis://127.0.0.1:1/0").unwrap();
+        assert!(backend.get("dashboard").is_err());
+        let started = Instant::now();
+        for _ in 0..100 {
+            let err = backend.get("dashboard").unwrap_err();
+            assert!(matches!(err, CacheError::Unreachable { .. }), "{err}");
+        }
+        assert!(started.elapsed() < Duration::from_millis(100));
+    }
+
+    #[test]
+    fn prefixes_are_ranges_of_the_key_index() {
+        assert_eq!(lex_range(""), (b"-".to_vec(), b"+".to_vec()));
+        let (from, to) = lex_range("user/1/");
+        assert_eq!(from, b"[user/1/".to_vec());
+        assert_eq!(to, b"(user/1/\xff".to_vec());
+        // user/1/courses is inside user/1/'s range, user/10/courses past it.
+        assert!(b"user/1/courses".as_slice() < &to[1..]);
+        assert!(b"user/10/courses".as_slice() > &to[1..]);
+    }
+}

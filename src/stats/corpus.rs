@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::key::Filter;
 use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
-use crate::store;
+use crate::store::view::Speakers;
+use crate::store::DataView;
 
 /// The voice corpus (`GET /api/v1/stats/dashboard`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -203,77 +203,42 @@ struct Corpus {
     snr_values: Option<Vec<f64>>,
 }
 
-/// The speakers of a group (NULL and empty compare equal, as in the
-/// counters), with the group's values at `?1`..`?3`.
-fn speakers_of_group() -> String {
-    format!("FROM speakers s WHERE {}", store::speakers::GROUP_WHERE)
-}
-
-/// Runs `stmt` with the parameters of `selection`: none for the whole
-/// corpus, the group's three values, or the speaker's id.
-fn query<'s>(
-    stmt: &'s mut rusqlite::Statement<'_>,
-    selection: Selection,
-) -> rusqlite::Result<rusqlite::Rows<'s>> {
-    match selection {
-        Selection::All => stmt.query([]),
-        Selection::Group(f) => stmt.query(f.group()),
-        Selection::Speaker(id) => stmt.query([id]),
+impl Selection<'_> {
+    /// The speakers this selection covers, as the store reads them.
+    fn speakers(&self) -> Speakers<'_> {
+        match self {
+            Selection::All => Speakers::All,
+            Selection::Group(filter) => Speakers::Group(filter.group()),
+            Selection::Speaker(id) => Speakers::One(*id),
+        }
     }
 }
 
 impl Corpus {
-    fn add_speakers(&mut self, conn: &Connection, selection: Selection) -> Result<()> {
-        let columns = "SELECT id, category, gender, diagnosis";
-        let mut stmt = match selection {
-            Selection::All => conn.prepare(&format!("{columns} FROM speakers"))?,
-            Selection::Group(_) => conn.prepare(&format!("{columns} {}", speakers_of_group()))?,
-            Selection::Speaker(_) => {
-                conn.prepare(&format!("{columns} FROM speakers WHERE id = ?1"))?
-            }
-        };
-        let mut rows = query(&mut stmt, selection)?;
-        while let Some(r) = rows.next()? {
+    fn add_speakers(&mut self, view: &dyn DataView, selection: Selection) -> Result<()> {
+        view.speakers(selection.speakers(), &mut |r| {
             let groups = SpeakerGroups {
-                category: self.categories.slot(r.get(1)?),
-                gender: self.genders.slot(r.get(2)?),
-                diagnosis: self.diagnoses.slot(r.get(3)?),
+                category: self.categories.slot(r.category),
+                gender: self.genders.slot(r.gender),
+                diagnosis: self.diagnoses.slot(r.diagnosis),
             };
             self.categories.acc[groups.category].speakers += 1;
             self.genders.acc[groups.gender].speakers += 1;
             self.diagnoses.acc[groups.diagnosis].speakers += 1;
-            self.speakers.insert(r.get(0)?, (groups, None));
-        }
+            self.speakers.insert(r.id, (groups, None));
+        })?;
         Ok(())
     }
 
     fn add_recordings(
         &mut self,
-        conn: &Connection,
+        view: &dyn DataView,
         local: &LocalTime,
         selection: Selection,
     ) -> Result<()> {
-        // A sub-corpus reads only its speakers' recordings, through the
-        // covering index (CROSS JOIN keeps speakers the outer loop).
-        let sql = match selection {
-            Selection::All => {
-                "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings".to_string()
-            }
-            Selection::Group(_) => format!(
-                "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
-                 FROM (SELECT s.id {}) g
-                 CROSS JOIN recordings r INDEXED BY recordings_speaker ON r.speaker_id = g.id",
-                speakers_of_group()
-            ),
-            Selection::Speaker(_) => "SELECT speaker_id, recorded_at, duration_s, snr_db
-                 FROM recordings INDEXED BY recordings_speaker WHERE speaker_id = ?1"
-                .to_string(),
-        };
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = query(&mut stmt, selection)?;
-        while let Some(r) = rows.next()? {
-            self.add_recording(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, local);
-        }
+        view.recordings(selection.speakers(), &mut |r| {
+            self.add_recording(r.speaker, r.recorded_at, r.duration_s, r.snr_db, local);
+        })?;
         for (_, first) in self.speakers.values() {
             if let Some(at) = first {
                 self.months
@@ -366,14 +331,14 @@ fn group_rows<G>(
 }
 
 /// Computes the dashboard. Memory grows with speakers and months, not recordings.
-pub fn dashboard(conn: &Connection, local: &LocalTime) -> Result<Dashboard> {
-    dashboard_of(conn, local, Selection::All)
+pub fn dashboard(view: &dyn DataView, local: &LocalTime) -> Result<Dashboard> {
+    dashboard_of(view, local, Selection::All)
 }
 
 /// Computes the dashboard over the speakers of `selection` and their
 /// recordings only: every field defined as for the whole corpus.
 pub fn dashboard_of(
-    conn: &Connection,
+    view: &dyn DataView,
     local: &LocalTime,
     selection: Selection,
 ) -> Result<Dashboard> {
@@ -381,10 +346,10 @@ pub fn dashboard_of(
         snr_values: (!matches!(selection, Selection::All)).then(Vec::new),
         ..Corpus::default()
     };
-    c.add_speakers(conn, selection)?;
-    c.add_recordings(conn, local, selection)?;
+    c.add_speakers(view, selection)?;
+    c.add_recordings(view, local, selection)?;
     let median_db = match c.snr_values.take() {
-        None => median_snr(conn, c.snr_n)?,
+        None => median_snr(view, c.snr_n)?,
         Some(values) => median_of(values),
     };
     let by_category = group_rows(
@@ -444,7 +409,7 @@ fn median_of(mut values: Vec<f64>) -> Option<f64> {
 }
 
 /// The median through the SNR index: constant memory whatever the table size.
-fn median_snr(conn: &Connection, measured: u64) -> Result<Option<f64>> {
+fn median_snr(view: &dyn DataView, measured: u64) -> Result<Option<f64>> {
     if measured == 0 {
         return Ok(None);
     }
@@ -453,13 +418,7 @@ fn median_snr(conn: &Connection, measured: u64) -> Result<Option<f64>> {
     } else {
         (measured / 2 - 1, 2)
     };
-    let mut stmt = conn.prepare(
-        "SELECT snr_db FROM recordings INDEXED BY recordings_snr WHERE snr_db IS NOT NULL
-         ORDER BY snr_db LIMIT ?1 OFFSET ?2",
-    )?;
-    let values: Vec<f64> = stmt
-        .query_map([take as i64, offset as i64], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let values = view.snr_in_order(offset, take)?;
     Ok(match values.as_slice() {
         [v] => Some(*v),
         [a, b] => Some((a + b) / 2.0),

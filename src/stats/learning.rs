@@ -4,11 +4,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::{mean, most_frequent, Result};
 use crate::clock::{days_micros, LocalTime};
+use crate::store::view::SessionRow;
+use crate::store::DataView;
 
 /// One user's local day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,40 +142,11 @@ pub struct Learning {
 }
 
 /// A session as the statistics read it.
-struct Session {
-    start: i64,
-    end: Option<i64>,
-    duration: i64,
-    rating: Option<i64>,
-    focus: Option<f64>,
-    environment: Option<String>,
-    device: Option<String>,
-    subject: Option<String>,
-    active: bool,
-}
+type Session = SessionRow;
 
 /// A user's sessions with `lo <= start_time < hi`, in start order.
-fn sessions(conn: &Connection, user: i64, lo: i64, hi_exclusive: i64) -> Result<Vec<Session>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT start_time, end_time, duration_minutes, effectiveness_rating, focus_score,
-                learning_environment, device_type, subject_category, is_active
-         FROM study_sessions WHERE user_id = ?1 AND start_time >= ?2 AND start_time < ?3
-         ORDER BY start_time, id",
-    )?;
-    let rows = stmt.query_map([user, lo, hi_exclusive], |r| {
-        Ok(Session {
-            start: r.get(0)?,
-            end: r.get(1)?,
-            duration: r.get(2)?,
-            rating: r.get(3)?,
-            focus: r.get(4)?,
-            environment: r.get(5)?,
-            device: r.get(6)?,
-            subject: r.get(7)?,
-            active: r.get::<_, i64>(8)? != 0,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+fn sessions(view: &dyn DataView, user: i64, lo: i64, hi_exclusive: i64) -> Result<Vec<Session>> {
+    Ok(view.sessions_of(user, lo, hi_exclusive)?)
 }
 
 fn count_non_empty(map: &mut BTreeMap<String, u64>, value: &Option<String>) {
@@ -192,9 +164,9 @@ fn mean_rating<'a>(items: impl Iterator<Item = &'a Session>) -> Option<f64> {
 }
 
 /// One user's local day.
-pub fn daily(conn: &Connection, local: &LocalTime, user: i64, date: NaiveDate) -> Result<Daily> {
+pub fn daily(view: &dyn DataView, local: &LocalTime, user: i64, date: NaiveDate) -> Result<Daily> {
     let (lo, hi) = local.day_range(date);
-    let list = sessions(conn, user, lo, hi)?;
+    let list = sessions(view, user, lo, hi)?;
     let mut out = Daily {
         date,
         total_sessions: list.len() as u64,
@@ -220,7 +192,7 @@ pub fn daily(conn: &Connection, local: &LocalTime, user: i64, date: NaiveDate) -
 
 /// One user's week from `monday` (the caller checks it is a Monday).
 pub fn weekly(
-    conn: &Connection,
+    view: &dyn DataView,
     local: &LocalTime,
     user: i64,
     monday: NaiveDate,
@@ -228,7 +200,7 @@ pub fn weekly(
     let days: Vec<NaiveDate> = (0..7).map(|i| monday + Duration::days(i)).collect();
     let lo = local.start_of_day(days[0]);
     let hi = local.start_of_day(days[6] + Duration::days(1));
-    let list = sessions(conn, user, lo, hi)?;
+    let list = sessions(view, user, lo, hi)?;
     let mut breakdown: Vec<DayBreakdown> = days
         .iter()
         .map(|d| DayBreakdown {
@@ -293,10 +265,10 @@ pub fn weekly(
 }
 
 /// One user's last 30 days up to `now` (both ends included).
-pub fn analytics(conn: &Connection, local: &LocalTime, user: i64, now: i64) -> Result<Analytics> {
+pub fn analytics(view: &dyn DataView, local: &LocalTime, user: i64, now: i64) -> Result<Analytics> {
     let window_start = now - days_micros(30);
     let half = now - days_micros(15);
-    let list = sessions(conn, user, window_start, now.saturating_add(1))?;
+    let list = sessions(view, user, window_start, now.saturating_add(1))?;
     let mut environments: HashMap<String, u64> = HashMap::new();
     let mut devices: HashMap<String, u64> = HashMap::new();
     let mut peak_hours: BTreeMap<u32, u64> = BTreeMap::new();
@@ -371,14 +343,7 @@ pub fn analytics(conn: &Connection, local: &LocalTime, user: i64, now: i64) -> R
 }
 
 /// One user's course summary over their progress rows.
-pub fn courses(conn: &Connection, user: i64) -> Result<Courses> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT p.proficiency_level, p.learning_hours_total, p.learning_hours_week,
-                p.completed_at, c.subject
-         FROM course_progress p LEFT JOIN courses c ON c.id = p.course_id
-         WHERE p.user_id = ?1 ORDER BY p.id",
-    )?;
-    let mut rows = stmt.query([user])?;
+pub fn courses(view: &dyn DataView, user: i64) -> Result<Courses> {
     let mut out = Courses {
         total_courses: 0,
         avg_proficiency: None,
@@ -389,13 +354,13 @@ pub fn courses(conn: &Connection, user: i64) -> Result<Courses> {
     };
     let mut proficiency = 0.0;
     let mut subjects = HashSet::new();
-    while let Some(r) = rows.next()? {
+    for row in view.progress_of(user)? {
         out.total_courses += 1;
-        proficiency += r.get::<_, f64>(0)?;
-        out.total_hours += r.get::<_, f64>(1)?;
-        out.weekly_hours += r.get::<_, f64>(2)?;
-        out.completed_courses += r.get::<_, Option<i64>>(3)?.is_some() as u64;
-        if let Some(subject) = r.get::<_, Option<String>>(4)? {
+        proficiency += row.proficiency;
+        out.total_hours += row.hours_total;
+        out.weekly_hours += row.hours_week;
+        out.completed_courses += row.completed as u64;
+        if let Some(subject) = row.subject {
             subjects.insert(subject);
         }
     }
@@ -406,7 +371,7 @@ pub fn courses(conn: &Connection, user: i64) -> Result<Courses> {
 }
 
 /// Platform-wide figures, in one pass over the sessions.
-pub fn platform(conn: &Connection, local: &LocalTime, now: i64) -> Result<Learning> {
+pub fn platform(view: &dyn DataView, local: &LocalTime, now: i64) -> Result<Learning> {
     let today = local.date(now);
     let (today_lo, today_hi) = local.day_range(today);
     let week_lo = local.start_of_day(today - Duration::days(6));
@@ -416,41 +381,28 @@ pub fn platform(conn: &Connection, local: &LocalTime, now: i64) -> Result<Learni
     let (mut duration_sum, mut n) = (0i64, 0u64);
     let mut environments: HashMap<String, u64> = HashMap::new();
     let mut devices: HashMap<String, u64> = HashMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT user_id, start_time, duration_minutes, learning_environment, device_type
-         FROM study_sessions",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let user: i64 = r.get(0)?;
-        let start: i64 = r.get(1)?;
-        users.insert(user);
-        if start >= week_lo && start < today_hi {
+    view.all_sessions(&mut |r| {
+        users.insert(r.user);
+        if r.start >= week_lo && r.start < today_hi {
             sessions_week += 1;
-            active_users.insert(user);
-            if start >= today_lo {
+            active_users.insert(r.user);
+            if r.start >= today_lo {
                 sessions_today += 1;
             }
         }
-        duration_sum += r.get::<_, i64>(2)?;
+        duration_sum += r.duration;
         n += 1;
-        for (col, map) in [(3, &mut environments), (4, &mut devices)] {
-            if let Some(text) = r
-                .get_ref(col)?
-                .as_str_or_null()
-                .map_err(rusqlite::Error::from)?
-            {
-                if !text.is_empty() {
-                    match map.get_mut(text) {
-                        Some(c) => *c += 1,
-                        None => {
-                            map.insert(text.to_string(), 1);
-                        }
+        for (text, map) in [(r.environment, &mut environments), (r.device, &mut devices)] {
+            if let Some(text) = text.filter(|t| !t.is_empty()) {
+                match map.get_mut(text) {
+                    Some(c) => *c += 1,
+                    None => {
+                        map.insert(text.to_string(), 1);
                     }
                 }
             }
         }
-    }
+    })?;
     Ok(Learning {
         total_users: users.len() as u64,
         active_users_7d: active_users.len() as u64,

@@ -5,10 +5,10 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::{sort_groups, Result};
+use crate::store::DataView;
 
 /// Where data comes from (`GET /api/v1/stats/locations`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,11 +130,8 @@ impl IpRegions {
     }
 
     /// Loads the table from the store, in file order.
-    pub fn load(conn: &Connection) -> Result<IpRegions> {
-        let mut stmt = conn.prepare("SELECT cidr, region FROM ip_regions ORDER BY seq")?;
-        let rows: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+    pub fn load(view: &dyn DataView) -> Result<IpRegions> {
+        let rows = view.ip_regions()?;
         Ok(IpRegions::new(
             rows.iter().map(|(c, r)| (c.as_str(), r.as_str())),
         ))
@@ -152,19 +149,6 @@ enum Address {
 /// (halves away from zero), never giving `-0.0`.
 pub fn grid(x: f64) -> f64 {
     (x * 10.0).round() / 10.0 + 0.0
-}
-
-/// Recordings per upload id.
-fn recordings_per_upload(conn: &Connection) -> Result<HashMap<i64, u64>> {
-    let mut stmt = conn.prepare(
-        "SELECT upload_id, COUNT(*) FROM recordings WHERE upload_id IS NOT NULL GROUP BY upload_id",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut counts = HashMap::new();
-    while let Some(r) = rows.next()? {
-        counts.insert(r.get(0)?, r.get::<_, i64>(1)? as u64);
-    }
-    Ok(counts)
 }
 
 /// The region an upload's address falls in (`unknown` when none or not an
@@ -195,27 +179,21 @@ struct Uploads {
 }
 
 impl Uploads {
-    fn read(conn: &Connection, table: &IpRegions) -> Result<Uploads> {
-        let per_upload = recordings_per_upload(conn)?;
+    fn read(view: &dyn DataView, table: &IpRegions) -> Result<Uploads> {
+        let per_upload = view.recordings_per_upload()?;
         let mut u = Uploads::default();
-        let mut stmt = conn.prepare("SELECT id, ip, latitude, longitude, region FROM uploads")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
+        view.uploads(&mut |r| {
             u.total += 1;
-            let id: i64 = r.get(0)?;
-            let region: Option<String> = r.get(4)?;
-            let entry = u.by_region.entry(region.unwrap_or_default()).or_default();
+            let entry = u.by_region.entry(r.region.unwrap_or_default()).or_default();
             entry.0 += 1;
-            entry.1 += per_upload.get(&id).copied().unwrap_or(0);
-            let (ip_region, address) = ip_region(table, r.get(1)?);
+            entry.1 += per_upload.get(&r.id).copied().unwrap_or(0);
+            let (ip_region, address) = ip_region(table, r.ip);
             let group = u.by_ip.entry(ip_region).or_default();
             group.0 += 1;
             if let Some(a) = address {
                 group.1.insert(a);
             }
-            if let (Some(lat), Some(lon)) =
-                (r.get::<_, Option<f64>>(2)?, r.get::<_, Option<f64>>(3)?)
-            {
+            if let (Some(lat), Some(lon)) = (r.latitude, r.longitude) {
                 let (glat, glon) = (grid(lat), grid(lon));
                 let cell = u
                     .points
@@ -223,15 +201,15 @@ impl Uploads {
                     .or_insert((glat, glon, 0));
                 cell.2 += 1;
             }
-        }
+        })?;
         Ok(u)
     }
 }
 
 /// Computes the locations statistic.
-pub fn locations(conn: &Connection) -> Result<Locations> {
-    let table = IpRegions::load(conn)?;
-    let u = Uploads::read(conn, &table)?;
+pub fn locations(view: &dyn DataView) -> Result<Locations> {
+    let table = IpRegions::load(view)?;
+    let u = Uploads::read(view, &table)?;
     let total_regions = u.by_region.keys().filter(|r| !r.is_empty()).count() as u64;
     let mut by_region: Vec<RegionGroup> = u
         .by_region

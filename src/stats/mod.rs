@@ -8,12 +8,11 @@ pub mod learning;
 pub mod locations;
 
 use chrono::NaiveDate;
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::i18n::{self, Lang};
-use crate::store::{self, StoreError};
+use crate::store::{DataView, StoreError};
 
 pub use corpus::Dashboard;
 pub use key::StatKey;
@@ -40,12 +39,6 @@ pub enum StatsError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl From<rusqlite::Error> for StatsError {
-    fn from(e: rusqlite::Error) -> Self {
-        StatsError::Store(StoreError::Sqlite(e))
-    }
 }
 
 /// Result alias of the statistics.
@@ -105,68 +98,64 @@ pub struct Computed {
 }
 
 /// The write count of the tables (or of the user's rows) that `key` reads.
-pub fn revision(conn: &Connection, key: &StatKey) -> Result<u64> {
+pub fn revision(view: &dyn DataView, key: &StatKey) -> Result<u64> {
     Ok(match key {
-        StatKey::Dashboard => store::read_revision_sum(conn, &["speakers", "recordings"])?,
-        StatKey::Locations => {
-            store::read_revision_sum(conn, &["uploads", "recordings", "ip_regions"])?
-        }
-        StatKey::Learning => store::read_revision_sum(conn, &["study_sessions"])?,
+        StatKey::Dashboard => view.tables_revision(&["speakers", "recordings"])?,
+        StatKey::Locations => view.tables_revision(&["uploads", "recordings", "ip_regions"])?,
+        StatKey::Learning => view.tables_revision(&["study_sessions"])?,
         StatKey::Daily { user, .. }
         | StatKey::Weekly { user, .. }
-        | StatKey::Analytics { user } => store::read_user_revision(conn, *user)?.0,
+        | StatKey::Analytics { user } => view.user_revision(*user)?.0,
         StatKey::Courses { user } => {
-            store::read_user_revision(conn, *user)?.1
-                + store::read_revision_sum(conn, &["courses"])?
+            view.user_revision(*user)?.1 + view.tables_revision(&["courses"])?
         }
-        StatKey::SubCorpus(f) => store::speakers::group_revision(conn, f.group())?,
-        StatKey::Speaker { speaker } => store::speakers::speaker_revision(conn, *speaker)?,
+        StatKey::SubCorpus(f) => view.group_revision(f.group())?,
+        StatKey::Speaker { speaker } => view.speaker_revision(*speaker)?,
     })
 }
 
-/// Computes `key` in one read transaction: the revision and every number come
-/// from the same snapshot. Fails with `UnknownUser` for an unknown user id.
-pub fn compute(conn: &mut Connection, config: &Config, key: &StatKey) -> Result<Computed> {
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)?;
-    let rev = revision(&tx, key)?;
+/// Computes `key` over `view`: with a snapshot (`Store::snapshot`), the
+/// revision and every number come from the same data. Fails with
+/// `UnknownUser` for an unknown user id.
+pub fn compute(view: &dyn DataView, config: &Config, key: &StatKey) -> Result<Computed> {
+    let rev = revision(view, key)?;
     if let Some(user) = key.user() {
-        if !store::accounts::user_is_known(&tx, user)? {
+        if !view.user_is_known(user)? {
             return Err(StatsError::UnknownUser(user));
         }
     }
     if let StatKey::Speaker { speaker } = key {
-        if !store::writes::exists(&tx, "speakers", *speaker)? {
+        if !view.speaker_exists(*speaker)? {
             return Err(StatsError::UnknownSpeaker(*speaker));
         }
     }
     let now = config.clock.now_micros();
     let local = &config.local;
     let statistic = match key {
-        StatKey::Dashboard => Statistic::Dashboard(corpus::dashboard(&tx, local)?),
-        StatKey::Locations => Statistic::Locations(locations::locations(&tx)?),
-        StatKey::Learning => Statistic::Learning(learning::platform(&tx, local, now)?),
+        StatKey::Dashboard => Statistic::Dashboard(corpus::dashboard(view, local)?),
+        StatKey::Locations => Statistic::Locations(locations::locations(view)?),
+        StatKey::Learning => Statistic::Learning(learning::platform(view, local, now)?),
         StatKey::Daily { user, date } => {
-            Statistic::Daily(learning::daily(&tx, local, *user, *date)?)
+            Statistic::Daily(learning::daily(view, local, *user, *date)?)
         }
         StatKey::Weekly { user, monday } => {
-            Statistic::Weekly(learning::weekly(&tx, local, *user, *monday)?)
+            Statistic::Weekly(learning::weekly(view, local, *user, *monday)?)
         }
         StatKey::Analytics { user } => {
-            Statistic::Analytics(learning::analytics(&tx, local, *user, now)?)
+            Statistic::Analytics(learning::analytics(view, local, *user, now)?)
         }
-        StatKey::Courses { user } => Statistic::Courses(learning::courses(&tx, *user)?),
+        StatKey::Courses { user } => Statistic::Courses(learning::courses(view, *user)?),
         StatKey::SubCorpus(filter) => Statistic::Dashboard(corpus::dashboard_of(
-            &tx,
+            view,
             local,
             corpus::Selection::Group(filter),
         )?),
         StatKey::Speaker { speaker } => Statistic::Dashboard(corpus::dashboard_of(
-            &tx,
+            view,
             local,
             corpus::Selection::Speaker(*speaker),
         )?),
     };
-    tx.finish()?;
     Ok(Computed {
         statistic,
         revision: rev,

@@ -10,9 +10,11 @@ pub mod learners;
 pub mod maintenance;
 pub mod schema;
 pub mod speakers;
+pub mod view;
 pub mod writes;
 
 pub use dir_lock::DirLock;
+pub use view::DataView;
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -278,6 +280,31 @@ impl Store {
             store: self,
             conn: Some(conn),
         })
+    }
+
+    /// Runs `read` over one consistent snapshot of the data (a read
+    /// transaction), as the statistics read it.
+    pub fn snapshot<T, E: From<StoreError>>(
+        &self,
+        read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(StoreError::from)?;
+        let out = read(&view::SqliteView::new(&tx))?;
+        tx.finish().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Runs `read` on the data without a transaction around it: for one
+    /// question (a revision), cheaper than a snapshot on every page view.
+    pub fn glance<T, E: From<StoreError>>(
+        &self,
+        read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let conn = self.conn()?;
+        read(&view::SqliteView::new(&conn))
     }
 
     /// Writes a consistent copy of the database to `dest` (which must not
