@@ -18,7 +18,8 @@ cargo build --release --example redis_read >/dev/null
 cargo build --release >/dev/null
 
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# Stops what it started, last first (nginx, the nodes, then Redis).
+cleanup() { for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[i]}" 2>/dev/null || true; sleep 0.2; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 rm -rf "$WORK"; mkdir -p "$WORK"
 redis-server --port 0 --unixsocket "$WORK/redis.sock" --unixsocketperm 700 --save "" --appendonly no --dir "$WORK" >/dev/null &
