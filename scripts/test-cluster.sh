@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# `make test-cluster`: the shared stats cache on a real Redis. Installs
-# Debian's redis-server when it is missing; the tests start their own
-# servers (temporary directories, Unix sockets, no persistence) and fail,
-# never skip, when one cannot start.
+# `make test-cluster`: the shared stats cache on a real Redis and the data
+# in a real PostgreSQL. Installs Debian's redis-server and postgresql when
+# they are missing; the tests start their own servers (temporary
+# directories, Unix sockets, no persistence) and fail, never skip, when one
+# cannot start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v redis-server >/dev/null; then
-    echo "installing Debian's redis-server" >&2
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian's ${missing[*]}" >&2
     apt-get update -qq >/dev/null
-    apt-get install -y -qq redis-server >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 redis-server --version
+ls -d /usr/lib/postgresql/*/bin
+# PostgreSQL: the copy of a data directory, statistics agreeing exactly.
+cargo test --test postgres -- --ignored
 # The cache suite on Redis, and the cluster suite (two `voxdash serve` nodes).
 cargo test --test cache --test cluster -- --ignored
 # The server-level suites again, each server with a Redis of its own.

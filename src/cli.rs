@@ -304,6 +304,23 @@ pub fn backup(config: &Config, dest: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// `voxdash migrate --to URL`: one line per table copied, then the total.
+pub fn migrate(config: &Config, url: &str) -> Result<bool> {
+    setup::require_data_dir(config)?;
+    let store = Store::open_existing(&config.db_path())
+        .with_context(|| format!("no database in {}", config.data_dir.display()))?;
+    let report = jobs::admin::migrate(&store, url, |table, rows| {
+        println!("{table}: {rows} rows");
+    })?;
+    let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();
+    eprintln!(
+        "copied {} tables ({rows} rows) into {}; every table's row count checked",
+        report.tables.len(),
+        report.place
+    );
+    Ok(true)
+}
+
 /// `voxdash restore SRC`.
 pub fn restore(config: &Config, src: &Path) -> Result<bool> {
     let report = jobs::admin::restore(config, src)?;

@@ -273,6 +273,31 @@ fn an_entry_of_an_old_layout_is_a_miss() {
     );
 }
 
+#[test]
+#[ignore = "needs Debian's redis-server: make test-cluster"]
+fn an_entry_of_an_old_layout_in_redis_is_a_miss() {
+    let f = fixture_in_redis();
+    let mut redis = f.redis.as_ref().unwrap().client();
+    let _: () = redis::cmd("SET")
+        .arg("voxdash:entry:dashboard")
+        .arg([0u8, 1, 2, 3].as_slice())
+        .query(&mut redis)
+        .unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg("voxdash:keys")
+        .arg(0)
+        .arg("dashboard")
+        .query(&mut redis)
+        .unwrap();
+    let cache = f.cache_at(T0);
+    let answer = cache.get(&StatKey::Dashboard).unwrap();
+    assert_eq!(answer.status, Freshness::Fresh);
+    assert_eq!(
+        answer.entry.statistic.to_json(Default::default())["total_speakers"],
+        18
+    );
+}
+
 fn errors_are_not_cached(f: &Fixture) {
     let cache = f.cache_at(T0);
     let err = cache.get(&StatKey::Courses { user: 999 }).unwrap_err();

@@ -89,6 +89,17 @@ fn check_source(path: &Path) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// Copies the SQLite database of `store` into the empty PostgreSQL
+/// database at `url`, checking every table's row count; nothing is kept in
+/// the target when anything fails ([`store::postgres::copy_from_sqlite`]).
+pub fn migrate(
+    store: &Store,
+    url: &str,
+    progress: impl FnMut(&str, u64),
+) -> Result<store::postgres::CopyReport, AdminError> {
+    Ok(store::postgres::copy_from_sqlite(store, url, progress)?)
+}
+
 /// Replaces the database of `config`'s data directory with `src`. Refuses
 /// while a server (or any voxdash job) holds the directory. The replaced
 /// database is kept as `voxdash.db.replaced-<time>`; the stats cache is

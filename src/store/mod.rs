@@ -8,6 +8,7 @@ pub mod import;
 pub mod jobs;
 pub mod learners;
 pub mod maintenance;
+pub mod postgres;
 pub mod schema;
 pub mod speakers;
 pub mod view;
@@ -62,6 +63,25 @@ pub enum StoreError {
     /// A value breaks a rule of the store (e.g. a duplicate username).
     #[error("{0}")]
     Invalid(String),
+    /// `database_url` is not a PostgreSQL address voxdash can use.
+    #[error("database_url: {0}")]
+    BadUrl(String),
+    /// A PostgreSQL call failed.
+    #[error("{place}: {source}")]
+    Postgres {
+        /// The database, without its password.
+        place: String,
+        /// The cause.
+        source: ::postgres::Error,
+    },
+    /// A copy's target already holds tables.
+    #[error("{place} is not empty ({what}); voxdash copies only into an empty database")]
+    NotEmpty {
+        /// The database, without its password.
+        place: String,
+        /// What it holds.
+        what: String,
+    },
 }
 
 /// Result alias of the store.

@@ -135,7 +135,9 @@ pub trait DataView {
     fn speaker_exists(&self, speaker: i64) -> Result<bool>;
     /// The speakers of a selection.
     fn speakers(&self, which: Speakers, each: &mut dyn FnMut(SpeakerRow)) -> Result<()>;
-    /// The recordings of a selection's speakers (with `All`, every one).
+    /// The recordings of a selection's speakers (with `All`, every one),
+    /// by speaker id, then recorded_at, duration_s, snr_db (no SNR first)
+    /// and id: one order for every engine, so sums agree to the bit.
     fn recordings(&self, which: Speakers, each: &mut dyn FnMut(RecordingRow)) -> Result<()>;
     /// Measured SNR values in ascending order: `take` of them from `offset`.
     fn snr_in_order(&self, offset: u64, take: u64) -> Result<Vec<f64>>;
@@ -227,12 +229,17 @@ impl DataView for SqliteView<'_> {
     }
 
     fn recordings(&self, which: Speakers, each: &mut dyn FnMut(RecordingRow)) -> Result<()> {
-        // A group or a speaker reads only its speakers' recordings, through
-        // the covering index (CROSS JOIN keeps speakers the outer loop).
+        // Every engine hands the rows over in one order, by speaker, then
+        // (recorded_at, duration_s, snr_db, id): sums of reals then add up
+        // in the same order and agree to the last bit. Here that is the
+        // covering index's own order, so nothing is sorted; a group or a
+        // speaker reads only its speakers' recordings through it (CROSS
+        // JOIN keeps speakers, in id order, the outer loop).
         let sql = match which {
-            Speakers::All => {
-                "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings".to_string()
-            }
+            Speakers::All => "SELECT speaker_id, recorded_at, duration_s, snr_db
+                 FROM recordings INDEXED BY recordings_speaker
+                 ORDER BY speaker_id, recorded_at, duration_s, snr_db, id"
+                .to_string(),
             Speakers::Group(_) => format!(
                 "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
                  FROM (SELECT s.id FROM speakers s WHERE {GROUP_WHERE}) g

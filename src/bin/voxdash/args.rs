@@ -135,6 +135,16 @@ pub enum Command {
         /// The file to write (must not exist).
         dest: PathBuf,
     },
+    /// Copy the data directory's database (data, accounts, tokens, job
+    /// runs, write counters) into an empty PostgreSQL database, and check
+    /// every table's row count. Refuses a database that holds any table.
+    /// Serving from PostgreSQL is not built yet.
+    Migrate {
+        /// The target: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, or
+        /// key=value settings such as "host=/run/postgresql dbname=voxdash".
+        #[arg(long, value_name = "DATABASE_URL")]
+        to: String,
+    },
     /// Replace the database with SRC (a file `backup` wrote). Refused while
     /// a server uses the data directory; the replaced database is kept
     /// beside it as `voxdash.db.replaced-TIME`, and the stats cache is dropped.
@@ -335,6 +345,7 @@ impl Cli {
             Command::Schedule => cli::schedule(&config),
             Command::Backup { dest } => cli::backup(&config, &dest),
             Command::Restore { src } => cli::restore(&config, &src),
+            Command::Migrate { to } => cli::migrate(&config, &to),
             Command::Check => cli::check(&config),
             job => cli::job(&config, job.request(&config)?),
         }

@@ -1,0 +1,356 @@
+//! PostgreSQL (`database_url = "postgres://…"`), for labs that outgrow one
+//! host: the same tables and write counters as SQLite (`schema`), the
+//! statistics' rows read through the same [`DataView`] seam (`view`), and
+//! the copy of an embedded data directory into an empty database
+//! ([`copy_from_sqlite`], `voxdash migrate --to`).
+//!
+//! Serving from PostgreSQL (writes, accounts, jobs, cleanup) is not built
+//! yet; this is the part every later one stands on.
+
+pub mod schema;
+mod view;
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use postgres::{Client, NoTls};
+
+use super::{DataView, Result, Store, StoreError};
+
+/// A PostgreSQL database holding (or about to hold) voxdash's data.
+pub struct PgStore {
+    client: Mutex<Client>,
+    place: String,
+}
+
+/// Where a URL points, for messages: never its password.
+fn place_of(url: &str) -> Result<String> {
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|e| StoreError::BadUrl(format!("{e}")))?;
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    Ok(format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    ))
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/db`, or the
+    /// `key=value` form, e.g. `host=/run/postgresql dbname=voxdash`).
+    pub fn connect(url: &str) -> Result<PgStore> {
+        let place = place_of(url)?;
+        let client = Client::connect(url, NoTls).map_err(|source| StoreError::Postgres {
+            place: place.clone(),
+            source,
+        })?;
+        Ok(PgStore {
+            client: Mutex::new(client),
+            place,
+        })
+    }
+
+    /// The database, for messages (no password).
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+        self.client.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn err(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
+        move |source| StoreError::Postgres {
+            place: self.place.clone(),
+            source,
+        }
+    }
+
+    /// The schema version applied (0 for a database voxdash never touched).
+    pub fn version(&self) -> Result<i64> {
+        let mut client = self.client();
+        let exists: bool = client
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = 'voxdash_schema')",
+                &[],
+            )
+            .map_err(self.err())?
+            .get(0);
+        if !exists {
+            return Ok(0);
+        }
+        let row = client
+            .query_one("SELECT COALESCE(MAX(version), 0) FROM voxdash_schema", &[])
+            .map_err(self.err())?;
+        Ok(row.get(0))
+    }
+
+    /// Tables in the schema voxdash would use (any, not only voxdash's).
+    pub fn table_count(&self) -> Result<i64> {
+        let row = self
+            .client()
+            .query_one(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+                &[],
+            )
+            .map_err(self.err())?;
+        Ok(row.get(0))
+    }
+
+    /// Brings the schema to this binary's version, in one transaction.
+    pub fn migrate(&self) -> Result<()> {
+        let found = self.version()?;
+        let latest = schema::latest_version();
+        if found > latest {
+            return Err(StoreError::TooNew {
+                path: self.place.clone().into(),
+                found,
+                supported: latest,
+            });
+        }
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(self.err())?;
+        apply_migrations(&mut tx, found).map_err(self.err())?;
+        tx.commit().map_err(self.err())
+    }
+
+    /// Runs `read` over one consistent snapshot of the data (a read-only,
+    /// repeatable-read transaction), as the statistics read it.
+    pub fn snapshot<T, E: From<StoreError>>(
+        &self,
+        read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut client = self.client();
+        let tx = client
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(self.err())?;
+        let view = view::PgView::new(tx, &self.place);
+        let out = read(&view)?;
+        view.finish()?;
+        Ok(out)
+    }
+
+    /// Rows of one of voxdash's tables.
+    pub fn rows(&self, table: &str) -> Result<u64> {
+        ensure_known(table)?;
+        let row = self
+            .client()
+            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .map_err(self.err())?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    /// Runs plain SQL (tests and tools).
+    pub fn execute(&self, sql: &str) -> Result<()> {
+        self.client().batch_execute(sql).map_err(self.err())
+    }
+}
+
+fn ensure_known(table: &str) -> Result<()> {
+    if schema::TABLES.iter().any(|(t, _)| *t == table) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!("no table {table:?}")))
+    }
+}
+
+fn apply_migrations(
+    tx: &mut postgres::Transaction<'_>,
+    from: i64,
+) -> std::result::Result<(), postgres::Error> {
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS voxdash_schema (version BIGINT NOT NULL)")?;
+    for index in from as usize..schema::MIGRATIONS.len() {
+        tx.batch_execute(&schema::migration_sql(index))?;
+        tx.execute(
+            "INSERT INTO voxdash_schema(version) VALUES ($1)",
+            &[&(index as i64 + 1)],
+        )?;
+    }
+    Ok(())
+}
+
+/// What a copy wrote: every table with its rows, in copy order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyReport {
+    /// The database written (no password).
+    pub place: String,
+    /// (table, rows) in copy order.
+    pub tables: Vec<(String, u64)>,
+}
+
+/// One value of a SQLite row in PostgreSQL's COPY text format.
+fn copy_text(
+    value: rusqlite::types::ValueRef<'_>,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => out.extend_from_slice(b"\\N"),
+        ValueRef::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
+        ValueRef::Real(f) => out.extend_from_slice(f.to_string().as_bytes()),
+        ValueRef::Text(bytes) => {
+            for &b in bytes {
+                match b {
+                    b'\\' => out.extend_from_slice(b"\\\\"),
+                    b'\t' => out.extend_from_slice(b"\\t"),
+                    b'\n' => out.extend_from_slice(b"\\n"),
+                    b'\r' => out.extend_from_slice(b"\\r"),
+                    _ => out.push(b),
+                }
+            }
+        }
+        ValueRef::Blob(_) => {
+            return Err("a binary value where text or a number was expected".into())
+        }
+    }
+    Ok(())
+}
+
+/// Copies every table of the SQLite store `source` into the empty
+/// PostgreSQL database at `url`: the schema, the rows (COPY, triggers
+/// suspended), the write counters as they are, the identities moved past
+/// the largest id; then compares the row counts of every table. All of it
+/// in one transaction: a copy that fails, or whose counts differ, leaves
+/// the target as it was. Refuses a database that holds any table.
+/// `progress` hears each table and its rows as it is done.
+pub fn copy_from_sqlite(
+    source: &Store,
+    url: &str,
+    mut progress: impl FnMut(&str, u64),
+) -> Result<CopyReport> {
+    let target = PgStore::connect(url)?;
+    let tables = target.table_count()?;
+    if tables > 0 {
+        return Err(StoreError::NotEmpty {
+            place: target.place.clone(),
+            what: format!("{tables} tables"),
+        });
+    }
+    let conn = source.conn()?;
+    let snapshot = conn.unchecked_transaction()?;
+    let mut client = target.client();
+    let err = target.err();
+    let mut tx = client.transaction().map_err(&err)?;
+    apply_migrations(&mut tx, 0).map_err(&err)?;
+    for (table, _) in schema::TABLES {
+        tx.batch_execute(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))
+            .map_err(&err)?;
+    }
+    tx.batch_execute("DELETE FROM write_counters")
+        .map_err(&err)?;
+    let mut report = CopyReport {
+        place: target.place.clone(),
+        tables: Vec::new(),
+    };
+    for (table, columns) in schema::TABLES {
+        let list = columns.join(", ");
+        let mut stmt = snapshot.prepare(&format!("SELECT {list} FROM {table}"))?;
+        let mut rows = stmt.query([])?;
+        let mut writer = tx
+            .copy_in(&format!("COPY {table} ({list}) FROM STDIN"))
+            .map_err(&err)?;
+        let mut line = Vec::new();
+        let mut copied = 0u64;
+        while let Some(row) = rows.next()? {
+            line.clear();
+            for i in 0..columns.len() {
+                if i > 0 {
+                    line.push(b'\t');
+                }
+                copy_text(row.get_ref(i)?, &mut line).map_err(|reason| {
+                    StoreError::Invalid(format!("{table}.{}: {reason}", columns[i]))
+                })?;
+            }
+            line.push(b'\n');
+            writer.write_all(&line).map_err(|e| StoreError::DataDir {
+                path: target.place.clone().into(),
+                reason: e.to_string(),
+            })?;
+            copied += 1;
+        }
+        writer.finish().map_err(&err)?;
+        progress(table, copied);
+        report.tables.push((table.to_string(), copied));
+    }
+    for table in schema::IDENTITY_TABLES {
+        tx.query_one(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+            ),
+            &[],
+        )
+        .map_err(&err)?;
+    }
+    for (table, _) in schema::TABLES {
+        tx.batch_execute(&format!("ALTER TABLE {table} ENABLE TRIGGER USER"))
+            .map_err(&err)?;
+    }
+    for (table, copied) in &report.tables {
+        let in_source: i64 =
+            snapshot.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+        let in_target: i64 = tx
+            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .map_err(&err)?
+            .get(0);
+        if in_source as u64 != *copied || in_target != in_source {
+            return Err(StoreError::Invalid(format!(
+                "{table}: {in_source} rows in the data directory, {in_target} in {} after the copy; nothing was kept",
+                target.place
+            )));
+        }
+    }
+    tx.commit().map_err(&err)?;
+    snapshot.finish()?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_place_of_a_database_never_shows_its_password() {
+        assert_eq!(
+            place_of("postgres://lab:s3cret@db.example:6543/voxdash").unwrap(),
+            "postgres://lab@db.example:6543/voxdash"
+        );
+        assert_eq!(
+            place_of("host=/run/postgresql user=voxdash dbname=lab password=s3cret").unwrap(),
+            "postgres://voxdash@/run/postgresql:5432/lab"
+        );
+        let err = place_of("postgres://lab@db.example:notaport/x").unwrap_err();
+        assert!(err.to_string().starts_with("database_url: "), "{err}");
+    }
+
+    #[test]
+    fn values_take_copys_text_format() {
+        use rusqlite::types::ValueRef;
+        let text = |v| {
+            let mut out = Vec::new();
+            copy_text(v, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(text(ValueRef::Null), "\\N");
+        assert_eq!(text(ValueRef::Integer(-7)), "-7");
+        assert_eq!(text(ValueRef::Real(0.1)), "0.1");
+        assert_eq!(text(ValueRef::Real(1e-7)), "0.0000001");
+        assert_eq!(
+            text(ValueRef::Text("a\tb\\c\nd\re 발음".as_bytes())),
+            "a\\tb\\\\c\\nd\\re 발음"
+        );
+        assert!(copy_text(ValueRef::Blob(b"x"), &mut Vec::new()).is_err());
+    }
+}

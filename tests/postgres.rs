@@ -1,0 +1,227 @@
+//! The data in a real PostgreSQL (started by the tests in a temporary
+//! directory): `voxdash migrate --to` copies a data directory into an empty
+//! database and refuses one that is not; every statistic computed from the
+//! copy agrees exactly with SQLite's (one implementation of the arithmetic,
+//! two ways of reading rows); PostgreSQL's triggers count writes as
+//! SQLite's do.
+//!
+//! Run by `make test-cluster` (ignored by `make test`, which must work on a
+//! machine without PostgreSQL); a server that cannot start fails them.
+
+mod common;
+
+use common::postgres::Postgres;
+use voxdash::clock::Clock;
+use voxdash::config::Config;
+use voxdash::import::{import_dir, ImportOptions};
+use voxdash::stats::key::Filter;
+use voxdash::stats::{compute, StatKey};
+use voxdash::store::postgres::{copy_from_sqlite, PgStore};
+use voxdash::store::{Store, StoreError};
+
+fn sample() -> (tempfile::TempDir, Store, Config) {
+    let dir = common::temp_dir();
+    let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
+    import_dir(&store, &common::sample_dir(), &ImportOptions::default()).unwrap();
+    let clock = Clock::from_env_value(Some(common::SAMPLE_NOW)).unwrap();
+    let config = Config::with(dir.path(), common::SAMPLE_TZ.parse().unwrap(), clock);
+    (dir, store, config)
+}
+
+/// Rows of `table` in the SQLite store.
+fn rows(store: &Store, table: &str) -> u64 {
+    store
+        .conn()
+        .unwrap()
+        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap() as u64
+}
+
+/// Every key of the sample: shared, every learner's four, every group of
+/// one value, every speaker.
+fn every_key(store: &Store) -> Vec<StatKey> {
+    let conn = store.conn().unwrap();
+    let ids = |sql: &str| -> Vec<i64> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let ids = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        ids
+    };
+    let mut keys = StatKey::SHARED.to_vec();
+    for user in ids("SELECT DISTINCT user_id FROM study_sessions UNION SELECT id FROM users") {
+        for key in [
+            "daily/2026-11-23",
+            "daily/2026-11-20",
+            "weekly/2026-11-16",
+            "analytics",
+            "courses",
+        ] {
+            keys.push(StatKey::parse(&format!("user/{user}/{key}")).unwrap());
+        }
+    }
+    let values = voxdash::store::speakers::group_values(&conn).unwrap();
+    for (name, list) in [
+        ("category", &values.categories),
+        ("diagnosis", &values.diagnoses),
+        ("gender", &values.genders),
+    ] {
+        for value in list {
+            let mut filter = Filter::default();
+            filter.set(name, value.clone());
+            keys.push(StatKey::SubCorpus(filter));
+        }
+    }
+    for speaker in ids("SELECT id FROM speakers") {
+        keys.push(StatKey::Speaker { speaker });
+    }
+    keys
+}
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn every_statistic_computed_from_postgresql_agrees_exactly_with_sqlite() {
+    let pg = Postgres::start();
+    let (_dir, store, config) = sample();
+    let url = pg.database("lab");
+    let report = copy_from_sqlite(&store, &url, |_, _| {}).unwrap();
+    for table in [
+        "speakers",
+        "recordings",
+        "uploads",
+        "study_sessions",
+        "users",
+    ] {
+        let copied = report.tables.iter().find(|(t, _)| t == table).unwrap().1;
+        assert_eq!(copied, rows(&store, table), "{table}");
+        assert!(copied > 0, "{table} is empty in the sample");
+    }
+    let target = PgStore::connect(&url).unwrap();
+    let keys = every_key(&store);
+    assert!(keys.len() > 50, "{} keys", keys.len());
+    for key in keys {
+        let here = store.snapshot(|v| compute(v, &config, &key));
+        let there = target.snapshot(|v| compute(v, &config, &key));
+        match (here, there) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a.statistic, b.statistic, "{key}");
+                assert_eq!(a.revision, b.revision, "{key}");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{key}"),
+            (a, b) => panic!("{key}: {a:?} against {b:?}"),
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn a_copy_into_a_database_that_is_not_empty_is_refused_and_writes_nothing() {
+    let pg = Postgres::start();
+    let (_dir, store, _) = sample();
+    let url = pg.database("theirs");
+    let target = PgStore::connect(&url).unwrap();
+    target.execute("CREATE TABLE invoices (id int)").unwrap();
+    let err = copy_from_sqlite(&store, &url, |_, _| {}).unwrap_err();
+    assert!(matches!(err, StoreError::NotEmpty { .. }), "{err}");
+    assert!(err.to_string().contains("is not empty (1 tables)"), "{err}");
+    assert_eq!(target.table_count().unwrap(), 1);
+    assert_eq!(target.version().unwrap(), 0);
+}
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn writes_in_postgresql_are_counted_by_its_triggers_as_in_sqlite() {
+    let pg = Postgres::start();
+    let (_dir, store, _) = sample();
+    let url = pg.database("lab");
+    copy_from_sqlite(&store, &url, |_, _| {}).unwrap();
+    let target = PgStore::connect(&url).unwrap();
+    let elderly = [Some("elderly"), None, None];
+    let patient = [Some("patient"), None, None];
+    let moved = [Some("moved"), None, None];
+    let counters = || {
+        target
+            .snapshot(|v| {
+                Ok::<_, StoreError>([
+                    v.tables_revision(&["speakers", "recordings"])?,
+                    v.speaker_revision(1)?,
+                    v.group_revision(elderly)?,
+                    v.group_revision(patient)?,
+                    v.group_revision(moved)?,
+                    v.user_revision(2)?.0,
+                    v.tables_revision(&["study_sessions"])?,
+                ])
+            })
+            .unwrap()
+    };
+    let before = counters();
+    // Speaker 1 is elderly: a recording of theirs counts for them and their
+    // group, not for patients.
+    target
+        .execute(
+            "INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s)
+             VALUES (1, 'new.wav', 0, 1.5)",
+        )
+        .unwrap();
+    let after = counters();
+    assert_eq!(after[0], before[0] + 1);
+    assert_eq!(after[1], before[1] + 1);
+    assert_eq!(after[2], before[2] + 1);
+    assert_eq!(after[3], before[3]);
+    // Moving speaker 1 to another group counts for both groups.
+    target
+        .execute("UPDATE speakers SET category = 'moved' WHERE id = 1")
+        .unwrap();
+    let moved_now = counters();
+    assert_eq!(moved_now[2], after[2] + 1);
+    assert_eq!(moved_now[4], after[4] + 1);
+    // A study session counts for its learner and its table.
+    target
+        .execute(
+            "INSERT INTO study_sessions (user_id, start_time, duration_minutes, is_active)
+             VALUES (2, 0, 30, 0)",
+        )
+        .unwrap();
+    let session = counters();
+    assert_eq!(session[5], moved_now[5] + 1);
+    assert_eq!(session[6], moved_now[6] + 1);
+    // New rows get ids past the copied ones.
+    let largest = rows(&store, "study_sessions") as i64;
+    let newest: i64 = postgres::Client::connect(&url, postgres::NoTls)
+        .unwrap()
+        .query_one("SELECT MAX(id) FROM study_sessions", &[])
+        .unwrap()
+        .get(0);
+    assert!(newest > largest, "{newest} after {largest} rows");
+}
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn the_cli_copies_a_data_directory_once() {
+    let pg = Postgres::start();
+    let dir = common::imported_dir();
+    let url = pg.database("lab");
+    let bin = env!("CARGO_BIN_EXE_voxdash");
+    let out = common::run_cli(bin, dir.path(), &["migrate", "--to", &url]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
+    assert!(
+        stdout.contains(&format!("recordings: {} rows", rows(&store, "recordings"))),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("every table's row count checked"),
+        "{stderr}"
+    );
+    let again = common::run_cli(bin, dir.path(), &["migrate", "--to", &url]);
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("is not empty"), "{stderr}");
+    assert!(!stderr.contains("password"), "{stderr}");
+}
