@@ -13,13 +13,17 @@ WORK="$PWD/bench-cluster-data"
 export VOXDASH_NOW="${VOXDASH_NOW:-2026-11-23T12:00:00+09:00}" VOXDASH_TZ="${VOXDASH_TZ:-Asia/Seoul}" VOXDASH_LOG=warn
 need() { command -v "$1" >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq "$2" >/dev/null; }; }
 need redis-server redis-server; need wrk wrk; need /usr/bin/time time
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq postgresql >/dev/null; }
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+# PostgreSQL refuses to run as root: its programs run as `postgres` then.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 command -v nginx >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq nginx-light >/dev/null 2>&1 || apt-get install -y -qq nginx >/dev/null; }
-cargo build --release --example redis_read >/dev/null
+cargo build --release --example redis_read --example pg_compute >/dev/null
 cargo build --release >/dev/null
 
 PIDS=()
 # Stops what it started, last first (nginx, the nodes, then Redis).
-cleanup() { for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[i]}" 2>/dev/null || true; sleep 0.2; done; wait 2>/dev/null || true; }
+cleanup() { [ -n "${PGDIR:-}" ] && { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGDIR"; }; for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[i]}" 2>/dev/null || true; wait "${PIDS[i]}" 2>/dev/null || sleep 0.3; done; }
 trap cleanup EXIT
 rm -rf "$WORK"; mkdir -p "$WORK"
 redis-server --port 0 --unixsocket "$WORK/redis.sock" --unixsocketperm 700 --save "" --appendonly no --dir "$WORK" >/dev/null &
@@ -34,6 +38,18 @@ miss_file=$(timed $BIN --data-dir "$WORK/data" stats dashboard --refresh)
 miss_redis=$(timed env VOXDASH_CACHE_URL="$REDIS" $BIN --data-dir "$WORK/data" stats dashboard --refresh)
 refresh_out=$(VOXDASH_CACHE_URL="$REDIS" $BIN --data-dir "$WORK/data" refresh)
 reads=$(target/release/examples/redis_read "$WORK/data" "$REDIS")
+
+# PostgreSQL in a temporary directory (one its account can reach), on a
+# Unix socket.
+PGDIR=$(mktemp -d)
+if [ "$(id -u)" = 0 ]; then chown postgres "$PGDIR"; fi
+as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres -E UTF8 --no-locale >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -o "-k $PGDIR -c listen_addresses=''" start >/dev/null
+PG_STOP() { as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true; }
+PGURL="host=$PGDIR user=postgres dbname=postgres"
+migrate=$(timed $BIN --data-dir "$WORK/data" migrate --to "$PGURL")
+pg_compute=$(target/release/examples/pg_compute "$WORK/data" "$PGURL")
+PG_STOP
 sync
 
 # Two nodes on the data directory, sharing the Redis; nginx in front with
@@ -91,6 +107,10 @@ rss=$(for pid in "${PIDS[@]:1:2}"; do ps -o rss= -p "$pid"; done | awk '{printf 
   echo "|---|---|"
   echo "| \`stats dashboard --refresh\`, cache in the file (whole process) | $miss_file |"
   echo "| the same, cache in Redis (whole process) | $miss_redis |"
+  echo "| \`voxdash migrate --to\` into an empty PostgreSQL (COPY, one transaction, counts checked; whole process) | $migrate |"
+  echo
+  echo "The shared statistics computed from SQLite and from PostgreSQL $(as_pg "$PGBIN/postgres" --version | awk '{print $3}') holding the same rows (\`examples/pg_compute\`, Unix socket, fsync on):"
+  echo; echo '```'; echo "$pg_compute"; echo '```'; echo
   echo
   echo "Refresh of the three shared keys into Redis (\`voxdash refresh\` with \`VOXDASH_CACHE_URL\`):"
   echo; echo '```'; echo "$refresh_out"; echo '```'; echo
