@@ -314,6 +314,9 @@ pub fn copy_from_sqlite(
     }
     tx.commit().map_err(&err)?;
     snapshot.finish()?;
+    // Statistics for the planner, and the visibility map that lets the
+    // statistics' reads scan an index without visiting the table.
+    client.batch_execute("VACUUM ANALYZE").map_err(&err)?;
     Ok(report)
 }
 
