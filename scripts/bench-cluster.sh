@@ -101,7 +101,7 @@ rss=$(for pid in "${PIDS[@]:1:2}"; do ps -o rss= -p "$pid"; done | awk '{printf 
   echo "# Benchmarks: several nodes"
   echo
   echo "Run by \`make bench-cluster\` on $(date -u +%Y-%m-%d), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -m), $(lscpu | sed -n 's/^Model name: *//p' | head -1); $(redis-server --version | cut -d' ' -f1-3) on a Unix socket without persistence."
-  echo "Dataset: \`voxdash demo --scale $SCALE\`, data in SQLite (PostgreSQL is not built yet)."
+  echo "Dataset: \`voxdash demo --scale $SCALE\`; the nodes serve it from SQLite (serving from PostgreSQL is not built yet), the PostgreSQL figures are from the copy \`migrate\` made."
   echo
   echo "| what | figure |"
   echo "|---|---|"
