@@ -63,6 +63,7 @@ pub fn init(config: &Config, with_demo: bool) -> Result<bool> {
 /// another server holds the cache; waits up to 30 s for a short command
 /// that holds it.
 fn open_cache_for_serving(config: &Config, store: &Arc<Store>) -> Result<Arc<StatsCache>> {
+    setup::cache_agrees(config, config.cache_url.is_some())?;
     for tries in 0.. {
         match StatsCache::open(config, Arc::clone(store)) {
             Err(CacheError::Locked(path)) if tries < 60 => {
@@ -202,6 +203,8 @@ pub fn job(config: &Config, request: JobRequest) -> Result<bool> {
         }
     }
     let mut console = Console::new();
+    // Before the cache is opened: a refused command leaves nothing behind.
+    setup::cache_agrees(config, config.cache_url.is_some())?;
     match StatsCache::open(config, store) {
         Ok(cache) => {
             let report = jobs::run(&cache, request, &mut |p| console.show(p));

@@ -358,3 +358,65 @@ fn nodes_keep_answering_while_redis_is_away_and_recover_when_it_returns() {
     }
     assert_eq!(c.json(1, "/api/v1/stats/dashboard")["data"], expected);
 }
+
+/// Runs `voxdash serve` on `dir` with `env`, expecting it to refuse within
+/// 10 s; its stderr.
+fn serve_refused(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_voxdash"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["serve", "--public", "--bind", "127.0.0.1:0"])
+        .env("VOXDASH_LOG", "warn")
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("serve was not refused");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+#[ignore = "needs Debian's redis-server: make test-cluster"]
+fn a_command_or_a_node_with_another_cache_than_the_serving_nodes_is_refused() {
+    let c = Cluster::start("");
+    c.settle();
+    let bin = env!("CARGO_BIN_EXE_voxdash");
+    // Without the nodes' cache_url, a command would refresh a file nobody serves.
+    let out = common::run_cli(bin, c.dir.path(), &["refresh", "--only", "dashboard"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("with a shared stats cache (cache_url), and this command has none"),
+        "{stderr}"
+    );
+    let stderr = serve_refused(c.dir.path(), &[]);
+    assert!(stderr.contains("with a shared stats cache"), "{stderr}");
+    // Refused before anything was opened: no cache file appeared.
+    assert!(!c.dir.path().join("stats.redb").exists());
+
+    // The other way round: a server on the directory's own file, and a
+    // command or a node with a shared cache.
+    let alone = common::imported_dir();
+    let server = Served::start(alone.path());
+    assert_eq!(server.get("/healthz").0, 200);
+    let out = common::run_cli_with_env(
+        bin,
+        alone.path(),
+        &["refresh", "--only", "dashboard"],
+        &[("VOXDASH_CACHE_URL", &c.redis.url)],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("with its own stats cache file"), "{stderr}");
+    let stderr = serve_refused(alone.path(), &[("VOXDASH_CACHE_URL", &c.redis.url)]);
+    assert!(stderr.contains("with its own stats cache file"), "{stderr}");
+}

@@ -39,6 +39,19 @@ pub enum SetupError {
         /// What the server said about itself, if it answered the question.
         server: Option<ServerInfo>,
     },
+    /// Nodes with a shared stats cache serve the directory, and this
+    /// process would use the directory's own cache file instead.
+    #[error("voxdash serves {} with a shared stats cache (cache_url), and this command has none: give it the same cache_url, best in {}", .0.display(), .0.join("voxdash.toml").display())]
+    CacheElsewhere(PathBuf),
+    /// A server with the directory's own cache file serves it, and this
+    /// process would use a shared cache instead.
+    #[error("voxdash serves {} with its own stats cache file ({}); stop it, or give it the same cache_url", .dir.display(), describe(.server))]
+    CacheInFile {
+        /// The data directory.
+        dir: PathBuf,
+        /// What the server said about itself.
+        server: Option<ServerInfo>,
+    },
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -116,6 +129,37 @@ pub fn refuse_if_served(config: &Config) -> Result<(), SetupError> {
         dir: config.data_dir.clone(),
         server,
     })
+}
+
+/// Fails when this process would keep statistics somewhere else than the
+/// nodes serving the directory: a file cache while nodes share a cache in
+/// Redis, or a shared cache while a server holds the directory's file.
+/// Two caches for one directory would each answer their own numbers.
+pub fn cache_agrees(config: &Config, shared: bool) -> Result<(), SetupError> {
+    if shared {
+        return match control::ask_server(&config.data_dir) {
+            Err(ControlError::NotRunning(_)) => Ok(()),
+            Ok(info) => Err(SetupError::CacheInFile {
+                dir: config.data_dir.clone(),
+                server: Some(info),
+            }),
+            Err(_) => Err(SetupError::CacheInFile {
+                dir: config.data_dir.clone(),
+                server: None,
+            }),
+        };
+    }
+    // Nodes serve the directory but none holds its cache file (that one
+    // would answer on the control socket, and the usual ways apply).
+    if crate::store::DirLock::in_use(&config.data_dir)?
+        && matches!(
+            control::ask_server(&config.data_dir),
+            Err(ControlError::NotRunning(_))
+        )
+    {
+        return Err(SetupError::CacheElsewhere(config.data_dir.clone()));
+    }
+    Ok(())
 }
 
 /// What became of the demo's staff login.

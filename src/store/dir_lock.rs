@@ -18,12 +18,24 @@ pub struct DirLock {
 
 impl DirLock {
     /// Holds the directory as one of its serving nodes. Fails while a
-    /// restore holds it.
+    /// restore holds it (after a second of retries: a command looking
+    /// whether nodes serve holds it alone for a moment).
     pub fn serving(dir: &Path) -> Result<DirLock> {
-        DirLock::take(dir, libc::LOCK_SH)?.ok_or_else(|| StoreError::DataDir {
+        for _ in 0..20 {
+            if let Some(lock) = DirLock::take(dir, libc::LOCK_SH)? {
+                return Ok(lock);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err(StoreError::DataDir {
             path: dir.to_path_buf(),
             reason: "a restore is under way".into(),
         })
+    }
+
+    /// Whether some process serves the directory (or restores into it) now.
+    pub fn in_use(dir: &Path) -> Result<bool> {
+        Ok(DirLock::alone(dir)?.is_none())
     }
 
     /// Holds the directory alone; `None` while a node serves it.

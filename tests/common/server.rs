@@ -92,7 +92,10 @@ fn serve(
     let redis = on_redis().then(super::redis::Redis::start);
     config.cache_url = redis.as_ref().map(|r| r.url.clone());
     let cache = StatsCache::open(&config, store).unwrap();
-    let control = voxdash::control::listen(Arc::clone(&cache)).unwrap();
+    // As `voxdash serve`: the control channel only for the cache file.
+    let control = redis
+        .is_none()
+        .then(|| voxdash::control::listen(Arc::clone(&cache)).unwrap());
     let server = web::start(
         cache,
         &web::ServeOptions {
@@ -107,7 +110,7 @@ fn serve(
     Running {
         dir,
         server: Some(server),
-        control: Some(control),
+        control,
         addr,
         redis,
     }
