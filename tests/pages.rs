@@ -304,3 +304,24 @@ fn an_empty_store_says_how_to_load_data() {
     let ko = get(&r, "/audio/dashboard/?lang=ko", &[]);
     assert!(ko.body.contains("아직 데이터가 없습니다"));
 }
+
+#[test]
+fn the_admin_page_says_where_the_stats_cache_is() {
+    let r = start(false);
+    let staff = sign_in(&r, "boss", "staff-password");
+    let files = get(
+        &r,
+        "/admin/cache/?format=csv&table=files",
+        &[("Cookie", &staff.0)],
+    );
+    assert_eq!(files.status, 200);
+    assert!(files.body.contains("voxdash.db"), "{}", files.body);
+    match &r.redis {
+        // On a shared cache (make test-cluster): the server, not a file.
+        Some(redis) => {
+            assert!(files.body.contains(&redis.url), "{}", files.body);
+            assert!(!files.body.contains("stats.redb"), "{}", files.body);
+        }
+        None => assert!(files.body.contains("stats.redb"), "{}", files.body),
+    }
+}

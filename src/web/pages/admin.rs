@@ -47,13 +47,17 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let config = app.cache.config();
     let conn = app.cache.store().conn()?;
     let size = |p: std::path::PathBuf| std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-    let files = [
-        (
-            "voxdash.db",
-            size(config.db_path()) + size(config.data_dir.join("voxdash.db-wal")),
-        ),
-        ("stats.redb", size(config.cache_path())),
-    ];
+    let mut files = vec![(
+        "voxdash.db".to_string(),
+        size(config.db_path()) + size(config.data_dir.join("voxdash.db-wal")),
+    )];
+    if app.cache.is_shared() {
+        // The shared cache: where it is and what its entries take there.
+        let bytes = entries.iter().map(|e| e.size as u64).sum();
+        files.push((app.cache.place(), bytes));
+    } else {
+        files.push(("stats.redb".to_string(), size(config.cache_path())));
+    }
     let mut all = vec![
         entry_table(l, &entries),
         metrics_table(l, &app.cache.metrics().snapshot()),
@@ -74,7 +78,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
             ("admin.file", "admin.size"),
             files
                 .into_iter()
-                .map(|(n, b)| (n.to_string(), Cell::int(b as i64).shown_as(human_bytes(b)))),
+                .map(|(n, b)| (n, Cell::int(b as i64).shown_as(human_bytes(b)))),
         ),
     ];
     if let Some(id) = csv_requested(ctx)? {
