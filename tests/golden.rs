@@ -2,21 +2,10 @@
 
 mod common;
 
-use voxdash::clock::Clock;
 use voxdash::config::Config;
 use voxdash::i18n::Lang;
-use voxdash::import::{import_dir, ImportOptions};
 use voxdash::stats::{compute, StatKey};
 use voxdash::store::Store;
-
-fn sample_store() -> (tempfile::TempDir, Store, Config) {
-    let dir = common::temp_dir();
-    let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
-    import_dir(&store, &common::sample_dir(), &ImportOptions::default()).unwrap();
-    let clock = Clock::from_env_value(Some(common::SAMPLE_NOW)).unwrap();
-    let config = Config::with(dir.path(), common::SAMPLE_TZ.parse().unwrap(), clock);
-    (dir, store, config)
-}
 
 fn data(store: &Store, config: &Config, key: &str) -> serde_json::Value {
     let key = StatKey::parse(key).unwrap();
@@ -29,7 +18,7 @@ fn data(store: &Store, config: &Config, key: &str) -> serde_json::Value {
 
 #[test]
 fn every_expected_statistic_of_the_sample_matches() {
-    let (_dir, store, config) = sample_store();
+    let (_dir, store, config) = common::sample_store();
     let expected = common::expected();
     let mut diffs = Vec::new();
     for key in ["dashboard", "locations", "learning"] {

@@ -11,22 +11,9 @@
 mod common;
 
 use common::postgres::Postgres;
-use voxdash::clock::Clock;
-use voxdash::config::Config;
-use voxdash::import::{import_dir, ImportOptions};
-use voxdash::stats::key::Filter;
 use voxdash::stats::{compute, StatKey};
 use voxdash::store::postgres::{copy_from_sqlite, PgStore};
 use voxdash::store::{Store, StoreError};
-
-fn sample() -> (tempfile::TempDir, Store, Config) {
-    let dir = common::temp_dir();
-    let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
-    import_dir(&store, &common::sample_dir(), &ImportOptions::default()).unwrap();
-    let clock = Clock::from_env_value(Some(common::SAMPLE_NOW)).unwrap();
-    let config = Config::with(dir.path(), common::SAMPLE_TZ.parse().unwrap(), clock);
-    (dir, store, config)
-}
 
 /// Rows of `table` in the SQLite store.
 fn rows(store: &Store, table: &str) -> u64 {
@@ -64,18 +51,8 @@ fn every_key(store: &Store) -> Vec<StatKey> {
             keys.push(StatKey::parse(&format!("user/{user}/{key}")).unwrap());
         }
     }
-    let values = voxdash::store::speakers::group_values(&conn).unwrap();
-    for (name, list) in [
-        ("category", &values.categories),
-        ("diagnosis", &values.diagnoses),
-        ("gender", &values.genders),
-    ] {
-        for value in list {
-            let mut filter = Filter::default();
-            filter.set(name, value.clone());
-            keys.push(StatKey::SubCorpus(filter));
-        }
-    }
+    // One entry per category, diagnosis and gender, as the warm-up makes.
+    keys.extend(voxdash::jobs::warmup::group_keys(&conn).unwrap());
     for speaker in ids("SELECT id FROM speakers") {
         keys.push(StatKey::Speaker { speaker });
     }
@@ -86,7 +63,7 @@ fn every_key(store: &Store) -> Vec<StatKey> {
 #[ignore = "needs Debian's postgresql: make test-cluster"]
 fn every_statistic_computed_from_postgresql_agrees_exactly_with_sqlite() {
     let pg = Postgres::start();
-    let (_dir, store, config) = sample();
+    let (_dir, store, config) = common::sample_store();
     let url = pg.database("lab");
     let report = copy_from_sqlite(&store, &url, |_, _| {}).unwrap();
     for table in [
@@ -121,7 +98,7 @@ fn every_statistic_computed_from_postgresql_agrees_exactly_with_sqlite() {
 #[ignore = "needs Debian's postgresql: make test-cluster"]
 fn a_copy_into_a_database_that_is_not_empty_is_refused_and_writes_nothing() {
     let pg = Postgres::start();
-    let (_dir, store, _) = sample();
+    let (_dir, store, _) = common::sample_store();
     let url = pg.database("theirs");
     let target = PgStore::connect(&url).unwrap();
     target.execute("CREATE TABLE invoices (id int)").unwrap();
@@ -136,7 +113,7 @@ fn a_copy_into_a_database_that_is_not_empty_is_refused_and_writes_nothing() {
 #[ignore = "needs Debian's postgresql: make test-cluster"]
 fn writes_in_postgresql_are_counted_by_its_triggers_as_in_sqlite() {
     let pg = Postgres::start();
-    let (_dir, store, _) = sample();
+    let (_dir, store, _) = common::sample_store();
     let url = pg.database("lab");
     copy_from_sqlite(&store, &url, |_, _| {}).unwrap();
     let target = PgStore::connect(&url).unwrap();

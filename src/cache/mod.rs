@@ -459,7 +459,7 @@ impl StatsCache {
         let text = key.to_string();
         let kind = key.kind();
         let now = self.config.clock.now_micros();
-        self.touch(&text);
+        self.backend.touch(&text);
         if let Some(entry) = self.read_shared(&text) {
             let (status, changes) = self.status(key, &entry)?;
             let status = if status == Freshness::Stale {
@@ -500,10 +500,6 @@ impl StatsCache {
             changes_since: 0,
             entry,
         })
-    }
-
-    fn touch(&self, key: &str) {
-        self.backend.touch(key);
     }
 
     /// Starts a background recomputation unless one is under way. The
@@ -857,25 +853,22 @@ impl StatsCache {
         self.decoded.clear();
         let now = self.config.clock.now_micros();
         let from_memory = self.lock_transient().purge_expired(now);
-        let listed: BTreeSet<String> = self.backend.keys("user/")?.into_iter().collect();
-        let mut kept = BTreeSet::new();
-        let mut victims = Vec::new();
-        for (key, bytes) in self.backend.entries("user/")? {
-            match Entry::decode(&bytes) {
-                Some(e) if e.expires_at() > now => {
-                    kept.insert(key);
-                }
-                _ => victims.push(key),
-            }
-        }
-        // Keys the backend listed whose entry it already let go (Redis
-        // expiry) leave its index too.
-        let gone: Vec<String> = listed
+        let stored: HashMap<String, Vec<u8>> = self.backend.entries("user/")?.into_iter().collect();
+        // Every listed key whose entry is expired, unreadable, or already let
+        // go by the backend (Redis expiry: then only its index entry is left,
+        // and removing it counts nothing).
+        let victims: Vec<String> = self
+            .backend
+            .keys("user/")?
             .into_iter()
-            .filter(|k| !kept.contains(k) && !victims.contains(k))
+            .filter(|k| {
+                !stored
+                    .get(k)
+                    .and_then(|bytes| Entry::decode(bytes))
+                    .is_some_and(|e| e.expires_at() > now)
+            })
             .collect();
         let removed = self.backend.remove(&victims)?;
-        self.backend.remove(&gone)?;
         Ok(from_memory + removed)
     }
 

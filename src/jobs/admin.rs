@@ -30,6 +30,9 @@ pub enum AdminError {
     /// A server (or a job) holds the data directory.
     #[error("{0} is in use by a running voxdash (the server?); stop it before restoring")]
     InUse(PathBuf),
+    /// The stats cache could not be opened or cleared.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
     /// The file to restore is not a sound voxdash database.
     #[error("{path} cannot be restored: {reason}")]
     BadSource {
@@ -137,14 +140,9 @@ pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError>
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let cache_path = config.cache_path();
-    // The file must be closed before it is removed; a shared cache is
-    // cleared through it afterwards.
-    let guard = if guard.is_shared() {
-        Some(guard)
-    } else {
-        drop(guard);
-        None
-    };
+    // The file must be closed before it is removed; a shared cache stays
+    // open, to be cleared afterwards.
+    let shared = guard.is_shared().then_some(guard);
     let copied =
         rusqlite::Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(StoreError::from)
@@ -155,13 +153,10 @@ pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError>
         let _ = std::fs::rename(&aside, &db);
         return Err(e.into());
     }
-    if let Some(guard) = guard {
+    if let Some(cache) = shared {
         // Every node reads the shared cache: what it holds described the
         // replaced data.
-        guard.invalidate_prefix("").map_err(|e| AdminError::File {
-            path: cache_path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        cache.invalidate_prefix("")?;
     } else {
         std::fs::remove_file(&cache_path).map_err(file_err(&cache_path))?;
     }
@@ -255,21 +250,19 @@ fn check_cache(config: &Config) -> Finding {
         Err(e) => return Finding::new("stats cache", false, format!("not checked: {e}")),
     };
     match StatsCache::open(config, store) {
-        Ok(c) => match c
-            .health()
-            .map_err(|_| c.place())
-            .and_then(|()| c.len().map_err(|e| e.to_string()))
-        {
+        Ok(c) if c.is_shared() && c.health().is_err() => Finding::new(
+            "stats cache",
+            false,
+            format!("{} is unreachable", c.place()),
+        ),
+        Ok(c) => match c.len() {
             Ok(n) if c.is_shared() => Finding::new(
                 "stats cache",
                 true,
                 format!("{} answers, {n} entries", c.place()),
             ),
             Ok(n) => Finding::new("stats cache", true, format!("readable, {n} entries")),
-            Err(e) if c.is_shared() => {
-                Finding::new("stats cache", false, format!("{e} is unreachable"))
-            }
-            Err(e) => Finding::new("stats cache", false, e),
+            Err(e) => Finding::new("stats cache", false, e.to_string()),
         },
         Err(CacheError::Locked(_)) => {
             Finding::new("stats cache", true, "in use by the running server")

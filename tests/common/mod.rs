@@ -73,6 +73,21 @@ pub fn json_diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Str
     }
 }
 
+/// A new data directory with the sample imported through the library, and
+/// a configuration with the sample's clock and zone.
+pub fn sample_store() -> (
+    tempfile::TempDir,
+    voxdash::store::Store,
+    voxdash::config::Config,
+) {
+    let dir = temp_dir();
+    let store = voxdash::store::Store::open(&dir.path().join("voxdash.db")).unwrap();
+    voxdash::import::import_dir(&store, &sample_dir(), &Default::default()).unwrap();
+    let clock = voxdash::clock::Clock::from_env_value(Some(SAMPLE_NOW)).unwrap();
+    let config = voxdash::config::Config::with(dir.path(), SAMPLE_TZ.parse().unwrap(), clock);
+    (dir, store, config)
+}
+
 /// A fresh temporary data directory.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new()

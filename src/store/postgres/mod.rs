@@ -160,7 +160,7 @@ impl PgStore {
 }
 
 fn ensure_known(table: &str) -> Result<()> {
-    if schema::TABLES.iter().any(|(t, _)| *t == table) {
+    if schema::TABLES.contains(&table) {
         Ok(())
     } else {
         Err(StoreError::Invalid(format!("no table {table:?}")))
@@ -245,7 +245,7 @@ pub fn copy_from_sqlite(
     let err = target.err();
     let mut tx = client.transaction().map_err(&err)?;
     apply_migrations(&mut tx, 0).map_err(&err)?;
-    for (table, _) in schema::TABLES {
+    for table in schema::TABLES {
         tx.batch_execute(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))
             .map_err(&err)?;
     }
@@ -255,7 +255,19 @@ pub fn copy_from_sqlite(
         place: target.place.clone(),
         tables: Vec::new(),
     };
-    for (table, columns) in schema::TABLES {
+    for table in schema::TABLES {
+        // The columns the migrations made; SQLite has every one of them.
+        let columns: Vec<String> = tx
+            .query(
+                "SELECT column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1
+                 ORDER BY ordinal_position",
+                &[table],
+            )
+            .map_err(&err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let list = columns.join(", ");
         let mut stmt = snapshot.prepare(&format!("SELECT {list} FROM {table}"))?;
         let mut rows = stmt.query([])?;
@@ -266,13 +278,12 @@ pub fn copy_from_sqlite(
         let mut copied = 0u64;
         while let Some(row) = rows.next()? {
             line.clear();
-            for i in 0..columns.len() {
+            for (i, column) in columns.iter().enumerate() {
                 if i > 0 {
                     line.push(b'\t');
                 }
-                copy_text(row.get_ref(i)?, &mut line).map_err(|reason| {
-                    StoreError::Invalid(format!("{table}.{}: {reason}", columns[i]))
-                })?;
+                copy_text(row.get_ref(i)?, &mut line)
+                    .map_err(|reason| StoreError::Invalid(format!("{table}.{column}: {reason}")))?;
             }
             line.push(b'\n');
             writer.write_all(&line).map_err(|e| StoreError::DataDir {
@@ -294,7 +305,7 @@ pub fn copy_from_sqlite(
         )
         .map_err(&err)?;
     }
-    for (table, _) in schema::TABLES {
+    for table in schema::TABLES {
         tx.batch_execute(&format!("ALTER TABLE {table} ENABLE TRIGGER USER"))
             .map_err(&err)?;
     }

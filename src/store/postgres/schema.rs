@@ -7,146 +7,27 @@
 //! `BIGINT`, reals `DOUBLE PRECISION`, texts `TEXT`, so every value copies
 //! over unchanged and the statistics read the same numbers.
 
-/// Tables holding data, in the order a copy fills them, each with its
-/// columns (the same names as in SQLite).
-pub const TABLES: &[(&str, &[&str])] = &[
-    (
-        "users",
-        &[
-            "id",
-            "username",
-            "display_name",
-            "is_staff",
-            "created_at",
-            "last_active_at",
-            "region",
-            "password_hash",
-        ],
-    ),
-    (
-        "speakers",
-        &[
-            "id",
-            "code",
-            "gender",
-            "birth_year",
-            "category",
-            "diagnosis",
-            "created_at",
-        ],
-    ),
-    (
-        "uploads",
-        &[
-            "id",
-            "user_id",
-            "uploaded_at",
-            "ip",
-            "latitude",
-            "longitude",
-            "region",
-        ],
-    ),
-    (
-        "recordings",
-        &[
-            "id",
-            "speaker_id",
-            "upload_id",
-            "file_name",
-            "recorded_at",
-            "duration_s",
-            "sample_rate",
-            "snr_db",
-        ],
-    ),
-    (
-        "ip_regions",
-        &["seq", "cidr", "region", "latitude", "longitude"],
-    ),
-    ("courses", &["id", "name", "subject"]),
-    (
-        "study_sessions",
-        &[
-            "id",
-            "user_id",
-            "course_id",
-            "subject_category",
-            "start_time",
-            "end_time",
-            "duration_minutes",
-            "effectiveness_rating",
-            "focus_score",
-            "learning_environment",
-            "device_type",
-            "is_active",
-        ],
-    ),
-    (
-        "course_progress",
-        &[
-            "id",
-            "user_id",
-            "course_id",
-            "proficiency_level",
-            "learning_hours_total",
-            "learning_hours_week",
-            "completed_at",
-            "updated_at",
-        ],
-    ),
-    (
-        "web_sessions",
-        &[
-            "token_hash",
-            "user_id",
-            "csrf_token",
-            "created_at",
-            "expires_at",
-        ],
-    ),
-    (
-        "api_tokens",
-        &["id", "user_id", "token_hash", "created_at", "revoked_at"],
-    ),
-    (
-        "study_sessions_archive",
-        &[
-            "id",
-            "user_id",
-            "course_id",
-            "subject_category",
-            "start_time",
-            "end_time",
-            "duration_minutes",
-            "effectiveness_rating",
-            "focus_score",
-            "learning_environment",
-            "device_type",
-            "is_active",
-            "archived_at",
-        ],
-    ),
-    (
-        "job_runs",
-        &[
-            "id",
-            "job",
-            "started_at",
-            "duration_ms",
-            "outcome",
-            "summary",
-        ],
-    ),
-    ("job_leases", &["job", "holder", "expires_at"]),
+/// Tables holding data, in the order a copy fills them; their columns are
+/// the ones the migrations below create (the same names as in SQLite).
+pub const TABLES: &[&str] = &[
+    "users",
+    "speakers",
+    "uploads",
+    "recordings",
+    "ip_regions",
+    "courses",
+    "study_sessions",
+    "course_progress",
+    "web_sessions",
+    "api_tokens",
+    "study_sessions_archive",
+    "job_runs",
+    "job_leases",
     // The counters last: copied as they are, after the rows they count.
-    (
-        "write_counters",
-        &["table_name", "inserts", "updates", "deletes"],
-    ),
-    ("user_revisions", &["user_id", "sessions", "progress"]),
-    ("speaker_revisions", &["speaker_id", "n"]),
-    ("group_revisions", &["category", "diagnosis", "gender", "n"]),
+    "write_counters",
+    "user_revisions",
+    "speaker_revisions",
+    "group_revisions",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
