@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!("dashboard cache hit: median {:.1} µs", median(hits));
 
-    let users = voxdash::store::learners(&*store.conn()?, None)?;
+    let users = voxdash::store::learners(&store.conn()?, None)?;
     let today = config.local.date(config.clock.now_micros());
     let monday = voxdash::clock::LocalTime::monday_of(today);
     for (name, make) in [

@@ -41,15 +41,14 @@ fn main() -> anyhow::Result<()> {
 
     let (largest, speakers): (String, Vec<i64>) = {
         let conn = store.conn()?;
-        let largest = conn.query_row(
+        let largest = conn.query_value(
             "SELECT s.category FROM recordings r JOIN speakers s ON s.id = r.speaker_id
              GROUP BY s.category ORDER BY COUNT(*) DESC LIMIT 1",
-            [],
-            |r| r.get(0),
+            &[],
         )?;
-        let mut stmt = conn.prepare("SELECT id FROM speakers ORDER BY id")?;
-        let ids = stmt.query_map([], |r| r.get(0))?;
-        (largest, ids.collect::<Result<_, _>>()?)
+        let ids = conn.query("SELECT id FROM speakers ORDER BY id", &[])?;
+        let ids = ids.iter().map(|r| r.get(0)).collect::<Result<_, _>>()?;
+        (largest, ids)
     };
     let step = (speakers.len() / 200).max(1);
     let mut per_speaker = Vec::new();
@@ -74,7 +73,7 @@ fn main() -> anyhow::Result<()> {
     );
 
     let cache = StatsCache::open(&config, Arc::clone(&store))?;
-    let keys = voxdash::jobs::warmup::group_keys(&*store.conn()?)?;
+    let keys = voxdash::jobs::warmup::group_keys(&store.conn()?)?;
     let t = Instant::now();
     for key in &keys {
         cache.refresh(key)?;

@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use voxdash::config::Config;
 use voxdash::stats::{compute, StatKey};
-use voxdash::store::postgres::PgStore;
 use voxdash::store::Store;
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -25,7 +24,7 @@ fn main() -> anyhow::Result<()> {
     let now = std::env::var("VOXDASH_NOW").ok();
     let config = Config::load(std::path::Path::new(&dir), None, now.as_deref())?;
     let sqlite = Store::open(&config.db_path())?;
-    let pg = PgStore::connect(&url)?;
+    let pg = Store::open_postgres(&url)?;
     for key in StatKey::SHARED {
         let (mut here, mut there) = (Vec::new(), Vec::new());
         let (mut a, mut b) = (None, None);

@@ -23,19 +23,46 @@ use crate::{accounts, control};
 
 pub use setup::{SetupError, DEFAULT_BIND};
 
+/// Where the data and the stats cache are kept, from flags or the
+/// environment; each wins over the configuration file.
+#[derive(Debug, Clone, Default)]
+pub struct Places {
+    /// `--cache-url` / `VOXDASH_CACHE_URL`.
+    pub cache_url: Option<String>,
+    /// `--database-url` / `VOXDASH_DATABASE_URL`.
+    pub database_url: Option<String>,
+}
+
 /// Builds the configuration from the data directory, `--tz` and the
 /// environment (`VOXDASH_NOW`); a bad value is an error naming the setting.
-pub fn load_config(data_dir: &Path, tz: Option<&str>, cache_url: Option<String>) -> Result<Config> {
+pub fn load_config(data_dir: &Path, tz: Option<&str>, places: Places) -> Result<Config> {
     let now = std::env::var("VOXDASH_NOW").ok();
     let mut config = Config::load(data_dir, tz, now.as_deref())?;
-    if let Some(url) = cache_url.filter(|u| !u.is_empty()) {
+    if let Some(url) = places.cache_url.filter(|u| !u.is_empty()) {
         config.cache_url = Some(url);
+    }
+    if let Some(url) = places.database_url.filter(|u| !u.is_empty()) {
+        config.database_url = Some(url);
     }
     Ok(config)
 }
 
+/// Opens (creating or migrating) the store the configuration names.
 fn open_store(config: &Config) -> Result<Arc<Store>> {
-    Ok(Arc::new(Store::open(&config.db_path())?))
+    Ok(Arc::new(Store::open_configured(
+        config.database_url.as_deref(),
+        &config.db_path(),
+    )?))
+}
+
+/// Opens the store the configuration names without creating one: the
+/// data directory's database must exist.
+fn open_existing_store(config: &Config) -> Result<Store> {
+    match &config.database_url {
+        Some(url) => Ok(Store::open_postgres(url)?),
+        None => Store::open_existing(&config.db_path())
+            .with_context(|| format!("no database in {}", config.data_dir.display())),
+    }
 }
 
 /// `voxdash init [--demo]`: creates both stores; with `demo`, loads the
@@ -300,8 +327,7 @@ pub fn demo(config: &Config, scale: f64, seed: u64, out: Option<PathBuf>) -> Res
 
 /// `voxdash backup DEST`.
 pub fn backup(config: &Config, dest: &Path) -> Result<bool> {
-    let store = Store::open_existing(&config.db_path())
-        .with_context(|| format!("no database in {}", config.data_dir.display()))?;
+    let store = open_existing_store(config)?;
     jobs::admin::backup(&store, dest)?;
     eprintln!("backup written to {}", dest.display());
     Ok(true)
@@ -420,12 +446,12 @@ pub fn user_add(config: &Config, name: &str, staff: bool, password_stdin: bool) 
 /// `voxdash user passwd NAME`.
 pub fn user_passwd(config: &Config, name: &str, password_stdin: bool) -> Result<bool> {
     let store = open_store(config)?;
-    let mut conn = store.conn()?;
+    let conn = store.conn()?;
     if store::accounts::by_username(&conn, name)?.is_none() {
         bail!("user {name:?} not found");
     }
     let password = read_password(name, password_stdin)?;
-    store::accounts::set_password(&mut conn, name, &accounts::hash_password(&password))?;
+    store::accounts::set_password(&conn, name, &accounts::hash_password(&password))?;
     eprintln!("password of {name} changed");
     Ok(true)
 }

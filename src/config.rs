@@ -180,6 +180,10 @@ pub struct ConfigFile {
     /// (`redis://…` or `unix:///…`); `--cache-url` / `VOXDASH_CACHE_URL`
     /// override it.
     pub cache_url: Option<String>,
+    /// A PostgreSQL database holding the data of every node
+    /// (`postgres://…`); `--database-url` / `VOXDASH_DATABASE_URL`
+    /// override it.
+    pub database_url: Option<String>,
 }
 
 /// Everything a command needs to know about where and when it runs.
@@ -202,6 +206,9 @@ pub struct Config {
     /// The Redis server of a shared stats cache; `None`: the data
     /// directory's file.
     pub cache_url: Option<String>,
+    /// The PostgreSQL database of the data; `None`: the data directory's
+    /// `voxdash.db`.
+    pub database_url: Option<String>,
 }
 
 impl Config {
@@ -245,6 +252,7 @@ impl Config {
             server: file.server,
             backups_keep: file.backups_keep.unwrap_or(7),
             cache_url: file.cache_url.filter(|u| !u.is_empty()),
+            database_url: file.database_url.filter(|u| !u.is_empty()),
         })
     }
 
@@ -259,6 +267,7 @@ impl Config {
             server: ServerPolicy::default(),
             backups_keep: 7,
             cache_url: None,
+            database_url: None,
         }
     }
 

@@ -321,6 +321,7 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("error.429", "Too many attempts", "시도가 너무 많습니다", "尝试次数过多"),
     ("error.500", "Something went wrong on the server", "서버에서 문제가 생겼습니다", "服务器出错了"),
     ("error.503", "The server is busy", "서버가 바쁩니다", "服务器繁忙"),
+    ("error.database", "The database cannot be reached", "데이터베이스에 연결할 수 없습니다", "无法连接数据库"),
     ("error.detail", "Details", "자세한 내용", "详细信息"),
     ("error.back", "Back to the corpus dashboard", "코퍼스 대시보드로 돌아가기", "返回语料库仪表板"),
     ("error.retry", "Try again in {n} s.", "{n}초 후에 다시 시도하세요.", "请在 {n} 秒后重试。"),

@@ -9,12 +9,10 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use rusqlite::types::Value;
-use rusqlite::Connection;
-
 use crate::clock::parse_instant;
 use crate::rules::{self, Violation};
 use crate::store::import::{self as sql, IdTable, Upserted, WriteCounts};
+use crate::store::{Conn, Value};
 use crate::store::{Store, StoreError};
 
 /// The type of a column of the import format.
@@ -302,12 +300,6 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-impl From<rusqlite::Error> for ImportError {
-    fn from(e: rusqlite::Error) -> Self {
-        ImportError::Store(StoreError::Sqlite(e))
-    }
-}
-
 /// How to import.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -512,7 +504,7 @@ struct SpeakerCodes {
 }
 
 impl SpeakerCodes {
-    fn load(conn: &Connection) -> Result<SpeakerCodes, StoreError> {
+    fn load(conn: &Conn) -> Result<SpeakerCodes, StoreError> {
         let mut codes = SpeakerCodes::default();
         // Lowest id first: if the store already holds a duplicate, the
         // first speaker keeps the code.
@@ -640,16 +632,18 @@ pub fn import_dir(
     let bar = progress_bar(options.progress, total_bytes);
 
     let conn = store.conn()?;
-    sql::begin(&conn)?;
-    let result = load_all(&conn, plan, options, &bar, &mut report);
+    // The whole import is one transaction, committed or rolled back as a
+    // whole; it takes the write lock first.
+    let tx = conn.write_transaction()?;
+    let result = load_all(&tx, plan, options, &bar, &mut report);
     bar.finish_and_clear();
     match result {
         Ok(()) => {
-            sql::commit(&conn)?;
+            tx.commit()?;
             Ok(report)
         }
         Err(e) => {
-            let _ = sql::rollback(&conn);
+            let _ = tx.rollback();
             Err(e)
         }
     }
@@ -699,7 +693,7 @@ fn plan_files(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<PlannedFile>
 
 /// Loads the planned files, in order, inside the import's transaction.
 fn load_all(
-    conn: &Connection,
+    conn: &Conn,
     plan: Vec<PlannedFile>,
     options: &ImportOptions,
     bar: &indicatif::ProgressBar,
@@ -736,8 +730,11 @@ fn load_all(
             });
         }
     }
+    let counts_writes = suspended.counts_writes();
     suspended.restore(conn)?;
-    loader.writes.apply(conn)?;
+    if counts_writes {
+        loader.writes.apply(conn)?;
+    }
     Ok(())
 }
 
@@ -767,7 +764,7 @@ fn progress_bar(wanted: bool, total: u64) -> indicatif::ProgressBar {
 
 impl Known {
     /// Loads the ids later files refer to, once the files that define them are in.
-    fn refresh(&mut self, conn: &Connection, table: &str) -> Result<(), StoreError> {
+    fn refresh(&mut self, conn: &Conn, table: &str) -> Result<(), StoreError> {
         match table {
             "speakers" => self.speaker_codes = SpeakerCodes::load(conn)?,
             "uploads" => self.users = sql::ids(conn, IdTable::Users)?,
@@ -792,7 +789,7 @@ impl Known {
 
 /// What the files of one import share while they load.
 struct Loader<'a> {
-    conn: &'a Connection,
+    conn: &'a Conn<'a>,
     options: &'a ImportOptions,
     bar: &'a indicatif::ProgressBar,
     /// Ids and codes the business rules check against.

@@ -12,7 +12,7 @@ use crate::stats::key::Change;
 use crate::store::writes::{
     self as sql, NewRecording, NewSession, NewUpload, ProgressRow, SessionRow,
 };
-use crate::store::{write_transaction, StoreError};
+use crate::store::StoreError;
 
 /// Why a write was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +52,6 @@ impl From<Violation> for WriteError {
             field: v.field,
             reason: v.reason,
         }
-    }
-}
-
-impl From<rusqlite::Error> for WriteError {
-    fn from(e: rusqlite::Error) -> WriteError {
-        WriteError::Store(StoreError::from(e))
     }
 }
 
@@ -234,8 +228,8 @@ fn new_session(input: SessionInput, now: i64) -> Result<NewSession, WriteError> 
 /// Creates a study session; its user and course must exist.
 pub fn create_session(cache: &StatsCache, input: SessionInput) -> Result<SessionRow, WriteError> {
     let session = new_session(input, cache.config().clock.now_micros())?;
-    let mut conn = cache.store().conn()?;
-    let tx = write_transaction(&mut conn)?;
+    let conn = cache.store().conn()?;
+    let tx = conn.write_transaction()?;
     let user = session.user_id;
     if !sql::exists(&tx, "users", user)? {
         return Err(WriteError::invalid(
@@ -273,8 +267,8 @@ pub fn finish_session(
     input: FinishInput,
 ) -> Result<SessionRow, WriteError> {
     let end = instant("end_time", input.end_time)?;
-    let mut conn = cache.store().conn()?;
-    let tx = write_transaction(&mut conn)?;
+    let conn = cache.store().conn()?;
+    let tx = conn.write_transaction()?;
     let missing = || WriteError::NotFound(format!("session {id}"));
     let session = sql::session(&tx, id)?.ok_or_else(missing)?;
     let end = end.unwrap_or(cache.config().clock.now_micros());
@@ -295,8 +289,8 @@ pub fn finish_session(
 
 /// Deletes session `id`; returns its owner.
 pub fn delete_session(cache: &StatsCache, id: i64) -> Result<i64, WriteError> {
-    let mut conn = cache.store().conn()?;
-    let tx = write_transaction(&mut conn)?;
+    let conn = cache.store().conn()?;
+    let tx = conn.write_transaction()?;
     let session =
         sql::session(&tx, id)?.ok_or_else(|| WriteError::NotFound(format!("session {id}")))?;
     sql::delete_session(&tx, id)?;
@@ -332,8 +326,8 @@ pub fn put_progress(
         rules::hours(field, v)?;
     }
     let completed = instant("completed_at", input.completed_at)?;
-    let mut conn = cache.store().conn()?;
-    let tx = write_transaction(&mut conn)?;
+    let conn = cache.store().conn()?;
+    let tx = conn.write_transaction()?;
     for (table, what, id) in [("users", "user", user), ("courses", "course", course)] {
         if !sql::exists(&tx, table, id)? {
             return Err(WriteError::NotFound(format!("{what} {id}")));
@@ -419,8 +413,8 @@ pub fn create_recording(
             "give either upload_id or upload, not both",
         ));
     }
-    let mut conn = cache.store().conn()?;
-    let tx = write_transaction(&mut conn)?;
+    let conn = cache.store().conn()?;
+    let tx = conn.write_transaction()?;
     if !sql::exists(&tx, "speakers", speaker)? {
         return Err(WriteError::invalid(
             "speaker_id",

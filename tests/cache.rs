@@ -144,7 +144,9 @@ fn a_write_makes_the_entry_stale_with_the_count_of_changes(f: &Fixture) {
         conn.execute(
             "INSERT INTO study_sessions (id, user_id, start_time, duration_minutes, is_active)
              VALUES (99001, 1, ?1, 30, 0)",
-            [Clock::from_env_value(Some(T0)).unwrap().now_micros() - 3_600_000_000],
+            &[voxdash::store::Value::Integer(
+                Clock::from_env_value(Some(T0)).unwrap().now_micros() - 3_600_000_000,
+            )],
         )
         .unwrap();
     }

@@ -94,20 +94,21 @@ fn only_speakers(csv: &Path, speakers: &HashSet<String>) -> tempfile::TempDir {
 /// The speakers a filter selects, read from the stored rows (NULL as empty).
 fn selected(store: &Store, filter: &[(&str, &str)]) -> HashSet<String> {
     let conn = store.conn().unwrap();
-    let mut stmt = conn
-        .prepare("SELECT id, category, COALESCE(diagnosis, ''), gender FROM speakers")
+    let rows = conn
+        .query(
+            "SELECT id, category, COALESCE(diagnosis, ''), gender FROM speakers",
+            &[],
+        )
         .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
+    rows.iter()
+        .map(|r| {
+            (
+                r.get::<i64>(0).unwrap(),
+                r.get::<String>(1).unwrap(),
+                r.get::<String>(2).unwrap(),
+                r.get::<String>(3).unwrap(),
+            )
         })
-        .unwrap();
-    rows.map(Result::unwrap)
         .filter(|(_, category, diagnosis, gender)| {
             filter.iter().all(|(name, value)| match *name {
                 "category" => category == value,
@@ -319,7 +320,7 @@ fn moving_a_speaker_to_another_group_makes_both_groups_stale() {
     other
         .conn()
         .unwrap()
-        .execute("UPDATE speakers SET category = 'child' WHERE id = 2", [])
+        .execute("UPDATE speakers SET category = 'child' WHERE id = 2", &[])
         .unwrap();
     let expected: BTreeSet<String> = [
         "dashboard",

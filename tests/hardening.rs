@@ -294,7 +294,7 @@ fn changing_a_password_ends_the_old_sessions() {
     assert_eq!(get(&r, "/learning/", &[("Cookie", &old)]).status, 200);
     let store = voxdash::store::Store::open(&r.dir.path().join("voxdash.db")).unwrap();
     let hash = voxdash::accounts::hash_password("new-password");
-    voxdash::store::accounts::set_password(&mut store.conn().unwrap(), "user00002", &hash).unwrap();
+    voxdash::store::accounts::set_password(&store.conn().unwrap(), "user00002", &hash).unwrap();
     assert_eq!(get(&r, "/learning/", &[("Cookie", &old)]).status, 303);
     let (new, _) = sign_in(&r, "user00002", "new-password");
     assert_eq!(get(&r, "/learning/", &[("Cookie", &new)]).status, 200);
@@ -813,10 +813,9 @@ fn cleanup_runs_while_a_writer_posts_sessions_and_loses_no_write() {
     let conn = store.conn().unwrap();
     for id in &accepted {
         let n: i64 = conn
-            .query_row(
+            .query_value(
                 "SELECT COUNT(*) FROM study_sessions WHERE id = ?1",
-                [id],
-                |r| r.get(0),
+                &[voxdash::store::Value::Integer(*id)],
             )
             .unwrap();
         assert_eq!(n, 1, "accepted session {id} is gone");
@@ -835,7 +834,7 @@ fn a_sum_past_i64_from_legacy_rows_is_answered_not_wrapped() {
     store
         .conn()
         .unwrap()
-        .execute_batch(
+        .batch(
             "INSERT INTO study_sessions (id, user_id, start_time, duration_minutes, is_active)
              VALUES (900001, 1, 1795392000000000, 9223372036854775807, 0),
                     (900002, 1, 1795392060000000, 9223372036854775807, 0);",

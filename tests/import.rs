@@ -12,9 +12,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
-use rusqlite::types::Value;
 use voxdash::import::{import_dir, ImportError, ImportOptions, ImportReport};
-use voxdash::store::{migrate, schema, Store, StoreError};
+use voxdash::store::{migrate, schema, Store, StoreError, Value};
 
 /// Data tables of the import format, with the file that fills each.
 const TABLES: [(&str, &str); 8] = [
@@ -91,14 +90,11 @@ fn import(store: &Store, dir: &Path) -> ImportReport {
 /// `SELECT * FROM table ORDER BY 1`, every value.
 fn dump(store: &Store, table: &str) -> Dump {
     let conn = store.conn().unwrap();
-    let mut stmt = conn
-        .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
-        .unwrap();
-    let n = stmt.column_count();
-    let rows = stmt
-        .query_map([], |r| (0..n).map(|i| r.get::<_, Value>(i)).collect())
-        .unwrap();
-    rows.collect::<rusqlite::Result<_>>().unwrap()
+    conn.query(&format!("SELECT * FROM {table} ORDER BY 1"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.values().to_vec())
+        .collect()
 }
 
 /// Dumps of every data table, by table name.
@@ -109,7 +105,7 @@ fn dump_all(store: &Store) -> BTreeMap<&'static str, Dump> {
 /// Rows in `table`.
 fn count(store: &Store, table: &str) -> i64 {
     let conn = store.conn().unwrap();
-    conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+    conn.query_value(&format!("SELECT COUNT(*) FROM {table}"), &[])
         .unwrap()
 }
 
@@ -123,10 +119,9 @@ fn assert_all_empty(store: &Store) {
 /// Writes to the counted tables except `ip_regions` (replaced on every import).
 fn writes(store: &Store) -> i64 {
     let conn = store.conn().unwrap();
-    conn.query_row(
-        "SELECT SUM(inserts+updates+deletes) FROM write_counters WHERE table_name <> 'ip_regions'",
-        [],
-        |r| r.get(0),
+    conn.query_value(
+        "SELECT CAST(SUM(inserts+updates+deletes) AS BIGINT) FROM write_counters WHERE table_name <> 'ip_regions'",
+        &[],
     )
     .unwrap()
 }
@@ -251,9 +246,11 @@ fn speakers_only(lines: &[&str]) -> (tempfile::TempDir, PathBuf) {
 /// Speaker id -> code, as stored.
 fn speaker_codes(store: &Store) -> BTreeMap<i64, String> {
     let conn = store.conn().unwrap();
-    let mut stmt = conn.prepare("SELECT id, code FROM speakers").unwrap();
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-    rows.collect::<rusqlite::Result<_>>().unwrap()
+    conn.query("SELECT id, code FROM speakers", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap()))
+        .collect()
 }
 
 /// Adds 1 to the counter of `rule` when `broken`.
@@ -461,11 +458,7 @@ fn bad_timestamp_rejects_only_its_row() {
     assert_eq!(count(&store, "study_sessions"), rows - 1);
     let conn = store.conn().unwrap();
     let line5: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM study_sessions WHERE id = 4",
-            [],
-            |r| r.get(0),
-        )
+        .query_value("SELECT COUNT(*) FROM study_sessions WHERE id = 4", &[])
         .unwrap();
     assert_eq!(line5, 0, "the row on line 5 (id 4) is not loaded");
 }
@@ -509,11 +502,7 @@ fn timestamps_need_time_and_offset() {
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     let conn = store.conn().unwrap();
     let start: i64 = conn
-        .query_row(
-            "SELECT start_time FROM study_sessions WHERE id = 4",
-            [],
-            |r| r.get(0),
-        )
+        .query_value("SELECT start_time FROM study_sessions WHERE id = 4", &[])
         .unwrap();
     let expected = DateTime::parse_from_rfc3339("2026-01-01T10:00:00.5Z").unwrap();
     assert_eq!(start, expected.timestamp_micros());
@@ -658,9 +647,7 @@ fn speaker_ids_below_one_are_rejected() {
     assert_eq!(count(&store, "speakers"), rows - 2);
     let conn = store.conn().unwrap();
     let low: i64 = conn
-        .query_row("SELECT COUNT(*) FROM speakers WHERE id < 1", [], |r| {
-            r.get(0)
-        })
+        .query_value("SELECT COUNT(*) FROM speakers WHERE id < 1", &[])
         .unwrap();
     assert_eq!(low, 0);
 }
@@ -701,9 +688,7 @@ fn invalid_utf8_rejects_only_its_row() {
     assert_eq!(count(&store, "courses"), rows - 1);
     let conn = store.conn().unwrap();
     let course2: i64 = conn
-        .query_row("SELECT COUNT(*) FROM courses WHERE id = 2", [], |r| {
-            r.get(0)
-        })
+        .query_value("SELECT COUNT(*) FROM courses WHERE id = 2", &[])
         .unwrap();
     assert_eq!(course2, 0, "the row on line 3 (id 2) is not loaded");
     // The files after it load as usual.
@@ -840,22 +825,19 @@ fn old_database_is_upgraded_and_keeps_its_rows() {
     }
     let store = Store::open(&path).unwrap();
     let conn = store.conn().unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let version: i64 = conn.query_value("PRAGMA user_version", &[]).unwrap();
     assert_eq!(version, schema::latest_version());
     let kept = conn
-        .query_row("SELECT id, code, created_at FROM speakers", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_opt("SELECT id, code, created_at FROM speakers", &[])
+        .unwrap()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
         .unwrap();
     assert_eq!(kept, row);
     for table in ["write_counters", "api_tokens", "web_sessions", "job_runs"] {
         let n: i64 = conn
-            .query_row(
+            .query_value(
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [table],
-                |r| r.get(0),
+                &[Value::from(table)],
             )
             .unwrap();
         assert_eq!(n, 1, "table {table} exists after the upgrade");

@@ -20,9 +20,7 @@ fn rows(store: &Store, table: &str) -> u64 {
     store
         .conn()
         .unwrap()
-        .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
-            r.get::<_, i64>(0)
-        })
+        .query_value::<i64>(&format!("SELECT COUNT(*) FROM {table}"), &[])
         .unwrap() as u64
 }
 
@@ -31,13 +29,11 @@ fn rows(store: &Store, table: &str) -> u64 {
 fn every_key(store: &Store) -> Vec<StatKey> {
     let conn = store.conn().unwrap();
     let ids = |sql: &str| -> Vec<i64> {
-        let mut stmt = conn.prepare(sql).unwrap();
-        let ids = stmt
-            .query_map([], |r| r.get(0))
+        conn.query(sql, &[])
             .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        ids
+            .iter()
+            .map(|r| r.get(0).unwrap())
+            .collect()
     };
     let mut keys = StatKey::SHARED.to_vec();
     for user in ids("SELECT DISTINCT user_id FROM study_sessions UNION SELECT id FROM users") {

@@ -178,7 +178,8 @@ fn permissions_tokens_and_csrf() {
     );
     // An API token needs no CSRF token.
     let token = {
-        let conn = rusqlite::Connection::open(r.dir.path().join("voxdash.db")).unwrap();
+        let store = r.store();
+        let conn = store.conn().unwrap();
         let token = voxdash::accounts::new_token();
         voxdash::store::accounts::create_api_token(
             &conn,

@@ -30,7 +30,7 @@ use crate::config::Config;
 use crate::i18n::Lang;
 use crate::stats::key::{Change, KeyKind};
 use crate::stats::{self, StatKey, StatsError};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 use backend::{Backend, Heard};
 pub use entry::Entry;
@@ -98,6 +98,12 @@ impl CacheError {
                     param,
                     reason: reason.clone(),
                 })
+            }
+            CacheError::Stats(StatsError::Store(StoreError::Unreachable { place, reason })) => {
+                CacheError::Stats(StatsError::Store(StoreError::Unreachable {
+                    place: place.clone(),
+                    reason: reason.clone(),
+                }))
             }
             CacheError::Locked(p) => CacheError::Locked(p.clone()),
             other => CacheError::Failed(other.to_string()),

@@ -109,7 +109,7 @@ pub fn empty_database(store: &Store, config: &Config) -> Result<Option<String>, 
     let vd = command(config);
     Ok(Some(format!(
         "empty database at {} — load data with `{vd} import DIR` or `{vd} init --demo`",
-        store.path().display()
+        store.place()
     )))
 }
 
@@ -240,7 +240,7 @@ pub fn print_ready(store: &Store, config: &Config) -> Result<(), SetupError> {
 /// The commands to run next, one a line.
 fn next_steps(store: &Store, config: &Config) -> Result<Vec<String>, SetupError> {
     let vd = command(config);
-    let staff: Vec<String> = store::accounts::list(&*store.conn()?)?
+    let staff: Vec<String> = store::accounts::list(&store.conn()?)?
         .into_iter()
         .filter(|a| a.is_staff && a.has_password)
         .map(|a| a.username)

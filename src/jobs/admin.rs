@@ -73,16 +73,12 @@ fn check_source(path: &Path) -> Result<(), AdminError> {
     if !path.is_file() {
         return Err(bad("no such file".into()));
     }
-    let conn =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| bad(e.to_string()))?;
-    let integrity = store::integrity_check(&conn).map_err(|e| bad(e.to_string()))?;
+    let (integrity, version) = store::inspect(path).map_err(|e| bad(e.to_string()))?;
+    let integrity = integrity.map_err(|e| bad(e.to_string()))?;
     if integrity != "ok" {
         return Err(bad(format!("integrity check: {integrity}")));
     }
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| bad(e.to_string()))?;
+    let version = version.map_err(|e| bad(e.to_string()))?;
     let latest = store::schema::latest_version();
     if version == 0 || version > latest {
         return Err(bad(format!(
@@ -94,13 +90,13 @@ fn check_source(path: &Path) -> Result<(), AdminError> {
 
 /// Copies the SQLite database of `store` into the empty PostgreSQL
 /// database at `url`, checking every table's row count; nothing is kept in
-/// the target when anything fails ([`store::postgres::copy_from_sqlite`]).
+/// the target when anything fails ([`store::copy_from_sqlite`]).
 pub fn migrate(
     store: &Store,
     url: &str,
     progress: impl FnMut(&str, u64),
-) -> Result<store::postgres::CopyReport, AdminError> {
-    Ok(store::postgres::copy_from_sqlite(store, url, progress)?)
+) -> Result<store::CopyReport, AdminError> {
+    Ok(store::copy_from_sqlite(store, url, progress)?)
 }
 
 /// Replaces the database of `config`'s data directory with `src`. Refuses
@@ -108,6 +104,13 @@ pub fn migrate(
 /// database is kept as `voxdash.db.replaced-<time>`; the stats cache is
 /// removed (it described the replaced data).
 pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError> {
+    if config.database_url.is_some() {
+        return Err(StoreError::Unsupported(
+            "the data is in PostgreSQL (database_url): restore it with pg_restore or psql, not a file copy"
+                .into(),
+        )
+        .into());
+    }
     check_source(src)?;
     let db = config.db_path();
     store::ensure_data_dir(&config.data_dir)?;
@@ -143,10 +146,7 @@ pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError>
     // The file must be closed before it is removed; a shared cache stays
     // open, to be cleared afterwards.
     let shared = guard.is_shared().then_some(guard);
-    let copied =
-        rusqlite::Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(StoreError::from)
-            .and_then(|source| store::copy_database(&source, &db));
+    let copied = store::copy_database_file(src, &db);
     if let Err(e) = copied {
         // Put the previous database back: a failed restore changes nothing.
         let _ = std::fs::remove_file(&db);
@@ -195,10 +195,43 @@ impl Finding {
 /// version, the cache file, free disk space. Never changes anything (an
 /// older database is reported, not migrated).
 pub fn check(config: &Config) -> Vec<Finding> {
-    let mut out = check_database(&config.db_path());
+    let mut out = match &config.database_url {
+        Some(url) => check_postgres(url),
+        None => check_database(&config.db_path()),
+    };
     out.push(check_cache(config));
     out.push(check_disk(&config.data_dir));
     out
+}
+
+/// Whether the PostgreSQL database answers, and its schema version.
+fn check_postgres(url: &str) -> Vec<Finding> {
+    match store::database_version(url) {
+        Err(e) => vec![Finding::new("database", false, e.to_string())],
+        Ok((place, version)) => vec![
+            Finding::new("database", true, format!("{place} answers")),
+            version_finding(Ok(version)),
+        ],
+    }
+}
+
+/// The schema version found, against this binary's.
+fn version_finding(version: Result<i64, StoreError>) -> Finding {
+    let latest = store::schema::latest_version();
+    match version {
+        Ok(v) if v == latest => Finding::new("schema version", true, format!("{v}")),
+        Ok(v) if v < latest => Finding::new(
+            "schema version",
+            true,
+            format!("{v}; migrated to {latest} at the next start"),
+        ),
+        Ok(v) => Finding::new(
+            "schema version",
+            false,
+            format!("{v}, newer than the {latest} this voxdash knows"),
+        ),
+        Err(e) => Finding::new("schema version", false, e.to_string()),
+    }
 }
 
 /// Integrity and schema version, read without writing anything.
@@ -222,21 +255,7 @@ fn check_database(db: &Path) -> Vec<Finding> {
         Ok(r) => Finding::new("database integrity", false, r),
         Err(e) => Finding::new("database integrity", false, e.to_string()),
     };
-    let latest = store::schema::latest_version();
-    let version = match version {
-        Ok(v) if v == latest => Finding::new("schema version", true, format!("{v}")),
-        Ok(v) if v < latest => Finding::new(
-            "schema version",
-            true,
-            format!("{v}; migrated to {latest} at the next start"),
-        ),
-        Ok(v) => Finding::new(
-            "schema version",
-            false,
-            format!("{v}, newer than the {latest} this voxdash knows"),
-        ),
-        Err(e) => Finding::new("schema version", false, e.to_string()),
-    };
+    let version = version_finding(version);
     vec![integrity, version]
 }
 
@@ -245,7 +264,11 @@ fn check_cache(config: &Config) -> Finding {
     if config.cache_url.is_none() && !config.cache_path().exists() {
         return Finding::new("stats cache", true, "none yet (made at the next start)");
     }
-    let store = match Store::open_existing(&config.db_path()) {
+    let opened = match &config.database_url {
+        Some(url) => Store::attach_postgres(url),
+        None => Store::open_existing(&config.db_path()),
+    };
+    let store = match opened {
         Ok(store) => Arc::new(store),
         Err(e) => return Finding::new("stats cache", false, format!("not checked: {e}")),
     };

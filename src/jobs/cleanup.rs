@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::cache::StatsCache;
 use crate::clock::{days_micros, format_utc};
 use crate::config::Config;
-use crate::store::{maintenance as m, Store, StoreError};
+use crate::store::{maintenance as m, Engine, Store, StoreError};
 
 /// What to clean.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -65,6 +65,8 @@ pub struct CleanupReport {
     pub backup: Option<PathBuf>,
     /// Whether it was a dry run.
     pub dry_run: bool,
+    /// Whether the data is in PostgreSQL (no backup file is written).
+    pub in_postgres: bool,
 }
 
 impl CleanupReport {
@@ -87,8 +89,12 @@ impl CleanupReport {
         } else {
             s += &format!("{} rows changed\n", self.rows_changed);
         }
-        if let Some(b) = &self.backup {
-            s += &format!("backup: {}\n", b.display());
+        match &self.backup {
+            Some(b) => s += &format!("backup: {}\n", b.display()),
+            None if !self.dry_run && self.in_postgres => {
+                s += "backup: none written (the data is in PostgreSQL: back it up with pg_dump)\n"
+            }
+            None => {}
         }
         s
     }
@@ -153,6 +159,7 @@ pub fn plan(
     Ok(CleanupReport {
         counts,
         dry_run: options.dry_run,
+        in_postgres: store.engine() == Engine::Postgres,
         ..Default::default()
     })
 }
@@ -218,22 +225,24 @@ pub fn cleanup(
     if options.dry_run {
         return Ok(report);
     }
-    if !options.no_backup {
+    // PostgreSQL is backed up by its own tools (pg_dump), which voxdash
+    // neither has nor should run with the database's credentials; the
+    // run says so instead of naming a file.
+    if !options.no_backup && store.engine() == Engine::Sqlite {
         report.backup = Some(backup(store, config)?);
     }
     let now = config.clock.now_micros();
     let batch = options.batch_size.max(1);
-    let mut conn = store.conn()?;
-    let mut changed = in_batches(|after| m::delete_invalid_batch(&mut conn, after, batch))?;
-    changed += in_batches(|after| m::delete_duplicate_progress_batch(&mut conn, after, batch))?;
+    let conn = store.conn()?;
+    let mut changed = in_batches(|after| m::delete_invalid_batch(&conn, after, batch))?;
+    changed += in_batches(|after| m::delete_duplicate_progress_batch(&conn, after, batch))?;
     if !options.invalid_only {
         let archive_cut = now - days_micros(options.archive_older_than as i64);
         let delete_cut = now - days_micros(options.delete_older_than as i64);
-        changed += in_batches(|after| m::archive_batch(&mut conn, archive_cut, now, after, batch))?;
-        changed +=
-            in_batches(|after| m::delete_archived_batch(&mut conn, delete_cut, after, batch))?;
+        changed += in_batches(|after| m::archive_batch(&conn, archive_cut, now, after, batch))?;
+        changed += in_batches(|after| m::delete_archived_batch(&conn, delete_cut, after, batch))?;
         if options.purge_inactive {
-            changed += m::purge_inactive(&mut conn, delete_cut)? as u64;
+            changed += m::purge_inactive(&conn, delete_cut)? as u64;
         }
     }
     report.rows_changed = changed;

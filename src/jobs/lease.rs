@@ -75,8 +75,8 @@ pub fn take(store: &Arc<Store>, job: &str) -> Result<Option<Lease>, StoreError> 
     );
     let now = wall_micros();
     let until = now + LEASE.as_micros() as i64;
-    let mut conn = store.conn()?;
-    let mut taken = store::jobs::take_lease(&mut conn, job, &holder, now, until)?;
+    let conn = store.conn()?;
+    let mut taken = store::jobs::take_lease(&conn, job, &holder, now, until)?;
     if !taken {
         if let Some(old) = store::jobs::lease_holder(&conn, job)? {
             if holder_is_dead(&old) {

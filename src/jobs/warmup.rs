@@ -53,7 +53,7 @@ pub fn user_keys(local: &LocalTime, now: i64, user: i64) -> Vec<StatKey> {
 
 /// One sub-corpus entry per category, diagnosis and gender present: what
 /// a click on a group of the dashboard reads.
-pub fn group_keys(conn: &rusqlite::Connection) -> Result<Vec<StatKey>, store::StoreError> {
+pub fn group_keys(conn: &store::Conn) -> Result<Vec<StatKey>, store::StoreError> {
     let values = store::speakers::group_values(conn)?;
     let mut keys = Vec::new();
     for (name, list) in [
@@ -121,12 +121,12 @@ pub fn warmup(
     let everything = options.user.is_none() && !options.global;
     if options.global || everything {
         keys.extend(StatKey::SHARED);
-        keys.extend(group_keys(&*cache.store().conn()?)?);
+        keys.extend(group_keys(&cache.store().conn()?)?);
     }
     let users = match options.user {
         Some(u) => vec![u],
         None if everything => store::learners(
-            &*cache.store().conn()?,
+            &cache.store().conn()?,
             Some(now - days_micros(RECENT_DAYS.into())),
         )?,
         None => Vec::new(),
@@ -159,7 +159,7 @@ pub fn precompute(
     let config = cache.config().clone();
     let now = config.clock.now_micros();
     let since = active_only.then(|| now - days_micros(days_active as i64));
-    let users = store::learners(&*cache.store().conn()?, since)?;
+    let users = store::learners(&cache.store().conn()?, since)?;
     let mut report = WarmupReport {
         users: users.len() as u64,
         ..Default::default()

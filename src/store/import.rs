@@ -5,27 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::types::Value;
-use rusqlite::{Connection, Statement};
-
-use super::Result;
-
-/// Begins the import's transaction, taking the write lock first: the whole
-/// import is one transaction, committed or rolled back as a whole.
-pub fn begin(conn: &Connection) -> Result<()> {
-    Ok(conn.execute_batch("BEGIN IMMEDIATE")?)
-}
-
-/// Commits the transaction [`begin`] started.
-pub fn commit(conn: &Connection) -> Result<()> {
-    Ok(conn.execute_batch("COMMIT")?)
-}
-
-/// Rolls back the transaction [`begin`] started: nothing of the import is
-/// written, and suspended indexes and triggers are back.
-pub fn rollback(conn: &Connection) -> Result<()> {
-    Ok(conn.execute_batch("ROLLBACK")?)
-}
+use super::{args, Conn, Engine, Result, StoreError, Value};
 
 /// Secondary indexes and triggers dropped for a load, as the SQL that
 /// recreates them ([`Suspended::restore`]).
@@ -36,20 +16,24 @@ pub struct Suspended {
 
 /// Drops the secondary indexes and triggers of `tables` (inside the
 /// import's transaction: a rollback restores them, and other connections
-/// never see them missing).
-pub fn suspend_indexes_and_triggers(conn: &Connection, tables: &[&str]) -> Result<Suspended> {
+/// never see them missing). On PostgreSQL nothing is dropped: there a
+/// dropped trigger or index locks its table against every reader until
+/// the import commits, so the triggers count the rows as they come.
+pub fn suspend_indexes_and_triggers(conn: &Conn, tables: &[&str]) -> Result<Suspended> {
     let mut sql = Vec::new();
+    if conn.engine() == Engine::Postgres {
+        return Ok(Suspended { sql });
+    }
     for table in tables {
-        let mut stmt = conn.prepare(
+        let items = conn.query(
             "SELECT type, name, sql FROM sqlite_master
              WHERE type IN ('index', 'trigger') AND tbl_name = ?1 AND sql IS NOT NULL",
+            args![*table],
         )?;
-        let items: Vec<(String, String, String)> = stmt
-            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (kind, name, create) in items {
-            conn.execute_batch(&format!("DROP {} \"{name}\"", kind.to_ascii_uppercase()))?;
-            sql.push(create);
+        for item in items {
+            let (kind, name): (String, String) = (item.get(0)?, item.get(1)?);
+            conn.batch(&format!("DROP {} \"{name}\"", kind.to_ascii_uppercase()))?;
+            sql.push(item.get(2)?);
         }
     }
     Ok(Suspended { sql })
@@ -57,18 +41,24 @@ pub fn suspend_indexes_and_triggers(conn: &Connection, tables: &[&str]) -> Resul
 
 impl Suspended {
     /// Recreates the indexes and triggers, in the order they were dropped.
-    pub fn restore(self, conn: &Connection) -> Result<()> {
+    pub fn restore(self, conn: &Conn) -> Result<()> {
         for sql in &self.sql {
-            conn.execute_batch(sql)?;
+            conn.batch(sql)?;
         }
         Ok(())
+    }
+
+    /// Whether the counting triggers were suspended, so that the import
+    /// counts its writes itself ([`WriteCounts::apply`]).
+    pub fn counts_writes(&self) -> bool {
+        !self.sql.is_empty()
     }
 }
 
 /// Deletes every IP region (the file replaces the table); returns how many
 /// rows were deleted.
-pub fn clear_ip_regions(conn: &Connection) -> Result<u64> {
-    Ok(conn.execute("DELETE FROM ip_regions", [])? as u64)
+pub fn clear_ip_regions(conn: &Conn) -> Result<u64> {
+    conn.execute("DELETE FROM ip_regions", &[])
 }
 
 /// A table whose ids the business rules of later files check against.
@@ -85,24 +75,20 @@ pub enum IdTable {
 }
 
 /// Every id of `table`.
-pub fn ids(conn: &Connection, table: IdTable) -> Result<HashSet<i64>> {
+pub fn ids(conn: &Conn, table: IdTable) -> Result<HashSet<i64>> {
     let sql = match table {
         IdTable::Users => "SELECT id FROM users",
         IdTable::Speakers => "SELECT id FROM speakers",
         IdTable::Uploads => "SELECT id FROM uploads",
         IdTable::Courses => "SELECT id FROM courses",
     };
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    conn.query(sql, &[])?.iter().map(|r| r.get(0)).collect()
 }
 
 /// Calls `each` with the id and code of every speaker, lowest id first (so
 /// that of two speakers sharing a code, the first one is seen first).
-pub fn for_each_speaker_code(conn: &Connection, mut each: impl FnMut(i64, String)) -> Result<()> {
-    let mut stmt = conn.prepare("SELECT id, code FROM speakers ORDER BY id")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
+pub fn for_each_speaker_code(conn: &Conn, mut each: impl FnMut(i64, String)) -> Result<()> {
+    for row in conn.query("SELECT id, code FROM speakers ORDER BY id", &[])? {
         each(row.get(0)?, row.get(1)?);
     }
     Ok(())
@@ -123,19 +109,27 @@ pub enum Upserted {
     },
 }
 
-/// The prepared statement that writes the rows of one file into its table.
-pub struct Upsert<'conn> {
-    stmt: Statement<'conn>,
+/// The statement that writes the rows of one file into its table.
+pub struct Upsert<'c> {
+    conn: &'c Conn<'c>,
+    sql: String,
+    /// On PostgreSQL a failed statement ends the whole transaction, so a
+    /// row that may break a unique constraint besides its id is tried
+    /// inside a savepoint.
+    savepoint: bool,
 }
 
-impl<'conn> Upsert<'conn> {
+impl<'c> Upsert<'c> {
     /// Prepares the upsert by `id` of `columns` into `table` (an identical
     /// row is left alone, so it is no write), or for `ip_regions` a plain
     /// insert with a trailing `seq` value (the table was cleared first and
     /// has no `id`).
-    pub fn prepare(conn: &'conn Connection, table: &str, columns: &[&str]) -> Result<Self> {
+    pub fn prepare(conn: &'c Conn<'c>, table: &str, columns: &[&str]) -> Result<Self> {
+        let postgres = conn.engine() == Engine::Postgres;
         Ok(Upsert {
-            stmt: conn.prepare(&upsert_sql(table, columns))?,
+            conn,
+            sql: upsert_sql(conn.engine(), table, columns),
+            savepoint: postgres && table == "users",
         })
     }
 
@@ -143,22 +137,57 @@ impl<'conn> Upsert<'conn> {
     /// for `ip_regions`). A broken unique constraint is an outcome, not an
     /// error: the caller rejects that row and goes on.
     pub fn execute(&mut self, values: &[Value]) -> Result<Upserted> {
-        match self.stmt.execute(rusqlite::params_from_iter(values.iter())) {
-            Ok(0) => Ok(Upserted::Unchanged),
-            Ok(changed) => Ok(Upserted::Changed(changed as u64)),
-            Err(rusqlite::Error::SqliteFailure(e, msg))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Ok(Upserted::Conflict {
-                    column: constraint_column(msg.as_deref()),
-                })
-            }
-            Err(e) => Err(e.into()),
+        if self.savepoint {
+            self.conn.batch("SAVEPOINT upsert_row")?;
         }
+        let outcome = match self.conn.execute(&self.sql, values) {
+            Ok(0) => Ok(Upserted::Unchanged),
+            Ok(changed) => Ok(Upserted::Changed(changed)),
+            Err(e) => match conflict_column(&e) {
+                Some(column) => Ok(Upserted::Conflict { column }),
+                None => Err(e),
+            },
+        };
+        if self.savepoint {
+            match outcome {
+                Ok(Upserted::Conflict { .. }) => {
+                    self.conn.batch("ROLLBACK TO SAVEPOINT upsert_row")?
+                }
+                Ok(_) => self.conn.batch("RELEASE SAVEPOINT upsert_row")?,
+                Err(_) => {}
+            }
+        }
+        outcome
     }
 }
 
-fn upsert_sql(table: &str, names: &[&str]) -> String {
+/// The column of a broken constraint, when `e` is one.
+fn conflict_column(e: &StoreError) -> Option<String> {
+    match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, msg))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Some(constraint_column(msg.as_deref()))
+        }
+        StoreError::Postgres { source, .. } => {
+            let db = source.as_db_error()?;
+            if !db.code().code().starts_with("23") {
+                return None;
+            }
+            // PostgreSQL says e.g. "Key (username)=(ada) already exists."
+            let column = db
+                .detail()
+                .and_then(|d| d.split_once('(')?.1.split_once(')'))
+                .map(|(column, _)| column.to_string())
+                .or_else(|| db.column().map(str::to_string))
+                .unwrap_or_else(|| "(row)".into());
+            Some(column)
+        }
+        _ => None,
+    }
+}
+
+fn upsert_sql(engine: Engine, table: &str, names: &[&str]) -> String {
     let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
     if table == "ip_regions" {
         return format!(
@@ -171,17 +200,25 @@ fn upsert_sql(table: &str, names: &[&str]) -> String {
     let rest: Vec<&str> = names.iter().copied().filter(|n| *n != "id").collect();
     let set: Vec<String> = rest.iter().map(|n| format!("{n} = excluded.{n}")).collect();
     // Re-importing an identical row is a no-op, so it does not count as a write.
-    let old: Vec<String> = rest.iter().map(|n| n.to_string()).collect();
+    let old: Vec<String> = rest.iter().map(|n| format!("{table}.{n}")).collect();
     let new: Vec<String> = rest.iter().map(|n| format!("excluded.{n}")).collect();
+    let differs = match engine {
+        Engine::Sqlite => "IS NOT",
+        Engine::Postgres => "IS DISTINCT FROM",
+    };
+    let row = |cols: &[String]| match engine {
+        Engine::Postgres if cols.len() > 1 => format!("ROW({})", cols.join(", ")),
+        _ => format!("({})", cols.join(", ")),
+    };
     format!(
         "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT(id) DO UPDATE SET {set} \
-         WHERE ({old}) IS NOT ({new})",
+         WHERE {old} {differs} {new}",
         t = table,
         cols = names.join(", "),
         vals = placeholders.join(", "),
         set = set.join(", "),
-        old = old.join(", "),
-        new = new.join(", "),
+        old = row(&old),
+        new = row(&new),
     )
 }
 
@@ -224,19 +261,20 @@ impl WriteCounts {
 
     /// Adds the counts to `write_counters` and `user_revisions`, as the
     /// suspended triggers would have row by row.
-    pub fn apply(&self, conn: &Connection) -> Result<()> {
+    pub fn apply(&self, conn: &Conn) -> Result<()> {
         for (table, (changed, deleted)) in &self.tables {
             conn.execute(
                 "UPDATE write_counters SET inserts = inserts + ?2, deletes = deletes + ?3 WHERE table_name = ?1",
-                rusqlite::params![table, *changed as i64, *deleted as i64],
+                args![*table, *changed as i64, *deleted as i64],
             )?;
         }
-        let mut stmt = conn.prepare(
-            "INSERT INTO user_revisions (user_id, sessions, progress) VALUES (?1, ?2, ?3)
-             ON CONFLICT(user_id) DO UPDATE SET sessions = sessions + ?2, progress = progress + ?3",
-        )?;
         for (user, (sessions, progress)) in &self.users {
-            stmt.execute(rusqlite::params![user, *sessions as i64, *progress as i64])?;
+            conn.execute(
+                "INSERT INTO user_revisions (user_id, sessions, progress) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(user_id) DO UPDATE SET sessions = user_revisions.sessions + ?2,
+                     progress = user_revisions.progress + ?3",
+                args![*user, *sessions as i64, *progress as i64],
+            )?;
         }
         let corpus_written = ["speakers", "recordings"]
             .iter()
@@ -252,8 +290,8 @@ impl WriteCounts {
 /// group counts as written (rows were loaded without their triggers): every
 /// drill-down entry is stale, none is missed. Groups that lost all their
 /// speakers keep their row and are counted too.
-fn count_every_speaker_and_group(conn: &Connection) -> Result<()> {
-    conn.execute_batch(
+fn count_every_speaker_and_group(conn: &Conn) -> Result<()> {
+    conn.batch(
         "UPDATE speaker_revisions SET n = n + 1;
          INSERT INTO speaker_revisions(speaker_id, n) SELECT id, 1 FROM speakers WHERE true
              ON CONFLICT(speaker_id) DO NOTHING;
@@ -272,8 +310,12 @@ mod tests {
 
     #[test]
     fn upsert_skips_identical_rows() {
-        let sql = upsert_sql("courses", &["id", "name", "subject"]);
+        let sql = upsert_sql(Engine::Sqlite, "courses", &["id", "name", "subject"]);
         assert!(sql.contains("ON CONFLICT(id) DO UPDATE SET name = excluded.name"));
         assert!(sql.contains("IS NOT (excluded.name, excluded.subject)"));
+        let sql = upsert_sql(Engine::Postgres, "courses", &["id", "name", "subject"]);
+        assert!(sql.contains(
+            "ROW(courses.name, courses.subject) IS DISTINCT FROM ROW(excluded.name, excluded.subject)"
+        ));
     }
 }

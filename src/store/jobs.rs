@@ -1,9 +1,7 @@
 //! SQL for the record of job runs (refresh, precompute, purge, cleanup),
 //! written by the CLI, the web buttons and the scheduler alike.
 
-use rusqlite::{params, Connection, OptionalExtension};
-
-use super::{write_transaction, Result};
+use super::{args, Conn, Result, Row};
 
 /// One finished run of a job.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,15 +19,15 @@ pub struct JobRun {
 }
 
 /// Appends a run to the record.
-pub fn record(conn: &Connection, run: &JobRun) -> Result<()> {
+pub fn record(conn: &Conn, run: &JobRun) -> Result<()> {
     conn.execute(
         "INSERT INTO job_runs (job, started_at, duration_ms, outcome, summary) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![run.job, run.started_at, run.duration_ms, run.outcome, run.summary],
+        args![&run.job, run.started_at, run.duration_ms, &run.outcome, &run.summary],
     )?;
     Ok(())
 }
 
-fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRun> {
+fn run_from_row(r: &Row) -> Result<JobRun> {
     Ok(JobRun {
         job: r.get(0)?,
         started_at: r.get(1)?,
@@ -40,79 +38,74 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRun> {
 }
 
 /// The newest run of a job, if any.
-pub fn last(conn: &Connection, job: &str) -> Result<Option<JobRun>> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row(
-            "SELECT job, started_at, duration_ms, outcome, summary FROM job_runs
-             WHERE job = ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
-            [job],
-            run_from_row,
-        )
-        .optional()?)
+pub fn last(conn: &Conn, job: &str) -> Result<Option<JobRun>> {
+    conn.query_opt(
+        "SELECT job, started_at, duration_ms, outcome, summary FROM job_runs
+         WHERE job = ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
+        args![job],
+    )?
+    .map(|r| run_from_row(&r))
+    .transpose()
 }
 
 /// The newest `limit` runs of every job (or of one job), newest first.
-pub fn recent(conn: &Connection, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>> {
-    let mut stmt = conn.prepare(
+pub fn recent(conn: &Conn, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>> {
+    conn.query(
         "SELECT job, started_at, duration_ms, outcome, summary FROM job_runs
-         WHERE ?1 IS NULL OR job = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![job, limit as i64], run_from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+         WHERE CAST(?1 AS TEXT) IS NULL OR job = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
+        args![job, limit as i64],
+    )?
+    .iter()
+    .map(run_from_row)
+    .collect()
 }
 
 /// When the last successful run of each job started (µs), by job name.
-pub fn last_successes(conn: &Connection) -> Result<Vec<(String, i64)>> {
-    let mut stmt = conn.prepare(
+pub fn last_successes(conn: &Conn) -> Result<Vec<(String, i64)>> {
+    conn.query(
         "SELECT job, MAX(started_at) FROM job_runs WHERE outcome = 'ok' GROUP BY job ORDER BY job",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        &[],
+    )?
+    .iter()
+    .map(|r| Ok((r.get(0)?, r.get(1)?)))
+    .collect()
 }
 
 /// Takes the lease of `job` for `holder` until `expires_at` (µs, wall clock)
-/// if nobody holds it or the holder's lease has expired. One IMMEDIATE
-/// transaction, so two processes cannot both take it. Returns whether taken.
-pub fn take_lease(
-    conn: &mut Connection,
-    job: &str,
-    holder: &str,
-    now: i64,
-    expires_at: i64,
-) -> Result<bool> {
-    let tx = write_transaction(conn)?;
+/// if nobody holds it or the holder's lease has expired. One write
+/// transaction, so two processes (or nodes) cannot both take it. Returns
+/// whether taken.
+pub fn take_lease(conn: &Conn, job: &str, holder: &str, now: i64, expires_at: i64) -> Result<bool> {
+    let tx = conn.write_transaction()?;
     let taken = tx.execute(
         "INSERT INTO job_leases (job, holder, expires_at) VALUES (?1, ?2, ?3)
          ON CONFLICT(job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
          WHERE job_leases.expires_at <= ?4",
-        params![job, holder, expires_at, now],
+        args![job, holder, expires_at, now],
     )?;
     tx.commit()?;
     Ok(taken == 1)
 }
 
 /// Extends a lease its holder still has. Returns whether it was still held.
-pub fn renew_lease(conn: &Connection, job: &str, holder: &str, expires_at: i64) -> Result<bool> {
+pub fn renew_lease(conn: &Conn, job: &str, holder: &str, expires_at: i64) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE job_leases SET expires_at = ?3 WHERE job = ?1 AND holder = ?2",
-        params![job, holder, expires_at],
+        args![job, holder, expires_at],
     )? == 1)
 }
 
 /// The holder of `job`'s lease, expired or not.
-pub fn lease_holder(conn: &Connection, job: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT holder FROM job_leases WHERE job = ?1", [job], |r| {
-            r.get(0)
-        })
-        .optional()?)
+pub fn lease_holder(conn: &Conn, job: &str) -> Result<Option<String>> {
+    conn.query_opt("SELECT holder FROM job_leases WHERE job = ?1", args![job])?
+        .map(|r| r.get(0))
+        .transpose()
 }
 
 /// Hands `job`'s lease from `old` (known dead) to `holder`; false if
 /// someone else took it meanwhile.
 pub fn replace_lease(
-    conn: &Connection,
+    conn: &Conn,
     job: &str,
     old: &str,
     holder: &str,
@@ -120,27 +113,25 @@ pub fn replace_lease(
 ) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE job_leases SET holder = ?3, expires_at = ?4 WHERE job = ?1 AND holder = ?2",
-        params![job, old, holder, expires_at],
+        args![job, old, holder, expires_at],
     )? == 1)
 }
 
 /// Gives a lease back (only its holder can).
-pub fn release_lease(conn: &Connection, job: &str, holder: &str) -> Result<()> {
+pub fn release_lease(conn: &Conn, job: &str, holder: &str) -> Result<()> {
     conn.execute(
         "DELETE FROM job_leases WHERE job = ?1 AND holder = ?2",
-        params![job, holder],
+        args![job, holder],
     )?;
     Ok(())
 }
 
 /// Whether someone holds an unexpired lease of `job` at `now`.
-pub fn lease_held(conn: &Connection, job: &str, now: i64) -> Result<bool> {
+pub fn lease_held(conn: &Conn, job: &str, now: i64) -> Result<bool> {
     Ok(conn
-        .query_row(
+        .query_opt(
             "SELECT 1 FROM job_leases WHERE job = ?1 AND expires_at > ?2",
-            params![job, now],
-            |_| Ok(()),
-        )
-        .optional()?
+            args![job, now],
+        )?
         .is_some())
 }

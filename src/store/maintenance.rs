@@ -3,9 +3,7 @@
 //! (copy to the archive and delete together), so an interrupted run loses
 //! nothing and a rerun finishes the job.
 
-use rusqlite::Connection;
-
-use super::Result;
+use super::{args, Conn, Engine, Result, Value};
 
 /// A rule of cleanup: its name and the `WHERE` clause over `study_sessions`.
 pub const SESSION_RULES: &[(&str, &str)] = &[
@@ -52,30 +50,30 @@ const INACTIVE_USER: &str = "(SELECT id FROM users u
       AND NOT EXISTS (SELECT 1 FROM study_sessions s WHERE s.user_id = u.id AND s.start_time >= ?1)
       AND NOT EXISTS (SELECT 1 FROM study_sessions_archive a WHERE a.user_id = u.id AND a.start_time >= ?1))";
 
-fn count(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<u64> {
-    Ok(conn.query_row(sql, p, |r| r.get::<_, i64>(0))? as u64)
+fn count(conn: &Conn, sql: &str, args: &[Value]) -> Result<u64> {
+    Ok(conn.query_value::<i64>(sql, args)? as u64)
 }
 
 /// Sessions matching one rule's clause.
-pub fn count_sessions_where(conn: &Connection, clause: &str) -> Result<u64> {
+pub fn count_sessions_where(conn: &Conn, clause: &str) -> Result<u64> {
     count(
         conn,
         &format!("SELECT COUNT(*) FROM study_sessions WHERE {clause}"),
-        [],
+        &[],
     )
 }
 
 /// Duplicate progress rows (those cleanup deletes).
-pub fn count_duplicate_progress(conn: &Connection) -> Result<u64> {
+pub fn count_duplicate_progress(conn: &Conn) -> Result<u64> {
     count(
         conn,
         &format!("SELECT COUNT(*) FROM course_progress WHERE {DUPLICATE_PROGRESS}"),
-        [],
+        &[],
     )
 }
 
 /// Valid sessions started before `cut` (to archive).
-pub fn count_to_archive(conn: &Connection, cut: i64, skip_invalid: bool) -> Result<u64> {
+pub fn count_to_archive(conn: &Conn, cut: i64, skip_invalid: bool) -> Result<u64> {
     let extra = if skip_invalid {
         format!(" AND NOT ({})", invalid_clause())
     } else {
@@ -84,52 +82,52 @@ pub fn count_to_archive(conn: &Connection, cut: i64, skip_invalid: bool) -> Resu
     count(
         conn,
         &format!("SELECT COUNT(*) FROM study_sessions WHERE start_time < ?1{extra}"),
-        [cut],
+        args![cut],
     )
 }
 
 /// Archived sessions started before `cut` (to delete).
-pub fn count_archived_before(conn: &Connection, cut: i64) -> Result<u64> {
+pub fn count_archived_before(conn: &Conn, cut: i64) -> Result<u64> {
     count(
         conn,
         "SELECT COUNT(*) FROM study_sessions_archive WHERE start_time < ?1",
-        [cut],
+        args![cut],
     )
 }
 
 /// Users inactive since `since`.
-pub fn count_inactive_users(conn: &Connection, since: i64) -> Result<u64> {
+pub fn count_inactive_users(conn: &Conn, since: i64) -> Result<u64> {
     count(
         conn,
         &format!("SELECT COUNT(*) FROM {INACTIVE_USER}"),
-        [since],
+        args![since],
     )
 }
 
 /// One batch: the ids of `table` after `after` matching `clause`, in id
 /// order (keyset pagination, so a run is linear however many batches).
-/// Fills `temp.cleanup_batch` and returns the largest id, `None` when done.
+/// Fills the temporary table `cleanup_batch` and returns the largest id,
+/// `None` when done. `extra` are the clause's parameters from `?3` on.
 fn select_batch(
-    tx: &Connection,
+    tx: &Conn,
     table: &str,
     clause: &str,
     after: i64,
     limit: usize,
-    p: &[&dyn rusqlite::ToSql],
+    extra: &[Value],
 ) -> Result<Option<i64>> {
     tx.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS cleanup_batch (id INTEGER PRIMARY KEY)",
-        [],
+        "CREATE TEMP TABLE IF NOT EXISTS cleanup_batch (id BIGINT PRIMARY KEY)",
+        &[],
     )?;
-    tx.execute("DELETE FROM temp.cleanup_batch", [])?;
-    let limit = limit as i64;
-    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&after, &limit];
-    params.extend_from_slice(p);
+    tx.execute("DELETE FROM cleanup_batch", &[])?;
+    let mut args = vec![Value::from(after), Value::from(limit as i64)];
+    args.extend_from_slice(extra);
     tx.execute(
-        &format!("INSERT INTO temp.cleanup_batch SELECT id FROM {table} WHERE id > ?1 AND ({clause}) ORDER BY id LIMIT ?2"),
-        params.as_slice(),
+        &format!("INSERT INTO cleanup_batch SELECT id FROM {table} WHERE id > ?1 AND ({clause}) ORDER BY id LIMIT ?2"),
+        &args,
     )?;
-    Ok(tx.query_row("SELECT MAX(id) FROM temp.cleanup_batch", [], |r| r.get(0))?)
+    tx.query_value("SELECT MAX(id) FROM cleanup_batch", &[])
 }
 
 /// Where a batched rule goes on from, and how many rows it changed.
@@ -144,15 +142,15 @@ pub struct Cursor {
 }
 
 fn delete_batch(
-    conn: &mut Connection,
+    conn: &Conn,
     table: &str,
     clause: &str,
     after: i64,
     limit: usize,
-    p: &[&dyn rusqlite::ToSql],
+    extra: &[Value],
 ) -> Result<Cursor> {
-    let tx = super::write_transaction(conn)?;
-    let Some(last) = select_batch(&tx, table, clause, after, limit, p)? else {
+    let tx = conn.write_transaction()?;
+    let Some(last) = select_batch(&tx, table, clause, after, limit, extra)? else {
         return Ok(Cursor {
             after,
             changed: 0,
@@ -160,28 +158,24 @@ fn delete_batch(
         });
     };
     let n = tx.execute(
-        &format!("DELETE FROM {table} WHERE id IN (SELECT id FROM temp.cleanup_batch)"),
-        [],
+        &format!("DELETE FROM {table} WHERE id IN (SELECT id FROM cleanup_batch)"),
+        &[],
     )?;
     tx.commit()?;
     Ok(Cursor {
         after: last,
-        changed: n,
+        changed: n as usize,
         done: false,
     })
 }
 
 /// Deletes the next `limit` invalid sessions after id `after`, in one transaction.
-pub fn delete_invalid_batch(conn: &mut Connection, after: i64, limit: usize) -> Result<Cursor> {
+pub fn delete_invalid_batch(conn: &Conn, after: i64, limit: usize) -> Result<Cursor> {
     delete_batch(conn, "study_sessions", &invalid_clause(), after, limit, &[])
 }
 
 /// Deletes the next `limit` duplicate progress rows after id `after`.
-pub fn delete_duplicate_progress_batch(
-    conn: &mut Connection,
-    after: i64,
-    limit: usize,
-) -> Result<Cursor> {
+pub fn delete_duplicate_progress_batch(conn: &Conn, after: i64, limit: usize) -> Result<Cursor> {
     delete_batch(
         conn,
         "course_progress",
@@ -194,21 +188,15 @@ pub fn delete_duplicate_progress_batch(
 
 /// Moves the next `limit` sessions (after id `after`) started before `cut`
 /// to the archive, in one transaction (copy and delete together).
-pub fn archive_batch(
-    conn: &mut Connection,
-    cut: i64,
-    now: i64,
-    after: i64,
-    limit: usize,
-) -> Result<Cursor> {
-    let tx = super::write_transaction(conn)?;
+pub fn archive_batch(conn: &Conn, cut: i64, now: i64, after: i64, limit: usize) -> Result<Cursor> {
+    let tx = conn.write_transaction()?;
     let Some(last) = select_batch(
         &tx,
         "study_sessions",
         "start_time < ?3",
         after,
         limit,
-        &[&cut],
+        args![cut],
     )?
     else {
         return Ok(Cursor {
@@ -217,48 +205,61 @@ pub fn archive_batch(
             done: true,
         });
     };
+    // A session archived before (and restored by hand) is replaced.
+    let copy = match tx.engine() {
+        Engine::Sqlite => "INSERT OR REPLACE INTO study_sessions_archive",
+        Engine::Postgres => "INSERT INTO study_sessions_archive",
+    };
+    let on_conflict = match tx.engine() {
+        Engine::Sqlite => "",
+        Engine::Postgres => {
+            " ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, course_id = excluded.course_id,
+               subject_category = excluded.subject_category, start_time = excluded.start_time,
+               end_time = excluded.end_time, duration_minutes = excluded.duration_minutes,
+               effectiveness_rating = excluded.effectiveness_rating, focus_score = excluded.focus_score,
+               learning_environment = excluded.learning_environment, device_type = excluded.device_type,
+               is_active = excluded.is_active, archived_at = excluded.archived_at"
+        }
+    };
     tx.execute(
-        "INSERT OR REPLACE INTO study_sessions_archive
-            (id, user_id, course_id, subject_category, start_time, end_time, duration_minutes,
-             effectiveness_rating, focus_score, learning_environment, device_type, is_active, archived_at)
-         SELECT id, user_id, course_id, subject_category, start_time, end_time, duration_minutes,
-             effectiveness_rating, focus_score, learning_environment, device_type, is_active, ?1
-         FROM study_sessions WHERE id IN (SELECT id FROM temp.cleanup_batch)",
-        [now],
+        &format!(
+            "{copy}
+                (id, user_id, course_id, subject_category, start_time, end_time, duration_minutes,
+                 effectiveness_rating, focus_score, learning_environment, device_type, is_active, archived_at)
+             SELECT id, user_id, course_id, subject_category, start_time, end_time, duration_minutes,
+                 effectiveness_rating, focus_score, learning_environment, device_type, is_active, CAST(?1 AS BIGINT)
+             FROM study_sessions WHERE id IN (SELECT id FROM cleanup_batch){on_conflict}"
+        ),
+        args![now],
     )?;
     let n = tx.execute(
-        "DELETE FROM study_sessions WHERE id IN (SELECT id FROM temp.cleanup_batch)",
-        [],
+        "DELETE FROM study_sessions WHERE id IN (SELECT id FROM cleanup_batch)",
+        &[],
     )?;
     tx.commit()?;
     Ok(Cursor {
         after: last,
-        changed: n,
+        changed: n as usize,
         done: false,
     })
 }
 
 /// Deletes the next `limit` archived sessions (after id `after`) started before `cut`.
-pub fn delete_archived_batch(
-    conn: &mut Connection,
-    cut: i64,
-    after: i64,
-    limit: usize,
-) -> Result<Cursor> {
+pub fn delete_archived_batch(conn: &Conn, cut: i64, after: i64, limit: usize) -> Result<Cursor> {
     delete_batch(
         conn,
         "study_sessions_archive",
         "start_time < ?3",
         after,
         limit,
-        &[&cut],
+        args![cut],
     )
 }
 
 /// Deletes the sessions (current and archived) and progress of users
 /// inactive since `since`, in one transaction. Returns rows deleted.
-pub fn purge_inactive(conn: &mut Connection, since: i64) -> Result<usize> {
-    let tx = super::write_transaction(conn)?;
+pub fn purge_inactive(conn: &Conn, since: i64) -> Result<usize> {
+    let tx = conn.write_transaction()?;
     let mut n = 0;
     for table in [
         "study_sessions",
@@ -267,9 +268,9 @@ pub fn purge_inactive(conn: &mut Connection, since: i64) -> Result<usize> {
     ] {
         n += tx.execute(
             &format!("DELETE FROM {table} WHERE user_id IN {INACTIVE_USER}"),
-            [since],
+            args![since],
         )?;
     }
     tx.commit()?;
-    Ok(n)
+    Ok(n as usize)
 }

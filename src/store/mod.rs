@@ -1,8 +1,11 @@
-//! The SQLite store (`DATA_DIR/voxdash.db`): opening, pragmas, migrations,
-//! a small connection pool, and the write counters the stats cache reads.
-//! Every SQL statement of the program lives in this module's files.
+//! The store of the lab's data: SQLite (`DATA_DIR/voxdash.db`, the
+//! default) or PostgreSQL (`database_url`), chosen when it is opened.
+//! Opening, pragmas, migrations, a small connection pool per engine
+//! ([`Conn`]), and the write counters the stats cache reads. Every SQL
+//! statement of the program lives in this module's files.
 
 pub mod accounts;
+mod conn;
 mod dir_lock;
 pub mod import;
 pub mod jobs;
@@ -14,16 +17,17 @@ pub mod speakers;
 pub mod view;
 pub mod writes;
 
+pub(crate) use conn::args;
+pub use conn::{Conn, Engine, FromValue, Row, Tx, Value};
 pub use dir_lock::DirLock;
+pub use postgres::{copy_from_sqlite, CopyReport};
 pub use view::DataView;
 
-use std::collections::HashMap;
-use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +78,28 @@ pub enum StoreError {
         /// The cause.
         source: ::postgres::Error,
     },
+    /// The database server cannot be reached (it is down, or the network
+    /// between is); requests fail until it answers again.
+    #[error("the database at {place} is unreachable: {reason}")]
+    Unreachable {
+        /// The database, without its password.
+        place: String,
+        /// What the connection attempt said.
+        reason: String,
+    },
+    /// A column held another kind of value than the code reads.
+    #[error("column {index}: expected {expected}, found {found}")]
+    Column {
+        /// The column, from 0.
+        index: usize,
+        /// What the code reads.
+        expected: &'static str,
+        /// What was there.
+        found: &'static str,
+    },
+    /// The operation belongs to the other engine (a file backup of PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
     /// A copy's target already holds tables.
     #[error("{place} is not empty ({what}); voxdash copies only into an empty database")]
     NotEmpty {
@@ -84,49 +110,31 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the database server cannot be reached (as against a
+    /// statement or a value it refused): the request may succeed later.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, StoreError::Unreachable { .. })
+    }
+}
+
 /// Result alias of the store.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The SQLite store: a path and a pool of open connections.
-///
-/// Connections are pooled behind a `Mutex<Vec<_>>` because a
-/// `rusqlite::Connection` is `Send` but not `Sync`; a checkout is a pop.
+/// The store: SQLite files or a PostgreSQL database, each with a pool of
+/// open connections.
 pub struct Store {
-    path: PathBuf,
-    pool: Mutex<Vec<Connection>>,
+    kept: Kept,
 }
 
-/// A pooled connection; it goes back to the pool when dropped.
-pub struct Conn<'a> {
-    store: &'a Store,
-    conn: Option<Connection>,
-}
-
-impl Deref for Conn<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.conn.as_ref().expect("connection present until drop")
-    }
-}
-
-impl DerefMut for Conn<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn.as_mut().expect("connection present until drop")
-    }
-}
-
-impl Drop for Conn<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            // A connection left inside a transaction (after a panic) is not reused.
-            if conn.is_autocommit() {
-                let mut pool = self.store.pool.lock().unwrap_or_else(|e| e.into_inner());
-                if pool.len() < 16 {
-                    pool.push(conn);
-                }
-            }
-        }
-    }
+enum Kept {
+    /// A path and a pool of connections: a `rusqlite::Connection` is `Send`
+    /// but not `Sync`, so they are pooled behind a `Mutex<Vec<_>>`.
+    Sqlite {
+        path: PathBuf,
+        pool: Mutex<Vec<Connection>>,
+    },
+    Postgres(Box<postgres::PgStore>),
 }
 
 /// How long a connection waits for a lock another connection holds.
@@ -148,14 +156,6 @@ fn wait_for_lock(tries: i32) -> bool {
     true
 }
 
-/// Begins a transaction that takes the write lock first (`BEGIN IMMEDIATE`).
-/// Every read-then-write uses it: a deferred transaction that reads and
-/// then writes fails with "database is locked" when another connection
-/// wrote in between, where this one waits its turn (busy timeout).
-pub fn write_transaction(conn: &mut Connection) -> Result<Transaction<'_>> {
-    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
-}
-
 /// Opens the database at `path` read-only and reports its integrity check
 /// (`"ok"` or the problems found) and its schema version, each with its own
 /// error, so `voxdash check` can say which part failed.
@@ -166,6 +166,13 @@ pub fn inspect(path: &Path) -> Result<(Result<String>, Result<i64>)> {
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
         .map_err(StoreError::from);
     Ok((integrity, version))
+}
+
+/// The place (without password) and schema version of the PostgreSQL
+/// database at `url`, read without migrating anything.
+pub fn database_version(url: &str) -> Result<(String, i64)> {
+    let pg = postgres::PgStore::connect(url)?;
+    Ok((pg.place().to_string(), pg.version()?))
 }
 
 /// Creates `path` readable and writable by its owner only, if it does not
@@ -218,6 +225,13 @@ pub fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
     copy
 }
 
+/// Copies the database file `src` (opened read-only) into `dest`, which
+/// must not exist ([`copy_database`]).
+pub fn copy_database_file(src: &Path, dest: &Path) -> Result<()> {
+    let source = Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    copy_database(&source, dest)
+}
+
 /// `PRAGMA integrity_check`: `ok`, or the problems found, one per line.
 pub fn integrity_check(conn: &Connection) -> Result<String> {
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
@@ -252,54 +266,90 @@ impl Store {
             path: path.to_path_buf(),
             reason: format!("cannot create the database ({e})"),
         })?;
-        let store = Store {
-            path: path.to_path_buf(),
-            pool: Mutex::new(Vec::new()),
-        };
-        let mut conn = store.connect()?;
-        migrate(&mut conn, &store.path, schema::latest_version())?;
-        store
-            .pool
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(conn);
-        Ok(store)
+        let mut conn = connect_sqlite(path)?;
+        migrate(&mut conn, path, schema::latest_version())?;
+        Ok(Store {
+            kept: Kept::Sqlite {
+                path: path.to_path_buf(),
+                pool: Mutex::new(vec![conn]),
+            },
+        })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Connects to the PostgreSQL database at `url` and migrates it to the
+    /// latest schema (nodes starting together take turns).
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        let pg = postgres::PgStore::connect(url)?;
+        pg.migrate()?;
+        Ok(Store {
+            kept: Kept::Postgres(Box::new(pg)),
+        })
     }
 
-    fn connect(&self) -> Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_handler(Some(wait_for_lock))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = OFF;
-             PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -32000;",
-        )?;
-        Ok(conn)
+    /// Connects to the PostgreSQL database at `url` as it is, migrating
+    /// nothing (for `voxdash check`).
+    pub fn attach_postgres(url: &str) -> Result<Store> {
+        Ok(Store {
+            kept: Kept::Postgres(Box::new(postgres::PgStore::connect(url)?)),
+        })
+    }
+
+    /// Opens the store the configuration names: PostgreSQL when
+    /// `database_url` is set, else the SQLite file at `path`.
+    pub fn open_configured(database_url: Option<&str>, path: &Path) -> Result<Store> {
+        match database_url {
+            Some(url) => Store::open_postgres(url),
+            None => Store::open(path),
+        }
+    }
+
+    /// Whether the data can be reached now: always for the SQLite file
+    /// (its failures are those of the disk), a round trip for PostgreSQL.
+    pub fn health(&self) -> Result<()> {
+        match &self.kept {
+            Kept::Sqlite { .. } => Ok(()),
+            Kept::Postgres(pg) => pg.conn()?.batch("SELECT 1"),
+        }
+    }
+
+    /// Which engine keeps the data.
+    pub fn engine(&self) -> Engine {
+        match self.kept {
+            Kept::Sqlite { .. } => Engine::Sqlite,
+            Kept::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// The database file, for SQLite.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.kept {
+            Kept::Sqlite { path, .. } => Some(path),
+            Kept::Postgres(_) => None,
+        }
+    }
+
+    /// Where the data is, for people: the file, or the database's address
+    /// without its password.
+    pub fn place(&self) -> String {
+        match &self.kept {
+            Kept::Sqlite { path, .. } => path.display().to_string(),
+            Kept::Postgres(pg) => pg.place().to_string(),
+        }
     }
 
     /// A connection from the pool (a new one when the pool is empty).
     pub fn conn(&self) -> Result<Conn<'_>> {
-        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => self.connect()?,
-        };
-        Ok(Conn {
-            store: self,
-            conn: Some(conn),
-        })
+        match &self.kept {
+            Kept::Sqlite { path, pool } => {
+                let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let conn = match pooled {
+                    Some(c) => c,
+                    None => connect_sqlite(path)?,
+                };
+                Ok(Conn::sqlite(pool, conn))
+            }
+            Kept::Postgres(pg) => pg.conn(),
+        }
     }
 
     /// Runs `read` over one consistent snapshot of the data (a read
@@ -308,7 +358,10 @@ impl Store {
         &self,
         read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let mut conn = self.conn()?;
+        if let Kept::Postgres(pg) = &self.kept {
+            return pg.snapshot(read);
+        }
+        let mut conn = self.sqlite_conn()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(StoreError::from)?;
@@ -323,8 +376,33 @@ impl Store {
         &self,
         read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let conn = self.conn()?;
+        if let Kept::Postgres(pg) = &self.kept {
+            return pg.snapshot(read);
+        }
+        let conn = self.sqlite_conn()?;
         read(&view::SqliteView::new(&conn))
+    }
+
+    /// A SQLite connection of the pool (the caller gives it back by
+    /// dropping the guard); an error on PostgreSQL.
+    fn sqlite_conn(&self) -> Result<SqliteGuard<'_>> {
+        match &self.kept {
+            Kept::Sqlite { path, pool } => {
+                let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let conn = match pooled {
+                    Some(c) => c,
+                    None => connect_sqlite(path)?,
+                };
+                Ok(SqliteGuard {
+                    pool,
+                    conn: Some(conn),
+                })
+            }
+            Kept::Postgres(pg) => Err(StoreError::Unsupported(format!(
+                "the data is in PostgreSQL ({}), not in a SQLite file",
+                pg.place()
+            ))),
+        }
     }
 
     /// Writes a consistent copy of the database to `dest` (which must not
@@ -332,9 +410,16 @@ impl Store {
     /// page in one step, inside one read transaction: writers in WAL mode
     /// neither wait for it nor restart it (a backup in many small steps
     /// starts over after each write from another connection, and under a
-    /// steady write load never ends). The copy is readable by its owner only.
+    /// steady write load never ends). The copy is readable by its owner
+    /// only. PostgreSQL is backed up with its own tools (`pg_dump`).
     pub fn backup_into(&self, dest: &Path) -> Result<()> {
-        copy_database(&*self.conn()?, dest)
+        if let Kept::Postgres(pg) = &self.kept {
+            return Err(StoreError::Unsupported(format!(
+                "the data is in PostgreSQL ({}); back it up with pg_dump, not a file copy",
+                pg.place()
+            )));
+        }
+        copy_database(&*self.sqlite_conn()?, dest)
     }
 
     /// Opens an existing database without creating or migrating it.
@@ -342,17 +427,22 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::NotFound(format!("database {}", path.display())));
         }
-        let store = Store {
-            path: path.to_path_buf(),
-            pool: Mutex::new(Vec::new()),
-        };
-        drop(store.conn()?);
-        Ok(store)
+        let conn = connect_sqlite(path)?;
+        Ok(Store {
+            kept: Kept::Sqlite {
+                path: path.to_path_buf(),
+                pool: Mutex::new(vec![conn]),
+            },
+        })
     }
 
-    /// Moves everything in the write-ahead log into the database file.
+    /// Moves everything in the write-ahead log into the database file
+    /// (nothing to do on PostgreSQL).
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn()?
+        if self.engine() == Engine::Postgres {
+            return Ok(());
+        }
+        self.sqlite_conn()?
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
@@ -362,8 +452,7 @@ impl Store {
         let conn = self.conn()?;
         let mut out = Vec::new();
         for table in schema::COUNTED_TABLES {
-            let n: i64 =
-                conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+            let n: i64 = conn.query_value(&format!("SELECT COUNT(*) FROM {table}"), &[])?;
             out.push((table.to_string(), n));
         }
         Ok(out)
@@ -371,12 +460,10 @@ impl Store {
 
     /// Whether the store holds no lab data yet (no speakers, recordings or sessions).
     pub fn is_empty(&self) -> Result<bool> {
-        let conn = self.conn()?;
-        let n: i64 = conn.query_row(
+        let n: i64 = self.conn()?.query_value(
             "SELECT (SELECT COUNT(*) FROM speakers) + (SELECT COUNT(*) FROM recordings)
                   + (SELECT COUNT(*) FROM study_sessions)",
-            [],
-            |r| r.get(0),
+            &[],
         )?;
         Ok(n == 0)
     }
@@ -384,13 +471,64 @@ impl Store {
     /// Whether the store holds nothing at all: no speakers, recordings,
     /// users or study sessions (a new data directory, or a mistaken one).
     pub fn holds_nothing(&self) -> Result<bool> {
-        Ok(self.conn()?.query_row(
+        self.conn()?.query_value(
             "SELECT NOT (EXISTS(SELECT 1 FROM speakers) OR EXISTS(SELECT 1 FROM recordings)
                       OR EXISTS(SELECT 1 FROM users) OR EXISTS(SELECT 1 FROM study_sessions))",
-            [],
-            |r| r.get(0),
-        )?)
+            &[],
+        )
     }
+}
+
+/// A SQLite connection out of the pool, given back when dropped.
+struct SqliteGuard<'a> {
+    pool: &'a Mutex<Vec<Connection>>,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for SqliteGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl std::ops::DerefMut for SqliteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+}
+
+impl Drop for SqliteGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if conn.is_autocommit() {
+                let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+                if pool.len() < 16 {
+                    pool.push(conn);
+                }
+            }
+        }
+    }
+}
+
+/// Opens a SQLite connection with the pragmas every connection uses.
+fn connect_sqlite(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_handler(Some(wait_for_lock))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = OFF;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32000;",
+    )?;
+    Ok(conn)
 }
 
 /// Applies the migrations after the file's current version up to `target`,
@@ -429,23 +567,6 @@ pub fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
     Ok(())
 }
 
-/// Write counts per table at one point in time (inserts + updates + deletes).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Revisions {
-    /// Writes per table name since the database was created.
-    pub tables: HashMap<String, u64>,
-}
-
-impl Revisions {
-    /// The sum of the counts of `tables`.
-    pub fn sum(&self, tables: &[&str]) -> u64 {
-        tables
-            .iter()
-            .map(|t| self.tables.get(*t).copied().unwrap_or(0))
-            .sum()
-    }
-}
-
 /// The sum of the write counts of `tables`, in one query and without
 /// building the whole table (the hot path of every cache read). One key
 /// lookup per table: `IN (?1, ?2, ?3)` or `OR` would make SQLite build and
@@ -463,21 +584,9 @@ pub fn read_revision_sum(conn: &Connection, tables: &[&str]) -> Result<u64> {
     Ok(n as u64)
 }
 
-/// Reads every table's write count in one query.
-pub fn read_revisions(conn: &Connection) -> Result<Revisions> {
-    let mut stmt =
-        conn.prepare_cached("SELECT table_name, inserts + updates + deletes FROM write_counters")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    let mut tables = HashMap::new();
-    for row in rows {
-        let (name, n) = row?;
-        tables.insert(name, n as u64);
-    }
-    Ok(Revisions { tables })
-}
-
 /// Writes to one user's study sessions and course progress, counted by triggers.
 pub fn read_user_revision(conn: &Connection, user_id: i64) -> Result<(u64, u64)> {
+    use rusqlite::OptionalExtension;
     let mut stmt =
         conn.prepare_cached("SELECT sessions, progress FROM user_revisions WHERE user_id = ?1")?;
     let row = stmt
@@ -490,34 +599,31 @@ pub fn read_user_revision(conn: &Connection, user_id: i64) -> Result<(u64, u64)>
 
 /// Users with a study session starting at or after `since` (µs), or every
 /// user with a session when `since` is `None`; by id.
-pub fn learners(conn: &Connection, since: Option<i64>) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare(
-        "SELECT DISTINCT user_id FROM study_sessions WHERE ?1 IS NULL OR start_time >= ?1 ORDER BY user_id",
-    )?;
-    let rows = stmt.query_map([since], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub fn learners(conn: &Conn, since: Option<i64>) -> Result<Vec<i64>> {
+    conn.query(
+        "SELECT DISTINCT user_id FROM study_sessions
+         WHERE CAST(?1 AS BIGINT) IS NULL OR start_time >= ?1 ORDER BY user_id",
+        args![since],
+    )?
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 /// Region names of `ip_regions` with coordinates (first row of each name),
 /// for labels on the map.
-pub fn region_points(conn: &Connection) -> Result<Vec<(String, f64, f64)>> {
-    let mut stmt = conn.prepare(
+pub fn region_points(conn: &Conn) -> Result<Vec<(String, f64, f64)>> {
+    let rows = conn.query(
         "SELECT region, latitude, longitude FROM ip_regions
          WHERE latitude IS NOT NULL AND longitude IS NOT NULL ORDER BY seq",
+        &[],
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, f64>(1)?,
-            r.get::<_, f64>(2)?,
-        ))
-    })?;
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for row in rows {
-        let (name, lat, lon) = row?;
+        let name: String = row.get(0)?;
         if seen.insert(name.clone()) {
-            out.push((name, lat, lon));
+            out.push((name, row.get(1)?, row.get(2)?));
         }
     }
     Ok(out)

@@ -5,9 +5,7 @@
 //! A group filter is three optional values (category, diagnosis, gender);
 //! `None` does not filter, an empty value selects NULL or empty.
 
-use rusqlite::{params, Connection, OptionalExtension};
-
-use super::Result;
+use super::{args, Conn, Result, Row};
 use crate::clock::format_utc;
 
 /// A group filter as the store reads it: (category, diagnosis, gender).
@@ -15,28 +13,31 @@ pub type GroupFilter<'a> = [Option<&'a str>; 3];
 
 /// The condition of a group filter on `speakers` (aliased `s`), with its
 /// three parameters at `?1`..`?3`; the statistics select a sub-corpus with it.
-pub const GROUP_WHERE: &str = "(?1 IS NULL OR COALESCE(s.category, '') = ?1)
-    AND (?2 IS NULL OR COALESCE(s.diagnosis, '') = ?2)
-    AND (?3 IS NULL OR COALESCE(s.gender, '') = ?3)";
+pub const GROUP_WHERE: &str = "(CAST(?1 AS TEXT) IS NULL OR COALESCE(s.category, '') = ?1)
+    AND (CAST(?2 AS TEXT) IS NULL OR COALESCE(s.diagnosis, '') = ?2)
+    AND (CAST(?3 AS TEXT) IS NULL OR COALESCE(s.gender, '') = ?3)";
+
+/// Writes counted for one speaker, `?1`.
+pub(crate) const SPEAKER_REVISION: &str = "SELECT n FROM speaker_revisions WHERE speaker_id = ?1";
+
+/// Writes counted for the groups a filter selects, `?1`..`?3`.
+pub(crate) const GROUP_REVISION: &str =
+    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM group_revisions s WHERE
+     (CAST(?1 AS TEXT) IS NULL OR s.category = ?1) AND (CAST(?2 AS TEXT) IS NULL OR s.diagnosis = ?2)
+     AND (CAST(?3 AS TEXT) IS NULL OR s.gender = ?3)";
 
 /// Writes counted for speaker `id` (its row and its recordings).
-pub fn speaker_revision(conn: &Connection, id: i64) -> Result<u64> {
+pub fn speaker_revision(conn: &Conn, id: i64) -> Result<u64> {
     let n: Option<i64> = conn
-        .prepare_cached("SELECT n FROM speaker_revisions WHERE speaker_id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
+        .query_opt(SPEAKER_REVISION, args![id])?
+        .map(|r| r.get(0))
+        .transpose()?;
     Ok(n.unwrap_or(0) as u64)
 }
 
 /// Writes counted for the groups a filter selects.
-pub fn group_revision(conn: &Connection, filter: GroupFilter) -> Result<u64> {
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(n), 0) FROM group_revisions s WHERE
-             (?1 IS NULL OR s.category = ?1) AND (?2 IS NULL OR s.diagnosis = ?2)
-             AND (?3 IS NULL OR s.gender = ?3)",
-        )?
-        .query_row(params![filter[0], filter[1], filter[2]], |r| r.get(0))?;
+pub fn group_revision(conn: &Conn, filter: GroupFilter) -> Result<u64> {
+    let n: i64 = conn.query_value(GROUP_REVISION, args![filter[0], filter[1], filter[2]])?;
     Ok(n as u64)
 }
 
@@ -52,13 +53,15 @@ pub struct GroupValues {
 }
 
 /// The group values present among the speakers.
-pub fn group_values(conn: &Connection) -> Result<GroupValues> {
+pub fn group_values(conn: &Conn) -> Result<GroupValues> {
     let column = |name: &str| -> Result<Vec<String>> {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT DISTINCT COALESCE({name}, '') FROM speakers ORDER BY 1"
-        ))?;
-        let values = stmt.query_map([], |r| r.get(0))?;
-        Ok(values.collect::<rusqlite::Result<_>>()?)
+        conn.query(
+            &format!("SELECT DISTINCT COALESCE({name}, '') FROM speakers ORDER BY 1"),
+            &[],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
     };
     Ok(GroupValues {
         categories: column("category")?,
@@ -90,7 +93,7 @@ pub struct SpeakerRow {
 
 /// Every speaker a filter selects, with their recordings: most recordings
 /// first, then by id, so that pages of the list never overlap.
-pub fn speakers_of(conn: &Connection, filter: GroupFilter) -> Result<Vec<SpeakerRow>> {
+pub fn speakers_of(conn: &Conn, filter: GroupFilter) -> Result<Vec<SpeakerRow>> {
     let sql = format!(
         "SELECT s.id, s.code, COALESCE(s.category, ''), COALESCE(s.diagnosis, ''), COALESCE(s.gender, ''),
                 COUNT(r.speaker_id), COALESCE(SUM(r.duration_s), 0), AVG(r.snr_db)
@@ -98,20 +101,21 @@ pub fn speakers_of(conn: &Connection, filter: GroupFilter) -> Result<Vec<Speaker
          WHERE {GROUP_WHERE}
          GROUP BY s.id ORDER BY COUNT(r.speaker_id) DESC, s.id"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(params![filter[0], filter[1], filter[2]], |r| {
-        Ok(SpeakerRow {
-            id: r.get(0)?,
-            code: r.get(1)?,
-            category: r.get(2)?,
-            diagnosis: r.get(3)?,
-            gender: r.get(4)?,
-            recordings: r.get::<_, i64>(5)? as u64,
-            hours: r.get::<_, f64>(6)? / 3600.0,
-            mean_snr_db: r.get(7)?,
+    conn.query(&sql, args![filter[0], filter[1], filter[2]])?
+        .iter()
+        .map(|r| {
+            Ok(SpeakerRow {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                category: r.get(2)?,
+                diagnosis: r.get(3)?,
+                gender: r.get(4)?,
+                recordings: r.get::<i64>(5)? as u64,
+                hours: r.get::<f64>(6)? / 3600.0,
+                mean_snr_db: r.get(7)?,
+            })
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        .collect()
 }
 
 /// One speaker's own columns.
@@ -130,23 +134,22 @@ pub struct SpeakerInfo {
 }
 
 /// Speaker `id`'s columns, if the speaker exists.
-pub fn speaker_info(conn: &Connection, id: i64) -> Result<Option<SpeakerInfo>> {
-    Ok(conn
-        .query_row(
-            "SELECT code, COALESCE(category, ''), COALESCE(diagnosis, ''), COALESCE(gender, ''), birth_year
-             FROM speakers WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(SpeakerInfo {
-                    code: r.get(0)?,
-                    category: r.get(1)?,
-                    diagnosis: r.get(2)?,
-                    gender: r.get(3)?,
-                    birth_year: r.get(4)?,
-                })
-            },
-        )
-        .optional()?)
+pub fn speaker_info(conn: &Conn, id: i64) -> Result<Option<SpeakerInfo>> {
+    conn.query_opt(
+        "SELECT code, COALESCE(category, ''), COALESCE(diagnosis, ''), COALESCE(gender, ''), birth_year
+         FROM speakers WHERE id = ?1",
+        args![id],
+    )?
+    .map(|r| {
+        Ok(SpeakerInfo {
+            code: r.get(0)?,
+            category: r.get(1)?,
+            diagnosis: r.get(2)?,
+            gender: r.get(3)?,
+            birth_year: r.get(4)?,
+        })
+    })
+    .transpose()
 }
 
 /// An upload as the drill-down pages list it.
@@ -164,38 +167,39 @@ pub struct UploadRow {
     pub recordings: u64,
 }
 
-fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UploadRow> {
+fn upload_row(r: &Row) -> Result<UploadRow> {
     Ok(UploadRow {
         id: r.get(0)?,
         uploaded_at: format_utc(r.get(1)?),
         region: r.get(2)?,
         ip: r.get(3)?,
-        recordings: r.get::<_, i64>(4)? as u64,
+        recordings: r.get::<i64>(4)? as u64,
     })
 }
 
 /// One page of the uploads holding recordings of speaker `id`, newest
 /// first, and how many there are.
 pub fn speaker_uploads(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     limit: u32,
     offset: u64,
 ) -> Result<(Vec<UploadRow>, u64)> {
-    let mut stmt = conn.prepare(
-        "SELECT u.id, u.uploaded_at, COALESCE(u.region, ''), u.ip, COUNT(*)
-         FROM recordings r JOIN uploads u ON u.id = r.upload_id
-         WHERE r.speaker_id = ?1 GROUP BY u.id
-         ORDER BY u.uploaded_at DESC, u.id DESC LIMIT ?2 OFFSET ?3",
-    )?;
-    let rows = stmt
-        .query_map(params![id, limit, offset as i64], upload_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let total: i64 = conn.query_row(
+    let rows = conn
+        .query(
+            "SELECT u.id, u.uploaded_at, COALESCE(u.region, ''), u.ip, COUNT(*)
+             FROM recordings r JOIN uploads u ON u.id = r.upload_id
+             WHERE r.speaker_id = ?1 GROUP BY u.id
+             ORDER BY u.uploaded_at DESC, u.id DESC LIMIT ?2 OFFSET ?3",
+            args![id, i64::from(limit), offset as i64],
+        )?
+        .iter()
+        .map(upload_row)
+        .collect::<Result<Vec<_>>>()?;
+    let total: i64 = conn.query_value(
         "SELECT COUNT(DISTINCT r.upload_id) FROM recordings r JOIN uploads u ON u.id = r.upload_id
          WHERE r.speaker_id = ?1",
-        [id],
-        |r| r.get(0),
+        args![id],
     )?;
     Ok((rows, total as u64))
 }
@@ -203,24 +207,25 @@ pub fn speaker_uploads(
 /// One page of the uploads whose region column is `region` (empty: none),
 /// newest first, and how many there are.
 pub fn region_uploads(
-    conn: &Connection,
+    conn: &Conn,
     region: &str,
     limit: u32,
     offset: u64,
 ) -> Result<(Vec<UploadRow>, u64)> {
-    let mut stmt = conn.prepare(
-        "SELECT u.id, u.uploaded_at, COALESCE(u.region, ''), u.ip,
-                (SELECT COUNT(*) FROM recordings r WHERE r.upload_id = u.id)
-         FROM uploads u WHERE COALESCE(u.region, '') = ?1
-         ORDER BY u.uploaded_at DESC, u.id DESC LIMIT ?2 OFFSET ?3",
-    )?;
-    let rows = stmt
-        .query_map(params![region, limit, offset as i64], upload_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let total: i64 = conn.query_row(
+    let rows = conn
+        .query(
+            "SELECT u.id, u.uploaded_at, COALESCE(u.region, ''), u.ip,
+                    (SELECT COUNT(*) FROM recordings r WHERE r.upload_id = u.id)
+             FROM uploads u WHERE COALESCE(u.region, '') = ?1
+             ORDER BY u.uploaded_at DESC, u.id DESC LIMIT ?2 OFFSET ?3",
+            args![region, i64::from(limit), offset as i64],
+        )?
+        .iter()
+        .map(upload_row)
+        .collect::<Result<Vec<_>>>()?;
+    let total: i64 = conn.query_value(
         "SELECT COUNT(*) FROM uploads u WHERE COALESCE(u.region, '') = ?1",
-        [region],
-        |r| r.get(0),
+        args![region],
     )?;
     Ok((rows, total as u64))
 }

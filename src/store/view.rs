@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::speakers::{GroupFilter, GROUP_WHERE};
 use super::Result;
@@ -190,19 +190,34 @@ impl DataView for SqliteView<'_> {
     }
 
     fn group_revision(&self, filter: GroupFilter) -> Result<u64> {
-        super::speakers::group_revision(self.conn, filter)
+        let n: i64 = self
+            .conn
+            .prepare_cached(super::speakers::GROUP_REVISION)?
+            .query_row(filter, |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     fn speaker_revision(&self, speaker: i64) -> Result<u64> {
-        super::speakers::speaker_revision(self.conn, speaker)
+        let n: Option<i64> = self
+            .conn
+            .prepare_cached(super::speakers::SPEAKER_REVISION)?
+            .query_row([speaker], |r| r.get(0))
+            .optional()?;
+        Ok(n.unwrap_or(0) as u64)
     }
 
     fn user_is_known(&self, user: i64) -> Result<bool> {
-        super::accounts::user_is_known(self.conn, user)
+        Ok(self
+            .conn
+            .prepare_cached(super::accounts::USER_IS_KNOWN)?
+            .query_row([user], |r| r.get(0))?)
     }
 
     fn speaker_exists(&self, speaker: i64) -> Result<bool> {
-        super::writes::exists(self.conn, "speakers", speaker)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM speakers WHERE id = ?1)")?
+            .query_row([speaker], |r| r.get(0))?)
     }
 
     fn speakers(&self, which: Speakers, each: &mut dyn FnMut(SpeakerRow)) -> Result<()> {

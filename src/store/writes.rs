@@ -2,10 +2,9 @@
 //! uploads. Validation happens before these are called; each call is one
 //! transaction, so a failed write leaves nothing behind.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::{Result, StoreError};
+use super::{args, Conn, Result, Row, StoreError};
 use crate::clock::format_utc;
 
 /// A study session as the API returns it.
@@ -44,7 +43,7 @@ const SESSION_COLUMNS: &str =
     "id, user_id, course_id, subject_category, start_time, end_time, duration_minutes,
     effectiveness_rating, focus_score, learning_environment, device_type, is_active";
 
-fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+fn session_from_row(r: &Row) -> Result<SessionRow> {
     let start: i64 = r.get(4)?;
     Ok(SessionRow {
         id: r.get(0)?,
@@ -52,13 +51,13 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
         course_id: r.get(2)?,
         subject_category: r.get(3)?,
         start_time: format_utc(start),
-        end_time: r.get::<_, Option<i64>>(5)?.map(format_utc),
+        end_time: r.get::<Option<i64>>(5)?.map(format_utc),
         duration_minutes: r.get(6)?,
         effectiveness_rating: r.get(7)?,
         focus_score: r.get(8)?,
         learning_environment: r.get(9)?,
         device_type: r.get(10)?,
-        is_active: r.get::<_, i64>(11)? != 0,
+        is_active: r.get(11)?,
         start_micros: start,
     })
 }
@@ -90,69 +89,64 @@ pub struct NewSession {
     pub is_active: bool,
 }
 
-/// Inserts a session with the next id; returns the stored row.
-pub fn insert_session(conn: &Connection, s: &NewSession) -> Result<SessionRow> {
-    conn.execute(
+/// Inserts a session with the next id after every current and archived
+/// one; returns the stored row.
+pub fn insert_session(conn: &Conn, s: &NewSession) -> Result<SessionRow> {
+    let id: i64 = conn.query_value(
         "INSERT INTO study_sessions (id, user_id, course_id, subject_category, start_time, end_time,
             duration_minutes, effectiveness_rating, focus_score, learning_environment, device_type, is_active)
-         VALUES (MAX((SELECT COALESCE(MAX(id), 0) FROM study_sessions), (SELECT COALESCE(MAX(id), 0) FROM study_sessions_archive)) + 1,
-            ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM study_sessions
+                  UNION ALL SELECT id FROM study_sessions_archive) AS every_session),
+            ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+         RETURNING id",
+        args![
             s.user_id,
             s.course_id,
-            s.subject_category,
+            &s.subject_category,
             s.start_time,
             s.end_time,
             s.duration_minutes,
             s.effectiveness_rating,
             s.focus_score,
-            s.learning_environment,
-            s.device_type,
-            s.is_active as i64
+            &s.learning_environment,
+            &s.device_type,
+            s.is_active
         ],
     )?;
-    let id = conn.last_insert_rowid();
     session(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("session {id}")))
 }
 
 /// One session.
-pub fn session(conn: &Connection, id: i64) -> Result<Option<SessionRow>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {SESSION_COLUMNS} FROM study_sessions WHERE id = ?1"),
-            [id],
-            session_from_row,
-        )
-        .optional()?)
+pub fn session(conn: &Conn, id: i64) -> Result<Option<SessionRow>> {
+    conn.query_opt(
+        &format!("SELECT {SESSION_COLUMNS} FROM study_sessions WHERE id = ?1"),
+        args![id],
+    )?
+    .map(|r| session_from_row(&r))
+    .transpose()
 }
 
 /// Sets a session's end, duration and clears `is_active`; `None` when the
 /// session no longer exists.
-pub fn finish_session(
-    conn: &Connection,
-    id: i64,
-    end: i64,
-    duration: i64,
-) -> Result<Option<SessionRow>> {
+pub fn finish_session(conn: &Conn, id: i64, end: i64, duration: i64) -> Result<Option<SessionRow>> {
     conn.execute(
         "UPDATE study_sessions SET end_time = ?2, duration_minutes = ?3, is_active = 0 WHERE id = ?1",
-        params![id, end, duration],
+        args![id, end, duration],
     )?;
     session(conn, id)
 }
 
 /// Deletes a session; returns whether it existed.
-pub fn delete_session(conn: &Connection, id: i64) -> Result<bool> {
-    Ok(conn.execute("DELETE FROM study_sessions WHERE id = ?1", [id])? > 0)
+pub fn delete_session(conn: &Conn, id: i64) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM study_sessions WHERE id = ?1", args![id])? > 0)
 }
 
 /// Whether a row with this id exists in `table` (a fixed table name).
-pub fn exists(conn: &Connection, table: &str, id: i64) -> Result<bool> {
-    Ok(conn.query_row(
+pub fn exists(conn: &Conn, table: &str, id: i64) -> Result<bool> {
+    conn.query_value(
         &format!("SELECT EXISTS(SELECT 1 FROM {table} WHERE id = ?1)"),
-        [id],
-        |r| r.get(0),
-    )?)
+        args![id],
+    )
 }
 
 /// A course-progress row as the API returns it.
@@ -181,7 +175,7 @@ pub struct ProgressRow {
 /// whether it was created.
 #[allow(clippy::too_many_arguments)]
 pub fn upsert_progress(
-    conn: &Connection,
+    conn: &Conn,
     user: i64,
     course: i64,
     proficiency: f64,
@@ -191,49 +185,47 @@ pub fn upsert_progress(
     now: i64,
 ) -> Result<(ProgressRow, bool)> {
     let current: Option<i64> = conn
-        .query_row(
+        .query_opt(
             "SELECT id FROM course_progress WHERE user_id = ?1 AND course_id = ?2
              ORDER BY updated_at DESC, id DESC LIMIT 1",
-            [user, course],
-            |r| r.get(0),
-        )
-        .optional()?;
+            args![user, course],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     let id = match current {
         Some(id) => {
             conn.execute(
                 "UPDATE course_progress SET proficiency_level = ?2, learning_hours_total = ?3,
                  learning_hours_week = ?4, completed_at = ?5, updated_at = ?6 WHERE id = ?1",
-                params![id, proficiency, hours_total, hours_week, completed_at, now],
+                args![id, proficiency, hours_total, hours_week, completed_at, now],
             )?;
             id
         }
-        None => {
-            conn.execute(
-                "INSERT INTO course_progress (id, user_id, course_id, proficiency_level, learning_hours_total,
-                    learning_hours_week, completed_at, updated_at)
-                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM course_progress), ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![user, course, proficiency, hours_total, hours_week, completed_at, now],
-            )?;
-            conn.last_insert_rowid()
-        }
+        None => conn.query_value(
+            "INSERT INTO course_progress (id, user_id, course_id, proficiency_level, learning_hours_total,
+                learning_hours_week, completed_at, updated_at)
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM course_progress), ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             RETURNING id",
+            args![user, course, proficiency, hours_total, hours_week, completed_at, now],
+        )?,
     };
-    let row = conn.query_row(
-        "SELECT id, user_id, course_id, proficiency_level, learning_hours_total, learning_hours_week,
-                completed_at, updated_at FROM course_progress WHERE id = ?1",
-        [id],
-        |r| {
-            Ok(ProgressRow {
-                id: r.get(0)?,
-                user_id: r.get(1)?,
-                course_id: r.get(2)?,
-                proficiency_level: r.get(3)?,
-                learning_hours_total: r.get(4)?,
-                learning_hours_week: r.get(5)?,
-                completed_at: r.get::<_, Option<i64>>(6)?.map(format_utc),
-                updated_at: format_utc(r.get(7)?),
-            })
-        },
-    )?;
+    let r = conn
+        .query_opt(
+            "SELECT id, user_id, course_id, proficiency_level, learning_hours_total, learning_hours_week,
+                    completed_at, updated_at FROM course_progress WHERE id = ?1",
+            args![id],
+        )?
+        .ok_or_else(|| StoreError::NotFound(format!("course progress {id}")))?;
+    let row = ProgressRow {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        course_id: r.get(2)?,
+        proficiency_level: r.get(3)?,
+        learning_hours_total: r.get(4)?,
+        learning_hours_week: r.get(5)?,
+        completed_at: r.get::<Option<i64>>(6)?.map(format_utc),
+        updated_at: format_utc(r.get(7)?),
+    };
     Ok((row, current.is_none()))
 }
 
@@ -275,36 +267,43 @@ pub struct NewRecording {
 
 /// Inserts a recording, and first its new upload if given; returns (recording id, upload id).
 pub fn insert_recording(
-    conn: &Connection,
+    conn: &Conn,
     r: &NewRecording,
     upload: Option<&NewUpload>,
 ) -> Result<(i64, Option<i64>)> {
-    let upload_id =
-        match upload {
-            Some(u) => {
-                conn.execute(
-                "INSERT INTO uploads (id, user_id, uploaded_at, ip, latitude, longitude, region)
-                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM uploads), ?1, ?2, ?3, ?4, ?5, ?6)",
-                params![u.user_id, u.uploaded_at, u.ip, u.latitude, u.longitude, u.region],
-            )?;
-                Some(conn.last_insert_rowid())
-            }
-            None => r.upload_id,
-        };
-    conn.execute(
+    let upload_id = match upload {
+        Some(u) => Some(conn.query_value(
+            "INSERT INTO uploads (id, user_id, uploaded_at, ip, latitude, longitude, region)
+             VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM uploads), ?1, ?2, ?3, ?4, ?5, ?6)
+             RETURNING id",
+            args![
+                u.user_id,
+                u.uploaded_at,
+                &u.ip,
+                u.latitude,
+                u.longitude,
+                &u.region
+            ],
+        )?),
+        None => r.upload_id,
+    };
+    let id = conn.query_value(
         "INSERT INTO recordings (id, speaker_id, upload_id, file_name, recorded_at, duration_s, sample_rate, snr_db)
-         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM recordings), ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![r.speaker_id, upload_id, r.file_name, r.recorded_at, r.duration_s, r.sample_rate, r.snr_db],
+         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM recordings), ?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         RETURNING id",
+        args![r.speaker_id, upload_id, &r.file_name, r.recorded_at, r.duration_s, r.sample_rate, r.snr_db],
     )?;
-    Ok((conn.last_insert_rowid(), upload_id))
+    Ok((id, upload_id))
 }
 
 /// A user's running sessions (id, start in µs since the epoch), newest first.
-pub fn active_sessions(conn: &Connection, user: i64) -> Result<Vec<(i64, i64)>> {
-    let mut stmt = conn.prepare(
+pub fn active_sessions(conn: &Conn, user: i64) -> Result<Vec<(i64, i64)>> {
+    conn.query(
         "SELECT id, start_time FROM study_sessions WHERE user_id = ?1 AND is_active = 1
          ORDER BY start_time DESC LIMIT 20",
-    )?;
-    let rows = stmt.query_map([user], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        args![user],
+    )?
+    .iter()
+    .map(|r| Ok((r.get(0)?, r.get(1)?)))
+    .collect()
 }

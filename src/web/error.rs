@@ -42,9 +42,13 @@ pub enum WebError {
     /// The server is at a limit it keeps on purpose (503), saying which.
     #[error("{0}")]
     Busy(&'static str),
+    /// The database server cannot be reached (503); pages answer again
+    /// when it is back, without a restart.
+    #[error("store: {0}")]
+    DatabaseAway(#[source] StoreError),
     /// The database failed (500).
     #[error("store: {0}")]
-    Store(#[from] StoreError),
+    Store(#[source] StoreError),
     /// The stats cache failed (500).
     #[error("cache: {0}")]
     Cache(#[source] CacheError),
@@ -78,7 +82,7 @@ impl WebError {
             WebError::TooLarge(_) => 413,
             WebError::Timeout => 408,
             WebError::Throttled(_) => 429,
-            WebError::Busy(_) => 503,
+            WebError::Busy(_) | WebError::DatabaseAway(_) => 503,
             WebError::Store(_)
             | WebError::Cache(_)
             | WebError::Job(_)
@@ -90,6 +94,11 @@ impl WebError {
     /// What the client is told: the error itself, except for internal
     /// errors, whose text stays in the log under `request_id`.
     pub fn public_message(&self, request_id: &str) -> String {
+        if let WebError::DatabaseAway(_) = self {
+            return format!(
+                "the database cannot be reached; this answers again by itself when it is back (request {request_id})"
+            );
+        }
         if self.status() >= 500 {
             format!("internal error (request {request_id}; the server log has the details)")
         } else {
@@ -102,6 +111,19 @@ impl WebError {
         match self {
             WebError::BadRequest { field, message } => json!({"error": message, "field": field}),
             other => json!({"error": other.public_message(request_id), "field": null}),
+        }
+    }
+}
+
+/// Seconds a client is asked to wait while the database is away.
+pub const DATABASE_RETRY_SECS: u64 = 5;
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unreachable() {
+            WebError::DatabaseAway(e)
+        } else {
+            WebError::Store(e)
         }
     }
 }
@@ -135,6 +157,12 @@ impl From<CacheError> for WebError {
             CacheError::Stats(StatsError::BadParameter { param, reason }) => {
                 WebError::bad(param, reason.clone())
             }
+            CacheError::Stats(StatsError::Store(StoreError::Unreachable { place, reason })) => {
+                WebError::DatabaseAway(StoreError::Unreachable {
+                    place: place.clone(),
+                    reason: reason.clone(),
+                })
+            }
             _ => WebError::Cache(e),
         }
     }
@@ -146,7 +174,7 @@ impl From<WriteError> for WebError {
             WriteError::Invalid { field, reason } => WebError::bad(field, reason),
             WriteError::NotFound(what) => WebError::NotFound(format!("{what} not found")),
             WriteError::Conflict(why) => WebError::bad("body", why),
-            WriteError::Store(e) => WebError::Store(e),
+            WriteError::Store(e) => e.into(),
         }
     }
 }
@@ -156,7 +184,7 @@ impl From<JobError> for WebError {
         match e {
             JobError::Cache(e) => e.into(),
             JobError::Stats(e) => e.into(),
-            JobError::Store(e) => WebError::Store(e),
+            JobError::Store(e) => e.into(),
             JobError::Invalid { field, reason } => WebError::bad(field, reason),
             JobError::NotCached(key) => WebError::NotFound(format!("{key}: not in the cache")),
             e @ JobError::AlreadyRunning(_) => WebError::Job(e),

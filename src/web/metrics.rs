@@ -68,7 +68,14 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
         s,
         "# HELP voxdash_job_last_success_timestamp_seconds When the last successful run of each job started (any process).\n# TYPE voxdash_job_last_success_timestamp_seconds gauge"
     );
-    for (job, started) in store::jobs::last_successes(&*app.cache.store().conn()?)? {
+    // While the database is away the other figures still count (the
+    // reachability gauge among them); the job times are left out.
+    let store = app.cache.store();
+    let successes = store
+        .conn()
+        .and_then(|conn| store::jobs::last_successes(&conn))
+        .unwrap_or_default();
+    for (job, started) in successes {
         let _ = writeln!(
             s,
             "voxdash_job_last_success_timestamp_seconds{{job=\"{job}\"}} {}",
@@ -84,6 +91,11 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
         s,
         "# HELP voxdash_cache_reachable Whether the place of the stats cache (file or Redis) can be used now.\n# TYPE voxdash_cache_reachable gauge\nvoxdash_cache_reachable {}",
         u8::from(app.cache.health().is_ok())
+    );
+    let _ = writeln!(
+        s,
+        "# HELP voxdash_database_reachable Whether the database (SQLite file or PostgreSQL) can be used now.\n# TYPE voxdash_database_reachable gauge\nvoxdash_database_reachable {}",
+        u8::from(app.cache.store().health().is_ok())
     );
     Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
 }

@@ -199,6 +199,11 @@ pub fn error(e: &WebError, request_id: &str, page: Option<Markup>) -> Response {
     };
     match e {
         WebError::Throttled(secs) => with_header(response, "Retry-After", &secs.to_string()),
+        WebError::DatabaseAway(_) => with_header(
+            response,
+            "Retry-After",
+            &super::error::DATABASE_RETRY_SECS.to_string(),
+        ),
         _ => response,
     }
 }

@@ -12,8 +12,19 @@ use super::{api, events, metrics, pages};
 
 /// `GET /healthz`: `ok`, or `degraded: …` (still 200: the node answers)
 /// while the place of the stats cache cannot be reached and this node
-/// computes by itself. Names the place, never the low-level error.
+/// computes by itself; `unavailable: …` with 503 while the database cannot
+/// be reached (a proxy in front sends requests to another node). Names the
+/// place, never the low-level error.
 fn healthz(app: &App) -> Reply {
+    if app.cache.store().health().is_err() {
+        return Reply::Json(
+            503,
+            serde_json::json!({
+                "error": format!("unavailable: the database at {} is unreachable", app.cache.store().place()),
+                "field": null,
+            }),
+        );
+    }
     let text = match app.cache.health() {
         Ok(()) => "ok\n".to_string(),
         Err(_) => format!(

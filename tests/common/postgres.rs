@@ -119,6 +119,34 @@ impl Postgres {
     }
 }
 
+/// One server for the whole test process, started at first use and
+/// stopped when the process exits (the suites on PostgreSQL start many
+/// servers of voxdash; each gets a database of its own in it).
+static SHARED: std::sync::Mutex<Option<Postgres>> = std::sync::Mutex::new(None);
+
+extern "C" fn stop_shared() {
+    if let Ok(mut shared) = SHARED.lock() {
+        shared.take();
+    }
+}
+
+/// A new empty database in the process's shared server.
+pub fn fresh_database() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let mut shared = SHARED.lock().unwrap_or_else(|e| e.into_inner());
+    if shared.is_none() {
+        *shared = Some(Postgres::start());
+        // SAFETY: registering a plain function to run at exit.
+        unsafe { libc::atexit(stop_shared) };
+    }
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    shared
+        .as_ref()
+        .unwrap()
+        .database(&format!("voxdash_test_{n}"))
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         let data = self.dir.path().join("data");

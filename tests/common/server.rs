@@ -19,6 +19,8 @@ pub struct Running {
     pub addr: String,
     /// The server's own Redis when the suite runs on the shared cache.
     pub redis: Option<super::redis::Redis>,
+    /// The server's own PostgreSQL database when the suite runs on one.
+    pub database_url: Option<String>,
 }
 
 /// Set by `make test-cluster`: every server of these helpers keeps its
@@ -27,13 +29,32 @@ pub fn on_redis() -> bool {
     std::env::var_os("VOXDASH_TEST_REDIS").is_some()
 }
 
+/// Set by `make test-cluster`: every server of these helpers keeps its
+/// data in a PostgreSQL database of its own instead of `voxdash.db`.
+pub fn on_postgres() -> bool {
+    std::env::var_os("VOXDASH_TEST_POSTGRES").is_some()
+}
+
 impl Running {
-    /// The environment a command needs to reach this server's cache.
+    /// The environment a command needs to reach this server's data and cache.
     pub fn cli_env(&self) -> Vec<(&str, &str)> {
-        self.redis
+        let cache = self
+            .redis
             .iter()
-            .map(|r| ("VOXDASH_CACHE_URL", r.url.as_str()))
-            .collect()
+            .map(|r| ("VOXDASH_CACHE_URL", r.url.as_str()));
+        let data = self
+            .database_url
+            .iter()
+            .map(|u| ("VOXDASH_DATABASE_URL", u.as_str()));
+        cache.chain(data).collect()
+    }
+
+    /// The server's store, opened again (as another process would).
+    pub fn store(&self) -> Store {
+        match &self.database_url {
+            Some(url) => Store::open_postgres(url).unwrap(),
+            None => Store::open(&self.dir.path().join("voxdash.db")).unwrap(),
+        }
     }
 }
 
@@ -71,7 +92,10 @@ fn serve(
     adjust: impl FnOnce(&mut Config),
 ) -> Running {
     let dir = super::temp_dir();
-    let store = Arc::new(Store::open(&dir.path().join("voxdash.db")).unwrap());
+    let database_url = on_postgres().then(super::postgres::fresh_database);
+    let store = Arc::new(
+        Store::open_configured(database_url.as_deref(), &dir.path().join("voxdash.db")).unwrap(),
+    );
     if let Some(data) = data {
         import_dir(&store, data, &ImportOptions::default()).unwrap();
     }
@@ -88,6 +112,7 @@ fn serve(
         super::SAMPLE_TZ.parse().unwrap(),
         Clock::from_env_value(Some(super::SAMPLE_NOW)).unwrap(),
     );
+    config.database_url = database_url.clone();
     adjust(&mut config);
     let redis = on_redis().then(super::redis::Redis::start);
     config.cache_url = redis.as_ref().map(|r| r.url.clone());
@@ -113,6 +138,7 @@ fn serve(
         control,
         addr,
         redis,
+        database_url,
     }
 }
 

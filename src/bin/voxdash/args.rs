@@ -31,6 +31,16 @@ pub struct Cli {
     /// instead of the data directory's stats.redb.
     #[arg(long, global = true, env = "VOXDASH_CACHE_URL", hide_env_values = true)]
     pub cache_url: Option<String>,
+    /// Keep the data in this PostgreSQL database, shared by several nodes
+    /// (postgres://user[:password]@host[:port]/db, or host=/run/postgresql
+    /// dbname=…), instead of the data directory's voxdash.db.
+    #[arg(
+        long,
+        global = true,
+        env = "VOXDASH_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -322,7 +332,11 @@ pub enum CacheCommand {
 impl Cli {
     /// Runs the command; `Ok(false)` means it ran but failed in part (exit 1).
     pub fn run(self) -> Result<bool> {
-        let config = cli::load_config(&self.data_dir, self.tz.as_deref(), self.cache_url)?;
+        let places = cli::Places {
+            cache_url: self.cache_url,
+            database_url: self.database_url,
+        };
+        let config = cli::load_config(&self.data_dir, self.tz.as_deref(), places)?;
         match self.command {
             Command::Init { demo } => cli::init(&config, demo),
             Command::Serve(args) => {

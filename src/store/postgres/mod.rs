@@ -7,20 +7,38 @@
 //! Serving from PostgreSQL (writes, accounts, jobs, cleanup) is not built
 //! yet; this is the part every later one stands on.
 
+mod link;
 pub mod schema;
 mod view;
 
 use std::io::Write;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
 
-use super::{DataView, Result, Store, StoreError};
+pub use link::PgLink;
 
-/// A PostgreSQL database holding (or about to hold) voxdash's data.
+use super::{Conn, DataView, Result, Store, StoreError};
+
+/// How long a connection attempt waits for the server.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// After the server could not be reached, how long requests fail at once
+/// instead of each waiting for a connection attempt of its own.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Connections kept open for reuse.
+const POOL_SIZE: usize = 16;
+
+/// A PostgreSQL database holding (or about to hold) voxdash's data: its
+/// address and a pool of open connections.
 pub struct PgStore {
-    client: Mutex<Client>,
+    config: postgres::Config,
+    pool: Mutex<Vec<PgLink>>,
     place: String,
+    /// When the server last could not be reached, with the reason.
+    down: Mutex<Option<(Instant, String)>>,
 }
 
 /// Where a URL points, for messages: never its password.
@@ -49,14 +67,20 @@ impl PgStore {
     /// `key=value` form, e.g. `host=/run/postgresql dbname=voxdash`).
     pub fn connect(url: &str) -> Result<PgStore> {
         let place = place_of(url)?;
-        let client = Client::connect(url, NoTls).map_err(|source| StoreError::Postgres {
-            place: place.clone(),
-            source,
-        })?;
-        Ok(PgStore {
-            client: Mutex::new(client),
+        let mut config: postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::BadUrl(format!("{e}")))?;
+        config.connect_timeout(CONNECT_TIMEOUT);
+        config.application_name("voxdash");
+        let store = PgStore {
+            config,
+            pool: Mutex::new(Vec::new()),
             place,
-        })
+            down: Mutex::new(None),
+        };
+        let link = store.link()?;
+        store.give_back(link);
+        Ok(store)
     }
 
     /// The database, for messages (no password).
@@ -64,64 +88,135 @@ impl PgStore {
         &self.place
     }
 
-    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
-        self.client.lock().unwrap_or_else(|e| e.into_inner())
+    /// A connection from the pool, or a new one. While the server was
+    /// unreachable less than [`RETRY_AFTER`] ago, fails at once.
+    pub(crate) fn link(&self) -> Result<PgLink> {
+        if let Some(link) = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(link);
+        }
+        if let Some((when, reason)) = &*self.down.lock().unwrap_or_else(|e| e.into_inner()) {
+            if when.elapsed() < RETRY_AFTER {
+                return Err(StoreError::Unreachable {
+                    place: self.place.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        match self.config.connect(NoTls) {
+            Ok(client) => {
+                if self
+                    .down
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .is_some()
+                {
+                    log::info!("the database at {} answers again", self.place);
+                }
+                Ok(PgLink::new(client))
+            }
+            Err(e) => Err(self.error(e)),
+        }
     }
 
-    fn err(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
-        move |source| StoreError::Postgres {
+    /// Puts a connection back for the next request.
+    pub(crate) fn give_back(&self, link: PgLink) {
+        if link.is_closed() {
+            return;
+        }
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < POOL_SIZE {
+            pool.push(link);
+        }
+    }
+
+    /// A connection for the modules' SQL.
+    pub(crate) fn conn(&self) -> Result<Conn<'_>> {
+        Ok(Conn::postgres(self, self.link()?))
+    }
+
+    /// A PostgreSQL error as the store reports it: `Unreachable` when the
+    /// server cannot be reached (and the pool is emptied: its connections
+    /// went with the server), else the statement's error.
+    pub(crate) fn error(&self, source: postgres::Error) -> StoreError {
+        if link::is_unreachable(&source) {
+            let reason = source.to_string();
+            let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+            if down.is_none() {
+                log::warn!("the database at {} is unreachable: {reason}", self.place);
+            }
+            *down = Some((Instant::now(), reason.clone()));
+            self.pool.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            return StoreError::Unreachable {
+                place: self.place.clone(),
+                reason,
+            };
+        }
+        StoreError::Postgres {
             place: self.place.clone(),
             source,
         }
     }
 
+    fn err(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
+        move |source| self.error(source)
+    }
+
+    /// Runs `each` on a pooled client, giving it back afterwards.
+    fn with_client<T>(&self, each: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        let mut link = self.link()?;
+        let out = each(link.client());
+        self.give_back(link);
+        out
+    }
+
     /// The schema version applied (0 for a database voxdash never touched).
     pub fn version(&self) -> Result<i64> {
-        let mut client = self.client();
-        let exists: bool = client
-            .query_one(
-                "SELECT EXISTS(SELECT 1 FROM information_schema.tables
-                 WHERE table_schema = current_schema() AND table_name = 'voxdash_schema')",
-                &[],
-            )
-            .map_err(self.err())?
-            .get(0);
-        if !exists {
-            return Ok(0);
-        }
-        let row = client
-            .query_one("SELECT COALESCE(MAX(version), 0) FROM voxdash_schema", &[])
-            .map_err(self.err())?;
-        Ok(row.get(0))
+        self.with_client(|client| schema_version(client).map_err(self.err()))
     }
 
     /// Tables in the schema voxdash would use (any, not only voxdash's).
     pub fn table_count(&self) -> Result<i64> {
-        let row = self
-            .client()
-            .query_one(
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
-                &[],
-            )
-            .map_err(self.err())?;
-        Ok(row.get(0))
+        self.with_client(|client| {
+            let row = client
+                .query_one(
+                    "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+                    &[],
+                )
+                .map_err(self.err())?;
+            Ok(row.get(0))
+        })
     }
 
     /// Brings the schema to this binary's version, in one transaction.
+    /// Nodes starting together take turns: the first migrates, the others
+    /// find the work done.
     pub fn migrate(&self) -> Result<()> {
-        let found = self.version()?;
-        let latest = schema::latest_version();
-        if found > latest {
-            return Err(StoreError::TooNew {
-                path: self.place.clone().into(),
-                found,
-                supported: latest,
-            });
-        }
-        let mut client = self.client();
-        let mut tx = client.transaction().map_err(self.err())?;
-        apply_migrations(&mut tx, found).map_err(self.err())?;
-        tx.commit().map_err(self.err())
+        self.with_client(|client| {
+            let err = self.err();
+            let mut tx = client.transaction().map_err(&err)?;
+            tx.batch_execute("SELECT pg_advisory_xact_lock(7531002)")
+                .map_err(&err)?;
+            let found = schema_version(&mut tx).map_err(&err)?;
+            let latest = schema::latest_version();
+            if found > latest {
+                return Err(StoreError::TooNew {
+                    path: self.place.clone().into(),
+                    found,
+                    supported: latest,
+                });
+            }
+            if found < latest {
+                apply_migrations(&mut tx, found).map_err(&err)?;
+                if found > 0 {
+                    log::info!(
+                        "database {} migrated to schema version {latest}",
+                        self.place
+                    );
+                }
+            }
+            tx.commit().map_err(&err)
+        })
     }
 
     /// Runs `read` over one consistent snapshot of the data (a read-only,
@@ -130,33 +225,58 @@ impl PgStore {
         &self,
         read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let mut client = self.client();
-        let tx = client
-            .build_transaction()
-            .isolation_level(postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .map_err(self.err())?;
-        let view = view::PgView::new(tx, &self.place);
-        let out = read(&view)?;
-        view.finish()?;
-        Ok(out)
+        let mut link = self.link()?;
+        let out = (|| {
+            let tx = link
+                .client()
+                .build_transaction()
+                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(self.err())?;
+            let view = view::PgView::new(tx, self);
+            let out = read(&view)?;
+            view.finish()?;
+            Ok(out)
+        })();
+        self.give_back(link);
+        out
     }
 
     /// Rows of one of voxdash's tables.
     pub fn rows(&self, table: &str) -> Result<u64> {
         ensure_known(table)?;
-        let row = self
-            .client()
-            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
-            .map_err(self.err())?;
-        Ok(row.get::<_, i64>(0) as u64)
+        self.with_client(|client| {
+            let row = client
+                .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+                .map_err(self.err())?;
+            Ok(row.get::<_, i64>(0) as u64)
+        })
     }
 
     /// Runs plain SQL (tests and tools).
     pub fn execute(&self, sql: &str) -> Result<()> {
-        self.client().batch_execute(sql).map_err(self.err())
+        self.with_client(|client| client.batch_execute(sql).map_err(self.err()))
     }
+}
+
+/// The schema version applied (0 for a database voxdash never touched).
+fn schema_version(
+    client: &mut impl postgres::GenericClient,
+) -> std::result::Result<i64, postgres::Error> {
+    let exists: bool = client
+        .query_one(
+            "SELECT EXISTS(SELECT 1 FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_name = 'voxdash_schema')",
+            &[],
+        )?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    Ok(client
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM voxdash_schema", &[])?
+        .get(0))
 }
 
 fn ensure_known(table: &str) -> Result<()> {
@@ -240,8 +360,12 @@ pub fn copy_from_sqlite(
         });
     }
     let conn = source.conn()?;
+    let conn = conn
+        .as_sqlite()
+        .ok_or_else(|| StoreError::Invalid("the data to copy is already in PostgreSQL".into()))?;
     let snapshot = conn.unchecked_transaction()?;
-    let mut client = target.client();
+    let mut link = target.link()?;
+    let client = link.client();
     let err = target.err();
     let mut tx = client.transaction().map_err(&err)?;
     apply_migrations(&mut tx, 0).map_err(&err)?;

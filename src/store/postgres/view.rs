@@ -23,32 +23,29 @@ const GROUP_WHERE: &str = "($1::text IS NULL OR COALESCE(s.category, '') = $1)
 /// A read-only transaction, borrowed mutably by each query in turn.
 pub struct PgView<'c> {
     tx: RefCell<Transaction<'c>>,
-    place: String,
+    store: &'c super::PgStore,
 }
 
 impl<'c> PgView<'c> {
-    pub fn new(tx: Transaction<'c>, place: &str) -> PgView<'c> {
+    pub fn new(tx: Transaction<'c>, store: &'c super::PgStore) -> PgView<'c> {
         PgView {
             tx: RefCell::new(tx),
-            place: place.to_string(),
+            store,
         }
     }
 
     /// Ends the transaction (nothing was written).
     pub fn finish(self) -> Result<()> {
-        let place = self.place.clone();
+        let store = self.store;
         self.tx
             .into_inner()
             .commit()
-            .map_err(|source| StoreError::Postgres { place, source })
+            .map_err(|source| store.error(source))
     }
 
-    fn err(&self) -> impl Fn(postgres::Error) -> StoreError {
-        let place = self.place.clone();
-        move |source| StoreError::Postgres {
-            place: place.clone(),
-            source,
-        }
+    fn err(&self) -> impl Fn(postgres::Error) -> StoreError + 'c {
+        let store = self.store;
+        move |source| store.error(source)
     }
 
     /// Every row of `sql`, each handed to `each`, streamed.

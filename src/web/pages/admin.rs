@@ -101,7 +101,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 /// One line per scheduled job: its last run, and a warning if any.
 fn job_status(
     app: &App,
-    conn: &rusqlite::Connection,
+    conn: &store::Conn,
     l: Lang,
 ) -> Result<Vec<(String, Option<String>)>, WebError> {
     let config = app.cache.config();

@@ -31,7 +31,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let sees_all = ctx.is_staff() || (app.public && ctx.account.is_none());
     let tz = app.cache.config().local.tz;
     let list = || -> Result<Vec<Table>, WebError> {
-        let rows = learners::learners(&*app.cache.store().conn()?)?;
+        let rows = learners::learners(&app.cache.store().conn()?)?;
         Ok(vec![learner_table(ctx.lang, tz, &rows)])
     };
     if let Some(id) = csv_requested(ctx)? {

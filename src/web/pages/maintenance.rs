@@ -39,7 +39,7 @@ fn maintenance_tables(app: &App, l: Lang) -> Result<(Vec<Table>, bool), WebError
         ..Default::default()
     };
     let plan = jobs::cleanup::plan(app.cache.store(), config, &dry_run)?;
-    let runs = store::jobs::recent(&*app.cache.store().conn()?, Some("cleanup"), 20)?;
+    let runs = store::jobs::recent(&app.cache.store().conn()?, Some("cleanup"), 20)?;
     let mut preview = Table::new(
         "preview",
         &[("rule", t(l, "maint.rule")), ("rows", t(l, "maint.rows"))],

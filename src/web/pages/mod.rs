@@ -428,7 +428,10 @@ pub(crate) fn error_page(
 ) -> Markup {
     let l = viewer.map_or(Lang::En, |v| v.lang);
     let status = e.status();
-    let title = word(l, "error", &status.to_string());
+    let title = match e {
+        WebError::DatabaseAway(_) => t(l, "error.database").to_string(),
+        _ => word(l, "error", &status.to_string()),
+    };
     let account = viewer.and_then(|v| v.account.as_ref());
     // The language links lead back here: only to a path of this server.
     let path = LocalPath::or(url.split('?').next(), "/");
@@ -448,6 +451,9 @@ pub(crate) fn error_page(
             h1 { (title) }
             p { (t(l, "error.detail")) ": " code { (e.public_message(request_id)) } }
             @if let WebError::Throttled(secs) = e { p { (fill(l, "error.retry", &[("n", &secs.to_string())])) } }
+            @if let WebError::DatabaseAway(_) = e {
+                p { (fill(l, "error.retry", &[("n", &crate::web::error::DATABASE_RETRY_SECS.to_string())])) }
+            }
             p.actions {
                 a.button href="/audio/dashboard/" { (t(l, "error.back")) }
                 @if account.is_none() && matches!(status, 401 | 403) { " " a.button href="/login/" { (t(l, "nav.login")) } }

@@ -26,7 +26,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let page = page_of(ctx)?;
     let tables = tables_of(ctx)?;
     let (uploads, total) =
-        speakers::region_uploads(&*app.cache.store().conn()?, region, u32::MAX, 0)?;
+        speakers::region_uploads(&app.cache.store().conn()?, region, u32::MAX, 0)?;
     let l = ctx.lang;
     let mut all = vec![upload_table(l, app.cache.config().local.tz, &uploads)];
     if let Some(id) = csv_requested(ctx)? {
