@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::DateTime;
+use voxdash::store::{Store, Value};
 
 const DAY: i64 = 86_400;
 
@@ -95,12 +96,50 @@ fn expected_counts() -> HashMap<&'static str, u64> {
     c
 }
 
-fn voxdash(data: &Path, args: &[&str]) -> std::process::Output {
-    common::run_cli(env!("CARGO_BIN_EXE_voxdash"), data, args)
+/// The sample imported by the CLI into a data directory, or into a
+/// PostgreSQL database of its own when the suite runs on one.
+struct Lab {
+    dir: tempfile::TempDir,
+    database_url: Option<String>,
 }
 
-fn imported() -> tempfile::TempDir {
-    common::imported_dir()
+impl Lab {
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.database_url
+            .iter()
+            .map(|u| ("VOXDASH_DATABASE_URL", u.as_str()))
+            .collect()
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn store(&self) -> Store {
+        Store::open_configured(
+            self.database_url.as_deref(),
+            &self.dir.path().join("voxdash.db"),
+        )
+        .unwrap()
+    }
+}
+
+fn voxdash(lab: &Lab, args: &[&str]) -> std::process::Output {
+    common::run_cli_with_env(env!("CARGO_BIN_EXE_voxdash"), lab.path(), args, &lab.env())
+}
+
+fn imported() -> Lab {
+    let lab = Lab {
+        dir: common::temp_dir(),
+        database_url: common::server::on_postgres().then(common::postgres::fresh_database),
+    };
+    let out = voxdash(&lab, &["import", common::sample_dir().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lab
 }
 
 fn report(out: &std::process::Output) -> HashMap<String, u64> {
@@ -113,45 +152,36 @@ fn report(out: &std::process::Output) -> HashMap<String, u64> {
         .collect()
 }
 
-fn count(db: &Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap()
+fn count(store: &Store, sql: &str) -> i64 {
+    store.conn().unwrap().query_value(sql, &[]).unwrap()
 }
 
-fn dump(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).unwrap();
+fn dump(store: &Store) -> Vec<String> {
+    let conn = store.conn().unwrap();
     let mut out = Vec::new();
     for t in [
         "study_sessions",
         "study_sessions_archive",
         "course_progress",
     ] {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {t} ORDER BY id"))
+        let rows = conn
+            .query(&format!("SELECT * FROM {t} ORDER BY id"), &[])
             .unwrap();
-        let n = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((0..n)
-                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                    .collect::<Vec<_>>()
-                    .join("|"))
-            })
-            .unwrap();
-        out.extend(rows.map(|r| format!("{t}:{}", r.unwrap())));
+        out.extend(rows.iter().map(|r| {
+            let values: Vec<String> = r.values().iter().map(|v| format!("{v:?}")).collect();
+            format!("{t}:{}", values.join("|"))
+        }));
     }
     out
 }
 
 #[test]
 fn dry_run_counts_match_the_rules_and_the_real_run_and_rows_are_conserved() {
-    let dir = imported();
-    let db = dir.path().join("voxdash.db");
+    let lab = imported();
+    let db = lab.store();
     let want = expected_counts();
     let before = dump(&db);
-    let dry = voxdash(dir.path(), &["cleanup", "--dry-run"]);
+    let dry = voxdash(&lab, &["cleanup", "--dry-run"]);
     assert!(
         dry.status.success(),
         "{}",
@@ -179,7 +209,7 @@ fn dry_run_counts_match_the_rules_and_the_real_run_and_rows_are_conserved() {
     assert_eq!(dump(&db), before, "a dry run changes nothing");
 
     let sessions_before = count(&db, "SELECT COUNT(*) FROM study_sessions");
-    let real = voxdash(dir.path(), &["cleanup"]);
+    let real = voxdash(&lab, &["cleanup"]);
     assert!(
         real.status.success(),
         "{}",
@@ -212,18 +242,33 @@ fn dry_run_counts_match_the_rules_and_the_real_run_and_rows_are_conserved() {
         10
     );
 
-    // The backup opens and holds the pre-run rows.
-    let backups: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(backups.len(), 1);
-    assert_eq!(
-        count(&backups[0], "SELECT COUNT(*) FROM study_sessions"),
-        sessions_before
-    );
+    if lab.database_url.is_some() {
+        // PostgreSQL is backed up with its own tools; the run says so.
+        let said = String::from_utf8_lossy(&real.stdout);
+        assert!(
+            said.contains(
+                "backup: none written (the data is in PostgreSQL: back it up with pg_dump)"
+            ),
+            "{said}"
+        );
+        assert!(!lab.path().join("backups").exists());
+    } else {
+        // The backup opens and holds the pre-run rows.
+        let backups: Vec<_> = std::fs::read_dir(lab.path().join("backups"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(backups.len(), 1);
+        assert_eq!(
+            count(
+                &Store::open_existing(&backups[0]).unwrap(),
+                "SELECT COUNT(*) FROM study_sessions"
+            ),
+            sessions_before
+        );
+    }
     // A second run finds nothing more to do.
-    let again = report(&voxdash(dir.path(), &["cleanup", "--no-backup"]));
+    let again = report(&voxdash(&lab, &["cleanup", "--no-backup"]));
     assert_eq!(again.get("to_archive"), Some(&0));
     assert_eq!(again.get("negative_duration"), Some(&0));
 }
@@ -231,22 +276,22 @@ fn dry_run_counts_match_the_rules_and_the_real_run_and_rows_are_conserved() {
 #[test]
 fn a_run_killed_part_way_then_rerun_ends_like_an_uninterrupted_run() {
     let reference = imported();
-    assert!(voxdash(
-        reference.path(),
-        &["cleanup", "--no-backup", "--batch-size", "1"]
-    )
-    .status
-    .success());
-    let expected = dump(&reference.path().join("voxdash.db"));
+    assert!(
+        voxdash(&reference, &["cleanup", "--no-backup", "--batch-size", "1"])
+            .status
+            .success()
+    );
+    let expected = dump(&reference.store());
 
     for delay_ms in [5u64, 20, 60] {
-        let dir = imported();
-        let db = dir.path().join("voxdash.db");
+        let lab = imported();
+        let db = lab.store();
         let total = count(&db, "SELECT COUNT(*) FROM study_sessions");
         let mut child = Command::new(env!("CARGO_BIN_EXE_voxdash"))
             .arg("--data-dir")
-            .arg(dir.path())
+            .arg(lab.path())
             .args(["cleanup", "--no-backup", "--batch-size", "1"])
+            .envs(lab.env())
             .env("VOXDASH_NOW", common::SAMPLE_NOW)
             .env("VOXDASH_LOG", "off")
             .stdout(std::process::Stdio::null())
@@ -265,7 +310,7 @@ fn a_run_killed_part_way_then_rerun_ends_like_an_uninterrupted_run() {
             "{main} + {archive} of {total}"
         );
         assert!(
-            voxdash(dir.path(), &["cleanup", "--no-backup", "--batch-size", "1"])
+            voxdash(&lab, &["cleanup", "--no-backup", "--batch-size", "1"])
                 .status
                 .success()
         );
@@ -279,8 +324,8 @@ fn a_run_killed_part_way_then_rerun_ends_like_an_uninterrupted_run() {
 
 #[test]
 fn schedule_prints_crontab_lines_with_absolute_paths() {
-    let dir = imported();
-    let out = voxdash(dir.path(), &["schedule"]);
+    let lab = imported();
+    let out = voxdash(&lab, &["schedule"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("CRON_TZ=Asia/Seoul"), "{text}");
     let refresh = text.lines().find(|l| l.contains(" refresh ")).unwrap();
@@ -298,7 +343,7 @@ fn schedule_prints_crontab_lines_with_absolute_paths() {
 fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     let r = common::server::start(false);
     let staff = common::server::sign_in(&r, "boss", "staff-password");
-    let db = r.dir.path().join("voxdash.db");
+    let db = r.store();
     let page = common::server::get(&r, "/admin/maintenance/", &[("Cookie", &staff.0)]);
     assert_eq!(page.status, 200);
     let want = expected_counts();
@@ -397,14 +442,14 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
 fn the_scheduler_runs_due_jobs_once_each_and_records_them() {
     let r = common::server::start(false);
     let cache = std::sync::Arc::clone(&r.server.as_ref().unwrap().app.cache);
-    let db = r.dir.path().join("voxdash.db");
+    let db = r.store();
     // An earlier refresh two days ago: overdue, so it runs once at start.
     {
-        let conn = rusqlite::Connection::open(&db).unwrap();
+        let conn = db.conn().unwrap();
         let two_days_ago = ts(common::SAMPLE_NOW) * 1_000_000 - 2 * DAY * 1_000_000;
         conn.execute(
             "INSERT INTO job_runs (job, started_at, duration_ms, outcome, summary) VALUES ('refresh', ?1, 5, 'ok', 'x')",
-            [two_days_ago],
+            &[Value::Integer(two_days_ago)],
         )
         .unwrap();
     }

@@ -316,7 +316,7 @@ fn moving_a_speaker_to_another_group_makes_both_groups_stale() {
     read_entries(&r);
     assert!(stale(&statuses(&r, &staff)).is_empty());
     // Another process changes speaker 2 (patient, M) to child, in plain SQL.
-    let other = Store::open(&r.dir.path().join("voxdash.db")).unwrap();
+    let other = r.store();
     other
         .conn()
         .unwrap()

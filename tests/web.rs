@@ -249,6 +249,7 @@ fn the_cli_runs_through_the_server_while_it_serves() {
             .arg("--data-dir")
             .arg(r.dir.path())
             .args(args)
+            .envs(r.cli_env())
             .env("VOXDASH_LOG", "warn")
             .output()
             .unwrap()

@@ -9,11 +9,10 @@ use common::server::{call, get, sign_in, start_with, Running};
 use serde_json::json;
 
 fn count(r: &Running, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(r.dir.path().join("voxdash.db")).unwrap();
-    conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
-        row.get(0)
-    })
-    .unwrap()
+    let store = r.store();
+    let conn = store.conn().unwrap();
+    conn.query_value(&format!("SELECT COUNT(*) FROM {table}"), &[])
+        .unwrap()
 }
 
 fn server() -> Running {

@@ -91,7 +91,9 @@ pub fn require_data_dir(config: &Config) -> Result<(), SetupError> {
     if !config.data_dir.is_dir() {
         return Err(SetupError::NoDataDir(config.data_dir.clone()));
     }
-    if !config.db_path().is_file() {
+    // With `database_url` the data is in PostgreSQL, which the command
+    // reaches (and names when it cannot).
+    if config.database_url.is_none() && !config.db_path().is_file() {
         return Err(SetupError::NoDatabase {
             dir: config.data_dir.clone(),
             db: config.db_path(),
