@@ -16,10 +16,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 redis-server --version
 ls -d /usr/lib/postgresql/*/bin
-# PostgreSQL: the copy of a data directory, statistics agreeing exactly.
+# PostgreSQL: the sample imported and copied into it, statistics exact,
+# file backups refused.
 cargo test --test postgres -- --ignored
-# The cache suite on Redis, and the cluster suite (two `voxdash serve` nodes).
+# The cache suite on Redis, and the cluster suite (two `voxdash serve`
+# nodes on PostgreSQL and Redis).
 cargo test --test cache --test cluster -- --ignored
-# The server-level suites again, each server with a Redis of its own.
+# The server-level suites again, each server with a Redis of its own...
 VOXDASH_TEST_REDIS=1 cargo test --test writes --test live --test web --test pages \
     --test operations --test drilldown --test cleanup
+# ...and with a PostgreSQL database of its own (one server per test process).
+VOXDASH_TEST_POSTGRES=1 cargo test --test writes --test live --test web --test pages \
+    --test drilldown --test cleanup --test hardening

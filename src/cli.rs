@@ -47,8 +47,11 @@ pub fn load_config(data_dir: &Path, tz: Option<&str>, places: Places) -> Result<
     Ok(config)
 }
 
-/// Opens (creating or migrating) the store the configuration names.
+/// Opens (creating or migrating) the store the configuration names;
+/// refuses to make a database of its own in a directory whose nodes keep
+/// their data in PostgreSQL.
 fn open_store(config: &Config) -> Result<Arc<Store>> {
+    setup::database_agrees(config)?;
     Ok(Arc::new(Store::open_configured(
         config.database_url.as_deref(),
         &config.db_path(),

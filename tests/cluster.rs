@@ -1,13 +1,16 @@
-//! Several nodes sharing one stats cache in a real `redis-server` (started
-//! by the tests in a temporary directory, on a Unix socket): two
-//! `voxdash serve` processes on one data directory answer alike, compute a
-//! key once between them, hear each other's writes on their event streams,
-//! follow a CLI refresh run from a third process, take over a computation
-//! whose node died, and keep answering while Redis is away.
+//! Several nodes: the data in a real PostgreSQL and the stats cache in a
+//! real `redis-server` (both started by the tests in temporary directories,
+//! on Unix sockets), two `voxdash serve` processes each on a data
+//! directory of its own. The sample is imported through the first node's
+//! directory; the nodes answer alike, compute a key once between them,
+//! hear each other's writes on their event streams, follow a CLI refresh
+//! run from a third place, take over a computation whose node died, keep
+//! answering while Redis is away, answer 503 while PostgreSQL is away, and
+//! recover from both without a restart.
 //!
 //! Run by `make test-cluster` (these tests are ignored by `make test`, which
-//! must work on a machine without Redis); a Redis that cannot start fails
-//! them.
+//! must work on a machine without PostgreSQL or Redis); a server that
+//! cannot start fails them.
 
 mod common;
 
@@ -15,15 +18,21 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use common::postgres::Postgres;
 use common::redis::Redis;
 use common::Served;
 use redis::Commands;
 use voxdash::store::Store;
 
-/// Two nodes on one data directory with the sample, sharing a Redis.
+/// Two `voxdash serve` nodes sharing a Redis for the stats cache and a
+/// PostgreSQL for the data, each on a data directory of its own (as on two
+/// hosts); the sample was imported through the first node's directory.
 struct Cluster {
     redis: Redis,
-    dir: tempfile::TempDir,
+    postgres: Postgres,
+    database_url: String,
+    /// Each node's data directory.
+    dirs: Vec<tempfile::TempDir>,
     nodes: Vec<Served>,
     /// A staff API token.
     token: String,
@@ -32,10 +41,30 @@ struct Cluster {
 impl Cluster {
     fn start(cache_toml: &str) -> Cluster {
         let redis = Redis::start();
-        let dir = common::imported_dir();
-        std::fs::write(dir.path().join("voxdash.toml"), cache_toml).unwrap();
+        let postgres = Postgres::start();
+        let database_url = postgres.database("voxdash");
+        let dirs: Vec<tempfile::TempDir> = (0..2).map(|_| common::temp_dir()).collect();
+        for dir in &dirs {
+            std::fs::write(dir.path().join("voxdash.toml"), cache_toml).unwrap();
+        }
+        let env = [
+            ("VOXDASH_CACHE_URL", redis.url.as_str()),
+            ("VOXDASH_DATABASE_URL", database_url.as_str()),
+        ];
+        // The import runs on the first node's host, as any command would.
+        let out = common::run_cli_with_env(
+            env!("CARGO_BIN_EXE_voxdash"),
+            dirs[0].path(),
+            &["import", common::sample_dir().to_str().unwrap()],
+            &env,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let token = {
-            let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
+            let store = Store::open_postgres(&database_url).unwrap();
             let conn = store.conn().unwrap();
             let hash = voxdash::accounts::hash_password("staff-password");
             let id = voxdash::store::accounts::upsert_with_password(&conn, "boss", true, &hash, 0)
@@ -45,12 +74,15 @@ impl Cluster {
             voxdash::store::accounts::create_api_token(&conn, id.0.id, &digest, 0).unwrap();
             token
         };
-        let nodes = (0..2)
-            .map(|_| Served::start_with_env(dir.path(), &[("VOXDASH_CACHE_URL", &redis.url)]))
+        let nodes = dirs
+            .iter()
+            .map(|dir| Served::start_with_env(dir.path(), &env))
             .collect();
         let cluster = Cluster {
             redis,
-            dir,
+            postgres,
+            database_url,
+            dirs,
             nodes,
             token,
         };
@@ -58,6 +90,14 @@ impl Cluster {
             assert_eq!(node.get("/healthz").0, 200);
         }
         cluster
+    }
+
+    /// What a command needs to reach the cluster's data and cache.
+    fn env(&self) -> [(&str, &str); 2] {
+        [
+            ("VOXDASH_CACHE_URL", self.redis.url.as_str()),
+            ("VOXDASH_DATABASE_URL", self.database_url.as_str()),
+        ]
     }
 
     fn get(&self, node: usize, path: &str) -> (u16, String) {
@@ -197,7 +237,12 @@ fn two_nodes_answer_alike_and_compute_each_key_once_between_them() {
         assert_eq!(answer["computed_at"], answers[0]["computed_at"]);
     }
     // Nothing was written to a cache file: the entries are in Redis.
-    assert!(!c.dir.path().join("stats.redb").exists());
+    // Nothing was written to a file: the data is in PostgreSQL, the
+    // entries in Redis.
+    for dir in &c.dirs {
+        assert!(!dir.path().join("stats.redb").exists());
+        assert!(!dir.path().join("voxdash.db").exists());
+    }
     let mut redis = c.redis.client();
     let kept: Vec<String> = redis.zrange("voxdash:keys", 0, -1).unwrap();
     assert!(
@@ -259,9 +304,9 @@ fn a_cli_refresh_from_a_third_process_updates_what_both_nodes_serve() {
     let before = c.computations("dashboard");
     let out = common::run_cli_with_env(
         env!("CARGO_BIN_EXE_voxdash"),
-        c.dir.path(),
+        common::temp_dir().path(),
         &["refresh", "--only", "dashboard"],
-        &[("VOXDASH_CACHE_URL", &c.redis.url)],
+        &c.env(),
     );
     assert!(
         out.status.success(),
@@ -391,17 +436,37 @@ fn a_command_or_a_node_with_another_cache_than_the_serving_nodes_is_refused() {
     c.settle();
     let bin = env!("CARGO_BIN_EXE_voxdash");
     // Without the nodes' cache_url, a command would refresh a file nobody serves.
-    let out = common::run_cli(bin, c.dir.path(), &["refresh", "--only", "dashboard"]);
+    let out = common::run_cli_with_env(
+        bin,
+        c.dirs[0].path(),
+        &["refresh", "--only", "dashboard"],
+        &[("VOXDASH_DATABASE_URL", &c.database_url)],
+    );
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("with a shared stats cache (cache_url), and this command has none"),
         "{stderr}"
     );
-    let stderr = serve_refused(c.dir.path(), &[]);
+    let stderr = serve_refused(
+        c.dirs[0].path(),
+        &[("VOXDASH_DATABASE_URL", &c.database_url)],
+    );
     assert!(stderr.contains("with a shared stats cache"), "{stderr}");
     // Refused before anything was opened: no cache file appeared.
-    assert!(!c.dir.path().join("stats.redb").exists());
+    assert!(!c.dirs[0].path().join("stats.redb").exists());
+    // Without the nodes' database_url, a command would read an empty store
+    // of its own: refused too, and no database file appears.
+    let out = common::run_cli_with_env(
+        bin,
+        c.dirs[0].path(),
+        &["refresh", "--only", "dashboard"],
+        &[("VOXDASH_CACHE_URL", &c.redis.url)],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("database_url"), "{stderr}");
+    assert!(!c.dirs[0].path().join("voxdash.db").exists());
 
     // The other way round: a server on the directory's own file, and a
     // command or a node with a shared cache.
@@ -419,4 +484,63 @@ fn a_command_or_a_node_with_another_cache_than_the_serving_nodes_is_refused() {
     assert!(stderr.contains("with its own stats cache file"), "{stderr}");
     let stderr = serve_refused(alone.path(), &[("VOXDASH_CACHE_URL", &c.redis.url)]);
     assert!(stderr.contains("with its own stats cache file"), "{stderr}");
+}
+
+#[test]
+#[ignore = "needs Debian's postgresql and redis-server: make test-cluster"]
+fn nodes_answer_503_while_postgresql_is_away_and_recover_when_it_returns() {
+    let c = Cluster::start("");
+    c.settle();
+    let expected = c.json(0, "/api/v1/stats/dashboard")["data"].clone();
+    c.postgres.stop();
+    for node in 0..2 {
+        let (status, body) = c.get(node, "/api/v1/stats/dashboard");
+        assert_eq!(status, 503, "node {node}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let said = error["error"].as_str().unwrap();
+        assert!(said.contains("the database cannot be reached"), "{said}");
+        let (status, page) = c.get(node, "/audio/dashboard/");
+        assert_eq!(status, 503);
+        assert!(page.contains("The database cannot be reached"), "{page}");
+        assert!(page.contains("Try again in 5 s."), "{page}");
+        assert!(
+            !page.contains("os error") && !page.contains("postgres://"),
+            "{page}"
+        );
+        // As a proxy in front asks it: without credentials.
+        let (status, health) = c.nodes[node].get("/healthz");
+        let health = String::from_utf8(health).unwrap();
+        assert_eq!(status, 503, "{health}");
+        assert!(health.contains("unavailable: the database at"), "{health}");
+    }
+    c.postgres.restart();
+    // Each node answers again within a few seconds, without a restart.
+    let until = Instant::now() + Duration::from_secs(10);
+    for node in 0..2 {
+        loop {
+            let (status, _) = c.get(node, "/api/v1/stats/dashboard");
+            if status == 200 {
+                break;
+            }
+            assert!(Instant::now() < until, "node {node} still answers {status}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(c.json(node, "/api/v1/stats/dashboard")["data"], expected);
+        assert_eq!(c.get(node, "/healthz"), (200, "ok\n".to_string()));
+    }
+    // And writes go through again.
+    let auth = format!("Bearer {}", c.token);
+    let body = serde_json::json!({"user_id": 2, "duration_minutes": 10}).to_string();
+    let (status, _, reply) = common::http::request(
+        &c.nodes[1].addr,
+        "POST",
+        "/api/v1/sessions",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&reply));
 }

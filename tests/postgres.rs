@@ -198,3 +198,78 @@ fn the_cli_copies_a_data_directory_once() {
     assert!(stderr.contains("is not empty"), "{stderr}");
     assert!(!stderr.contains("password"), "{stderr}");
 }
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn the_sample_imported_into_postgresql_has_every_expected_statistic() {
+    let pg = Postgres::start();
+    let url = pg.database("lab");
+    let store = Store::open_postgres(&url).unwrap();
+    let sample = common::sample_dir();
+    let report = voxdash::import::import_dir(&store, &sample, &Default::default()).unwrap();
+    assert!(report.files.iter().any(|f| f.rows_loaded > 0));
+    let dir = common::temp_dir();
+    let clock = voxdash::clock::Clock::from_env_value(Some(common::SAMPLE_NOW)).unwrap();
+    let config =
+        voxdash::config::Config::with(dir.path(), common::SAMPLE_TZ.parse().unwrap(), clock);
+    common::assert_sample_statistics(&store, &config);
+    // The same files again: every row is there already, identical, so
+    // nothing counts as written and no entry goes stale.
+    let written = |store: &Store| -> i64 {
+        store
+            .conn()
+            .unwrap()
+            .query_value(
+                "SELECT CAST(SUM(inserts + updates + deletes) AS BIGINT) FROM write_counters
+                 WHERE table_name <> 'ip_regions'",
+                &[],
+            )
+            .unwrap()
+    };
+    let before = written(&store);
+    let again = voxdash::import::import_dir(&store, &sample, &Default::default()).unwrap();
+    assert_eq!(again.rejected, report.rejected);
+    assert_eq!(written(&store), before);
+}
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn file_backups_and_restores_are_refused_for_postgresql_and_check_reads_it() {
+    let pg = Postgres::start();
+    let url = pg.database("lab");
+    let dir = common::temp_dir();
+    let bin = env!("CARGO_BIN_EXE_voxdash");
+    let env = [("VOXDASH_DATABASE_URL", url.as_str())];
+    let sample = common::sample_dir();
+    let out =
+        common::run_cli_with_env(bin, dir.path(), &["import", sample.to_str().unwrap()], &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !dir.path().join("voxdash.db").exists(),
+        "the data went to PostgreSQL"
+    );
+
+    let copy = dir.path().join("copy.db");
+    let out = common::run_cli_with_env(bin, dir.path(), &["backup", copy.to_str().unwrap()], &env);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("back it up with pg_dump"), "{stderr}");
+    assert!(!copy.exists());
+
+    let other = common::imported_dir();
+    let file = other.path().join("voxdash.db");
+    let out = common::run_cli_with_env(bin, dir.path(), &["restore", file.to_str().unwrap()], &env);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pg_restore"), "{stderr}");
+
+    let out = common::run_cli_with_env(bin, dir.path(), &["check"], &env);
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("answers"), "{said}");
+    assert!(!said.contains("voxdash.db does not exist"), "{said}");
+}

@@ -43,6 +43,10 @@ pub enum SetupError {
     /// process would use the directory's own cache file instead.
     #[error("voxdash serves {} with a shared stats cache (cache_url), and this command has none: give it the same cache_url, best in {}", .0.display(), .0.join("voxdash.toml").display())]
     CacheElsewhere(PathBuf),
+    /// Nodes serve the directory with their data in PostgreSQL, and this
+    /// process would make a SQLite database of its own there.
+    #[error("voxdash serves {} with its data in PostgreSQL (database_url), and this command has none: give it the same database_url, best in {}", .0.display(), .0.join("voxdash.toml").display())]
+    DatabaseElsewhere(PathBuf),
     /// A server with the directory's own cache file serves it, and this
     /// process would use a shared cache instead.
     #[error("voxdash serves {} with its own stats cache file ({}); stop it, or give it the same cache_url", .dir.display(), describe(.server))]
@@ -93,6 +97,7 @@ pub fn require_data_dir(config: &Config) -> Result<(), SetupError> {
     }
     // With `database_url` the data is in PostgreSQL, which the command
     // reaches (and names when it cannot).
+    database_agrees(config)?;
     if config.database_url.is_none() && !config.db_path().is_file() {
         return Err(SetupError::NoDatabase {
             dir: config.data_dir.clone(),
@@ -160,6 +165,20 @@ pub fn cache_agrees(config: &Config, shared: bool) -> Result<(), SetupError> {
         )
     {
         return Err(SetupError::CacheElsewhere(config.data_dir.clone()));
+    }
+    Ok(())
+}
+
+/// Fails when nodes serve the directory with no `voxdash.db` in it (their
+/// data is in PostgreSQL) and this process has no `database_url`: it would
+/// create an empty database of its own and answer from it.
+pub fn database_agrees(config: &Config) -> Result<(), SetupError> {
+    if config.database_url.is_none()
+        && !config.db_path().exists()
+        && config.data_dir.is_dir()
+        && crate::store::DirLock::in_use(&config.data_dir)?
+    {
+        return Err(SetupError::DatabaseElsewhere(config.data_dir.clone()));
     }
     Ok(())
 }

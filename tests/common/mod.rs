@@ -88,6 +88,52 @@ pub fn sample_store() -> (
     (dir, store, config)
 }
 
+/// Every statistic of the sample computed from `store` equals the expected
+/// values (`expected-asia-seoul.json`): the shared ones, and each
+/// learner's days, weeks, analytics and courses.
+pub fn assert_sample_statistics(store: &voxdash::store::Store, config: &voxdash::config::Config) {
+    let data = |key: &str| {
+        let key = voxdash::stats::StatKey::parse(key).unwrap();
+        store
+            .snapshot(|view| voxdash::stats::compute(view, config, &key))
+            .unwrap()
+            .statistic
+            .to_json(voxdash::i18n::Lang::En)
+    };
+    let expected = expected();
+    let mut diffs = Vec::new();
+    for key in ["dashboard", "locations", "learning"] {
+        json_diff(key, &expected[key], &data(key), &mut diffs);
+    }
+    let users = expected["users"].as_object().unwrap();
+    assert_eq!(users.len(), 6);
+    let mut checked = 0;
+    for (user, stats) in users {
+        for (date, want) in stats["daily"].as_object().unwrap() {
+            let key = format!("user/{user}/daily/{date}");
+            json_diff(&key, want, &data(&key), &mut diffs);
+            checked += 1;
+        }
+        for (monday, want) in stats["weekly"].as_object().unwrap() {
+            let key = format!("user/{user}/weekly/{monday}");
+            json_diff(&key, want, &data(&key), &mut diffs);
+            checked += 1;
+        }
+        for kind in ["analytics", "courses"] {
+            let key = format!("user/{user}/{kind}");
+            json_diff(&key, &stats[kind], &data(&key), &mut diffs);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6 * (3 + 2 + 2));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
 /// A fresh temporary data directory.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new()

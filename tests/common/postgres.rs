@@ -80,14 +80,22 @@ impl Postgres {
                 "--no-sync",
             ],
         );
-        let socket = dir.path().to_str().unwrap().to_string();
-        let log = dir.path().join("log");
+        let server = Postgres { dir, bin };
+        server.restart();
+        server
+    }
+
+    /// Starts the server (again), on its Unix socket only.
+    pub fn restart(&self) {
+        let data = self.dir.path().join("data");
+        let socket = self.dir.path().to_str().unwrap().to_string();
+        let log = self.dir.path().join("log");
         run(
-            &bin,
+            &self.bin,
             "pg_ctl",
             &[
                 "-D",
-                data,
+                data.to_str().unwrap(),
                 "-l",
                 log.to_str().unwrap(),
                 "-w",
@@ -96,7 +104,23 @@ impl Postgres {
                 "start",
             ],
         );
-        Postgres { dir, bin }
+    }
+
+    /// Stops the server at once (as a crash would: connections are cut).
+    pub fn stop(&self) {
+        let data = self.dir.path().join("data");
+        run(
+            &self.bin,
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
     }
 
     /// The URL of database `name` (created when it is not `postgres`).
