@@ -852,6 +852,7 @@ impl Loader<'_> {
                 self.bar.set_position(base_bytes + byte);
             }
         }
+        load.upsert.finish()?;
         Ok(load.report)
     }
 }
@@ -937,7 +938,7 @@ impl FileLoad<'_> {
                 .push(Value::Integer(self.report.rows_read as i64));
         }
         match self.upsert.execute(&self.values)? {
-            Upserted::Unchanged => {}
+            Upserted::Unchanged | Upserted::Staged => {}
             Upserted::Changed(n) => {
                 writes.changed(table, n);
                 let user = int(&self.values[1]).unwrap_or(0);

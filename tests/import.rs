@@ -78,7 +78,10 @@ fn opt_instant(row: &Row, column: &str) -> Option<DateTime<FixedOffset>> {
 /// A fresh store in a fresh temporary directory (kept alive by the guard).
 fn fresh_store() -> (tempfile::TempDir, Store) {
     let dir = common::temp_dir();
-    let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
+    // `make test-cluster` runs this suite on PostgreSQL too.
+    let database_url = common::server::on_postgres().then(common::postgres::fresh_database);
+    let store =
+        Store::open_configured(database_url.as_deref(), &dir.path().join("voxdash.db")).unwrap();
     (dir, store)
 }
 

@@ -94,6 +94,19 @@ macro_rules! args {
 }
 pub(crate) use args;
 
+impl Value {
+    /// The value borrowed as SQLite sees it.
+    pub(crate) fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+}
+
 impl From<ValueRef<'_>> for Value {
     fn from(v: ValueRef<'_>) -> Value {
         match v {
@@ -108,13 +121,7 @@ impl From<ValueRef<'_>> for Value {
 
 impl rusqlite::ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(match self {
-            Value::Null => ValueRef::Null,
-            Value::Integer(i) => ValueRef::Integer(*i),
-            Value::Real(f) => ValueRef::Real(*f),
-            Value::Text(t) => ValueRef::Text(t.as_bytes()),
-            Value::Blob(b) => ValueRef::Blob(b),
-        }))
+        Ok(ToSqlOutput::Borrowed(self.as_ref()))
     }
 }
 
@@ -330,6 +337,13 @@ impl<'a> Conn<'a> {
         }
         let conn = self.as_sqlite().expect("a SQLite connection");
         Ok(conn.execute_batch(sql)?)
+    }
+
+    /// Loads rows in PostgreSQL's COPY text format with `sql` (`COPY t
+    /// (columns) FROM STDIN`); an error on SQLite.
+    pub(crate) fn copy_in(&self, sql: &str, data: &[u8]) -> Result<()> {
+        self.on_postgres(|store, pg| pg.copy_in(store, sql, data))
+            .unwrap_or_else(|| Err(StoreError::Unsupported("COPY is PostgreSQL's".into())))
     }
 
     fn set_in_transaction(&self, now: bool) {

@@ -101,6 +101,9 @@ pub enum Upserted {
     Unchanged,
     /// Rows inserted or replaced.
     Changed(u64),
+    /// The row was handed to a bulk load, written when the file is done
+    /// ([`Upsert::finish`]).
+    Staged,
     /// A constraint of the table failed (a value already used by another
     /// row); nothing was written.
     Conflict {
@@ -109,7 +112,7 @@ pub enum Upserted {
     },
 }
 
-/// The statement that writes the rows of one file into its table.
+/// How the rows of one file reach their table.
 pub struct Upsert<'c> {
     conn: &'c Conn<'c>,
     sql: String,
@@ -117,7 +120,24 @@ pub struct Upsert<'c> {
     /// row that may break a unique constraint besides its id is tried
     /// inside a savepoint.
     savepoint: bool,
+    /// On PostgreSQL, tables whose only unique value is the id are loaded
+    /// in bulk: rows by `COPY` into a temporary table, then one upsert.
+    staged: Option<Staged>,
 }
+
+/// Rows waiting for `COPY`, and where they go.
+struct Staged {
+    table: String,
+    columns: Vec<String>,
+    /// COPY text lines not sent yet.
+    lines: Vec<u8>,
+    /// Rows staged so far (the last of two rows with one id wins, as row
+    /// by row).
+    rows: i64,
+}
+
+/// Bytes of COPY text sent at a time.
+const STAGED_CHUNK: usize = 8 << 20;
 
 impl<'c> Upsert<'c> {
     /// Prepares the upsert by `id` of `columns` into `table` (an identical
@@ -126,17 +146,102 @@ impl<'c> Upsert<'c> {
     /// has no `id`).
     pub fn prepare(conn: &'c Conn<'c>, table: &str, columns: &[&str]) -> Result<Self> {
         let postgres = conn.engine() == Engine::Postgres;
+        let staged = (postgres && table != "users").then(|| Staged {
+            table: table.to_string(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            lines: Vec::new(),
+            rows: 0,
+        });
+        if let Some(s) = &staged {
+            if table != "ip_regions" {
+                conn.batch(&format!(
+                    "DROP TABLE IF EXISTS import_stage;
+                     CREATE TEMP TABLE import_stage AS SELECT {cols} FROM {table} WITH NO DATA;
+                     ALTER TABLE import_stage ADD COLUMN stage_seq BIGINT",
+                    cols = s.columns.join(", "),
+                ))?;
+            }
+        }
         Ok(Upsert {
             conn,
             sql: upsert_sql(conn.engine(), table, columns),
             savepoint: postgres && table == "users",
+            staged,
         })
+    }
+
+    /// Sends the staged lines.
+    fn send(&mut self) -> Result<()> {
+        let Some(s) = self.staged.as_mut() else {
+            return Ok(());
+        };
+        if s.lines.is_empty() {
+            return Ok(());
+        }
+        let sql = if s.table == "ip_regions" {
+            format!("COPY ip_regions ({}, seq) FROM STDIN", s.columns.join(", "))
+        } else {
+            format!(
+                "COPY import_stage ({}, stage_seq) FROM STDIN",
+                s.columns.join(", ")
+            )
+        };
+        self.conn.copy_in(&sql, &s.lines)?;
+        s.lines.clear();
+        Ok(())
+    }
+
+    /// Writes what is staged: the rows in file order, each id's last row
+    /// only, upserted as row by row would (identical rows left alone).
+    pub fn finish(mut self) -> Result<()> {
+        self.send()?;
+        let Some(s) = &self.staged else {
+            return Ok(());
+        };
+        if s.table == "ip_regions" {
+            return Ok(());
+        }
+        let names: Vec<&str> = s.columns.iter().map(String::as_str).collect();
+        let cols = s.columns.join(", ");
+        self.conn.batch(&format!(
+            "INSERT INTO {table} ({cols})
+             SELECT {cols} FROM (SELECT DISTINCT ON (id) {cols} FROM import_stage
+                 ORDER BY id, stage_seq DESC) AS last_of_each
+             {on_conflict};
+             DROP TABLE import_stage",
+            table = s.table,
+            on_conflict = on_conflict(Engine::Postgres, &s.table, &names),
+        ))
     }
 
     /// Writes one row: `values` in the order of the columns (and `seq` last
     /// for `ip_regions`). A broken unique constraint is an outcome, not an
     /// error: the caller rejects that row and goes on.
     pub fn execute(&mut self, values: &[Value]) -> Result<Upserted> {
+        if let Some(s) = self.staged.as_mut() {
+            s.rows += 1;
+            for (i, value) in values.iter().enumerate() {
+                if i > 0 {
+                    s.lines.push(b'\t');
+                }
+                super::postgres::copy_text(value.as_ref(), &mut s.lines).map_err(|reason| {
+                    StoreError::Invalid(format!(
+                        "{}.{}: {reason}",
+                        s.table,
+                        s.columns[i.min(s.columns.len() - 1)]
+                    ))
+                })?;
+            }
+            if s.table != "ip_regions" {
+                s.lines
+                    .extend_from_slice(format!("\t{}", s.rows).as_bytes());
+            }
+            s.lines.push(b'\n');
+            if s.lines.len() >= STAGED_CHUNK {
+                self.send()?;
+            }
+            return Ok(Upserted::Staged);
+        }
         if self.savepoint {
             self.conn.batch("SAVEPOINT upsert_row")?;
         }
@@ -197,9 +302,19 @@ fn upsert_sql(engine: Engine, table: &str, names: &[&str]) -> String {
             placeholders.join(", ")
         );
     }
+    format!(
+        "INSERT INTO {table} ({cols}) VALUES ({vals}) {on_conflict}",
+        cols = names.join(", "),
+        vals = placeholders.join(", "),
+        on_conflict = on_conflict(engine, table, names),
+    )
+}
+
+/// The upsert by `id` of `names` into `table`: the other columns replaced,
+/// unless they are all equal (re-importing an identical row is no write).
+fn on_conflict(engine: Engine, table: &str, names: &[&str]) -> String {
     let rest: Vec<&str> = names.iter().copied().filter(|n| *n != "id").collect();
     let set: Vec<String> = rest.iter().map(|n| format!("{n} = excluded.{n}")).collect();
-    // Re-importing an identical row is a no-op, so it does not count as a write.
     let old: Vec<String> = rest.iter().map(|n| format!("{table}.{n}")).collect();
     let new: Vec<String> = rest.iter().map(|n| format!("excluded.{n}")).collect();
     let differs = match engine {
@@ -211,11 +326,7 @@ fn upsert_sql(engine: Engine, table: &str, names: &[&str]) -> String {
         _ => format!("({})", cols.join(", ")),
     };
     format!(
-        "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT(id) DO UPDATE SET {set} \
-         WHERE {old} {differs} {new}",
-        t = table,
-        cols = names.join(", "),
-        vals = placeholders.join(", "),
+        "ON CONFLICT(id) DO UPDATE SET {set} WHERE {old} {differs} {new}",
         set = set.join(", "),
         old = row(&old),
         new = row(&new),

@@ -77,6 +77,19 @@ impl PgLink {
             .collect()
     }
 
+    pub(crate) fn copy_in(&mut self, store: &PgStore, sql: &str, data: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let mut writer = self.client.copy_in(sql).map_err(|e| store.error(e))?;
+        writer
+            .write_all(data)
+            .map_err(|e| crate::store::StoreError::Unreachable {
+                place: store.place().to_string(),
+                reason: e.to_string(),
+            })?;
+        writer.finish().map_err(|e| store.error(e))?;
+        Ok(())
+    }
+
     pub(crate) fn batch(&mut self, store: &PgStore, sql: &str) -> Result<()> {
         self.client.batch_execute(sql).map_err(|e| store.error(e))
     }

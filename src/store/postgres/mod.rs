@@ -311,8 +311,8 @@ pub struct CopyReport {
     pub tables: Vec<(String, u64)>,
 }
 
-/// One value of a SQLite row in PostgreSQL's COPY text format.
-fn copy_text(
+/// One value of a SQLite row (or of an import) in PostgreSQL's COPY text format.
+pub(crate) fn copy_text(
     value: rusqlite::types::ValueRef<'_>,
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
