@@ -377,7 +377,7 @@ impl Store {
         read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         if let Kept::Postgres(pg) = &self.kept {
-            return pg.snapshot(read);
+            return pg.glance(read);
         }
         let conn = self.sqlite_conn()?;
         read(&view::SqliteView::new(&conn))

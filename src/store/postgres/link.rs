@@ -37,7 +37,7 @@ impl PgLink {
         &mut self.client
     }
 
-    fn statement(&mut self, store: &PgStore, sql: &str) -> Result<Statement> {
+    pub(super) fn statement(&mut self, store: &PgStore, sql: &str) -> Result<Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
         }

@@ -226,19 +226,24 @@ impl PgStore {
         read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let mut link = self.link()?;
-        let out = (|| {
-            let tx = link
-                .client()
-                .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .map_err(self.err())?;
-            let view = view::PgView::new(tx, self);
-            let out = read(&view)?;
-            view.finish()?;
-            Ok(out)
-        })();
+        link.batch(self, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        let out = read(&view::PgView::new(&mut link, self));
+        // Nothing was written: the end of the transaction only releases it.
+        let end = link.batch(self, if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        self.give_back(link);
+        let out = out?;
+        end?;
+        Ok(out)
+    }
+
+    /// Runs `read` on the data outside a transaction: for one question (a
+    /// revision on every page view), one round trip instead of three.
+    pub fn glance<T, E: From<StoreError>>(
+        &self,
+        read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut link = self.link()?;
+        let out = read(&view::PgView::new(&mut link, self));
         self.give_back(link);
         out
     }

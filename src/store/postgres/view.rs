@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use super::PgLink;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::Transaction;
 
 use crate::store::speakers::GroupFilter;
 use crate::store::view::{
@@ -20,27 +20,19 @@ const GROUP_WHERE: &str = "($1::text IS NULL OR COALESCE(s.category, '') = $1)
     AND ($2::text IS NULL OR COALESCE(s.diagnosis, '') = $2)
     AND ($3::text IS NULL OR COALESCE(s.gender, '') = $3)";
 
-/// A read-only transaction, borrowed mutably by each query in turn.
+/// A pooled link (inside a read-only transaction for a snapshot), borrowed
+/// mutably by each query in turn; statements are prepared once per link.
 pub struct PgView<'c> {
-    tx: RefCell<Transaction<'c>>,
+    link: RefCell<&'c mut PgLink>,
     store: &'c super::PgStore,
 }
 
 impl<'c> PgView<'c> {
-    pub fn new(tx: Transaction<'c>, store: &'c super::PgStore) -> PgView<'c> {
+    pub fn new(link: &'c mut PgLink, store: &'c super::PgStore) -> PgView<'c> {
         PgView {
-            tx: RefCell::new(tx),
+            link: RefCell::new(link),
             store,
         }
-    }
-
-    /// Ends the transaction (nothing was written).
-    pub fn finish(self) -> Result<()> {
-        let store = self.store;
-        self.tx
-            .into_inner()
-            .commit()
-            .map_err(|source| store.error(source))
     }
 
     fn err(&self) -> impl Fn(postgres::Error) -> StoreError + 'c {
@@ -55,9 +47,11 @@ impl<'c> PgView<'c> {
         params: &[&(dyn ToSql + Sync)],
         mut each: impl FnMut(&postgres::Row) -> std::result::Result<(), postgres::Error>,
     ) -> Result<()> {
-        let mut tx = self.tx.borrow_mut();
-        let mut rows = tx
-            .query_raw(sql, params.iter().copied())
+        let mut link = self.link.borrow_mut();
+        let stmt = link.statement(self.store, sql)?;
+        let mut rows = link
+            .client()
+            .query_raw(&stmt, params.iter().copied())
             .map_err(self.err())?;
         while let Some(row) = rows.next().map_err(self.err())? {
             each(&row).map_err(self.err())?;
@@ -66,10 +60,9 @@ impl<'c> PgView<'c> {
     }
 
     fn one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<postgres::Row>> {
-        self.tx
-            .borrow_mut()
-            .query_opt(sql, params)
-            .map_err(self.err())
+        let mut link = self.link.borrow_mut();
+        let stmt = link.statement(self.store, sql)?;
+        link.client().query_opt(&stmt, params).map_err(self.err())
     }
 
     /// The parameters of `which` and the SQL condition on speakers `s`.
