@@ -337,11 +337,16 @@ pub fn backup(config: &Config, dest: &Path) -> Result<bool> {
 }
 
 /// `voxdash migrate --to URL`: one line per table copied, then the total.
-pub fn migrate(config: &Config, url: &str) -> Result<bool> {
+pub fn migrate(config: &Config, url: &str, replace: bool) -> Result<bool> {
     setup::require_data_dir(config)?;
     let store = Store::open_existing(&config.db_path())
         .with_context(|| format!("no database in {}", config.data_dir.display()))?;
-    let report = jobs::admin::migrate(&store, url, |table, rows| {
+    let target = if replace {
+        store::Target::Replace
+    } else {
+        store::Target::Empty
+    };
+    let report = jobs::admin::migrate(&store, url, target, |table, rows| {
         println!("{table}: {rows} rows");
     })?;
     let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();

@@ -119,6 +119,23 @@ impl Cluster {
         serde_json::from_str(&body).unwrap()
     }
 
+    /// Creates a study session through `node`'s API, which must answer 201.
+    fn post_session(&self, node: usize, body: &str) {
+        let auth = format!("Bearer {}", self.token);
+        let (status, _, reply) = common::http::request(
+            &self.nodes[node].addr,
+            "POST",
+            "/api/v1/sessions",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&reply));
+    }
+
     /// `voxdash_cache_computations_total` of `kind` on every node, summed.
     fn computations(&self, kind: &str) -> u64 {
         let line = format!("voxdash_cache_computations_total{{kind=\"{kind}\"}} ");
@@ -263,20 +280,8 @@ fn a_write_through_one_node_reaches_the_other_nodes_stream_and_badge() {
         "subject": "발음", "course_id": 3
     })
     .to_string();
-    let auth = format!("Bearer {}", c.token);
     let written = Instant::now();
-    let (status, _, reply) = common::http::request(
-        &c.nodes[0].addr,
-        "POST",
-        "/api/v1/sessions",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        body.as_bytes(),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&reply));
+    c.post_session(0, &body);
     let event = on_b
         .wait_for("learning", Duration::from_secs(2))
         .expect("node B heard of node A's write within 2 s");
@@ -529,18 +534,6 @@ fn nodes_answer_503_while_postgresql_is_away_and_recover_when_it_returns() {
         assert_eq!(c.get(node, "/healthz"), (200, "ok\n".to_string()));
     }
     // And writes go through again.
-    let auth = format!("Bearer {}", c.token);
     let body = serde_json::json!({"user_id": 2, "duration_minutes": 10}).to_string();
-    let (status, _, reply) = common::http::request(
-        &c.nodes[1].addr,
-        "POST",
-        "/api/v1/sessions",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        body.as_bytes(),
-    )
-    .unwrap();
-    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&reply));
+    c.post_session(1, &body);
 }

@@ -12,7 +12,7 @@ mod common;
 
 use common::postgres::Postgres;
 use voxdash::stats::{compute, StatKey};
-use voxdash::store::postgres::{copy_from_sqlite, PgStore};
+use voxdash::store::postgres::{copy_from_sqlite, PgStore, Target};
 use voxdash::store::{Store, StoreError};
 
 /// Rows of `table` in the SQLite store.
@@ -61,7 +61,7 @@ fn every_statistic_computed_from_postgresql_agrees_exactly_with_sqlite() {
     let pg = Postgres::start();
     let (_dir, store, config) = common::sample_store();
     let url = pg.database("lab");
-    let report = copy_from_sqlite(&store, &url, |_, _| {}).unwrap();
+    let report = copy_from_sqlite(&store, &url, Target::Empty, |_, _| {}).unwrap();
     for table in [
         "speakers",
         "recordings",
@@ -98,7 +98,7 @@ fn a_copy_into_a_database_that_is_not_empty_is_refused_and_writes_nothing() {
     let url = pg.database("theirs");
     let target = PgStore::connect(&url).unwrap();
     target.execute("CREATE TABLE invoices (id int)").unwrap();
-    let err = copy_from_sqlite(&store, &url, |_, _| {}).unwrap_err();
+    let err = copy_from_sqlite(&store, &url, Target::Empty, |_, _| {}).unwrap_err();
     assert!(matches!(err, StoreError::NotEmpty { .. }), "{err}");
     assert!(err.to_string().contains("is not empty (1 tables)"), "{err}");
     assert_eq!(target.table_count().unwrap(), 1);
@@ -111,7 +111,7 @@ fn writes_in_postgresql_are_counted_by_its_triggers_as_in_sqlite() {
     let pg = Postgres::start();
     let (_dir, store, _) = common::sample_store();
     let url = pg.database("lab");
-    copy_from_sqlite(&store, &url, |_, _| {}).unwrap();
+    copy_from_sqlite(&store, &url, Target::Empty, |_, _| {}).unwrap();
     let target = PgStore::connect(&url).unwrap();
     let elderly = [Some("elderly"), None, None];
     let patient = [Some("patient"), None, None];
@@ -272,4 +272,60 @@ fn file_backups_and_restores_are_refused_for_postgresql_and_check_reads_it() {
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("answers"), "{said}");
     assert!(!said.contains("voxdash.db does not exist"), "{said}");
+}
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn a_copy_told_to_replace_empties_voxdashs_tables_and_nothing_else() {
+    let pg = Postgres::start();
+    let dir = common::imported_dir();
+    let url = pg.database("lab");
+    let bin = env!("CARGO_BIN_EXE_voxdash");
+    let first = common::run_cli(bin, dir.path(), &["migrate", "--to", &url]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // The lab goes on in SQLite; the copy is made again over the first.
+    let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
+    store
+        .conn()
+        .unwrap()
+        .batch("DELETE FROM study_sessions WHERE id IN (SELECT id FROM study_sessions ORDER BY id LIMIT 3)")
+        .unwrap();
+    let again = common::run_cli(bin, dir.path(), &["migrate", "--to", &url, "--replace"]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let target = Store::open_postgres(&url).unwrap();
+    for table in [
+        "study_sessions",
+        "speakers",
+        "recordings",
+        "users",
+        "write_counters",
+    ] {
+        assert_eq!(rows(&target, table), rows(&store, table), "{table}");
+    }
+    // A table that is not voxdash's: refused, and voxdash's rows stay.
+    PgStore::connect(&url)
+        .unwrap()
+        .execute("CREATE TABLE invoices (id int)")
+        .unwrap();
+    store
+        .conn()
+        .unwrap()
+        .batch("DELETE FROM study_sessions")
+        .unwrap();
+    let refused = common::run_cli(bin, dir.path(), &["migrate", "--to", &url, "--replace"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("tables that are not voxdash's: invoices"),
+        "{stderr}"
+    );
+    assert!(rows(&target, "study_sessions") > 0);
 }

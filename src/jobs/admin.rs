@@ -94,9 +94,10 @@ fn check_source(path: &Path) -> Result<(), AdminError> {
 pub fn migrate(
     store: &Store,
     url: &str,
+    target: store::Target,
     progress: impl FnMut(&str, u64),
 ) -> Result<store::CopyReport, AdminError> {
-    Ok(store::copy_from_sqlite(store, url, progress)?)
+    Ok(store::copy_from_sqlite(store, url, target, progress)?)
 }
 
 /// Replaces the database of `config`'s data directory with `src`. Refuses

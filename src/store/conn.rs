@@ -369,21 +369,6 @@ impl<'a> Conn<'a> {
             done: false,
         })
     }
-
-    /// Begins a transaction that reads one consistent state of the data.
-    pub fn read_transaction(&self) -> Result<Tx<'_, 'a>> {
-        match self.engine() {
-            Engine::Sqlite => self.batch("BEGIN DEFERRED")?,
-            Engine::Postgres => {
-                self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ")?;
-                self.set_in_transaction(true);
-            }
-        }
-        Ok(Tx {
-            conn: self,
-            done: false,
-        })
-    }
 }
 
 impl Drop for Conn<'_> {

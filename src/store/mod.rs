@@ -20,7 +20,7 @@ pub mod writes;
 pub(crate) use conn::args;
 pub use conn::{Conn, Engine, FromValue, Row, Tx, Value};
 pub use dir_lock::DirLock;
-pub use postgres::{copy_from_sqlite, CopyReport};
+pub use postgres::{copy_from_sqlite, CopyReport, Target};
 pub use view::DataView;
 
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ pub enum StoreError {
     #[error("{0}")]
     Unsupported(String),
     /// A copy's target already holds tables.
-    #[error("{place} is not empty ({what}); voxdash copies only into an empty database")]
+    #[error("{place} is not empty ({what}); voxdash copies into an empty database, or with --replace into one that holds only voxdash's tables")]
     NotEmpty {
         /// The database, without its password.
         place: String,
@@ -340,14 +340,7 @@ impl Store {
     /// A connection from the pool (a new one when the pool is empty).
     pub fn conn(&self) -> Result<Conn<'_>> {
         match &self.kept {
-            Kept::Sqlite { path, pool } => {
-                let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                let conn = match pooled {
-                    Some(c) => c,
-                    None => connect_sqlite(path)?,
-                };
-                Ok(Conn::sqlite(pool, conn))
-            }
+            Kept::Sqlite { path, pool } => Ok(Conn::sqlite(pool, checkout(path, pool)?)),
             Kept::Postgres(pg) => pg.conn(),
         }
     }
@@ -387,17 +380,10 @@ impl Store {
     /// dropping the guard); an error on PostgreSQL.
     fn sqlite_conn(&self) -> Result<SqliteGuard<'_>> {
         match &self.kept {
-            Kept::Sqlite { path, pool } => {
-                let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                let conn = match pooled {
-                    Some(c) => c,
-                    None => connect_sqlite(path)?,
-                };
-                Ok(SqliteGuard {
-                    pool,
-                    conn: Some(conn),
-                })
-            }
+            Kept::Sqlite { path, pool } => Ok(SqliteGuard {
+                pool,
+                conn: Some(checkout(path, pool)?),
+            }),
             Kept::Postgres(pg) => Err(StoreError::Unsupported(format!(
                 "the data is in PostgreSQL ({}), not in a SQLite file",
                 pg.place()
@@ -508,6 +494,15 @@ impl Drop for SqliteGuard<'_> {
                 }
             }
         }
+    }
+}
+
+/// A connection of `pool`, or a new one to `path` when the pool is empty.
+fn checkout(path: &Path, pool: &Mutex<Vec<Connection>>) -> Result<Connection> {
+    let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    match pooled {
+        Some(conn) => Ok(conn),
+        None => connect_sqlite(path),
     }
 }
 

@@ -147,13 +147,18 @@ pub enum Command {
     },
     /// Copy the data directory's database (data, accounts, tokens, job
     /// runs, write counters) into an empty PostgreSQL database, and check
-    /// every table's row count. Refuses a database that holds any table.
-    /// Serving from PostgreSQL is not built yet.
+    /// every table's row count. Refuses a database that holds any table,
+    /// unless told to replace voxdash's rows in it.
     Migrate {
         /// The target: postgres://USER[:PASSWORD]@HOST[:PORT]/DB, or
         /// key=value settings such as "host=/run/postgresql dbname=voxdash".
         #[arg(long, value_name = "DATABASE_URL")]
         to: String,
+        /// The target already holds voxdash's tables (of this version, and
+        /// nothing else): empty them and copy, in one transaction. Stop the
+        /// nodes serving it first.
+        #[arg(long)]
+        replace: bool,
     },
     /// Replace the database with SRC (a file `backup` wrote). Refused while
     /// a server uses the data directory; the replaced database is kept
@@ -359,7 +364,7 @@ impl Cli {
             Command::Schedule => cli::schedule(&config),
             Command::Backup { dest } => cli::backup(&config, &dest),
             Command::Restore { src } => cli::restore(&config, &src),
-            Command::Migrate { to } => cli::migrate(&config, &to),
+            Command::Migrate { to, replace } => cli::migrate(&config, &to, replace),
             Command::Check => cli::check(&config),
             job => cli::job(&config, job.request(&config)?),
         }

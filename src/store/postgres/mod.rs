@@ -2,10 +2,8 @@
 //! host: the same tables and write counters as SQLite (`schema`), the
 //! statistics' rows read through the same [`DataView`] seam (`view`), and
 //! the copy of an embedded data directory into an empty database
-//! ([`copy_from_sqlite`], `voxdash migrate --to`).
-//!
-//! Serving from PostgreSQL (writes, accounts, jobs, cleanup) is not built
-//! yet; this is the part every later one stands on.
+//! ([`copy_from_sqlite`], `voxdash migrate --to`), and the pooled links
+//! every other module's SQL runs on through `store::Conn` (`link`).
 
 mod link;
 pub mod schema;
@@ -248,6 +246,26 @@ impl PgStore {
         out
     }
 
+    /// Tables in the schema voxdash uses that are not voxdash's, by name.
+    pub fn foreign_tables(&self) -> Result<Vec<String>> {
+        let ours: Vec<String> = schema::TABLES
+            .iter()
+            .map(|t| t.to_string())
+            .chain(["voxdash_schema".to_string()])
+            .collect();
+        self.with_client(|client| {
+            let rows = client
+                .query(
+                    "SELECT table_name::text FROM information_schema.tables
+                     WHERE table_schema = current_schema() AND NOT (table_name = ANY($1))
+                     ORDER BY 1",
+                    &[&ours],
+                )
+                .map_err(self.err())?;
+            Ok(rows.iter().map(|r| r.get(0)).collect())
+        })
+    }
+
     /// Rows of one of voxdash's tables.
     pub fn rows(&self, table: &str) -> Result<u64> {
         ensure_known(table)?;
@@ -344,25 +362,54 @@ pub(crate) fn copy_text(
     Ok(())
 }
 
-/// Copies every table of the SQLite store `source` into the empty
-/// PostgreSQL database at `url`: the schema, the rows (COPY, triggers
-/// suspended), the write counters as they are, the identities moved past
-/// the largest id; then compares the row counts of every table. All of it
-/// in one transaction: a copy that fails, or whose counts differ, leaves
-/// the target as it was. Refuses a database that holds any table.
+/// What a copy may find in its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Nothing at all: any table there refuses the copy.
+    Empty,
+    /// voxdash's tables at this version and nothing else: their rows are
+    /// replaced (`voxdash migrate --replace`).
+    Replace,
+}
+
+/// Copies every table of the SQLite store `source` into the PostgreSQL
+/// database at `url`: the schema, the rows (COPY, triggers suspended), the
+/// write counters as they are, the identities moved past the largest id;
+/// then compares the row counts of every table. All of it in one
+/// transaction: a copy that fails, or whose counts differ, leaves the
+/// target as it was. An `Empty` target must hold no table; a `Replace`
+/// target only voxdash's, at this version, whose rows are emptied first.
 /// `progress` hears each table and its rows as it is done.
 pub fn copy_from_sqlite(
     source: &Store,
     url: &str,
+    target_is: Target,
     mut progress: impl FnMut(&str, u64),
 ) -> Result<CopyReport> {
     let target = PgStore::connect(url)?;
     let tables = target.table_count()?;
     if tables > 0 {
-        return Err(StoreError::NotEmpty {
+        let refuse = |what: String| StoreError::NotEmpty {
             place: target.place.clone(),
-            what: format!("{tables} tables"),
-        });
+            what,
+        };
+        if target_is == Target::Empty {
+            return Err(refuse(format!("{tables} tables")));
+        }
+        let foreign = target.foreign_tables()?;
+        if !foreign.is_empty() {
+            return Err(refuse(format!(
+                "tables that are not voxdash's: {}",
+                foreign.join(", ")
+            )));
+        }
+        let version = target.version()?;
+        if version != schema::latest_version() {
+            return Err(refuse(format!(
+                "voxdash's tables at schema version {version}, not {}",
+                schema::latest_version()
+            )));
+        }
     }
     let conn = source.conn()?;
     let conn = conn
@@ -373,7 +420,12 @@ pub fn copy_from_sqlite(
     let client = link.client();
     let err = target.err();
     let mut tx = client.transaction().map_err(&err)?;
-    apply_migrations(&mut tx, 0).map_err(&err)?;
+    if tables == 0 {
+        apply_migrations(&mut tx, 0).map_err(&err)?;
+    } else {
+        tx.batch_execute(&format!("TRUNCATE {}", schema::TABLES.join(", ")))
+            .map_err(&err)?;
+    }
     for table in schema::TABLES {
         tx.batch_execute(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))
             .map_err(&err)?;

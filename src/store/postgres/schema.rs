@@ -289,22 +289,167 @@ DROP INDEX recordings_speaker;
 CREATE INDEX recordings_in_order
     ON recordings(speaker_id, recorded_at, duration_s, snr_db NULLS FIRST, id);
 "#,
+    // 3: the counters counted once per statement, from its transition
+    // tables, instead of once per row: the same totals, but a bulk load of
+    // millions of rows (an import) updates each counter row once, not once
+    // per row.
+    r#"
+@DROP_ROW_TRIGGERS@
+DROP TRIGGER study_sessions_user ON study_sessions;
+DROP TRIGGER course_progress_user ON course_progress;
+DROP TRIGGER recordings_speaker ON recordings;
+DROP TRIGGER speakers_group ON speakers;
+DROP FUNCTION voxdash_count_write();
+DROP FUNCTION voxdash_count_user_write();
+DROP FUNCTION voxdash_count_recording_write();
+DROP FUNCTION voxdash_count_speaker_write();
+DROP FUNCTION voxdash_count_user(BIGINT, BIGINT, BIGINT);
+DROP FUNCTION voxdash_count_speaker(BIGINT);
+
+-- The rows a statement wrote, by its kind, in write_counters.
+CREATE FUNCTION voxdash_count_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n BIGINT;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        SELECT count(*) INTO n FROM old_rows;
+    ELSE
+        SELECT count(*) INTO n FROM new_rows;
+    END IF;
+    IF n > 0 THEN
+        INSERT INTO write_counters(table_name, inserts, updates, deletes)
+        VALUES (TG_TABLE_NAME, CASE WHEN TG_OP = 'INSERT' THEN n ELSE 0 END,
+                CASE WHEN TG_OP = 'UPDATE' THEN n ELSE 0 END, CASE WHEN TG_OP = 'DELETE' THEN n ELSE 0 END)
+        ON CONFLICT (table_name) DO UPDATE SET
+            inserts = write_counters.inserts + EXCLUDED.inserts,
+            updates = write_counters.updates + EXCLUDED.updates,
+            deletes = write_counters.deletes + EXCLUDED.deletes;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- One write per row for its learner (and for the learner it left, when
+-- an update moved it). TG_ARGV[0]: 'sessions' or 'progress'.
+CREATE FUNCTION voxdash_count_users() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    s BIGINT := (TG_ARGV[0] = 'sessions')::int;
+    p BIGINT := (TG_ARGV[0] = 'progress')::int;
+    who BIGINT[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        who := ARRAY(SELECT user_id FROM new_rows);
+    ELSIF TG_OP = 'DELETE' THEN
+        who := ARRAY(SELECT user_id FROM old_rows);
+    ELSE
+        who := ARRAY(SELECT user_id FROM new_rows UNION ALL
+                     SELECT o.user_id FROM old_rows o JOIN new_rows n ON n.id = o.id
+                     WHERE o.user_id <> n.user_id);
+    END IF;
+    INSERT INTO user_revisions(user_id, sessions, progress)
+    SELECT u, count(*) * s, count(*) * p FROM unnest(who) AS u GROUP BY u
+    ON CONFLICT (user_id) DO UPDATE SET
+        sessions = user_revisions.sessions + EXCLUDED.sessions,
+        progress = user_revisions.progress + EXCLUDED.progress;
+    RETURN NULL;
+END $$;
+
+-- One write per id for those speakers and for the groups of their rows now.
+CREATE FUNCTION voxdash_count_speakers(ids BIGINT[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO speaker_revisions(speaker_id, n)
+    SELECT id, count(*) FROM unnest(ids) AS id GROUP BY id
+    ON CONFLICT (speaker_id) DO UPDATE SET n = speaker_revisions.n + EXCLUDED.n;
+    INSERT INTO group_revisions(category, diagnosis, gender, n)
+    SELECT COALESCE(s.category, ''), COALESCE(s.diagnosis, ''), COALESCE(s.gender, ''), count(*)
+    FROM unnest(ids) AS t(id) JOIN speakers s ON s.id = t.id
+    GROUP BY 1, 2, 3
+    ON CONFLICT (category, diagnosis, gender) DO UPDATE SET n = group_revisions.n + EXCLUDED.n;
+$$;
+
+CREATE FUNCTION voxdash_count_recordings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM voxdash_count_speakers(ARRAY(SELECT speaker_id FROM new_rows));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM voxdash_count_speakers(ARRAY(SELECT speaker_id FROM old_rows));
+    ELSE
+        PERFORM voxdash_count_speakers(ARRAY(SELECT speaker_id FROM new_rows UNION ALL
+                                             SELECT speaker_id FROM old_rows));
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- A speaker's own row counts for the group it was in (its old columns:
+-- the row is gone or changed) and for the group it is in now.
+CREATE FUNCTION voxdash_count_speaker_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO group_revisions(category, diagnosis, gender, n)
+        SELECT COALESCE(category, ''), COALESCE(diagnosis, ''), COALESCE(gender, ''), count(*)
+        FROM old_rows GROUP BY 1, 2, 3
+        ON CONFLICT (category, diagnosis, gender) DO UPDATE SET n = group_revisions.n + EXCLUDED.n;
+        INSERT INTO speaker_revisions(speaker_id, n)
+        SELECT id, count(*) FROM old_rows GROUP BY id
+        ON CONFLICT (speaker_id) DO UPDATE SET n = speaker_revisions.n + EXCLUDED.n;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM voxdash_count_speakers(ARRAY(SELECT id FROM new_rows));
+    END IF;
+    RETURN NULL;
+END $$;
+
+@STATEMENT_TRIGGERS@
+"#,
 ];
+
+/// Tables counted per learner (by the argument of their trigger), and the
+/// tables counted per speaker with the function that counts them.
+const STATEMENT_COUNTERS: &[(&str, &str)] = &[
+    ("study_sessions", "voxdash_count_users('sessions')"),
+    ("course_progress", "voxdash_count_users('progress')"),
+    ("recordings", "voxdash_count_recordings()"),
+    ("speakers", "voxdash_count_speaker_rows()"),
+];
+
+/// Three statement triggers on `table` calling `function`, one per kind of
+/// write (a trigger with transition tables takes one event only).
+fn statement_triggers(table: &str, name: &str, function: &str) -> String {
+    let mut sql = String::new();
+    for (event, tables) in [
+        ("INSERT", "NEW TABLE AS new_rows"),
+        ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+        ("DELETE", "OLD TABLE AS old_rows"),
+    ] {
+        let kind = event.to_ascii_lowercase();
+        sql.push_str(&format!(
+            "CREATE TRIGGER {table}_{name}_{kind} AFTER {event} ON {table}\n    \
+             REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {function};\n"
+        ));
+    }
+    sql
+}
 
 /// The SQL of migration `index`, with the per-table counter triggers filled in.
 pub fn migration_sql(index: usize) -> String {
-    if !MIGRATIONS[index].contains("@COUNTER_TRIGGERS@") {
-        return MIGRATIONS[index].to_string();
-    }
-    let mut triggers = String::new();
-    for table in crate::store::schema::COUNTED_TABLES {
-        triggers.push_str(&format!(
+    let counted = crate::store::schema::COUNTED_TABLES;
+    let mut row_triggers = String::new();
+    let mut drop_row_triggers = String::new();
+    let mut statement = String::new();
+    for table in counted {
+        row_triggers.push_str(&format!(
             "INSERT INTO write_counters(table_name) VALUES ('{table}');\n\
              CREATE TRIGGER {table}_count AFTER INSERT OR UPDATE OR DELETE ON {table}\n    \
              FOR EACH ROW EXECUTE FUNCTION voxdash_count_write();\n"
         ));
+        drop_row_triggers.push_str(&format!("DROP TRIGGER {table}_count ON {table};\n"));
+        statement.push_str(&statement_triggers(table, "count", "voxdash_count_rows()"));
     }
-    MIGRATIONS[index].replace("@COUNTER_TRIGGERS@", &triggers)
+    for (table, function) in STATEMENT_COUNTERS {
+        statement.push_str(&statement_triggers(table, "revision", function));
+    }
+    MIGRATIONS[index]
+        .replace("@COUNTER_TRIGGERS@", &row_triggers)
+        .replace("@DROP_ROW_TRIGGERS@", &drop_row_triggers)
+        .replace("@STATEMENT_TRIGGERS@", &statement)
 }
 
 /// The schema version this binary writes.
