@@ -537,3 +537,45 @@ fn nodes_answer_503_while_postgresql_is_away_and_recover_when_it_returns() {
     let body = serde_json::json!({"user_id": 2, "duration_minutes": 10}).to_string();
     c.post_session(1, &body);
 }
+
+#[test]
+#[ignore = "needs Debian's postgresql and redis-server: make test-cluster"]
+fn a_node_killed_while_computing_releases_the_key_within_the_lock_expiry() {
+    let mut c = Cluster::start("[cache]\nlock_secs = 2\n");
+    c.settle();
+    // Hold the recordings so that a computation of the dashboard waits in
+    // the middle of its reads, holding the key's lock in Redis.
+    let mut blocker = postgres::Client::connect(&c.database_url, postgres::NoTls).unwrap();
+    blocker
+        .batch_execute("BEGIN; LOCK TABLE recordings IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let key = "dashboard?gender=F";
+    let addr = c.nodes[0].addr.clone();
+    let asking = std::thread::spawn(move || {
+        // Answers nothing: the node dies first.
+        common::http::request(&addr, "GET", "/api/v1/stats/dashboard?gender=F", &[], b"").ok()
+    });
+    let mut redis = c.redis.client();
+    let until = Instant::now() + Duration::from_secs(10);
+    while !redis.exists::<_, bool>(format!("voxdash:lock:{key}")).unwrap() {
+        assert!(Instant::now() < until, "node A never started computing {key}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.nodes[0].child.kill().unwrap();
+    c.nodes[0].child.wait().unwrap();
+    assert!(asking.join().unwrap().is_none(), "the killed node answered");
+    blocker.batch_execute("ROLLBACK").unwrap();
+    // Node B asks for the same key: it waits for the dead node's lock to
+    // expire, then computes the key itself.
+    let asked = Instant::now();
+    let answer = c.json(1, "/api/v1/stats/dashboard?gender=F");
+    let waited = asked.elapsed();
+    assert_eq!(answer["status"], "fresh");
+    assert!(waited < Duration::from_secs(5), "answered after {waited:?}");
+    let left: bool = redis.exists(format!("voxdash:lock:{key}")).unwrap();
+    assert!(!left, "node B released its lock");
+    assert_eq!(
+        answer["data"]["total_speakers"],
+        c.json(1, "/api/v1/stats/dashboard?gender=F")["data"]["total_speakers"]
+    );
+}
