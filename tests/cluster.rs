@@ -557,8 +557,14 @@ fn a_node_killed_while_computing_releases_the_key_within_the_lock_expiry() {
     });
     let mut redis = c.redis.client();
     let until = Instant::now() + Duration::from_secs(10);
-    while !redis.exists::<_, bool>(format!("voxdash:lock:{key}")).unwrap() {
-        assert!(Instant::now() < until, "node A never started computing {key}");
+    while !redis
+        .exists::<_, bool>(format!("voxdash:lock:{key}"))
+        .unwrap()
+    {
+        assert!(
+            Instant::now() < until,
+            "node A never started computing {key}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     c.nodes[0].child.kill().unwrap();
