@@ -19,7 +19,7 @@ build:
 test:
 	$(CARGO) test --all-targets
 
-## The shared stats cache on a real Redis (installs Debian's redis-server if missing).
+## The suites on a real Redis and a real PostgreSQL, and two nodes on both (installs Debian's redis-server and postgresql if missing).
 test-cluster:
 	bash scripts/test-cluster.sh
 
@@ -40,7 +40,7 @@ e2e:
 bench: build
 	bash scripts/bench.sh
 
-## Speed figures of several nodes sharing the cache in Redis, written to docs/benchmarks-cluster.md.
+## Speed figures of several nodes on Redis, SQLite and PostgreSQL, written to docs/benchmarks-cluster.md.
 bench-cluster: build
 	bash scripts/bench-cluster.sh
 
