@@ -409,6 +409,14 @@ fn nodes_keep_answering_while_redis_is_away_and_recover_when_it_returns() {
     assert_eq!(c.json(1, "/api/v1/stats/dashboard")["data"], expected);
 }
 
+/// A node's `/metrics`, as a monitoring system reads it (no credentials).
+fn metrics(node: &Served) -> String {
+    let (status, body) = node.get("/metrics");
+    let body = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 /// Runs `voxdash serve` on `dir` with `env`, expecting it to refuse within
 /// 10 s; its stderr.
 fn serve_refused(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
@@ -517,6 +525,7 @@ fn nodes_answer_503_while_postgresql_is_away_and_recover_when_it_returns() {
         let health = String::from_utf8(health).unwrap();
         assert_eq!(status, 503, "{health}");
         assert!(health.contains("unavailable: the database at"), "{health}");
+        assert!(metrics(&c.nodes[node]).contains("voxdash_database_reachable 0"));
     }
     c.postgres.restart();
     // Each node answers again within a few seconds, without a restart.
@@ -532,6 +541,7 @@ fn nodes_answer_503_while_postgresql_is_away_and_recover_when_it_returns() {
         }
         assert_eq!(c.json(node, "/api/v1/stats/dashboard")["data"], expected);
         assert_eq!(c.get(node, "/healthz"), (200, "ok\n".to_string()));
+        assert!(metrics(&c.nodes[node]).contains("voxdash_database_reachable 1"));
     }
     // And writes go through again.
     let body = serde_json::json!({"user_id": 2, "duration_minutes": 10}).to_string();

@@ -329,3 +329,46 @@ fn a_copy_told_to_replace_empties_voxdashs_tables_and_nothing_else() {
     );
     assert!(rows(&target, "study_sessions") > 0);
 }
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn a_job_lease_in_postgresql_is_taken_once_however_many_nodes_race_for_it() {
+    use voxdash::store::jobs::{lease_holder, take_lease};
+    let pg = Postgres::start();
+    let url = pg.database("lab");
+    // Two nodes, four schedulers each, all due at once.
+    let nodes = [
+        Store::open_postgres(&url).unwrap(),
+        Store::open_postgres(&url).unwrap(),
+    ];
+    let (now, until) = (1_000_000, 61_000_000);
+    let taken: Vec<String> = std::thread::scope(|s| {
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let store = &nodes[i % 2];
+                s.spawn(move || {
+                    let holder = format!("node-{}-{i}", i % 2);
+                    take_lease(&store.conn().unwrap(), "refresh", &holder, now, until)
+                        .unwrap()
+                        .then_some(holder)
+                })
+            })
+            .collect();
+        racers
+            .into_iter()
+            .filter_map(|r| r.join().unwrap())
+            .collect()
+    });
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    let holder = lease_holder(&nodes[1].conn().unwrap(), "refresh").unwrap();
+    assert_eq!(holder.as_ref(), taken.first());
+    // Once it has expired, another node takes it.
+    assert!(take_lease(
+        &nodes[1].conn().unwrap(),
+        "refresh",
+        "later",
+        until,
+        until + 1
+    )
+    .unwrap());
+}

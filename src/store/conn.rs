@@ -42,6 +42,17 @@ pub enum Value {
 }
 
 impl Value {
+    /// The value borrowed as SQLite sees it.
+    pub(crate) fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(i) => ValueRef::Integer(*i),
+            Value::Real(f) => ValueRef::Real(*f),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Value::Null => "NULL",
@@ -93,19 +104,6 @@ macro_rules! args {
     };
 }
 pub(crate) use args;
-
-impl Value {
-    /// The value borrowed as SQLite sees it.
-    pub(crate) fn as_ref(&self) -> ValueRef<'_> {
-        match self {
-            Value::Null => ValueRef::Null,
-            Value::Integer(i) => ValueRef::Integer(*i),
-            Value::Real(f) => ValueRef::Real(*f),
-            Value::Text(t) => ValueRef::Text(t.as_bytes()),
-            Value::Blob(b) => ValueRef::Blob(b),
-        }
-    }
-}
 
 impl From<ValueRef<'_>> for Value {
     fn from(v: ValueRef<'_>) -> Value {

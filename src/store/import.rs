@@ -129,10 +129,15 @@ pub struct Upsert<'c> {
 struct Staged {
     table: String,
     columns: Vec<String>,
+    /// The `COPY … FROM STDIN` the lines go to.
+    copy: String,
+    /// What makes the staged rows the table's once the file is read;
+    /// `None` for `ip_regions`, copied straight into the table it replaces.
+    finish: Option<String>,
     /// COPY text lines not sent yet.
     lines: Vec<u8>,
-    /// Rows staged so far (the last of two rows with one id wins, as row
-    /// by row).
+    /// Rows staged so far; each line carries its number when there is a
+    /// `finish` (the last of two rows with one id wins, as row by row).
     rows: i64,
 }
 
@@ -146,22 +151,11 @@ impl<'c> Upsert<'c> {
     /// has no `id`).
     pub fn prepare(conn: &'c Conn<'c>, table: &str, columns: &[&str]) -> Result<Self> {
         let postgres = conn.engine() == Engine::Postgres;
-        let staged = (postgres && table != "users").then(|| Staged {
-            table: table.to_string(),
-            columns: columns.iter().map(|c| c.to_string()).collect(),
-            lines: Vec::new(),
-            rows: 0,
-        });
-        if let Some(s) = &staged {
-            if table != "ip_regions" {
-                conn.batch(&format!(
-                    "DROP TABLE IF EXISTS import_stage;
-                     CREATE TEMP TABLE import_stage AS SELECT {cols} FROM {table} WITH NO DATA;
-                     ALTER TABLE import_stage ADD COLUMN stage_seq BIGINT",
-                    cols = s.columns.join(", "),
-                ))?;
-            }
-        }
+        let staged = if postgres && table != "users" {
+            Some(Staged::prepare(conn, table, columns)?)
+        } else {
+            None
+        };
         Ok(Upsert {
             conn,
             sql: upsert_sql(conn.engine(), table, columns),
@@ -170,48 +164,13 @@ impl<'c> Upsert<'c> {
         })
     }
 
-    /// Sends the staged lines.
-    fn send(&mut self) -> Result<()> {
-        let Some(s) = self.staged.as_mut() else {
-            return Ok(());
-        };
-        if s.lines.is_empty() {
-            return Ok(());
-        }
-        let sql = if s.table == "ip_regions" {
-            format!("COPY ip_regions ({}, seq) FROM STDIN", s.columns.join(", "))
-        } else {
-            format!(
-                "COPY import_stage ({}, stage_seq) FROM STDIN",
-                s.columns.join(", ")
-            )
-        };
-        self.conn.copy_in(&sql, &s.lines)?;
-        s.lines.clear();
-        Ok(())
-    }
-
     /// Writes what is staged: the rows in file order, each id's last row
     /// only, upserted as row by row would (identical rows left alone).
-    pub fn finish(mut self) -> Result<()> {
-        self.send()?;
-        let Some(s) = &self.staged else {
-            return Ok(());
-        };
-        if s.table == "ip_regions" {
-            return Ok(());
+    pub fn finish(self) -> Result<()> {
+        match self.staged {
+            Some(mut s) => s.finish(self.conn),
+            None => Ok(()),
         }
-        let names: Vec<&str> = s.columns.iter().map(String::as_str).collect();
-        let cols = s.columns.join(", ");
-        self.conn.batch(&format!(
-            "INSERT INTO {table} ({cols})
-             SELECT {cols} FROM (SELECT DISTINCT ON (id) {cols} FROM import_stage
-                 ORDER BY id, stage_seq DESC) AS last_of_each
-             {on_conflict};
-             DROP TABLE import_stage",
-            table = s.table,
-            on_conflict = on_conflict(Engine::Postgres, &s.table, &names),
-        ))
     }
 
     /// Writes one row: `values` in the order of the columns (and `seq` last
@@ -219,27 +178,7 @@ impl<'c> Upsert<'c> {
     /// error: the caller rejects that row and goes on.
     pub fn execute(&mut self, values: &[Value]) -> Result<Upserted> {
         if let Some(s) = self.staged.as_mut() {
-            s.rows += 1;
-            for (i, value) in values.iter().enumerate() {
-                if i > 0 {
-                    s.lines.push(b'\t');
-                }
-                super::postgres::copy_text(value.as_ref(), &mut s.lines).map_err(|reason| {
-                    StoreError::Invalid(format!(
-                        "{}.{}: {reason}",
-                        s.table,
-                        s.columns[i.min(s.columns.len() - 1)]
-                    ))
-                })?;
-            }
-            if s.table != "ip_regions" {
-                s.lines
-                    .extend_from_slice(format!("\t{}", s.rows).as_bytes());
-            }
-            s.lines.push(b'\n');
-            if s.lines.len() >= STAGED_CHUNK {
-                self.send()?;
-            }
+            s.push(self.conn, values)?;
             return Ok(Upserted::Staged);
         }
         if self.savepoint {
@@ -263,6 +202,79 @@ impl<'c> Upsert<'c> {
             }
         }
         outcome
+    }
+}
+
+impl Staged {
+    /// Makes the temporary table the rows of `columns` of `table` are
+    /// copied into (none for `ip_regions`).
+    fn prepare(conn: &Conn, table: &str, columns: &[&str]) -> Result<Staged> {
+        let cols = columns.join(", ");
+        let (copy, finish) = if table == "ip_regions" {
+            (format!("COPY ip_regions ({cols}, seq) FROM STDIN"), None)
+        } else {
+            conn.batch(&format!(
+                "DROP TABLE IF EXISTS import_stage;
+                 CREATE TEMP TABLE import_stage AS SELECT {cols} FROM {table} WITH NO DATA;
+                 ALTER TABLE import_stage ADD COLUMN stage_seq BIGINT"
+            ))?;
+            let finish = format!(
+                "INSERT INTO {table} ({cols})
+                 SELECT {cols} FROM (SELECT DISTINCT ON (id) {cols} FROM import_stage
+                     ORDER BY id, stage_seq DESC) AS last_of_each
+                 {on_conflict};
+                 DROP TABLE import_stage",
+                on_conflict = on_conflict(Engine::Postgres, table, columns),
+            );
+            (
+                format!("COPY import_stage ({cols}, stage_seq) FROM STDIN"),
+                Some(finish),
+            )
+        };
+        Ok(Staged {
+            table: table.to_string(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            copy,
+            finish,
+            lines: Vec::new(),
+            rows: 0,
+        })
+    }
+
+    /// Adds one row, sending the lines when they reach [`STAGED_CHUNK`].
+    fn push(&mut self, conn: &Conn, values: &[Value]) -> Result<()> {
+        self.rows += 1;
+        let number = self
+            .finish
+            .is_some()
+            .then_some(rusqlite::types::ValueRef::Integer(self.rows));
+        let line = values.iter().map(Value::as_ref).chain(number);
+        super::postgres::copy_line(line, &mut self.lines).map_err(|(i, reason)| {
+            let column = self.columns.get(i).map_or("(row)", String::as_str);
+            StoreError::Invalid(format!("{}.{column}: {reason}", self.table))
+        })?;
+        if self.lines.len() >= STAGED_CHUNK {
+            self.send(conn)?;
+        }
+        Ok(())
+    }
+
+    /// Sends the staged lines.
+    fn send(&mut self, conn: &Conn) -> Result<()> {
+        if !self.lines.is_empty() {
+            conn.copy_in(&self.copy, &self.lines)?;
+            self.lines.clear();
+        }
+        Ok(())
+    }
+
+    /// Sends the rest, then makes the staged rows the table's.
+    fn finish(&mut self, conn: &Conn) -> Result<()> {
+        self.send(conn)?;
+        match &self.finish {
+            Some(sql) => conn.batch(sql),
+            None => Ok(()),
+        }
     }
 }
 

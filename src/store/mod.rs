@@ -199,7 +199,7 @@ pub fn create_private_file(path: &Path) -> std::io::Result<()> {
 /// neither wait for it nor restart it (a backup in many small steps starts
 /// over after each write from another connection, and under a steady write
 /// load never ends).
-pub fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
+fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
     let private = |e: std::io::Error| StoreError::DataDir {
         path: dest.to_path_buf(),
         reason: format!("cannot create the copy ({e})"),
@@ -233,7 +233,7 @@ pub fn copy_database_file(src: &Path, dest: &Path) -> Result<()> {
 }
 
 /// `PRAGMA integrity_check`: `ok`, or the problems found, one per line.
-pub fn integrity_check(conn: &Connection) -> Result<String> {
+fn integrity_check(conn: &Connection) -> Result<String> {
     let mut stmt = conn.prepare("PRAGMA integrity_check")?;
     let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
     let lines: Vec<String> = rows.collect::<rusqlite::Result<_>>()?;

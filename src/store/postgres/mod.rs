@@ -39,11 +39,13 @@ pub struct PgStore {
     down: Mutex<Option<(Instant, String)>>,
 }
 
-/// Where a URL points, for messages: never its password.
-fn place_of(url: &str) -> Result<String> {
-    let config: postgres::Config = url
-        .parse()
-        .map_err(|e| StoreError::BadUrl(format!("{e}")))?;
+/// Reads a URL (`postgres://…` or `key=value` settings).
+fn parse_url(url: &str) -> Result<postgres::Config> {
+    url.parse().map_err(|e| StoreError::BadUrl(format!("{e}")))
+}
+
+/// Where a database is, for messages: never its password.
+fn place_of(config: &postgres::Config) -> String {
     let host = config
         .get_hosts()
         .first()
@@ -53,21 +55,19 @@ fn place_of(url: &str) -> Result<String> {
         })
         .unwrap_or_else(|| "localhost".into());
     let port = config.get_ports().first().copied().unwrap_or(5432);
-    Ok(format!(
+    format!(
         "postgres://{}@{host}:{port}/{}",
         config.get_user().unwrap_or(""),
         config.get_dbname().unwrap_or("")
-    ))
+    )
 }
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:port/db`, or the
     /// `key=value` form, e.g. `host=/run/postgresql dbname=voxdash`).
     pub fn connect(url: &str) -> Result<PgStore> {
-        let place = place_of(url)?;
-        let mut config: postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::BadUrl(format!("{e}")))?;
+        let mut config = parse_url(url)?;
+        let place = place_of(&config);
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("voxdash");
         let store = PgStore {
@@ -266,17 +266,6 @@ impl PgStore {
         })
     }
 
-    /// Rows of one of voxdash's tables.
-    pub fn rows(&self, table: &str) -> Result<u64> {
-        ensure_known(table)?;
-        self.with_client(|client| {
-            let row = client
-                .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
-                .map_err(self.err())?;
-            Ok(row.get::<_, i64>(0) as u64)
-        })
-    }
-
     /// Runs plain SQL (tests and tools).
     pub fn execute(&self, sql: &str) -> Result<()> {
         self.with_client(|client| client.batch_execute(sql).map_err(self.err()))
@@ -300,14 +289,6 @@ fn schema_version(
     Ok(client
         .query_one("SELECT COALESCE(MAX(version), 0) FROM voxdash_schema", &[])?
         .get(0))
-}
-
-fn ensure_known(table: &str) -> Result<()> {
-    if schema::TABLES.contains(&table) {
-        Ok(())
-    } else {
-        Err(StoreError::Invalid(format!("no table {table:?}")))
-    }
 }
 
 fn apply_migrations(
@@ -334,8 +315,25 @@ pub struct CopyReport {
     pub tables: Vec<(String, u64)>,
 }
 
+/// One row in PostgreSQL's COPY text format, its values separated by tabs
+/// and ended by a newline; a value that has no such text fails with its
+/// place in the row and the reason.
+pub(crate) fn copy_line<'v>(
+    values: impl IntoIterator<Item = rusqlite::types::ValueRef<'v>>,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), (usize, String)> {
+    for (i, value) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'\t');
+        }
+        copy_text(value, out).map_err(|reason| (i, reason))?;
+    }
+    out.push(b'\n');
+    Ok(())
+}
+
 /// One value of a SQLite row (or of an import) in PostgreSQL's COPY text format.
-pub(crate) fn copy_text(
+fn copy_text(
     value: rusqlite::types::ValueRef<'_>,
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
@@ -459,14 +457,12 @@ pub fn copy_from_sqlite(
         let mut copied = 0u64;
         while let Some(row) = rows.next()? {
             line.clear();
-            for (i, column) in columns.iter().enumerate() {
-                if i > 0 {
-                    line.push(b'\t');
-                }
-                copy_text(row.get_ref(i)?, &mut line)
-                    .map_err(|reason| StoreError::Invalid(format!("{table}.{column}: {reason}")))?;
-            }
-            line.push(b'\n');
+            let values = (0..columns.len())
+                .map(|i| row.get_ref(i))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            copy_line(values, &mut line).map_err(|(i, reason)| {
+                StoreError::Invalid(format!("{table}.{}: {reason}", columns[i]))
+            })?;
             writer.write_all(&line).map_err(|e| StoreError::DataDir {
                 path: target.place.clone().into(),
                 reason: e.to_string(),
@@ -518,15 +514,16 @@ mod tests {
 
     #[test]
     fn the_place_of_a_database_never_shows_its_password() {
+        let place = |url| place_of(&parse_url(url).unwrap());
         assert_eq!(
-            place_of("postgres://lab:s3cret@db.example:6543/voxdash").unwrap(),
+            place("postgres://lab:s3cret@db.example:6543/voxdash"),
             "postgres://lab@db.example:6543/voxdash"
         );
         assert_eq!(
-            place_of("host=/run/postgresql user=voxdash dbname=lab password=s3cret").unwrap(),
+            place("host=/run/postgresql user=voxdash dbname=lab password=s3cret"),
             "postgres://voxdash@/run/postgresql:5432/lab"
         );
-        let err = place_of("postgres://lab@db.example:notaport/x").unwrap_err();
+        let err = parse_url("postgres://lab@db.example:notaport/x").unwrap_err();
         assert!(err.to_string().starts_with("database_url: "), "{err}");
     }
 
