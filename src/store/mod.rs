@@ -226,7 +226,7 @@ fn copy_database(source: &Connection, dest: &Path) -> Result<()> {
 }
 
 /// Copies the database file `src` (opened read-only) into `dest`, which
-/// must not exist ([`copy_database`]).
+/// must not exist, with the same online backup as [`Store::backup_into`].
 pub fn copy_database_file(src: &Path, dest: &Path) -> Result<()> {
     let source = Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     copy_database(&source, dest)
