@@ -322,30 +322,33 @@ fn failed_sign_ins_are_throttled_with_retry_after() {
 #[test]
 fn an_unknown_username_costs_as_much_time_as_a_wrong_password() {
     let r = start(false);
-    let median = |user: &str| {
-        let mut times: Vec<Duration> = (0..4)
-            .map(|_| {
-                let (cookie, token) = common::server::login_form(&r);
-                let t = Instant::now();
-                let reply = call(
-                    &r,
-                    "POST",
-                    "/login/",
-                    &[("Cookie", &cookie)],
-                    &format!("csrf_token={token}&username={user}&password=nope"),
-                );
-                assert_eq!(reply.status, 200);
-                t.elapsed()
-            })
-            .collect();
-        times.sort();
-        times[2]
+    let attempt = |user: &str| {
+        let (cookie, token) = common::server::login_form(&r);
+        let t = Instant::now();
+        let reply = call(
+            &r,
+            "POST",
+            "/login/",
+            &[("Cookie", &cookie)],
+            &format!("csrf_token={token}&username={user}&password=nope"),
+        );
+        assert_eq!(reply.status, 200, "{user}");
+        t.elapsed()
     };
-    let wrong = median("boss");
-    let unknown = median("nobody-by-this-name");
+    // The first unknown name builds the server's decoy hash; not a sample.
+    attempt("nobody-warming-up");
+    // Interleaved so that load from the other tests falls on both sides
+    // alike, and compared by their fastest attempt: load only ever adds
+    // time, so the minimum is each path's own cost. Five stays within the
+    // per-account throttle; the unknown names differ so none is throttled.
+    let (mut wrong, mut unknown) = (Duration::MAX, Duration::MAX);
+    for i in 0..5 {
+        wrong = wrong.min(attempt("boss"));
+        unknown = unknown.min(attempt(&format!("nobody-by-this-name-{i}")));
+    }
     assert!(
         unknown * 2 > wrong,
-        "unknown user {unknown:?}, wrong password {wrong:?}"
+        "fastest unknown user {unknown:?}, fastest wrong password {wrong:?}"
     );
 }
 

@@ -186,7 +186,9 @@ fn three_hundred_open_streams_leave_the_server_answering() {
         let t = Instant::now();
         assert_eq!(get(&r, path, &[]).status, 200, "{path}");
         let took = t.elapsed();
-        assert!(took < Duration::from_millis(100), "{path} took {took:?}");
+        // A stream holding a worker would make this wait forever; a second
+        // leaves room for a loaded CI machine.
+        assert!(took < Duration::from_secs(1), "{path} took {took:?}");
     }
     assert_eq!(threads_named(&prefix), workers);
     drop(streams);
