@@ -29,12 +29,26 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Spends the time of one password check against a hash no password
-/// matches, so an unknown username answers as slowly as a wrong password.
-pub fn verify_nothing(password: &str) {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let hash = DUMMY.get_or_init(|| hash_password(&new_token()));
-    let _ = verify_password(password, hash);
+/// Whether `password` matches `stored`, an account's hash. Without an
+/// account (`None`) it checks `password` against a hash no password matches
+/// and answers false: an unknown username costs one password check, as a
+/// wrong password does, so the time of an answer does not tell which
+/// usernames exist.
+pub fn check_password(password: &str, stored: Option<&str>) -> bool {
+    match stored {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            let _ = verify_password(password, decoy_hash());
+            false
+        }
+    }
+}
+
+/// The hash of a random secret, made like every account's (so checking it
+/// costs the same), once per process.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&new_token()))
 }
 
 /// Compares two secrets (tokens, CSRF values) in time that does not depend
@@ -75,6 +89,22 @@ mod tests {
         assert!(verify_password("s3cret", &h));
         assert!(!verify_password("S3cret", &h));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn an_unknown_account_costs_a_check_as_dear_as_a_real_one() {
+        let real = hash_password("s3cret");
+        let (real, decoy) = (
+            PasswordHash::new(&real).unwrap(),
+            PasswordHash::new(decoy_hash()).unwrap(),
+        );
+        // Same algorithm, version and parameters: the same work per check.
+        assert_eq!(decoy.algorithm, real.algorithm);
+        assert_eq!(decoy.version, real.version);
+        assert_eq!(decoy.params, real.params);
+        assert!(!check_password("", None));
+        assert!(!check_password("s3cret", None));
+        assert!(check_password("s3cret", Some(&hash_password("s3cret"))));
     }
 
     #[test]

@@ -67,15 +67,9 @@ pub(crate) fn login(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let keys = app.sign_ins.keys(username, ctx.remote);
     app.sign_ins.check(&keys)?;
     let conn = app.cache.store().conn()?;
-    let ok = match account_store::password_hash(&conn, username)? {
-        Some((account, hash)) if accounts::verify_password(password, &hash) => Some(account),
-        Some(_) => None,
-        None => {
-            accounts::verify_nothing(password);
-            None
-        }
-    };
-    let Some(account) = ok else {
+    let found = account_store::password_hash(&conn, username)?;
+    let matches = accounts::check_password(password, found.as_ref().map(|(_, h)| h.as_str()));
+    let Some((account, _)) = found.filter(|_| matches) else {
         log::info!("failed sign-in for {username:?}");
         app.sign_ins.failed(&keys);
         return login_form(app, ctx, true, &next);
