@@ -48,7 +48,7 @@
     });
   }
   bind();
-  new EventSource('/api/v1/events').addEventListener('entry', function (m) {
+  function onEntry(m) {
     var e = JSON.parse(m.data);
     if (!badges(e.key).length) return;
     if (e.status === 'stale') {
@@ -57,5 +57,23 @@
     } else if (e.status === 'fresh') {
       swap(null, function () { mark(e.key, 'fresh'); });
     }
-  });
+  }
+  // The browser reconnects by itself after a dropped connection, but not
+  // after an answer other than 200 (a busy server): then this tries again,
+  // waiting longer each time, and reloads the numbers it may have missed.
+  // `closed` means a newer page of the same reader took this stream's
+  // place, or the sign-in ended: then the page stops listening.
+  var wait = 2000;
+  function listen() {
+    var source = new EventSource('/api/v1/events');
+    source.addEventListener('open', function () { wait = 2000; });
+    source.addEventListener('entry', onEntry);
+    source.addEventListener('closed', function () { source.close(); });
+    source.addEventListener('error', function () {
+      if (source.readyState !== EventSource.CLOSED) return;
+      setTimeout(function () { swap(); listen(); }, wait);
+      wait = Math.min(wait * 2, 60000);
+    });
+  }
+  listen();
 })();

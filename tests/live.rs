@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::server::{call, get, sign_in, start, Running};
+use common::server::{call, get, sign_in, start, start_with, Running};
 
 /// An open event stream: the head read, events read line by line.
 struct Events {
@@ -173,14 +173,22 @@ fn metric(r: &Running, name: &str) -> u64 {
 
 #[test]
 fn three_hundred_open_streams_leave_the_server_answering() {
-    let r = start(true);
+    // Three hundred readers behind a proxy on this host, each its own
+    // address (streams are capped per address), on a server whose
+    // connection cap leaves room for them (streams take at most half).
+    let r = start_with(true, |c| {
+        c.server.trust_forwarded_for = true;
+        c.server.max_connections = 1024;
+    });
     assert_eq!(get(&r, "/audio/dashboard/", &[]).status, 200);
     // The server's workers are named `http PORT/N`.
     let port = r.addr.rsplit(':').next().unwrap();
     let prefix = format!("http {port}/");
     let workers = threads_named(&prefix);
     assert_eq!(workers, 4);
-    let streams: Vec<Events> = (0..300).map(|_| Events::open(&r, &[])).collect();
+    let streams: Vec<Events> = (0..300)
+        .map(|i| Events::open(&r, &[("X-Forwarded-For", &format!("2001:db8::{i:x}"))]))
+        .collect();
     assert_eq!(metric(&r, "voxdash_event_streams"), 300);
     for path in ["/healthz", "/audio/dashboard/", "/api/v1/stats/dashboard"] {
         let t = Instant::now();
@@ -195,22 +203,14 @@ fn three_hundred_open_streams_leave_the_server_answering() {
 }
 
 #[test]
-fn a_closed_stream_is_dropped() {
+fn a_closed_stream_is_noticed_within_a_second_without_any_event() {
     let r = start(true);
     let events = Events::open(&r, &[]);
     assert_eq!(metric(&r, "voxdash_event_streams"), 1);
     drop(events);
     let started = Instant::now();
-    // Writes to a closed connection fail from the second one on.
     while metric(&r, "voxdash_event_streams") > 0 {
-        assert!(started.elapsed() < Duration::from_secs(5), "still open");
-        let refresh = common::run_cli_with_env(
-            env!("CARGO_BIN_EXE_voxdash"),
-            r.dir.path(),
-            &["refresh", "--only", "learning"],
-            &r.cli_env(),
-        );
-        assert!(refresh.status.success());
+        assert!(started.elapsed() < Duration::from_secs(1), "still open");
         std::thread::sleep(Duration::from_millis(50));
     }
 }

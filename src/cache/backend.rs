@@ -20,6 +20,17 @@ pub enum Heard {
     Idle,
 }
 
+/// Whose entry an evictable key is, for eviction: the user of a per-user
+/// key, or the drill-down entries together. When the cache is full, the
+/// owner with the most entries loses one first, so one reader filling the
+/// cache with keys of their own evicts their own entries, not everyone's.
+pub fn owner(key: &str) -> &str {
+    match key.strip_prefix("user/") {
+        Some(rest) => &key[..5 + rest.find('/').unwrap_or(rest.len())],
+        None => "drill-down",
+    }
+}
+
 /// A place for encoded entries, by key text. Every method may be called from
 /// any thread.
 pub trait Backend: Send + Sync {
@@ -30,8 +41,9 @@ pub trait Backend: Send + Sync {
     /// The stored bytes of `key`.
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
 
-    /// Stores `bytes` under `key`. An `evictable` entry may be dropped,
-    /// least recently used first, once more than `limit` entries are kept;
+    /// Stores `bytes` under `key`. An `evictable` entry may be dropped once
+    /// more than `limit` entries are kept: least recently used first, and
+    /// first among the entries of whoever holds the most (see [`owner`]);
     /// `keep`, when given, bounds how long the place may keep it at all (the
     /// cache's own purge is what drops expired entries on time). Returns
     /// the keys evicted to make room.
@@ -46,6 +58,12 @@ pub trait Backend: Send + Sync {
 
     /// Notes a read of `key`, for least-recently-used eviction.
     fn touch(&self, key: &str);
+
+    /// How many keys this process keeps in memory to order evictions
+    /// (bounded by the entry limit).
+    fn memory_keys(&self) -> usize {
+        0
+    }
 
     /// Every stored key that starts with `prefix` (all for `""`).
     fn keys(&self, prefix: &str) -> Result<Vec<String>, CacheError>;
@@ -86,4 +104,17 @@ pub trait Backend: Send + Sync {
     /// `Err(reason)` while the place cannot be reached (answers are then
     /// computed by this node alone).
     fn health(&self) -> Result<(), String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::owner;
+
+    #[test]
+    fn per_user_keys_are_their_users_and_drill_downs_one_owner() {
+        assert_eq!(owner("user/12/daily/2025-06-26"), "user/12");
+        assert_eq!(owner("user/12/analytics"), "user/12");
+        assert_eq!(owner("dashboard?category=adult"), "drill-down");
+        assert_eq!(owner("speaker/4"), "drill-down");
+    }
 }

@@ -8,13 +8,13 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use super::backend::{Backend, Heard};
+use super::backend::{owner, Backend, Heard};
 use super::{CacheError, Entry, EntryEvent};
 use crate::clock::{format_utc, Clock};
 use crate::stats::StatKey;
@@ -60,6 +60,8 @@ pub struct FileBackend {
     /// Order of the last read of each key in this process (a tick that only
     /// grows, not the clock, which tests pin), for LRU eviction.
     last_access: Mutex<(u64, HashMap<String, u64>)>,
+    /// The entry limit of the last store, which bounds `last_access`.
+    limit: AtomicUsize,
 }
 
 /// Opens `path` and reads every entry once; a file that cannot be opened
@@ -138,6 +140,7 @@ impl FileBackend {
             path,
             clock,
             last_access: Mutex::new((0, HashMap::new())),
+            limit: AtomicUsize::new(1000),
         })
     }
 
@@ -192,33 +195,55 @@ impl FileBackend {
         }
     }
 
-    /// Per-user keys, least recently used first: keys never read in this
-    /// process first (oldest computed first), then by order of last read.
+    /// Evictable keys in the order they go: the entries of the owner that
+    /// holds the most first ([`owner`]), each owner's least recently used
+    /// first (keys never read in this process first, oldest computed
+    /// first). Forgets the last reads of keys no longer stored, so the
+    /// record stays as small as the cache.
     fn eviction_order(
         &self,
         table: &impl ReadableTable<&'static str, &'static [u8]>,
     ) -> Result<Vec<String>, CacheError> {
-        let access = self
-            .last_access
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .1
-            .clone();
+        let mut access = self.last_access.lock().unwrap_or_else(|e| e.into_inner());
         let mut candidates = Vec::new();
+        let mut kept = HashMap::with_capacity(access.1.len());
         for item in table.iter().map_err(redb_err)? {
             let (k, v) = item.map_err(redb_err)?;
             let key = k.value().to_string();
+            if let Some(used) = access.1.get(&key) {
+                kept.insert(key.clone(), *used);
+            }
             if StatKey::shared(&key).is_some() {
                 continue;
             }
             let computed = Entry::decode(v.value())
                 .map(|e| e.computed_at)
                 .unwrap_or(i64::MIN);
-            let used = access.get(&key).copied().unwrap_or(0);
+            let used = access.1.get(&key).copied().unwrap_or(0);
             candidates.push((used, computed, key));
         }
-        candidates.sort();
-        Ok(candidates.into_iter().map(|(_, _, k)| k).collect())
+        access.1 = kept;
+        drop(access);
+        let mut held: HashMap<&str, usize> = HashMap::new();
+        for (_, _, key) in &candidates {
+            *held.entry(owner(key)).or_default() += 1;
+        }
+        let mut order: Vec<(std::cmp::Reverse<usize>, u64, i64, &str)> = candidates
+            .iter()
+            .map(|(used, computed, key)| {
+                (
+                    std::cmp::Reverse(held[owner(key)]),
+                    *used,
+                    *computed,
+                    key.as_str(),
+                )
+            })
+            .collect();
+        order.sort();
+        Ok(order
+            .into_iter()
+            .map(|(_, _, _, k)| k.to_string())
+            .collect())
     }
 }
 
@@ -244,6 +269,7 @@ impl Backend for FileBackend {
         _keep: Option<Duration>,
         limit: usize,
     ) -> Result<Vec<String>, CacheError> {
+        self.limit.store(limit, Ordering::Relaxed);
         self.with_db(|db| {
             let tx = db.begin_write().map_err(redb_err)?;
             let mut evicted = Vec::new();
@@ -276,6 +302,24 @@ impl Backend for FileBackend {
                 access.1.insert(key.to_string(), tick);
             }
         }
+        // Reads of keys that were never stored, or dropped since, must not
+        // grow the record without end: past twice the entry limit, only
+        // the most recent reads are kept.
+        let limit = self.limit.load(Ordering::Relaxed).max(64);
+        if access.1.len() > 2 * limit {
+            let mut ticks: Vec<u64> = access.1.values().copied().collect();
+            let (_, cut, _) = ticks.select_nth_unstable(access.1.len() - limit);
+            let cut = *cut;
+            access.1.retain(|_, t| *t >= cut);
+        }
+    }
+
+    fn memory_keys(&self) -> usize {
+        self.last_access
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .len()
     }
 
     fn keys(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
@@ -298,6 +342,12 @@ impl Backend for FileBackend {
     fn remove(&self, keys: &[String]) -> Result<usize, CacheError> {
         if keys.is_empty() {
             return Ok(0);
+        }
+        {
+            let mut access = self.last_access.lock().unwrap_or_else(|e| e.into_inner());
+            for k in keys {
+                access.1.remove(k);
+            }
         }
         self.with_db(|db| {
             let tx = db.begin_write().map_err(redb_err)?;

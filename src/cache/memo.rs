@@ -48,6 +48,16 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
         self.lock().remove(key);
     }
 
+    /// How many values are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Forgets everything.
     pub fn clear(&self) {
         self.lock().clear();

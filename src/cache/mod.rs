@@ -706,7 +706,14 @@ impl StatsCache {
     /// over the limit. The previous entry stays readable until the commit.
     pub fn write(&self, key: &str, entry: &Entry) -> Result<(), CacheError> {
         let parsed = StatKey::parse(key);
-        let written = if parsed.as_ref().is_ok_and(|k| self.is_transient(k)) {
+        // A group that matches no speaker (any text a reader cares to type)
+        // is answered from memory only: a flood of made-up filter values
+        // must not take the place of entries others use.
+        let no_speakers = matches!(
+            (&parsed, &entry.statistic),
+            (Ok(StatKey::SubCorpus(_)), stats::Statistic::Dashboard(d)) if d.total_speakers == 0
+        );
+        let written = if no_speakers || parsed.as_ref().is_ok_and(|k| self.is_transient(k)) {
             self.lock_transient().put(key, entry.clone());
             Ok(())
         } else {
@@ -745,6 +752,22 @@ impl StatsCache {
     fn announce(&self, event: EntryEvent) {
         self.backend.publish(&event);
         self.events.send(event);
+    }
+
+    /// Entry events that a subscriber missed because it fell too far behind.
+    pub fn missed_events(&self) -> u64 {
+        self.events.missed()
+    }
+
+    /// How many keys each in-memory index of the cache holds now: decoded
+    /// entries, the record of last reads, memory-only entries. Each is
+    /// bounded (by `max_entries`, or a fixed capacity).
+    pub fn memory_indexes(&self) -> [(&'static str, usize); 3] {
+        [
+            ("decoded", self.decoded.len()),
+            ("last_read", self.backend.memory_keys()),
+            ("memory_only", self.lock_transient().len()),
+        ]
     }
 
     /// Every entry event from now on, this node's and the other nodes':

@@ -19,6 +19,11 @@ pub struct Transient {
 }
 
 impl Transient {
+    /// How many entries are kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The entry of `key`, marking it used.
     pub fn get(&mut self, key: &str) -> Option<Entry> {
         self.tick += 1;

@@ -25,6 +25,16 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Name of the sign-in cookie.
 pub const SESSION_COOKIE: &str = "voxdash_session";
 
+/// How a request signed in, by the digest of its secret (never the secret
+/// itself): what an open event stream checks again while it stays open.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// `Authorization: Bearer` with an API token.
+    Token(String),
+    /// A browser session cookie.
+    Session(String),
+}
+
 /// A parsed request.
 pub struct Ctx<'r> {
     /// `GET`, `POST`, ...
@@ -47,6 +57,8 @@ pub struct Ctx<'r> {
     pub csrf: Option<String>,
     /// Signed in with an API token (no CSRF needed).
     pub by_token: bool,
+    /// How the account signed in, when it did.
+    pub credential: Option<Credential>,
     /// Headers by lower-case name.
     pub headers: HashMap<String, String>,
     /// The client's address (for sign-in throttling).
@@ -129,6 +141,7 @@ impl<'r> Ctx<'r> {
             account: None,
             csrf: None,
             by_token: false,
+            credential: None,
             headers,
             remote,
             body_limit: Cell::new(0),
@@ -196,16 +209,19 @@ impl<'r> Ctx<'r> {
             .get("authorization")
             .and_then(|h| h.strip_prefix("Bearer "))
         {
-            self.account = accounts::api_token_account(&conn, &token_digest(token.trim()))?;
+            let digest = token_digest(token.trim());
+            self.account = accounts::api_token_account(&conn, &digest)?;
             self.by_token = self.account.is_some();
+            self.credential = self.by_token.then_some(Credential::Token(digest));
             return Ok(());
         }
         if let Some(token) = self.cookies.get(SESSION_COOKIE) {
             let now = cache.config().clock.now_micros();
-            if let Some((account, csrf)) = accounts::web_session(&conn, &token_digest(token), now)?
-            {
+            let digest = token_digest(token);
+            if let Some((account, csrf)) = accounts::web_session(&conn, &digest, now)? {
                 self.account = Some(account);
                 self.csrf = Some(csrf);
+                self.credential = Some(Credential::Session(digest));
             }
         }
         Ok(())

@@ -89,6 +89,24 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
     );
     let _ = writeln!(
         s,
+        "# HELP voxdash_events_dropped_total Entry events left out because a stream's queue was full.\n# TYPE voxdash_events_dropped_total counter\nvoxdash_events_dropped_total {}",
+        app.events.dropped_events() + app.cache.missed_events()
+    );
+    let _ = writeln!(
+        s,
+        "# HELP voxdash_cache_memory_keys Keys held in each in-memory index of the stats cache (each bounded).\n# TYPE voxdash_cache_memory_keys gauge"
+    );
+    for (index, keys) in app.cache.memory_indexes() {
+        let _ = writeln!(s, "voxdash_cache_memory_keys{{index=\"{index}\"}} {keys}");
+    }
+    if let Some(bytes) = resident_bytes() {
+        let _ = writeln!(
+            s,
+            "# HELP voxdash_process_resident_memory_bytes Memory of this process in RAM (RSS).\n# TYPE voxdash_process_resident_memory_bytes gauge\nvoxdash_process_resident_memory_bytes {bytes}"
+        );
+    }
+    let _ = writeln!(
+        s,
         "# HELP voxdash_cache_reachable Whether the place of the stats cache (file or Redis) can be used now.\n# TYPE voxdash_cache_reachable gauge\nvoxdash_cache_reachable {}",
         u8::from(app.cache.health().is_ok())
     );
@@ -98,4 +116,13 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
         u8::from(app.cache.store().health().is_ok())
     );
     Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
+}
+
+/// This process's resident memory, from `/proc/self/status` (Linux; `None`
+/// elsewhere).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -80,16 +80,25 @@ fn handle_with(
             }
         });
     let dispatched = match dispatched.result {
-        Ok(Reply::Events(subscriber)) => match app.events.admits(&subscriber) {
-            Ok(()) => {
-                app.events.open(request.into_writer(), subscriber);
-                return (dispatched.route, 200);
-            }
-            Err(refused) => Dispatched {
-                result: Err(WebError::Busy(match refused {
-                    events::Refused::Full => "too many event streams are open; try again later",
-                    events::Refused::AccountFull => "this account has too many event streams open",
-                })),
+        Ok(Reply::Events(subscriber)) => match app.events.admit(subscriber) {
+            Ok(stream) => match request.into_socket() {
+                Ok((socket, hold)) => {
+                    app.events.open(stream, socket, hold);
+                    return (dispatched.route, 200);
+                }
+                Err(given_back) => {
+                    app.events.forget(stream);
+                    request = given_back;
+                    Dispatched {
+                        result: Err(WebError::Busy("event streams need a TCP connection")),
+                        ..dispatched
+                    }
+                }
+            },
+            Err(events::Refused::Full) => Dispatched {
+                result: Err(WebError::Busy(
+                    "too many event streams are open; try again later",
+                )),
                 ..dispatched
             },
         },

@@ -65,7 +65,11 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
     let http = Arc::new(http);
     let app = Arc::new(App {
-        events: super::events::Broadcaster::start(&cache),
+        events: super::events::Broadcaster::start(
+            &cache,
+            max_event_streams(policy.max_connections),
+            credential_check(&cache),
+        ),
         warmups: WarmupScheduler::start(Arc::clone(&cache)),
         secure_cookies: cache.config().server.secure_cookies,
         cache,
@@ -104,6 +108,31 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
         stop,
         addr,
         app,
+    })
+}
+
+/// Open event streams at most: half the connection cap, so that streams can
+/// never take every connection and ordinary requests always find room.
+pub fn max_event_streams(max_connections: usize) -> usize {
+    (max_connections / 2).max(1)
+}
+
+/// Whether the sign-in behind an open event stream still holds: a revoked
+/// token, a changed password or a signed-out session closes the stream.
+fn credential_check(cache: &Arc<StatsCache>) -> super::events::CredentialCheck {
+    use super::context::Credential;
+    use crate::store::accounts;
+    let cache = Arc::clone(cache);
+    Box::new(move |credential: &Credential| {
+        let conn = cache.store().conn().ok()?;
+        let valid = match credential {
+            Credential::Token(digest) => accounts::api_token_account(&conn, digest).ok()?.is_some(),
+            Credential::Session(digest) => {
+                let now = cache.config().clock.now_micros();
+                accounts::web_session(&conn, digest, now).ok()?.is_some()
+            }
+        };
+        Some(valid)
     })
 }
 

@@ -33,6 +33,13 @@ pub(crate) fn shared(app: &App, ctx: &Ctx, which: &str) -> Result<Reply, WebErro
 /// server-sent event stream (opened by `routes::handle`).
 pub(crate) fn events(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;
+    if ctx.method == "HEAD" {
+        // What a stream's head says, and no stream.
+        return Ok(Reply::Text(
+            "text/event-stream; charset=utf-8",
+            String::new(),
+        ));
+    }
     let audience = match &ctx.account {
         Some(a) if !a.is_staff => Audience::Learner(a.id),
         _ => Audience::All,
@@ -40,6 +47,8 @@ pub(crate) fn events(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     Ok(Reply::Events(Subscriber {
         audience,
         account: ctx.account.as_ref().map(|a| a.id),
+        address: ctx.remote,
+        credential: ctx.credential.clone(),
     }))
 }
 

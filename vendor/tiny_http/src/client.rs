@@ -59,6 +59,10 @@ enum ReadError {
     HeadersTooLarge,
     /// the head did not arrive within the head timeout (408)
     HeadTimeout,
+    /// the head's body framing is ambiguous (400, see `BadFraming`)
+    BadFraming,
+    /// the connection was handed over (`Request::into_socket`)
+    Detached,
 }
 
 impl ClientConnection {
@@ -144,6 +148,11 @@ impl ClientConnection {
         let (method, path, version, headers) = {
             // reading the request line
             let first = self.next_header_source.by_ref().bytes().next();
+            // Handed over: whatever was read belongs to the new owner's
+            // answer, not to a request.
+            if self.abandoned.is_detached() {
+                return Err(ReadError::Detached);
+            }
             // The previous request's body was left unread: what follows is
             // not a request head.
             if self.abandoned.is_set() {
@@ -238,6 +247,7 @@ impl ClientConnection {
                 request::RequestCreationError::ExpectationFailed => {
                     ReadError::ExpectationFailed(version)
                 }
+                request::RequestCreationError::BadFraming => ReadError::BadFraming,
             }
         })?;
 
@@ -307,6 +317,21 @@ impl Iterator for ClientConnection {
 
                 Err(ReadError::HeadTimeout) => {
                     self.refuse(408, "request head too slow");
+                    return None;
+                }
+
+                Err(ReadError::BadFraming) => {
+                    self.refuse(400, "ambiguous request body length");
+                    return None;
+                }
+
+                Err(ReadError::Detached) => {
+                    // Waits until the new owner drops the response writer,
+                    // so the connection closes only when it is done.
+                    if let Some(mut parked) = self.sink.next() {
+                        use std::io::Write;
+                        parked.flush().ok();
+                    }
                     return None;
                 }
 

@@ -69,6 +69,9 @@ pub struct Request {
 
     body_length: Option<usize>,
 
+    // voxdash: the connection's state shared with its reader (see `into_socket`)
+    connection: std::sync::Arc<crate::util::Abandon>,
+
     // true if a `100 Continue` response must be sent when `as_reader()` is called
     must_send_continue: bool,
 
@@ -108,6 +111,13 @@ pub enum RequestCreationError {
 
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
+
+    /// voxdash: the head does not say unambiguously where the body ends (two
+    /// `Content-Length` headers, one that is not a number, `Content-Length`
+    /// with `Transfer-Encoding`, or a transfer coding other than `chunked`):
+    /// answered 400 and the connection closed, as nginx does, since a
+    /// request smuggled behind it could otherwise be read.
+    BadFraming,
 }
 
 impl From<IoError> for RequestCreationError {
@@ -141,22 +151,34 @@ where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
-    // finding the transfer-encoding header
-    let transfer_encoding = headers
+    // voxdash: exactly one way to find the body's end, or none at all.
+    let transfer_encodings: Vec<&Header> = headers
         .iter()
-        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
-        .map(|h| h.value.clone());
-
-    // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
-        headers
+        .filter(|h: &&Header| h.field.equiv("Transfer-Encoding"))
+        .collect();
+    let content_lengths: Vec<&Header> = headers
+        .iter()
+        .filter(|h: &&Header| h.field.equiv("Content-Length"))
+        .collect();
+    if content_lengths.len() > 1
+        || (!content_lengths.is_empty() && !transfer_encodings.is_empty())
+        || transfer_encodings.len() > 1
+        || transfer_encodings
             .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
+            .any(|h| !h.value.as_str().trim().eq_ignore_ascii_case("chunked"))
+    {
+        return Err(RequestCreationError::BadFraming);
+    }
+    let transfer_encoding = transfer_encodings.first().map(|h| h.value.clone());
+    let content_length = match content_lengths.first() {
+        None => None,
+        Some(h) => {
+            let text = h.value.as_str().trim();
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(RequestCreationError::BadFraming);
+            }
+            Some(usize::from_str(text).map_err(|_| RequestCreationError::BadFraming)?)
+        }
     };
 
     // true if the client sent a `Expect: 100-continue` header
@@ -213,7 +235,8 @@ where
 
             Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
         } else {
-            let (data_reader, _) = EqualReader::new(source_data, content_length, abandoned); // TODO:
+            let (data_reader, _) =
+                EqualReader::new(source_data, content_length, std::sync::Arc::clone(&abandoned));
             Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
         }
     } else if transfer_encoding.is_some() {
@@ -221,7 +244,7 @@ where
         // over the message (RFC2616 #3.6)
         Box::new(FusedReader::new(crate::util::UntilEof::new(
             Decoder::new(source_data),
-            abandoned,
+            std::sync::Arc::clone(&abandoned),
         ))) as Box<dyn Read + Send + 'static>
     } else {
         // if we have neither a Content-Length nor a Transfer-Encoding,
@@ -242,6 +265,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        connection: abandoned,
     })
 }
 
@@ -402,6 +426,35 @@ impl Request {
         } else {
             writer
         }
+    }
+
+    /// voxdash: hands the connection over for an answer that outlives the
+    /// request (a server-sent event stream). Returns a clone of the TCP
+    /// socket, already non-blocking, to write the whole answer to, and the
+    /// request's response writer, which must be kept, unused, for as long as
+    /// the socket is: while it lives tiny_http writes nothing more on this
+    /// connection, and it reads no further request from it. Dropping it
+    /// ends the connection. A connection that is not plain TCP is given
+    /// back.
+    pub fn into_socket(
+        mut self,
+    ) -> Result<(std::net::TcpStream, Box<dyn Write + Send + 'static>), Request> {
+        let socket = match self.connection.tcp_clone() {
+            Some(socket) if socket.set_nonblocking(true).is_ok() => socket,
+            _ => return Err(self),
+        };
+        // Before the request goes: its reader hands the connection to the
+        // next head's read, which must find it detached.
+        self.connection.detach();
+        let writer = self.extract_writer_impl();
+        let writer = match self.notify_when_responded.take() {
+            Some(sender) => Box::new(NotifyOnDrop {
+                sender,
+                inner: writer,
+            }) as Box<dyn Write + Send + 'static>,
+            None => writer,
+        };
+        Ok((socket, writer))
     }
 
     /// Extract the response `Writer` object from the Request, dropping this `Writer` has the same side effects

@@ -137,6 +137,14 @@ impl ReadCloser {
         ReadCloser(std::sync::Mutex::new(None))
     }
 
+    /// A clone of the TCP socket (the same socket, not a new connection).
+    pub(crate) fn tcp_clone(&self) -> Option<std::net::TcpStream> {
+        match self.0.lock().ok()?.as_ref()? {
+            Stream::Http(Connection::Tcp(s)) => s.try_clone().ok(),
+            _ => None,
+        }
+    }
+
     /// Shuts the reading side: the connection's next read sees its end.
     pub(crate) fn close(&self) {
         let stream = self.0.lock().ok().and_then(|mut s| s.take());

@@ -12,6 +12,8 @@ use super::refined_tcp_stream::ReadCloser;
 /// (after the answer is written) instead of waiting for the client.
 pub struct Abandon {
     flag: AtomicBool,
+    /// Set when the connection was handed over (`Request::into_socket`).
+    detached: AtomicBool,
     closer: ReadCloser,
 }
 
@@ -19,6 +21,7 @@ impl Abandon {
     pub(crate) fn new(closer: ReadCloser) -> Abandon {
         Abandon {
             flag: AtomicBool::new(false),
+            detached: AtomicBool::new(false),
             closer,
         }
     }
@@ -27,6 +30,22 @@ impl Abandon {
     pub fn mark(&self) {
         self.flag.store(true, Ordering::SeqCst);
         self.closer.close();
+    }
+
+    /// Marks the connection handed over: its reader reads no further
+    /// request and waits for the new owner to finish.
+    pub fn detach(&self) {
+        self.detached.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the connection was handed over.
+    pub fn is_detached(&self) -> bool {
+        self.detached.load(Ordering::SeqCst)
+    }
+
+    /// A clone of the TCP socket, if the connection is plain TCP.
+    pub fn tcp_clone(&self) -> Option<std::net::TcpStream> {
+        self.closer.tcp_clone()
     }
 
     /// Whether a body was left unread.

@@ -1,0 +1,341 @@
+//! The edge, second round: event streams that never read cannot stall the
+//! server, streams are capped per caller with the newest winning, a closed
+//! or signed-out stream goes at once, a flood of made-up keys keeps memory
+//! and other readers' entries, and ambiguous request framing is refused.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::server::{get, sign_in, start, start_with, Running};
+
+/// An event stream opened by hand: its socket, after the head.
+struct Stream {
+    lines: BufReader<TcpStream>,
+}
+
+/// Opens `GET /api/v1/events` with `headers`; the status line and the head.
+fn open(r: &Running, headers: &[(&str, &str)]) -> (String, Stream) {
+    let mut socket = TcpStream::connect(&r.addr).unwrap();
+    let mut head = format!("GET /api/v1/events HTTP/1.1\r\nHost: {}\r\n", r.addr);
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    socket.write_all(head.as_bytes()).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut lines = BufReader::new(socket);
+    let mut status = String::new();
+    let started = Instant::now();
+    while status.is_empty() && started.elapsed() < Duration::from_secs(5) {
+        let _ = lines.read_line(&mut status);
+    }
+    loop {
+        let mut line = String::new();
+        match lines.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) if line == "\r\n" => break,
+            Ok(_) => {}
+            Err(_) if started.elapsed() > Duration::from_secs(5) => break,
+            Err(_) => {}
+        }
+    }
+    (status, Stream { lines })
+}
+
+impl Stream {
+    /// Reads until `until`; every line read, and whether the server closed.
+    fn read_for(&mut self, wait: Duration) -> (Vec<String>, bool) {
+        let until = Instant::now() + wait;
+        let mut lines = Vec::new();
+        while Instant::now() < until {
+            let mut line = String::new();
+            match self.lines.read_line(&mut line) {
+                Ok(0) => return (lines, true),
+                Ok(_) => lines.push(line),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (lines, true),
+                Err(_) => {}
+            }
+        }
+        (lines, false)
+    }
+}
+
+fn metric(r: &Running, name: &str) -> u64 {
+    let body = get(r, "/metrics", &[]).body;
+    body.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {body}"))
+        .parse()
+        .unwrap()
+}
+
+fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn streams_that_never_read_stall_neither_the_server_nor_other_streams() {
+    let r = start(false);
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    let (staff, _) = sign_in(&r, "boss", "staff-password");
+    // Seven streams of one learner that never read a byte.
+    let stuck: Vec<(String, Stream)> = (0..7).map(|_| open(&r, &[("Cookie", &learner)])).collect();
+    assert!(stuck.iter().all(|(status, _)| status.contains(" 200 ")));
+    let (_, mut reader) = open(&r, &[("Cookie", &staff)]);
+    // Events made large by long drill-down keys, far more than any socket
+    // buffer holds: each read of a new key is computed, stored and told.
+    let long = "x".repeat(7000);
+    let mut slowest = Duration::ZERO;
+    let mut healthz = Vec::new();
+    for i in 0..600 {
+        let path = format!("/api/v1/stats/dashboard?category={long}{i}");
+        assert_eq!(get(&r, &path, &[("Cookie", &learner)]).status, 200);
+        if i % 20 == 0 {
+            let t = Instant::now();
+            assert_eq!(get(&r, "/healthz", &[]).status, 200);
+            healthz.push(t.elapsed());
+            // The reading stream keeps up all along.
+            let (lines, closed) = reader.read_for(Duration::from_millis(10));
+            assert!(!closed, "the reading stream was closed");
+            drop(lines);
+        }
+        slowest = slowest.max(healthz.last().copied().unwrap_or_default());
+    }
+    healthz.sort();
+    let median = healthz[healthz.len() / 2];
+    assert!(
+        median < Duration::from_millis(100),
+        "/healthz took {median:?} (median)"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "/healthz took {slowest:?} once"
+    );
+    // The last event reaches the reader at once.
+    let path = format!("/api/v1/stats/dashboard?category={long}last");
+    get(&r, &path, &[("Cookie", &learner)]);
+    let started = Instant::now();
+    let mut seen = false;
+    while !seen && started.elapsed() < Duration::from_secs(2) {
+        let (lines, _) = reader.read_for(Duration::from_millis(100));
+        seen = lines.iter().any(|l| l.contains(&format!("{long}last")));
+    }
+    assert!(seen, "the reader did not hear the last event within 2 s");
+    // The streams that fell a buffer behind were closed; the reader stays.
+    wait_until("stuck streams closed", Duration::from_secs(5), || {
+        metric(&r, "voxdash_event_streams") == 1
+    });
+    drop(stuck);
+}
+
+#[test]
+fn one_address_cannot_take_every_connection_with_streams() {
+    let r = start(true);
+    // Anonymous streams from one address: the newest eight stay open.
+    let streams: Vec<(String, Stream)> = (0..40).map(|_| open(&r, &[])).collect();
+    assert!(streams.iter().all(|(status, _)| status.contains(" 200 ")));
+    wait_until("eight streams per address", Duration::from_secs(2), || {
+        metric(&r, "voxdash_event_streams") == 8
+    });
+    let t = Instant::now();
+    assert_eq!(get(&r, "/healthz", &[]).status, 200);
+    assert_eq!(get(&r, "/audio/dashboard/", &[]).status, 200);
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    drop(streams);
+}
+
+#[test]
+fn streams_take_at_most_half_the_connections_and_requests_still_get_through() {
+    let r = start_with(true, |c| {
+        c.server.trust_forwarded_for = true;
+        c.server.max_connections = 64;
+    });
+    let mut streams = Vec::new();
+    for i in 0..32 {
+        let (status, s) = open(&r, &[("X-Forwarded-For", &format!("2001:db8::{i:x}"))]);
+        assert!(status.contains(" 200 "), "stream {i}: {status}");
+        streams.push(s);
+    }
+    let (status, _) = open(&r, &[("X-Forwarded-For", "2001:db8::ffff")]);
+    assert!(status.contains(" 503 "), "{status}");
+    for _ in 0..5 {
+        assert_eq!(get(&r, "/healthz", &[]).status, 200);
+        assert_eq!(get(&r, "/api/v1/stats/dashboard", &[]).status, 200);
+    }
+}
+
+#[test]
+fn the_newest_stream_of_an_account_wins_and_the_oldest_is_told() {
+    let r = start(false);
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    let (_, mut oldest) = open(&r, &[("Cookie", &learner)]);
+    let rest: Vec<(String, Stream)> = (0..8).map(|_| open(&r, &[("Cookie", &learner)])).collect();
+    assert!(rest.iter().all(|(status, _)| status.contains(" 200 ")));
+    let (lines, closed) = oldest.read_for(Duration::from_secs(2));
+    assert!(closed, "the oldest stream is still open");
+    assert!(
+        lines.iter().any(|l| l.trim() == "event: closed"),
+        "{lines:?}"
+    );
+    assert_eq!(metric(&r, "voxdash_event_streams"), 8);
+}
+
+#[test]
+fn a_stream_closes_when_its_token_is_revoked_or_its_password_changes() {
+    let r = start(false);
+    let store = r.store();
+    let conn = store.conn().unwrap();
+    let user = voxdash::store::accounts::by_username(&conn, "user00002")
+        .unwrap()
+        .unwrap();
+    let token = voxdash::accounts::new_token();
+    let digest = voxdash::accounts::token_digest(&token);
+    voxdash::store::accounts::create_api_token(&conn, user.id, &digest, 0).unwrap();
+    let bearer = format!("Bearer {token}");
+    let (status, mut by_token) = open(&r, &[("Authorization", &bearer)]);
+    assert!(status.contains(" 200 "), "{status}");
+    let (session, _) = sign_in(&r, "user00002", "user-password");
+    let (status, mut by_session) = open(&r, &[("Cookie", &session)]);
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(!by_token.read_for(Duration::from_millis(300)).1);
+
+    voxdash::store::accounts::revoke_api_tokens(&conn, None, Some(user.id), 1).unwrap();
+    let (_, closed) = by_token.read_for(Duration::from_secs(4));
+    assert!(closed, "the stream of a revoked token is still open");
+
+    let hash = voxdash::accounts::hash_password("a-new-password");
+    voxdash::store::accounts::set_password(&conn, "user00002", &hash).unwrap();
+    let (_, closed) = by_session.read_for(Duration::from_secs(4));
+    assert!(closed, "the stream of an ended session is still open");
+}
+
+#[test]
+fn head_of_the_event_stream_is_a_head_and_no_stream() {
+    let r = start(true);
+    let mut socket = TcpStream::connect(&r.addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        socket,
+        "HEAD /api/v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    socket
+        .read_to_string(&mut raw)
+        .expect("the answer ends, no stream stays open");
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("text/event-stream"),
+        "{head}"
+    );
+    assert!(body.is_empty(), "{body}");
+    assert_eq!(metric(&r, "voxdash_event_streams"), 0);
+}
+
+/// Sends `raw` on one connection and reads until the server closes it.
+fn exchange(r: &Running, raw: &str) -> String {
+    let mut socket = TcpStream::connect(&r.addr).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket.write_all(raw.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn ambiguous_body_framing_is_refused_and_nothing_behind_it_is_answered() {
+    let r = start(true);
+    let smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    for framing in [
+        "Content-Length: 0\r\nContent-Length: 40",
+        "Content-Length: 5\r\nTransfer-Encoding: chunked",
+        "Transfer-Encoding: chunked\r\nContent-Length: 5",
+        "Content-Length: 5x",
+        "Transfer-Encoding: gzip",
+    ] {
+        let answer = exchange(
+            &r,
+            &format!(
+                "POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\n{framing}\r\n\r\n0\r\n\r\n{smuggled}"
+            ),
+        );
+        assert!(answer.starts_with("HTTP/1.1 400"), "{framing}: {answer}");
+        assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{framing}: {answer}");
+    }
+    // One length, said once, is served as before.
+    let answer = exchange(
+        &r,
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[test]
+fn a_flood_of_made_up_keys_keeps_memory_bounded_and_others_entries() {
+    let r = start_with(false, |c| c.cache.max_entries = 10);
+    let (staff, _) = sign_in(&r, "boss", "staff-password");
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    // Entries staff rely on: another user's statistics and a speaker.
+    for path in [
+        "/api/v1/users/3/stats/analytics",
+        "/api/v1/users/3/stats/courses",
+        "/api/v1/speakers/1/stats",
+    ] {
+        assert_eq!(get(&r, path, &[("Cookie", &staff)]).status, 200, "{path}");
+    }
+    let before = metric(&r, "voxdash_process_resident_memory_bytes");
+    for i in 0..3000 {
+        let path = format!("/api/v1/stats/dashboard?category=made-up-{i}");
+        let answer = get(&r, &path, &[("Cookie", &learner)]);
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.json()["data"]["total_speakers"], 0);
+    }
+    // Every speaker of the sample too: real keys, more than the cache
+    // holds, owned together: they evict each other, not user 3's.
+    for id in 1..=20 {
+        get(
+            &r,
+            &format!("/api/v1/speakers/{id}/stats"),
+            &[("Cookie", &learner)],
+        );
+    }
+    let body = get(&r, "/metrics", &[]).body;
+    for line in body
+        .lines()
+        .filter(|l| l.starts_with("voxdash_cache_memory_keys{"))
+    {
+        let keys: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(keys <= 256, "{line}");
+    }
+    let after = metric(&r, "voxdash_process_resident_memory_bytes");
+    assert!(
+        after < before + 64 * 1024 * 1024,
+        "RSS grew from {before} to {after}"
+    );
+    let entries = get(&r, "/api/v1/cache", &[("Cookie", &staff)]).json();
+    let keys: Vec<&str> = entries["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.len() <= 10, "{}", keys.len());
+    assert!(!keys.iter().any(|k| k.contains("made-up")), "{keys:?}");
+    for kept in ["user/3/analytics", "user/3/courses"] {
+        assert!(keys.contains(&kept), "{kept} was evicted: {keys:?}");
+    }
+}
