@@ -426,17 +426,31 @@ fn read_password(prompt_for: &str, from_stdin: bool) -> Result<String> {
 }
 
 /// `voxdash user add NAME`: creates an account, or gives an imported
-/// profile a password.
+/// profile without a password one. The name is taken in its NFKC form and
+/// must follow the username rules; an account that already has a password
+/// is refused (that is `user passwd`), before any password is asked for.
 pub fn user_add(config: &Config, name: &str, staff: bool, password_stdin: bool) -> Result<bool> {
-    if name.trim().is_empty() {
-        bail!("username: must not be empty");
-    }
+    let name = crate::rules::normalize_username(name);
+    crate::rules::username("username", &name)?;
     let store = open_store(config)?;
     let conn = store.conn()?;
-    let password = read_password(name, password_stdin)?;
+    if let Some(existing) = store::accounts::by_name_ignoring_case(&conn, &name)? {
+        if existing.username != name {
+            bail!(
+                "username {name:?} is taken by user {:?} (names are compared ignoring case)",
+                existing.username
+            );
+        }
+        if existing.has_password {
+            bail!(
+                "user {name:?} already exists; change its password with `voxdash user passwd {name}`"
+            );
+        }
+    }
+    let password = read_password(&name, password_stdin)?;
     let hash = accounts::hash_password(&password);
     let now = config.clock.now_micros();
-    let (account, created) = store::accounts::upsert_with_password(&conn, name, staff, &hash, now)?;
+    let (account, created) = store::accounts::add_account(&conn, &name, staff, &hash, now)?;
     eprintln!(
         "{} user {} (id {}{})",
         if created {

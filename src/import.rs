@@ -66,6 +66,14 @@ const fn col(name: &'static str, kind: Kind, required: bool) -> Column {
 }
 
 impl Column {
+    /// This text column, bounded by `check` instead of [`rules::text`].
+    const fn text(self, check: fn(&'static str, &str) -> Result<(), Violation>) -> Column {
+        Column {
+            bound: Bound::Text(check),
+            ..self
+        }
+    }
+
     /// This integer column, bounded by `check`.
     const fn int(self, check: fn(&'static str, i64) -> Result<i64, Violation>) -> Column {
         Column {
@@ -111,7 +119,7 @@ const TABLES: &[TableSpec] = &[
         table: "users",
         columns: &[
             col("id", Int, true).int(rules::id),
-            col("username", Text, true),
+            col("username", Text, true).text(rules::username),
             col("display_name", Text, false),
             col("is_staff", Bool, true),
             col("created_at", Timestamp, true),
@@ -492,20 +500,25 @@ struct Known {
     courses: HashSet<i64>,
     progress_pairs: HashMap<(i64, i64), u32>,
     /// Speaker codes (unique per speaker) in the store and loaded so far.
-    speaker_codes: SpeakerCodes,
+    speaker_codes: UniqueValues,
+    /// Usernames by [`rules::username_key`], in the store and loaded so far.
+    usernames: UniqueValues,
 }
 
-/// Which speaker holds each code, and each speaker's code, so that a code
-/// already used by another speaker rejects the row (no query per row).
+/// Which row holds each value of a column that must be unique, and each
+/// row's value, so that a value already used by another row rejects the row
+/// (no query per row). Values are compared by their key (a speaker code as
+/// it is, a username by [`rules::username_key`]).
 #[derive(Default)]
-struct SpeakerCodes {
+struct UniqueValues {
     owner: HashMap<String, i64>,
     code: HashMap<i64, String>,
 }
 
-impl SpeakerCodes {
-    fn load(conn: &Conn) -> Result<SpeakerCodes, StoreError> {
-        let mut codes = SpeakerCodes::default();
+impl UniqueValues {
+    /// The speaker codes of the store.
+    fn speaker_codes(conn: &Conn) -> Result<UniqueValues, StoreError> {
+        let mut codes = UniqueValues::default();
         // Lowest id first: if the store already holds a duplicate, the
         // first speaker keeps the code.
         sql::for_each_speaker_code(conn, |id, code| {
@@ -513,6 +526,17 @@ impl SpeakerCodes {
             codes.code.insert(id, code);
         })?;
         Ok(codes)
+    }
+
+    /// The usernames of the store, by key.
+    fn usernames(conn: &Conn) -> Result<UniqueValues, StoreError> {
+        let mut names = UniqueValues::default();
+        sql::for_each_username(conn, |id, name| {
+            let key = rules::username_key(&name);
+            names.owner.entry(key.clone()).or_insert(id);
+            names.code.insert(id, key);
+        })?;
+        Ok(names)
     }
 
     /// The other speaker already using `code`, if any.
@@ -766,7 +790,8 @@ impl Known {
     /// Loads the ids later files refer to, once the files that define them are in.
     fn refresh(&mut self, conn: &Conn, table: &str) -> Result<(), StoreError> {
         match table {
-            "speakers" => self.speaker_codes = SpeakerCodes::load(conn)?,
+            "speakers" => self.speaker_codes = UniqueValues::speaker_codes(conn)?,
+            "users" => self.usernames = UniqueValues::usernames(conn)?,
             "uploads" => self.users = sql::ids(conn, IdTable::Users)?,
             "recordings" => {
                 self.speakers = sql::ids(conn, IdTable::Speakers)?;
@@ -921,11 +946,17 @@ impl FileLoad<'_> {
                 Err(reason) => return Some(self.row_error(column.name, reason)),
             }
         }
-        if spec.table == "speakers" {
-            let reason = speaker_code_taken(&self.values, &known.speaker_codes)?;
-            return Some(self.row_error("code", reason));
+        match spec.table {
+            "speakers" => {
+                let reason = speaker_code_taken(&self.values, &known.speaker_codes)?;
+                Some(self.row_error("code", reason))
+            }
+            "users" => {
+                let reason = username_taken(&self.values, &known.usernames)?;
+                Some(self.row_error("username", reason))
+            }
+            _ => None,
         }
-        None
     }
 
     /// Writes the parsed row and counts the write; a broken constraint
@@ -960,9 +991,11 @@ impl FileLoad<'_> {
     /// from now on, and the business rules it breaks are counted.
     fn loaded(&mut self, known: &mut Known) {
         self.report.rows_loaded += 1;
-        if self.spec.table == "speakers" {
-            if let (Some(id), Value::Text(code)) = (int(&self.values[0]), &self.values[1]) {
-                known.speaker_codes.set(id, code);
+        if let (Some(id), Value::Text(value)) = (int(&self.values[0]), &self.values[1]) {
+            match self.spec.table {
+                "speakers" => known.speaker_codes.set(id, value),
+                "users" => known.usernames.set(id, &rules::username_key(value)),
+                _ => {}
             }
         }
         for rule in violations(self.spec.table, &self.values, known) {
@@ -1030,13 +1063,24 @@ impl Lines<'_> {
 /// Why a parsed speakers row may not be loaded: its code already belongs to
 /// another speaker (in the store or earlier in the import). The store has no
 /// unique index on `code`, so the import keeps the codes itself.
-fn speaker_code_taken(values: &[Value], codes: &SpeakerCodes) -> Option<String> {
+fn speaker_code_taken(values: &[Value], codes: &UniqueValues) -> Option<String> {
     let (Some(id), Value::Text(code)) = (int(&values[0]), &values[1]) else {
         return None;
     };
     codes
         .taken_by(id, code)
         .map(|other| format!("{code:?} is already used by speaker {other}"))
+}
+
+/// Why a parsed users row may not be loaded: another user has the same name
+/// but for case or Unicode form.
+fn username_taken(values: &[Value], names: &UniqueValues) -> Option<String> {
+    let (Some(id), Value::Text(name)) = (int(&values[0]), &values[1]) else {
+        return None;
+    };
+    names
+        .taken_by(id, &rules::username_key(name))
+        .map(|other| format!("{name:?} is already the name of user {other} (ignoring case)"))
 }
 
 #[cfg(test)]
@@ -1091,7 +1135,7 @@ mod tests {
 
     #[test]
     fn a_speaker_code_changed_frees_the_old_one() {
-        let mut codes = SpeakerCodes::default();
+        let mut codes = UniqueValues::default();
         codes.set(1, "A");
         assert_eq!(codes.taken_by(2, "A"), Some(1));
         assert_eq!(codes.taken_by(1, "A"), None, "same speaker, same code");

@@ -173,9 +173,130 @@ pub fn text(field: &'static str, value: &str) -> Result<(), Violation> {
     Ok(())
 }
 
+/// Longest username, in characters.
+pub const MAX_USERNAME: usize = 64;
+
+/// A username: 1 to [`MAX_USERNAME`] letters, digits or `. _ - @ +`, in
+/// Unicode normal form NFKC, with no space, control or invisible character
+/// and no Latin letter next to a Cyrillic or Greek one (a Cyrillic `а` in
+/// an otherwise Latin name is there to look like someone else). Names are
+/// compared by [`username_key`].
+pub fn username(field: &'static str, value: &str) -> Result<(), Violation> {
+    use unicode_normalization::UnicodeNormalization;
+    let length = value.chars().count();
+    if length == 0 {
+        return Err(violation(field, "must not be empty"));
+    }
+    if length > MAX_USERNAME {
+        return Err(violation(
+            field,
+            format!("longer than {MAX_USERNAME} characters"),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| !username_char(*c)) {
+        return Err(violation(
+            field,
+            format!(
+                "{:?} (U+{:04X}) is not allowed: use letters, digits and . _ - @ +",
+                c, c as u32
+            ),
+        ));
+    }
+    if value.nfkc().ne(value.chars()) {
+        return Err(violation(
+            field,
+            format!(
+                "not in Unicode normal form NFKC (write {:?})",
+                value.nfkc().collect::<String>()
+            ),
+        ));
+    }
+    let latin = value.chars().any(|c| script(c) == Script::Latin);
+    let lookalike = value
+        .chars()
+        .any(|c| matches!(script(c), Script::Cyrillic | Script::Greek));
+    if latin && lookalike {
+        return Err(violation(
+            field,
+            "mixes Latin letters with Cyrillic or Greek ones, which look alike",
+        ));
+    }
+    Ok(())
+}
+
+/// What two usernames are compared by: NFKC, then lower case. `Staff1` and
+/// `staff1` have one key, so only one of them can exist.
+pub fn username_key(value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    value.nfkc().collect::<String>().to_lowercase()
+}
+
+/// A name as typed, in the form [`username`] accepts when it can be (the
+/// NFKC form: full-width letters become plain ones).
+pub fn normalize_username(value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    value.nfkc().collect()
+}
+
+fn username_char(c: char) -> bool {
+    // Hangul fillers and the blank braille pattern are letters to Unicode
+    // and show as nothing.
+    const INVISIBLE_LETTERS: [char; 5] =
+        ['\u{115F}', '\u{1160}', '\u{3164}', '\u{FFA0}', '\u{2800}'];
+    (c.is_alphanumeric() && !INVISIBLE_LETTERS.contains(&c)) || ".-_@+".contains(c)
+}
+
+#[derive(PartialEq, Eq)]
+enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+    Other,
+}
+
+fn script(c: char) -> Script {
+    match c as u32 {
+        0x41..=0x5A | 0x61..=0x7A | 0xC0..=0x24F | 0x1E00..=0x1EFF => Script::Latin,
+        0x400..=0x52F | 0x1C80..=0x1C8F | 0xA640..=0xA69F => Script::Cyrillic,
+        0x370..=0x3FF | 0x1F00..=0x1FFF => Script::Greek,
+        _ => Script::Other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_refuse_lookalikes_and_invisible_characters() {
+        for good in [
+            "staff1",
+            "user00002",
+            "김민수",
+            "李明",
+            "иван",
+            "a.b-c_d@e+f",
+        ] {
+            assert!(username("username", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            " staff1",
+            "staff1 ",
+            "st aff",
+            "st\u{200B}aff",
+            "st\u{7}aff",
+            "\u{3164}",
+            "stаff1",     // a Cyrillic а
+            "ｓｔａｆｆ", // full-width: not NFKC
+            &"x".repeat(MAX_USERNAME + 1),
+        ] {
+            assert!(username("username", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(username_key("Staff1"), username_key("staff1"));
+        assert_eq!(username_key("ｓｔａｆｆ"), "staff");
+        assert_eq!(normalize_username("ｓｔａｆｆ"), "staff");
+    }
 
     #[test]
     fn bounds_take_their_edges_and_refuse_past_them() {

@@ -67,8 +67,7 @@ impl Cluster {
             let store = Store::open_postgres(&database_url).unwrap();
             let conn = store.conn().unwrap();
             let hash = voxdash::accounts::hash_password("staff-password");
-            let id = voxdash::store::accounts::upsert_with_password(&conn, "boss", true, &hash, 0)
-                .unwrap();
+            let id = voxdash::store::accounts::add_account(&conn, "boss", true, &hash, 0).unwrap();
             let token = voxdash::accounts::new_token();
             let digest = voxdash::accounts::token_digest(&token);
             voxdash::store::accounts::create_api_token(&conn, id.0.id, &digest, 0).unwrap();

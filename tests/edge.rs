@@ -297,7 +297,6 @@ fn a_flood_of_made_up_keys_keeps_memory_bounded_and_others_entries() {
     ] {
         assert_eq!(get(&r, path, &[("Cookie", &staff)]).status, 200, "{path}");
     }
-    let before = metric(&r, "voxdash_process_resident_memory_bytes");
     for i in 0..3000 {
         let path = format!("/api/v1/stats/dashboard?category=made-up-{i}");
         let answer = get(&r, &path, &[("Cookie", &learner)]);
@@ -321,11 +320,6 @@ fn a_flood_of_made_up_keys_keeps_memory_bounded_and_others_entries() {
         let keys: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
         assert!(keys <= 256, "{line}");
     }
-    let after = metric(&r, "voxdash_process_resident_memory_bytes");
-    assert!(
-        after < before + 64 * 1024 * 1024,
-        "RSS grew from {before} to {after}"
-    );
     let entries = get(&r, "/api/v1/cache", &[("Cookie", &staff)]).json();
     let keys: Vec<&str> = entries["entries"]
         .as_array()
@@ -338,4 +332,201 @@ fn a_flood_of_made_up_keys_keeps_memory_bounded_and_others_entries() {
     for kept in ["user/3/analytics", "user/3/courses"] {
         assert!(keys.contains(&kept), "{kept} was evicted: {keys:?}");
     }
+}
+
+/// `voxdash user add NAME --password-stdin` on `dir`; its output.
+fn user_add(dir: &std::path::Path, name: &str) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_voxdash"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["user", "add", name, "--password-stdin"])
+        .env("VOXDASH_NOW", common::SAMPLE_NOW)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse\n")
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_new_account_never_takes_the_id_of_orphan_sessions() {
+    let dir = common::imported_dir();
+    let store = voxdash::store::Store::open(&dir.path().join("voxdash.db")).unwrap();
+    let conn = store.conn().unwrap();
+    let largest_profile: i64 = conn.query_value("SELECT MAX(id) FROM users", &[]).unwrap();
+    let orphan: i64 = conn
+        .query_value("SELECT MAX(user_id) FROM study_sessions", &[])
+        .unwrap();
+    assert!(orphan > largest_profile, "the sample has orphan sessions");
+    drop(conn);
+    let out = user_add(dir.path(), "newcomer");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let id = voxdash::store::accounts::by_username(&store.conn().unwrap(), "newcomer")
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(id > orphan, "id {id} is not past orphan user {orphan}");
+    assert!(said.contains(&format!("(id {id})")), "{said}");
+}
+
+#[test]
+fn usernames_are_checked_and_compared_ignoring_case() {
+    let dir = common::imported_dir();
+    assert!(user_add(dir.path(), "staff1").status.success());
+    for (name, says) in [
+        ("Staff1", "taken by user \"staff1\""),
+        ("staff1", "user passwd staff1"),
+        ("stаff2", "Cyrillic"),
+        ("a\u{200B}b", "not allowed"),
+        (" padded", "not allowed"),
+        (&"x".repeat(5000), "longer than 64"),
+    ] {
+        let out = user_add(dir.path(), name);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name:?} was accepted");
+        assert!(said.contains(says), "{name:?}: {said}");
+    }
+    // Full-width letters are the plain name, in its one form.
+    let out = user_add(dir.path(), "ｎｅｗ");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = common::run_cli(env!("CARGO_BIN_EXE_voxdash"), dir.path(), &["user", "list"]);
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(list.lines().any(|l| l.contains(" new ")), "{list}");
+    assert_eq!(list.matches("staff1").count(), 1, "{list}");
+}
+
+#[test]
+fn the_import_refuses_a_username_that_differs_only_by_case() {
+    let dir = common::imported_dir();
+    let csv = common::temp_dir();
+    std::fs::write(
+        csv.path().join("users.csv"),
+        "id,username,display_name,is_staff,created_at\n\
+         50,USER00003,,0,2025-01-01T00:00:00Z\n\
+         51,zero\u{200B}width,,0,2025-01-01T00:00:00Z\n\
+         52,fine,,0,2025-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let out = common::run_cli(
+        env!("CARGO_BIN_EXE_voxdash"),
+        dir.path(),
+        &["import", csv.path().to_str().unwrap()],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("users.csv:2: username"), "{said}");
+    assert!(said.contains("user 3 (ignoring case)"), "{said}");
+    assert!(said.contains("users.csv:3: username"), "{said}");
+    let store = voxdash::store::Store::open(&dir.path().join("voxdash.db")).unwrap();
+    let conn = store.conn().unwrap();
+    assert!(voxdash::store::accounts::by_id(&conn, 50)
+        .unwrap()
+        .is_none());
+    assert!(voxdash::store::accounts::by_id(&conn, 51)
+        .unwrap()
+        .is_none());
+    assert!(voxdash::store::accounts::by_id(&conn, 52)
+        .unwrap()
+        .is_some());
+}
+
+#[test]
+fn a_failed_sign_in_does_not_log_what_was_typed_as_a_name() {
+    let dir = common::imported_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_voxdash"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["serve", "--bind", &addr])
+        .env("VOXDASH_NOW", common::SAMPLE_NOW)
+        .env("VOXDASH_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let page = (0..100)
+        .find_map(|_| {
+            let got = common::http::request(&addr, "GET", "/login/", &[], b"").ok();
+            if got.is_none() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            got
+        })
+        .expect("the server answers");
+    let body = String::from_utf8_lossy(&page.2).into_owned();
+    let cookie = page
+        .1
+        .iter()
+        .find(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.split(';').next().unwrap().to_string())
+        .unwrap();
+    let token = common::server::csrf_in(&body);
+    let form = format!("csrf_token={token}&username=Hunter2Secret&password=x&next=/");
+    common::http::request(
+        &addr,
+        "POST",
+        "/login/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", &cookie),
+        ],
+        form.as_bytes(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("failed sign-in for an unknown name"), "{log}");
+    assert!(!log.contains("Hunter2Secret"), "{log}");
+}
+
+/// A number of the server's `/metrics`.
+fn served_metric(served: &common::Served, name: &str) -> u64 {
+    let body = String::from_utf8(served.get("/metrics").1).unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {body}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_key_flood_leaves_the_servers_memory_where_it_was() {
+    let dir = common::imported_dir();
+    std::fs::write(
+        dir.path().join("voxdash.toml"),
+        "[cache]\nmax_entries = 100\n",
+    )
+    .unwrap();
+    let served = common::Served::start(dir.path());
+    assert_eq!(served.get("/api/v1/stats/dashboard").0, 200);
+    // Warm up what every request allocates once.
+    for i in 0..200 {
+        served.get(&format!("/api/v1/stats/dashboard?category=warm-{i}"));
+    }
+    let before = served_metric(&served, "voxdash_process_resident_memory_bytes");
+    for i in 0..6000 {
+        let (status, _) = served.get(&format!("/api/v1/stats/dashboard?category=flood-{i}"));
+        assert_eq!(status, 200);
+    }
+    let after = served_metric(&served, "voxdash_process_resident_memory_bytes");
+    assert!(
+        after < before + 20 * 1024 * 1024,
+        "RSS grew from {before} to {after} bytes"
+    );
 }

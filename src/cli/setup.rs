@@ -210,7 +210,7 @@ pub fn ensure_demo_login(store: &Store, config: &Config) -> Result<DemoLogin, Se
     let password = accounts::new_password();
     let hash = accounts::hash_password(&password);
     let now = config.clock.now_micros();
-    store::accounts::upsert_with_password(&conn, DEMO_LOGIN, true, &hash, now)?;
+    store::accounts::add_account(&conn, DEMO_LOGIN, true, &hash, now)?;
     Ok(DemoLogin::Created { password })
 }
 

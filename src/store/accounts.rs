@@ -30,18 +30,47 @@ fn account_from_row(r: &Row) -> Result<Account> {
 
 const ACCOUNT_COLUMNS: &str = "id, username, display_name, is_staff, password_hash";
 
-/// Gives `username` a password, creating the user if no profile has that
-/// name (a new id after the largest). Returns the account and whether it was created.
-/// `staff` = true also makes an existing profile staff; false never demotes.
-pub fn upsert_with_password(
+/// The id a new account gets: one past every user id any row refers to
+/// (profiles, current and archived sessions, course progress), so a new
+/// account never inherits rows left by a user whose profile is gone.
+const NEXT_USER_ID: &str = "SELECT COALESCE(MAX(id), 0) + 1 FROM (
+        SELECT MAX(id) AS id FROM users
+        UNION ALL SELECT MAX(user_id) FROM study_sessions
+        UNION ALL SELECT MAX(user_id) FROM study_sessions_archive
+        UNION ALL SELECT MAX(user_id) FROM course_progress
+    ) AS referenced";
+
+/// Makes `username` an account with a password: a new user (with a new id,
+/// see `NEXT_USER_ID`), or an imported profile of that name that has no
+/// password yet. Refused (`Invalid`) when the name breaks
+/// [`crate::rules::username`], when the account already has a password
+/// (that is `set_password`'s), or when another user's name differs only by
+/// case or Unicode form. `staff` = true also makes an existing profile
+/// staff. Returns the account and whether it was created.
+pub fn add_account(
     conn: &Conn,
     username: &str,
     staff: bool,
     password_hash: &str,
     now: i64,
 ) -> Result<(Account, bool)> {
+    crate::rules::username("username", username).map_err(|v| StoreError::Invalid(v.to_string()))?;
     let tx = conn.write_transaction()?;
     let existing = by_username(&tx, username)?;
+    if let Some(a) = existing.as_ref().filter(|a| a.has_password) {
+        return Err(StoreError::Invalid(format!(
+            "user {:?} already exists; change its password with `voxdash user passwd {}`",
+            a.username, a.username
+        )));
+    }
+    if existing.is_none() {
+        if let Some(other) = by_name_ignoring_case(&tx, username)? {
+            return Err(StoreError::Invalid(format!(
+                "username {username:?} is taken by user {:?} (names are compared ignoring case)",
+                other.username
+            )));
+        }
+    }
     let created = existing.is_none();
     match existing {
         Some(a) => {
@@ -53,8 +82,10 @@ pub fn upsert_with_password(
         }
         None => {
             tx.execute(
-                "INSERT INTO users (id, username, is_staff, created_at, password_hash)
-                 VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM users), ?1, ?2, ?3, ?4)",
+                &format!(
+                    "INSERT INTO users (id, username, is_staff, created_at, password_hash)
+                     VALUES (({NEXT_USER_ID}), ?1, ?2, ?3, ?4)"
+                ),
                 args![username, staff, now, password_hash],
             )?;
         }
@@ -63,6 +94,28 @@ pub fn upsert_with_password(
         .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
     tx.commit()?;
     Ok((account, created))
+}
+
+/// The user whose name equals `name` after NFKC and ignoring case
+/// ([`crate::rules::username_key`]), if any.
+pub fn by_name_ignoring_case(conn: &Conn, name: &str) -> Result<Option<Account>> {
+    if let Some(exact) = by_username(conn, name)? {
+        return Ok(Some(exact));
+    }
+    // `lower` narrows the candidates on both engines (SQLite folds ASCII
+    // only); the key decides.
+    let key = crate::rules::username_key(name);
+    let candidates = conn.query(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE lower(username) = lower(?1)"),
+        args![name],
+    )?;
+    for row in &candidates {
+        let account = account_from_row(row)?;
+        if crate::rules::username_key(&account.username) == key {
+            return Ok(Some(account));
+        }
+    }
+    Ok(None)
 }
 
 /// Sets the password of an existing user and ends every web session of
@@ -108,16 +161,18 @@ pub fn by_id(conn: &Conn, id: i64) -> Result<Option<Account>> {
     )
 }
 
-/// The stored password hash of a username (None: no user or no password).
+/// The account signing in as `username` (compared as
+/// [`by_name_ignoring_case`] does) with its stored password hash (None: no
+/// such user, or no password).
 pub fn password_hash(conn: &Conn, username: &str) -> Result<Option<(Account, String)>> {
-    conn.query_opt(
-        &format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM users WHERE username = ?1 AND password_hash IS NOT NULL"
-        ),
-        args![username],
-    )?
-    .map(|r| Ok((account_from_row(&r)?, r.get(4)?)))
-    .transpose()
+    let Some(account) = by_name_ignoring_case(conn, username)? else {
+        return Ok(None);
+    };
+    let hash: Option<String> = conn.query_value(
+        "SELECT password_hash FROM users WHERE id = ?1",
+        args![account.id],
+    )?;
+    Ok(hash.map(|h| (account, h)))
 }
 
 /// Every user, by id.

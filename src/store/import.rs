@@ -94,6 +94,14 @@ pub fn for_each_speaker_code(conn: &Conn, mut each: impl FnMut(i64, String)) -> 
     Ok(())
 }
 
+/// Calls `each` with the id and username of every user, lowest id first.
+pub fn for_each_username(conn: &Conn, mut each: impl FnMut(i64, String)) -> Result<()> {
+    for row in conn.query("SELECT id, username FROM users ORDER BY id", &[])? {
+        each(row.get(0)?, row.get(1)?);
+    }
+    Ok(())
+}
+
 /// What an upsert did with a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Upserted {

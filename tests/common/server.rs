@@ -102,10 +102,9 @@ fn serve(
     {
         let conn = store.conn().unwrap();
         let hash = voxdash::accounts::hash_password("staff-password");
-        voxdash::store::accounts::upsert_with_password(&conn, "boss", true, &hash, 0).unwrap();
+        voxdash::store::accounts::add_account(&conn, "boss", true, &hash, 0).unwrap();
         let hash = voxdash::accounts::hash_password("user-password");
-        voxdash::store::accounts::upsert_with_password(&conn, "user00002", false, &hash, 0)
-            .unwrap();
+        voxdash::store::accounts::add_account(&conn, "user00002", false, &hash, 0).unwrap();
     }
     let mut config = Config::with(
         dir.path(),

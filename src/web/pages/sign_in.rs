@@ -61,16 +61,29 @@ pub(crate) fn login(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
             "the sign-in form expired; open the sign-in page again".into(),
         ));
     }
-    let username = form.get("username").map(String::as_str).unwrap_or("");
+    let username =
+        crate::rules::normalize_username(form.get("username").map(String::as_str).unwrap_or(""));
+    let username = username.as_str();
     let password = form.get("password").map(String::as_str).unwrap_or("");
     let next = LocalPath::or(form.get("next").map(String::as_str), "/audio/dashboard/");
-    let keys = app.sign_ins.keys(username, ctx.remote);
+    // Throttled by the name's key, so `Staff1` and `staff1` count as one.
+    let keys = app
+        .sign_ins
+        .keys(&crate::rules::username_key(username), ctx.remote);
     app.sign_ins.check(&keys)?;
     let conn = app.cache.store().conn()?;
     let found = account_store::password_hash(&conn, username)?;
     let matches = accounts::check_password(password, found.as_ref().map(|(_, h)| h.as_str()));
-    let Some((account, _)) = found.filter(|_| matches) else {
-        log::info!("failed sign-in for {username:?}");
+    let Some((account, _)) = found.clone().filter(|_| matches) else {
+        // A name that is no account is often a password typed in the
+        // wrong box: the log gets only a short digest of it.
+        match &found {
+            Some((account, _)) => log::info!("failed sign-in for {:?}", account.username),
+            None => log::info!(
+                "failed sign-in for an unknown name (digest {})",
+                &accounts::token_digest(username)[..12]
+            ),
+        }
         app.sign_ins.failed(&keys);
         return login_form(app, ctx, true, &next);
     };
