@@ -276,6 +276,14 @@ pub enum ImportError {
         /// The column.
         column: String,
     },
+    /// A header has more than [`MAX_COLUMNS`] columns.
+    #[error("{file}: the header has {found} columns; at most {MAX_COLUMNS} are read")]
+    TooManyColumns {
+        /// The file.
+        file: String,
+        /// Columns in its header.
+        found: usize,
+    },
     /// A header names the same column twice.
     #[error("{file}: column {column:?} appears more than once in the header")]
     DuplicateColumn {
@@ -378,6 +386,9 @@ impl ImportReport {
     }
 }
 
+/// Most columns a header may have; the widest file has a dozen.
+pub const MAX_COLUMNS: usize = 256;
+
 /// A parsed CSV header: for each column of the spec, its index in the file.
 struct Header {
     positions: Vec<Option<usize>>,
@@ -416,8 +427,15 @@ fn read_header(
             h.trim().to_string()
         })
         .collect();
-    for (i, name) in names.iter().enumerate() {
-        if names[..i].contains(name) {
+    if names.len() > MAX_COLUMNS {
+        return Err(ImportError::TooManyColumns {
+            file: spec.file.into(),
+            found: names.len(),
+        });
+    }
+    let mut seen = HashSet::with_capacity(names.len());
+    for name in &names {
+        if !seen.insert(name.as_str()) {
             return Err(ImportError::DuplicateColumn {
                 file: spec.file.into(),
                 column: name.clone(),

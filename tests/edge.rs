@@ -530,3 +530,98 @@ fn a_key_flood_leaves_the_servers_memory_where_it_was() {
         "RSS grew from {before} to {after} bytes"
     );
 }
+
+#[test]
+fn csv_exports_neutralise_values_a_spreadsheet_would_run() {
+    let data = common::temp_dir();
+    for file in std::fs::read_dir(common::sample_dir()).unwrap() {
+        let file = file.unwrap().path();
+        std::fs::copy(&file, data.path().join(file.file_name().unwrap())).unwrap();
+    }
+    let speakers = data.path().join("speakers.csv");
+    let mut text = std::fs::read_to_string(&speakers).unwrap();
+    text.push_str(
+        "900,=HYPERLINK(\"http://x\"),F,1990,=cmd|' /C calc'!A0,@SUM(1),2025-01-01T00:00:00Z\n",
+    );
+    std::fs::write(&speakers, text).unwrap();
+    let r = common::server::start_on(data.path());
+    let csv = get(&r, "/audio/dashboard/?format=csv&table=category", &[]).body;
+    assert!(csv.contains("\n'=cmd|' /C calc'!A0,"), "{csv}");
+    assert!(!csv.contains("\n=cmd"), "{csv}");
+    let csv = get(&r, "/audio/dashboard/?format=csv&table=diagnosis", &[]).body;
+    assert!(csv.contains("\n'@SUM(1),"), "{csv}");
+}
+
+#[test]
+fn an_import_header_of_a_million_columns_is_refused_at_once() {
+    let dir = common::temp_dir();
+    let csv = common::temp_dir();
+    let header: Vec<String> = (0..1_000_000).map(|i| format!("c{i}")).collect();
+    std::fs::write(
+        csv.path().join("users.csv"),
+        format!("id,username,{}\n", header.join(",")),
+    )
+    .unwrap();
+    let out = common::run_cli(
+        env!("CARGO_BIN_EXE_voxdash"),
+        dir.path(),
+        &["import", csv.path().to_str().unwrap()],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("users.csv: the header has 1000002 columns; at most 256 are read"),
+        "{said}"
+    );
+}
+
+#[test]
+fn restore_and_check_refuse_a_database_whose_schema_was_changed() {
+    for (change, says) in [
+        (
+            "CREATE TRIGGER promote AFTER INSERT ON web_sessions BEGIN \
+             UPDATE users SET is_staff = 1 WHERE id = NEW.user_id; END;",
+            "trigger promote is not voxdash's",
+        ),
+        (
+            "DROP TABLE write_counters; CREATE VIEW write_counters AS \
+             SELECT 'recordings' AS table_name, 0 AS inserts, 0 AS updates, 0 AS deletes;",
+            "view write_counters is not voxdash's",
+        ),
+    ] {
+        let dir = common::imported_dir();
+        let db = dir.path().join("voxdash.db");
+        let backup = dir.path().join("changed.db");
+        let out = common::run_cli(
+            env!("CARGO_BIN_EXE_voxdash"),
+            dir.path(),
+            &["backup", backup.to_str().unwrap()],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        rusqlite::Connection::open(&backup)
+            .unwrap()
+            .execute_batch(change)
+            .unwrap();
+        let out = common::run_cli(
+            env!("CARGO_BIN_EXE_voxdash"),
+            dir.path(),
+            &["restore", backup.to_str().unwrap()],
+        );
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "restored: {said}");
+        assert!(said.contains(says), "{said}");
+        // The same change made in place: check names it and fails.
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(change)
+            .unwrap();
+        let out = common::run_cli(env!("CARGO_BIN_EXE_voxdash"), dir.path(), &["check"]);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success(), "{said}");
+        assert!(said.contains(says), "{said}");
+    }
+}

@@ -73,16 +73,23 @@ fn check_source(path: &Path) -> Result<(), AdminError> {
     if !path.is_file() {
         return Err(bad("no such file".into()));
     }
-    let (integrity, version) = store::inspect(path).map_err(|e| bad(e.to_string()))?;
-    let integrity = integrity.map_err(|e| bad(e.to_string()))?;
+    let found = store::inspect(path).map_err(|e| bad(e.to_string()))?;
+    let integrity = found.integrity.map_err(|e| bad(e.to_string()))?;
     if integrity != "ok" {
         return Err(bad(format!("integrity check: {integrity}")));
     }
-    let version = version.map_err(|e| bad(e.to_string()))?;
+    let version = found.version.map_err(|e| bad(e.to_string()))?;
     let latest = store::schema::latest_version();
     if version == 0 || version > latest {
         return Err(bad(format!(
             "schema version {version} (this voxdash reads 1 to {latest})"
+        )));
+    }
+    let differences = found.schema.map_err(|e| bad(e.to_string()))?;
+    if !differences.is_empty() {
+        return Err(bad(format!(
+            "its schema is not voxdash's: {}",
+            differences.join("; ")
         )));
     }
     Ok(())
@@ -241,7 +248,7 @@ fn check_database(db: &Path) -> Vec<Finding> {
         let missing = format!("{} does not exist", db.display());
         return vec![Finding::new("database", false, missing)];
     }
-    let (integrity, version) = match store::inspect(db) {
+    let found = match store::inspect(db) {
         Err(e) => {
             return vec![Finding::new(
                 "database",
@@ -251,13 +258,18 @@ fn check_database(db: &Path) -> Vec<Finding> {
         }
         Ok(found) => found,
     };
-    let integrity = match integrity {
+    let schema = match found.schema {
+        Ok(d) if d.is_empty() => Finding::new("database schema", true, "voxdash's own"),
+        Ok(d) => Finding::new("database schema", false, d.join("; ")),
+        Err(e) => Finding::new("database schema", false, e.to_string()),
+    };
+    let integrity = match found.integrity {
         Ok(r) if r == "ok" => Finding::new("database integrity", true, "ok"),
         Ok(r) => Finding::new("database integrity", false, r),
         Err(e) => Finding::new("database integrity", false, e.to_string()),
     };
-    let version = version_finding(version);
-    vec![integrity, version]
+    let version = version_finding(found.version);
+    vec![integrity, version, schema]
 }
 
 /// Whether the stats cache opens and reads (or is held by the server).

@@ -23,6 +23,7 @@ pub use dir_lock::DirLock;
 pub use postgres::{copy_from_sqlite, CopyReport, Target};
 pub use view::DataView;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -156,16 +157,71 @@ fn wait_for_lock(tries: i32) -> bool {
     true
 }
 
-/// Opens the database at `path` read-only and reports its integrity check
-/// (`"ok"` or the problems found) and its schema version, each with its own
-/// error, so `voxdash check` can say which part failed.
-pub fn inspect(path: &Path) -> Result<(Result<String>, Result<i64>)> {
+/// What `voxdash check` and `restore` learn of a database file, each part
+/// with its own error so the report can say which part failed.
+pub struct Inspection {
+    /// `"ok"`, or the problems `PRAGMA integrity_check` found.
+    pub integrity: Result<String>,
+    /// The schema version.
+    pub version: Result<i64>,
+    /// How the schema differs from what the migrations make at that
+    /// version: empty when it is exactly theirs.
+    pub schema: Result<Vec<String>>,
+}
+
+/// Opens the database at `path` read-only and inspects it.
+pub fn inspect(path: &Path) -> Result<Inspection> {
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let integrity = integrity_check(&conn);
     let version = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
         .map_err(StoreError::from);
-    Ok((integrity, version))
+    let schema = match &version {
+        Ok(v) => schema_differences(&conn, *v),
+        Err(_) => Ok(Vec::new()),
+    };
+    Ok(Inspection {
+        integrity,
+        version,
+        schema,
+    })
+}
+
+/// Every table, index, trigger and view of `conn`'s schema that differs
+/// from what the migrations make at `version`: added (a trigger that makes
+/// a learner staff), missing, or changed (a table replaced by a view). A
+/// database is data, not code: anything but voxdash's own schema is refused.
+fn schema_differences(conn: &Connection, version: i64) -> Result<Vec<String>> {
+    fn objects(conn: &Connection) -> Result<BTreeMap<(String, String), String>> {
+        let mut stmt = conn.prepare(
+            "SELECT type, name, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let sql: String = r.get(2)?;
+            Ok((
+                (r.get(0)?, r.get(1)?),
+                sql.split_whitespace().collect::<Vec<_>>().join(" "),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+    let mut reference = Connection::open_in_memory()?;
+    migrate(&mut reference, Path::new(":memory:"), version)?;
+    let (expected, found) = (objects(&reference)?, objects(conn)?);
+    let mut out = Vec::new();
+    for ((kind, name), sql) in &found {
+        match expected.get(&(kind.clone(), name.clone())) {
+            None => out.push(format!("{kind} {name} is not voxdash's")),
+            Some(theirs) if theirs != sql => out.push(format!("{kind} {name} was changed")),
+            Some(_) => {}
+        }
+    }
+    for (kind, name) in expected.keys() {
+        if !found.contains_key(&(kind.clone(), name.clone())) {
+            out.push(format!("{kind} {name} is missing"));
+        }
+    }
+    Ok(out)
 }
 
 /// The place (without password) and schema version of the PostgreSQL

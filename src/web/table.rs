@@ -235,18 +235,34 @@ impl Table {
         &self.rows[start..(start + per_page).min(self.rows.len())]
     }
 
-    /// The CSV of every row: a byte-order mark, the headings, the values.
+    /// The CSV of every row: a byte-order mark, the headings, the values
+    /// (text made [`spreadsheet_safe`], numbers as they are).
     pub fn csv(&self) -> Result<Vec<u8>, WebError> {
         let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
         let failed = |e: csv::Error| WebError::Io(std::io::Error::other(e));
         out.write_record(self.columns.iter().map(|c| c.label.as_str()))
             .map_err(failed)?;
         for row in &self.rows {
-            out.write_record(row.iter().map(|c| c.exported.as_str()))
-                .map_err(failed)?;
+            out.write_record(row.iter().map(|c| match c.order {
+                Order::Number(_) => c.exported.as_bytes().to_vec(),
+                _ => spreadsheet_safe(&c.exported).into_owned().into_bytes(),
+            }))
+            .map_err(failed)?;
         }
         out.into_inner()
             .map_err(|e| WebError::Io(std::io::Error::other(e.to_string())))
+    }
+}
+
+/// Text for a CSV cell that a spreadsheet program shows as text: a value
+/// starting with `=`, `+`, `-`, `@`, a tab or a carriage return would be
+/// run as a formula (a speaker code `=HYPERLINK(…)`), so it gets a leading
+/// `'`, as OWASP advises. Numbers are written as they are, not through this.
+pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 
@@ -469,5 +485,19 @@ mod tests {
         t.row(vec![Cell::text("서울, \"north\""), Cell::num(1.23456, 2)]);
         let csv = String::from_utf8(t.csv().unwrap()).unwrap();
         assert_eq!(csv, "\u{feff}이름,Hours\n\"서울, \"\"north\"\"\",1.23456\n");
+    }
+
+    #[test]
+    fn csv_text_that_a_spreadsheet_would_run_is_neutralised_and_numbers_stay() {
+        let mut t = Table::new("g", &[("code", "Code"), ("n", "N")]);
+        for formula in ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx"] {
+            t.row(vec![Cell::text(formula), Cell::num(-1.5, 1)]);
+        }
+        t.row(vec![Cell::text("SPK-1"), Cell::int(-3)]);
+        let csv = String::from_utf8(t.csv().unwrap()).unwrap();
+        assert_eq!(
+            csv,
+            "\u{feff}Code,N\n'=1+1,-1.5\n'+1,-1.5\n'-2+3,-1.5\n'@SUM(A1),-1.5\n'\tx,-1.5\nSPK-1,-3\n"
+        );
     }
 }
