@@ -21,7 +21,7 @@ ls -d /usr/lib/postgresql/*/bin
 cargo test --test postgres -- --ignored
 # The cache suite on Redis, and the cluster suite (two `voxdash serve`
 # nodes on PostgreSQL and Redis).
-cargo test --test cache --test cluster -- --ignored
+cargo test --test cache --test cluster --test edge -- --ignored
 # The server-level suites again, each server with a Redis of its own...
 VOXDASH_TEST_REDIS=1 cargo test --test writes --test live --test web --test pages \
     --test operations --test drilldown --test cleanup

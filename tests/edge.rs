@@ -625,3 +625,42 @@ fn restore_and_check_refuse_a_database_whose_schema_was_changed() {
         assert!(said.contains(says), "{said}");
     }
 }
+
+#[test]
+#[ignore = "needs Debian's redis-server: make test-cluster"]
+fn a_redis_that_refuses_writes_is_reported_and_recovers() {
+    let redis = common::redis::Redis::start();
+    let dir = common::imported_dir();
+    let served = common::Served::start_with_env(dir.path(), &[("VOXDASH_CACHE_URL", &redis.url)]);
+    let healthz = |s: &common::Served| String::from_utf8(s.get("/healthz").1).unwrap();
+    assert_eq!(healthz(&served), "ok\n");
+    let mut client = redis.client();
+    for (name, value) in [("maxmemory-policy", "noeviction"), ("maxmemory", "1")] {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query::<()>(&mut client)
+            .unwrap();
+    }
+    // A new entry cannot be stored; the answer is still given.
+    let (status, _) = served.get("/api/v1/stats/dashboard?gender=F");
+    assert_eq!(status, 200);
+    let said = healthz(&served);
+    assert!(
+        said.starts_with("degraded:") && said.contains("refuses writes"),
+        "{said}"
+    );
+    assert_eq!(served_metric(&served, "voxdash_cache_writable"), 0);
+    assert_eq!(served_metric(&served, "voxdash_cache_reachable"), 1);
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query::<()>(&mut client)
+        .unwrap();
+    let (status, _) = served.get("/api/v1/stats/dashboard?gender=M");
+    assert_eq!(status, 200);
+    assert_eq!(healthz(&served), "ok\n");
+    assert_eq!(served_metric(&served, "voxdash_cache_writable"), 1);
+}

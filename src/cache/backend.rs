@@ -104,6 +104,12 @@ pub trait Backend: Send + Sync {
     /// `Err(reason)` while the place cannot be reached (answers are then
     /// computed by this node alone).
     fn health(&self) -> Result<(), String>;
+
+    /// `Some(reason)` while the place answers but refuses to store entries
+    /// (a Redis server at its `maxmemory`), until an entry is stored again.
+    fn refusing_writes(&self) -> Option<String> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -64,6 +64,15 @@ pub enum CacheError {
         /// The cause.
         source: ::redis::RedisError,
     },
+    /// The Redis server answers but refuses to store (it is at its
+    /// `maxmemory`, a read-only replica, ...).
+    #[error("stats cache at {place} refuses writes: {reason}")]
+    Refused {
+        /// The server, without its password.
+        place: String,
+        /// What it said.
+        reason: String,
+    },
     /// The Redis server failed a moment ago; not asked again yet.
     #[error("stats cache at {place} is unreachable: {reason}")]
     Unreachable {
@@ -115,7 +124,10 @@ impl CacheError {
     /// view would bury everything else).
     fn log(&self, what: &str) {
         match self {
-            CacheError::Unreachable { .. } => log::debug!("{what}: {self}"),
+            // Said once when it happened (a refusal once a minute).
+            CacheError::Unreachable { .. } | CacheError::Refused { .. } => {
+                log::debug!("{what}: {self}")
+            }
             _ => log::warn!("{what}: {self}"),
         }
     }
@@ -347,6 +359,13 @@ impl StatsCache {
     /// are then computed by this node.
     pub fn health(&self) -> Result<(), String> {
         self.backend.health()
+    }
+
+    /// `Some(reason)` while the place of the cache answers but refuses to
+    /// store entries; answers are then computed by this node and kept in
+    /// its memory only.
+    pub fn refusing_writes(&self) -> Option<String> {
+        self.backend.refusing_writes()
     }
 
     /// The store statistics are computed from.

@@ -44,6 +44,11 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Idle connections kept for reuse.
 const POOL: usize = 16;
+/// How often a server that keeps refusing writes is logged.
+const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(60);
+/// Errors by which a reachable server refuses a command for what it is in
+/// (full, a read-only replica, unable to persist), not for what was sent.
+const REFUSALS: [&str; 5] = ["OOM", "READONLY", "MISCONF", "NOREPLICAS", "BUSY"];
 
 /// Deletes a lock only when it still holds the caller's token.
 const UNLOCK: &str = r"if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -68,6 +73,9 @@ pub struct RedisBackend {
     pool: Mutex<Vec<::redis::Connection>>,
     /// The last failure (when, what), cleared by the next success.
     down: Mutex<Option<(Instant, String)>>,
+    /// While the server refuses writes (at `maxmemory`, ...): when that was
+    /// last logged, and why; cleared by the next entry stored.
+    refusing: Mutex<Option<(Instant, String)>>,
     /// This process, so it can skip its own events.
     node: String,
     /// Whether the event listener is subscribed now.
@@ -116,6 +124,7 @@ impl RedisBackend {
             client,
             pool: Mutex::new(Vec::new()),
             down: Mutex::new(None),
+            refusing: Mutex::new(None),
             node: format!("{:016x}", rand::random::<u64>()),
             listening: Arc::new(AtomicBool::new(false)),
         };
@@ -171,6 +180,26 @@ impl RedisBackend {
                 Err(CacheError::Redis {
                     place: self.place.clone(),
                     source: e,
+                })
+            }
+            Err(e) if e.code().is_some_and(|c| REFUSALS.contains(&c)) => {
+                let reason = e.to_string();
+                let mut refusing = self.refusing.lock().unwrap_or_else(|e| e.into_inner());
+                let log_now = refusing
+                    .as_ref()
+                    .map_or(true, |(logged, _)| logged.elapsed() >= REFUSAL_LOG_EVERY);
+                if log_now {
+                    log::warn!(
+                        "stats cache at {} refuses writes (said at most once a minute): {reason}",
+                        self.place
+                    );
+                    *refusing = Some((Instant::now(), reason.clone()));
+                } else if let Some((_, why)) = refusing.as_mut() {
+                    *why = reason.clone();
+                }
+                Err(CacheError::Refused {
+                    place: self.place.clone(),
+                    reason,
                 })
             }
             Err(e) => Err(CacheError::Redis {
@@ -247,6 +276,15 @@ impl Backend for RedisBackend {
             let (count,): (usize,) = pipe.query(c)?;
             Ok(count)
         })?;
+        if self
+            .refusing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .is_some()
+        {
+            log::warn!("stats cache at {} stores entries again", self.place);
+        }
         if evictable {
             self.note_use(key, false)?;
         }
@@ -379,6 +417,14 @@ impl Backend for RedisBackend {
         self.run(|c| ::redis::cmd("PING").query::<String>(c))
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+
+    fn refusing_writes(&self) -> Option<String> {
+        self.refusing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(_, why)| why.clone())
     }
 }
 

@@ -112,6 +112,11 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
     );
     let _ = writeln!(
         s,
+        "# HELP voxdash_cache_writable Whether the place of the stats cache stores entries now (0 while Redis refuses writes, e.g. at maxmemory).\n# TYPE voxdash_cache_writable gauge\nvoxdash_cache_writable {}",
+        u8::from(app.cache.health().is_ok() && app.cache.refusing_writes().is_none())
+    );
+    let _ = writeln!(
+        s,
         "# HELP voxdash_database_reachable Whether the database (SQLite file or PostgreSQL) can be used now.\n# TYPE voxdash_database_reachable gauge\nvoxdash_database_reachable {}",
         u8::from(app.cache.store().health().is_ok())
     );

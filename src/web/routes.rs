@@ -11,8 +11,8 @@ use super::reply::{self, Reply};
 use super::{api, events, metrics, pages};
 
 /// `GET /healthz`: `ok`, or `degraded: …` (still 200: the node answers)
-/// while the place of the stats cache cannot be reached and this node
-/// computes by itself; `unavailable: …` with 503 while the database cannot
+/// while the place of the stats cache cannot be reached or refuses to
+/// store entries, and this node computes by itself; `unavailable: …` with 503 while the database cannot
 /// be reached (a proxy in front sends requests to another node). Names the
 /// place, never the low-level error.
 fn healthz(app: &App) -> Reply {
@@ -25,12 +25,16 @@ fn healthz(app: &App) -> Reply {
             }),
         );
     }
-    let text = match app.cache.health() {
-        Ok(()) => "ok\n".to_string(),
-        Err(_) => format!(
+    let text = match (app.cache.health(), app.cache.refusing_writes()) {
+        (Err(_), _) => format!(
             "degraded: the stats cache at {} is unreachable; this node computes answers itself\n",
             app.cache.place()
         ),
+        (Ok(()), Some(_)) => format!(
+            "degraded: the stats cache at {} refuses writes (full?); this node computes answers itself\n",
+            app.cache.place()
+        ),
+        (Ok(()), None) => "ok\n".to_string(),
     };
     Reply::Text("text/plain; charset=utf-8", text)
 }
