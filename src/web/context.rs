@@ -8,6 +8,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use super::error::WebError;
+use super::events::Credential;
 use crate::accounts::token_digest;
 use crate::cache::StatsCache;
 use crate::i18n::Lang;
@@ -24,16 +25,6 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Name of the sign-in cookie.
 pub const SESSION_COOKIE: &str = "voxdash_session";
-
-/// How a request signed in, by the digest of its secret (never the secret
-/// itself): what an open event stream checks again while it stays open.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Credential {
-    /// `Authorization: Bearer` with an API token.
-    Token(String),
-    /// A browser session cookie.
-    Session(String),
-}
 
 /// A parsed request.
 pub struct Ctx<'r> {

@@ -23,8 +23,6 @@ use std::time::{Duration, Instant};
 use crate::cache::{EntryEvent, StatsCache};
 use crate::stats::StatKey;
 
-use super::context::Credential;
-
 /// Open streams at most per signed-in account, and per address for
 /// streams without a sign-in; one more closes the oldest.
 pub const MAX_STREAMS_PER_CALLER: usize = 8;
@@ -39,6 +37,16 @@ const QUEUE: usize = 1024;
 const SWEEP: Duration = Duration::from_millis(250);
 /// How often the sign-ins behind open streams are checked again.
 const RECHECK: Duration = Duration::from_secs(2);
+
+/// How a request signed in, by the digest of its secret (never the secret
+/// itself): what an open event stream checks again while it stays open.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Credential {
+    /// `Authorization: Bearer` with an API token.
+    Token(String),
+    /// A browser session cookie.
+    Session(String),
+}
 
 /// What a stream may see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -120,7 +120,7 @@ pub fn max_event_streams(max_connections: usize) -> usize {
 /// Whether the sign-in behind an open event stream still holds: a revoked
 /// token, a changed password or a signed-out session closes the stream.
 fn credential_check(cache: &Arc<StatsCache>) -> super::events::CredentialCheck {
-    use super::context::Credential;
+    use super::events::Credential;
     use crate::store::accounts;
     let cache = Arc::clone(cache);
     Box::new(move |credential: &Credential| {
