@@ -197,9 +197,10 @@ pub struct ServeArgs {
 /// `voxdash user ...`.
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Create an account, or give an imported profile a password.
+    /// Create an account, or give an imported profile without one a
+    /// password. An account that has a password is refused: use `user passwd`.
     Add {
-        /// Username.
+        /// Username: 1 to 64 letters, digits or . _ - @ +; compared ignoring case.
         name: String,
         /// Make it staff.
         #[arg(long)]
