@@ -6,7 +6,7 @@
 
 pub mod setup;
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -410,15 +410,21 @@ fn schedule_lines(exe: &Path, dir: &Path, config: &Config) -> String {
     )
 }
 
-/// Reads a password from standard input (a prompt on a terminal).
+/// Reads a password: on a terminal, asked twice without showing what is
+/// typed; otherwise (or with `--password-stdin`) one line of standard input.
 fn read_password(prompt_for: &str, from_stdin: bool) -> Result<String> {
-    if !from_stdin && std::io::stdin().is_terminal() {
-        eprint!("Password for {prompt_for}: ");
-        std::io::stderr().flush()?;
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    let password = if !from_stdin && std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for {prompt_for}: "))?;
+        let again = rpassword::prompt_password("The same password again: ")?;
+        if first != again {
+            bail!("password: the two passwords differ; nothing was changed");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
     if password.len() < 8 {
         bail!("password: must be at least 8 characters");
     }

@@ -186,3 +186,27 @@ fn only_the_cache_and_the_store_name_their_engines() {
     }
     assert!(wrong.is_empty(), "engines named:\n{}", wrong.join("\n"));
 }
+
+#[test]
+fn no_unsafe_code_in_the_library_or_the_binary() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut unsafe_at = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if code
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|w| w == "unsafe")
+            {
+                unsafe_at.push(format!("{}:{}", file.display(), n + 1));
+            }
+        }
+    }
+    assert!(files.len() > 50, "the sources were found");
+    assert!(unsafe_at.is_empty(), "unsafe code at {unsafe_at:?}");
+}

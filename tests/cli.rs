@@ -476,3 +476,60 @@ fn statistics_of_an_empty_database_come_with_a_warning() {
     let out = voxdash(loaded.path(), &["stats", "dashboard"]);
     assert!(!stderr(&out).contains("empty database"), "{}", stderr(&out));
 }
+
+/// `user add` on a terminal: asked twice, and nothing typed is shown. Runs
+/// under `script`, which gives the command a real terminal.
+#[test]
+fn the_password_prompt_on_a_terminal_shows_nothing_and_asks_twice() {
+    use std::io::{Read, Write};
+    let dir = imported();
+    let command = format!(
+        "{} --data-dir {} user add alice",
+        env!("CARGO_BIN_EXE_voxdash"),
+        dir.path().display()
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (Debian's bsdutils) runs the command on a terminal");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut shown = String::new();
+    let wait_for = |text: &str, shown: &mut String| {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !shown.contains(text) {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            let bytes = rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {text:?} in {shown:?}"));
+            shown.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    };
+    wait_for("Password for alice: ", &mut shown);
+    stdin.write_all(b"horse-battery-1\r").unwrap();
+    wait_for("again: ", &mut shown);
+    stdin.write_all(b"horse-battery-1\r").unwrap();
+    wait_for("created user alice", &mut shown);
+    assert!(child.wait().unwrap().success(), "{shown}");
+    assert!(
+        !shown.contains("horse-battery"),
+        "the password was shown: {shown}"
+    );
+    let store = voxdash::store::Store::open(&dir.path().join("voxdash.db")).unwrap();
+    let hash = voxdash::store::accounts::password_hash(&store.conn().unwrap(), "alice")
+        .unwrap()
+        .expect("alice has a password")
+        .1;
+    assert!(voxdash::accounts::verify_password("horse-battery-1", &hash));
+}

@@ -326,12 +326,8 @@ fn check_disk(dir: &Path) -> Finding {
 fn free_bytes(dir: &Path) -> Option<u64> {
     #[cfg(unix)]
     {
-        use std::os::unix::ffi::OsStrExt;
-        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-        // SAFETY: a NUL-terminated path and a statvfs struct to fill.
-        let rc = unsafe { libc::statvfs(path.as_ptr(), &mut stat) };
-        (rc == 0).then(|| stat.f_bavail as u64 * stat.f_frsize as u64)
+        let stat = nix::sys::statvfs::statvfs(dir).ok()?;
+        Some(stat.blocks_available() as u64 * stat.fragment_size() as u64)
     }
     #[cfg(not(unix))]
     {

@@ -53,9 +53,10 @@ fn holder_is_dead(holder: &str) -> bool {
     }
     #[cfg(unix)]
     {
-        // SAFETY: signal 0 only checks that the process exists.
-        let rc = unsafe { libc::kill(pid, 0) };
-        rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        // No signal: only whether the process exists.
+        use nix::sys::signal::kill;
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
     }
     #[cfg(not(unix))]
     {

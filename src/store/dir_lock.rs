@@ -5,7 +5,6 @@
 //! it ends.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use super::{Result, StoreError};
@@ -22,7 +21,7 @@ impl DirLock {
     /// whether nodes serve holds it alone for a moment).
     pub fn serving(dir: &Path) -> Result<DirLock> {
         for _ in 0..20 {
-            if let Some(lock) = DirLock::take(dir, libc::LOCK_SH)? {
+            if let Some(lock) = DirLock::take(dir, Share::Shared)? {
                 return Ok(lock);
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -40,10 +39,10 @@ impl DirLock {
 
     /// Holds the directory alone; `None` while a node serves it.
     pub fn alone(dir: &Path) -> Result<Option<DirLock>> {
-        DirLock::take(dir, libc::LOCK_EX)
+        DirLock::take(dir, Share::Alone)
     }
 
-    fn take(dir: &Path, how: libc::c_int) -> Result<Option<DirLock>> {
+    fn take(dir: &Path, how: Share) -> Result<Option<DirLock>> {
         let path = dir.join("voxdash.lock");
         let failed = |e: std::io::Error| StoreError::DataDir {
             path: path.clone(),
@@ -51,17 +50,24 @@ impl DirLock {
         };
         super::create_private_file(&path).map_err(failed)?;
         let file = File::open(&path).map_err(failed)?;
-        // SAFETY: flock on a file descriptor this function owns.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), how | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(Some(DirLock { _file: file }));
+        let taken = match how {
+            Share::Shared => file.try_lock_shared(),
+            Share::Alone => file.try_lock(),
+        };
+        match taken {
+            Ok(()) => Ok(Some(DirLock { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(failed(e)),
         }
-        let e = std::io::Error::last_os_error();
-        if e.kind() == std::io::ErrorKind::WouldBlock {
-            return Ok(None);
-        }
-        Err(failed(e))
     }
+}
+
+/// How a [`DirLock`] holds the directory.
+enum Share {
+    /// With other serving nodes.
+    Shared,
+    /// Alone (a restore).
+    Alone,
 }
 
 #[cfg(test)]

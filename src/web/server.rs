@@ -143,20 +143,9 @@ fn credential_check(cache: &Arc<StatsCache>) -> super::events::CredentialCheck {
 fn disable_nagle(listener: &std::net::TcpListener) {
     #[cfg(unix)]
     {
-        use std::os::fd::AsRawFd;
-        let one: libc::c_int = 1;
-        // SAFETY: a valid socket fd and a pointer to a c_int of the given size.
-        let rc = unsafe {
-            libc::setsockopt(
-                listener.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_NODELAY,
-                &one as *const libc::c_int as *const libc::c_void,
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            log::debug!("TCP_NODELAY not set: {}", std::io::Error::last_os_error());
+        use nix::sys::socket::{setsockopt, sockopt::TcpNoDelay};
+        if let Err(e) = setsockopt(listener, TcpNoDelay, &true) {
+            log::debug!("TCP_NODELAY not set: {e}");
         }
     }
 }
