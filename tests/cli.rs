@@ -132,7 +132,7 @@ fn refresh_logs_each_step_with_key_figures_and_the_ttl() {
     let bad = voxdash(dir.path(), &["refresh", "--only", "dashbord"]);
     assert!(!bad.status.success());
     assert!(
-        stderr(&bad).contains("--only: \"dashbord\""),
+        stderr(&bad).contains("'--only <ONLY>': \"dashbord\" is not one of"),
         "{}",
         stderr(&bad)
     );
@@ -516,9 +516,14 @@ fn the_password_prompt_on_a_terminal_shows_nothing_and_asks_twice() {
             shown.push_str(&String::from_utf8_lossy(&bytes));
         }
     };
+    // A person types after the prompt shows, by when echo is off; typing
+    // at the very instant it shows would race the prompt itself.
+    let typing_pause = std::time::Duration::from_millis(300);
     wait_for("Password for alice: ", &mut shown);
+    std::thread::sleep(typing_pause);
     stdin.write_all(b"horse-battery-1\r").unwrap();
     wait_for("again: ", &mut shown);
+    std::thread::sleep(typing_pause);
     stdin.write_all(b"horse-battery-1\r").unwrap();
     wait_for("created user alice", &mut shown);
     assert!(child.wait().unwrap().success(), "{shown}");

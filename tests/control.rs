@@ -52,7 +52,7 @@ fn a_job_sent_to_the_server_streams_its_steps_and_is_recorded_once() {
 fn a_job_already_running_is_refused_with_its_reason() {
     let r = start(true);
     let store = Arc::clone(r.server.as_ref().unwrap().app.cache.store());
-    let held = voxdash::jobs::lease::take(&store, "refresh")
+    let held = voxdash::jobs::lease::take(&store, voxdash::jobs::JobName::Refresh)
         .unwrap()
         .expect("lease free");
     let err = control::send(r.dir.path(), &JobRequest::refresh_all(), &mut |_| {}).unwrap_err();

@@ -460,5 +460,6 @@ fn warm_up_knows_the_groups_and_the_cache_commands_their_kinds() {
         &["cache", "ls", "--kind", "speakers"],
     );
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("--kind: \"speakers\" is not one of"));
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .contains("'--kind <KIND>': \"speakers\" is not one of"));
 }

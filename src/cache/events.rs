@@ -14,13 +14,15 @@ pub const QUEUE: usize = 4096;
 
 use serde::Serialize;
 
+use super::Freshness;
+
 /// What happened to one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EntryEvent {
     /// The entry's key.
     pub key: String,
-    /// `fresh` (just computed) or `stale` (marked stale or dropped).
-    pub status: &'static str,
+    /// `Fresh` (just computed) or `Stale` (marked stale or dropped).
+    pub status: Freshness,
     /// When the entry now stored was computed (RFC 3339), `null` when it was
     /// dropped.
     pub computed_at: Option<String>,
@@ -82,7 +84,7 @@ mod tests {
         let b = events.subscribe();
         let event = EntryEvent {
             key: "dashboard".into(),
-            status: "stale",
+            status: Freshness::Stale,
             computed_at: None,
             changes_since: 0,
         };
@@ -101,7 +103,7 @@ mod tests {
         let _never_read = events.subscribe();
         let event = EntryEvent {
             key: "dashboard".into(),
-            status: "stale",
+            status: Freshness::Stale,
             computed_at: None,
             changes_since: 0,
         };

@@ -157,8 +157,10 @@ enum Need {
     Recomputed,
 }
 
-/// How an answer relates to the data, as the badge shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an answer relates to the data, as the badge shows it; in JSON and
+/// entry events `fresh`, `cached` or `stale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Freshness {
     /// Computed while answering.
     Fresh,
@@ -760,7 +762,11 @@ impl StatsCache {
         };
         self.announce(EntryEvent {
             key: key.to_string(),
-            status: if entry.marked_stale { "stale" } else { "fresh" },
+            status: if entry.marked_stale {
+                Freshness::Stale
+            } else {
+                Freshness::Fresh
+            },
             computed_at: Some(format_utc(entry.computed_at)),
             changes_since,
         });
@@ -859,7 +865,7 @@ impl StatsCache {
             self.forget(&key);
             self.announce(EntryEvent {
                 key,
-                status: "stale",
+                status: Freshness::Stale,
                 computed_at: None,
                 changes_since: 0,
             });

@@ -87,7 +87,7 @@ pub struct RedisBackend {
 struct Message {
     node: String,
     key: String,
-    status: String,
+    status: super::Freshness,
     computed_at: Option<String>,
     changes_since: u64,
 }
@@ -385,7 +385,7 @@ impl Backend for RedisBackend {
         let message = Message {
             node: self.node.clone(),
             key: event.key.clone(),
-            status: event.status.to_string(),
+            status: event.status,
             computed_at: event.computed_at.clone(),
             changes_since: event.changes_since,
         };
@@ -469,11 +469,7 @@ fn listen(
                             }
                             let event = EntryEvent {
                                 key: message.key,
-                                status: if message.status == "fresh" {
-                                    "fresh"
-                                } else {
-                                    "stale"
-                                },
+                                status: message.status,
                                 computed_at: message.computed_at,
                                 changes_since: message.changes_since,
                             };

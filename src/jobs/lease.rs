@@ -6,6 +6,7 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::JobName;
 use crate::store::{self, Store, StoreError};
 
 /// How long a lease lasts without renewal (a dead holder blocks the job
@@ -67,7 +68,8 @@ fn holder_is_dead(holder: &str) -> bool {
 /// Takes the lease of `job`, or `None` when another runner holds it. A
 /// lease whose holder was a process of this host that has died (killed,
 /// crashed) is taken over at once; one from another host waits for expiry.
-pub fn take(store: &Arc<Store>, job: &str) -> Result<Option<Lease>, StoreError> {
+pub fn take(store: &Arc<Store>, name: JobName) -> Result<Option<Lease>, StoreError> {
+    let job = name.as_str();
     let holder = format!(
         "{}:{}:{}",
         host(),
@@ -158,9 +160,9 @@ impl Drop for Lease {
 }
 
 /// Whether some runner (in any process) holds the lease of `job` now.
-pub fn is_running(store: &Store, job: &str) -> bool {
+pub fn is_running(store: &Store, job: JobName) -> bool {
     store
         .conn()
-        .and_then(|c| store::jobs::lease_held(&c, job, wall_micros()))
+        .and_then(|c| store::jobs::lease_held(&c, job.as_str(), wall_micros()))
         .unwrap_or(false)
 }

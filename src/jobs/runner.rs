@@ -12,6 +12,7 @@ use super::cleanup::{self, CleanupOptions, CleanupReport};
 use super::lease::{self, Lease};
 use super::refresh::{self, human_secs, RefreshReport};
 use super::warmup::{self, WarmupOptions, WarmupReport};
+use super::JobName;
 use crate::cache::{Answer, CacheError, EntryInfo, StatsCache};
 use crate::i18n::Lang;
 use crate::stats::key::KeyKind;
@@ -79,49 +80,30 @@ impl JobRequest {
         }
     }
 
-    /// A refresh of the shared statistics named in `names` (all when empty).
-    pub fn refresh_named(names: &[String]) -> Result<JobRequest, JobError> {
-        if names.is_empty() {
-            return Ok(JobRequest::refresh_all());
-        }
-        let keys = names
-            .iter()
-            .map(|name| {
-                StatKey::shared(name.trim()).ok_or_else(|| JobError::Invalid {
-                    field: "--only",
-                    reason: format!(
-                        "{:?} is not one of dashboard, locations, learning",
-                        name.trim()
-                    ),
-                })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(JobRequest::Refresh { keys })
-    }
-
-    /// The request the scheduler runs for the job `name`.
-    pub fn scheduled(name: &str) -> Option<JobRequest> {
-        Some(match name {
-            "refresh" => JobRequest::refresh_all(),
-            "precompute" => JobRequest::Precompute {
+    /// The request the scheduler runs for the job `name` (for a warm-up,
+    /// the default one).
+    pub fn scheduled(name: JobName) -> JobRequest {
+        match name {
+            JobName::Refresh => JobRequest::refresh_all(),
+            JobName::Warmup => JobRequest::Warmup(Default::default()),
+            JobName::Precompute => JobRequest::Precompute {
                 active_users_only: true,
                 days_active: warmup::RECENT_DAYS,
             },
-            "cleanup" => JobRequest::Cleanup(CleanupOptions::default()),
-            "purge" => JobRequest::Purge,
-            _ => return None,
-        })
+            JobName::Cleanup => JobRequest::Cleanup(CleanupOptions::default()),
+            JobName::Purge => JobRequest::Purge,
+        }
     }
 
-    /// The name a run is leased and recorded under; `None` for reads and
-    /// dry runs, which may run alongside anything and are not recorded.
-    pub fn job_name(&self) -> Option<&'static str> {
+    /// The job a run is leased and recorded as; `None` for reads and dry
+    /// runs, which may run alongside anything and are not recorded.
+    pub fn job_name(&self) -> Option<JobName> {
         match self {
-            JobRequest::Refresh { .. } => Some("refresh"),
-            JobRequest::Warmup(_) => Some("warmup"),
-            JobRequest::Precompute { .. } => Some("precompute"),
-            JobRequest::Cleanup(o) if !o.dry_run => Some("cleanup"),
-            JobRequest::Purge => Some("purge"),
+            JobRequest::Refresh { .. } => Some(JobName::Refresh),
+            JobRequest::Warmup(_) => Some(JobName::Warmup),
+            JobRequest::Precompute { .. } => Some(JobName::Precompute),
+            JobRequest::Cleanup(o) if !o.dry_run => Some(JobName::Cleanup),
+            JobRequest::Purge => Some(JobName::Purge),
             _ => None,
         }
     }
@@ -301,7 +283,7 @@ fn entry_table(entries: &[EntryInfo]) -> String {
 pub enum JobError {
     /// Another runner holds the job's lease.
     #[error("{0} is already running (in this or another voxdash process); not started")]
-    AlreadyRunning(&'static str),
+    AlreadyRunning(JobName),
     /// A parameter of the request is out of bounds.
     #[error("{field}: {reason}")]
     Invalid {
@@ -371,7 +353,7 @@ impl Started {
                 Err(e) => (false, e.to_string()),
             };
             let run = JobRun {
-                job: name.into(),
+                job: name.as_str().into(),
                 started_at,
                 duration_ms: clock.elapsed().as_secs_f64() * 1000.0,
                 outcome: if ok { "ok" } else { "failed" }.into(),
@@ -492,21 +474,5 @@ mod tests {
         let forged =
             r#"{"job":"stats","key":"user/3/weekly/2025-06-24","refresh":false,"lang":"En"}"#;
         assert!(serde_json::from_str::<JobRequest>(forged).is_err());
-    }
-
-    #[test]
-    fn only_names_shared_statistics() {
-        let err = JobRequest::refresh_named(&["dashboard".into(), "users".into()]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "--only: \"users\" is not one of dashboard, locations, learning"
-        );
-        let only = JobRequest::refresh_named(&[" learning".into()]).unwrap();
-        assert_eq!(
-            only,
-            JobRequest::Refresh {
-                keys: vec![StatKey::Learning]
-            }
-        );
     }
 }

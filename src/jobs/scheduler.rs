@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveTime, TimeZone};
 
-use super::{JobError, JobRequest, Progress};
+use super::{JobError, JobName, JobRequest, Progress};
 use crate::cache::StatsCache;
 use crate::clock::LocalTime;
 use crate::config::ScheduleConfig;
@@ -28,8 +28,8 @@ pub enum When {
 /// A scheduled job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Job {
-    /// Name, as recorded in `job_runs`.
-    pub name: &'static str,
+    /// Which job.
+    pub name: JobName,
     /// Its timing.
     pub when: When,
 }
@@ -38,19 +38,19 @@ pub struct Job {
 pub fn jobs(config: &ScheduleConfig) -> Vec<Job> {
     vec![
         Job {
-            name: "refresh",
+            name: JobName::Refresh,
             when: When::Daily(config.refresh_at),
         },
         Job {
-            name: "cleanup",
+            name: JobName::Cleanup,
             when: When::Daily(config.cleanup_at),
         },
         Job {
-            name: "precompute",
+            name: JobName::Precompute,
             when: When::Every(config.precompute_every_minutes.max(1) as i64 * 60),
         },
         Job {
-            name: "purge",
+            name: JobName::Purge,
             when: When::Every(config.purge_every_minutes.max(1) as i64 * 60),
         },
     ]
@@ -97,11 +97,11 @@ pub fn is_due(job: &Job, local: &LocalTime, last_run: Option<i64>, since: i64, n
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobWarning {
     /// The job has never run.
-    NeverRan(&'static str),
+    NeverRan(JobName),
     /// Its last run failed, with that run's summary.
-    Failed(&'static str, String),
+    Failed(JobName, String),
     /// It has not run for twice its period.
-    Overdue(&'static str),
+    Overdue(JobName),
 }
 
 impl std::fmt::Display for JobWarning {
@@ -131,11 +131,8 @@ pub fn warning(job: &Job, last: Option<&JobRun>, now: i64) -> Option<JobWarning>
 
 /// Runs the scheduled job `name` through the runner, its log lines going
 /// to the server log. A job already running elsewhere is skipped (logged).
-pub fn run_scheduled(cache: &Arc<StatsCache>, name: &str) {
-    let Some(request) = JobRequest::scheduled(name) else {
-        log::error!("job {name}: not a scheduled job");
-        return;
-    };
+pub fn run_scheduled(cache: &Arc<StatsCache>, name: JobName) {
+    let request = JobRequest::scheduled(name);
     let mut log_line = |p: Progress| {
         if let Progress::Line(line) = p {
             log::info!("{line}");
@@ -174,7 +171,7 @@ impl Scheduler {
                             .store()
                             .conn()
                             .ok()
-                            .and_then(|c| record::last(&c, job.name).ok().flatten());
+                            .and_then(|c| record::last(&c, job.name.as_str()).ok().flatten());
                         if is_due(job, &config.local, last.map(|r| r.started_at), since, now) {
                             run_scheduled(&cache, job.name);
                         }
@@ -271,13 +268,15 @@ mod tests {
         let store = Arc::new(crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap());
         // A second store on the same file stands for another process.
         let other = Arc::new(crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap());
-        let first = lease::take(&store, "test-job").unwrap().expect("free");
-        assert!(crate::jobs::lease::is_running(&other, "test-job"));
-        assert!(lease::take(&other, "test-job").unwrap().is_none());
-        assert!(lease::take(&other, "other-job").unwrap().is_some());
+        let first = lease::take(&store, JobName::Refresh)
+            .unwrap()
+            .expect("free");
+        assert!(crate::jobs::lease::is_running(&other, JobName::Refresh));
+        assert!(lease::take(&other, JobName::Refresh).unwrap().is_none());
+        assert!(lease::take(&other, JobName::Cleanup).unwrap().is_some());
         drop(first);
-        assert!(!crate::jobs::lease::is_running(&other, "test-job"));
-        assert!(lease::take(&other, "test-job").unwrap().is_some());
+        assert!(!crate::jobs::lease::is_running(&other, JobName::Refresh));
+        assert!(lease::take(&other, JobName::Refresh).unwrap().is_some());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use voxdash::clock::LocalTime;
 use voxdash::config::Config;
@@ -89,8 +90,8 @@ pub enum Command {
     /// Recompute the shared statistics (refresh_dashboard_cache).
     Refresh {
         /// Comma-separated subset of dashboard,locations,learning.
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
+        #[arg(long, value_delimiter = ',', value_parser = shared_key)]
+        only: Vec<StatKey>,
     },
     /// Warm caches (CacheWarmupService).
     Warmup {
@@ -247,8 +248,8 @@ pub struct StatsArgs {
     #[arg(long, global = true)]
     pub refresh: bool,
     /// Language of texts (en, ko, zh).
-    #[arg(long, global = true, default_value = "en")]
-    pub lang: String,
+    #[arg(long, global = true, default_value = "en", value_parser = language)]
+    pub lang: Lang,
     /// Which statistic.
     #[command(subcommand)]
     pub which: StatsCommand,
@@ -294,14 +295,14 @@ pub enum UserStats {
     /// One local day (default today).
     Daily {
         /// YYYY-MM-DD.
-        #[arg(long)]
-        date: Option<String>,
+        #[arg(long, value_parser = day("date"))]
+        date: Option<NaiveDate>,
     },
     /// One week (default this week).
     Weekly {
         /// The Monday, YYYY-MM-DD.
-        #[arg(long)]
-        week_start: Option<String>,
+        #[arg(long, value_parser = day("week_start"))]
+        week_start: Option<NaiveDate>,
     },
     /// The last 30 days.
     Analytics,
@@ -315,8 +316,8 @@ pub enum CacheCommand {
     /// List entries: key, status, age, TTL, size, changes since.
     Ls {
         /// Only entries of this kind (dashboard, subcorpus, speaker, daily, ...).
-        #[arg(long)]
-        kind: Option<String>,
+        #[arg(long, value_parser = KeyKind::parse)]
+        kind: Option<KeyKind>,
     },
     /// Print one entry's JSON envelope.
     Show {
@@ -328,8 +329,8 @@ pub enum CacheCommand {
         /// Key prefix, e.g. user/42/.
         prefix: Option<String>,
         /// Only entries of this kind (dashboard, subcorpus, speaker, daily, ...).
-        #[arg(long)]
-        kind: Option<String>,
+        #[arg(long, value_parser = KeyKind::parse)]
+        kind: Option<KeyKind>,
     },
     /// Hits, misses, stale serves and compute time per key kind (this process).
     Stats,
@@ -393,7 +394,8 @@ impl Command {
     /// The job request of a command that runs through the job runner.
     fn request(self, config: &Config) -> Result<JobRequest> {
         Ok(match self {
-            Command::Refresh { only } => JobRequest::refresh_named(&only)?,
+            Command::Refresh { only } if only.is_empty() => JobRequest::refresh_all(),
+            Command::Refresh { only } => JobRequest::Refresh { keys: only },
             Command::Warmup {
                 user,
                 force,
@@ -430,18 +432,15 @@ impl Command {
             Command::Stats(args) => JobRequest::Stats {
                 key: args.which.key(config)?,
                 refresh: args.refresh,
-                lang: Lang::parse(&args.lang)
-                    .with_context(|| format!("--lang: {:?} is not one of en, ko, zh", args.lang))?,
+                lang: args.lang,
             },
-            Command::Cache(CacheCommand::Ls { kind }) => JobRequest::CacheList {
-                kind: kind.as_deref().map(parse_kind).transpose()?,
-            },
+            Command::Cache(CacheCommand::Ls { kind }) => JobRequest::CacheList { kind },
             Command::Cache(CacheCommand::Show { key }) => JobRequest::CacheShow {
                 key: StatKey::parse(&key)?,
             },
             Command::Cache(CacheCommand::Clear { prefix, kind }) => JobRequest::CacheClear {
                 prefix: prefix.unwrap_or_default(),
-                kind: kind.as_deref().map(parse_kind).transpose()?,
+                kind,
             },
             Command::Cache(CacheCommand::Stats) => JobRequest::CacheStats,
             other => anyhow::bail!("{other:?} is not a job"),
@@ -449,9 +448,24 @@ impl Command {
     }
 }
 
-/// A key kind named on the command line.
-fn parse_kind(name: &str) -> Result<KeyKind> {
-    KeyKind::parse(name).map_err(|reason| anyhow::anyhow!("--kind: {reason}"))
+/// `--only`: one of the shared statistics.
+fn shared_key(name: &str) -> Result<StatKey, String> {
+    StatKey::shared(name.trim()).ok_or_else(|| {
+        format!(
+            "{:?} is not one of dashboard, locations, learning",
+            name.trim()
+        )
+    })
+}
+
+/// `--lang`: en, ko or zh.
+fn language(code: &str) -> Result<Lang, String> {
+    Lang::parse(code).ok_or_else(|| format!("{code:?} is not one of en, ko, zh"))
+}
+
+/// A `YYYY-MM-DD` option, checked as the web checks its `param`.
+fn day(param: &'static str) -> impl Fn(&str) -> Result<NaiveDate, String> + Clone {
+    move |text| parse_date(param, text).map_err(|e| e.to_string())
 }
 
 impl StatsCommand {
@@ -476,13 +490,13 @@ impl StatsCommand {
             StatsCommand::User { id, which } => (*id, which),
         };
         let date = match which {
-            UserStats::Daily { date: Some(d) } => parse_date("date", d)?,
+            UserStats::Daily { date: Some(d) } => *d,
             _ => today,
         };
         let monday = match which {
             UserStats::Weekly {
                 week_start: Some(d),
-            } => parse_date("week_start", d)?,
+            } => *d,
             _ => LocalTime::monday_of(today),
         };
         let [daily, weekly, analytics, courses] = StatKey::user_keys(user, date, monday)?;

@@ -108,8 +108,8 @@ fn job_status(
     let now = config.clock.now_micros();
     let mut lines = Vec::new();
     for job in crate::jobs::scheduler::jobs(&config.schedule) {
-        let last = store::jobs::last(conn, job.name)?;
-        let name = word(l, "job", job.name);
+        let last = store::jobs::last(conn, job.name.as_str())?;
+        let name = word(l, "job", job.name.as_str());
         let line = match &last {
             Some(r) => fill(
                 l,

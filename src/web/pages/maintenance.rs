@@ -39,7 +39,11 @@ fn maintenance_tables(app: &App, l: Lang) -> Result<(Vec<Table>, bool), WebError
         ..Default::default()
     };
     let plan = jobs::cleanup::plan(app.cache.store(), config, &dry_run)?;
-    let runs = store::jobs::recent(&app.cache.store().conn()?, Some("cleanup"), 20)?;
+    let runs = store::jobs::recent(
+        &app.cache.store().conn()?,
+        Some(jobs::JobName::Cleanup.as_str()),
+        20,
+    )?;
     let mut preview = Table::new(
         "preview",
         &[("rule", t(l, "maint.rule")), ("rows", t(l, "maint.rows"))],
@@ -50,7 +54,7 @@ fn maintenance_tables(app: &App, l: Lang) -> Result<(Vec<Table>, bool), WebError
             Cell::int(*n as i64),
         ]);
     }
-    let running = jobs::lease::is_running(app.cache.store(), "cleanup");
+    let running = jobs::lease::is_running(app.cache.store(), jobs::JobName::Cleanup);
     Ok((vec![preview, job_table(l, config.local.tz, &runs)], running))
 }
 
