@@ -586,4 +586,67 @@ mod tests {
         assert_eq!(t(Lang::Ko, "badge.cached"), "캐시 데이터");
         assert_eq!(t(Lang::Ko, "badge.fresh"), "최신 데이터");
     }
+
+    /// Every literal key given to `t` or `fill` in the sources, with where.
+    fn keys_used() -> Vec<(String, String)> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut used = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for call in ["t(", "fill("] {
+                for (at, _) in text.match_indices(call) {
+                    let before = text[..at].chars().next_back().unwrap_or(' ');
+                    if before.is_alphanumeric() || before == '_' || before == '.' {
+                        continue;
+                    }
+                    let rest = &text[at + call.len()..];
+                    let Some((first, after)) = rest.split_once(',') else {
+                        continue;
+                    };
+                    let plain = |c: char| c.is_ascii_alphanumeric() || "_.:&".contains(c);
+                    let Some(literal) = after.trim_start().strip_prefix('"') else {
+                        continue;
+                    };
+                    if first.trim().chars().all(plain) {
+                        let key = literal.split('"').next().unwrap_or("");
+                        used.push((key.to_string(), file.display().to_string()));
+                    }
+                }
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn every_key_the_code_asks_for_has_its_phrase_and_keys_are_unique() {
+        let used = keys_used();
+        assert!(used.len() > 100, "the scan found the calls: {}", used.len());
+        let missing: Vec<_> = used
+            .iter()
+            .filter(|(key, _)| !PHRASES.iter().any(|(k, ..)| k == key))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "phrases missing from the table: {missing:?}"
+        );
+        let mut keys: Vec<&str> = PHRASES.iter().map(|(k, ..)| *k).collect();
+        keys.sort_unstable();
+        let before = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), before, "a key is in the table twice");
+    }
 }
