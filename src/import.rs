@@ -589,62 +589,56 @@ fn real(v: &Value) -> Option<f64> {
 }
 
 /// Business rules of a loaded row; returns the names of those it breaks.
-fn violations(table: &str, v: &[Value], known: &mut Known) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    match table {
-        "uploads" if !known.users.contains(&int(&v[1]).unwrap_or(0)) => {
-            out.push("unknown_user");
-        }
+/// Values are found by column name, so the order of a spec's columns does
+/// not matter; the bounds on one column are [`rules::RULES`].
+fn violations(spec: &TableSpec, v: &[Value], known: &mut Known) -> Vec<&'static str> {
+    let at = |column: &str| {
+        spec.columns
+            .iter()
+            .position(|c| c.name == column)
+            .and_then(|i| v.get(i))
+    };
+    let id_of = |column: &str| at(column).and_then(int);
+    let mut out: Vec<&'static str> = rules::RULES
+        .iter()
+        .filter(|r| r.table == spec.table)
+        .filter(|r| at(r.column).and_then(real).is_some_and(|x| !r.holds(x)))
+        .map(|r| r.name)
+        .collect();
+    let user_known = || known.users.contains(&id_of("user_id").unwrap_or(0));
+    match spec.table {
+        "uploads" if !user_known() => out.push("unknown_user"),
         "recordings" => {
-            if !known.speakers.contains(&int(&v[1]).unwrap_or(0)) {
+            if !known.speakers.contains(&id_of("speaker_id").unwrap_or(0)) {
                 out.push("unknown_speaker");
             }
-            if let Some(upload) = int(&v[2]) {
-                if !known.uploads.contains(&upload) {
-                    out.push("unknown_upload");
-                }
+            if id_of("upload_id").is_some_and(|u| !known.uploads.contains(&u)) {
+                out.push("unknown_upload");
             }
         }
         "study_sessions" => {
-            if int(&v[6]).unwrap_or(0) < 0 {
-                out.push("negative_duration");
-            }
-            if let (Some(start), Some(end)) = (int(&v[4]), int(&v[5])) {
+            if let (Some(start), Some(end)) = (id_of("start_time"), id_of("end_time")) {
                 if end < start {
                     out.push("end_before_start");
                 }
             }
-            if let Some(r) = int(&v[7]) {
-                if !(1..=5).contains(&r) {
-                    out.push("rating_out_of_range");
-                }
-            }
-            if let Some(f) = real(&v[8]) {
-                if !(0.0..=100.0).contains(&f) {
-                    out.push("focus_out_of_range");
-                }
-            }
-            if !known.users.contains(&int(&v[1]).unwrap_or(0)) {
+            if !user_known() {
                 out.push("unknown_user");
             }
-            if let Some(course) = int(&v[2]) {
-                if !known.courses.contains(&course) {
-                    out.push("unknown_course");
-                }
+            if id_of("course_id").is_some_and(|c| !known.courses.contains(&c)) {
+                out.push("unknown_course");
             }
         }
         "course_progress" => {
-            let (user, course) = (int(&v[1]).unwrap_or(0), int(&v[2]).unwrap_or(0));
-            if !known.users.contains(&user) {
+            let (user, course) = (
+                id_of("user_id").unwrap_or(0),
+                id_of("course_id").unwrap_or(0),
+            );
+            if !user_known() {
                 out.push("unknown_user");
             }
             if !known.courses.contains(&course) {
                 out.push("unknown_course");
-            }
-            if let Some(p) = real(&v[3]) {
-                if !(0.0..=5.0).contains(&p) {
-                    out.push("proficiency_out_of_range");
-                }
             }
             let seen = known.progress_pairs.entry((user, course)).or_insert(0);
             *seen += 1;
@@ -1016,7 +1010,7 @@ impl FileLoad<'_> {
                 _ => {}
             }
         }
-        for rule in violations(self.spec.table, &self.values, known) {
+        for rule in violations(self.spec, &self.values, known) {
             *self.report.violations.entry(rule).or_insert(0) += 1;
         }
     }

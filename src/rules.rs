@@ -173,6 +173,100 @@ pub fn text(field: &'static str, value: &str) -> Result<(), Violation> {
     Ok(())
 }
 
+/// A business rule on one column: a value outside `min..=max` breaks it.
+/// Legacy data may break it (the import loads such rows and counts them,
+/// `cleanup` removes the sessions); the write API refuses it. Each rule is
+/// declared here once, and the write API ([`Rule::check`]), the import
+/// ([`Rule::holds`], by column name) and cleanup's SQL ([`Rule::broken_sql`])
+/// all derive from it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rule {
+    /// Its name in reports (`rating_out_of_range`).
+    pub name: &'static str,
+    /// The table of the column.
+    pub table: &'static str,
+    /// The column, and the field of the write API.
+    pub column: &'static str,
+    /// Smallest value that keeps the rule, if any.
+    pub min: Option<f64>,
+    /// Largest value that keeps the rule, if any.
+    pub max: Option<f64>,
+    /// What the write API says of a value that breaks it.
+    pub message: &'static str,
+}
+
+/// A session's effectiveness rating: 1 to 5.
+pub const RATING: Rule = Rule {
+    name: "rating_out_of_range",
+    table: "study_sessions",
+    column: "effectiveness_rating",
+    min: Some(1.0),
+    max: Some(5.0),
+    message: "must be between 1 and 5",
+};
+
+/// A session's focus score: 0 to 100.
+pub const FOCUS: Rule = Rule {
+    name: "focus_out_of_range",
+    table: "study_sessions",
+    column: "focus_score",
+    min: Some(0.0),
+    max: Some(100.0),
+    message: "must be between 0 and 100",
+};
+
+/// A session's duration: not negative.
+pub const DURATION: Rule = Rule {
+    name: "negative_duration",
+    table: "study_sessions",
+    column: "duration_minutes",
+    min: Some(0.0),
+    max: None,
+    message: "must be >= 0",
+};
+
+/// A course's proficiency level: 0 to 5.
+pub const PROFICIENCY: Rule = Rule {
+    name: "proficiency_out_of_range",
+    table: "course_progress",
+    column: "proficiency_level",
+    min: Some(0.0),
+    max: Some(5.0),
+    message: "must be between 0 and 5",
+};
+
+/// Every rule on one column.
+pub const RULES: [Rule; 4] = [DURATION, RATING, FOCUS, PROFICIENCY];
+
+impl Rule {
+    /// Whether `value` keeps the rule.
+    pub fn holds(&self, value: f64) -> bool {
+        self.min.map_or(true, |min| value >= min) && self.max.map_or(true, |max| value <= max)
+    }
+
+    /// `value` as the write API takes it, or what is wrong, naming the field.
+    pub fn check(&self, value: f64) -> Result<(), Violation> {
+        if self.holds(value) {
+            Ok(())
+        } else {
+            Err(violation(self.column, self.message))
+        }
+    }
+
+    /// The SQL condition of a row that breaks the rule (NULL breaks none).
+    pub fn broken_sql(&self) -> String {
+        let c = self.column;
+        let outside: Vec<String> = [
+            self.min.map(|min| format!("{c} < {min}")),
+            self.max.map(|max| format!("{c} > {max}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        format!("{c} IS NOT NULL AND ({})", outside.join(" OR "))
+    }
+}
+
 /// Longest username, in characters.
 pub const MAX_USERNAME: usize = 64;
 

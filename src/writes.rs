@@ -166,9 +166,7 @@ fn instant(field: &'static str, micros: Option<i64>) -> Result<Option<i64>, Writ
 fn session_minutes(start: i64, end: Option<i64>, given: Option<i64>) -> Result<i64, WriteError> {
     let minutes = given.unwrap_or_else(|| end.map_or(0, |e| (e - start) / 60_000_000));
     let minutes = rules::session_minutes("duration_minutes", minutes)?;
-    if minutes < 0 {
-        return Err(WriteError::invalid("duration_minutes", "must be >= 0"));
-    }
+    rules::DURATION.check(minutes as f64)?;
     Ok(minutes)
 }
 
@@ -179,17 +177,11 @@ fn check_rating_focus(rating: Option<i64>, focus: Option<f64>) -> Result<(), Wri
             "must be a finite number",
         ));
     }
-    if rating.is_some_and(|r| !(1..=5).contains(&r)) {
-        return Err(WriteError::invalid(
-            "effectiveness_rating",
-            "must be between 1 and 5",
-        ));
+    if let Some(r) = rating {
+        rules::RATING.check(r as f64)?;
     }
-    if focus.is_some_and(|f| !(0.0..=100.0).contains(&f)) {
-        return Err(WriteError::invalid(
-            "focus_score",
-            "must be between 0 and 100",
-        ));
+    if let Some(f) = focus {
+        rules::FOCUS.check(f)?;
     }
     Ok(())
 }
@@ -310,12 +302,13 @@ pub fn put_progress(
     input: ProgressInput,
 ) -> Result<(ProgressRow, bool), WriteError> {
     let level = input.proficiency_level;
-    if !level.is_finite() || !(0.0..=5.0).contains(&level) {
+    if !level.is_finite() {
         return Err(WriteError::invalid(
             "proficiency_level",
-            "must be between 0 and 5",
+            rules::PROFICIENCY.message,
         ));
     }
+    rules::PROFICIENCY.check(level)?;
     for (field, v) in [
         ("learning_hours_total", input.learning_hours_total),
         ("learning_hours_week", input.learning_hours_week),

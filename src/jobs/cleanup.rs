@@ -128,8 +128,8 @@ pub fn plan(
     let conn = store.conn()?;
     let now = config.clock.now_micros();
     let mut counts = Vec::new();
-    for (rule, clause) in m::SESSION_RULES {
-        counts.push((rule.to_string(), m::count_sessions_where(&conn, clause)?));
+    for (rule, clause) in m::session_rules() {
+        counts.push((rule.to_string(), m::count_sessions_where(&conn, &clause)?));
     }
     counts.push((
         "duplicate_progress".into(),

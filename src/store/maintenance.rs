@@ -5,31 +5,34 @@
 
 use super::{args, Conn, Engine, Result, Value};
 
-/// A rule of cleanup: its name and the `WHERE` clause over `study_sessions`.
-pub const SESSION_RULES: &[(&str, &str)] = &[
-    ("negative_duration", "duration_minutes < 0"),
-    (
-        "end_before_start",
-        "end_time IS NOT NULL AND end_time < start_time",
-    ),
-    (
-        "rating_out_of_range",
-        "effectiveness_rating IS NOT NULL AND effectiveness_rating NOT BETWEEN 1 AND 5",
-    ),
-    (
-        "focus_out_of_range",
-        "focus_score IS NOT NULL AND (focus_score < 0 OR focus_score > 100)",
-    ),
-    ("unknown_user", "user_id NOT IN (SELECT id FROM users)"),
-    (
-        "unknown_course",
-        "course_id IS NOT NULL AND course_id NOT IN (SELECT id FROM courses)",
-    ),
-];
+/// The rules of cleanup: each one's name and the `WHERE` clause over
+/// `study_sessions` of the sessions that break it. The bounds on one column
+/// come from [`crate::rules`], as the write API's and the import's do.
+pub fn session_rules() -> Vec<(&'static str, String)> {
+    use crate::rules::{DURATION, FOCUS, RATING};
+    let bound = |r: crate::rules::Rule| (r.name, r.broken_sql());
+    vec![
+        bound(DURATION),
+        (
+            "end_before_start",
+            "end_time IS NOT NULL AND end_time < start_time".into(),
+        ),
+        bound(RATING),
+        bound(FOCUS),
+        (
+            "unknown_user",
+            "user_id NOT IN (SELECT id FROM users)".into(),
+        ),
+        (
+            "unknown_course",
+            "course_id IS NOT NULL AND course_id NOT IN (SELECT id FROM courses)".into(),
+        ),
+    ]
+}
 
 /// Sessions breaking any rule.
 pub fn invalid_clause() -> String {
-    SESSION_RULES
+    session_rules()
         .iter()
         .map(|(_, w)| format!("({w})"))
         .collect::<Vec<_>>()
