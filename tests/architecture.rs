@@ -210,3 +210,48 @@ fn no_unsafe_code_in_the_library_or_the_binary() {
     assert!(files.len() > 50, "the sources were found");
     assert!(unsafe_at.is_empty(), "unsafe code at {unsafe_at:?}");
 }
+
+#[test]
+fn no_function_is_longer_than_eighty_lines() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let mut long = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let is_fn = [
+                "fn ",
+                "pub fn ",
+                "pub(crate) fn ",
+                "pub(super) fn ",
+                "const fn ",
+                "pub const fn ",
+            ]
+            .iter()
+            .any(|p| trimmed.starts_with(p));
+            if !is_fn || line.trim_end().ends_with(';') {
+                continue;
+            }
+            // The body ends at the first `}` at the indentation of `fn`.
+            let end = lines[i + 1..]
+                .iter()
+                .position(|l| l.trim_end() == format!("{indent}}}"))
+                .map_or(lines.len(), |n| i + 1 + n);
+            if end - i + 1 > 80 {
+                long.push(format!(
+                    "{}:{} ({} lines)",
+                    file.display(),
+                    i + 1,
+                    end - i + 1
+                ));
+            }
+        }
+    }
+    assert!(long.is_empty(), "functions over 80 lines: {long:?}");
+}

@@ -12,7 +12,8 @@ mod common;
 
 use common::postgres::Postgres;
 use voxdash::stats::{compute, StatKey};
-use voxdash::store::postgres::{copy_from_sqlite, PgStore, Target};
+use voxdash::store::postgres::PgStore;
+use voxdash::store::{copy_from_sqlite, Target};
 use voxdash::store::{Store, StoreError};
 
 /// Rows of `table` in the SQLite store.

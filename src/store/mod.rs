@@ -6,6 +6,7 @@
 
 pub mod accounts;
 mod conn;
+mod copy;
 mod dir_lock;
 pub mod import;
 pub mod jobs;
@@ -19,8 +20,8 @@ pub mod writes;
 
 pub(crate) use conn::args;
 pub use conn::{Conn, Engine, FromValue, Row, Tx, Value};
+pub use copy::{copy_from_sqlite, CopyReport, Target};
 pub use dir_lock::DirLock;
-pub use postgres::{copy_from_sqlite, CopyReport, Target};
 pub use view::DataView;
 
 use std::collections::BTreeMap;

@@ -3,12 +3,22 @@
 use super::app::App;
 use super::error::WebError;
 use super::reply::Reply;
+use std::fmt::Write;
+
 use crate::store;
 
 /// `GET /metrics`.
 pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
-    use std::fmt::Write;
     let mut s = String::new();
+    requests(&mut s, app);
+    computations(&mut s, app);
+    jobs(&mut s, app);
+    gauges(&mut s, app);
+    Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
+}
+
+/// Requests answered, by route and status.
+fn requests(s: &mut String, app: &App) {
     let _ = writeln!(
         s,
         "# HELP voxdash_http_requests_total Requests served, by route and status."
@@ -20,6 +30,10 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
             "voxdash_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
         );
     }
+}
+
+/// Hits, misses, stale answers and computations of the cache, by key kind.
+fn computations(s: &mut String, app: &App) {
     let snapshot = app.cache.metrics().snapshot();
     for (name, help, get) in [
         (
@@ -64,6 +78,10 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
             let _ = writeln!(s, "{name}{{kind=\"{}\"}} {}", k.name(), get(m));
         }
     }
+}
+
+/// When each job last succeeded (read from the database, any process).
+fn jobs(s: &mut String, app: &App) {
     let _ = writeln!(
         s,
         "# HELP voxdash_job_last_success_timestamp_seconds When the last successful run of each job started (any process).\n# TYPE voxdash_job_last_success_timestamp_seconds gauge"
@@ -82,6 +100,10 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
             started / 1_000_000
         );
     }
+}
+
+/// Streams, memory and whether the cache and the database answer.
+fn gauges(s: &mut String, app: &App) {
     let _ = writeln!(
         s,
         "# HELP voxdash_event_streams Open event streams (GET /api/v1/events).\n# TYPE voxdash_event_streams gauge\nvoxdash_event_streams {}",
@@ -120,7 +142,6 @@ pub(super) fn metrics(app: &App) -> Result<Reply, WebError> {
         "# HELP voxdash_database_reachable Whether the database (SQLite file or PostgreSQL) can be used now.\n# TYPE voxdash_database_reachable gauge\nvoxdash_database_reachable {}",
         u8::from(app.cache.store().health().is_ok())
     );
-    Ok(Reply::Text("text/plain; version=0.0.4; charset=utf-8", s))
 }
 
 /// This process's resident memory, from `/proc/self/status` (Linux; `None`

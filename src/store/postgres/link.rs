@@ -33,7 +33,7 @@ impl PgLink {
         self.client.is_closed()
     }
 
-    pub(super) fn client(&mut self) -> &mut Client {
+    pub(crate) fn client(&mut self) -> &mut Client {
         &mut self.client
     }
 

@@ -9,7 +9,6 @@ mod link;
 pub mod schema;
 mod view;
 
-use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use postgres::{Client, NoTls};
 
 pub use link::PgLink;
 
-use super::{Conn, DataView, Result, Store, StoreError};
+use super::{Conn, DataView, Result, StoreError};
 
 /// How long a connection attempt waits for the server.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -34,7 +33,7 @@ const POOL_SIZE: usize = 16;
 pub struct PgStore {
     config: postgres::Config,
     pool: Mutex<Vec<PgLink>>,
-    place: String,
+    pub(crate) place: String,
     /// When the server last could not be reached, with the reason.
     down: Mutex<Option<(Instant, String)>>,
 }
@@ -156,7 +155,7 @@ impl PgStore {
         }
     }
 
-    fn err(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
+    pub(crate) fn err(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
         move |source| self.error(source)
     }
 
@@ -291,7 +290,7 @@ fn schema_version(
         .get(0))
 }
 
-fn apply_migrations(
+pub(crate) fn apply_migrations(
     tx: &mut postgres::Transaction<'_>,
     from: i64,
 ) -> std::result::Result<(), postgres::Error> {
@@ -304,15 +303,6 @@ fn apply_migrations(
         )?;
     }
     Ok(())
-}
-
-/// What a copy wrote: every table with its rows, in copy order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CopyReport {
-    /// The database written (no password).
-    pub place: String,
-    /// (table, rows) in copy order.
-    pub tables: Vec<(String, u64)>,
 }
 
 /// One row in PostgreSQL's COPY text format, its values separated by tabs
@@ -358,154 +348,6 @@ fn copy_text(
         }
     }
     Ok(())
-}
-
-/// What a copy may find in its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// Nothing at all: any table there refuses the copy.
-    Empty,
-    /// voxdash's tables at this version and nothing else: their rows are
-    /// replaced (`voxdash migrate --replace`).
-    Replace,
-}
-
-/// Copies every table of the SQLite store `source` into the PostgreSQL
-/// database at `url`: the schema, the rows (COPY, triggers suspended), the
-/// write counters as they are, the identities moved past the largest id;
-/// then compares the row counts of every table. All of it in one
-/// transaction: a copy that fails, or whose counts differ, leaves the
-/// target as it was. An `Empty` target must hold no table; a `Replace`
-/// target only voxdash's, at this version, whose rows are emptied first.
-/// `progress` hears each table and its rows as it is done.
-pub fn copy_from_sqlite(
-    source: &Store,
-    url: &str,
-    target_is: Target,
-    mut progress: impl FnMut(&str, u64),
-) -> Result<CopyReport> {
-    let target = PgStore::connect(url)?;
-    let tables = target.table_count()?;
-    if tables > 0 {
-        let refuse = |what: String| StoreError::NotEmpty {
-            place: target.place.clone(),
-            what,
-        };
-        if target_is == Target::Empty {
-            return Err(refuse(format!("{tables} tables")));
-        }
-        let foreign = target.foreign_tables()?;
-        if !foreign.is_empty() {
-            return Err(refuse(format!(
-                "tables that are not voxdash's: {}",
-                foreign.join(", ")
-            )));
-        }
-        let version = target.version()?;
-        if version != schema::latest_version() {
-            return Err(refuse(format!(
-                "voxdash's tables at schema version {version}, not {}",
-                schema::latest_version()
-            )));
-        }
-    }
-    let conn = source.conn()?;
-    let conn = conn
-        .as_sqlite()
-        .ok_or_else(|| StoreError::Invalid("the data to copy is already in PostgreSQL".into()))?;
-    let snapshot = conn.unchecked_transaction()?;
-    let mut link = target.link()?;
-    let client = link.client();
-    let err = target.err();
-    let mut tx = client.transaction().map_err(&err)?;
-    if tables == 0 {
-        apply_migrations(&mut tx, 0).map_err(&err)?;
-    } else {
-        tx.batch_execute(&format!("TRUNCATE {}", schema::TABLES.join(", ")))
-            .map_err(&err)?;
-    }
-    for table in schema::TABLES {
-        tx.batch_execute(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))
-            .map_err(&err)?;
-    }
-    tx.batch_execute("DELETE FROM write_counters")
-        .map_err(&err)?;
-    let mut report = CopyReport {
-        place: target.place.clone(),
-        tables: Vec::new(),
-    };
-    for table in schema::TABLES {
-        // The columns the migrations made; SQLite has every one of them.
-        let columns: Vec<String> = tx
-            .query(
-                "SELECT column_name::text FROM information_schema.columns
-                 WHERE table_schema = current_schema() AND table_name = $1
-                 ORDER BY ordinal_position",
-                &[table],
-            )
-            .map_err(&err)?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        let list = columns.join(", ");
-        let mut stmt = snapshot.prepare(&format!("SELECT {list} FROM {table}"))?;
-        let mut rows = stmt.query([])?;
-        let mut writer = tx
-            .copy_in(&format!("COPY {table} ({list}) FROM STDIN"))
-            .map_err(&err)?;
-        let mut line = Vec::new();
-        let mut copied = 0u64;
-        while let Some(row) = rows.next()? {
-            line.clear();
-            let values = (0..columns.len())
-                .map(|i| row.get_ref(i))
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            copy_line(values, &mut line).map_err(|(i, reason)| {
-                StoreError::Invalid(format!("{table}.{}: {reason}", columns[i]))
-            })?;
-            writer.write_all(&line).map_err(|e| StoreError::DataDir {
-                path: target.place.clone().into(),
-                reason: e.to_string(),
-            })?;
-            copied += 1;
-        }
-        writer.finish().map_err(&err)?;
-        progress(table, copied);
-        report.tables.push((table.to_string(), copied));
-    }
-    for table in schema::IDENTITY_TABLES {
-        tx.query_one(
-            &format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
-            ),
-            &[],
-        )
-        .map_err(&err)?;
-    }
-    for table in schema::TABLES {
-        tx.batch_execute(&format!("ALTER TABLE {table} ENABLE TRIGGER USER"))
-            .map_err(&err)?;
-    }
-    for (table, copied) in &report.tables {
-        let in_source: i64 =
-            snapshot.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
-        let in_target: i64 = tx
-            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
-            .map_err(&err)?
-            .get(0);
-        if in_source as u64 != *copied || in_target != in_source {
-            return Err(StoreError::Invalid(format!(
-                "{table}: {in_source} rows in the data directory, {in_target} in {} after the copy; nothing was kept",
-                target.place
-            )));
-        }
-    }
-    tx.commit().map_err(&err)?;
-    snapshot.finish()?;
-    // Statistics for the planner, and the visibility map that lets the
-    // statistics' reads scan an index without visiting the table.
-    client.batch_execute("VACUUM ANALYZE").map_err(&err)?;
-    Ok(report)
 }
 
 #[cfg(test)]

@@ -140,94 +140,123 @@ fn speaker_table(l: Lang, speakers: &[SpeakerRow]) -> Table {
 /// The tables of a corpus statistic, in the order the sections show them:
 /// category, gender, SNR, months, diagnosis.
 pub(crate) fn corpus_tables(l: Lang, d: &Dashboard, within: &Filter) -> Vec<Table> {
-    let to = |name: &str, value: &str| group_href(&narrowed(within, name, value));
-    let (speakers, recordings, hours) = (
-        t(l, "dash.speakers"),
-        t(l, "dash.recordings"),
-        t(l, "dash.hours"),
-    );
-    let mut category = Table::new(
+    vec![
+        category_table(l, d, within),
+        gender_table(l, d, within),
+        snr_table(l, d),
+        months_table(l, d),
+        diagnosis_table(l, d, within),
+    ]
+}
+
+fn category_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
+    let mut table = Table::new(
         "category",
         &[
             ("category", t(l, "drill.category")),
-            ("speakers", speakers),
-            ("recordings", recordings),
-            ("hours", hours),
+            ("speakers", t(l, "dash.speakers")),
+            ("recordings", t(l, "dash.recordings")),
+            ("hours", t(l, "dash.hours")),
         ],
     );
     for g in &d.by_category {
-        category.row(vec![
-            Cell::text(group_name(l, &g.category)).link(to("category", &g.category)),
+        table.row(vec![
+            Cell::text(group_name(l, &g.category)).link(group_href(&narrowed(
+                within,
+                "category",
+                &g.category,
+            ))),
             Cell::int(g.speakers as i64),
             Cell::int(g.recordings as i64),
             Cell::num(g.duration_hours, 2),
         ]);
     }
-    let mut gender = Table::new(
+    table
+}
+
+fn gender_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
+    let mut table = Table::new(
         "gender",
         &[
             ("gender", t(l, "drill.gender")),
-            ("speakers", speakers),
-            ("recordings", recordings),
+            ("speakers", t(l, "dash.speakers")),
+            ("recordings", t(l, "dash.recordings")),
         ],
     );
     for g in &d.by_gender {
-        gender.row(vec![
-            Cell::text(group_name(l, &g.gender)).link(to("gender", &g.gender)),
+        table.row(vec![
+            Cell::text(group_name(l, &g.gender))
+                .link(group_href(&narrowed(within, "gender", &g.gender))),
             Cell::int(g.speakers as i64),
             Cell::int(g.recordings as i64),
         ]);
     }
-    let mut snr = Table::new(
+    table
+}
+
+fn snr_table(l: Lang, d: &Dashboard) -> Table {
+    let mut table = Table::new(
         "snr",
         &[
             ("band", t(l, "dash.snr_band")),
             ("range", t(l, "dash.snr_range")),
-            ("recordings", recordings),
+            ("recordings", t(l, "dash.recordings")),
         ],
     );
     for b in &d.snr.buckets {
-        snr.row(vec![
+        table.row(vec![
             Cell::text(t(l, &format!("snr.{}", b.label))),
             Cell::text(snr_range(b.min_db, b.max_db)),
             Cell::int(b.recordings as i64),
         ]);
     }
-    let mut months = Table::new(
+    table
+}
+
+fn months_table(l: Lang, d: &Dashboard) -> Table {
+    let mut table = Table::new(
         "months",
         &[
             ("month", t(l, "axis.month")),
-            ("recordings", recordings),
+            ("recordings", t(l, "dash.recordings")),
             ("new_speakers", t(l, "dash.new_speakers")),
-            ("hours", hours),
+            ("hours", t(l, "dash.hours")),
         ],
     );
     for m in &d.monthly {
-        months.row(vec![
+        table.row(vec![
             Cell::text(&m.month),
             Cell::int(m.recordings as i64),
             Cell::int(m.new_speakers as i64),
             Cell::num(m.duration_hours, 2),
         ]);
     }
-    let mut diagnosis = Table::new(
+    table
+}
+
+fn diagnosis_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
+    let mut table = Table::new(
         "diagnosis",
         &[
             ("diagnosis", t(l, "drill.diagnosis")),
-            ("speakers", speakers),
-            ("recordings", recordings),
+            ("speakers", t(l, "dash.speakers")),
+            ("recordings", t(l, "dash.recordings")),
             ("snr", t(l, "dash.mean_snr")),
         ],
     );
     for g in &d.by_diagnosis {
-        diagnosis.row(vec![
-            Cell::text(group_name(l, &g.diagnosis)).link(to("diagnosis", &g.diagnosis)),
+        table.row(vec![
+            Cell::text(group_name(l, &g.diagnosis)).link(group_href(&narrowed(
+                within,
+                "diagnosis",
+                &g.diagnosis,
+            ))),
             Cell::int(g.speakers as i64),
             Cell::int(g.recordings as i64),
             Cell::opt(g.mean_snr_db, 1),
         ]);
     }
-    vec![category, gender, snr, months, diagnosis]
+    table
 }
 
 /// An SNR band's limits: `< 10`, `10–20`, `≥ 30`.
@@ -237,6 +266,65 @@ fn snr_range(min: Option<u32>, max: Option<u32>) -> String {
         (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
         (Some(lo), None) => format!("≥ {lo}"),
         (None, None) => "–".into(),
+    }
+}
+
+/// The bars of a corpus statistic's charts: each group's leads to
+/// `within` narrowed by it.
+struct CorpusBars {
+    category: Vec<Bar>,
+    gender: Vec<Bar>,
+    diagnosis: Vec<Bar>,
+    snr: Vec<Bar>,
+    months: Vec<Bar>,
+}
+
+fn corpus_bars(l: Lang, d: &Dashboard, within: &Filter) -> CorpusBars {
+    // One bar per group, named and leading to its page.
+    let group_bars = |name: &str, groups: Vec<(&str, u64)>| -> Vec<Bar> {
+        groups
+            .into_iter()
+            .map(|(value, recordings)| Bar {
+                label: group_name(l, value),
+                value: recordings as f64,
+                href: Some(group_href(&narrowed(within, name, value))),
+            })
+            .collect()
+    };
+    let snr_label = |b: &crate::stats::corpus::SnrBucket| {
+        fill(
+            l,
+            "snr.band",
+            &[
+                ("name", t(l, &format!("snr.{}", b.label))),
+                ("range", &snr_range(b.min_db, b.max_db)),
+            ],
+        )
+    };
+    CorpusBars {
+        category: group_bars(
+            "category",
+            d.by_category
+                .iter()
+                .map(|g| (g.category.as_str(), g.recordings))
+                .collect(),
+        ),
+        gender: group_bars(
+            "gender",
+            d.by_gender
+                .iter()
+                .map(|g| (g.gender.as_str(), g.recordings))
+                .collect(),
+        ),
+        diagnosis: group_bars(
+            "diagnosis",
+            d.by_diagnosis
+                .iter()
+                .map(|g| (g.diagnosis.as_str(), g.recordings))
+                .collect(),
+        ),
+        snr: bars(&d.snr.buckets, snr_label, |b| b.recordings as f64),
+        months: bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64),
     }
 }
 
@@ -255,54 +343,13 @@ pub(crate) fn corpus_sections(
     if d.total_speakers == 0 && d.total_recordings == 0 && within.is_empty() {
         return empty_state(l);
     }
-    let to = |name: &str, value: &str| group_href(&narrowed(within, name, value));
-    // One bar per group, named and leading to its page.
-    let group_bars = |name: &str, groups: Vec<(&str, u64)>| -> Vec<Bar> {
-        groups
-            .into_iter()
-            .map(|(value, recordings)| Bar {
-                label: group_name(l, value),
-                value: recordings as f64,
-                href: Some(to(name, value)),
-            })
-            .collect()
-    };
-    let cat = group_bars(
-        "category",
-        d.by_category
-            .iter()
-            .map(|g| (g.category.as_str(), g.recordings))
-            .collect(),
-    );
-    let gender = group_bars(
-        "gender",
-        d.by_gender
-            .iter()
-            .map(|g| (g.gender.as_str(), g.recordings))
-            .collect(),
-    );
-    let diag = group_bars(
-        "diagnosis",
-        d.by_diagnosis
-            .iter()
-            .map(|g| (g.diagnosis.as_str(), g.recordings))
-            .collect(),
-    );
-    let snr = bars(
-        &d.snr.buckets,
-        |b| {
-            fill(
-                l,
-                "snr.band",
-                &[
-                    ("name", t(l, &format!("snr.{}", b.label))),
-                    ("range", &snr_range(b.min_db, b.max_db)),
-                ],
-            )
-        },
-        |b| b.recordings as f64,
-    );
-    let months = bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64);
+    let CorpusBars {
+        category: cat,
+        gender,
+        diagnosis: diag,
+        snr,
+        months,
+    } = corpus_bars(l, d, within);
     let recordings = t(l, "unit.recordings");
     let axis = |title: &'static str| Axis {
         title: t(l, title),

@@ -143,15 +143,80 @@ fn date_nav(frame: &Frame, ctx: &Ctx, day: NaiveDate, monday: NaiveDate) -> Mark
 /// `/learning/users/{id}/`.
 fn learner_view(frame: &Frame, ctx: &Ctx, v: &UserView) -> Markup {
     let l = frame.lang;
-    let (da, d) = v.daily;
-    let (wa, w) = v.weekly;
-    let (aa, a) = v.analytics;
+    let title = match &v.name {
+        Some(name) => format!("{}: {name} (#{})", t(l, "user.title"), v.user),
+        None => format!("{} #{}", t(l, "user.title"), v.user),
+    };
     let (ca, c) = v.courses;
+    layout(
+        frame,
+        html! {
+            h1 { (title) }
+            (date_nav(frame, ctx, v.daily.1.date, v.weekly.1.week_start))
+            (daily_section(frame, v))
+            (weekly_section(frame, v))
+            (analytics_section(frame, v))
+            (courses_section(frame, ca, c))
+            @if frame.staff() { (session_form(frame, v)) }
+        },
+    )
+}
+
+/// The learner's day.
+fn daily_section(frame: &Frame, v: &UserView) -> Markup {
+    let l = frame.lang;
+    let (da, d) = v.daily;
+    html! {
+        section #daily {
+            (badge(frame, da))
+            h2 { (t(l, "user.today")) " " (d.date) }
+            div.cards {
+                (stat_card(t(l, "user.sessions"), d.total_sessions.to_string()))
+                (stat_card(t(l, "user.minutes"), d.total_duration_minutes.to_string()))
+                (stat_card(t(l, "user.completed"), d.completed_sessions.to_string()))
+                (stat_card(t(l, "user.active"), d.active_sessions.to_string()))
+                (stat_card(t(l, "user.productive"), d.productive_sessions.to_string()))
+                (stat_card(t(l, "user.effectiveness"), opt(d.avg_effectiveness)))
+            }
+            p { (t(l, "user.environments")) ": " (counts(l, "env", &d.environments)) " · " (t(l, "user.devices")) ": " (counts(l, "device", &d.devices)) " · " (t(l, "user.subjects")) ": " (counts(l, "", &d.subjects)) }
+        }
+    }
+}
+
+/// The learner's week, with its daily chart.
+fn weekly_section(frame: &Frame, v: &UserView) -> Markup {
+    let l = frame.lang;
+    let (wa, w) = v.weekly;
     let week_bars = bars(
         &w.daily_breakdown,
         |b| b.date.format("%m-%d").to_string(),
         |b| b.duration_minutes as f64,
     );
+    let minutes = Axis {
+        title: t(l, "user.week"),
+        unit: t(l, "unit.minutes"),
+    };
+    html! {
+        section #weekly {
+            (badge(frame, wa))
+            h2 { (t(l, "user.week")) " " (w.week_start) " – " (w.week_end) }
+            (column_chart(minutes, t(l, "axis.day"), &week_bars))
+            div.table { table { thead { tr { th { (t(l, "axis.day")) } th { (t(l, "user.sessions")) } th { (t(l, "user.minutes")) } th { (t(l, "user.completed")) } } }
+                tbody { @for b in &w.daily_breakdown { tr { td { (b.date) } td.num { (b.sessions) } td.num { (b.duration_minutes) } td.num { (b.completed) } } } } } }
+            div.cards {
+                (stat_card(t(l, "user.active_days"), w.active_days.to_string()))
+                (stat_card(t(l, "user.streak"), w.longest_streak.to_string()))
+                (stat_card(t(l, "user.best_day"), w.most_productive_day.map(|d| d.to_string()).unwrap_or_else(|| "–".into())))
+                (stat_card(t(l, "user.consistency"), format!("{:.2}", w.consistency_score)))
+            }
+        }
+    }
+}
+
+/// The learner's last 30 days: figures, peak hours, recommendations.
+fn analytics_section(frame: &Frame, v: &UserView) -> Markup {
+    let l = frame.lang;
+    let (aa, a) = v.analytics;
     let hour_bars: Vec<Bar> = (0..24u32)
         .map(|h| Bar {
             label: h.to_string(),
@@ -159,74 +224,33 @@ fn learner_view(frame: &Frame, ctx: &Ctx, v: &UserView) -> Markup {
             href: None,
         })
         .collect();
-    let title = match &v.name {
-        Some(name) => format!("{}: {name} (#{})", t(l, "user.title"), v.user),
-        None => format!("{} #{}", t(l, "user.title"), v.user),
-    };
-    let minutes = Axis {
-        title: t(l, "user.week"),
-        unit: t(l, "unit.minutes"),
-    };
     let sessions = Axis {
         title: t(l, "user.peak_hours"),
         unit: t(l, "unit.sessions"),
     };
-    layout(
-        frame,
-        html! {
-            h1 { (title) }
-            (date_nav(frame, ctx, d.date, w.week_start))
-            section #daily {
-                (badge(frame, da))
-                h2 { (t(l, "user.today")) " " (d.date) }
-                div.cards {
-                    (stat_card(t(l, "user.sessions"), d.total_sessions.to_string()))
-                    (stat_card(t(l, "user.minutes"), d.total_duration_minutes.to_string()))
-                    (stat_card(t(l, "user.completed"), d.completed_sessions.to_string()))
-                    (stat_card(t(l, "user.active"), d.active_sessions.to_string()))
-                    (stat_card(t(l, "user.productive"), d.productive_sessions.to_string()))
-                    (stat_card(t(l, "user.effectiveness"), opt(d.avg_effectiveness)))
-                }
-                p { (t(l, "user.environments")) ": " (counts(l, "env", &d.environments)) " · " (t(l, "user.devices")) ": " (counts(l, "device", &d.devices)) " · " (t(l, "user.subjects")) ": " (counts(l, "", &d.subjects)) }
+    html! {
+        section #analytics {
+            (badge(frame, aa))
+            h2 { (t(l, "user.analytics")) }
+            div.cards {
+                (stat_card(t(l, "user.sessions"), a.total_sessions.to_string()))
+                (stat_card(t(l, "user.effectiveness"), opt(a.avg_effectiveness)))
+                (stat_card(t(l, "user.focus"), opt(a.avg_focus_score)))
+                (stat_card(t(l, "learn.avg_duration"), opt(a.avg_duration_minutes)))
+                (stat_card(t(l, "user.trend"), word(l, "trend", &a.improvement_trend)))
             }
-            section #weekly {
-                (badge(frame, wa))
-                h2 { (t(l, "user.week")) " " (w.week_start) " – " (w.week_end) }
-                (column_chart(minutes, t(l, "axis.day"), &week_bars))
-                div.table { table { thead { tr { th { (t(l, "axis.day")) } th { (t(l, "user.sessions")) } th { (t(l, "user.minutes")) } th { (t(l, "user.completed")) } } }
-                    tbody { @for b in &w.daily_breakdown { tr { td { (b.date) } td.num { (b.sessions) } td.num { (b.duration_minutes) } td.num { (b.completed) } } } } } }
-                div.cards {
-                    (stat_card(t(l, "user.active_days"), w.active_days.to_string()))
-                    (stat_card(t(l, "user.streak"), w.longest_streak.to_string()))
-                    (stat_card(t(l, "user.best_day"), w.most_productive_day.map(|d| d.to_string()).unwrap_or_else(|| "–".into())))
-                    (stat_card(t(l, "user.consistency"), format!("{:.2}", w.consistency_score)))
+            h3 { (t(l, "user.peak_hours")) }
+            (column_chart(sessions, t(l, "axis.hour"), &hour_bars))
+            h3 { (t(l, "user.recommendations")) }
+            @if a.recommendations.is_empty() {
+                p.empty { (t(l, "user.no_recommendations")) }
+            } @else {
+                ul.recommendations {
+                    @for r in &a.recommendations { li data-code=(r.code) { (crate::i18n::recommendation(l, &r.code)) } }
                 }
             }
-            section #analytics {
-                (badge(frame, aa))
-                h2 { (t(l, "user.analytics")) }
-                div.cards {
-                    (stat_card(t(l, "user.sessions"), a.total_sessions.to_string()))
-                    (stat_card(t(l, "user.effectiveness"), opt(a.avg_effectiveness)))
-                    (stat_card(t(l, "user.focus"), opt(a.avg_focus_score)))
-                    (stat_card(t(l, "learn.avg_duration"), opt(a.avg_duration_minutes)))
-                    (stat_card(t(l, "user.trend"), word(l, "trend", &a.improvement_trend)))
-                }
-                h3 { (t(l, "user.peak_hours")) }
-                (column_chart(sessions, t(l, "axis.hour"), &hour_bars))
-                h3 { (t(l, "user.recommendations")) }
-                @if a.recommendations.is_empty() {
-                    p.empty { (t(l, "user.no_recommendations")) }
-                } @else {
-                    ul.recommendations {
-                        @for r in &a.recommendations { li data-code=(r.code) { (crate::i18n::recommendation(l, &r.code)) } }
-                    }
-                }
-            }
-            (courses_section(frame, ca, c))
-            @if frame.staff() { (session_form(frame, v)) }
-        },
-    )
+        }
+    }
 }
 
 /// The course summary of the learner page.
