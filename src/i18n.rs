@@ -52,7 +52,7 @@ impl Lang {
                 })
                 .unwrap_or(1.0);
             if let Some(lang) = Lang::parse(tag) {
-                if best.map_or(true, |(bq, _)| q > bq) {
+                if best.is_none_or(|(bq, _)| q > bq) {
                     best = Some((q, lang));
                 }
             }

@@ -884,7 +884,7 @@ impl Loader<'_> {
                 continue;
             }
             load.loaded(&mut self.known);
-            if load.report.rows_read % 65_536 == 0 {
+            if load.report.rows_read.is_multiple_of(65_536) {
                 let byte = load.record.position().map(|p| p.byte()).unwrap_or(0);
                 self.bar.set_position(base_bytes + byte);
             }

@@ -241,7 +241,7 @@ pub const RULES: [Rule; 4] = [DURATION, RATING, FOCUS, PROFICIENCY];
 impl Rule {
     /// Whether `value` keeps the rule.
     pub fn holds(&self, value: f64) -> bool {
-        self.min.map_or(true, |min| value >= min) && self.max.map_or(true, |max| value <= max)
+        self.min.is_none_or(|min| value >= min) && self.max.is_none_or(|max| value <= max)
     }
 
     /// `value` as the write API takes it, or what is wrong, naming the field.

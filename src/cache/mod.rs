@@ -821,9 +821,7 @@ impl StatsCache {
         kind: Option<KeyKind>,
     ) -> Result<usize, CacheError> {
         self.remove_where(&[prefix], |k| {
-            kind.map_or(true, |kind| {
-                StatKey::parse(k).is_ok_and(|key| key.kind() == kind)
-            })
+            kind.is_none_or(|kind| StatKey::parse(k).is_ok_and(|key| key.kind() == kind))
         })
     }
 
@@ -916,10 +914,10 @@ impl StatsCache {
             .keys("user/")?
             .into_iter()
             .filter(|k| {
-                !stored
+                stored
                     .get(k)
                     .and_then(|bytes| Entry::decode(bytes))
-                    .is_some_and(|e| e.expires_at() > now)
+                    .is_none_or(|e| e.expires_at() <= now)
             })
             .collect();
         let removed = self.backend.remove(&victims)?;

@@ -187,7 +187,7 @@ impl RedisBackend {
                 let mut refusing = self.refusing.lock().unwrap_or_else(|e| e.into_inner());
                 let log_now = refusing
                     .as_ref()
-                    .map_or(true, |(logged, _)| logged.elapsed() >= REFUSAL_LOG_EVERY);
+                    .is_none_or(|(logged, _)| logged.elapsed() >= REFUSAL_LOG_EVERY);
                 if log_now {
                     log::warn!(
                         "stats cache at {} refuses writes (said at most once a minute): {reason}",

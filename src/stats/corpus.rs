@@ -288,7 +288,7 @@ impl Corpus {
                 acc.snr_n += 1;
             }
         }
-        if first.map_or(true, |f| at < f) {
+        if first.is_none_or(|f| at < f) {
             *first = Some(at);
         }
     }

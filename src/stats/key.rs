@@ -84,7 +84,7 @@ impl Filter {
             (&self.gender, gender),
         ]
         .iter()
-        .all(|(want, have)| want.as_deref().map_or(true, |w| w == *have))
+        .all(|(want, have)| want.as_deref().is_none_or(|w| w == *have))
     }
 }
 

@@ -231,7 +231,7 @@ pub fn weekly(
     }
     let mut best: Option<&DayBreakdown> = None;
     for d in breakdown.iter().filter(|d| d.duration_minutes > 0) {
-        if best.map_or(true, |b| d.duration_minutes > b.duration_minutes) {
+        if best.is_none_or(|b| d.duration_minutes > b.duration_minutes) {
             best = Some(d);
         }
     }

@@ -63,7 +63,7 @@ impl Audience {
         match self {
             Audience::All => true,
             Audience::Learner(user) => {
-                StatKey::parse(key).is_ok_and(|k| k.user().map_or(true, |u| u == user))
+                StatKey::parse(key).is_ok_and(|k| k.user().is_none_or(|u| u == user))
             }
         }
     }

@@ -2,7 +2,7 @@
 //! host: the same tables and write counters as SQLite (`schema`), the
 //! statistics' rows read through the same [`DataView`] seam (`view`), and
 //! the copy of an embedded data directory into an empty database
-//! ([`copy_from_sqlite`], `voxdash migrate --to`), and the pooled links
+//! ([`super::copy_from_sqlite`], `voxdash migrate --to`), and the pooled links
 //! every other module's SQL runs on through `store::Conn` (`link`).
 
 mod link;
