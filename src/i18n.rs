@@ -149,7 +149,7 @@ pub fn recommendation(lang: Lang, code: &str) -> String {
 
 /// (key, English, Korean, Chinese).
 const PHRASES: &[(&str, &str, &str, &str)] = &[
-    // Recommendations (stats.md codes).
+    // Recommendations (the codes of docs/statistics.md).
     (
         "rec.short_sessions",
         "Your sessions are short; try blocks of at least 30 minutes.",

@@ -1,5 +1,5 @@
 //! `voxdash import DIR`: loads a folder of CSV files in the format of
-//! `data-format.md` into the store — columns by header name, upsert by id,
+//! `docs/import-format.md` into the store — columns by header name, upsert by id,
 //! format errors as `file:line: column: reason`, dirty legacy rows loaded and
 //! counted by business rule, `--strict` all-or-nothing.
 

@@ -1,18 +1,28 @@
 //! voxdash: statistics of a voice-data lab and its practice platform, kept in
-//! SQLite, cached in redb, served as pages and JSON by one binary.
+//! SQLite (or PostgreSQL), cached in redb (or Redis), served as pages and
+//! JSON by one binary.
 //!
-//! Data flows one way: `store` → `stats` → `cache` → `web` / `cli`.
+//! Data flows one way: `store` → `stats` → `cache` → `jobs` → `web` / `cli`
+//! (`docs/ARCHITECTURE.md` has the map and the flows).
 //!
 //! - [`clock`]: "now" (`VOXDASH_NOW`) and local calendar arithmetic.
-//! - [`config`]: data directory, zone, cache policy, schedule.
-//! - [`store`]: SQLite, migrations, write counters, accounts, job record.
-//! - [`accounts`]: password hashes and tokens.
-//! - [`jobs`]: refresh, warm-up, precompute.
-//! - [`rules`]: bounds on values where they enter (import and write API).
-//! - [`import`]: the CSV import format.
-//! - [`stats`]: pure computations of every statistic of `stats.md`.
-//! - [`cache`]: the redb stats cache (fresh / cached / stale).
+//! - [`rules`]: bounds on values where they enter, and the business rules
+//!   the write API, the import and cleanup share.
 //! - [`i18n`]: English, Korean and Chinese texts.
+//! - [`accounts`]: password hashes and tokens.
+//! - [`demo`]: the demo dataset.
+//! - [`config`]: data directory, zone, cache policy, schedule, server limits.
+//! - [`store`]: SQLite or PostgreSQL: migrations, write counters, accounts,
+//!   the job record and lease, the statistics' rows, the copy into PostgreSQL.
+//! - [`stats`]: pure computations of every statistic of `docs/statistics.md`.
+//! - [`import`]: the CSV import format of `docs/import-format.md`.
+//! - [`cache`]: the stats cache (fresh / cached / stale) in a redb file or Redis.
+//! - [`jobs`]: refresh, warm-up, precompute, cleanup, purge, admin commands,
+//!   through one runner; the scheduler.
+//! - [`writes`]: the domain writes of the API (sessions, progress, recordings).
+//! - [`control`]: the control channel through which the CLI reaches a server.
+//! - [`web`]: the HTTP server, pages, JSON API, event streams, `/metrics`.
+//! - [`cli`]: the commands, called by the thin binary.
 
 pub mod accounts;
 pub mod cache;

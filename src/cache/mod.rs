@@ -195,7 +195,7 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The JSON envelope of stats.md, texts in `lang`.
+    /// The JSON envelope of docs/statistics.md, texts in `lang`.
     pub fn envelope(&self, lang: Lang) -> serde_json::Value {
         json!({
             "key": self.key.to_string(),

@@ -1,4 +1,4 @@
-//! Names of the statistics: the cache keys of product.md
+//! Names of the statistics: the cache keys of docs/cache.md
 //! (`dashboard`, `user/42/daily/2025-06-26`, ...), parsed and printed.
 
 use std::fmt;
@@ -88,7 +88,7 @@ impl Filter {
     }
 }
 
-/// One statistic, identified as in the cache-key table of product.md.
+/// One statistic, identified as in the key table of docs/cache.md.
 /// Serialized as its text form, so a key crosses the control channel as
 /// the same string it has in the cache.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

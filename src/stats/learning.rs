@@ -93,7 +93,7 @@ pub struct Analytics {
     pub peak_hours: BTreeMap<u32, u64>,
     /// `improving`, `declining` or `stable`.
     pub improvement_trend: String,
-    /// Recommendations in the order of stats.md; texts are added per language.
+    /// Recommendations in the order of docs/statistics.md; texts are added per language.
     pub recommendations: Vec<Recommendation>,
 }
 

@@ -1,4 +1,4 @@
-//! Statistics of `stats.md`: typed results and pure computations over one
+//! Statistics of `docs/statistics.md`: typed results and pure computations over one
 //! SQLite read transaction, so all numbers of one statistic come from one
 //! consistent snapshot. Nothing here caches; `cache` does.
 

@@ -20,7 +20,7 @@ pub const COUNTED_TABLES: &[&str] = &[
 
 /// Migration `i` (0-based) brings the schema from version `i` to `i + 1`.
 pub const MIGRATIONS: &[&str] = &[
-    // 1: the lab's data, as in data-format.md.
+    // 1: the lab's data, as in docs/import-format.md.
     r#"
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,

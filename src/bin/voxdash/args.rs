@@ -66,7 +66,7 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Load a folder of CSV files (see data-format.md).
+    /// Load a folder of CSV files (see docs/import-format.md).
     Import {
         /// The folder.
         dir: PathBuf,
