@@ -175,22 +175,7 @@ fn warmup_of_a_user_and_clearing_by_prefix() {
 #[test]
 fn accounts_and_tokens() {
     let dir = imported();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_voxdash"))
-        .arg("--data-dir")
-        .arg(dir.path())
-        .args(["user", "add", "user00002", "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::user_add(dir.path(), "user00002");
     assert!(out.status.success());
     // The imported profile got the password: no second account.
     assert!(

@@ -9,41 +9,16 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::server::{get, sign_in, start, start_with, Running};
+use common::server::{get, metric, sign_in, start, start_with, Running};
 
 /// An event stream opened by hand: its socket, after the head.
 struct Stream {
     lines: BufReader<TcpStream>,
 }
 
-/// Opens `GET /api/v1/events` with `headers`; the status line and the head.
+/// Opens `GET /api/v1/events` with `headers`; the status line and the stream.
 fn open(r: &Running, headers: &[(&str, &str)]) -> (String, Stream) {
-    let mut socket = TcpStream::connect(&r.addr).unwrap();
-    let mut head = format!("GET /api/v1/events HTTP/1.1\r\nHost: {}\r\n", r.addr);
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    socket.write_all(head.as_bytes()).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let mut lines = BufReader::new(socket);
-    let mut status = String::new();
-    let started = Instant::now();
-    while status.is_empty() && started.elapsed() < Duration::from_secs(5) {
-        let _ = lines.read_line(&mut status);
-    }
-    loop {
-        let mut line = String::new();
-        match lines.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(_) if line == "\r\n" => break,
-            Ok(_) => {}
-            Err(_) if started.elapsed() > Duration::from_secs(5) => break,
-            Err(_) => {}
-        }
-    }
+    let (status, _, lines) = common::http::open_event_stream(&r.addr, headers);
     (status, Stream { lines })
 }
 
@@ -63,15 +38,6 @@ impl Stream {
         }
         (lines, false)
     }
-}
-
-fn metric(r: &Running, name: &str) -> u64 {
-    let body = get(r, "/metrics", &[]).body;
-    body.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} in {body}"))
-        .parse()
-        .unwrap()
 }
 
 fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
@@ -334,26 +300,6 @@ fn a_flood_of_made_up_keys_keeps_memory_bounded_and_others_entries() {
     }
 }
 
-/// `voxdash user add NAME --password-stdin` on `dir`; its output.
-fn user_add(dir: &std::path::Path, name: &str) -> std::process::Output {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_voxdash"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["user", "add", name, "--password-stdin"])
-        .env("VOXDASH_NOW", common::SAMPLE_NOW)
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse\n")
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn a_new_account_never_takes_the_id_of_orphan_sessions() {
     let dir = common::imported_dir();
@@ -365,7 +311,7 @@ fn a_new_account_never_takes_the_id_of_orphan_sessions() {
         .unwrap();
     assert!(orphan > largest_profile, "the sample has orphan sessions");
     drop(conn);
-    let out = user_add(dir.path(), "newcomer");
+    let out = common::user_add(dir.path(), "newcomer");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
     let id = voxdash::store::accounts::by_username(&store.conn().unwrap(), "newcomer")
@@ -379,7 +325,7 @@ fn a_new_account_never_takes_the_id_of_orphan_sessions() {
 #[test]
 fn usernames_are_checked_and_compared_ignoring_case() {
     let dir = common::imported_dir();
-    assert!(user_add(dir.path(), "staff1").status.success());
+    assert!(common::user_add(dir.path(), "staff1").status.success());
     for (name, says) in [
         ("Staff1", "taken by user \"staff1\""),
         ("staff1", "user passwd staff1"),
@@ -388,13 +334,13 @@ fn usernames_are_checked_and_compared_ignoring_case() {
         (" padded", "not allowed"),
         (&"x".repeat(5000), "longer than 64"),
     ] {
-        let out = user_add(dir.path(), name);
+        let out = common::user_add(dir.path(), name);
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{name:?} was accepted");
         assert!(said.contains(says), "{name:?}: {said}");
     }
     // Full-width letters are the plain name, in its one form.
-    let out = user_add(dir.path(), "ｎｅｗ");
+    let out = common::user_add(dir.path(), "ｎｅｗ");
     assert!(
         out.status.success(),
         "{}",
@@ -409,21 +355,14 @@ fn usernames_are_checked_and_compared_ignoring_case() {
 #[test]
 fn the_import_refuses_a_username_that_differs_only_by_case() {
     let dir = common::imported_dir();
-    let csv = common::temp_dir();
-    std::fs::write(
-        csv.path().join("users.csv"),
+    let (said, _) = common::import_file(
+        dir.path(),
+        "users.csv",
         "id,username,display_name,is_staff,created_at\n\
          50,USER00003,,0,2025-01-01T00:00:00Z\n\
          51,zero\u{200B}width,,0,2025-01-01T00:00:00Z\n\
          52,fine,,0,2025-01-01T00:00:00Z\n",
-    )
-    .unwrap();
-    let out = common::run_cli(
-        env!("CARGO_BIN_EXE_voxdash"),
-        dir.path(),
-        &["import", csv.path().to_str().unwrap()],
     );
-    let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("users.csv:2: username"), "{said}");
     assert!(said.contains("user 3 (ignoring case)"), "{said}");
     assert!(said.contains("users.csv:3: username"), "{said}");
@@ -497,12 +436,7 @@ fn a_failed_sign_in_does_not_log_what_was_typed_as_a_name() {
 
 /// A number of the server's `/metrics`.
 fn served_metric(served: &common::Served, name: &str) -> u64 {
-    let body = String::from_utf8(served.get("/metrics").1).unwrap();
-    body.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} in {body}"))
-        .parse()
-        .unwrap()
+    common::metric_in(&String::from_utf8(served.get("/metrics").1).unwrap(), name)
 }
 
 #[test]
@@ -555,20 +489,13 @@ fn csv_exports_neutralise_values_a_spreadsheet_would_run() {
 #[test]
 fn an_import_header_of_a_million_columns_is_refused_at_once() {
     let dir = common::temp_dir();
-    let csv = common::temp_dir();
     let header: Vec<String> = (0..1_000_000).map(|i| format!("c{i}")).collect();
-    std::fs::write(
-        csv.path().join("users.csv"),
-        format!("id,username,{}\n", header.join(",")),
-    )
-    .unwrap();
-    let out = common::run_cli(
-        env!("CARGO_BIN_EXE_voxdash"),
+    let (said, succeeded) = common::import_file(
         dir.path(),
-        &["import", csv.path().to_str().unwrap()],
+        "users.csv",
+        &format!("id,username,{}\n", header.join(",")),
     );
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    assert!(!succeeded);
     assert!(
         said.contains("users.csv: the header has 1000002 columns; at most 256 are read"),
         "{said}"

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::server::{call, get, sign_in, start, start_with, Running};
+use common::server::{call, get, metric, sign_in, start, start_with, Running};
 
 /// An open event stream: the head read, events read line by line.
 struct Events {
@@ -17,32 +17,13 @@ struct Events {
 
 impl Events {
     fn open(r: &Running, headers: &[(&str, &str)]) -> Events {
-        let mut stream = TcpStream::connect(&r.addr).unwrap();
-        let mut head = format!("GET /api/v1/events HTTP/1.1\r\nHost: {}\r\n", r.addr);
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let mut lines = BufReader::new(stream);
-        let mut status = String::new();
-        lines.read_line(&mut status).unwrap();
+        let (status, head, lines) = common::http::open_event_stream(&r.addr, headers);
         assert!(status.starts_with("HTTP/1.1 200"), "{status}");
-        let mut content_type = String::new();
-        loop {
-            let mut line = String::new();
-            lines.read_line(&mut line).unwrap();
-            if line.to_ascii_lowercase().starts_with("content-type:") {
-                content_type = line.clone();
-            }
-            if line == "\r\n" {
-                break;
-            }
-        }
-        assert!(content_type.contains("text/event-stream"), "{content_type}");
+        assert!(
+            head.iter()
+                .any(|h| h.starts_with("content-type:") && h.contains("text/event-stream")),
+            "{head:?}"
+        );
         Events { lines }
     }
 
@@ -160,15 +141,6 @@ fn threads_named(prefix: &str) -> usize {
         .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
         .filter(|name| name.starts_with(prefix))
         .count()
-}
-
-fn metric(r: &Running, name: &str) -> u64 {
-    let body = get(r, "/metrics", &[]).body;
-    body.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} in {body}"))
-        .parse()
-        .unwrap()
 }
 
 #[test]

@@ -125,6 +125,43 @@ fn dechunk(mut raw: &[u8]) -> std::io::Result<Vec<u8>> {
     }
 }
 
+/// Opens `GET /api/v1/events` with `headers` and reads the answer's head:
+/// its status line, its header lines (lower-case), and the connection,
+/// ready for the stream's lines (reads time out after 200 ms).
+pub fn open_event_stream(
+    addr: &str,
+    headers: &[(&str, &str)],
+) -> (String, Vec<String>, std::io::BufReader<TcpStream>) {
+    use std::io::BufRead;
+    let mut socket = TcpStream::connect(addr).unwrap();
+    let mut head = format!("GET /api/v1/events HTTP/1.1\r\nHost: {addr}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    socket.write_all(head.as_bytes()).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut lines = std::io::BufReader::new(socket);
+    let started = std::time::Instant::now();
+    let mut status = String::new();
+    while status.is_empty() && started.elapsed() < Duration::from_secs(5) {
+        let _ = lines.read_line(&mut status);
+    }
+    let mut header_lines = Vec::new();
+    while started.elapsed() < Duration::from_secs(5) {
+        let mut line = String::new();
+        match lines.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(_) if line == "\r\n" => break,
+            Ok(_) => header_lines.push(line.trim_end().to_ascii_lowercase()),
+            Err(_) => {}
+        }
+    }
+    (status, header_lines, lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::dechunk;

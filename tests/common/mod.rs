@@ -166,6 +166,54 @@ pub fn run_cli_with_env(
         .unwrap()
 }
 
+/// The number on the line `NAME VALUE` of a `/metrics` answer.
+pub fn metric_in(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} in {metrics}"))
+        .parse()
+        .unwrap()
+}
+
+/// `voxdash user add NAME --password-stdin` on `data`, the password
+/// `correct horse` given on standard input.
+pub fn user_add(data: &Path, name: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_voxdash"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["user", "add", name, "--password-stdin"])
+        .env("VOXDASH_NOW", SAMPLE_NOW)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse\n")
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// `voxdash import` on `data` of a folder holding one file `name` with
+/// `text`; what the command said on stderr, and whether it succeeded.
+pub fn import_file(data: &Path, name: &str, text: &str) -> (String, bool) {
+    let folder = temp_dir();
+    std::fs::write(folder.path().join(name), text).unwrap();
+    let out = run_cli(
+        env!("CARGO_BIN_EXE_voxdash"),
+        data,
+        &["import", folder.path().to_str().unwrap()],
+    );
+    (
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
 /// A new data directory with the sample imported by the `voxdash` binary.
 pub fn imported_dir() -> tempfile::TempDir {
     let dir = temp_dir();

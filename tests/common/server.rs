@@ -181,6 +181,11 @@ pub fn get(r: &Running, path: &str, headers: &[(&str, &str)]) -> Reply {
     call(r, "GET", path, headers, "")
 }
 
+/// A number of the server's `/metrics` (the line `NAME VALUE`).
+pub fn metric(r: &Running, name: &str) -> u64 {
+    super::metric_in(&get(r, "/metrics", &[]).body, name)
+}
+
 /// The value of `name="csrf_token"` in a page.
 pub fn csrf_in(body: &str) -> String {
     body.split("name=\"csrf_token\" value=\"")
