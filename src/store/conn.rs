@@ -438,19 +438,41 @@ impl Drop for Tx<'_, '_> {
     }
 }
 
-/// `?N` and `?` parameters as PostgreSQL's `$N`, leaving quoted text alone.
+/// `?N` and `?` parameters as PostgreSQL's `$N`. What is not SQL code is
+/// left as written: text in single quotes (`''` inside), identifiers in
+/// double quotes, `-- line` and `/* block */` comments.
 pub(crate) fn numbered_parameters(sql: &str) -> String {
+    /// Where the scan is.
+    #[derive(PartialEq)]
+    enum In {
+        Code,
+        Text,
+        Identifier,
+        LineComment,
+        BlockComment,
+    }
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.chars().peekable();
-    let mut quoted = false;
+    let mut state = In::Code;
     let mut next = 0;
     while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                quoted = !quoted;
-                out.push(c);
+        out.push(c);
+        state = match (state, c) {
+            (In::Code, '\'') => In::Text,
+            (In::Text, '\'') if chars.peek() == Some(&'\'') => {
+                // `''` is a quote inside the text.
+                out.push(chars.next().unwrap_or('\''));
+                In::Text
             }
-            '?' if !quoted => {
+            (In::Text, '\'') => In::Code,
+            (In::Code, '"') => In::Identifier,
+            (In::Identifier, '"') => In::Code,
+            (In::Code, '-') if chars.peek() == Some(&'-') => In::LineComment,
+            (In::LineComment, '\n') => In::Code,
+            (In::Code, '/') if chars.peek() == Some(&'*') => In::BlockComment,
+            (In::BlockComment, '/') if out.ends_with("*/") => In::Code,
+            (In::Code, '?') => {
+                out.pop();
                 let mut digits = String::new();
                 while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
                     digits.push(*d);
@@ -462,9 +484,10 @@ pub(crate) fn numbered_parameters(sql: &str) -> String {
                 }
                 out.push('$');
                 out.push_str(&digits);
+                In::Code
             }
-            _ => out.push(c),
-        }
+            (state, _) => state,
+        };
     }
     out
 }
@@ -480,6 +503,20 @@ mod tests {
             "SELECT a FROM t WHERE b = $1 AND c = $12 OR d = '?2'"
         );
         assert_eq!(numbered_parameters("VALUES (?, ?)"), "VALUES ($1, $2)");
+    }
+
+    #[test]
+    fn text_identifiers_and_comments_keep_their_question_marks() {
+        assert_eq!(
+            numbered_parameters("SELECT 'it''s ?1', \"odd?col\" FROM t -- why ?2\nWHERE a = ?3"),
+            "SELECT 'it''s ?1', \"odd?col\" FROM t -- why ?2\nWHERE a = $3"
+        );
+        assert_eq!(
+            numbered_parameters("/* ?1 */ SELECT ?2 /* a */ + ?"),
+            "/* ?1 */ SELECT $2 /* a */ + $1"
+        );
+        assert_eq!(numbered_parameters("SELECT '' , ?1"), "SELECT '' , $1");
+        assert_eq!(numbered_parameters("SELECT 10 - ?1"), "SELECT 10 - $1");
     }
 
     #[test]
