@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -146,6 +146,8 @@ pub struct Broadcaster {
     queue: SyncSender<Message>,
     max_streams: usize,
     dropped: Arc<AtomicU64>,
+    /// Set when the broadcaster is dropped.
+    stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -191,15 +193,18 @@ impl Broadcaster {
             })
             .expect("spawn the event queue");
         let shared = Arc::clone(&registry);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("event streams".into())
-            .spawn(move || Writer::new(shared, check).run(&messages))
+            .spawn(move || Writer::new(shared, check).run(&messages, &stopped))
             .expect("spawn the event broadcaster");
         Broadcaster {
             registry,
             queue,
             max_streams: max_streams.max(1),
             dropped,
+            stop,
             thread: Some(thread),
         }
     }
@@ -283,8 +288,9 @@ impl Broadcaster {
 
 impl Drop for Broadcaster {
     fn drop(&mut self) {
-        // A full queue still stops the thread: it looks at the registry,
-        // emptied here, at its next sweep.
+        // The flag stops the thread even when the queue is full and the
+        // message cannot be sent; the message only wakes it sooner.
+        self.stop.store(true, Ordering::SeqCst);
         lock(&self.registry).open.clear();
         self.queue.try_send(Message::Stop).ok();
         if let Some(t) = self.thread.take() {
@@ -321,8 +327,8 @@ impl Writer {
         }
     }
 
-    fn run(mut self, messages: &Receiver<Message>) {
-        loop {
+    fn run(mut self, messages: &Receiver<Message>, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
             match messages.recv_timeout(SWEEP) {
                 Ok(Message::Event(event)) => self.send_event(&event),
                 Ok(Message::Open(mut stream)) => {
