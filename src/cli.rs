@@ -484,7 +484,9 @@ pub fn user_passwd(config: &Config, name: &str, password_stdin: bool) -> Result<
     Ok(true)
 }
 
-/// `voxdash user list`.
+/// `voxdash user list`. Names from before the username rule may hold
+/// control or invisible characters: they are shown escaped (`\u{200b}`),
+/// never sent raw to the terminal.
 pub fn user_list(config: &Config) -> Result<bool> {
     let store = open_store(config)?;
     let conn = store.conn()?;
@@ -495,10 +497,13 @@ pub fn user_list(config: &Config) -> Result<bool> {
     for a in store::accounts::list(&conn)? {
         row(
             &a.id.to_string(),
-            &a.username,
+            &a.username.escape_debug().to_string(),
             if a.is_staff { "yes" } else { "no" },
             if a.has_password { "set" } else { "-" },
-            &a.display_name.unwrap_or_default(),
+            &a.display_name
+                .unwrap_or_default()
+                .escape_debug()
+                .to_string(),
         );
     }
     Ok(true)

@@ -591,3 +591,27 @@ fn a_redis_that_refuses_writes_is_reported_and_recovers() {
     assert_eq!(healthz(&served), "ok\n");
     assert_eq!(served_metric(&served, "voxdash_cache_writable"), 1);
 }
+
+#[test]
+fn user_list_shows_control_and_invisible_characters_of_old_names_escaped() {
+    let dir = common::imported_dir();
+    // A name from before the rule, written straight into the database.
+    rusqlite::Connection::open(dir.path().join("voxdash.db"))
+        .unwrap()
+        .execute(
+            "INSERT INTO users (id, username, is_staff, created_at) VALUES (900, ?1, 0, 0)",
+            ["old\u{1b}[31mname\u{200b}"],
+        )
+        .unwrap();
+    let out = common::run_cli(env!("CARGO_BIN_EXE_voxdash"), dir.path(), &["user", "list"]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains("old\\u{1b}[31mname\\u{200b}"), "{list}");
+    assert!(
+        !list.contains('\u{1b}') && !list.contains('\u{200b}'),
+        "{list}"
+    );
+    assert!(
+        list.contains("사용자 3") || list.contains("user00003"),
+        "{list}"
+    );
+}
