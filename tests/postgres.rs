@@ -74,7 +74,7 @@ fn every_statistic_computed_from_postgresql_agrees_exactly_with_sqlite() {
         assert_eq!(copied, rows(&store, table), "{table}");
         assert!(copied > 0, "{table} is empty in the sample");
     }
-    let target = PgStore::connect(&url).unwrap();
+    let target = Store::attach_postgres(&url).unwrap();
     let keys = every_key(&store);
     assert!(keys.len() > 50, "{} keys", keys.len());
     for key in keys {
@@ -113,7 +113,7 @@ fn writes_in_postgresql_are_counted_by_its_triggers_as_in_sqlite() {
     let (_dir, store, _) = common::sample_store();
     let url = pg.database("lab");
     copy_from_sqlite(&store, &url, Target::Empty, |_, _| {}).unwrap();
-    let target = PgStore::connect(&url).unwrap();
+    let target = Store::attach_postgres(&url).unwrap();
     let elderly = [Some("elderly"), None, None];
     let patient = [Some("patient"), None, None];
     let moved = [Some("moved"), None, None];
@@ -136,7 +136,9 @@ fn writes_in_postgresql_are_counted_by_its_triggers_as_in_sqlite() {
     // Speaker 1 is elderly: a recording of theirs counts for them and their
     // group, not for patients.
     target
-        .execute(
+        .conn()
+        .unwrap()
+        .batch(
             "INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s)
              VALUES (1, 'new.wav', 0, 1.5)",
         )
@@ -148,14 +150,18 @@ fn writes_in_postgresql_are_counted_by_its_triggers_as_in_sqlite() {
     assert_eq!(after[3], before[3]);
     // Moving speaker 1 to another group counts for both groups.
     target
-        .execute("UPDATE speakers SET category = 'moved' WHERE id = 1")
+        .conn()
+        .unwrap()
+        .batch("UPDATE speakers SET category = 'moved' WHERE id = 1")
         .unwrap();
     let moved_now = counters();
     assert_eq!(moved_now[2], after[2] + 1);
     assert_eq!(moved_now[4], after[4] + 1);
     // A study session counts for its learner and its table.
     target
-        .execute(
+        .conn()
+        .unwrap()
+        .batch(
             "INSERT INTO study_sessions (user_id, start_time, duration_minutes, is_active)
              VALUES (2, 0, 30, 0)",
         )

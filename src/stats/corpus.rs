@@ -215,8 +215,8 @@ impl Selection<'_> {
 }
 
 impl Corpus {
-    fn add_speakers(&mut self, view: &dyn DataView, selection: Selection) -> Result<()> {
-        view.speakers(selection.speakers(), &mut |r| {
+    fn add_speakers(&mut self, view: &DataView, selection: Selection) -> Result<()> {
+        view.speakers(selection.speakers(), |r| {
             let groups = SpeakerGroups {
                 category: self.categories.slot(r.category),
                 gender: self.genders.slot(r.gender),
@@ -232,11 +232,11 @@ impl Corpus {
 
     fn add_recordings(
         &mut self,
-        view: &dyn DataView,
+        view: &DataView,
         local: &LocalTime,
         selection: Selection,
     ) -> Result<()> {
-        view.recordings(selection.speakers(), &mut |r| {
+        view.recordings(selection.speakers(), |r| {
             self.add_recording(r.speaker, r.recorded_at, r.duration_s, r.snr_db, local);
         })?;
         for (_, first) in self.speakers.values() {
@@ -331,17 +331,13 @@ fn group_rows<G>(
 }
 
 /// Computes the dashboard. Memory grows with speakers and months, not recordings.
-pub fn dashboard(view: &dyn DataView, local: &LocalTime) -> Result<Dashboard> {
+pub fn dashboard(view: &DataView, local: &LocalTime) -> Result<Dashboard> {
     dashboard_of(view, local, Selection::All)
 }
 
 /// Computes the dashboard over the speakers of `selection` and their
 /// recordings only: every field defined as for the whole corpus.
-pub fn dashboard_of(
-    view: &dyn DataView,
-    local: &LocalTime,
-    selection: Selection,
-) -> Result<Dashboard> {
+pub fn dashboard_of(view: &DataView, local: &LocalTime, selection: Selection) -> Result<Dashboard> {
     let mut c = Corpus {
         snr_values: (!matches!(selection, Selection::All)).then(Vec::new),
         ..Corpus::default()
@@ -409,7 +405,7 @@ fn median_of(mut values: Vec<f64>) -> Option<f64> {
 }
 
 /// The median through the SNR index: constant memory whatever the table size.
-fn median_snr(view: &dyn DataView, measured: u64) -> Result<Option<f64>> {
+fn median_snr(view: &DataView, measured: u64) -> Result<Option<f64>> {
     if measured == 0 {
         return Ok(None);
     }

@@ -145,7 +145,7 @@ pub struct Learning {
 type Session = SessionRow;
 
 /// A user's sessions with `lo <= start_time < hi`, in start order.
-fn sessions(view: &dyn DataView, user: i64, lo: i64, hi_exclusive: i64) -> Result<Vec<Session>> {
+fn sessions(view: &DataView, user: i64, lo: i64, hi_exclusive: i64) -> Result<Vec<Session>> {
     Ok(view.sessions_of(user, lo, hi_exclusive)?)
 }
 
@@ -164,7 +164,7 @@ fn mean_rating<'a>(items: impl Iterator<Item = &'a Session>) -> Option<f64> {
 }
 
 /// One user's local day.
-pub fn daily(view: &dyn DataView, local: &LocalTime, user: i64, date: NaiveDate) -> Result<Daily> {
+pub fn daily(view: &DataView, local: &LocalTime, user: i64, date: NaiveDate) -> Result<Daily> {
     let (lo, hi) = local.day_range(date);
     let list = sessions(view, user, lo, hi)?;
     let mut out = Daily {
@@ -191,12 +191,7 @@ pub fn daily(view: &dyn DataView, local: &LocalTime, user: i64, date: NaiveDate)
 }
 
 /// One user's week from `monday` (the caller checks it is a Monday).
-pub fn weekly(
-    view: &dyn DataView,
-    local: &LocalTime,
-    user: i64,
-    monday: NaiveDate,
-) -> Result<Weekly> {
+pub fn weekly(view: &DataView, local: &LocalTime, user: i64, monday: NaiveDate) -> Result<Weekly> {
     let days: Vec<NaiveDate> = (0..7).map(|i| monday + Duration::days(i)).collect();
     let lo = local.start_of_day(days[0]);
     let hi = local.start_of_day(days[6] + Duration::days(1));
@@ -265,7 +260,7 @@ pub fn weekly(
 }
 
 /// One user's last 30 days up to `now` (both ends included).
-pub fn analytics(view: &dyn DataView, local: &LocalTime, user: i64, now: i64) -> Result<Analytics> {
+pub fn analytics(view: &DataView, local: &LocalTime, user: i64, now: i64) -> Result<Analytics> {
     let window_start = now - days_micros(30);
     let half = now - days_micros(15);
     let list = sessions(view, user, window_start, now.saturating_add(1))?;
@@ -343,7 +338,7 @@ pub fn analytics(view: &dyn DataView, local: &LocalTime, user: i64, now: i64) ->
 }
 
 /// One user's course summary over their progress rows.
-pub fn courses(view: &dyn DataView, user: i64) -> Result<Courses> {
+pub fn courses(view: &DataView, user: i64) -> Result<Courses> {
     let mut out = Courses {
         total_courses: 0,
         avg_proficiency: None,
@@ -371,7 +366,7 @@ pub fn courses(view: &dyn DataView, user: i64) -> Result<Courses> {
 }
 
 /// Platform-wide figures, in one pass over the sessions.
-pub fn platform(view: &dyn DataView, local: &LocalTime, now: i64) -> Result<Learning> {
+pub fn platform(view: &DataView, local: &LocalTime, now: i64) -> Result<Learning> {
     let today = local.date(now);
     let (today_lo, today_hi) = local.day_range(today);
     let week_lo = local.start_of_day(today - Duration::days(6));
@@ -381,7 +376,7 @@ pub fn platform(view: &dyn DataView, local: &LocalTime, now: i64) -> Result<Lear
     let (mut duration_sum, mut n) = (0i64, 0u64);
     let mut environments: HashMap<String, u64> = HashMap::new();
     let mut devices: HashMap<String, u64> = HashMap::new();
-    view.all_sessions(&mut |r| {
+    view.all_sessions(|r| {
         users.insert(r.user);
         if r.start >= week_lo && r.start < today_hi {
             sessions_week += 1;

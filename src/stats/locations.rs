@@ -130,7 +130,7 @@ impl IpRegions {
     }
 
     /// Loads the table from the store, in file order.
-    pub fn load(view: &dyn DataView) -> Result<IpRegions> {
+    pub fn load(view: &DataView) -> Result<IpRegions> {
         let rows = view.ip_regions()?;
         Ok(IpRegions::new(
             rows.iter().map(|(c, r)| (c.as_str(), r.as_str())),
@@ -179,10 +179,10 @@ struct Uploads {
 }
 
 impl Uploads {
-    fn read(view: &dyn DataView, table: &IpRegions) -> Result<Uploads> {
+    fn read(view: &DataView, table: &IpRegions) -> Result<Uploads> {
         let per_upload = view.recordings_per_upload()?;
         let mut u = Uploads::default();
-        view.uploads(&mut |r| {
+        view.uploads(|r| {
             u.total += 1;
             let entry = u.by_region.entry(r.region.unwrap_or_default()).or_default();
             entry.0 += 1;
@@ -207,7 +207,7 @@ impl Uploads {
 }
 
 /// Computes the locations statistic.
-pub fn locations(view: &dyn DataView) -> Result<Locations> {
+pub fn locations(view: &DataView) -> Result<Locations> {
     let table = IpRegions::load(view)?;
     let u = Uploads::read(view, &table)?;
     let total_regions = u.by_region.keys().filter(|r| !r.is_empty()).count() as u64;

@@ -98,7 +98,7 @@ pub struct Computed {
 }
 
 /// The write count of the tables (or of the user's rows) that `key` reads.
-pub fn revision(view: &dyn DataView, key: &StatKey) -> Result<u64> {
+pub fn revision(view: &DataView, key: &StatKey) -> Result<u64> {
     Ok(match key {
         StatKey::Dashboard => view.tables_revision(&["speakers", "recordings"])?,
         StatKey::Locations => view.tables_revision(&["uploads", "recordings", "ip_regions"])?,
@@ -117,7 +117,7 @@ pub fn revision(view: &dyn DataView, key: &StatKey) -> Result<u64> {
 /// Computes `key` over `view`: with a snapshot (`Store::snapshot`), the
 /// revision and every number come from the same data. Fails with
 /// `UnknownUser` for an unknown user id.
-pub fn compute(view: &dyn DataView, config: &Config, key: &StatKey) -> Result<Computed> {
+pub fn compute(view: &DataView, config: &Config, key: &StatKey) -> Result<Computed> {
     let rev = revision(view, key)?;
     if let Some(user) = key.user() {
         if !view.user_is_known(user)? {

@@ -1,8 +1,10 @@
 //! The store of the lab's data: SQLite (`DATA_DIR/voxdash.db`, the
 //! default) or PostgreSQL (`database_url`), chosen when it is opened.
-//! Opening, pragmas, migrations, a small connection pool per engine
-//! ([`Conn`]), and the write counters the stats cache reads. Every SQL
-//! statement of the program lives in this module's files.
+//! Opening, migrations, a pool of connections per engine (`r2d2`), one
+//! way to reach either ([`Conn`]), and the rows the statistics read
+//! ([`DataView`]). Every SQL statement of the program lives in this
+//! module's files; the engines differ only in `sqlite`, `postgres` and the
+//! few statements [`Conn::dialect`] chooses between.
 
 pub mod accounts;
 mod conn;
@@ -15,21 +17,23 @@ pub mod maintenance;
 pub mod postgres;
 pub mod schema;
 pub mod speakers;
+mod sqlite;
+mod value;
 pub mod view;
 pub mod writes;
 
-pub(crate) use conn::args;
-pub use conn::{Conn, Engine, FromValue, Row, Tx, Value};
+pub use conn::{Conn, Engine, Tx};
 pub use copy::{copy_from_sqlite, CopyReport, Target};
 pub use dir_lock::DirLock;
+pub use sqlite::LOCK_WAIT;
+pub(crate) use value::args;
+pub use value::{Column, FromValue, Row, RowRef, Value};
 pub use view::DataView;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +70,15 @@ pub enum StoreError {
     /// A row asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// No connection to the SQLite file could be had in time (every one of
+    /// the pool busy for [`LOCK_WAIT`], or the file cannot be opened).
+    #[error("no connection to {place}: {reason}")]
+    NoConnection {
+        /// The database file.
+        place: String,
+        /// Why.
+        reason: String,
+    },
     /// A value breaks a rule of the store (e.g. a duplicate username).
     #[error("{0}")]
     Invalid(String),
@@ -130,32 +143,12 @@ pub struct Store {
 }
 
 enum Kept {
-    /// A path and a pool of connections: a `rusqlite::Connection` is `Send`
-    /// but not `Sync`, so they are pooled behind a `Mutex<Vec<_>>`.
+    /// A path and a pool of connections to it.
     Sqlite {
         path: PathBuf,
-        pool: Mutex<Vec<Connection>>,
+        pool: r2d2::Pool<sqlite::SqliteFiles>,
     },
     Postgres(Box<postgres::PgStore>),
-}
-
-/// How long a connection waits for a lock another connection holds.
-pub const LOCK_WAIT: Duration = Duration::from_secs(30);
-
-/// Waits for a busy database in short steps, up to [`LOCK_WAIT`]. SQLite's
-/// own busy timeout sleeps up to 100 ms between tries, so under a steady
-/// write load a cleanup batch or a write would lose tens of milliseconds
-/// each time it meets another writer; write transactions here last about a
-/// millisecond, so a step of at most 1 ms wastes little.
-fn wait_for_lock(tries: i32) -> bool {
-    let step = Duration::from_micros((50 * (tries as u64 + 1)).min(1000));
-    // After the first 20 tries every step is 1 ms.
-    let waited = step * (tries as u32).saturating_sub(20) + Duration::from_millis(10);
-    if waited >= LOCK_WAIT {
-        return false;
-    }
-    std::thread::sleep(step);
-    true
 }
 
 /// What `voxdash check` and `restore` learn of a database file, each part
@@ -313,6 +306,15 @@ pub fn ensure_data_dir(dir: &Path) -> Result<()> {
 }
 
 impl Store {
+    fn sqlite(path: &Path) -> Store {
+        Store {
+            kept: Kept::Sqlite {
+                path: path.to_path_buf(),
+                pool: sqlite::pool(path),
+            },
+        }
+    }
+
     /// Opens (creating if needed) the database at `path` and migrates it to
     /// the latest schema. Fails if the file is newer than this binary.
     pub fn open(path: &Path) -> Result<Store> {
@@ -323,14 +325,9 @@ impl Store {
             path: path.to_path_buf(),
             reason: format!("cannot create the database ({e})"),
         })?;
-        let mut conn = connect_sqlite(path)?;
+        let mut conn = sqlite::connect(path)?;
         migrate(&mut conn, path, schema::latest_version())?;
-        Ok(Store {
-            kept: Kept::Sqlite {
-                path: path.to_path_buf(),
-                pool: Mutex::new(vec![conn]),
-            },
-        })
+        Ok(Store::sqlite(path))
     }
 
     /// Connects to the PostgreSQL database at `url` and migrates it to the
@@ -365,7 +362,7 @@ impl Store {
     pub fn health(&self) -> Result<()> {
         match &self.kept {
             Kept::Sqlite { .. } => Ok(()),
-            Kept::Postgres(pg) => pg.conn()?.batch("SELECT 1"),
+            Kept::Postgres(_) => self.conn()?.batch("SELECT 1"),
         }
     }
 
@@ -394,11 +391,11 @@ impl Store {
         }
     }
 
-    /// A connection from the pool (a new one when the pool is empty).
+    /// A connection from the pool.
     pub fn conn(&self) -> Result<Conn<'_>> {
         match &self.kept {
-            Kept::Sqlite { path, pool } => Ok(Conn::sqlite(pool, checkout(path, pool)?)),
-            Kept::Postgres(pg) => pg.conn(),
+            Kept::Sqlite { .. } => Ok(Conn::sqlite(self.sqlite_conn()?)),
+            Kept::Postgres(pg) => Ok(Conn::postgres(pg, pg.link()?)),
         }
     }
 
@@ -406,17 +403,13 @@ impl Store {
     /// transaction), as the statistics read it.
     pub fn snapshot<T, E: From<StoreError>>(
         &self,
-        read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
+        read: impl FnOnce(&DataView) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        if let Kept::Postgres(pg) = &self.kept {
-            return pg.snapshot(read);
-        }
-        let mut conn = self.sqlite_conn()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(StoreError::from)?;
-        let out = read(&view::SqliteView::new(&tx))?;
-        tx.finish().map_err(StoreError::from)?;
+        let conn = self.conn()?;
+        let tx = conn.read_transaction()?;
+        let out = read(&DataView::new(&tx))?;
+        // Nothing was written: the end only releases the snapshot.
+        tx.commit()?;
         Ok(out)
     }
 
@@ -424,22 +417,19 @@ impl Store {
     /// question (a revision), cheaper than a snapshot on every page view.
     pub fn glance<T, E: From<StoreError>>(
         &self,
-        read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
+        read: impl FnOnce(&DataView) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        if let Kept::Postgres(pg) = &self.kept {
-            return pg.glance(read);
-        }
-        let conn = self.sqlite_conn()?;
-        read(&view::SqliteView::new(&conn))
+        let conn = self.conn()?;
+        read(&DataView::new(&conn))
     }
 
-    /// A SQLite connection of the pool (the caller gives it back by
-    /// dropping the guard); an error on PostgreSQL.
-    fn sqlite_conn(&self) -> Result<SqliteGuard<'_>> {
+    /// A SQLite connection of the pool (given back when dropped); an
+    /// error on PostgreSQL.
+    fn sqlite_conn(&self) -> Result<r2d2::PooledConnection<sqlite::SqliteFiles>> {
         match &self.kept {
-            Kept::Sqlite { path, pool } => Ok(SqliteGuard {
-                pool,
-                conn: Some(checkout(path, pool)?),
+            Kept::Sqlite { path, pool } => pool.get().map_err(|e| StoreError::NoConnection {
+                place: path.display().to_string(),
+                reason: e.to_string(),
             }),
             Kept::Postgres(pg) => Err(StoreError::Unsupported(format!(
                 "the data is in PostgreSQL ({}), not in a SQLite file",
@@ -470,13 +460,8 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::NotFound(format!("database {}", path.display())));
         }
-        let conn = connect_sqlite(path)?;
-        Ok(Store {
-            kept: Kept::Sqlite {
-                path: path.to_path_buf(),
-                pool: Mutex::new(vec![conn]),
-            },
-        })
+        sqlite::connect(path)?;
+        Ok(Store::sqlite(path))
     }
 
     /// Moves everything in the write-ahead log into the database file
@@ -522,67 +507,6 @@ impl Store {
     }
 }
 
-/// A SQLite connection out of the pool, given back when dropped.
-struct SqliteGuard<'a> {
-    pool: &'a Mutex<Vec<Connection>>,
-    conn: Option<Connection>,
-}
-
-impl std::ops::Deref for SqliteGuard<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.conn.as_ref().expect("connection present until drop")
-    }
-}
-
-impl std::ops::DerefMut for SqliteGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn.as_mut().expect("connection present until drop")
-    }
-}
-
-impl Drop for SqliteGuard<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            if conn.is_autocommit() {
-                let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-                if pool.len() < 16 {
-                    pool.push(conn);
-                }
-            }
-        }
-    }
-}
-
-/// A connection of `pool`, or a new one to `path` when the pool is empty.
-fn checkout(path: &Path, pool: &Mutex<Vec<Connection>>) -> Result<Connection> {
-    let pooled = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    match pooled {
-        Some(conn) => Ok(conn),
-        None => connect_sqlite(path),
-    }
-}
-
-/// Opens a SQLite connection with the pragmas every connection uses.
-fn connect_sqlite(path: &Path) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_handler(Some(wait_for_lock))?;
-    conn.set_prepared_statement_cache_capacity(64);
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
-         PRAGMA foreign_keys = OFF;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;",
-    )?;
-    Ok(conn)
-}
-
 /// Applies the migrations after the file's current version up to `target`,
 /// each in its own transaction. Exposed so tests can build an older schema.
 pub fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
@@ -617,36 +541,6 @@ pub fn migrate(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The sum of the write counts of `tables`, in one query and without
-/// building the whole table (the hot path of every cache read). One key
-/// lookup per table: `IN (?1, ?2, ?3)` or `OR` would make SQLite build and
-/// drop a temporary b-tree on every run, which cost a page view about a
-/// tenth of its time.
-pub fn read_revision_sum(conn: &Connection, tables: &[&str]) -> Result<u64> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT COALESCE((SELECT inserts + updates + deletes FROM write_counters WHERE table_name = ?1), 0)
-              + COALESCE((SELECT inserts + updates + deletes FROM write_counters WHERE table_name = ?2), 0)
-              + COALESCE((SELECT inserts + updates + deletes FROM write_counters WHERE table_name = ?3), 0)",
-    )?;
-    let name = |i: usize| tables.get(i).copied().unwrap_or("");
-    debug_assert!(tables.len() <= 3, "at most three tables per statistic");
-    let n: i64 = stmt.query_row([name(0), name(1), name(2)], |r| r.get(0))?;
-    Ok(n as u64)
-}
-
-/// Writes to one user's study sessions and course progress, counted by triggers.
-pub fn read_user_revision(conn: &Connection, user_id: i64) -> Result<(u64, u64)> {
-    use rusqlite::OptionalExtension;
-    let mut stmt =
-        conn.prepare_cached("SELECT sessions, progress FROM user_revisions WHERE user_id = ?1")?;
-    let row = stmt
-        .query_row([user_id], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-        })
-        .optional()?;
-    Ok(row.unwrap_or((0, 0)))
 }
 
 /// Users with a study session starting at or after `since` (µs), or every

@@ -1,14 +1,12 @@
 //! What the statistics read: typed rows over one consistent view of the data
 //! (one read transaction). The arithmetic of every statistic lives in
-//! `stats`, once; an engine only says how its rows are read, by implementing
-//! [`DataView`]. This file holds SQLite's implementation and its SQL.
+//! `stats`, once; the reads live here, once for both engines, on
+//! [`Conn`]. Only the planner hints of the two largest reads differ.
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension};
-
 use super::speakers::{GroupFilter, GROUP_WHERE};
-use super::Result;
+use super::{args, Conn, Result, Value};
 
 /// Which speakers a dashboard covers.
 #[derive(Debug, Clone, Copy)]
@@ -117,278 +115,288 @@ pub struct UploadRow {
     pub region: Option<String>,
 }
 
-/// One consistent view of the data, as the statistics read it. Methods that
-/// visit many rows call `each` once per row, in the engine's order unless
-/// said otherwise.
-pub trait DataView {
-    /// Writes counted for these tables (the sum of their counters).
-    fn tables_revision(&self, tables: &[&str]) -> Result<u64>;
-    /// Writes counted for a learner: (study sessions, course progress).
-    fn user_revision(&self, user: i64) -> Result<(u64, u64)>;
-    /// Writes counted for the groups a filter selects.
-    fn group_revision(&self, filter: GroupFilter) -> Result<u64>;
-    /// Writes counted for one speaker (its row and its recordings).
-    fn speaker_revision(&self, speaker: i64) -> Result<u64>;
-    /// Whether a learner exists (an account, or sessions of theirs).
-    fn user_is_known(&self, user: i64) -> Result<bool>;
-    /// Whether a speaker exists.
-    fn speaker_exists(&self, speaker: i64) -> Result<bool>;
-    /// The speakers of a selection.
-    fn speakers(&self, which: Speakers, each: &mut dyn FnMut(SpeakerRow)) -> Result<()>;
-    /// The recordings of a selection's speakers (with `All`, every one),
-    /// by speaker id, then recorded_at, duration_s, snr_db (no SNR first)
-    /// and id: one order for every engine, so sums agree to the bit.
-    fn recordings(&self, which: Speakers, each: &mut dyn FnMut(RecordingRow)) -> Result<()>;
-    /// Measured SNR values in ascending order: `take` of them from `offset`.
-    fn snr_in_order(&self, offset: u64, take: u64) -> Result<Vec<f64>>;
-    /// A learner's sessions with `from <= start < until`, by start then id.
-    fn sessions_of(&self, user: i64, from: i64, until: i64) -> Result<Vec<SessionRow>>;
-    /// A learner's course progress, in the order it was stored.
-    fn progress_of(&self, user: i64) -> Result<Vec<ProgressRow>>;
-    /// Every study session.
-    fn all_sessions(&self, each: &mut dyn FnMut(PlatformSession<'_>)) -> Result<()>;
-    /// The address-to-region table (CIDR, region), in file order.
-    fn ip_regions(&self) -> Result<Vec<(String, String)>>;
-    /// Recordings per upload id (uploads without recordings absent).
-    fn recordings_per_upload(&self) -> Result<HashMap<i64, u64>>;
-    /// Every upload.
-    fn uploads(&self, each: &mut dyn FnMut(UploadRow)) -> Result<()>;
+/// One consistent view of the data, as the statistics read it (a
+/// connection, normally inside a read transaction). Methods that visit many
+/// rows call `each` once per row, streamed.
+pub struct DataView<'c> {
+    conn: &'c Conn<'c>,
 }
 
-/// SQLite's view: a connection, normally inside a read transaction.
-pub struct SqliteView<'c> {
-    conn: &'c Connection,
-}
-
-impl<'c> SqliteView<'c> {
-    /// The view through `conn` (open a transaction first for one snapshot).
-    pub fn new(conn: &'c Connection) -> SqliteView<'c> {
-        SqliteView { conn }
+impl Speakers<'_> {
+    /// The statement's parameters: none for the whole corpus, the group's
+    /// three values, or the speaker's id.
+    fn args(self) -> Vec<Value> {
+        match self {
+            Speakers::All => Vec::new(),
+            Speakers::Group(group) => group.iter().map(|v| Value::from(*v)).collect(),
+            Speakers::One(id) => vec![Value::from(id)],
+        }
     }
 }
 
-/// Runs `stmt` with the parameters of `which`: none for the whole corpus,
-/// the group's three values, or the speaker's id.
-fn query<'s>(
-    stmt: &'s mut rusqlite::Statement<'_>,
-    which: Speakers,
-) -> rusqlite::Result<rusqlite::Rows<'s>> {
-    match which {
-        Speakers::All => stmt.query([]),
-        Speakers::Group(group) => stmt.query(group),
-        Speakers::One(id) => stmt.query([id]),
-    }
-}
-
-impl DataView for SqliteView<'_> {
-    fn tables_revision(&self, tables: &[&str]) -> Result<u64> {
-        super::read_revision_sum(self.conn, tables)
+impl<'c> DataView<'c> {
+    /// The view through `conn` (begin a read transaction first for one
+    /// snapshot).
+    pub fn new(conn: &'c Conn<'c>) -> DataView<'c> {
+        DataView { conn }
     }
 
-    fn user_revision(&self, user: i64) -> Result<(u64, u64)> {
-        super::read_user_revision(self.conn, user)
-    }
-
-    fn group_revision(&self, filter: GroupFilter) -> Result<u64> {
-        let n: i64 = self
-            .conn
-            .prepare_cached(super::speakers::GROUP_REVISION)?
-            .query_row(filter, |r| r.get(0))?;
+    /// Writes counted for these tables (the sum of their counters, at most
+    /// three). One key lookup per table: `IN (...)` would make SQLite build
+    /// and drop a temporary b-tree on every run, a tenth of a page view.
+    pub fn tables_revision(&self, tables: &[&str]) -> Result<u64> {
+        debug_assert!(tables.len() <= 3, "at most three tables per statistic");
+        let name = |i: usize| tables.get(i).copied().unwrap_or("");
+        let n: i64 = self.conn.query_value(
+            "SELECT COALESCE((SELECT inserts + updates + deletes FROM write_counters WHERE table_name = ?1), 0)
+                  + COALESCE((SELECT inserts + updates + deletes FROM write_counters WHERE table_name = ?2), 0)
+                  + COALESCE((SELECT inserts + updates + deletes FROM write_counters WHERE table_name = ?3), 0)",
+            args![name(0), name(1), name(2)],
+        )?;
         Ok(n as u64)
     }
 
-    fn speaker_revision(&self, speaker: i64) -> Result<u64> {
-        let n: Option<i64> = self
-            .conn
-            .prepare_cached(super::speakers::SPEAKER_REVISION)?
-            .query_row([speaker], |r| r.get(0))
-            .optional()?;
-        Ok(n.unwrap_or(0) as u64)
+    /// Writes counted for a learner: (study sessions, course progress).
+    pub fn user_revision(&self, user: i64) -> Result<(u64, u64)> {
+        let row = self.conn.query_opt(
+            "SELECT sessions, progress FROM user_revisions WHERE user_id = ?1",
+            args![user],
+        )?;
+        match row {
+            Some(r) => Ok((r.get::<i64>(0)? as u64, r.get::<i64>(1)? as u64)),
+            None => Ok((0, 0)),
+        }
     }
 
-    fn user_is_known(&self, user: i64) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached(super::accounts::USER_IS_KNOWN)?
-            .query_row([user], |r| r.get(0))?)
+    /// Writes counted for the groups a filter selects.
+    pub fn group_revision(&self, filter: GroupFilter) -> Result<u64> {
+        super::speakers::group_revision(self.conn, filter)
     }
 
-    fn speaker_exists(&self, speaker: i64) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT EXISTS(SELECT 1 FROM speakers WHERE id = ?1)")?
-            .query_row([speaker], |r| r.get(0))?)
+    /// Writes counted for one speaker (its row and its recordings).
+    pub fn speaker_revision(&self, speaker: i64) -> Result<u64> {
+        super::speakers::speaker_revision(self.conn, speaker)
     }
 
-    fn speakers(&self, which: Speakers, each: &mut dyn FnMut(SpeakerRow)) -> Result<()> {
-        let columns = "SELECT id, category, gender, diagnosis";
-        let mut stmt = match which {
-            Speakers::All => self.conn.prepare(&format!("{columns} FROM speakers"))?,
-            Speakers::Group(_) => self
-                .conn
-                .prepare(&format!("{columns} FROM speakers s WHERE {GROUP_WHERE}"))?,
-            Speakers::One(_) => self
-                .conn
-                .prepare(&format!("{columns} FROM speakers WHERE id = ?1"))?,
+    /// Whether a learner exists (an account, or sessions of theirs).
+    pub fn user_is_known(&self, user: i64) -> Result<bool> {
+        super::accounts::user_is_known(self.conn, user)
+    }
+
+    /// Whether a speaker exists.
+    pub fn speaker_exists(&self, speaker: i64) -> Result<bool> {
+        self.conn.query_value(
+            "SELECT EXISTS(SELECT 1 FROM speakers WHERE id = ?1)",
+            args![speaker],
+        )
+    }
+
+    /// The speakers of a selection.
+    pub fn speakers(&self, which: Speakers, mut each: impl FnMut(SpeakerRow)) -> Result<()> {
+        let columns = "SELECT s.id, s.category, s.gender, s.diagnosis FROM speakers s";
+        let sql = match which {
+            Speakers::All => columns.to_string(),
+            Speakers::Group(_) => format!("{columns} WHERE {GROUP_WHERE}"),
+            Speakers::One(_) => format!("{columns} WHERE s.id = ?1"),
         };
-        let mut rows = query(&mut stmt, which)?;
-        while let Some(r) = rows.next()? {
+        self.conn.each(&sql, &which.args(), |r| {
             each(SpeakerRow {
                 id: r.get(0)?,
                 category: r.get(1)?,
                 gender: r.get(2)?,
                 diagnosis: r.get(3)?,
             });
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    fn recordings(&self, which: Speakers, each: &mut dyn FnMut(RecordingRow)) -> Result<()> {
-        // Every engine hands the rows over in one order, by speaker, then
-        // (recorded_at, duration_s, snr_db, id): sums of reals then add up
-        // in the same order and agree to the last bit. Here that is the
-        // covering index's own order, so nothing is sorted; a group or a
-        // speaker reads only its speakers' recordings through it (CROSS
-        // JOIN keeps speakers, in id order, the outer loop).
+    /// The recordings of a selection's speakers (with `All`, every one),
+    /// by speaker id, then recorded_at, duration_s, snr_db (no SNR first)
+    /// and id: one order for every engine, so sums of reals add up in the
+    /// same order and agree to the last bit.
+    pub fn recordings(&self, which: Speakers, mut each: impl FnMut(RecordingRow)) -> Result<()> {
+        // SQLite: the covering index's own order, so nothing is sorted; a
+        // group or a speaker reads only its speakers' recordings through
+        // it (CROSS JOIN keeps speakers, in id order, the outer loop).
+        // PostgreSQL: the same order asked for, which its index gives.
         let sql = match which {
-            Speakers::All => "SELECT speaker_id, recorded_at, duration_s, snr_db
-                 FROM recordings INDEXED BY recordings_speaker
-                 ORDER BY speaker_id, recorded_at, duration_s, snr_db, id"
+            Speakers::All => self
+                .conn
+                .dialect(
+                    "SELECT speaker_id, recorded_at, duration_s, snr_db
+                     FROM recordings INDEXED BY recordings_speaker
+                     ORDER BY speaker_id, recorded_at, duration_s, snr_db, id",
+                    "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings
+                     ORDER BY speaker_id, recorded_at, duration_s, snr_db NULLS FIRST, id",
+                )
                 .to_string(),
-            Speakers::Group(_) => format!(
-                "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
-                 FROM (SELECT s.id FROM speakers s WHERE {GROUP_WHERE}) g
-                 CROSS JOIN recordings r INDEXED BY recordings_speaker ON r.speaker_id = g.id"
-            ),
-            Speakers::One(_) => "SELECT speaker_id, recorded_at, duration_s, snr_db
-                 FROM recordings INDEXED BY recordings_speaker WHERE speaker_id = ?1"
+            Speakers::Group(_) => self
+                .conn
+                .dialect(
+                    &format!(
+                        "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
+                         FROM (SELECT s.id FROM speakers s WHERE {GROUP_WHERE}) g
+                         CROSS JOIN recordings r INDEXED BY recordings_speaker ON r.speaker_id = g.id"
+                    ),
+                    &format!(
+                        "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
+                         FROM speakers s JOIN recordings r ON r.speaker_id = s.id
+                         WHERE {GROUP_WHERE}
+                         ORDER BY s.id, r.recorded_at, r.duration_s, r.snr_db NULLS FIRST, r.id"
+                    ),
+                )
+                .to_string(),
+            Speakers::One(_) => self
+                .conn
+                .dialect(
+                    "SELECT speaker_id, recorded_at, duration_s, snr_db
+                     FROM recordings INDEXED BY recordings_speaker WHERE speaker_id = ?1",
+                    "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings
+                     WHERE speaker_id = ?1
+                     ORDER BY recorded_at, duration_s, snr_db NULLS FIRST, id",
+                )
                 .to_string(),
         };
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = query(&mut stmt, which)?;
-        while let Some(r) = rows.next()? {
+        self.conn.each(&sql, &which.args(), |r| {
             each(RecordingRow {
                 speaker: r.get(0)?,
                 recorded_at: r.get(1)?,
                 duration_s: r.get(2)?,
                 snr_db: r.get(3)?,
             });
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    fn snr_in_order(&self, offset: u64, take: u64) -> Result<Vec<f64>> {
-        let mut stmt = self.conn.prepare(
+    /// Measured SNR values in ascending order: `take` of them from `offset`.
+    pub fn snr_in_order(&self, offset: u64, take: u64) -> Result<Vec<f64>> {
+        let sql = self.conn.dialect(
             "SELECT snr_db FROM recordings INDEXED BY recordings_snr WHERE snr_db IS NOT NULL
              ORDER BY snr_db LIMIT ?1 OFFSET ?2",
-        )?;
-        let values = stmt
-            .query_map([take as i64, offset as i64], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            "SELECT snr_db FROM recordings WHERE snr_db IS NOT NULL
+             ORDER BY snr_db LIMIT ?1 OFFSET ?2",
+        );
+        let mut values = Vec::new();
+        self.conn
+            .each(sql, args![take as i64, offset as i64], |r| {
+                values.push(r.get(0)?);
+                Ok(())
+            })?;
         Ok(values)
     }
 
-    fn sessions_of(&self, user: i64, from: i64, until: i64) -> Result<Vec<SessionRow>> {
-        let mut stmt = self.conn.prepare_cached(
+    /// A learner's sessions with `from <= start < until`, by start then id.
+    pub fn sessions_of(&self, user: i64, from: i64, until: i64) -> Result<Vec<SessionRow>> {
+        let mut out = Vec::new();
+        self.conn.each(
             "SELECT start_time, end_time, duration_minutes, effectiveness_rating, focus_score,
                     learning_environment, device_type, subject_category, is_active
              FROM study_sessions WHERE user_id = ?1 AND start_time >= ?2 AND start_time < ?3
              ORDER BY start_time, id",
+            args![user, from, until],
+            |r| {
+                out.push(SessionRow {
+                    start: r.get(0)?,
+                    end: r.get(1)?,
+                    duration: r.get(2)?,
+                    rating: r.get(3)?,
+                    focus: r.get(4)?,
+                    environment: r.get(5)?,
+                    device: r.get(6)?,
+                    subject: r.get(7)?,
+                    active: r.get::<i64>(8)? != 0,
+                });
+                Ok(())
+            },
         )?;
-        let rows = stmt.query_map([user, from, until], |r| {
-            Ok(SessionRow {
-                start: r.get(0)?,
-                end: r.get(1)?,
-                duration: r.get(2)?,
-                rating: r.get(3)?,
-                focus: r.get(4)?,
-                environment: r.get(5)?,
-                device: r.get(6)?,
-                subject: r.get(7)?,
-                active: r.get::<_, i64>(8)? != 0,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(out)
     }
 
-    fn progress_of(&self, user: i64) -> Result<Vec<ProgressRow>> {
-        let mut stmt = self.conn.prepare_cached(
+    /// A learner's course progress, in the order it was stored.
+    pub fn progress_of(&self, user: i64) -> Result<Vec<ProgressRow>> {
+        let mut out = Vec::new();
+        self.conn.each(
             "SELECT p.proficiency_level, p.learning_hours_total, p.learning_hours_week,
                     p.completed_at, c.subject
              FROM course_progress p LEFT JOIN courses c ON c.id = p.course_id
              WHERE p.user_id = ?1 ORDER BY p.id",
+            args![user],
+            |r| {
+                out.push(ProgressRow {
+                    proficiency: r.get(0)?,
+                    hours_total: r.get(1)?,
+                    hours_week: r.get(2)?,
+                    completed: r.get::<Option<i64>>(3)?.is_some(),
+                    subject: r.get(4)?,
+                });
+                Ok(())
+            },
         )?;
-        let rows = stmt.query_map([user], |r| {
-            Ok(ProgressRow {
-                proficiency: r.get(0)?,
-                hours_total: r.get(1)?,
-                hours_week: r.get(2)?,
-                completed: r.get::<_, Option<i64>>(3)?.is_some(),
-                subject: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(out)
     }
 
-    fn all_sessions(&self, each: &mut dyn FnMut(PlatformSession<'_>)) -> Result<()> {
-        let mut stmt = self.conn.prepare(
+    /// Every study session.
+    pub fn all_sessions(&self, mut each: impl FnMut(PlatformSession<'_>)) -> Result<()> {
+        self.conn.each(
             "SELECT user_id, start_time, duration_minutes, learning_environment, device_type
              FROM study_sessions",
-        )?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let text = |i| -> rusqlite::Result<Option<&str>> {
-                r.get_ref(i)?
-                    .as_str_or_null()
-                    .map_err(rusqlite::Error::from)
-            };
-            each(PlatformSession {
-                user: r.get(0)?,
-                start: r.get(1)?,
-                duration: r.get(2)?,
-                environment: text(3)?,
-                device: text(4)?,
-            });
-        }
-        Ok(())
+            &[],
+            |r| {
+                each(PlatformSession {
+                    user: r.get(0)?,
+                    start: r.get(1)?,
+                    duration: r.get(2)?,
+                    environment: r.text(3)?,
+                    device: r.text(4)?,
+                });
+                Ok(())
+            },
+        )
     }
 
-    fn ip_regions(&self) -> Result<Vec<(String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT cidr, region FROM ip_regions ORDER BY seq")?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+    /// The address-to-region table (CIDR, region), in file order.
+    pub fn ip_regions(&self) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        self.conn.each(
+            "SELECT cidr, region FROM ip_regions ORDER BY seq",
+            &[],
+            |r| {
+                out.push((r.get(0)?, r.get(1)?));
+                Ok(())
+            },
+        )?;
+        Ok(out)
     }
 
-    fn recordings_per_upload(&self) -> Result<HashMap<i64, u64>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT upload_id, COUNT(*) FROM recordings WHERE upload_id IS NOT NULL GROUP BY upload_id",
-        )?;
-        let mut rows = stmt.query([])?;
+    /// Recordings per upload id (uploads without recordings absent).
+    pub fn recordings_per_upload(&self) -> Result<HashMap<i64, u64>> {
         let mut counts = HashMap::new();
-        while let Some(r) = rows.next()? {
-            counts.insert(r.get(0)?, r.get::<_, i64>(1)? as u64);
-        }
+        self.conn.each(
+            "SELECT upload_id, COUNT(*) FROM recordings WHERE upload_id IS NOT NULL GROUP BY upload_id",
+            &[],
+            |r| {
+                counts.insert(r.get(0)?, r.get::<i64>(1)? as u64);
+                Ok(())
+            },
+        )?;
         Ok(counts)
     }
 
-    fn uploads(&self, each: &mut dyn FnMut(UploadRow)) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, ip, latitude, longitude, region FROM uploads")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            each(UploadRow {
-                id: r.get(0)?,
-                ip: r.get(1)?,
-                latitude: r.get(2)?,
-                longitude: r.get(3)?,
-                region: r.get(4)?,
-            });
-        }
-        Ok(())
+    /// Every upload.
+    pub fn uploads(&self, mut each: impl FnMut(UploadRow)) -> Result<()> {
+        self.conn.each(
+            "SELECT id, ip, latitude, longitude, region FROM uploads",
+            &[],
+            |r| {
+                each(UploadRow {
+                    id: r.get(0)?,
+                    ip: r.get(1)?,
+                    latitude: r.get(2)?,
+                    longitude: r.get(3)?,
+                    region: r.get(4)?,
+                });
+                Ok(())
+            },
+        )
     }
 }

@@ -1,14 +1,15 @@
 //! One pooled connection to PostgreSQL with its prepared statements, and
-//! the conversion of [`Value`]s to and from PostgreSQL's types.
+//! the one translation of the store's `?N` parameters into `$N`.
 
 use std::collections::HashMap;
 use std::error::Error;
 
-use postgres::types::{FromSql, IsNull, ToSql, Type};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
 use postgres::{Client, Statement};
 
 use super::PgStore;
-use crate::store::conn::{numbered_parameters, Row, Value};
+use crate::store::value::{RowRef, Value};
 use crate::store::Result;
 
 /// Statements a link keeps prepared before it starts over.
@@ -18,13 +19,20 @@ const STATEMENTS_KEPT: usize = 256;
 pub struct PgLink {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// The server's losses counted when this link was opened.
+    pub(super) generation: u64,
+    /// Inside a transaction `store::Conn` began: not to be reused if it
+    /// is never ended.
+    pub(crate) in_transaction: bool,
 }
 
 impl PgLink {
-    pub(super) fn new(client: Client) -> PgLink {
+    pub(super) fn new(client: Client, generation: u64) -> PgLink {
         PgLink {
             client,
             statements: HashMap::new(),
+            generation,
+            in_transaction: false,
         }
     }
 
@@ -60,21 +68,23 @@ impl PgLink {
             .map_err(|e| store.error(e))
     }
 
-    pub(crate) fn query(&mut self, store: &PgStore, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+    /// Streams the rows of `sql` to `each`, one at a time.
+    pub(crate) fn each(
+        &mut self,
+        store: &PgStore,
+        sql: &str,
+        args: &[Value],
+        each: &mut dyn FnMut(RowRef<'_>) -> Result<()>,
+    ) -> Result<()> {
         let stmt = self.statement(store, sql)?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|v| v as _).collect();
-        let rows = self
+        let mut rows = self
             .client
-            .query(&stmt, &params)
+            .query_raw(&stmt, args.iter())
             .map_err(|e| store.error(e))?;
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|i| row.try_get::<_, Value>(i).map_err(|e| store.error(e)))
-                    .collect::<Result<Vec<_>>>()
-                    .map(Row::new)
-            })
-            .collect()
+        while let Some(row) = rows.next().map_err(|e| store.error(e))? {
+            each(RowRef::postgres(&row, store.place()))?;
+        }
+        Ok(())
     }
 
     pub(crate) fn copy_in(&mut self, store: &PgStore, sql: &str, data: &[u8]) -> Result<()> {
@@ -95,89 +105,91 @@ impl PgLink {
     }
 }
 
-type BoxError = Box<dyn Error + Sync + Send>;
-
-fn mismatch(value: &Value, ty: &Type) -> BoxError {
-    format!("cannot store {value:?} in a {ty} column").into()
-}
-
-impl ToSql for Value {
-    fn to_sql(&self, ty: &Type, out: &mut bytes::BytesMut) -> Result<IsNull, BoxError> {
-        match self {
-            Value::Null => Ok(IsNull::Yes),
-            Value::Integer(i) => match *ty {
-                Type::INT8 => i.to_sql(ty, out),
-                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
-                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
-                Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-                Type::BOOL => (*i != 0).to_sql(ty, out),
-                _ => Err(mismatch(self, ty)),
-            },
-            Value::Real(f) => match *ty {
-                Type::FLOAT8 => f.to_sql(ty, out),
-                Type::FLOAT4 => (*f as f32).to_sql(ty, out),
-                _ => Err(mismatch(self, ty)),
-            },
-            Value::Text(t) => match *ty {
-                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
-                    t.as_str().to_sql(ty, out)
-                }
-                _ => Err(mismatch(self, ty)),
-            },
-            Value::Blob(b) => match *ty {
-                Type::BYTEA => b.as_slice().to_sql(ty, out),
-                _ => Err(mismatch(self, ty)),
-            },
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        // Checked per value in `to_sql`, which says what did not fit.
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
-
-impl<'a> FromSql<'a> for Value {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Value, BoxError> {
-        Ok(match *ty {
-            Type::INT8 => Value::Integer(i64::from_sql(ty, raw)?),
-            Type::INT4 => Value::Integer(i32::from_sql(ty, raw)?.into()),
-            Type::INT2 => Value::Integer(i16::from_sql(ty, raw)?.into()),
-            Type::BOOL => Value::Integer(bool::from_sql(ty, raw)?.into()),
-            Type::FLOAT8 => Value::Real(f64::from_sql(ty, raw)?),
-            Type::FLOAT4 => Value::Real(f32::from_sql(ty, raw)?.into()),
-            Type::BYTEA => Value::Blob(Vec::<u8>::from_sql(ty, raw)?),
-            _ => Value::Text(String::from_sql(ty, raw)?),
-        })
-    }
-
-    fn from_sql_null(_: &Type) -> Result<Value, BoxError> {
-        Ok(Value::Null)
-    }
-
-    fn accepts(ty: &Type) -> bool {
-        matches!(
-            *ty,
-            Type::INT8
-                | Type::INT4
-                | Type::INT2
-                | Type::BOOL
-                | Type::FLOAT8
-                | Type::FLOAT4
-                | Type::BYTEA
-                | Type::TEXT
-                | Type::VARCHAR
-                | Type::BPCHAR
-                | Type::NAME
-        )
-    }
-}
-
 /// Whether `e` means the server cannot be reached (as against a statement
 /// it refused).
 pub(super) fn is_unreachable(e: &postgres::Error) -> bool {
     e.is_closed()
         || (e.as_db_error().is_none() && e.source().is_some_and(|s| s.is::<std::io::Error>()))
+}
+
+/// `?N` and `?` parameters as PostgreSQL's `$N`. What is not SQL code is
+/// left as written: text in single quotes (`''` inside), identifiers in
+/// double quotes, `-- line` and `/* block */` comments.
+pub(crate) fn numbered_parameters(sql: &str) -> String {
+    /// Where the scan is.
+    #[derive(PartialEq)]
+    enum In {
+        Code,
+        Text,
+        Identifier,
+        LineComment,
+        BlockComment,
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let mut state = In::Code;
+    let mut next = 0;
+    while let Some(c) = chars.next() {
+        out.push(c);
+        state = match (state, c) {
+            (In::Code, '\'') => In::Text,
+            (In::Text, '\'') if chars.peek() == Some(&'\'') => {
+                // `''` is a quote inside the text.
+                out.push(chars.next().unwrap_or('\''));
+                In::Text
+            }
+            (In::Text, '\'') => In::Code,
+            (In::Code, '"') => In::Identifier,
+            (In::Identifier, '"') => In::Code,
+            (In::Code, '-') if chars.peek() == Some(&'-') => In::LineComment,
+            (In::LineComment, '\n') => In::Code,
+            (In::Code, '/') if chars.peek() == Some(&'*') => In::BlockComment,
+            (In::BlockComment, '/') if out.ends_with("*/") => In::Code,
+            (In::Code, '?') => {
+                out.pop();
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                if digits.is_empty() {
+                    next += 1;
+                    digits = next.to_string();
+                }
+                out.push('$');
+                out.push_str(&digits);
+                In::Code
+            }
+            (state, _) => state,
+        };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_numbered_for_postgresql_outside_quotes() {
+        assert_eq!(
+            numbered_parameters("SELECT a FROM t WHERE b = ?1 AND c = ?12 OR d = '?2'"),
+            "SELECT a FROM t WHERE b = $1 AND c = $12 OR d = '?2'"
+        );
+        assert_eq!(numbered_parameters("VALUES (?, ?)"), "VALUES ($1, $2)");
+    }
+
+    #[test]
+    fn text_identifiers_and_comments_keep_their_question_marks() {
+        assert_eq!(
+            numbered_parameters("SELECT 'it''s ?1', \"odd?col\" FROM t -- why ?2\nWHERE a = ?3"),
+            "SELECT 'it''s ?1', \"odd?col\" FROM t -- why ?2\nWHERE a = $3"
+        );
+        assert_eq!(
+            numbered_parameters("/* ?1 */ SELECT ?2 /* a */ + ?"),
+            "/* ?1 */ SELECT $2 /* a */ + $1"
+        );
+        assert_eq!(numbered_parameters("SELECT '' , ?1"), "SELECT '' , $1");
+        assert_eq!(numbered_parameters("SELECT 10 - ?1"), "SELECT 10 - $1");
+    }
 }

@@ -1,41 +1,111 @@
 //! PostgreSQL (`database_url = "postgres://…"`), for labs that outgrow one
-//! host: the same tables and write counters as SQLite (`schema`), the
-//! statistics' rows read through the same [`DataView`] seam (`view`), and
-//! the copy of an embedded data directory into an empty database
-//! ([`super::copy_from_sqlite`], `voxdash migrate --to`), and the pooled links
-//! every other module's SQL runs on through `store::Conn` (`link`).
+//! host: the same tables and write counters as SQLite (`schema`), its
+//! links with their prepared statements (`link`), pooled by `r2d2`; every
+//! module's SQL runs on them through `store::Conn`. The copy of an embedded
+//! data directory into PostgreSQL is `store::copy`'s.
 
 mod link;
 pub mod schema;
-mod view;
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
+use r2d2::PooledConnection;
 
 pub use link::PgLink;
 
-use super::{Conn, DataView, Result, StoreError};
+use super::{Result, StoreError};
 
-/// How long a connection attempt waits for the server.
+/// How long a connection attempt waits for the server, and a request for
+/// a free connection of the pool.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// After the server could not be reached, how long requests fail at once
 /// instead of each waiting for a connection attempt of its own.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// Connections kept open for reuse.
-const POOL_SIZE: usize = 16;
+/// Connections of one node at most (PostgreSQL's own default limit is 100
+/// for every client together).
+const POOL_SIZE: u32 = 32;
 
 /// A PostgreSQL database holding (or about to hold) voxdash's data: its
 /// address and a pool of open connections.
 pub struct PgStore {
-    config: postgres::Config,
-    pool: Mutex<Vec<PgLink>>,
+    pool: r2d2::Pool<PgLinks>,
+    server: Arc<Server>,
     pub(crate) place: String,
+}
+
+/// What the pool and the store know of the server.
+struct Server {
+    config: postgres::Config,
+    place: String,
     /// When the server last could not be reached, with the reason.
     down: Mutex<Option<(Instant, String)>>,
+    /// Counts the times the server went away: a link opened before the
+    /// last time went with it and is not handed out again.
+    losses: AtomicU64,
+}
+
+/// Opens links to the server for the pool, and tells which may be reused.
+pub(crate) struct PgLinks(Arc<Server>);
+
+impl r2d2::ManageConnection for PgLinks {
+    type Connection = PgLink;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<PgLink> {
+        let generation = self.0.losses.load(Ordering::Relaxed);
+        match self.0.config.connect(NoTls) {
+            Ok(client) => Ok(PgLink::new(client, generation)),
+            Err(e) => Err(self.0.error(e)),
+        }
+    }
+
+    /// Costs no round trip: a link is stale when the server went away after
+    /// it was opened.
+    fn is_valid(&self, link: &mut PgLink) -> Result<()> {
+        if link.generation == self.0.losses.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Err(StoreError::Unreachable {
+            place: self.0.place.clone(),
+            reason: "the connection was lost".into(),
+        })
+    }
+
+    fn has_broken(&self, link: &mut PgLink) -> bool {
+        link.is_closed()
+            || link.in_transaction
+            || link.generation != self.0.losses.load(Ordering::Relaxed)
+    }
+}
+
+impl Server {
+    /// A PostgreSQL error as the store reports it: `Unreachable` when the
+    /// server cannot be reached (and every open link is retired: they went
+    /// with the server), else the statement's error.
+    fn error(&self, source: postgres::Error) -> StoreError {
+        if link::is_unreachable(&source) {
+            let reason = source.to_string();
+            let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+            if down.is_none() {
+                log::warn!("the database at {} is unreachable: {reason}", self.place);
+            }
+            *down = Some((Instant::now(), reason.clone()));
+            self.losses.fetch_add(1, Ordering::Relaxed);
+            return StoreError::Unreachable {
+                place: self.place.clone(),
+                reason,
+            };
+        }
+        StoreError::Postgres {
+            place: self.place.clone(),
+            source,
+        }
+    }
 }
 
 /// Reads a URL (`postgres://…` or `key=value` settings).
@@ -69,14 +139,25 @@ impl PgStore {
         let place = place_of(&config);
         config.connect_timeout(CONNECT_TIMEOUT);
         config.application_name("voxdash");
-        let store = PgStore {
+        let server = Arc::new(Server {
             config,
-            pool: Mutex::new(Vec::new()),
-            place,
+            place: place.clone(),
             down: Mutex::new(None),
+            losses: AtomicU64::new(0),
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(0))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(PgLinks(Arc::clone(&server)));
+        let store = PgStore {
+            pool,
+            server,
+            place,
         };
-        let link = store.link()?;
-        store.give_back(link);
+        // Reachable now, or an error saying why.
+        store.link()?;
         Ok(store)
     }
 
@@ -85,13 +166,10 @@ impl PgStore {
         &self.place
     }
 
-    /// A connection from the pool, or a new one. While the server was
-    /// unreachable less than [`RETRY_AFTER`] ago, fails at once.
-    pub(crate) fn link(&self) -> Result<PgLink> {
-        if let Some(link) = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-            return Ok(link);
-        }
-        if let Some((when, reason)) = &*self.down.lock().unwrap_or_else(|e| e.into_inner()) {
+    /// A link from the pool. While the server was unreachable less than
+    /// [`RETRY_AFTER`] ago, fails at once.
+    pub(crate) fn link(&self) -> Result<PooledConnection<PgLinks>> {
+        if let Some((when, reason)) = &*self.server.down.lock().unwrap_or_else(|e| e.into_inner()) {
             if when.elapsed() < RETRY_AFTER {
                 return Err(StoreError::Unreachable {
                     place: self.place.clone(),
@@ -99,60 +177,29 @@ impl PgStore {
                 });
             }
         }
-        match self.config.connect(NoTls) {
-            Ok(client) => {
-                if self
+        match self.pool.get() {
+            Ok(link) => {
+                let was_down = self
+                    .server
                     .down
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .is_some()
-                {
+                    .take();
+                if was_down.is_some() {
                     log::info!("the database at {} answers again", self.place);
                 }
-                Ok(PgLink::new(client))
+                Ok(link)
             }
-            Err(e) => Err(self.error(e)),
-        }
-    }
-
-    /// Puts a connection back for the next request.
-    pub(crate) fn give_back(&self, link: PgLink) {
-        if link.is_closed() {
-            return;
-        }
-        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < POOL_SIZE {
-            pool.push(link);
-        }
-    }
-
-    /// A connection for the modules' SQL.
-    pub(crate) fn conn(&self) -> Result<Conn<'_>> {
-        Ok(Conn::postgres(self, self.link()?))
-    }
-
-    /// A PostgreSQL error as the store reports it: `Unreachable` when the
-    /// server cannot be reached (and the pool is emptied: its connections
-    /// went with the server), else the statement's error.
-    pub(crate) fn error(&self, source: postgres::Error) -> StoreError {
-        if link::is_unreachable(&source) {
-            let reason = source.to_string();
-            let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
-            if down.is_none() {
-                log::warn!("the database at {} is unreachable: {reason}", self.place);
-            }
-            *down = Some((Instant::now(), reason.clone()));
-            self.pool.lock().unwrap_or_else(|e| e.into_inner()).clear();
-            return StoreError::Unreachable {
+            Err(e) => Err(StoreError::Unreachable {
                 place: self.place.clone(),
-                reason,
-            };
+                reason: e.to_string(),
+            }),
         }
-        StoreError::Postgres {
-            place: self.place.clone(),
-            source,
-        }
+    }
+
+    /// A PostgreSQL error as the store reports it (see `Server::error`).
+    pub(crate) fn error(&self, source: postgres::Error) -> StoreError {
+        self.server.error(source)
     }
 
     pub(crate) fn err(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
@@ -161,10 +208,7 @@ impl PgStore {
 
     /// Runs `each` on a pooled client, giving it back afterwards.
     fn with_client<T>(&self, each: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let mut link = self.link()?;
-        let out = each(link.client());
-        self.give_back(link);
-        out
+        each(self.link()?.client())
     }
 
     /// The schema version applied (0 for a database voxdash never touched).
@@ -214,35 +258,6 @@ impl PgStore {
             }
             tx.commit().map_err(&err)
         })
-    }
-
-    /// Runs `read` over one consistent snapshot of the data (a read-only,
-    /// repeatable-read transaction), as the statistics read it.
-    pub fn snapshot<T, E: From<StoreError>>(
-        &self,
-        read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
-    ) -> std::result::Result<T, E> {
-        let mut link = self.link()?;
-        link.batch(self, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
-        let out = read(&view::PgView::new(&mut link, self));
-        // Nothing was written: the end of the transaction only releases it.
-        let end = link.batch(self, if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
-        self.give_back(link);
-        let out = out?;
-        end?;
-        Ok(out)
-    }
-
-    /// Runs `read` on the data outside a transaction: for one question (a
-    /// revision on every page view), one round trip instead of three.
-    pub fn glance<T, E: From<StoreError>>(
-        &self,
-        read: impl FnOnce(&dyn DataView) -> std::result::Result<T, E>,
-    ) -> std::result::Result<T, E> {
-        let mut link = self.link()?;
-        let out = read(&view::PgView::new(&mut link, self));
-        self.give_back(link);
-        out
     }
 
     /// Tables in the schema voxdash uses that are not voxdash's, by name.
