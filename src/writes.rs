@@ -9,10 +9,8 @@ use std::net::IpAddr;
 use crate::cache::StatsCache;
 use crate::rules::{self, Violation};
 use crate::stats::key::Change;
-use crate::store::writes::{
-    self as sql, NewRecording, NewSession, NewUpload, ProgressRow, SessionRow,
-};
-use crate::store::StoreError;
+use crate::store::writes::{self as sql, NewRecording};
+use crate::store::{CourseProgress, StoreError, StudySession, Upload};
 
 /// Why a write was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +185,7 @@ fn check_rating_focus(rating: Option<i64>, focus: Option<f64>) -> Result<(), Wri
 }
 
 /// Checks a session against every rule and fills in its defaults.
-fn new_session(input: SessionInput, now: i64) -> Result<NewSession, WriteError> {
+fn new_session(input: SessionInput, now: i64) -> Result<StudySession, WriteError> {
     let user_id = rules::id("user_id", input.user_id)?;
     let start = instant("start_time", input.start_time)?.unwrap_or(now);
     let end = instant("end_time", input.end_time)?;
@@ -199,7 +197,8 @@ fn new_session(input: SessionInput, now: i64) -> Result<NewSession, WriteError> 
         ));
     }
     check_rating_focus(input.effectiveness_rating, input.focus_score)?;
-    Ok(NewSession {
+    Ok(StudySession {
+        id: 0,
         user_id,
         course_id: input
             .course_id
@@ -218,7 +217,7 @@ fn new_session(input: SessionInput, now: i64) -> Result<NewSession, WriteError> 
 }
 
 /// Creates a study session; its user and course must exist.
-pub fn create_session(cache: &StatsCache, input: SessionInput) -> Result<SessionRow, WriteError> {
+pub fn create_session(cache: &StatsCache, input: SessionInput) -> Result<StudySession, WriteError> {
     let session = new_session(input, cache.config().clock.now_micros())?;
     let conn = cache.store().conn()?;
     let tx = conn.write_transaction()?;
@@ -257,20 +256,20 @@ pub fn finish_session(
     cache: &StatsCache,
     id: i64,
     input: FinishInput,
-) -> Result<SessionRow, WriteError> {
+) -> Result<StudySession, WriteError> {
     let end = instant("end_time", input.end_time)?;
     let conn = cache.store().conn()?;
     let tx = conn.write_transaction()?;
     let missing = || WriteError::NotFound(format!("session {id}"));
     let session = sql::session(&tx, id)?.ok_or_else(missing)?;
     let end = end.unwrap_or(cache.config().clock.now_micros());
-    if end < session.start_micros {
+    if end < session.start_time {
         return Err(WriteError::invalid(
             "end_time",
             "must not be before start_time",
         ));
     }
-    let duration = session_minutes(session.start_micros, Some(end), input.duration_minutes)?;
+    let duration = session_minutes(session.start_time, Some(end), input.duration_minutes)?;
     let row = sql::finish_session(&tx, id, end, duration)?.ok_or_else(missing)?;
     tx.commit()?;
     cache.apply(Change::Session {
@@ -300,7 +299,7 @@ pub fn put_progress(
     user: i64,
     course: i64,
     input: ProgressInput,
-) -> Result<(ProgressRow, bool), WriteError> {
+) -> Result<(CourseProgress, bool), WriteError> {
     let level = input.proficiency_level;
     if !level.is_finite() {
         return Err(WriteError::invalid(
@@ -343,7 +342,7 @@ pub fn put_progress(
 }
 
 /// Checks a new upload; `uploader` is the account sending it.
-fn new_upload(input: UploadInput, uploader: i64, now: i64) -> Result<NewUpload, WriteError> {
+fn new_upload(input: UploadInput, uploader: i64, now: i64) -> Result<Upload, WriteError> {
     if let Some(ip) = &input.ip {
         if ip.parse::<IpAddr>().is_err() {
             return Err(WriteError::invalid(
@@ -352,7 +351,8 @@ fn new_upload(input: UploadInput, uploader: i64, now: i64) -> Result<NewUpload, 
             ));
         }
     }
-    Ok(NewUpload {
+    Ok(Upload {
+        id: 0,
         user_id: uploader,
         uploaded_at: now,
         ip: input.ip,

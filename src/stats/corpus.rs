@@ -135,8 +135,7 @@ struct Groups {
 }
 
 impl Groups {
-    fn slot(&mut self, name: Option<String>) -> usize {
-        let name = name.unwrap_or_default();
+    fn slot(&mut self, name: String) -> usize {
         if let Some(&i) = self.index.get(&name) {
             return i;
         }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{mean, most_frequent, Result};
 use crate::clock::{days_micros, LocalTime};
-use crate::store::view::SessionRow;
 use crate::store::DataView;
+use crate::store::StudySession;
 
 /// One user's local day.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,7 +142,7 @@ pub struct Learning {
 }
 
 /// A session as the statistics read it.
-type Session = SessionRow;
+type Session = StudySession;
 
 /// A user's sessions with `lo <= start_time < hi`, in start order.
 fn sessions(view: &DataView, user: i64, lo: i64, hi_exclusive: i64) -> Result<Vec<Session>> {
@@ -158,7 +158,7 @@ fn count_non_empty(map: &mut BTreeMap<String, u64>, value: &Option<String>) {
 /// Mean of the ratings present.
 fn mean_rating<'a>(items: impl Iterator<Item = &'a Session>) -> Option<f64> {
     let (sum, n) = items
-        .filter_map(|s| s.rating)
+        .filter_map(|s| s.effectiveness_rating)
         .fold((0.0, 0u64), |(s, n), r| (s + r as f64, n + 1));
     mean(sum, n)
 }
@@ -170,22 +170,26 @@ pub fn daily(view: &DataView, local: &LocalTime, user: i64, date: NaiveDate) -> 
     let mut out = Daily {
         date,
         total_sessions: list.len() as u64,
-        total_duration_minutes: super::sum_minutes(list.iter().map(|s| s.duration)),
+        total_duration_minutes: super::sum_minutes(list.iter().map(|s| s.duration_minutes)),
         avg_effectiveness: mean_rating(list.iter()),
-        completed_sessions: list.iter().filter(|s| s.end.is_some()).count() as u64,
-        active_sessions: list.iter().filter(|s| s.active).count() as u64,
+        completed_sessions: list.iter().filter(|s| s.end_time.is_some()).count() as u64,
+        active_sessions: list.iter().filter(|s| s.is_active).count() as u64,
         productive_sessions: list
             .iter()
-            .filter(|s| s.end.is_some() && s.duration >= 25 && s.rating.is_some_and(|r| r >= 4))
+            .filter(|s| {
+                s.end_time.is_some()
+                    && s.duration_minutes >= 25
+                    && s.effectiveness_rating.is_some_and(|r| r >= 4)
+            })
             .count() as u64,
         environments: BTreeMap::new(),
         devices: BTreeMap::new(),
         subjects: BTreeMap::new(),
     };
     for s in &list {
-        count_non_empty(&mut out.environments, &s.environment);
-        count_non_empty(&mut out.devices, &s.device);
-        count_non_empty(&mut out.subjects, &s.subject);
+        count_non_empty(&mut out.environments, &s.learning_environment);
+        count_non_empty(&mut out.devices, &s.device_type);
+        count_non_empty(&mut out.subjects, &s.subject_category);
     }
     Ok(out)
 }
@@ -206,15 +210,15 @@ pub fn weekly(view: &DataView, local: &LocalTime, user: i64, monday: NaiveDate) 
         })
         .collect();
     for s in &list {
-        let offset = (local.date(s.start) - monday).num_days();
+        let offset = (local.date(s.start_time) - monday).num_days();
         if let Some(day) = usize::try_from(offset)
             .ok()
             .and_then(|i| breakdown.get_mut(i))
         {
             day.sessions += 1;
             day.duration_minutes =
-                super::sum_minutes([day.duration_minutes, s.duration].into_iter());
-            day.completed += s.end.is_some() as u64;
+                super::sum_minutes([day.duration_minutes, s.duration_minutes].into_iter());
+            day.completed += s.end_time.is_some() as u64;
         }
     }
     let active: Vec<bool> = breakdown.iter().map(|d| d.duration_minutes > 0).collect();
@@ -241,14 +245,14 @@ pub fn weekly(view: &DataView, local: &LocalTime, user: i64, monday: NaiveDate) 
         let sigma = (sums.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / 7.0).sqrt();
         (1.0 - sigma / mu).max(0.0)
     };
-    let total = super::sum_minutes(list.iter().map(|s| s.duration));
+    let total = super::sum_minutes(list.iter().map(|s| s.duration_minutes));
     Ok(Weekly {
         week_start: monday,
         week_end: days[6],
         total_sessions: list.len() as u64,
         total_duration_minutes: total,
         avg_session_duration: mean(
-            list.iter().map(|s| s.duration as f64).sum(),
+            list.iter().map(|s| s.duration_minutes as f64).sum(),
             list.len() as u64,
         ),
         most_productive_day: best.map(|d| d.date),
@@ -269,25 +273,25 @@ pub fn analytics(view: &DataView, local: &LocalTime, user: i64, now: i64) -> Res
     let mut peak_hours: BTreeMap<u32, u64> = BTreeMap::new();
     let (mut focus_sum, mut focus_n) = (0.0, 0u64);
     for s in &list {
-        if let Some(e) = s.environment.as_deref().filter(|v| !v.is_empty()) {
+        if let Some(e) = s.learning_environment.as_deref().filter(|v| !v.is_empty()) {
             *environments.entry(e.to_string()).or_insert(0) += 1;
         }
-        if let Some(d) = s.device.as_deref().filter(|v| !v.is_empty()) {
+        if let Some(d) = s.device_type.as_deref().filter(|v| !v.is_empty()) {
             *devices.entry(d.to_string()).or_insert(0) += 1;
         }
-        if let Some(f) = s.focus {
+        if let Some(f) = s.focus_score {
             focus_sum += f;
             focus_n += 1;
         }
-        *peak_hours.entry(local.hour(s.start)).or_insert(0) += 1;
+        *peak_hours.entry(local.hour(s.start_time)).or_insert(0) += 1;
     }
     let avg_duration = mean(
-        list.iter().map(|s| s.duration as f64).sum(),
+        list.iter().map(|s| s.duration_minutes as f64).sum(),
         list.len() as u64,
     );
     let avg_effectiveness = mean_rating(list.iter());
-    let recent = mean_rating(list.iter().filter(|s| s.start >= half));
-    let previous = mean_rating(list.iter().filter(|s| s.start < half));
+    let recent = mean_rating(list.iter().filter(|s| s.start_time >= half));
+    let previous = mean_rating(list.iter().filter(|s| s.start_time < half));
     let trend = match (recent, previous) {
         (Some(r), Some(p)) if r > p + 0.2 => "improving",
         (Some(r), Some(p)) if r < p - 0.2 => "declining",
@@ -349,13 +353,13 @@ pub fn courses(view: &DataView, user: i64) -> Result<Courses> {
     };
     let mut proficiency = 0.0;
     let mut subjects = HashSet::new();
-    for row in view.progress_of(user)? {
+    for (row, subject) in view.progress_of(user)? {
         out.total_courses += 1;
-        proficiency += row.proficiency;
-        out.total_hours += row.hours_total;
-        out.weekly_hours += row.hours_week;
-        out.completed_courses += row.completed as u64;
-        if let Some(subject) = row.subject {
+        proficiency += row.proficiency_level;
+        out.total_hours += row.learning_hours_total;
+        out.weekly_hours += row.learning_hours_week;
+        out.completed_courses += row.completed_at.is_some() as u64;
+        if let Some(subject) = subject {
             subjects.insert(subject);
         }
     }

@@ -39,7 +39,7 @@ enum Link<'a> {
     /// turns its errors into the store's (and notices a server gone away).
     Postgres {
         store: &'a PgStore,
-        link: RefCell<PooledConnection<PgLinks>>,
+        link: RefCell<Box<PooledConnection<PgLinks>>>,
     },
 }
 
@@ -54,7 +54,7 @@ impl<'a> Conn<'a> {
         Conn {
             link: Link::Postgres {
                 store,
-                link: RefCell::new(link),
+                link: RefCell::new(Box::new(link)),
             },
         }
     }
@@ -124,6 +124,31 @@ impl<'a> Conn<'a> {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// Every row of a query, each read by `read` as it streams by.
+    pub fn rows<T>(
+        &self,
+        sql: &str,
+        args: &[Value],
+        mut read: impl FnMut(&RowRef) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.each(sql, args, |row| {
+            out.push(read(&row)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row of a query read by `read`, if there is one.
+    pub fn row<T>(
+        &self,
+        sql: &str,
+        args: &[Value],
+        read: impl FnMut(&RowRef) -> Result<T>,
+    ) -> Result<Option<T>> {
+        Ok(self.rows(sql, args, read)?.into_iter().next())
     }
 
     /// The first row of a query, if there is one.

@@ -5,8 +5,7 @@
 //! A group filter is three optional values (category, diagnosis, gender);
 //! `None` does not filter, an empty value selects NULL or empty.
 
-use super::{args, Conn, Result, Row};
-use crate::clock::format_utc;
+use super::{args, Conn, Result, RowRef, Speaker, Upload};
 
 /// A group filter as the store reads it: (category, diagnosis, gender).
 pub type GroupFilter<'a> = [Option<&'a str>; 3];
@@ -70,19 +69,11 @@ pub fn group_values(conn: &Conn) -> Result<GroupValues> {
     })
 }
 
-/// One speaker of a group, with their recordings.
+/// A speaker with the totals of their recordings.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpeakerRow {
-    /// Id.
-    pub id: i64,
-    /// The lab's code.
-    pub code: String,
-    /// Category (empty for none).
-    pub category: String,
-    /// Diagnosis (empty for none).
-    pub diagnosis: String,
-    /// Gender.
-    pub gender: String,
+pub struct SpeakerSummary {
+    /// The speaker.
+    pub speaker: Speaker,
     /// Recordings.
     pub recordings: u64,
     /// Hours recorded.
@@ -93,87 +84,49 @@ pub struct SpeakerRow {
 
 /// Every speaker a filter selects, with their recordings: most recordings
 /// first, then by id, so that pages of the list never overlap.
-pub fn speakers_of(conn: &Conn, filter: GroupFilter) -> Result<Vec<SpeakerRow>> {
+pub fn speakers_of(conn: &Conn, filter: GroupFilter) -> Result<Vec<SpeakerSummary>> {
     let sql = format!(
-        "SELECT s.id, s.code, COALESCE(s.category, ''), COALESCE(s.diagnosis, ''), COALESCE(s.gender, ''),
-                COUNT(r.speaker_id), COALESCE(SUM(r.duration_s), 0), AVG(r.snr_db)
+        "SELECT {}, COUNT(r.speaker_id), COALESCE(SUM(r.duration_s), 0), AVG(r.snr_db)
          FROM speakers s LEFT JOIN recordings r ON r.speaker_id = s.id
          WHERE {GROUP_WHERE}
-         GROUP BY s.id ORDER BY COUNT(r.speaker_id) DESC, s.id"
+         GROUP BY s.id ORDER BY COUNT(r.speaker_id) DESC, s.id",
+        Speaker::COLUMNS
     );
-    conn.query(&sql, args![filter[0], filter[1], filter[2]])?
-        .iter()
-        .map(|r| {
-            Ok(SpeakerRow {
-                id: r.get(0)?,
-                code: r.get(1)?,
-                category: r.get(2)?,
-                diagnosis: r.get(3)?,
-                gender: r.get(4)?,
-                recordings: r.get::<i64>(5)? as u64,
-                hours: r.get::<f64>(6)? / 3600.0,
-                mean_snr_db: r.get(7)?,
-            })
-        })
-        .collect()
-}
-
-/// One speaker's own columns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpeakerInfo {
-    /// The lab's code.
-    pub code: String,
-    /// Category.
-    pub category: String,
-    /// Diagnosis (empty for none).
-    pub diagnosis: String,
-    /// Gender.
-    pub gender: String,
-    /// Year of birth.
-    pub birth_year: Option<i64>,
-}
-
-/// Speaker `id`'s columns, if the speaker exists.
-pub fn speaker_info(conn: &Conn, id: i64) -> Result<Option<SpeakerInfo>> {
-    conn.query_opt(
-        "SELECT code, COALESCE(category, ''), COALESCE(diagnosis, ''), COALESCE(gender, ''), birth_year
-         FROM speakers WHERE id = ?1",
-        args![id],
-    )?
-    .map(|r| {
-        Ok(SpeakerInfo {
-            code: r.get(0)?,
-            category: r.get(1)?,
-            diagnosis: r.get(2)?,
-            gender: r.get(3)?,
-            birth_year: r.get(4)?,
+    conn.rows(&sql, args![filter[0], filter[1], filter[2]], |r| {
+        Ok(SpeakerSummary {
+            speaker: Speaker::read(r)?,
+            recordings: r.get::<i64>(6)? as u64,
+            hours: r.get::<f64>(7)? / 3600.0,
+            mean_snr_db: r.get(8)?,
         })
     })
-    .transpose()
 }
 
-/// An upload as the drill-down pages list it.
+/// Speaker `id`, if the speaker exists.
+pub fn speaker(conn: &Conn, id: i64) -> Result<Option<Speaker>> {
+    conn.row(
+        &format!(
+            "SELECT {} FROM speakers s WHERE s.id = ?1",
+            Speaker::COLUMNS
+        ),
+        args![id],
+        Speaker::read,
+    )
+}
+
+/// An upload with the recordings in it (of one speaker, on a speaker's page).
 #[derive(Debug, Clone, PartialEq)]
-pub struct UploadRow {
-    /// Id.
-    pub id: i64,
-    /// When (RFC 3339, UTC).
-    pub uploaded_at: String,
-    /// Region column (empty for none).
-    pub region: String,
-    /// Sender's address.
-    pub ip: Option<String>,
-    /// Recordings in it (of the speaker, on a speaker's page).
+pub struct UploadSummary {
+    /// The upload.
+    pub upload: Upload,
+    /// Recordings in it.
     pub recordings: u64,
 }
 
-fn upload_row(r: &Row) -> Result<UploadRow> {
-    Ok(UploadRow {
-        id: r.get(0)?,
-        uploaded_at: format_utc(r.get(1)?),
-        region: r.get(2)?,
-        ip: r.get(3)?,
-        recordings: r.get::<i64>(4)? as u64,
+fn upload_summary(r: &RowRef) -> Result<UploadSummary> {
+    Ok(UploadSummary {
+        upload: Upload::read(r)?,
+        recordings: r.get::<i64>(7)? as u64,
     })
 }
 
@@ -184,18 +137,18 @@ pub fn speaker_uploads(
     id: i64,
     limit: u32,
     offset: u64,
-) -> Result<(Vec<UploadRow>, u64)> {
-    let rows = conn
-        .query(
-            "SELECT u.id, u.uploaded_at, COALESCE(u.region, ''), u.ip, COUNT(*)
+) -> Result<(Vec<UploadSummary>, u64)> {
+    let rows = conn.rows(
+        &format!(
+            "SELECT {}, COUNT(*)
              FROM recordings r JOIN uploads u ON u.id = r.upload_id
              WHERE r.speaker_id = ?1 GROUP BY u.id
              ORDER BY u.uploaded_at DESC, u.id DESC LIMIT ?2 OFFSET ?3",
-            args![id, i64::from(limit), offset as i64],
-        )?
-        .iter()
-        .map(upload_row)
-        .collect::<Result<Vec<_>>>()?;
+            Upload::COLUMNS
+        ),
+        args![id, i64::from(limit), offset as i64],
+        upload_summary,
+    )?;
     let total: i64 = conn.query_value(
         "SELECT COUNT(DISTINCT r.upload_id) FROM recordings r JOIN uploads u ON u.id = r.upload_id
          WHERE r.speaker_id = ?1",
@@ -211,18 +164,17 @@ pub fn region_uploads(
     region: &str,
     limit: u32,
     offset: u64,
-) -> Result<(Vec<UploadRow>, u64)> {
-    let rows = conn
-        .query(
-            "SELECT u.id, u.uploaded_at, COALESCE(u.region, ''), u.ip,
-                    (SELECT COUNT(*) FROM recordings r WHERE r.upload_id = u.id)
+) -> Result<(Vec<UploadSummary>, u64)> {
+    let rows = conn.rows(
+        &format!(
+            "SELECT {}, (SELECT COUNT(*) FROM recordings r WHERE r.upload_id = u.id)
              FROM uploads u WHERE COALESCE(u.region, '') = ?1
              ORDER BY u.uploaded_at DESC, u.id DESC LIMIT ?2 OFFSET ?3",
-            args![region, i64::from(limit), offset as i64],
-        )?
-        .iter()
-        .map(upload_row)
-        .collect::<Result<Vec<_>>>()?;
+            Upload::COLUMNS
+        ),
+        args![region, i64::from(limit), offset as i64],
+        upload_summary,
+    )?;
     let total: i64 = conn.query_value(
         "SELECT COUNT(*) FROM uploads u WHERE COALESCE(u.region, '') = ?1",
         args![region],

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::speakers::{GroupFilter, GROUP_WHERE};
-use super::{args, Conn, Result, Value};
+use super::{args, Conn, CourseProgress, Result, Speaker, StudySession, Upload, Value};
 
 /// Which speakers a dashboard covers.
 #[derive(Debug, Clone, Copy)]
@@ -20,19 +20,6 @@ pub enum Speakers<'a> {
     One(i64),
 }
 
-/// A speaker as the dashboard counts it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpeakerRow {
-    /// Id.
-    pub id: i64,
-    /// Category as written (`None` when NULL).
-    pub category: Option<String>,
-    /// Gender as written.
-    pub gender: Option<String>,
-    /// Diagnosis as written.
-    pub diagnosis: Option<String>,
-}
-
 /// A recording as the dashboard counts it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RecordingRow {
@@ -44,44 +31,6 @@ pub struct RecordingRow {
     pub duration_s: f64,
     /// Signal-to-noise ratio in dB, when measured.
     pub snr_db: Option<f64>,
-}
-
-/// A study session as a learner's statistics read it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionRow {
-    /// Start (µs since the epoch).
-    pub start: i64,
-    /// End, when finished.
-    pub end: Option<i64>,
-    /// Minutes.
-    pub duration: i64,
-    /// Effectiveness rating 1–5.
-    pub rating: Option<i64>,
-    /// Focus score.
-    pub focus: Option<f64>,
-    /// Learning environment.
-    pub environment: Option<String>,
-    /// Device type.
-    pub device: Option<String>,
-    /// Subject category.
-    pub subject: Option<String>,
-    /// Still running.
-    pub active: bool,
-}
-
-/// One row of a learner's course progress, with the course's subject.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProgressRow {
-    /// Proficiency level.
-    pub proficiency: f64,
-    /// Hours in all.
-    pub hours_total: f64,
-    /// Hours this week.
-    pub hours_week: f64,
-    /// Whether the course is completed.
-    pub completed: bool,
-    /// The course's subject (`None` for an unknown course).
-    pub subject: Option<String>,
 }
 
 /// A study session as the platform-wide statistic reads it; texts borrowed
@@ -98,21 +47,6 @@ pub struct PlatformSession<'a> {
     pub environment: Option<&'a str>,
     /// Device type.
     pub device: Option<&'a str>,
-}
-
-/// An upload as the locations statistic reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UploadRow {
-    /// Id.
-    pub id: i64,
-    /// The client's address as written.
-    pub ip: Option<String>,
-    /// Latitude.
-    pub latitude: Option<f64>,
-    /// Longitude.
-    pub longitude: Option<f64>,
-    /// Region as written.
-    pub region: Option<String>,
 }
 
 /// One consistent view of the data, as the statistics read it (a
@@ -192,20 +126,15 @@ impl<'c> DataView<'c> {
     }
 
     /// The speakers of a selection.
-    pub fn speakers(&self, which: Speakers, mut each: impl FnMut(SpeakerRow)) -> Result<()> {
-        let columns = "SELECT s.id, s.category, s.gender, s.diagnosis FROM speakers s";
+    pub fn speakers(&self, which: Speakers, mut each: impl FnMut(Speaker)) -> Result<()> {
+        let columns = format!("SELECT {} FROM speakers s", Speaker::COLUMNS);
         let sql = match which {
-            Speakers::All => columns.to_string(),
+            Speakers::All => columns,
             Speakers::Group(_) => format!("{columns} WHERE {GROUP_WHERE}"),
             Speakers::One(_) => format!("{columns} WHERE s.id = ?1"),
         };
         self.conn.each(&sql, &which.args(), |r| {
-            each(SpeakerRow {
-                id: r.get(0)?,
-                category: r.get(1)?,
-                gender: r.get(2)?,
-                diagnosis: r.get(3)?,
-            });
+            each(Speaker::read(&r)?);
             Ok(())
         })
     }
@@ -286,53 +215,32 @@ impl<'c> DataView<'c> {
     }
 
     /// A learner's sessions with `from <= start < until`, by start then id.
-    pub fn sessions_of(&self, user: i64, from: i64, until: i64) -> Result<Vec<SessionRow>> {
-        let mut out = Vec::new();
-        self.conn.each(
-            "SELECT start_time, end_time, duration_minutes, effectiveness_rating, focus_score,
-                    learning_environment, device_type, subject_category, is_active
-             FROM study_sessions WHERE user_id = ?1 AND start_time >= ?2 AND start_time < ?3
-             ORDER BY start_time, id",
+    pub fn sessions_of(&self, user: i64, from: i64, until: i64) -> Result<Vec<StudySession>> {
+        self.conn.rows(
+            &format!(
+                "SELECT {} FROM study_sessions
+                 WHERE user_id = ?1 AND start_time >= ?2 AND start_time < ?3
+                 ORDER BY start_time, id",
+                StudySession::COLUMNS
+            ),
             args![user, from, until],
-            |r| {
-                out.push(SessionRow {
-                    start: r.get(0)?,
-                    end: r.get(1)?,
-                    duration: r.get(2)?,
-                    rating: r.get(3)?,
-                    focus: r.get(4)?,
-                    environment: r.get(5)?,
-                    device: r.get(6)?,
-                    subject: r.get(7)?,
-                    active: r.get::<i64>(8)? != 0,
-                });
-                Ok(())
-            },
-        )?;
-        Ok(out)
+            StudySession::read,
+        )
     }
 
-    /// A learner's course progress, in the order it was stored.
-    pub fn progress_of(&self, user: i64) -> Result<Vec<ProgressRow>> {
-        let mut out = Vec::new();
-        self.conn.each(
-            "SELECT p.proficiency_level, p.learning_hours_total, p.learning_hours_week,
-                    p.completed_at, c.subject
-             FROM course_progress p LEFT JOIN courses c ON c.id = p.course_id
-             WHERE p.user_id = ?1 ORDER BY p.id",
+    /// A learner's course progress with each course's subject (`None` for
+    /// an unknown course), in the order it was stored.
+    pub fn progress_of(&self, user: i64) -> Result<Vec<(CourseProgress, Option<String>)>> {
+        self.conn.rows(
+            &format!(
+                "SELECT {}, c.subject
+                 FROM course_progress p LEFT JOIN courses c ON c.id = p.course_id
+                 WHERE p.user_id = ?1 ORDER BY p.id",
+                CourseProgress::COLUMNS
+            ),
             args![user],
-            |r| {
-                out.push(ProgressRow {
-                    proficiency: r.get(0)?,
-                    hours_total: r.get(1)?,
-                    hours_week: r.get(2)?,
-                    completed: r.get::<Option<i64>>(3)?.is_some(),
-                    subject: r.get(4)?,
-                });
-                Ok(())
-            },
-        )?;
-        Ok(out)
+            |r| Ok((CourseProgress::read(r)?, r.get(8)?)),
+        )
     }
 
     /// Every study session.
@@ -383,18 +291,12 @@ impl<'c> DataView<'c> {
     }
 
     /// Every upload.
-    pub fn uploads(&self, mut each: impl FnMut(UploadRow)) -> Result<()> {
+    pub fn uploads(&self, mut each: impl FnMut(Upload)) -> Result<()> {
         self.conn.each(
-            "SELECT id, ip, latitude, longitude, region FROM uploads",
+            &format!("SELECT {} FROM uploads u", Upload::COLUMNS),
             &[],
             |r| {
-                each(UploadRow {
-                    id: r.get(0)?,
-                    ip: r.get(1)?,
-                    latitude: r.get(2)?,
-                    longitude: r.get(3)?,
-                    region: r.get(4)?,
-                });
+                each(Upload::read(&r)?);
                 Ok(())
             },
         )

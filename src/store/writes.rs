@@ -2,96 +2,11 @@
 //! uploads. Validation happens before these are called; each call is one
 //! transaction, so a failed write leaves nothing behind.
 
-use serde::Serialize;
-
-use super::{args, Conn, Result, Row, StoreError};
-use crate::clock::format_utc;
-
-/// A study session as the API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SessionRow {
-    /// Id.
-    pub id: i64,
-    /// Owner.
-    pub user_id: i64,
-    /// Course, if any.
-    pub course_id: Option<i64>,
-    /// Subject category.
-    pub subject_category: Option<String>,
-    /// Start (RFC 3339, UTC).
-    pub start_time: String,
-    /// End, if finished.
-    pub end_time: Option<String>,
-    /// Minutes.
-    pub duration_minutes: i64,
-    /// 1..=5.
-    pub effectiveness_rating: Option<i64>,
-    /// 0..=100.
-    pub focus_score: Option<f64>,
-    /// Where.
-    pub learning_environment: Option<String>,
-    /// On what.
-    pub device_type: Option<String>,
-    /// Still running.
-    pub is_active: bool,
-    #[serde(skip)]
-    /// Start in µs (for computations).
-    pub start_micros: i64,
-}
-
-const SESSION_COLUMNS: &str =
-    "id, user_id, course_id, subject_category, start_time, end_time, duration_minutes,
-    effectiveness_rating, focus_score, learning_environment, device_type, is_active";
-
-fn session_from_row(r: &Row) -> Result<SessionRow> {
-    let start: i64 = r.get(4)?;
-    Ok(SessionRow {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        course_id: r.get(2)?,
-        subject_category: r.get(3)?,
-        start_time: format_utc(start),
-        end_time: r.get::<Option<i64>>(5)?.map(format_utc),
-        duration_minutes: r.get(6)?,
-        effectiveness_rating: r.get(7)?,
-        focus_score: r.get(8)?,
-        learning_environment: r.get(9)?,
-        device_type: r.get(10)?,
-        is_active: r.get(11)?,
-        start_micros: start,
-    })
-}
-
-/// A new study session (validated by the caller).
-#[derive(Debug, Clone, Default)]
-pub struct NewSession {
-    /// Owner.
-    pub user_id: i64,
-    /// Course.
-    pub course_id: Option<i64>,
-    /// Subject category.
-    pub subject_category: Option<String>,
-    /// Start (µs).
-    pub start_time: i64,
-    /// End (µs).
-    pub end_time: Option<i64>,
-    /// Minutes.
-    pub duration_minutes: i64,
-    /// Rating.
-    pub effectiveness_rating: Option<i64>,
-    /// Focus.
-    pub focus_score: Option<f64>,
-    /// Environment.
-    pub learning_environment: Option<String>,
-    /// Device.
-    pub device_type: Option<String>,
-    /// Running.
-    pub is_active: bool,
-}
+use super::{args, Conn, CourseProgress, Result, StoreError, StudySession, Upload};
 
 /// Inserts a session with the next id after every current and archived
 /// one; returns the stored row.
-pub fn insert_session(conn: &Conn, s: &NewSession) -> Result<SessionRow> {
+pub fn insert_session(conn: &Conn, s: &StudySession) -> Result<StudySession> {
     let id: i64 = conn.query_value(
         "INSERT INTO study_sessions (id, user_id, course_id, subject_category, start_time, end_time,
             duration_minutes, effectiveness_rating, focus_score, learning_environment, device_type, is_active)
@@ -117,18 +32,25 @@ pub fn insert_session(conn: &Conn, s: &NewSession) -> Result<SessionRow> {
 }
 
 /// One session.
-pub fn session(conn: &Conn, id: i64) -> Result<Option<SessionRow>> {
-    conn.query_opt(
-        &format!("SELECT {SESSION_COLUMNS} FROM study_sessions WHERE id = ?1"),
+pub fn session(conn: &Conn, id: i64) -> Result<Option<StudySession>> {
+    conn.row(
+        &format!(
+            "SELECT {} FROM study_sessions WHERE id = ?1",
+            StudySession::COLUMNS
+        ),
         args![id],
-    )?
-    .map(|r| session_from_row(&r))
-    .transpose()
+        StudySession::read,
+    )
 }
 
 /// Sets a session's end, duration and clears `is_active`; `None` when the
 /// session no longer exists.
-pub fn finish_session(conn: &Conn, id: i64, end: i64, duration: i64) -> Result<Option<SessionRow>> {
+pub fn finish_session(
+    conn: &Conn,
+    id: i64,
+    end: i64,
+    duration: i64,
+) -> Result<Option<StudySession>> {
     conn.execute(
         "UPDATE study_sessions SET end_time = ?2, duration_minutes = ?3, is_active = 0 WHERE id = ?1",
         args![id, end, duration],
@@ -149,27 +71,6 @@ pub fn exists(conn: &Conn, table: &str, id: i64) -> Result<bool> {
     )
 }
 
-/// A course-progress row as the API returns it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProgressRow {
-    /// Id.
-    pub id: i64,
-    /// User.
-    pub user_id: i64,
-    /// Course.
-    pub course_id: i64,
-    /// 0..=5.
-    pub proficiency_level: f64,
-    /// Hours in all.
-    pub learning_hours_total: f64,
-    /// Hours this week.
-    pub learning_hours_week: f64,
-    /// Completion time.
-    pub completed_at: Option<String>,
-    /// Last update.
-    pub updated_at: String,
-}
-
 /// Upserts the progress of (user, course): updates the current row (the
 /// latest `updated_at`, then highest id) or inserts one. Returns the row and
 /// whether it was created.
@@ -183,7 +84,7 @@ pub fn upsert_progress(
     hours_week: f64,
     completed_at: Option<i64>,
     now: i64,
-) -> Result<(ProgressRow, bool)> {
+) -> Result<(CourseProgress, bool)> {
     let current: Option<i64> = conn
         .query_opt(
             "SELECT id FROM course_progress WHERE user_id = ?1 AND course_id = ?2
@@ -209,41 +110,17 @@ pub fn upsert_progress(
             args![user, course, proficiency, hours_total, hours_week, completed_at, now],
         )?,
     };
-    let r = conn
-        .query_opt(
-            "SELECT id, user_id, course_id, proficiency_level, learning_hours_total, learning_hours_week,
-                    completed_at, updated_at FROM course_progress WHERE id = ?1",
+    let row = conn
+        .row(
+            &format!(
+                "SELECT {} FROM course_progress p WHERE p.id = ?1",
+                CourseProgress::COLUMNS
+            ),
             args![id],
+            CourseProgress::read,
         )?
         .ok_or_else(|| StoreError::NotFound(format!("course progress {id}")))?;
-    let row = ProgressRow {
-        id: r.get(0)?,
-        user_id: r.get(1)?,
-        course_id: r.get(2)?,
-        proficiency_level: r.get(3)?,
-        learning_hours_total: r.get(4)?,
-        learning_hours_week: r.get(5)?,
-        completed_at: r.get::<Option<i64>>(6)?.map(format_utc),
-        updated_at: format_utc(r.get(7)?),
-    };
     Ok((row, current.is_none()))
-}
-
-/// A new upload.
-#[derive(Debug, Clone, Default)]
-pub struct NewUpload {
-    /// Uploader.
-    pub user_id: i64,
-    /// When (µs).
-    pub uploaded_at: i64,
-    /// Sender's address.
-    pub ip: Option<String>,
-    /// Latitude.
-    pub latitude: Option<f64>,
-    /// Longitude.
-    pub longitude: Option<f64>,
-    /// Region.
-    pub region: Option<String>,
 }
 
 /// A new recording.
@@ -269,7 +146,7 @@ pub struct NewRecording {
 pub fn insert_recording(
     conn: &Conn,
     r: &NewRecording,
-    upload: Option<&NewUpload>,
+    upload: Option<&Upload>,
 ) -> Result<(i64, Option<i64>)> {
     let upload_id = match upload {
         Some(u) => Some(conn.query_value(

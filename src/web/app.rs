@@ -20,8 +20,8 @@ use crate::jobs::warmup::WarmupScheduler;
 use crate::jobs::{self, JobReport, JobRequest, Progress};
 use crate::stats::key::{Filter, KeyKind};
 use crate::stats::{parse_date, StatKey};
-use crate::store::speakers::{self, SpeakerRow};
-use crate::store::writes::SessionRow;
+use crate::store::speakers::{self, SpeakerSummary};
+use crate::store::StudySession;
 use crate::writes::{self, FinishInput};
 
 /// Requests served, by route and status, for `/metrics`.
@@ -74,7 +74,7 @@ pub struct SpeakerLists {
 }
 
 /// A group's speakers, most recordings first, shared between page views.
-type SpeakerList = Arc<Vec<SpeakerRow>>;
+type SpeakerList = Arc<Vec<SpeakerSummary>>;
 
 impl Default for SpeakerLists {
     fn default() -> Self {
@@ -286,7 +286,7 @@ pub(crate) fn finish_session(
     app: &App,
     id: i64,
     input: FinishInput,
-) -> Result<SessionRow, WebError> {
+) -> Result<StudySession, WebError> {
     let row = writes::finish_session(&app.cache, id, input)?;
     let delay = Duration::from_secs(app.cache.config().cache.warmup_delay);
     app.warmups.session_finished(row.user_id, delay);

@@ -12,7 +12,7 @@ use crate::cache::Answer;
 use crate::i18n::{fill, t, Lang};
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
-use crate::store::speakers::SpeakerRow;
+use crate::store::speakers::SpeakerSummary;
 use crate::web::app::{answer, etag, App};
 use crate::web::charts::{bar_chart, bars, column_chart, Axis, Bar};
 use crate::web::context::Ctx;
@@ -110,7 +110,7 @@ fn group_page(
 }
 
 /// A group's speakers, most recordings first.
-fn speaker_table(l: Lang, speakers: &[SpeakerRow]) -> Table {
+fn speaker_table(l: Lang, speakers: &[SpeakerSummary]) -> Table {
     let mut table = Table::new(
         "speakers",
         &[
@@ -123,15 +123,21 @@ fn speaker_table(l: Lang, speakers: &[SpeakerRow]) -> Table {
             ("snr", t(l, "drill.mean_snr")),
         ],
     );
-    for s in speakers {
+    for SpeakerSummary {
+        speaker: s,
+        recordings,
+        hours,
+        mean_snr_db,
+    } in speakers
+    {
         table.row(vec![
             Cell::text(&s.code).link(format!("/audio/speakers/{}/", s.id)),
             Cell::text(group_name(l, &s.category)),
             Cell::text(group_name(l, &s.gender)),
             Cell::text(group_name(l, &s.diagnosis)),
-            Cell::int(s.recordings as i64),
-            Cell::num(s.hours, 2),
-            Cell::opt(s.mean_snr_db, 1),
+            Cell::int(*recordings as i64),
+            Cell::num(*hours, 2),
+            Cell::opt(*mean_snr_db, 1),
         ]);
     }
     table

@@ -9,10 +9,12 @@ use super::{
     local_time, paged_table, sort_all, tables_of, Frame,
 };
 use crate::cache::Answer;
+use crate::clock::format_utc;
 use crate::i18n::{region, t, Lang};
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
-use crate::store::speakers::{self, SpeakerInfo, UploadRow};
+use crate::store::speakers::{self, UploadSummary};
+use crate::store::Speaker;
 use crate::web::app::{answer, etag, App};
 use crate::web::context::Ctx;
 use crate::web::decode::{page_of, path_id};
@@ -31,7 +33,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
         unreachable!("a corpus key")
     };
     let conn = app.cache.store().conn()?;
-    let info = speakers::speaker_info(&conn, speaker)?
+    let info = speakers::speaker(&conn, speaker)?
         .ok_or_else(|| WebError::NotFound(format!("speaker {speaker} not found")))?;
     let (uploads, _) = speakers::speaker_uploads(&conn, speaker, u32::MAX, 0)?;
     drop(conn);
@@ -60,7 +62,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
 }
 
 struct SpeakerView<'a> {
-    info: &'a SpeakerInfo,
+    info: &'a Speaker,
     answer: &'a Answer,
     stats: &'a Dashboard,
     tables: &'a Tables<'a>,
@@ -95,7 +97,7 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
 }
 
 /// A table of uploads, newest first, times in the configured zone.
-pub(crate) fn upload_table(l: Lang, tz: chrono_tz::Tz, uploads: &[UploadRow]) -> Table {
+pub(crate) fn upload_table(l: Lang, tz: chrono_tz::Tz, uploads: &[UploadSummary]) -> Table {
     let mut table = Table::new(
         "uploads",
         &[
@@ -106,16 +108,17 @@ pub(crate) fn upload_table(l: Lang, tz: chrono_tz::Tz, uploads: &[UploadRow]) ->
             ("recordings", t(l, "dash.recordings")),
         ],
     );
-    for u in uploads {
-        let when = chrono::DateTime::parse_from_rfc3339(&u.uploaded_at)
-            .map(|t| local_time(t.timestamp_micros(), tz))
-            .unwrap_or_else(|_| u.uploaded_at.clone());
+    for UploadSummary {
+        upload: u,
+        recordings,
+    } in uploads
+    {
         table.row(vec![
             Cell::int(u.id),
-            Cell::text(&u.uploaded_at).shown_as(when),
-            Cell::text(region(l, &u.region)),
+            Cell::text(format_utc(u.uploaded_at)).shown_as(local_time(u.uploaded_at, tz)),
+            Cell::text(region(l, u.region.as_deref().unwrap_or(""))),
             Cell::text(u.ip.as_deref().unwrap_or("–")),
-            Cell::int(u.recordings as i64),
+            Cell::int(*recordings as i64),
         ]);
     }
     table
