@@ -18,11 +18,11 @@
 //! second after a failure (the node computes by itself meanwhile), then the
 //! next one tries again.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ::redis::{Client, Commands, ConnectionAddr, RedisError};
+use ::redis::{Client, Commands, ConnectionAddr, ConnectionLike, RedisError};
 
 use super::backend::{Backend, Heard};
 use super::{CacheError, EntryEvent};
@@ -42,8 +42,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// After a failure, how long operations fail at once instead of waiting
 /// for a server that is not there.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
-/// Idle connections kept for reuse.
-const POOL: usize = 16;
+/// Connections of one node at most.
+const POOL_SIZE: u32 = 16;
 /// How often a server that keeps refusing writes is logged.
 const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(60);
 /// Errors by which a reachable server refuses a command for what it is in
@@ -69,8 +69,11 @@ return redis.call('zadd', KEYS[1], tick, ARGV[1])";
 pub struct RedisBackend {
     client: Client,
     place: String,
-    /// Idle connections.
-    pool: Mutex<Vec<::redis::Connection>>,
+    /// Open connections, by `r2d2`.
+    pool: r2d2::Pool<RedisLinks>,
+    /// Counts the failures that may have broken connections (shared with
+    /// the pool, which then opens new ones).
+    losses: Arc<AtomicU64>,
     /// The last failure (when, what), cleared by the next success.
     down: Mutex<Option<(Instant, String)>>,
     /// While the server refuses writes (at `maxmemory`, ...): when that was
@@ -80,6 +83,43 @@ pub struct RedisBackend {
     node: String,
     /// Whether the event listener is subscribed now.
     listening: Arc<AtomicBool>,
+}
+
+/// A connection, and the failures counted when it was opened.
+struct RedisLink {
+    con: ::redis::Connection,
+    generation: u64,
+}
+
+/// Opens connections with their timeouts for the pool, and retires those
+/// opened before the last failure.
+struct RedisLinks {
+    client: Client,
+    losses: Arc<AtomicU64>,
+}
+
+impl r2d2::ManageConnection for RedisLinks {
+    type Connection = RedisLink;
+    type Error = RedisError;
+
+    fn connect(&self) -> Result<RedisLink, RedisError> {
+        let generation = self.losses.load(Ordering::Relaxed);
+        let con = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+        con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
+        con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
+        Ok(RedisLink { con, generation })
+    }
+
+    fn is_valid(&self, link: &mut RedisLink) -> Result<(), RedisError> {
+        if self.has_broken(link) {
+            return Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset).into());
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, link: &mut RedisLink) -> bool {
+        !link.con.is_open() || link.generation != self.losses.load(Ordering::Relaxed)
+    }
 }
 
 /// What goes over the channel.
@@ -119,10 +159,21 @@ impl RedisBackend {
                     .into(),
             ));
         }
+        let losses = Arc::new(AtomicU64::new(0));
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(0))
+            .connection_timeout(CONNECT_TIMEOUT)
+            .error_handler(Box::new(r2d2::NopErrorHandler))
+            .build_unchecked(RedisLinks {
+                client: client.clone(),
+                losses: Arc::clone(&losses),
+            });
         let backend = RedisBackend {
             place: place_of(&client),
             client,
-            pool: Mutex::new(Vec::new()),
+            pool,
+            losses,
             down: Mutex::new(None),
             refusing: Mutex::new(None),
             node: format!("{:016x}", rand::random::<u64>()),
@@ -132,13 +183,6 @@ impl RedisBackend {
             log::warn!("{e}; answers are computed by this node until it is back");
         }
         Ok(backend)
-    }
-
-    fn connect(&self) -> Result<::redis::Connection, RedisError> {
-        let con = self.client.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-        con.set_read_timeout(Some(COMMAND_TIMEOUT))?;
-        con.set_write_timeout(Some(COMMAND_TIMEOUT))?;
-        Ok(con)
     }
 
     /// Runs `f` on a pooled connection. A connection that failed is dropped
@@ -155,28 +199,17 @@ impl RedisBackend {
                 });
             }
         }
-        let pooled = self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let result = match pooled {
-            Some(con) => Ok(con),
-            None => self.connect(),
-        }
-        .and_then(|mut con| f(&mut con).map(|value| (con, value)));
-        match result {
-            Ok((con, value)) => {
+        let mut link = match self.pool.get() {
+            Ok(link) => link,
+            Err(e) => return Err(self.went_down(e.to_string())),
+        };
+        match f(&mut link.con) {
+            Ok(value) => {
                 *self.lock_down() = None;
-                let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
-                if pool.len() < POOL {
-                    pool.push(con);
-                }
                 Ok(value)
             }
             Err(e) if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() => {
-                let mut down = self.lock_down();
-                if down.is_none() {
-                    log::warn!("stats cache at {} unreachable: {e}", self.place);
-                }
-                *down = Some((Instant::now(), e.to_string()));
-                self.pool.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                self.went_down(e.to_string());
                 Err(CacheError::Redis {
                     place: self.place.clone(),
                     source: e,
@@ -220,6 +253,21 @@ impl RedisBackend {
                 .arg(if only_kept { "XX" } else { "" })
                 .invoke::<()>(c)
         })
+    }
+
+    /// Notes that the server failed (every open connection is retired) and
+    /// returns the error operations fail with until it is asked again.
+    fn went_down(&self, reason: String) -> CacheError {
+        let mut down = self.lock_down();
+        if down.is_none() {
+            log::warn!("stats cache at {} unreachable: {reason}", self.place);
+        }
+        *down = Some((Instant::now(), reason.clone()));
+        self.losses.fetch_add(1, Ordering::Relaxed);
+        CacheError::Unreachable {
+            place: self.place.clone(),
+            reason,
+        }
     }
 
     fn lock_down(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
