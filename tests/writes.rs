@@ -343,6 +343,9 @@ fn a_recording_with_a_new_upload_marks_the_corpus_statistics_stale() {
         (json!({"ip": "10.0.0.300"}), "upload.ip"),
         (json!({"latitude": 91.0}), "upload.latitude"),
         (json!({"longitude": -181.0}), "upload.longitude"),
+        // A value of the wrong type is named by its path in the body.
+        (json!({"latitude": "north"}), "upload.latitude"),
+        (json!(["not", "an", "object"]), "upload"),
     ] {
         let reply = send(
             &r,

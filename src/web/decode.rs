@@ -1,99 +1,234 @@
-//! Decoding what clients send: JSON bodies with typed, field-naming
-//! accessors, ids in the path, the typed input of a session write, and who
-//! may write for whom.
+//! Decoding what clients send: JSON bodies into typed inputs (serde, the
+//! failing field's path in the 400), ids in the path, query parameters, and
+//! who may write for whom.
 
-use serde_json::{Map, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 use super::context::Ctx;
 use super::error::WebError;
 use crate::clock::parse_instant;
 use crate::stats::key::{Filter, KeyKind};
-use crate::writes::SessionInput;
+use crate::writes::{FinishInput, ProgressInput, RecordingInput, SessionInput, UploadInput};
 
-/// A JSON object body with typed accessors whose errors name the field.
-pub(crate) struct Body(pub(crate) Map<String, Value>);
+/// Decodes the JSON body (an empty body is an empty object) into `T`. A
+/// value of the wrong type is a 400 naming its path (`upload.latitude`);
+/// a body that is not JSON, or not an object, names `body`.
+pub(crate) fn json_body<T: DeserializeOwned>(ctx: &Ctx) -> Result<T, WebError> {
+    let body = ctx.body()?;
+    if body.is_empty() {
+        return from_json(Value::Object(Default::default()));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        // serde would take an array for a struct, field by field.
+        Ok(Value::Object(m)) => from_json(Value::Object(m)),
+        Ok(_) => Err(WebError::bad("body", "expected a JSON object")),
+        Err(e) => Err(WebError::bad("body", format!("malformed JSON: {e}"))),
+    }
+}
 
-impl Body {
-    /// The request body as a JSON object (an empty body is an empty object).
-    pub(crate) fn parse(ctx: &Ctx) -> Result<Body, WebError> {
-        let body = ctx.body()?;
-        if body.is_empty() {
-            return Ok(Body(Map::new()));
+/// Decodes `value` (a form turned into JSON) into `T`, as [`json_body`].
+pub(crate) fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, WebError> {
+    serde_path_to_error::deserialize(value).map_err(field_error)
+}
+
+fn field_error(e: serde_path_to_error::Error<serde_json::Error>) -> WebError {
+    let path = e.path().to_string();
+    let field = if path == "." { "body" } else { &path };
+    WebError::bad(field, e.into_inner().to_string())
+}
+
+/// An object, never an array: serde would fill a struct from an array's
+/// items in field order. Null is absent.
+fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    struct Object<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
         }
-        match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => Ok(Body(m)),
-            Ok(_) => Err(WebError::bad("body", "expected a JSON object")),
-            Err(e) => Err(WebError::bad("body", format!("malformed JSON: {e}"))),
+        fn visit_none<E>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<T>, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Option<T>, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
         }
     }
+    d.deserialize_option(Object(std::marker::PhantomData))
+}
 
-    pub(crate) fn get(&self, field: &str) -> Option<&Value> {
-        self.0.get(field).filter(|v| !v.is_null())
-    }
+/// A required value that is missing.
+fn required<T>(value: Option<T>, field: &str) -> Result<T, WebError> {
+    value.ok_or_else(|| WebError::bad(field, "required"))
+}
 
-    fn typed<T>(
-        &self,
-        field: &str,
-        expected: &str,
-        read: impl Fn(&Value) -> Option<T>,
-    ) -> Result<Option<T>, WebError> {
-        self.get(field)
-            .map(|v| read(v).ok_or_else(|| WebError::bad(field, expected)))
-            .transpose()
-    }
+/// Text, with an empty string read as absent.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+}
 
-    pub(crate) fn int(&self, field: &str) -> Result<Option<i64>, WebError> {
-        self.typed(field, "must be an integer", Value::as_i64)
-    }
-
-    pub(crate) fn req_int(&self, field: &str) -> Result<i64, WebError> {
-        self.int(field)?
-            .ok_or_else(|| WebError::bad(field, "required"))
-    }
-
-    pub(crate) fn float(&self, field: &str) -> Result<Option<f64>, WebError> {
-        self.typed(field, "must be a number", Value::as_f64)
-    }
-
-    pub(crate) fn req_float(&self, field: &str) -> Result<f64, WebError> {
-        self.float(field)?
-            .ok_or_else(|| WebError::bad(field, "required"))
-    }
-
-    /// A non-empty string.
-    pub(crate) fn text(&self, field: &str) -> Result<Option<String>, WebError> {
-        let text = self.typed(field, "must be a string", |v| {
-            v.as_str().map(str::to_string)
-        })?;
-        Ok(text.filter(|s| !s.is_empty()))
-    }
-
-    /// The first of `fields` given (a field and its older aliases).
-    pub(crate) fn text_of(&self, fields: &[&str]) -> Result<Option<String>, WebError> {
-        for field in fields {
-            if let Some(text) = self.text(field)? {
-                return Ok(Some(text));
-            }
-        }
-        Ok(None)
-    }
-
-    /// An RFC 3339 timestamp with an offset, as µs.
-    pub(crate) fn time(&self, field: &str) -> Result<Option<i64>, WebError> {
-        self.text(field)?
-            .map(|t| {
-                parse_instant(&t).ok_or_else(|| {
-                    WebError::bad(
-                        field,
-                        format!("{t:?} is not an RFC 3339 timestamp with an offset"),
-                    )
-                })
+/// An RFC 3339 timestamp with an offset, as µs; an empty string is absent.
+fn instant<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    text(d)?
+        .map(|t| {
+            parse_instant(&t).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "{t:?} is not an RFC 3339 timestamp with an offset"
+                ))
             })
-            .transpose()
+        })
+        .transpose()
+}
+
+/// The body of a new study session (`POST /api/v1/sessions`, and the
+/// learner page's form). `subject`, `environment` and `device` may also be
+/// given by their column names; the short name wins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SessionBody {
+    user_id: Option<i64>,
+    course_id: Option<i64>,
+    #[serde(deserialize_with = "instant")]
+    start_time: Option<i64>,
+    #[serde(deserialize_with = "instant")]
+    end_time: Option<i64>,
+    duration_minutes: Option<i64>,
+    effectiveness_rating: Option<i64>,
+    focus_score: Option<f64>,
+    #[serde(deserialize_with = "text")]
+    subject: Option<String>,
+    #[serde(deserialize_with = "text")]
+    subject_category: Option<String>,
+    #[serde(deserialize_with = "text")]
+    environment: Option<String>,
+    #[serde(deserialize_with = "text")]
+    learning_environment: Option<String>,
+    #[serde(deserialize_with = "text")]
+    device: Option<String>,
+    #[serde(deserialize_with = "text")]
+    device_type: Option<String>,
+    is_active: Option<bool>,
+}
+
+impl SessionBody {
+    /// The `user_id` the body names (required).
+    pub(crate) fn user(&self) -> Result<i64, WebError> {
+        required(self.user_id, "user_id")
     }
 
-    pub(crate) fn boolean(&self, field: &str) -> Result<Option<bool>, WebError> {
-        self.typed(field, "must be true or false", Value::as_bool)
+    /// The session's input, for `user`.
+    pub(crate) fn input(self, user: i64) -> SessionInput {
+        SessionInput {
+            user_id: user,
+            course_id: self.course_id,
+            start_time: self.start_time,
+            end_time: self.end_time,
+            duration_minutes: self.duration_minutes,
+            effectiveness_rating: self.effectiveness_rating,
+            focus_score: self.focus_score,
+            subject: self.subject.or(self.subject_category),
+            environment: self.environment.or(self.learning_environment),
+            device: self.device.or(self.device_type),
+            is_active: self.is_active,
+        }
+    }
+}
+
+/// The body of `POST /api/v1/sessions/{id}/finish`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct FinishBody {
+    #[serde(deserialize_with = "instant")]
+    end_time: Option<i64>,
+    duration_minutes: Option<i64>,
+}
+
+impl From<FinishBody> for FinishInput {
+    fn from(b: FinishBody) -> FinishInput {
+        FinishInput {
+            end_time: b.end_time,
+            duration_minutes: b.duration_minutes,
+        }
+    }
+}
+
+/// The body of `PUT /api/v1/users/{id}/progress/{course}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ProgressBody {
+    proficiency_level: Option<f64>,
+    learning_hours_total: Option<f64>,
+    learning_hours_week: Option<f64>,
+    #[serde(deserialize_with = "instant")]
+    completed_at: Option<i64>,
+}
+
+impl TryFrom<ProgressBody> for ProgressInput {
+    type Error = WebError;
+    fn try_from(b: ProgressBody) -> Result<ProgressInput, WebError> {
+        Ok(ProgressInput {
+            proficiency_level: required(b.proficiency_level, "proficiency_level")?,
+            learning_hours_total: required(b.learning_hours_total, "learning_hours_total")?,
+            learning_hours_week: required(b.learning_hours_week, "learning_hours_week")?,
+            completed_at: b.completed_at,
+        })
+    }
+}
+
+/// The new upload of a recording's body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct UploadBody {
+    #[serde(deserialize_with = "text")]
+    ip: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    #[serde(deserialize_with = "text")]
+    region: Option<String>,
+}
+
+/// The body of `POST /api/v1/recordings`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RecordingBody {
+    speaker_id: Option<i64>,
+    #[serde(deserialize_with = "text")]
+    file_name: Option<String>,
+    #[serde(deserialize_with = "instant")]
+    recorded_at: Option<i64>,
+    duration_s: Option<f64>,
+    sample_rate: Option<i64>,
+    snr_db: Option<f64>,
+    upload_id: Option<i64>,
+    #[serde(deserialize_with = "object")]
+    upload: Option<UploadBody>,
+}
+
+impl TryFrom<RecordingBody> for RecordingInput {
+    type Error = WebError;
+    fn try_from(b: RecordingBody) -> Result<RecordingInput, WebError> {
+        Ok(RecordingInput {
+            speaker_id: required(b.speaker_id, "speaker_id")?,
+            file_name: required(b.file_name, "file_name")?,
+            recorded_at: b.recorded_at,
+            duration_s: required(b.duration_s, "duration_s")?,
+            sample_rate: b.sample_rate,
+            snr_db: b.snr_db,
+            upload_id: b.upload_id,
+            upload: b.upload.map(|u| UploadInput {
+                ip: u.ip,
+                latitude: u.latitude,
+                longitude: u.longitude,
+                region: u.region,
+            }),
+        })
     }
 }
 
@@ -138,25 +273,6 @@ pub(crate) fn user_id(text: &str) -> Result<i64, WebError> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| WebError::bad("id", format!("{text:?} is not a user id")))
-}
-
-/// Decodes a new session of `user` from the JSON body (or a form turned
-/// into one); `subject`, `environment` and `device` also accept their
-/// column names.
-pub(crate) fn session_input(body: &Body, user: i64) -> Result<SessionInput, WebError> {
-    Ok(SessionInput {
-        user_id: user,
-        course_id: body.int("course_id")?,
-        start_time: body.time("start_time")?,
-        end_time: body.time("end_time")?,
-        duration_minutes: body.int("duration_minutes")?,
-        effectiveness_rating: body.int("effectiveness_rating")?,
-        focus_score: body.float("focus_score")?,
-        subject: body.text_of(&["subject", "subject_category"])?,
-        environment: body.text_of(&["environment", "learning_environment"])?,
-        device: body.text_of(&["device", "device_type"])?,
-        is_active: body.boolean("is_active")?,
-    })
 }
 
 /// The sub-corpus filter of the query (`category`, `diagnosis`, `gender`);

@@ -8,7 +8,9 @@ use serde_json::json;
 use crate::rules;
 use crate::web::app::{finish_session as finish, App};
 use crate::web::context::Ctx;
-use crate::web::decode::{path_id, require_signed_in, require_writer, session_input, Body};
+use crate::web::decode::{
+    json_body, path_id, require_signed_in, require_writer, FinishBody, ProgressBody, SessionBody,
+};
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
 use crate::writes::{self, FinishInput, ProgressInput};
@@ -20,10 +22,10 @@ fn no_form() -> HashMap<String, String> {
 /// `POST /api/v1/sessions`.
 pub(crate) fn create_session(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     require_signed_in(ctx)?;
-    let body = Body::parse(ctx)?;
-    let user = rules::id("user_id", body.req_int("user_id")?)?;
+    let body: SessionBody = json_body(ctx)?;
+    let user = rules::id("user_id", body.user()?)?;
     require_writer(ctx, Some(user), &no_form())?;
-    let row = writes::create_session(&app.cache, session_input(&body, user)?)?;
+    let row = writes::create_session(&app.cache, body.input(user))?;
     Ok(Reply::Json(
         201,
         serde_json::to_value(&row).unwrap_or_default(),
@@ -34,11 +36,7 @@ pub(crate) fn create_session(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 pub(crate) fn finish_session(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let id = path_id(id, "session")?;
     require_signed_in(ctx)?;
-    let body = Body::parse(ctx)?;
-    let input = FinishInput {
-        end_time: body.time("end_time")?,
-        duration_minutes: body.int("duration_minutes")?,
-    };
+    let input = FinishInput::from(json_body::<FinishBody>(ctx)?);
     require_writer(
         ctx,
         Some(writes::session_owner(&app.cache, id)?),
@@ -74,13 +72,7 @@ pub(crate) fn put_progress(
     let user = path_id(uid, "user")?;
     let course = path_id(course, "course")?;
     require_writer(ctx, Some(user), &no_form())?;
-    let body = Body::parse(ctx)?;
-    let input = ProgressInput {
-        proficiency_level: body.req_float("proficiency_level")?,
-        learning_hours_total: body.req_float("learning_hours_total")?,
-        learning_hours_week: body.req_float("learning_hours_week")?,
-        completed_at: body.time("completed_at")?,
-    };
+    let input = ProgressInput::try_from(json_body::<ProgressBody>(ctx)?)?;
     let (row, created) = writes::put_progress(&app.cache, user, course, input)?;
     let status = if created { 201 } else { 200 };
     Ok(Reply::Json(

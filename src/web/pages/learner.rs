@@ -16,7 +16,7 @@ use crate::web::app::{answer, etag, finish_session, user_keys, App};
 use crate::web::charts::{bars, column_chart, fmt_num, Axis, Bar};
 use crate::web::context::Ctx;
 use crate::web::decode::{
-    path_id, require_signed_in, require_writer, session_input, user_id, Body,
+    from_json, path_id, require_signed_in, require_writer, user_id, SessionBody,
 };
 use crate::web::error::WebError;
 use crate::web::local_path::LocalPath;
@@ -349,7 +349,8 @@ pub(crate) fn form_create_session(app: &App, ctx: &Ctx, uid: &str) -> Result<Rep
         };
         body.insert(field.into(), value);
     }
-    writes::create_session(&app.cache, session_input(&Body(body), user)?)?;
+    let body: SessionBody = from_json(serde_json::Value::Object(body))?;
+    writes::create_session(&app.cache, body.input(user))?;
     Ok(back_to(user))
 }
 
