@@ -110,24 +110,24 @@ fn every_module_names_only_lower_layers() {
     );
 }
 
-#[test]
-fn the_parts_of_the_web_layer_form_no_cycle() {
-    // web::X → web::Y edges, through `crate::web::Y` and `super::Y`.
+/// The edges between the parts of module `top` (`web::pages` → `web::app`),
+/// through `crate::top::X` and, in a part's own file, `super::X`.
+fn edges_between_parts(top: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let parts: BTreeSet<String> = library_files()
         .iter()
         .map(|f| module_of(f))
-        .filter(|m| m.len() >= 2 && m[0] == "web")
+        .filter(|m| m.len() >= 2 && m[0] == top)
         .map(|m| m[1].clone())
         .collect();
     for file in library_files() {
         let module = module_of(&file);
-        if module.len() < 2 || module[0] != "web" {
+        if module.len() < 2 || module[0] != top {
             continue;
         }
         let code = code(&file);
-        let mut used = names_after(&code, "crate::web::");
-        if module.len() == 2 && !file.ends_with("mod.rs") {
+        let mut used = names_after(&code, &format!("crate::{top}::"));
+        if module.len() == 2 {
             used.extend(names_after(&code, "super::"));
         }
         for name in used
@@ -137,28 +137,37 @@ fn the_parts_of_the_web_layer_form_no_cycle() {
             edges.entry(module[1].clone()).or_default().insert(name);
         }
     }
-    fn reaches(
-        edges: &BTreeMap<String, BTreeSet<String>>,
-        from: &str,
-        to: &str,
-        seen: &mut BTreeSet<String>,
-    ) -> bool {
-        edges
-            .get(from)
-            .into_iter()
-            .flatten()
-            .any(|next| next == to || (seen.insert(next.clone()) && reaches(edges, next, to, seen)))
-    }
-    for part in &parts {
+    edges
+}
+
+fn reaches(
+    edges: &BTreeMap<String, BTreeSet<String>>,
+    from: &str,
+    to: &str,
+    seen: &mut BTreeSet<String>,
+) -> bool {
+    edges
+        .get(from)
+        .into_iter()
+        .flatten()
+        .any(|next| next == to || (seen.insert(next.clone()) && reaches(edges, next, to, seen)))
+}
+
+#[test]
+fn the_parts_of_the_web_layer_and_of_the_store_form_no_cycle() {
+    for (top, at_least) in [("web", 10), ("store", 8)] {
+        let edges = edges_between_parts(top);
+        for part in edges.keys() {
+            assert!(
+                !reaches(&edges, part, part, &mut BTreeSet::new()),
+                "{top}::{part} depends on itself through {edges:?}"
+            );
+        }
         assert!(
-            !reaches(&edges, part, part, &mut BTreeSet::new()),
-            "web::{part} depends on itself through {edges:?}"
+            edges.values().flatten().count() > at_least,
+            "the parser found the imports of {top}: {edges:?}"
         );
     }
-    assert!(
-        edges.values().flatten().count() > 10,
-        "the parser found the web's imports: {edges:?}"
-    );
 }
 
 /// The engines behind the seams: only `cache` names the cache's engines
