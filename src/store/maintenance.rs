@@ -3,7 +3,7 @@
 //! (copy to the archive and delete together), so an interrupted run loses
 //! nothing and a rerun finishes the job.
 
-use super::{args, Conn, Engine, Result, Value};
+use super::{args, Conn, Engine, Result, Tx, Value};
 
 /// The rules of cleanup: each one's name and the `WHERE` clause over
 /// `study_sessions` of the sessions that break it. The bounds on one column
@@ -160,6 +160,12 @@ fn delete_batch(
             done: true,
         });
     };
+    remove_batch(tx, table, last)
+}
+
+/// Deletes the rows of the batch from `table` and commits: the batch
+/// ending at id `last` is done.
+fn remove_batch(tx: Tx, table: &str, last: i64) -> Result<Cursor> {
     let n = tx.execute(
         &format!("DELETE FROM {table} WHERE id IN (SELECT id FROM cleanup_batch)"),
         &[],
@@ -235,16 +241,7 @@ pub fn archive_batch(conn: &Conn, cut: i64, now: i64, after: i64, limit: usize) 
         ),
         args![now],
     )?;
-    let n = tx.execute(
-        "DELETE FROM study_sessions WHERE id IN (SELECT id FROM cleanup_batch)",
-        &[],
-    )?;
-    tx.commit()?;
-    Ok(Cursor {
-        after: last,
-        changed: n as usize,
-        done: false,
-    })
+    remove_batch(tx, "study_sessions", last)
 }
 
 /// Deletes the next `limit` archived sessions (after id `after`) started before `cut`.
