@@ -19,6 +19,7 @@ use crate::import::{import_dir, ImportOptions};
 use crate::jobs::{self, JobRequest, Printed, Progress};
 use crate::store::{self, Store};
 use crate::web::ServeOptions;
+use crate::App;
 use crate::{accounts, control};
 
 pub use setup::{SetupError, DEFAULT_BIND};
@@ -92,10 +93,10 @@ pub fn init(config: &Config, with_demo: bool) -> Result<bool> {
 /// Opens the stats cache for `serve`. Fails at once, naming it, when
 /// another server holds the cache; waits up to 30 s for a short command
 /// that holds it.
-fn open_cache_for_serving(config: &Config, store: &Arc<Store>) -> Result<Arc<StatsCache>> {
+fn open_cache_for_serving(config: &Config, store: &Arc<Store>) -> Result<App> {
     setup::cache_agrees(config, config.cache_url.is_some())?;
     for tries in 0.. {
-        match StatsCache::open(config, Arc::clone(store)) {
+        match App::open(config, Arc::clone(store)) {
             Err(CacheError::Locked(path)) if tries < 60 => {
                 setup::refuse_if_served(config)?;
                 if tries == 0 {
@@ -116,7 +117,7 @@ fn open_cache_for_serving(config: &Config, store: &Arc<Store>) -> Result<Arc<Sta
 /// `scheduler`, the in-process scheduler, until SIGINT or SIGTERM.
 pub fn serve(config: &Config, options: &ServeOptions, scheduler: bool) -> Result<bool> {
     let store = open_store(config)?;
-    let cache = open_cache_for_serving(config, &store)?;
+    let app = open_cache_for_serving(config, &store)?;
     if let Some(warning) = setup::empty_database(&store, config)? {
         log::warn!("{warning}");
     }
@@ -128,12 +129,12 @@ pub fn serve(config: &Config, options: &ServeOptions, scheduler: bool) -> Result
     // The control channel lets commands reach the process that holds the
     // cache file; a shared cache is open to every process, and several
     // nodes may serve one directory.
-    let control = if cache.is_shared() {
+    let control = if app.cache.is_shared() {
         None
     } else {
-        Some(control::listen(Arc::clone(&cache))?)
+        Some(control::listen(app.clone())?)
     };
-    let server = crate::web::start(Arc::clone(&cache), options)?;
+    let server = crate::web::start(app.clone(), options)?;
     if let Some(control) = &control {
         control.announce(server.addr);
     }
@@ -143,7 +144,7 @@ pub fn serve(config: &Config, options: &ServeOptions, scheduler: bool) -> Result
             config.schedule.refresh_at,
             config.schedule.cleanup_at
         );
-        jobs::scheduler::Scheduler::start(Arc::clone(&cache), Duration::from_secs(20))
+        jobs::scheduler::Scheduler::start(app.clone(), Duration::from_secs(20))
     });
     let _ = rx.recv();
     log::info!("shutting down: finishing requests in flight");
@@ -235,11 +236,11 @@ pub fn job(config: &Config, request: JobRequest) -> Result<bool> {
     let mut console = Console::new();
     // Before the cache is opened: a refused command leaves nothing behind.
     setup::cache_agrees(config, config.cache_url.is_some())?;
-    match StatsCache::open(config, store) {
-        Ok(cache) => {
-            let report = jobs::run(&cache, request, &mut |p| console.show(p));
+    match App::open(config, store) {
+        Ok(app) => {
+            let report = jobs::run(&app, request, &mut |p| console.show(p));
             drop(console);
-            cache.wait_idle();
+            app.cache.wait_idle();
             let report = report?;
             print(&report.printed());
             Ok(report.ok())

@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::StatsCache;
 use crate::jobs::{self, JobRequest, Printed, Progress};
+use crate::App;
 
 /// The longest request line accepted; a request is a few hundred bytes.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -127,8 +127,8 @@ pub struct ControlChannel {
 
 /// Listens on the control socket of the cache's data directory. A stale
 /// socket left by a server that died is replaced; a live one is an error.
-pub fn listen(cache: Arc<StatsCache>) -> Result<ControlChannel, ControlError> {
-    let path = socket_path(&cache.config().data_dir);
+pub fn listen(app: App) -> Result<ControlChannel, ControlError> {
+    let path = socket_path(&app.config.data_dir);
     let io = |source| ControlError::Io {
         path: path.clone(),
         source,
@@ -158,7 +158,7 @@ pub fn listen(cache: Arc<StatsCache>) -> Result<ControlChannel, ControlError> {
     let stop = Arc::new(AtomicBool::new(false));
     let address = Arc::new(OnceLock::new());
     let shared = Shared {
-        cache,
+        app,
         address: Arc::clone(&address),
     };
     let flag = Arc::clone(&stop);
@@ -185,7 +185,7 @@ impl ControlChannel {
 /// What the threads of the channel share.
 #[derive(Clone)]
 struct Shared {
-    cache: Arc<StatsCache>,
+    app: App,
     address: Arc<OnceLock<String>>,
 }
 
@@ -263,7 +263,7 @@ fn serve_client(stream: UnixStream, shared: &Shared) {
             alive = false;
         }
     };
-    let closing = match jobs::run(&shared.cache, request, &mut forward) {
+    let closing = match jobs::run(&shared.app, request, &mut forward) {
         Ok(report) => Message::Done {
             ok: report.ok(),
             printed: report.printed(),

@@ -17,6 +17,8 @@
 //! - [`stats`]: pure computations of every statistic of `docs/statistics.md`.
 //! - [`import`]: the CSV import format of `docs/import-format.md`.
 //! - [`cache`]: the stats cache (fresh / cached / stale) in a redb file or Redis.
+//! - [`App`]: the store, the stats cache and the configuration, opened once
+//!   and handed to every job, write, handler and command.
 //! - [`jobs`]: refresh, warm-up, precompute, cleanup, purge, admin commands,
 //!   through one runner; the scheduler.
 //! - [`writes`]: the domain writes of the API (sessions, progress, recordings).
@@ -25,6 +27,7 @@
 //! - [`cli`]: the commands, called by the thin binary.
 
 pub mod accounts;
+mod app;
 pub mod cache;
 pub mod cli;
 pub mod clock;
@@ -39,3 +42,5 @@ pub mod stats;
 pub mod store;
 pub mod web;
 pub mod writes;
+
+pub use app::App;

@@ -6,11 +6,11 @@
 
 use std::net::IpAddr;
 
-use crate::cache::StatsCache;
 use crate::rules::{self, Violation};
 use crate::stats::key::Change;
 use crate::store::writes::{self as sql, NewRecording};
 use crate::store::{CourseProgress, StoreError, StudySession, Upload};
+use crate::App;
 
 /// Why a write was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -217,9 +217,9 @@ fn new_session(input: SessionInput, now: i64) -> Result<StudySession, WriteError
 }
 
 /// Creates a study session; its user and course must exist.
-pub fn create_session(cache: &StatsCache, input: SessionInput) -> Result<StudySession, WriteError> {
-    let session = new_session(input, cache.config().clock.now_micros())?;
-    let conn = cache.store().conn()?;
+pub fn create_session(app: &App, input: SessionInput) -> Result<StudySession, WriteError> {
+    let session = new_session(input, app.config.clock.now_micros())?;
+    let conn = app.store.conn()?;
     let tx = conn.write_transaction()?;
     let user = session.user_id;
     if !sql::exists(&tx, "users", user)? {
@@ -238,13 +238,13 @@ pub fn create_session(cache: &StatsCache, input: SessionInput) -> Result<StudySe
     }
     let row = sql::insert_session(&tx, &session)?;
     tx.commit()?;
-    cache.apply(Change::Session { user });
+    app.cache.apply(Change::Session { user });
     Ok(row)
 }
 
 /// The owner of session `id`.
-pub fn session_owner(cache: &StatsCache, id: i64) -> Result<i64, WriteError> {
-    let conn = cache.store().conn()?;
+pub fn session_owner(app: &App, id: i64) -> Result<i64, WriteError> {
+    let conn = app.store.conn()?;
     sql::session(&conn, id)?
         .map(|s| s.user_id)
         .ok_or_else(|| WriteError::NotFound(format!("session {id}")))
@@ -252,17 +252,13 @@ pub fn session_owner(cache: &StatsCache, id: i64) -> Result<i64, WriteError> {
 
 /// Finishes session `id`. The row is read and updated in one write
 /// transaction, so a concurrent delete makes it `NotFound`, never a failure.
-pub fn finish_session(
-    cache: &StatsCache,
-    id: i64,
-    input: FinishInput,
-) -> Result<StudySession, WriteError> {
+pub fn finish_session(app: &App, id: i64, input: FinishInput) -> Result<StudySession, WriteError> {
     let end = instant("end_time", input.end_time)?;
-    let conn = cache.store().conn()?;
+    let conn = app.store.conn()?;
     let tx = conn.write_transaction()?;
     let missing = || WriteError::NotFound(format!("session {id}"));
     let session = sql::session(&tx, id)?.ok_or_else(missing)?;
-    let end = end.unwrap_or(cache.config().clock.now_micros());
+    let end = end.unwrap_or(app.config.clock.now_micros());
     if end < session.start_time {
         return Err(WriteError::invalid(
             "end_time",
@@ -272,21 +268,21 @@ pub fn finish_session(
     let duration = session_minutes(session.start_time, Some(end), input.duration_minutes)?;
     let row = sql::finish_session(&tx, id, end, duration)?.ok_or_else(missing)?;
     tx.commit()?;
-    cache.apply(Change::Session {
+    app.cache.apply(Change::Session {
         user: session.user_id,
     });
     Ok(row)
 }
 
 /// Deletes session `id`; returns its owner.
-pub fn delete_session(cache: &StatsCache, id: i64) -> Result<i64, WriteError> {
-    let conn = cache.store().conn()?;
+pub fn delete_session(app: &App, id: i64) -> Result<i64, WriteError> {
+    let conn = app.store.conn()?;
     let tx = conn.write_transaction()?;
     let session =
         sql::session(&tx, id)?.ok_or_else(|| WriteError::NotFound(format!("session {id}")))?;
     sql::delete_session(&tx, id)?;
     tx.commit()?;
-    cache.apply(Change::Session {
+    app.cache.apply(Change::Session {
         user: session.user_id,
     });
     Ok(session.user_id)
@@ -295,7 +291,7 @@ pub fn delete_session(cache: &StatsCache, id: i64) -> Result<i64, WriteError> {
 /// Creates or updates the progress of `user` in `course`; returns the row
 /// and whether it was created.
 pub fn put_progress(
-    cache: &StatsCache,
+    app: &App,
     user: i64,
     course: i64,
     input: ProgressInput,
@@ -318,14 +314,14 @@ pub fn put_progress(
         rules::hours(field, v)?;
     }
     let completed = instant("completed_at", input.completed_at)?;
-    let conn = cache.store().conn()?;
+    let conn = app.store.conn()?;
     let tx = conn.write_transaction()?;
     for (table, what, id) in [("users", "user", user), ("courses", "course", course)] {
         if !sql::exists(&tx, table, id)? {
             return Err(WriteError::NotFound(format!("{what} {id}")));
         }
     }
-    let now = cache.config().clock.now_micros();
+    let now = app.config.clock.now_micros();
     let (row, created) = sql::upsert_progress(
         &tx,
         user,
@@ -337,7 +333,7 @@ pub fn put_progress(
         now,
     )?;
     tx.commit()?;
-    cache.apply(Change::Progress { user });
+    app.cache.apply(Change::Progress { user });
     Ok((row, created))
 }
 
@@ -371,11 +367,11 @@ fn new_upload(input: UploadInput, uploader: i64, now: i64) -> Result<Upload, Wri
 /// Registers a recording, with a new upload sent by `uploader` or an
 /// existing one.
 pub fn create_recording(
-    cache: &StatsCache,
+    app: &App,
     input: RecordingInput,
     uploader: i64,
 ) -> Result<RecordingCreated, WriteError> {
-    let now = cache.config().clock.now_micros();
+    let now = app.config.clock.now_micros();
     let speaker = rules::id("speaker_id", input.speaker_id)?;
     rules::text("file_name", &input.file_name)?;
     let recording = NewRecording {
@@ -406,7 +402,7 @@ pub fn create_recording(
             "give either upload_id or upload, not both",
         ));
     }
-    let conn = cache.store().conn()?;
+    let conn = app.store.conn()?;
     let tx = conn.write_transaction()?;
     if !sql::exists(&tx, "speakers", speaker)? {
         return Err(WriteError::invalid(
@@ -424,7 +420,7 @@ pub fn create_recording(
     }
     let (id, upload_id) = sql::insert_recording(&tx, &recording, upload.as_ref())?;
     tx.commit()?;
-    cache.apply(Change::Recording { speaker });
+    app.cache.apply(Change::Recording { speaker });
     Ok(RecordingCreated {
         id,
         upload_id,

@@ -13,6 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["store"],
     &["stats", "import"],
     &["cache"],
+    &["app"],
     &["jobs", "writes"],
     &["control", "web"],
     &["cli"],
@@ -76,7 +77,14 @@ fn names_after(code: &str, prefix: &str) -> BTreeSet<String> {
     names
 }
 
+/// Items `lib.rs` re-exports at the crate's root, with their module.
+const ROOT_ITEMS: &[(&str, &str)] = &[("App", "app")];
+
 fn layer_of(module: &str) -> usize {
+    let module = ROOT_ITEMS
+        .iter()
+        .find(|(item, _)| *item == module)
+        .map_or(module, |(_, home)| home);
     LAYERS
         .iter()
         .position(|layer| layer.contains(&module))

@@ -93,6 +93,10 @@ impl Fixture {
     fn cache_with(&self, config: Config) -> Arc<StatsCache> {
         StatsCache::open(&config, Arc::clone(&self.store)).unwrap()
     }
+
+    fn app_at(&self, now: &str) -> voxdash::App {
+        voxdash::App::open(&self.config_at(now), Arc::clone(&self.store)).unwrap()
+    }
 }
 
 const T0: &str = "2026-11-23T12:00:00+09:00";
@@ -308,8 +312,8 @@ fn errors_are_not_cached(f: &Fixture) {
 }
 
 fn a_burst_of_finished_sessions_warms_the_user_once(f: &Fixture) {
-    let cache = f.cache_at(T0);
-    let scheduler = voxdash::jobs::warmup::WarmupScheduler::start(Arc::clone(&cache));
+    let app = f.app_at(T0);
+    let scheduler = voxdash::jobs::warmup::WarmupScheduler::start(app.clone());
     for _ in 0..5 {
         scheduler.session_finished(3, Duration::from_millis(300));
         std::thread::sleep(Duration::from_millis(20));
@@ -318,7 +322,13 @@ fn a_burst_of_finished_sessions_warms_the_user_once(f: &Fixture) {
     std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(scheduler.runs(), 1);
     assert_eq!(scheduler.pending(), 0);
-    let keys: Vec<String> = cache.list().unwrap().into_iter().map(|e| e.key).collect();
+    let keys: Vec<String> = app
+        .cache
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
     assert!(keys.contains(&"user/3/analytics".to_string()), "{keys:?}");
     assert!(
         keys.contains(&"user/3/daily/2026-11-23".to_string()),

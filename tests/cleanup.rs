@@ -441,7 +441,7 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
 #[test]
 fn the_scheduler_runs_due_jobs_once_each_and_records_them() {
     let r = common::server::start(false);
-    let cache = std::sync::Arc::clone(&r.server.as_ref().unwrap().app.cache);
+    let app = r.server.as_ref().unwrap().app.core.clone();
     let db = r.store();
     // An earlier refresh two days ago: overdue, so it runs once at start.
     {
@@ -454,7 +454,7 @@ fn the_scheduler_runs_due_jobs_once_each_and_records_them() {
         .unwrap();
     }
     let scheduler =
-        voxdash::jobs::scheduler::Scheduler::start(cache, std::time::Duration::from_millis(100));
+        voxdash::jobs::scheduler::Scheduler::start(app, std::time::Duration::from_millis(100));
     std::thread::sleep(std::time::Duration::from_millis(1500));
     drop(scheduler);
     let runs = |job: &str| {

@@ -39,7 +39,7 @@ fn a_job_sent_to_the_server_streams_its_steps_and_is_recorded_once() {
     assert!(lines[3].starts_with("Refresh done in "), "{lines:?}");
     // The steps came as progress; the closing report adds nothing to them.
     assert_eq!(finished.printed.out, "");
-    let store = Arc::clone(r.server.as_ref().unwrap().app.cache.store());
+    let store = Arc::clone(&r.server.as_ref().unwrap().app.store);
     let runs = voxdash::store::jobs::recent(&store.conn().unwrap(), Some("refresh"), 10).unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].outcome, "ok");
@@ -51,7 +51,7 @@ fn a_job_sent_to_the_server_streams_its_steps_and_is_recorded_once() {
 #[test]
 fn a_job_already_running_is_refused_with_its_reason() {
     let r = start(true);
-    let store = Arc::clone(r.server.as_ref().unwrap().app.cache.store());
+    let store = Arc::clone(&r.server.as_ref().unwrap().app.store);
     let held = voxdash::jobs::lease::take(&store, voxdash::jobs::JobName::Refresh)
         .unwrap()
         .expect("lease free");
@@ -109,8 +109,8 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     let config =
         voxdash::config::Config::with(dir.path(), chrono_tz::UTC, voxdash::clock::Clock::System);
     let store = Arc::new(voxdash::store::Store::open(&config.db_path()).unwrap());
-    let cache = voxdash::cache::StatsCache::open(&config, store).unwrap();
-    let channel = control::listen(Arc::clone(&cache)).unwrap();
+    let app = voxdash::App::open(&config, store).unwrap();
+    let channel = control::listen(app.clone()).unwrap();
     let listed = control::send(
         dir.path(),
         &JobRequest::CacheList { kind: None },

@@ -107,7 +107,7 @@ fn cleanup_count(r: &Running, rule: &Rule) -> u64 {
         invalid_only: true,
         ..CleanupOptions::default()
     };
-    let report = plan(&r.store(), app.cache.config(), &options).unwrap();
+    let report = plan(&r.store(), &app.config, &options).unwrap();
     report
         .counts
         .iter()

@@ -370,16 +370,6 @@ impl StatsCache {
         self.backend.refusing_writes()
     }
 
-    /// The store statistics are computed from.
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
-    }
-
-    /// The configuration (clock, zone, policy).
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// Per-kind counters.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics

@@ -129,21 +129,19 @@ pub fn restore(config: &Config, src: &Path) -> Result<RestoreReport, AdminError>
     };
     // Holding the cache file proves no server or job runs on this directory,
     // and keeps one from starting until the restore is done.
-    let guard = {
-        let current = Arc::new(Store::open(&db)?);
-        match StatsCache::open(config, Arc::clone(&current)) {
-            Ok(cache) => cache,
-            Err(CacheError::Locked(_)) => return Err(AdminError::InUse(config.data_dir.clone())),
-            Err(e) => {
-                return Err(AdminError::File {
-                    path: config.cache_path(),
-                    source: std::io::Error::other(e.to_string()),
-                })
-            }
+    let current = Arc::new(Store::open(&db)?);
+    let guard = match StatsCache::open(config, Arc::clone(&current)) {
+        Ok(cache) => cache,
+        Err(CacheError::Locked(_)) => return Err(AdminError::InUse(config.data_dir.clone())),
+        Err(e) => {
+            return Err(AdminError::File {
+                path: config.cache_path(),
+                source: std::io::Error::other(e.to_string()),
+            })
         }
     };
     // Fold the write-ahead log into the file, so moving it moves everything.
-    guard.store().checkpoint()?;
+    current.checkpoint()?;
     let stamp = format_utc(config.clock.now_micros()).replace(':', "");
     let aside = config.data_dir.join(format!("voxdash.db.replaced-{stamp}"));
     std::fs::rename(&db, &aside).map_err(file_err(&db))?;

@@ -1,12 +1,11 @@
 //! `voxdash refresh` (the original `refresh_dashboard_cache`): recomputes the
 //! shared statistics one step at a time, with the time and key figures of each.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use crate::cache::StatsCache;
 use crate::clock::format_utc;
 use crate::stats::{StatKey, Statistic};
+use crate::App;
 
 /// One step of a refresh.
 #[derive(Debug, Clone)]
@@ -80,18 +79,15 @@ fn key_figures(statistic: &Statistic) -> Vec<(String, String)> {
 
 /// Recomputes `keys` in order, going on after a failed step. `line` receives
 /// each line of the log as it happens (start, `[i/n]` steps, closing line).
-pub fn refresh(
-    cache: &Arc<StatsCache>,
-    keys: &[StatKey],
-    mut line: impl FnMut(&str),
-) -> RefreshReport {
-    let started_at = cache.config().clock.now_micros();
+pub fn refresh(app: &App, keys: &[StatKey], mut line: impl FnMut(&str)) -> RefreshReport {
+    let started_at = app.config.clock.now_micros();
     let started = Instant::now();
     line(&format!("Starting refresh at {}", format_utc(started_at)));
     let mut steps = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let t = Instant::now();
-        let outcome = cache
+        let outcome = app
+            .cache
             .refresh(key)
             .map(|a| key_figures(&a.entry.statistic))
             .map_err(|e| e.to_string());
@@ -126,7 +122,7 @@ pub fn refresh(
     };
     let ttl = keys
         .iter()
-        .map(|k| format!("{k} {}", human_secs(cache.ttl_of(k.kind()))))
+        .map(|k| format!("{k} {}", human_secs(app.cache.ttl_of(k.kind()))))
         .collect::<Vec<_>>()
         .join(", ");
     line(&format!(

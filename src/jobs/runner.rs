@@ -3,7 +3,6 @@
 //! and returns a typed [`JobReport`]. The CLI, the scheduler, the web
 //! buttons and the control channel all come through here.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -13,12 +12,13 @@ use super::lease::{self, Lease};
 use super::refresh::{self, human_secs, RefreshReport};
 use super::warmup::{self, WarmupOptions, WarmupReport};
 use super::JobName;
-use crate::cache::{Answer, CacheError, EntryInfo, StatsCache};
+use crate::cache::{Answer, CacheError, EntryInfo};
 use crate::i18n::Lang;
 use crate::stats::key::KeyKind;
 use crate::stats::{StatKey, StatsError};
 use crate::store::jobs::JobRun;
 use crate::store::{self, StoreError};
+use crate::App;
 
 /// What to run. Serialized as one JSON line on the control channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -308,7 +308,7 @@ pub enum JobError {
 
 /// A job whose lease is held, ready to run.
 pub struct Started {
-    cache: Arc<StatsCache>,
+    app: App,
     request: JobRequest,
     lease: Option<Lease>,
 }
@@ -316,16 +316,14 @@ pub struct Started {
 /// Checks `request` and takes its lease; the job has not started yet. A
 /// caller that answers at once (a web button) takes the lease here and runs
 /// the job in the background.
-pub fn begin(cache: &Arc<StatsCache>, request: JobRequest) -> Result<Started, JobError> {
+pub fn begin(app: &App, request: JobRequest) -> Result<Started, JobError> {
     request.check()?;
     let lease = match request.job_name() {
-        Some(name) => {
-            Some(lease::take(cache.store(), name)?.ok_or(JobError::AlreadyRunning(name))?)
-        }
+        Some(name) => Some(lease::take(&app.store, name)?.ok_or(JobError::AlreadyRunning(name))?),
         None => None,
     };
     Ok(Started {
-        cache: Arc::clone(cache),
+        app: app.clone(),
         request,
         lease,
     })
@@ -333,20 +331,20 @@ pub fn begin(cache: &Arc<StatsCache>, request: JobRequest) -> Result<Started, Jo
 
 /// Runs `request` to the end: [`begin`], then [`Started::run`].
 pub fn run(
-    cache: &Arc<StatsCache>,
+    app: &App,
     request: JobRequest,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<JobReport, JobError> {
-    begin(cache, request)?.run(progress)
+    begin(app, request)?.run(progress)
 }
 
 impl Started {
     /// Runs the job, records the run (leased jobs only) and gives the lease
     /// back.
     pub fn run(self, progress: &mut dyn FnMut(Progress)) -> Result<JobReport, JobError> {
-        let started_at = self.cache.config().clock.now_micros();
+        let started_at = self.app.config.clock.now_micros();
         let clock = Instant::now();
-        let result = execute(&self.cache, &self.request, progress);
+        let result = execute(&self.app, &self.request, progress);
         if let Some(name) = self.request.job_name() {
             let (ok, summary) = match &result {
                 Ok(report) => (report.ok(), report.summary()),
@@ -359,16 +357,16 @@ impl Started {
                 outcome: if ok { "ok" } else { "failed" }.into(),
                 summary,
             };
-            record(&self.cache, &run);
+            record(&self.app, &run);
         }
         drop(self.lease);
         result
     }
 }
 
-fn record(cache: &StatsCache, run: &JobRun) {
-    let recorded = cache
-        .store()
+fn record(app: &App, run: &JobRun) {
+    let recorded = app
+        .store
         .conn()
         .and_then(|conn| store::jobs::record(&conn, run));
     if let Err(e) = recorded {
@@ -398,54 +396,54 @@ fn counter<'a>(what: &'a str, progress: &'a mut dyn FnMut(Progress)) -> impl FnM
 }
 
 fn execute(
-    cache: &Arc<StatsCache>,
+    app: &App,
     request: &JobRequest,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<JobReport, JobError> {
     Ok(match request {
-        JobRequest::Refresh { keys } => JobReport::Refresh(refresh::refresh(cache, keys, |line| {
+        JobRequest::Refresh { keys } => JobReport::Refresh(refresh::refresh(app, keys, |line| {
             progress(Progress::Line(line.into()))
         })),
         JobRequest::Warmup(options) => {
-            JobReport::Warmup(warmup::warmup(cache, options, counter("warmup", progress))?)
+            JobReport::Warmup(warmup::warmup(app, options, counter("warmup", progress))?)
         }
         JobRequest::Precompute {
             active_users_only,
             days_active,
         } => JobReport::Precompute(warmup::precompute(
-            cache,
+            app,
             *active_users_only,
             *days_active,
             counter("precompute", progress),
         )?),
         JobRequest::Cleanup(options) => JobReport::Cleanup(cleanup::cleanup(
-            cache.store(),
-            cache.config(),
-            Some(cache),
+            &app.store,
+            &app.config,
+            Some(&app.cache),
             options,
         )?),
-        JobRequest::Purge => JobReport::Purged(cache.purge_expired()?),
+        JobRequest::Purge => JobReport::Purged(app.cache.purge_expired()?),
         JobRequest::CacheList { kind } => {
-            let mut entries = cache.list()?;
+            let mut entries = app.cache.list()?;
             if let Some(kind) = kind {
                 entries.retain(|e| StatKey::parse(&e.key).is_ok_and(|key| key.kind() == *kind));
             }
             JobReport::CacheList(entries)
         }
         JobRequest::CacheShow { key } => JobReport::CacheEntry(
-            cache
+            app.cache
                 .peek(key)?
                 .ok_or_else(|| JobError::NotCached(key.clone()))?,
         ),
         JobRequest::CacheClear { prefix, kind } => {
-            JobReport::CacheCleared(cache.invalidate_prefix_of_kind(prefix, *kind)?)
+            JobReport::CacheCleared(app.cache.invalidate_prefix_of_kind(prefix, *kind)?)
         }
-        JobRequest::CacheStats => JobReport::CacheStats(cache.metrics().render()),
+        JobRequest::CacheStats => JobReport::CacheStats(app.cache.metrics().render()),
         JobRequest::Stats { key, refresh, lang } => {
             let answer = if *refresh {
-                cache.refresh(key)?
+                app.cache.refresh(key)?
             } else {
-                cache.get(key)?
+                app.cache.get(key)?
             };
             JobReport::Stats(answer, *lang)
         }

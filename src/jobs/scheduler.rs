@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use chrono::{NaiveTime, TimeZone};
 
 use super::{JobError, JobName, JobRequest, Progress};
-use crate::cache::StatsCache;
 use crate::clock::LocalTime;
 use crate::config::ScheduleConfig;
 use crate::store::jobs::{self as record, JobRun};
+use crate::App;
 
 /// When a job runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,14 +131,14 @@ pub fn warning(job: &Job, last: Option<&JobRun>, now: i64) -> Option<JobWarning>
 
 /// Runs the scheduled job `name` through the runner, its log lines going
 /// to the server log. A job already running elsewhere is skipped (logged).
-pub fn run_scheduled(cache: &Arc<StatsCache>, name: JobName) {
+pub fn run_scheduled(app: &App, name: JobName) {
     let request = JobRequest::scheduled(name);
     let mut log_line = |p: Progress| {
         if let Progress::Line(line) = p {
             log::info!("{line}");
         }
     };
-    match super::run(cache, request, &mut log_line) {
+    match super::run(app, request, &mut log_line) {
         Ok(_) => {}
         Err(JobError::AlreadyRunning(_)) => {
             log::info!("job {name}: already running, not started again")
@@ -155,25 +155,25 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// Starts checking every `tick` which jobs are due, running them in turn.
-    pub fn start(cache: Arc<StatsCache>, tick: Duration) -> Scheduler {
+    pub fn start(app: App, tick: Duration) -> Scheduler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("scheduler".into())
             .spawn(move || {
-                let config = cache.config().clone();
+                let config = app.config.clone();
                 let jobs = jobs(&config.schedule);
                 let since = config.clock.now_micros();
                 while !flag.load(Ordering::SeqCst) {
                     let now = config.clock.now_micros();
                     for job in &jobs {
-                        let last = cache
-                            .store()
+                        let last = app
+                            .store
                             .conn()
                             .ok()
                             .and_then(|c| record::last(&c, job.name.as_str()).ok().flatten());
                         if is_due(job, &config.local, last.map(|r| r.started_at), since, now) {
-                            run_scheduled(&cache, job.name);
+                            run_scheduled(&app, job.name);
                         }
                     }
                     let until = Instant::now() + tick;

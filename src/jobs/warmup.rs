@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cache::{Freshness, StatsCache};
+use crate::cache::Freshness;
 use crate::clock::{days_micros, LocalTime};
 use crate::stats::key::Filter;
 use crate::stats::StatKey;
 use crate::store;
+use crate::App;
 
 /// What a warm-up or precompute did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,7 +74,7 @@ pub fn group_keys(conn: &store::Conn) -> Result<Vec<StatKey>, store::StoreError>
 /// Computes each key that is missing or not current (every key with
 /// `force`), in the caller. `tick` is called after each key.
 pub fn warm_keys(
-    cache: &Arc<StatsCache>,
+    app: &App,
     keys: &[StatKey],
     force: bool,
     report: &mut WarmupReport,
@@ -83,11 +84,11 @@ pub fn warm_keys(
         // `peek`, not `get`: a stale entry must not also start a background
         // recomputation while this one runs.
         let current =
-            !force && matches!(cache.peek(key), Ok(Some(a)) if a.status == Freshness::Cached);
+            !force && matches!(app.cache.peek(key), Ok(Some(a)) if a.status == Freshness::Cached);
         if current {
             report.skipped += 1;
         } else {
-            match cache.refresh(key) {
+            match app.cache.refresh(key) {
                 Ok(_) => report.computed += 1,
                 Err(e) => report.failed.push((key.to_string(), e.to_string())),
             }
@@ -111,22 +112,22 @@ pub struct WarmupOptions {
 /// with neither, the shared keys and every user active in the last
 /// [`RECENT_DAYS`] days. `tick(done, total)` follows the keys.
 pub fn warmup(
-    cache: &Arc<StatsCache>,
+    app: &App,
     options: &WarmupOptions,
     mut tick: impl FnMut(u64, u64),
 ) -> Result<WarmupReport, store::StoreError> {
-    let config = cache.config().clone();
+    let config = app.config.clone();
     let now = config.clock.now_micros();
     let mut keys = Vec::new();
     let everything = options.user.is_none() && !options.global;
     if options.global || everything {
         keys.extend(StatKey::SHARED);
-        keys.extend(group_keys(&cache.store().conn()?)?);
+        keys.extend(group_keys(&app.store.conn()?)?);
     }
     let users = match options.user {
         Some(u) => vec![u],
         None if everything => store::learners(
-            &cache.store().conn()?,
+            &app.store.conn()?,
             Some(now - days_micros(RECENT_DAYS.into())),
         )?,
         None => Vec::new(),
@@ -140,7 +141,7 @@ pub fn warmup(
     };
     let total = keys.len() as u64;
     let mut done = 0;
-    warm_keys(cache, &keys, options.force, &mut report, || {
+    warm_keys(app, &keys, options.force, &mut report, || {
         done += 1;
         tick(done, total);
     });
@@ -151,15 +152,15 @@ pub fn warmup(
 /// active in the last `days_active` days. `tick(done, total)` follows the
 /// users.
 pub fn precompute(
-    cache: &Arc<StatsCache>,
+    app: &App,
     active_only: bool,
     days_active: u32,
     mut tick: impl FnMut(u64, u64),
 ) -> Result<WarmupReport, store::StoreError> {
-    let config = cache.config().clone();
+    let config = app.config.clone();
     let now = config.clock.now_micros();
     let since = active_only.then(|| now - days_micros(days_active as i64));
-    let users = store::learners(&cache.store().conn()?, since)?;
+    let users = store::learners(&app.store.conn()?, since)?;
     let mut report = WarmupReport {
         users: users.len() as u64,
         ..Default::default()
@@ -167,7 +168,7 @@ pub fn precompute(
     let total = users.len() as u64;
     for (i, u) in users.iter().enumerate() {
         let keys = user_keys(&config.local, now, *u);
-        warm_keys(cache, &keys, false, &mut report, || {});
+        warm_keys(app, &keys, false, &mut report, || {});
         tick(i as u64 + 1, total);
     }
     Ok(report)
@@ -189,7 +190,7 @@ struct SchedulerState {
 impl WarmupScheduler {
     /// Starts the scheduler's thread; it drops entries of the user and
     /// warms them when due.
-    pub fn start(cache: Arc<StatsCache>) -> WarmupScheduler {
+    pub fn start(app: App) -> WarmupScheduler {
         let state = Arc::new((Mutex::new(SchedulerState::default()), Condvar::new()));
         let shared = Arc::clone(&state);
         std::thread::Builder::new()
@@ -219,7 +220,7 @@ impl WarmupScheduler {
                                 force: true,
                                 ..Default::default()
                             };
-                            match warmup(&cache, &opts, |_, _| {}) {
+                            match warmup(&app, &opts, |_, _| {}) {
                                 Ok(r) => log::info!("warm-up of user {u}: {}", r.summary()),
                                 Err(e) => log::warn!("warm-up of user {u} failed: {e}"),
                             }

@@ -13,7 +13,7 @@ use super::flash::Flash;
 use super::reply::Reply;
 use super::throttle;
 use crate::cache::memo::Memo;
-use crate::cache::{Answer, EntryInfo, Freshness, StatsCache};
+use crate::cache::{Answer, EntryInfo, Freshness};
 use crate::clock::LocalTime;
 use crate::i18n::Lang;
 use crate::jobs::warmup::WarmupScheduler;
@@ -43,10 +43,12 @@ impl RequestMetrics {
     }
 }
 
-/// Everything a handler needs; shared by the workers.
+/// Everything a handler needs; shared by the workers. Dereferences to the
+/// process's [`crate::App`] (store, cache, configuration), so a handler
+/// hands itself to the jobs and writes it calls.
 pub struct App {
-    /// The stats cache (and through it the store and the config).
-    pub cache: Arc<StatsCache>,
+    /// The store, the stats cache and the configuration.
+    pub core: crate::App,
     /// Serve without sign-in.
     pub public: bool,
     /// Request counters.
@@ -89,9 +91,9 @@ impl SpeakerLists {
     pub const MAX: usize = 64;
 
     /// The speakers of `filter`, most recordings first.
-    pub fn of(&self, cache: &StatsCache, filter: &Filter) -> Result<SpeakerList, WebError> {
+    pub fn of(&self, app: &crate::App, filter: &Filter) -> Result<SpeakerList, WebError> {
         let group = filter.group();
-        let conn = cache.store().conn()?;
+        let conn = app.store.conn()?;
         let revision = speakers::group_revision(&conn, group)?;
         if let Some((rev, rows)) = self.lists.get(filter) {
             if rev == revision {
@@ -102,6 +104,13 @@ impl SpeakerLists {
         self.lists
             .insert(filter.clone(), (revision, Arc::clone(&rows)));
         Ok(rows)
+    }
+}
+
+impl std::ops::Deref for App {
+    type Target = crate::App;
+    fn deref(&self) -> &crate::App {
+        &self.core
     }
 }
 
@@ -219,7 +228,7 @@ pub(crate) fn run_job(app: &App, request: JobRequest) -> Result<JobReport, WebEr
             log::info!("{line}");
         }
     };
-    Ok(jobs::run(&app.cache, request, &mut log_line)?)
+    Ok(jobs::run(app, request, &mut log_line)?)
 }
 
 /// Recomputes one entry now (`?refresh=1`, the Refresh buttons).
@@ -268,7 +277,7 @@ pub(crate) fn answer(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Answer, WebE
 /// The four keys of a learner page, from `?date=` and `?week_start=`
 /// (today and this week by default).
 pub(crate) fn user_keys(app: &App, ctx: &Ctx, user: i64) -> Result<[StatKey; 4], WebError> {
-    let config = app.cache.config();
+    let config = &app.config;
     let today = config.local.date(config.clock.now_micros());
     let date = match ctx.query.get("date") {
         Some(d) => parse_date("date", d)?,
@@ -287,8 +296,8 @@ pub(crate) fn finish_session(
     id: i64,
     input: FinishInput,
 ) -> Result<StudySession, WebError> {
-    let row = writes::finish_session(&app.cache, id, input)?;
-    let delay = Duration::from_secs(app.cache.config().cache.warmup_delay);
+    let row = writes::finish_session(app, id, input)?;
+    let delay = Duration::from_secs(app.config.cache.warmup_delay);
     app.warmups.session_finished(row.user_id, delay);
     Ok(row)
 }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use super::error::WebError;
 use super::events::Credential;
 use crate::accounts::token_digest;
-use crate::cache::StatsCache;
 use crate::i18n::Lang;
 use crate::store::accounts::{self, Account};
 
@@ -84,7 +83,7 @@ impl<'r> Ctx<'r> {
     /// Reads a request's head: query, cookies, language and account. The
     /// body stays unread until [`Ctx::body`] is called.
     pub fn read(
-        cache: &StatsCache,
+        app: &crate::App,
         request: &'r mut tiny_http::Request,
     ) -> Result<Ctx<'r>, WebError> {
         let url = request.url().to_string();
@@ -113,7 +112,7 @@ impl<'r> Ctx<'r> {
         let method = request.method().to_string();
         let peer = request.remote_addr().map(|a| a.ip());
         let remote = match peer {
-            Some(p) if p.is_loopback() && cache.config().server.trust_forwarded_for => headers
+            Some(p) if p.is_loopback() && app.config.server.trust_forwarded_for => headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.rsplit(',').next())
                 .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
@@ -140,7 +139,7 @@ impl<'r> Ctx<'r> {
             body_length,
             body: OnceCell::new(),
         };
-        ctx.authenticate(cache)?;
+        ctx.authenticate(app)?;
         Ok(ctx)
     }
 
@@ -187,14 +186,14 @@ impl<'r> Ctx<'r> {
         Ok(self.body.get_or_init(|| body))
     }
 
-    fn authenticate(&mut self, cache: &StatsCache) -> Result<(), WebError> {
+    fn authenticate(&mut self, app: &crate::App) -> Result<(), WebError> {
         // An anonymous request (most page views of a public server) needs
         // no connection at all.
         if !self.headers.contains_key("authorization") && !self.cookies.contains_key(SESSION_COOKIE)
         {
             return Ok(());
         }
-        let conn = cache.store().conn()?;
+        let conn = app.store.conn()?;
         if let Some(token) = self
             .headers
             .get("authorization")
@@ -207,7 +206,7 @@ impl<'r> Ctx<'r> {
             return Ok(());
         }
         if let Some(token) = self.cookies.get(SESSION_COOKIE) {
-            let now = cache.config().clock.now_micros();
+            let now = app.config.clock.now_micros();
             let digest = token_digest(token);
             if let Some((account, csrf)) = accounts::web_session(&conn, &digest, now)? {
                 self.account = Some(account);

@@ -88,7 +88,7 @@ fn jobs(s: &mut String, app: &App) {
     );
     // While the database is away the other figures still count (the
     // reachability gauge among them); the job times are left out.
-    let store = app.cache.store();
+    let store = &app.store;
     let successes = store
         .conn()
         .and_then(|conn| store::jobs::last_successes(&conn))
@@ -140,7 +140,7 @@ fn gauges(s: &mut String, app: &App) {
     let _ = writeln!(
         s,
         "# HELP voxdash_database_reachable Whether the database (SQLite file or PostgreSQL) can be used now.\n# TYPE voxdash_database_reachable gauge\nvoxdash_database_reachable {}",
-        u8::from(app.cache.store().health().is_ok())
+        u8::from(app.store.health().is_ok())
     );
 }
 

@@ -16,11 +16,11 @@ use super::{api, events, metrics, pages};
 /// be reached (a proxy in front sends requests to another node). Names the
 /// place, never the low-level error.
 fn healthz(app: &App) -> Reply {
-    if app.cache.store().health().is_err() {
+    if app.store.health().is_err() {
         return Reply::Json(
             503,
             serde_json::json!({
-                "error": format!("unavailable: the database at {} is unreachable", app.cache.store().place()),
+                "error": format!("unavailable: the database at {} is unreachable", app.store.place()),
                 "field": null,
             }),
         );
@@ -137,7 +137,7 @@ fn handle_with(
 
 /// Reads the request head, routes it and runs the handler.
 fn dispatch(app: &App, request: &mut tiny_http::Request) -> Dispatched {
-    match Ctx::read(&app.cache, request) {
+    match Ctx::read(app, request) {
         Ok(ctx) => {
             let (route, result) = route(app, &ctx);
             Dispatched {
@@ -300,9 +300,9 @@ mod tests {
             std::sync::Arc::new(crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap());
         let config =
             crate::config::Config::with(dir.path(), chrono_tz::UTC, crate::clock::Clock::System);
-        let cache = crate::cache::StatsCache::open(&config, store).unwrap();
+        let app = crate::App::open(&config, store).unwrap();
         let server = crate::web::start(
-            cache,
+            app,
             &crate::web::ServeOptions {
                 bind: "127.0.0.1:0".into(),
                 public: false,

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use super::app::{App, RequestMetrics};
 use super::error::WebError;
 use super::{routes, throttle};
-use crate::cache::StatsCache;
 use crate::jobs::warmup::WarmupScheduler;
 use crate::stats::StatKey;
 
@@ -39,14 +38,14 @@ pub struct Server {
 
 /// Starts the server: binds, starts the workers and warms, in the
 /// background, every shared key that has no entry yet.
-pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, WebError> {
-    let serving = crate::store::DirLock::serving(&cache.config().data_dir)?;
+pub fn start(core: crate::App, options: &ServeOptions) -> Result<Server, WebError> {
+    let serving = crate::store::DirLock::serving(&core.config.data_dir)?;
     let cannot_listen = |e: std::io::Error| {
         std::io::Error::new(e.kind(), format!("cannot listen on {}: {e}", options.bind))
     };
     let listener = std::net::TcpListener::bind(&options.bind).map_err(cannot_listen)?;
     disable_nagle(&listener);
-    let policy = &cache.config().server;
+    let policy = &core.config.server;
     let timeout = Duration::from_secs(policy.timeout_secs.max(1));
     let limits = tiny_http::Limits {
         max_connections: policy.max_connections.max(1),
@@ -66,13 +65,13 @@ pub fn start(cache: Arc<StatsCache>, options: &ServeOptions) -> Result<Server, W
     let http = Arc::new(http);
     let app = Arc::new(App {
         events: super::events::Broadcaster::start(
-            &cache,
+            &core.cache,
             max_event_streams(policy.max_connections),
-            credential_check(&cache),
+            credential_check(&core),
         ),
-        warmups: WarmupScheduler::start(Arc::clone(&cache)),
-        secure_cookies: cache.config().server.secure_cookies,
-        cache,
+        warmups: WarmupScheduler::start(core.clone()),
+        secure_cookies: policy.secure_cookies,
+        core,
         public: options.public,
         requests: RequestMetrics::default(),
         sign_ins: throttle::SignInThrottle::default(),
@@ -119,16 +118,16 @@ pub fn max_event_streams(max_connections: usize) -> usize {
 
 /// Whether the sign-in behind an open event stream still holds: a revoked
 /// token, a changed password or a signed-out session closes the stream.
-fn credential_check(cache: &Arc<StatsCache>) -> super::events::CredentialCheck {
+fn credential_check(core: &crate::App) -> super::events::CredentialCheck {
     use super::events::Credential;
     use crate::store::accounts;
-    let cache = Arc::clone(cache);
+    let core = core.clone();
     Box::new(move |credential: &Credential| {
-        let conn = cache.store().conn().ok()?;
+        let conn = core.store.conn().ok()?;
         let valid = match credential {
             Credential::Token(digest) => accounts::api_token_account(&conn, digest).ok()?.is_some(),
             Credential::Session(digest) => {
-                let now = cache.config().clock.now_micros();
+                let now = core.config.clock.now_micros();
                 accounts::web_session(&conn, digest, now).ok()?.is_some()
             }
         };

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use voxdash::cache::StatsCache;
 use voxdash::clock::Clock;
 use voxdash::config::Config;
 use voxdash::control::ControlChannel;
@@ -115,13 +114,13 @@ fn serve(
     adjust(&mut config);
     let redis = on_redis().then(super::redis::Redis::start);
     config.cache_url = redis.as_ref().map(|r| r.url.clone());
-    let cache = StatsCache::open(&config, store).unwrap();
+    let app = voxdash::App::open(&config, store).unwrap();
     // As `voxdash serve`: the control channel only for the cache file.
     let control = redis
         .is_none()
-        .then(|| voxdash::control::listen(Arc::clone(&cache)).unwrap());
+        .then(|| voxdash::control::listen(app.clone()).unwrap());
     let server = web::start(
-        cache,
+        app,
         &web::ServeOptions {
             bind: "127.0.0.1:0".into(),
             public,

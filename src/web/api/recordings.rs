@@ -15,7 +15,7 @@ pub(crate) fn create_recording(app: &App, ctx: &Ctx) -> Result<Reply, WebError> 
     require_writer(ctx, None, &Default::default())?;
     let input = RecordingInput::try_from(json_body::<RecordingBody>(ctx)?)?;
     let uploader = ctx.account.as_ref().map_or(0, |a| a.id);
-    let created = writes::create_recording(&app.cache, input, uploader)?;
+    let created = writes::create_recording(app, input, uploader)?;
     Ok(Reply::Json(
         201,
         json!({"id": created.id, "upload_id": created.upload_id, "speaker_id": created.speaker_id}),

@@ -25,7 +25,7 @@ pub(crate) fn create_session(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let body: SessionBody = json_body(ctx)?;
     let user = rules::id("user_id", body.user()?)?;
     require_writer(ctx, Some(user), &no_form())?;
-    let row = writes::create_session(&app.cache, body.input(user))?;
+    let row = writes::create_session(app, body.input(user))?;
     Ok(Reply::Json(
         201,
         serde_json::to_value(&row).unwrap_or_default(),
@@ -37,11 +37,7 @@ pub(crate) fn finish_session(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, We
     let id = path_id(id, "session")?;
     require_signed_in(ctx)?;
     let input = FinishInput::from(json_body::<FinishBody>(ctx)?);
-    require_writer(
-        ctx,
-        Some(writes::session_owner(&app.cache, id)?),
-        &no_form(),
-    )?;
+    require_writer(ctx, Some(writes::session_owner(app, id)?), &no_form())?;
     let row = finish(app, id, input)?;
     Ok(Reply::Json(
         200,
@@ -53,12 +49,8 @@ pub(crate) fn finish_session(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, We
 pub(crate) fn delete_session(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let id = path_id(id, "session")?;
     require_signed_in(ctx)?;
-    require_writer(
-        ctx,
-        Some(writes::session_owner(&app.cache, id)?),
-        &no_form(),
-    )?;
-    writes::delete_session(&app.cache, id)?;
+    require_writer(ctx, Some(writes::session_owner(app, id)?), &no_form())?;
+    writes::delete_session(app, id)?;
     Ok(Reply::Json(200, json!({"deleted": id})))
 }
 
@@ -73,7 +65,7 @@ pub(crate) fn put_progress(
     let course = path_id(course, "course")?;
     require_writer(ctx, Some(user), &no_form())?;
     let input = ProgressInput::try_from(json_body::<ProgressBody>(ctx)?)?;
-    let (row, created) = writes::put_progress(&app.cache, user, course, input)?;
+    let (row, created) = writes::put_progress(app, user, course, input)?;
     let status = if created { 201 } else { 200 };
     Ok(Reply::Json(
         status,

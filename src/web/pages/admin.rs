@@ -44,8 +44,8 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let mut entries = list_entries(app, kind)?;
     entries.sort_by(|a, b| natural(&a.key, &b.key));
     let l = ctx.lang;
-    let config = app.cache.config();
-    let conn = app.cache.store().conn()?;
+    let config = &app.config;
+    let conn = app.store.conn()?;
     let size = |p: std::path::PathBuf| std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
     let mut files = vec![(
         "voxdash.db".to_string(),
@@ -66,8 +66,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
             l,
             "tables",
             ("admin.table", "admin.rows"),
-            app.cache
-                .store()
+            app.store
                 .table_counts()?
                 .into_iter()
                 .map(|(n, c)| (n, Cell::int(c))),
@@ -104,7 +103,7 @@ fn job_status(
     conn: &store::Conn,
     l: Lang,
 ) -> Result<Vec<(String, Option<String>)>, WebError> {
-    let config = app.cache.config();
+    let config = &app.config;
     let now = config.clock.now_micros();
     let mut lines = Vec::new();
     for job in crate::jobs::scheduler::jobs(&config.schedule) {

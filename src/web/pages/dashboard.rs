@@ -35,7 +35,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let speakers = if filter.is_empty() {
         None
     } else {
-        Some(app.speaker_lists.of(&app.cache, &filter)?)
+        Some(app.speaker_lists.of(app, &filter)?)
     };
     let all_tables = || {
         let mut all = corpus_tables(l, d, &filter);

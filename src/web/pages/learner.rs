@@ -52,7 +52,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     ) else {
         unreachable!("user keys")
     };
-    let conn = app.cache.store().conn()?;
+    let conn = app.store.conn()?;
     let active_sessions = if ctx.is_staff() {
         store::writes::active_sessions(&conn, user)?
     } else {
@@ -350,7 +350,7 @@ pub(crate) fn form_create_session(app: &App, ctx: &Ctx, uid: &str) -> Result<Rep
         body.insert(field.into(), value);
     }
     let body: SessionBody = from_json(serde_json::Value::Object(body))?;
-    writes::create_session(&app.cache, body.input(user))?;
+    writes::create_session(app, body.input(user))?;
     Ok(back_to(user))
 }
 

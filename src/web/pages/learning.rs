@@ -29,9 +29,9 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         unreachable!("learning key")
     };
     let sees_all = ctx.is_staff() || (app.public && ctx.account.is_none());
-    let tz = app.cache.config().local.tz;
+    let tz = app.config.local.tz;
     let list = || -> Result<Vec<Table>, WebError> {
-        let rows = learners::learners(&app.cache.store().conn()?)?;
+        let rows = learners::learners(&app.store.conn()?)?;
         Ok(vec![learner_table(ctx.lang, tz, &rows)])
     };
     if let Some(id) = csv_requested(ctx)? {

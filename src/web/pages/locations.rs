@@ -41,7 +41,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 
 /// Region names at the coordinates of `ip_regions` (first row of each name).
 fn region_labels(app: &App) -> Result<Vec<(String, f64, f64)>, WebError> {
-    let conn = app.cache.store().conn()?;
+    let conn = app.store.conn()?;
     Ok(store::region_points(&conn)?)
 }
 

@@ -33,14 +33,14 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 /// What a cleanup would act on now and the latest runs; and whether one is
 /// running.
 fn maintenance_tables(app: &App, l: Lang) -> Result<(Vec<Table>, bool), WebError> {
-    let config = app.cache.config();
+    let config = &app.config;
     let dry_run = CleanupOptions {
         dry_run: true,
         ..Default::default()
     };
-    let plan = jobs::cleanup::plan(app.cache.store(), config, &dry_run)?;
+    let plan = jobs::cleanup::plan(&app.store, config, &dry_run)?;
     let runs = store::jobs::recent(
-        &app.cache.store().conn()?,
+        &app.store.conn()?,
         Some(jobs::JobName::Cleanup.as_str()),
         20,
     )?;
@@ -54,7 +54,7 @@ fn maintenance_tables(app: &App, l: Lang) -> Result<(Vec<Table>, bool), WebError
             Cell::int(*n as i64),
         ]);
     }
-    let running = jobs::lease::is_running(app.cache.store(), jobs::JobName::Cleanup);
+    let running = jobs::lease::is_running(&app.store, jobs::JobName::Cleanup);
     Ok((vec![preview, job_table(l, config.local.tz, &runs)], running))
 }
 
@@ -98,7 +98,7 @@ pub(crate) fn run(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     // The lease is taken here, so the page this redirects to already shows
     // the run; the run itself goes on in the background. A cleanup already
     // running is not started again.
-    let flash = match jobs::begin(&app.cache, JobRequest::Cleanup(CleanupOptions::default())) {
+    let flash = match jobs::begin(app, JobRequest::Cleanup(CleanupOptions::default())) {
         Ok(started) => {
             std::thread::Builder::new()
                 .name("cleanup (button)".into())

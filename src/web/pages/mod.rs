@@ -241,7 +241,7 @@ pub(crate) fn frame<'a>(app: &App, ctx: &'a Ctx, title: &str) -> Frame<'a> {
         } else {
             format!("{}?{}", ctx.path, ctx.raw_query)
         },
-        tz: app.cache.config().local.tz,
+        tz: app.config.local.tz,
         notice: ctx.flash().map(|f| f.message(ctx.lang)),
     }
 }
@@ -442,7 +442,7 @@ pub(crate) fn error_page(
         csrf: viewer.and_then(|v| v.csrf.as_deref()),
         path: path.as_str(),
         here: url.to_string(),
-        tz: app.cache.config().local.tz,
+        tz: app.config.local.tz,
         notice: None,
     };
     let content = html! {

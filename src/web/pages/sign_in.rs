@@ -71,7 +71,7 @@ pub(crate) fn login(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         .sign_ins
         .keys(&crate::rules::username_key(username), ctx.remote);
     app.sign_ins.check(&keys)?;
-    let conn = app.cache.store().conn()?;
+    let conn = app.store.conn()?;
     let found = account_store::password_hash(&conn, username)?;
     let matches = accounts::check_password(password, found.as_ref().map(|(_, h)| h.as_str()));
     let Some((account, _)) = found.clone().filter(|_| matches) else {
@@ -89,7 +89,7 @@ pub(crate) fn login(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     };
     app.sign_ins.succeeded(&keys);
     let token = accounts::new_token();
-    let now = app.cache.config().clock.now_micros();
+    let now = app.config.clock.now_micros();
     let week = 7 * 86_400;
     account_store::create_web_session(
         &conn,
@@ -129,11 +129,11 @@ pub(crate) fn logout(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     if ctx.account.is_some() {
         ctx.check_csrf(&ctx.form()?)?;
         if let Some(token) = ctx.cookies.get(SESSION_COOKIE) {
-            let conn = app.cache.store().conn()?;
+            let conn = app.store.conn()?;
             account_store::delete_web_session(
                 &conn,
                 &accounts::token_digest(token),
-                app.cache.config().clock.now_micros(),
+                app.config.clock.now_micros(),
             )?;
         }
     }

@@ -32,12 +32,12 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let Statistic::Dashboard(d) = &a.entry.statistic else {
         unreachable!("a corpus key")
     };
-    let conn = app.cache.store().conn()?;
+    let conn = app.store.conn()?;
     let info = speakers::speaker(&conn, speaker)?
         .ok_or_else(|| WebError::NotFound(format!("speaker {speaker} not found")))?;
     let (uploads, _) = speakers::speaker_uploads(&conn, speaker, u32::MAX, 0)?;
     drop(conn);
-    let tz = app.cache.config().local.tz;
+    let tz = app.config.local.tz;
     let all_tables = || {
         let mut all = corpus_tables(ctx.lang, d, &Filter::default());
         all.push(upload_table(ctx.lang, tz, &uploads));

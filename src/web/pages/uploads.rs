@@ -25,10 +25,9 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         .ok_or_else(|| WebError::bad("region", "required (empty for uploads without one)"))?;
     let page = page_of(ctx)?;
     let tables = tables_of(ctx)?;
-    let (uploads, total) =
-        speakers::region_uploads(&app.cache.store().conn()?, region, u32::MAX, 0)?;
+    let (uploads, total) = speakers::region_uploads(&app.store.conn()?, region, u32::MAX, 0)?;
     let l = ctx.lang;
-    let mut all = vec![upload_table(l, app.cache.config().local.tz, &uploads)];
+    let mut all = vec![upload_table(l, app.config.local.tz, &uploads)];
     if let Some(id) = csv_requested(ctx)? {
         return csv_reply(&tables, all, id);
     }
