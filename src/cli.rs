@@ -4,7 +4,7 @@
 //! cache run here, or in the server through the control channel when the
 //! server holds the cache; they print the same either way.
 
-pub mod setup;
+pub(crate) mod setup;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -311,7 +311,7 @@ fn import_demo(config: &Config, store: &Store, options: crate::demo::DemoOptions
 }
 
 /// `voxdash demo`: writes the demo CSV files to `out`; or imports them with
-/// the staff login [`setup::DEMO_LOGIN`], and prints the next steps.
+/// the staff login `setup::DEMO_LOGIN`, and prints the next steps.
 pub fn demo(config: &Config, scale: f64, seed: u64, out: Option<PathBuf>) -> Result<bool> {
     let options = demo_options(config, scale, seed);
     if let Some(dir) = out {

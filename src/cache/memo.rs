@@ -53,11 +53,6 @@ impl<K: Hash + Eq, V: Clone> Memo<K, V> {
         self.lock().len()
     }
 
-    /// Whether nothing is kept.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Forgets everything.
     pub fn clear(&self) {
         self.lock().clear();

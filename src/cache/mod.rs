@@ -2,18 +2,18 @@
 //! stale answers, single-flight computations (within a node, and across
 //! nodes when the cache is shared), background recomputation of stale
 //! entries, refresh-ahead, invalidation, LRU eviction of per-user entries
-//! and per-kind metrics. Where the entries are kept is a [`backend`]: a redb
+//! and per-kind metrics. Where the entries are kept is a `backend`: a redb
 //! file in the data directory (`DATA_DIR/stats.redb`, the default) or a
 //! Redis server shared by several nodes (`cache_url`).
 //!
 //! Key layout and invalidation rules are described in `docs/cache.md`.
 
-pub mod backend;
-pub mod entry;
+pub(crate) mod backend;
+pub(crate) mod entry;
 mod events;
 mod file;
-pub mod memo;
-pub mod metrics;
+pub(crate) mod memo;
+pub(crate) mod metrics;
 mod redis;
 mod transient;
 
@@ -789,11 +789,6 @@ impl StatsCache {
     /// written (`fresh`), marked stale or dropped (`stale`).
     pub fn subscribe(&self) -> std::sync::mpsc::Receiver<EntryEvent> {
         self.events.subscribe()
-    }
-
-    /// Drops one entry. Returns whether it existed.
-    pub fn invalidate(&self, key: &str) -> Result<bool, CacheError> {
-        Ok(self.remove_where(&[key], |k| k == key)? > 0)
     }
 
     /// Drops every entry whose key starts with `prefix` (`user/42/` drops all

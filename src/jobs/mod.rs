@@ -5,10 +5,10 @@
 //! reports [`Progress`], records the run and returns a [`JobReport`]; the
 //! CLI, the scheduler, the web buttons and the control channel all call it.
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod cleanup;
 pub mod lease;
-pub mod refresh;
+pub(crate) mod refresh;
 mod runner;
 pub mod scheduler;
 pub mod warmup;

@@ -2,10 +2,10 @@
 //! SQLite read transaction, so all numbers of one statistic come from one
 //! consistent snapshot. Nothing here caches; `cache` does.
 
-pub mod corpus;
+pub(crate) mod corpus;
 pub mod key;
-pub mod learning;
-pub mod locations;
+pub(crate) mod learning;
+pub(crate) mod locations;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

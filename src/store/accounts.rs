@@ -186,14 +186,6 @@ pub fn list(conn: &Conn) -> Result<Vec<Account>> {
     .collect()
 }
 
-/// Whether any staff account can sign in.
-pub fn staff_with_password_exists(conn: &Conn) -> Result<bool> {
-    conn.query_value(
-        "SELECT EXISTS(SELECT 1 FROM users WHERE is_staff = 1 AND password_hash IS NOT NULL)",
-        &[],
-    )
-}
-
 /// Records a browser session (hash of its cookie token) until `expires_at`.
 pub fn create_web_session(
     conn: &Conn,

@@ -5,13 +5,13 @@
 
 mod api;
 mod app;
-pub mod charts;
+pub(crate) mod charts;
 mod context;
 mod decode;
 mod error;
-pub mod events;
+pub(crate) mod events;
 mod flash;
-pub mod local_path;
+pub(crate) mod local_path;
 mod metrics;
 mod pages;
 mod reply;

@@ -5,7 +5,7 @@
 //! data directory into PostgreSQL is `store::copy`'s.
 
 mod link;
-pub mod schema;
+pub(crate) mod schema;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
