@@ -18,7 +18,7 @@ redis-server --version
 ls -d /usr/lib/postgresql/*/bin
 # PostgreSQL: the sample imported and copied into it, statistics exact,
 # file backups refused.
-cargo test --test postgres -- --ignored
+cargo test --test postgres --test aggregates -- --ignored
 # The cache suite on Redis, and the cluster suite (two `voxdash serve`
 # nodes on PostgreSQL and Redis).
 cargo test --test cache --test cluster --test edge -- --ignored

@@ -370,8 +370,8 @@ pub fn restore(config: &Config, src: &Path) -> Result<bool> {
 }
 
 /// `voxdash check`: one line per finding; false when any failed.
-pub fn check(config: &Config) -> Result<bool> {
-    let findings = jobs::admin::check(config);
+pub fn check(config: &Config, repair: bool) -> Result<bool> {
+    let findings = jobs::admin::check(config, repair);
     for f in &findings {
         let status = if f.ok { "ok  " } else { "FAIL" };
         println!("{status} {:<20} {}", f.what, f.detail);

@@ -770,6 +770,11 @@ fn load_all(
     suspended.restore(conn)?;
     if counts_writes {
         loader.writes.apply(conn)?;
+        // Loaded without their triggers: the aggregates are built once,
+        // from every row, before the commit.
+        if tables.contains(&"study_sessions") {
+            crate::store::aggregates::rebuild(conn)?;
+        }
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::cache::{CacheError, StatsCache};
 use crate::clock::format_utc;
 use crate::config::Config;
+use crate::stats::{self, StatsError};
 use crate::store::{self, Store, StoreError};
 
 /// What went wrong in an admin job.
@@ -200,14 +201,63 @@ impl Finding {
 /// Checks the data directory of `config`: database integrity and schema
 /// version, the cache file, free disk space. Never changes anything (an
 /// older database is reported, not migrated).
-pub fn check(config: &Config) -> Vec<Finding> {
+pub fn check(config: &Config, repair: bool) -> Vec<Finding> {
     let mut out = match &config.database_url {
         Some(url) => check_postgres(url),
         None => check_database(&config.db_path()),
     };
+    if out.iter().all(|f| f.ok) {
+        out.push(check_aggregates(config, repair));
+    }
     out.push(check_cache(config));
     out.push(check_disk(&config.data_dir));
     out
+}
+
+/// Whether every statistic computed from the aggregates equals its
+/// computation from the rows; with `repair`, rebuilds them first.
+fn check_aggregates(config: &Config, repair: bool) -> Finding {
+    let what = "aggregates";
+    let opened = match &config.database_url {
+        Some(url) => Store::attach_postgres(url),
+        None => Store::open_existing(&config.db_path()),
+    };
+    let checked = opened.map_err(StatsError::from).and_then(|store| {
+        if !store.is_current()? {
+            return Ok(None);
+        }
+        let conn = store.conn()?;
+        let zone = config.local.tz;
+        if repair {
+            if !store::aggregates::follow_zone(&conn, zone)? {
+                let tx = conn.write_transaction()?;
+                store::aggregates::rebuild(&tx)?;
+                tx.commit()?;
+            }
+        } else if store::aggregates::built_for(&conn)?.as_deref() != Some(zone.name()) {
+            return Ok(None);
+        }
+        drop(conn);
+        store
+            .snapshot(|view| stats::aggregate_differences(view, config))
+            .map(Some)
+    });
+    match checked {
+        // Built (for this zone, after a migration) when the statistics
+        // next open; computed from the rows until then.
+        Ok(None) => Finding::new(what, true, "built at the next start (or with --repair)"),
+        Ok(Some(d)) if d.is_empty() => Finding::new(
+            what,
+            true,
+            if repair {
+                "rebuilt; agree with the rows"
+            } else {
+                "agree with the rows"
+            },
+        ),
+        Ok(Some(d)) => Finding::new(what, false, d.join("; ")),
+        Err(e) => Finding::new(what, false, e.to_string()),
+    }
 }
 
 /// Whether the PostgreSQL database answers, and its schema version.

@@ -114,6 +114,25 @@ pub fn revision(view: &DataView, key: &StatKey) -> Result<u64> {
     })
 }
 
+/// Every statistic computed from the aggregates the writes keep, compared
+/// with its computation from the rows (the reference): one line per
+/// statistic that differs, with both values; empty when all agree.
+pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<String>> {
+    let now = config.clock.now_micros();
+    let kept = learning::platform(view, &config.local, now)?;
+    let reference = learning::platform_from_sessions(view, &config.local, now)?;
+    let mut out = Vec::new();
+    if kept != reference {
+        let json = |v: &Learning| serde_json::to_string(v).unwrap_or_default();
+        out.push(format!(
+            "learning: {} from the aggregates, {} from the rows",
+            json(&kept),
+            json(&reference)
+        ));
+    }
+    Ok(out)
+}
+
 /// Computes `key` over `view`: with a snapshot (`Store::snapshot`), the
 /// revision and every number come from the same data. Fails with
 /// `UnknownUser` for an unknown user id.

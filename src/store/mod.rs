@@ -7,6 +7,7 @@
 //! few statements [`Conn::dialect`] chooses between.
 
 pub mod accounts;
+pub mod aggregates;
 mod conn;
 mod copy;
 mod dir_lock;
@@ -365,6 +366,18 @@ impl Store {
         match &self.kept {
             Kept::Sqlite { .. } => Ok(()),
             Kept::Postgres(_) => self.conn()?.batch("SELECT 1"),
+        }
+    }
+
+    /// Whether the schema is at this binary's version (a store opened as
+    /// it is may be older, before the next start migrates it).
+    pub fn is_current(&self) -> Result<bool> {
+        match &self.kept {
+            Kept::Sqlite { .. } => {
+                let v: i64 = self.conn()?.query_value("PRAGMA user_version", &[])?;
+                Ok(v == schema::latest_version())
+            }
+            Kept::Postgres(pg) => Ok(pg.version()? == postgres::schema::latest_version()),
         }
     }
 

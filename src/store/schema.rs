@@ -222,6 +222,13 @@ CREATE TABLE group_revisions (
 CREATE INDEX recordings_speaker ON recordings(speaker_id, recorded_at, duration_s, snr_db);
 @SPEAKER_TRIGGERS@
 "#,
+    // 7: aggregates kept by the writes (`store::aggregates`): study
+    // sessions per learner and local day, per learner, and per environment
+    // and device; built for the configured zone when the statistics open.
+    r#"
+@AGGREGATE_TABLES@
+@SESSION_AGGREGATE_TRIGGERS@
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker
@@ -262,6 +269,14 @@ CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
+    if sql.contains("@AGGREGATE_TABLES@") {
+        return sql
+            .replace("@AGGREGATE_TABLES@", super::aggregates::TABLES_SQL)
+            .replace(
+                "@SESSION_AGGREGATE_TRIGGERS@",
+                &super::aggregates::sqlite_session_triggers(),
+            );
+    }
     if sql.contains("@SPEAKER_TRIGGERS@") {
         return sql.replace("@SPEAKER_TRIGGERS@", &speaker_triggers());
     }

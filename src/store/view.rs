@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::aggregates::DayNumber;
 use super::speakers::{GroupFilter, GROUP_WHERE};
 use super::{args, Conn, CourseProgress, Result, Speaker, StudySession, Upload, Value};
 
@@ -259,6 +260,56 @@ impl<'c> DataView<'c> {
                 });
                 Ok(())
             },
+        )
+    }
+
+    /// Whether the aggregates were built for the zone `tz` (else the
+    /// statistics compute from the rows).
+    pub fn aggregates_follow(&self, tz: &str) -> Result<bool> {
+        Ok(super::aggregates::built_for(self.conn)?.as_deref() == Some(tz))
+    }
+
+    /// From the aggregates: learners with a study session, their sessions
+    /// and the sessions' minutes.
+    pub fn session_totals(&self) -> Result<(u64, u64, i64)> {
+        let row = self.conn.query_opt(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(sessions), 0) AS BIGINT),
+                    CAST(COALESCE(SUM(minutes), 0) AS BIGINT)
+             FROM session_users",
+            &[],
+        );
+        match row? {
+            Some(r) => Ok((r.get::<i64>(0)? as u64, r.get::<i64>(1)? as u64, r.get(2)?)),
+            None => Ok((0, 0, 0)),
+        }
+    }
+
+    /// From the aggregates: (learner, local day, sessions) of the days
+    /// `from..=to` (day numbers), by day.
+    pub fn session_days(
+        &self,
+        from: DayNumber,
+        to: DayNumber,
+        mut each: impl FnMut(i64, DayNumber, u64),
+    ) -> Result<()> {
+        self.conn.each(
+            "SELECT user_id, day, sessions FROM session_days WHERE day >= ?1 AND day <= ?2
+             ORDER BY day, user_id",
+            args![from, to],
+            |r| {
+                each(r.get(0)?, r.get(1)?, r.get::<i64>(2)? as u64);
+                Ok(())
+            },
+        )
+    }
+
+    /// From the aggregates: sessions per non-empty value of `kind`
+    /// (`environment` or `device`).
+    pub fn session_tallies(&self, kind: &str) -> Result<Vec<(String, u64)>> {
+        self.conn.rows(
+            "SELECT value, sessions FROM session_tallies WHERE kind = ?1 ORDER BY value",
+            args![kind],
+            |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64)),
         )
     }
 

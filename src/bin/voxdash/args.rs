@@ -169,8 +169,13 @@ pub enum Command {
         src: PathBuf,
     },
     /// Check the data directory: database integrity, schema version, the
-    /// stats cache, free disk space. Exit status 1 when something is wrong.
-    Check,
+    /// aggregates against the rows, the stats cache, free disk space. Exit
+    /// status 1 when something is wrong.
+    Check {
+        /// Rebuild the aggregates the statistics read from the rows.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Print one statistic as the API's JSON envelope.
     Stats(StatsArgs),
     /// Inspect and clear the stats cache.
@@ -367,7 +372,7 @@ impl Cli {
             Command::Backup { dest } => cli::backup(&config, &dest),
             Command::Restore { src } => cli::restore(&config, &src),
             Command::Migrate { to, replace } => cli::migrate(&config, &to, replace),
-            Command::Check => cli::check(&config),
+            Command::Check { repair } => cli::check(&config, repair),
             job => cli::job(&config, job.request(&config)?),
         }
     }

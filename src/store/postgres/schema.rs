@@ -28,6 +28,12 @@ pub const TABLES: &[&str] = &[
     "user_revisions",
     "speaker_revisions",
     "group_revisions",
+    // The aggregates, as they are: kept for the zone they name.
+    "zone_offsets",
+    "aggregate_zone",
+    "session_days",
+    "session_users",
+    "session_tallies",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -399,6 +405,13 @@ END $$;
 
 @STATEMENT_TRIGGERS@
 "#,
+    // 4: aggregates kept by the writes (`store::aggregates`), adjusted once
+    // per statement from its transition tables.
+    r#"
+@AGGREGATE_TABLES@
+@SESSION_AGGREGATE_FUNCTION@
+@SESSION_AGGREGATE_TRIGGERS@
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the
@@ -446,7 +459,21 @@ pub fn migration_sql(index: usize) -> String {
     for (table, function) in STATEMENT_COUNTERS {
         statement.push_str(&statement_triggers(table, "revision", function));
     }
+    let aggregates = crate::store::aggregates::TABLES_SQL;
     MIGRATIONS[index]
+        .replace("@AGGREGATE_TABLES@", aggregates)
+        .replace(
+            "@SESSION_AGGREGATE_FUNCTION@",
+            &crate::store::aggregates::postgres_session_function(),
+        )
+        .replace(
+            "@SESSION_AGGREGATE_TRIGGERS@",
+            &statement_triggers(
+                "study_sessions",
+                "aggregates",
+                "voxdash_session_aggregates()",
+            ),
+        )
         .replace("@COUNTER_TRIGGERS@", &row_triggers)
         .replace("@DROP_ROW_TRIGGERS@", &drop_row_triggers)
         .replace("@STATEMENT_TRIGGERS@", &statement)

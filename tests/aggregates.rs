@@ -1,0 +1,259 @@
+//! The aggregates the writes keep agree with the rows: after every step of
+//! random sequences of study-session writes (single rows, statements of
+//! many rows, an import, cleanup's archive), the statistics computed from
+//! them equal their computation from the rows, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::path::Path;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use voxdash::clock::Clock;
+use voxdash::config::Config;
+use voxdash::store::{aggregates, Store, Value};
+
+/// Monday after the end of summer time in New York (2026-11-01): the last
+/// 7 local days span the change of offset.
+const NOW: &str = "2026-11-03T12:00:00-05:00";
+const ZONE: &str = "America/New_York";
+const HOUR: i64 = 3_600_000_000;
+
+fn config(dir: &Path, zone: &str) -> Config {
+    let clock = Clock::from_env_value(Some(NOW)).unwrap();
+    Config::with(dir, zone.parse().unwrap(), clock)
+}
+
+fn now() -> i64 {
+    voxdash::clock::parse_instant(NOW).unwrap()
+}
+
+/// The statistics from the aggregates against those from the rows, after
+/// making sure the aggregates are the ones the statistics read.
+fn assert_agree(store: &Store, config: &Config, step: &str) {
+    let conn = store.conn().unwrap();
+    assert_eq!(
+        aggregates::built_for(&conn).unwrap().as_deref(),
+        Some(config.local.tz.name()),
+        "{step}: the aggregates follow the zone"
+    );
+    let differences = store
+        .snapshot(|view| voxdash::stats::aggregate_differences(view, config))
+        .unwrap();
+    assert!(differences.is_empty(), "after {step}: {differences:?}");
+}
+
+fn text(rng: &mut StdRng, values: &[&str]) -> Value {
+    match rng.gen_range(0..=values.len()) {
+        0 => Value::Null,
+        i => Value::from(values[i - 1]),
+    }
+}
+
+/// One random write; returns what it was, for the message of a failure.
+fn random_write(store: &Store, rng: &mut StdRng) -> String {
+    let conn = store.conn().unwrap();
+    let start = now() + rng.gen_range(-12 * 24..3 * 24) * HOUR + rng.gen_range(0..HOUR);
+    let env = text(rng, &["home", "library", "cafe", ""]);
+    let device = text(rng, &["laptop", "mobile", ""]);
+    match rng.gen_range(0..6) {
+        0 | 1 => {
+            conn.execute(
+                "INSERT INTO study_sessions (user_id, start_time, duration_minutes,
+                     learning_environment, device_type, is_active)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+                &[
+                    Value::from(rng.gen_range(1..8i64)),
+                    Value::from(start),
+                    Value::from(rng.gen_range(0..120i64)),
+                    env,
+                    device,
+                ],
+            )
+            .unwrap();
+            "an insert".into()
+        }
+        2 => {
+            let column = [
+                "user_id",
+                "start_time",
+                "duration_minutes",
+                "learning_environment",
+            ][rng.gen_range(0..4)];
+            let value = match column {
+                "user_id" => Value::from(rng.gen_range(1..8i64)),
+                "start_time" => Value::from(start),
+                "duration_minutes" => Value::from(rng.gen_range(0..120i64)),
+                _ => env,
+            };
+            conn.execute(
+                &format!(
+                    "UPDATE study_sessions SET {column} = ?1
+                     WHERE id = (SELECT id FROM study_sessions ORDER BY id LIMIT 1 OFFSET ?2)"
+                ),
+                &[value, Value::from(rng.gen_range(0..20i64))],
+            )
+            .unwrap();
+            format!("an update of {column}")
+        }
+        3 => {
+            conn.execute(
+                "DELETE FROM study_sessions
+                 WHERE id = (SELECT id FROM study_sessions ORDER BY id LIMIT 1 OFFSET ?1)",
+                &[Value::from(rng.gen_range(0..20i64))],
+            )
+            .unwrap();
+            "a delete".into()
+        }
+        4 => {
+            // One statement, many rows: copies shifted by a few hours.
+            conn.execute(
+                "INSERT INTO study_sessions (user_id, start_time, duration_minutes,
+                     learning_environment, device_type, is_active)
+                 SELECT user_id, start_time + ?1, duration_minutes, learning_environment,
+                        device_type, is_active
+                 FROM study_sessions WHERE user_id = ?2",
+                &[
+                    Value::from(rng.gen_range(-30..30i64) * HOUR),
+                    Value::from(rng.gen_range(1..8i64)),
+                ],
+            )
+            .unwrap();
+            "a copy of one learner's sessions".into()
+        }
+        _ => {
+            conn.execute(
+                "UPDATE study_sessions SET device_type = ?1 WHERE user_id = ?2",
+                &[device, Value::from(rng.gen_range(1..8i64))],
+            )
+            .unwrap();
+            "an update of one learner's devices".into()
+        }
+    }
+}
+
+/// An import of sessions of the last days (a bulk load).
+fn import_sessions(store: &Store, rng: &mut StdRng) {
+    let folder = common::temp_dir();
+    let mut csv = String::from(
+        "id,user_id,course_id,subject_category,start_time,end_time,duration_minutes,\
+         effectiveness_rating,focus_score,learning_environment,device_type,is_active\n",
+    );
+    for i in 0..40 {
+        let start = now() - rng.gen_range(0..9 * 24) * HOUR;
+        csv.push_str(&format!(
+            "{},{},,,{},,{},,,{},laptop,0\n",
+            5000 + i,
+            rng.gen_range(1..8),
+            voxdash::clock::format_utc(start),
+            rng.gen_range(1..90),
+            ["home", "cafe", ""][i % 3],
+        ));
+    }
+    std::fs::write(folder.path().join("study_sessions.csv"), csv).unwrap();
+    voxdash::import::import_dir(store, folder.path(), &Default::default()).unwrap();
+}
+
+/// Sessions older than the archive age, then cleanup's archive.
+fn archive_old_sessions(store: &Store, config: &Config) {
+    store
+        .conn()
+        .unwrap()
+        .execute(
+            "UPDATE study_sessions SET start_time = start_time - ?1 WHERE id % 5 = 0",
+            &[Value::from(200 * 24 * HOUR)],
+        )
+        .unwrap();
+    let options = voxdash::jobs::cleanup::CleanupOptions {
+        no_backup: true,
+        ..Default::default()
+    };
+    voxdash::jobs::cleanup::cleanup(store, config, None, &options).unwrap();
+}
+
+fn random_sequences(store: &Store, config: &Config) {
+    // The learners exist: cleanup removes the sessions of unknown ones.
+    let conn = store.conn().unwrap();
+    for i in 1..8 {
+        voxdash::store::accounts::add_account(&conn, &format!("learner{i}"), false, "-", 0)
+            .unwrap();
+    }
+    drop(conn);
+    let changed = aggregates::follow_zone(&store.conn().unwrap(), config.local.tz).unwrap();
+    assert!(changed, "built for the zone the first time");
+    assert_agree(store, config, "building");
+    for seed in 0..4 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        for step in 0..60 {
+            let write = random_write(store, &mut rng);
+            assert_agree(store, config, &format!("seed {seed}, step {step}: {write}"));
+        }
+        import_sessions(store, &mut rng);
+        assert_agree(store, config, &format!("seed {seed}: an import"));
+    }
+    archive_old_sessions(store, config);
+    assert_agree(store, config, "cleanup's archive");
+    // Not an empty comparison: the week has sessions, spread over days.
+    let learning = store
+        .snapshot(|v| voxdash::stats::compute(v, config, &voxdash::stats::StatKey::Learning))
+        .unwrap();
+    let json = serde_json::to_value(&learning.statistic).unwrap()["Learning"].clone();
+    assert!(
+        json["sessions_week"].as_u64().unwrap() > json["sessions_today"].as_u64().unwrap(),
+        "{json}"
+    );
+    assert!(json["total_users"].as_u64().unwrap() >= 5, "{json}");
+}
+
+#[test]
+fn the_aggregates_agree_with_the_rows_after_every_write_on_sqlite() {
+    let dir = common::temp_dir();
+    let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
+    random_sequences(&store, &config(dir.path(), ZONE));
+}
+
+#[test]
+#[ignore = "needs Debian's postgresql: make test-cluster"]
+fn the_aggregates_agree_with_the_rows_after_every_write_on_postgresql() {
+    let pg = common::postgres::Postgres::start();
+    let dir = common::temp_dir();
+    let store = Store::open_postgres(&pg.database("lab")).unwrap();
+    random_sequences(&store, &config(dir.path(), ZONE));
+}
+
+#[test]
+fn the_sample_computed_from_the_aggregates_matches_its_expected_statistics() {
+    let (_dir, store, config) = common::sample_store();
+    aggregates::follow_zone(&store.conn().unwrap(), config.local.tz).unwrap();
+    assert_agree(&store, &config, "the sample's import");
+    common::assert_sample_statistics(&store, &config);
+}
+
+#[test]
+fn a_change_of_zone_rebuilds_the_aggregates_and_the_statistics_follow_it() {
+    let dir = common::temp_dir();
+    let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
+    let in_new_york = config(dir.path(), ZONE);
+    let mut rng = StdRng::seed_from_u64(7);
+    aggregates::follow_zone(&store.conn().unwrap(), in_new_york.local.tz).unwrap();
+    for _ in 0..80 {
+        random_write(&store, &mut rng);
+    }
+    let learning = |config: &Config| {
+        let computed = store
+            .snapshot(|v| voxdash::stats::compute(v, config, &voxdash::stats::StatKey::Learning))
+            .unwrap();
+        serde_json::to_value(&computed.statistic).unwrap()["Learning"].clone()
+    };
+    let before = learning(&in_new_york);
+    // Twelve hours ahead: other sessions fall on "today".
+    let in_auckland = config(dir.path(), "Pacific/Auckland");
+    assert!(aggregates::follow_zone(&store.conn().unwrap(), in_auckland.local.tz).unwrap());
+    assert!(!aggregates::follow_zone(&store.conn().unwrap(), in_auckland.local.tz).unwrap());
+    assert_agree(&store, &in_auckland, "the change of zone");
+    let after = learning(&in_auckland);
+    assert_ne!(
+        before["sessions_today"], after["sessions_today"],
+        "{before} {after}"
+    );
+}
