@@ -286,8 +286,10 @@ fn a_write_through_one_node_reaches_the_other_nodes_stream_and_badge() {
         .expect("node B heard of node A's write within 2 s");
     assert_eq!(event["status"], "stale");
     assert!(written.elapsed() < Duration::from_secs(2));
-    // Node B answers the entry stale (and recomputes it).
-    assert_eq!(c.json(1, "/api/v1/stats/learning")["status"], "stale");
+    // Node B answers the entry stale, or already as node A recomputed it
+    // after its write.
+    let status = c.json(1, "/api/v1/stats/learning")["status"].clone();
+    assert!(status == "stale" || status == "cached", "{status}");
     let fresh = on_b
         .wait_for("learning", Duration::from_secs(5))
         .expect("the recomputation is announced");

@@ -828,6 +828,16 @@ fn a_sum_past_i64_from_legacy_rows_is_answered_not_wrapped() {
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.json()["data"]["total_duration_minutes"], i64::MAX);
+    // The aggregates the writes keep took them too, and the platform-wide
+    // average is answered.
+    let reply = get(
+        &r,
+        "/api/v1/stats/learning?refresh=1",
+        &[("Cookie", &cookie)],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let average = reply.json()["data"]["avg_session_duration"].as_f64();
+    assert!(average.unwrap() > 1e15, "{}", reply.body);
 }
 
 #[test]

@@ -860,10 +860,12 @@ impl StatsCache {
         Ok(from_memory + stored?)
     }
 
-    /// Applies the invalidation of a committed write ([`Change::invalidation`]).
-    /// Best effort: the write is done, so a failure here is logged, and the
-    /// write counters still make the entries stale.
-    pub fn apply(&self, change: Change) {
+    /// Applies the invalidation of a committed write ([`Change::invalidation`]),
+    /// and recomputes at once the entries it marked stale that are computed
+    /// from the aggregates ([`StatKey::kept_by_writes`]). Best effort: the
+    /// write is done, so a failure here is logged, and the write counters
+    /// still make the entries stale.
+    pub fn apply(self: &Arc<Self>, change: Change) {
         let invalidation = change.invalidation();
         if !invalidation.drop_prefixes.is_empty() {
             if let Err(e) = self.invalidate_prefixes(&invalidation.drop_prefixes) {
@@ -871,8 +873,12 @@ impl StatsCache {
             }
         }
         for key in invalidation.mark_stale {
-            if let Err(e) = self.mark_stale(&key.to_string()) {
-                log::warn!("cache: marking {key} stale after {change:?}: {e}");
+            match self.mark_stale(&key.to_string()) {
+                // Computed from the aggregates: current again in
+                // milliseconds, without waiting for a reader.
+                Ok(true) if key.kept_by_writes() => self.spawn_recompute(key),
+                Ok(_) => {}
+                Err(e) => log::warn!("cache: marking {key} stale after {change:?}: {e}"),
             }
         }
     }

@@ -213,6 +213,13 @@ impl StatKey {
     /// The shared keys, refreshed nightly and never evicted.
     pub const SHARED: [StatKey; 3] = [StatKey::Dashboard, StatKey::Locations, StatKey::Learning];
 
+    /// Whether the statistic is computed from the aggregates the writes
+    /// keep (`store::aggregates`): it costs milliseconds whatever the size
+    /// of the data, so a write that touches it recomputes it at once.
+    pub fn kept_by_writes(&self) -> bool {
+        matches!(self, StatKey::Learning)
+    }
+
     /// The kind of this key.
     pub fn kind(&self) -> KeyKind {
         match self {

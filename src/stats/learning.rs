@@ -399,7 +399,7 @@ pub fn platform(view: &DataView, local: &LocalTime, now: i64) -> Result<Learning
         active_users_7d: active_users.len() as u64,
         sessions_today,
         sessions_week,
-        avg_session_duration: mean(duration_sum as f64, n),
+        avg_session_duration: mean(duration_sum, n),
         most_popular_environment: tallies("environment")?,
         most_popular_device: tallies("device")?,
     })
@@ -414,7 +414,8 @@ pub fn platform_from_sessions(view: &DataView, local: &LocalTime, now: i64) -> R
     let mut users = HashSet::new();
     let mut active_users = HashSet::new();
     let (mut sessions_today, mut sessions_week) = (0u64, 0u64);
-    let (mut duration_sum, mut n) = (0i64, 0u64);
+    // i128: legacy rows may hold durations whose sum passes i64.
+    let (mut duration_sum, mut n) = (0i128, 0u64);
     let mut environments: HashMap<String, u64> = HashMap::new();
     let mut devices: HashMap<String, u64> = HashMap::new();
     view.all_sessions(|r| {
@@ -426,7 +427,7 @@ pub fn platform_from_sessions(view: &DataView, local: &LocalTime, now: i64) -> R
                 sessions_today += 1;
             }
         }
-        duration_sum += r.duration;
+        duration_sum += i128::from(r.duration);
         n += 1;
         for (text, map) in [(r.environment, &mut environments), (r.device, &mut devices)] {
             if let Some(text) = text.filter(|t| !t.is_empty()) {

@@ -130,15 +130,18 @@ pub fn follow_zone(conn: &Conn, tz: Tz) -> Result<bool> {
 /// of zone, or `voxdash check --repair`.
 pub fn rebuild(conn: &Conn) -> Result<()> {
     let day = local_day_sql(conn.engine(), "s.start_time");
+    // SQLite's SUM fails past i64 (legacy rows may hold huge durations);
+    // TOTAL is exact below 2^53 minutes. PostgreSQL's is NUMERIC.
+    let sum = conn.dialect("TOTAL(s.duration_minutes)", "SUM(s.duration_minutes)");
     conn.batch(&format!(
         "DELETE FROM session_days;
          DELETE FROM session_users;
          DELETE FROM session_tallies;
          INSERT INTO session_days (user_id, day, sessions, minutes)
-             SELECT s.user_id, {day}, COUNT(*), SUM(s.duration_minutes)
+             SELECT s.user_id, {day}, COUNT(*), {sum}
              FROM study_sessions s GROUP BY 1, 2;
          INSERT INTO session_users (user_id, sessions, minutes)
-             SELECT user_id, COUNT(*), SUM(duration_minutes) FROM study_sessions GROUP BY 1;
+             SELECT s.user_id, COUNT(*), {sum} FROM study_sessions s GROUP BY 1;
          INSERT INTO session_tallies (kind, value, sessions)
              SELECT 'environment', learning_environment, COUNT(*) FROM study_sessions
              WHERE learning_environment <> '' GROUP BY 2;
@@ -241,14 +244,14 @@ CREATE TABLE session_days (
     user_id BIGINT NOT NULL,
     day BIGINT NOT NULL,
     sessions BIGINT NOT NULL,
-    minutes BIGINT NOT NULL,
+    minutes NUMERIC NOT NULL,
     PRIMARY KEY (user_id, day)
 );
 CREATE INDEX session_days_by_day ON session_days(day, user_id, sessions);
 CREATE TABLE session_users (
     user_id BIGINT PRIMARY KEY,
     sessions BIGINT NOT NULL,
-    minutes BIGINT NOT NULL
+    minutes NUMERIC NOT NULL
 );
 CREATE TABLE session_tallies (
     kind TEXT NOT NULL,

@@ -270,17 +270,18 @@ impl<'c> DataView<'c> {
     }
 
     /// From the aggregates: learners with a study session, their sessions
-    /// and the sessions' minutes.
-    pub fn session_totals(&self) -> Result<(u64, u64, i64)> {
+    /// and the sessions' minutes (as a number: legacy rows may hold sums
+    /// past `i64`).
+    pub fn session_totals(&self) -> Result<(u64, u64, f64)> {
         let row = self.conn.query_opt(
             "SELECT COUNT(*), CAST(COALESCE(SUM(sessions), 0) AS BIGINT),
-                    CAST(COALESCE(SUM(minutes), 0) AS BIGINT)
+                    CAST(COALESCE(SUM(minutes), 0) AS DOUBLE PRECISION)
              FROM session_users",
             &[],
         );
         match row? {
             Some(r) => Ok((r.get::<i64>(0)? as u64, r.get::<i64>(1)? as u64, r.get(2)?)),
-            None => Ok((0, 0, 0)),
+            None => Ok((0, 0, 0.0)),
         }
     }
 
