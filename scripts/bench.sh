@@ -17,6 +17,10 @@ imp_line=$(timed "$WORK/import.time" $BIN --data-dir "$WORK/data" import "$WORK/
 refresh_out=$($BIN --data-dir "$WORK/data" refresh)
 dash=$(timed "$WORK/dash.time" $BIN --data-dir "$WORK/data" stats dashboard --refresh)
 loc=$(timed "$WORK/loc.time" $BIN --data-dir "$WORK/data" stats locations --refresh)
+# learning from the aggregates the writes keep (the computation alone), and
+# `check`, which also computes it from every session row to compare.
+learn=$($BIN --data-dir "$WORK/data" stats learning --refresh | sed -n 's/.*"compute_ms": *\([0-9.]*\).*/\1 ms/p')
+check=$(timed "$WORK/check.time" $BIN --data-dir "$WORK/data" check)
 hit=$(target/release/examples/cache_hit "$WORK/data")
 drill=$(target/release/examples/drilldown "$WORK/data")
 GROUP_PAGE=$(echo "$drill" | tail -1)
@@ -125,6 +129,8 @@ archived=$(sqlite3 "$WORK/data/voxdash.db" "SELECT COUNT(*) FROM study_sessions_
   echo "| import (s, max RSS KiB) | $imp_line | < 20 s |"
   echo "| stats dashboard --refresh (whole process) | $dash | ≤ 1 s |"
   echo "| stats locations --refresh (whole process) | $loc | ≤ 0.3 s |"
+  echo "| learning, computed from the aggregates (\`compute_ms\`) | $learn | ≤ 20 ms |"
+  echo "| check (whole process; learning from the rows and from the aggregates, integrity) | $check | |"
   echo
   echo "Refresh of the three shared keys (target ≤ 2 s):"
   echo; echo '```'; echo "$refresh_out"; echo '```'; echo

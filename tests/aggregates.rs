@@ -1,7 +1,8 @@
 //! The aggregates the writes keep agree with the rows: after every step of
 //! random sequences of study-session writes (single rows, statements of
 //! many rows, an import, cleanup's archive), the statistics computed from
-//! them equal their computation from the rows, on SQLite and PostgreSQL.
+//! them equal their computation from the rows, on SQLite and PostgreSQL,
+//! in a zone whose last seven days span the end of summer time.
 
 mod common;
 
@@ -11,7 +12,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use voxdash::clock::Clock;
 use voxdash::config::Config;
-use voxdash::store::{aggregates, Store, Value};
+use voxdash::store::{Store, Value};
 
 /// Monday after the end of summer time in New York (2026-11-01): the last
 /// 7 local days span the change of offset.
@@ -28,15 +29,8 @@ fn now() -> i64 {
     voxdash::clock::parse_instant(NOW).unwrap()
 }
 
-/// The statistics from the aggregates against those from the rows, after
-/// making sure the aggregates are the ones the statistics read.
+/// The statistics from the aggregates against those from the rows.
 fn assert_agree(store: &Store, config: &Config, step: &str) {
-    let conn = store.conn().unwrap();
-    assert_eq!(
-        aggregates::built_for(&conn).unwrap().as_deref(),
-        Some(config.local.tz.name()),
-        "{step}: the aggregates follow the zone"
-    );
     let differences = store
         .snapshot(|view| voxdash::stats::aggregate_differences(view, config))
         .unwrap();
@@ -179,9 +173,7 @@ fn random_sequences(store: &Store, config: &Config) {
             .unwrap();
     }
     drop(conn);
-    let changed = aggregates::follow_zone(&store.conn().unwrap(), config.local.tz).unwrap();
-    assert!(changed, "built for the zone the first time");
-    assert_agree(store, config, "building");
+    assert_agree(store, config, "nothing written yet");
     for seed in 0..4 {
         let mut rng = StdRng::seed_from_u64(seed);
         for step in 0..60 {
@@ -224,36 +216,52 @@ fn the_aggregates_agree_with_the_rows_after_every_write_on_postgresql() {
 #[test]
 fn the_sample_computed_from_the_aggregates_matches_its_expected_statistics() {
     let (_dir, store, config) = common::sample_store();
-    aggregates::follow_zone(&store.conn().unwrap(), config.local.tz).unwrap();
     assert_agree(&store, &config, "the sample's import");
     common::assert_sample_statistics(&store, &config);
 }
 
 #[test]
-fn a_change_of_zone_rebuilds_the_aggregates_and_the_statistics_follow_it() {
+fn a_change_of_zone_moves_the_days_and_the_statistics_follow_it() {
     let dir = common::temp_dir();
     let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
-    let in_new_york = config(dir.path(), ZONE);
     let mut rng = StdRng::seed_from_u64(7);
-    aggregates::follow_zone(&store.conn().unwrap(), in_new_york.local.tz).unwrap();
     for _ in 0..80 {
         random_write(&store, &mut rng);
     }
     let learning = |config: &Config| {
+        assert_agree(&store, config, config.local.tz.name());
         let computed = store
             .snapshot(|v| voxdash::stats::compute(v, config, &voxdash::stats::StatKey::Learning))
             .unwrap();
         serde_json::to_value(&computed.statistic).unwrap()["Learning"].clone()
     };
-    let before = learning(&in_new_york);
-    // Twelve hours ahead: other sessions fall on "today".
-    let in_auckland = config(dir.path(), "Pacific/Auckland");
-    assert!(aggregates::follow_zone(&store.conn().unwrap(), in_auckland.local.tz).unwrap());
-    assert!(!aggregates::follow_zone(&store.conn().unwrap(), in_auckland.local.tz).unwrap());
-    assert_agree(&store, &in_auckland, "the change of zone");
-    let after = learning(&in_auckland);
+    let in_new_york = learning(&config(dir.path(), ZONE));
+    // Seventeen hours ahead: other sessions fall on "today".
+    let in_auckland = learning(&config(dir.path(), "Pacific/Auckland"));
     assert_ne!(
-        before["sessions_today"], after["sessions_today"],
-        "{before} {after}"
+        in_new_york["sessions_today"], in_auckland["sessions_today"],
+        "{in_new_york} {in_auckland}"
     );
+}
+
+#[test]
+fn check_repair_rebuilds_aggregates_that_went_wrong() {
+    let dir = common::imported_dir();
+    let db = Store::open(&dir.path().join("voxdash.db")).unwrap();
+    db.conn()
+        .unwrap()
+        .batch("UPDATE session_users SET sessions = sessions + 1 WHERE user_id = 2")
+        .unwrap();
+    let bin = env!("CARGO_BIN_EXE_voxdash");
+    let out = common::run_cli(bin, dir.path(), &["check"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("FAIL aggregates") && text.contains("learning: "),
+        "{text}"
+    );
+    let out = common::run_cli(bin, dir.path(), &["check", "--repair"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("rebuilt; agree with the rows"), "{text}");
 }

@@ -226,26 +226,18 @@ fn check_aggregates(config: &Config, repair: bool) -> Finding {
         if !store.is_current()? {
             return Ok(None);
         }
-        let conn = store.conn()?;
-        let zone = config.local.tz;
         if repair {
-            if !store::aggregates::follow_zone(&conn, zone)? {
-                let tx = conn.write_transaction()?;
-                store::aggregates::rebuild(&tx)?;
-                tx.commit()?;
-            }
-        } else if store::aggregates::built_for(&conn)?.as_deref() != Some(zone.name()) {
-            return Ok(None);
+            let conn = store.conn()?;
+            let tx = conn.write_transaction()?;
+            store::aggregates::rebuild(&tx)?;
+            tx.commit()?;
         }
-        drop(conn);
         store
             .snapshot(|view| stats::aggregate_differences(view, config))
             .map(Some)
     });
     match checked {
-        // Built (for this zone, after a migration) when the statistics
-        // next open; computed from the rows until then.
-        Ok(None) => Finding::new(what, true, "built at the next start (or with --repair)"),
+        Ok(None) => Finding::new(what, true, "checked once the schema is migrated"),
         Ok(Some(d)) if d.is_empty() => Finding::new(
             what,
             true,

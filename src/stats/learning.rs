@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{mean, most_frequent, Result};
 use crate::clock::{days_micros, LocalTime};
-use crate::store::aggregates::day_number;
 use crate::store::DataView;
 use crate::store::StudySession;
 
@@ -371,32 +370,23 @@ pub fn courses(view: &DataView, user: i64) -> Result<Courses> {
 }
 
 /// Platform-wide figures, from the aggregates the writes keep
-/// (`store::aggregates`): a read of the last 7 days' learner-days, of the
-/// learners' totals and of the tallies, whatever the number of sessions.
+/// (`store::aggregates`: per learner, per environment and device) and an
+/// index walk over the last 7 local days' sessions: milliseconds, whatever
+/// the number of sessions.
 pub fn platform(view: &DataView, local: &LocalTime, now: i64) -> Result<Learning> {
-    if !view.aggregates_follow(local.tz.name())? {
-        // Built for another zone (until the statistics open with this one).
-        return platform_from_sessions(view, local, now);
-    }
     let today = local.date(now);
-    let (week_from, today_day) = (day_number(today - Duration::days(6)), day_number(today));
+    let (today_lo, today_hi) = local.day_range(today);
+    let week_lo = local.start_of_day(today - Duration::days(6));
     let (total_users, n, duration_sum) = view.session_totals()?;
-    let mut active_users = HashSet::new();
-    let (mut sessions_today, mut sessions_week) = (0u64, 0u64);
-    view.session_days(week_from, today_day, |user, day, sessions| {
-        active_users.insert(user);
-        sessions_week += sessions;
-        if day == today_day {
-            sessions_today += sessions;
-        }
-    })?;
+    let (active_users_7d, sessions_week, sessions_today) =
+        view.sessions_between(week_lo, today_lo, today_hi)?;
     let tallies = |kind| -> Result<Option<String>> {
         let counts = view.session_tallies(kind)?;
         Ok(most_frequent(counts.iter().map(|(name, n)| (name, n))))
     };
     Ok(Learning {
         total_users,
-        active_users_7d: active_users.len() as u64,
+        active_users_7d,
         sessions_today,
         sessions_week,
         avg_session_duration: mean(duration_sum, n),

@@ -223,8 +223,8 @@ CREATE INDEX recordings_speaker ON recordings(speaker_id, recorded_at, duration_
 @SPEAKER_TRIGGERS@
 "#,
     // 7: aggregates kept by the writes (`store::aggregates`): study
-    // sessions per learner and local day, per learner, and per environment
-    // and device; built for the configured zone when the statistics open.
+    // sessions per learner, and per environment and device; the sessions
+    // by start with their learner, for the last days' index walk.
     r#"
 @AGGREGATE_TABLES@
 @SESSION_AGGREGATE_TRIGGERS@

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use super::aggregates::DayNumber;
 use super::speakers::{GroupFilter, GROUP_WHERE};
 use super::{args, Conn, CourseProgress, Result, Speaker, StudySession, Upload, Value};
 
@@ -263,12 +262,6 @@ impl<'c> DataView<'c> {
         )
     }
 
-    /// Whether the aggregates were built for the zone `tz` (else the
-    /// statistics compute from the rows).
-    pub fn aggregates_follow(&self, tz: &str) -> Result<bool> {
-        Ok(super::aggregates::built_for(self.conn)?.as_deref() == Some(tz))
-    }
-
     /// From the aggregates: learners with a study session, their sessions
     /// and the sessions' minutes (as a number: legacy rows may hold sums
     /// past `i64`).
@@ -285,23 +278,24 @@ impl<'c> DataView<'c> {
         }
     }
 
-    /// From the aggregates: (learner, local day, sessions) of the days
-    /// `from..=to` (day numbers), by day.
-    pub fn session_days(
-        &self,
-        from: DayNumber,
-        to: DayNumber,
-        mut each: impl FnMut(i64, DayNumber, u64),
-    ) -> Result<()> {
-        self.conn.each(
-            "SELECT user_id, day, sessions FROM session_days WHERE day >= ?1 AND day <= ?2
-             ORDER BY day, user_id",
-            args![from, to],
-            |r| {
-                each(r.get(0)?, r.get(1)?, r.get::<i64>(2)? as u64);
-                Ok(())
-            },
-        )
+    /// Sessions starting in `from..until` (µs): distinct learners, sessions,
+    /// and sessions starting at `since` or later. An index walk over those
+    /// sessions only (`study_sessions_start`: start, learner).
+    pub fn sessions_between(&self, from: i64, since: i64, until: i64) -> Result<(u64, u64, u64)> {
+        let row = self.conn.query_opt(
+            "SELECT COUNT(DISTINCT user_id), COUNT(*),
+                    COALESCE(SUM(CASE WHEN start_time >= ?2 THEN 1 ELSE 0 END), 0)
+             FROM study_sessions WHERE start_time >= ?1 AND start_time < ?3",
+            args![from, since, until],
+        )?;
+        match row {
+            Some(r) => Ok((
+                r.get::<i64>(0)? as u64,
+                r.get::<i64>(1)? as u64,
+                r.get::<i64>(2)? as u64,
+            )),
+            None => Ok((0, 0, 0)),
+        }
     }
 
     /// From the aggregates: sessions per non-empty value of `kind`

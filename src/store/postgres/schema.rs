@@ -28,10 +28,7 @@ pub const TABLES: &[&str] = &[
     "user_revisions",
     "speaker_revisions",
     "group_revisions",
-    // The aggregates, as they are: kept for the zone they name.
-    "zone_offsets",
-    "aggregate_zone",
-    "session_days",
+    // The aggregates, as they are.
     "session_users",
     "session_tallies",
 ];
