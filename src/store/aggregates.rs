@@ -20,7 +20,10 @@ use super::{args, Conn, Result};
 /// row, ten times slower.
 pub fn rebuild(conn: &Conn) -> Result<()> {
     let mut users: HashMap<i64, (i64, i128)> = HashMap::new();
-    let mut tallies: HashMap<(&'static str, String), i64> = HashMap::new();
+    // Per kind, sessions per value; looked up by the borrowed text, so a
+    // pass over millions of rows allocates only new values.
+    let mut tallies: [(&str, HashMap<String, i64>); 2] =
+        [("environment", HashMap::new()), ("device", HashMap::new())];
     conn.each(
         "SELECT user_id, duration_minutes, learning_environment, device_type FROM study_sessions",
         &[],
@@ -29,12 +32,12 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
             user.0 += 1;
             // i128: legacy rows may hold durations whose sum passes i64.
             user.1 += i128::from(r.get::<i64>(1)?);
-            for (kind, i) in [("environment", 2), ("device", 3)] {
-                if let Some(value) = r.text(i)?.filter(|v| !v.is_empty()) {
-                    match tallies.get_mut(&(kind, value.to_string())) {
+            for (i, (_, counts)) in tallies.iter_mut().enumerate() {
+                if let Some(value) = r.text(2 + i)?.filter(|v| !v.is_empty()) {
+                    match counts.get_mut(value) {
                         Some(n) => *n += 1,
                         None => {
-                            tallies.insert((kind, value.to_string()), 1);
+                            counts.insert(value.to_string(), 1);
                         }
                     }
                 }
@@ -51,11 +54,13 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
             args![user, sessions, minutes.to_string()],
         )?;
     }
-    for ((kind, value), sessions) in tallies {
-        conn.execute(
-            "INSERT INTO session_tallies (kind, value, sessions) VALUES (?1, ?2, ?3)",
-            args![kind, value, sessions],
-        )?;
+    for (kind, counts) in tallies {
+        for (value, sessions) in counts {
+            conn.execute(
+                "INSERT INTO session_tallies (kind, value, sessions) VALUES (?1, ?2, ?3)",
+                args![kind, value, sessions],
+            )?;
+        }
     }
     Ok(())
 }
