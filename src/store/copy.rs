@@ -56,7 +56,7 @@ pub fn copy_from_sqlite(
     let mut tx = client.transaction().map_err(&err)?;
     prepare(&mut tx, empty).map_err(&err)?;
     let mut report = CopyReport {
-        place: target.place.clone(),
+        place: target.place().to_string(),
         tables: Vec::new(),
     };
     for table in schema::TABLES {
@@ -81,7 +81,7 @@ fn accepts(target: &PgStore, target_is: Target) -> Result<bool> {
         return Ok(true);
     }
     let refuse = |what: String| StoreError::NotEmpty {
-        place: target.place.clone(),
+        place: target.place().to_string(),
         what,
     };
     if target_is == Target::Empty {
@@ -155,7 +155,7 @@ fn copy_table(
             StoreError::Invalid(format!("{table}.{}: {reason}", columns[i]))
         })?;
         writer.write_all(&line).map_err(|e| StoreError::DataDir {
-            path: target.place.clone().into(),
+            path: target.place().to_string().into(),
             reason: e.to_string(),
         })?;
         copied += 1;
@@ -197,7 +197,7 @@ fn compare_counts(
         if in_source as u64 != *copied || in_target != in_source {
             return Err(StoreError::Invalid(format!(
                 "{table}: {in_source} rows in the data directory, {in_target} in {} after the copy; nothing was kept",
-                target.place
+                target.place()
             )));
         }
     }

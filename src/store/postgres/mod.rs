@@ -35,7 +35,6 @@ const POOL_SIZE: u32 = 32;
 pub struct PgStore {
     pool: r2d2::Pool<PgLinks>,
     server: Arc<Server>,
-    pub(crate) place: String,
 }
 
 /// What the pool and the store know of the server.
@@ -141,7 +140,7 @@ impl PgStore {
         config.application_name("voxdash");
         let server = Arc::new(Server {
             config,
-            place: place.clone(),
+            place,
             down: Mutex::new(None),
             losses: AtomicU64::new(0),
         });
@@ -151,11 +150,7 @@ impl PgStore {
             .connection_timeout(CONNECT_TIMEOUT)
             .error_handler(Box::new(r2d2::NopErrorHandler))
             .build_unchecked(PgLinks(Arc::clone(&server)));
-        let store = PgStore {
-            pool,
-            server,
-            place,
-        };
+        let store = PgStore { pool, server };
         // Reachable now, or an error saying why.
         store.link()?;
         Ok(store)
@@ -163,7 +158,7 @@ impl PgStore {
 
     /// The database, for messages (no password).
     pub fn place(&self) -> &str {
-        &self.place
+        &self.server.place
     }
 
     /// A link from the pool. While the server was unreachable less than
@@ -172,7 +167,7 @@ impl PgStore {
         if let Some((when, reason)) = &*self.server.down.lock().unwrap_or_else(|e| e.into_inner()) {
             if when.elapsed() < RETRY_AFTER {
                 return Err(StoreError::Unreachable {
-                    place: self.place.clone(),
+                    place: self.server.place.clone(),
                     reason: reason.clone(),
                 });
             }
@@ -186,12 +181,12 @@ impl PgStore {
                     .unwrap_or_else(|e| e.into_inner())
                     .take();
                 if was_down.is_some() {
-                    log::info!("the database at {} answers again", self.place);
+                    log::info!("the database at {} answers again", self.server.place);
                 }
                 Ok(link)
             }
             Err(e) => Err(StoreError::Unreachable {
-                place: self.place.clone(),
+                place: self.server.place.clone(),
                 reason: e.to_string(),
             }),
         }
@@ -242,7 +237,7 @@ impl PgStore {
             let latest = schema::latest_version();
             if found > latest {
                 return Err(StoreError::TooNew {
-                    path: self.place.clone().into(),
+                    path: self.server.place.clone().into(),
                     found,
                     supported: latest,
                 });
@@ -252,7 +247,7 @@ impl PgStore {
                 if found > 0 {
                     log::info!(
                         "database {} migrated to schema version {latest}",
-                        self.place
+                        self.server.place
                     );
                 }
             }
