@@ -53,10 +53,17 @@ pub fn load_config(data_dir: &Path, tz: Option<&str>, places: Places) -> Result<
 /// their data in PostgreSQL.
 fn open_store(config: &Config) -> Result<Arc<Store>> {
     setup::database_agrees(config)?;
-    Ok(Arc::new(Store::open_configured(
-        config.database_url.as_deref(),
-        &config.db_path(),
-    )?))
+    let store = Store::open_configured(config.database_url.as_deref(), &config.db_path())?;
+    // The aggregates follow the configured zone before anything is written.
+    follow_zone(&store, config)?;
+    Ok(Arc::new(store))
+}
+
+/// Rebuilds the statistics' aggregates when the configured time zone is
+/// not the one they were built for.
+fn follow_zone(store: &Store, config: &Config) -> Result<()> {
+    crate::store::aggregates::follow_zone(&store.conn()?, config.local.tz)?;
+    Ok(())
 }
 
 /// Opens the store the configuration names without creating one: the

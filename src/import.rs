@@ -772,9 +772,7 @@ fn load_all(
         loader.writes.apply(conn)?;
         // Loaded without their triggers: the aggregates are built once,
         // from every row, before the commit.
-        if tables.contains(&"study_sessions") {
-            crate::store::aggregates::rebuild(conn)?;
-        }
+        crate::store::aggregates::rebuild_after_load(conn, &tables)?;
     }
     Ok(())
 }

@@ -25,6 +25,11 @@ fn config(dir: &Path, zone: &str) -> Config {
     Config::with(dir, zone.parse().unwrap(), clock)
 }
 
+/// Aggregates built for `config`'s zone, as the statistics do when they open.
+fn follow(store: &Store, config: &Config) {
+    voxdash::store::aggregates::follow_zone(&store.conn().unwrap(), config.local.tz).unwrap();
+}
+
 fn now() -> i64 {
     voxdash::clock::parse_instant(NOW).unwrap()
 }
@@ -44,8 +49,117 @@ fn text(rng: &mut StdRng, values: &[&str]) -> Value {
     }
 }
 
-/// One random write; returns what it was, for the message of a failure.
+/// One random write of either kind; returns what it was.
 fn random_write(store: &Store, rng: &mut StdRng) -> String {
+    if rng.gen_bool(0.5) {
+        random_session_write(store, rng)
+    } else {
+        random_corpus_write(store, rng)
+    }
+}
+
+fn pick(rng: &mut StdRng, values: &[&str]) -> Value {
+    Value::from(values[rng.gen_range(0..values.len())])
+}
+
+const CATEGORIES: &[&str] = &["patient", "normal", "child", ""];
+const GENDERS: &[&str] = &["F", "M", "U"];
+const DIAGNOSES: &[&str] = &["aphasia", "dysarthria", ""];
+
+/// A random SNR: often none, often on a band's edge, sometimes one of a
+/// few values shared by many recordings (ties at the median).
+fn snr(rng: &mut StdRng) -> Value {
+    match rng.gen_range(0..6) {
+        0 => Value::Null,
+        1 => Value::from([9.995, 10.0, 19.99, 20.0, 30.0, -0.005][rng.gen_range(0..6)]),
+        2 => Value::from([21.0, 21.5, 22.25][rng.gen_range(0..3)]),
+        _ => Value::from(rng.gen_range(-5.0..45.0)),
+    }
+}
+
+/// One random write of recordings or speakers: rows and statements of
+/// many rows, speakers changing groups or going away (their recordings
+/// then count in the whole corpus only), recordings of unknown speakers.
+fn random_corpus_write(store: &Store, rng: &mut StdRng) -> String {
+    let conn = store.conn().unwrap();
+    let speaker = Value::from(rng.gen_range(1..14i64));
+    // Around the turn of a month, local and UTC.
+    let at = now() + rng.gen_range(-70 * 24..2 * 24) * HOUR + rng.gen_range(0..HOUR);
+    match rng.gen_range(0..8) {
+        0..=2 => {
+            conn.execute(
+                "INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s, snr_db)
+                 VALUES (?1, 'r.wav', ?2, ?3, ?4)",
+                &[
+                    speaker,
+                    Value::from(at),
+                    Value::from(rng.gen_range(0.5..90.0)),
+                    snr(rng),
+                ],
+            )
+            .unwrap();
+            "a recording".into()
+        }
+        3 => {
+            let (column, value) = match rng.gen_range(0..4) {
+                0 => ("speaker_id", speaker),
+                1 => ("recorded_at", Value::from(at)),
+                2 => ("duration_s", Value::from(rng.gen_range(0.5..90.0))),
+                _ => ("snr_db", snr(rng)),
+            };
+            conn.execute(
+                &format!(
+                    "UPDATE recordings SET {column} = ?1
+                     WHERE id = (SELECT id FROM recordings ORDER BY id LIMIT 1 OFFSET ?2)"
+                ),
+                &[value, Value::from(rng.gen_range(0..30i64))],
+            )
+            .unwrap();
+            format!("an update of a recording's {column}")
+        }
+        4 => {
+            conn.execute(
+                "DELETE FROM recordings WHERE speaker_id = ?1 AND id % 3 = 0",
+                &[speaker],
+            )
+            .unwrap();
+            "a delete of a third of one speaker's recordings".into()
+        }
+        5 => {
+            conn.execute(
+                "INSERT INTO speakers (id, code, gender, category, diagnosis, created_at)
+                 VALUES (?1, ?5, ?2, ?3, ?4, 0)
+                 ON CONFLICT (id) DO UPDATE SET gender = excluded.gender,
+                     category = excluded.category, diagnosis = excluded.diagnosis",
+                &[
+                    speaker.clone(),
+                    pick(rng, GENDERS),
+                    pick(rng, CATEGORIES),
+                    text(rng, DIAGNOSES),
+                    Value::from(format!("S{speaker:?}")),
+                ],
+            )
+            .unwrap();
+            "a speaker written (new, or into another group)".into()
+        }
+        6 => {
+            conn.execute("DELETE FROM speakers WHERE id = ?1", &[speaker])
+                .unwrap();
+            "a speaker removed".into()
+        }
+        _ => {
+            conn.execute(
+                "UPDATE speakers SET category = ?1 WHERE gender = ?2",
+                &[pick(rng, CATEGORIES), pick(rng, GENDERS)],
+            )
+            .unwrap();
+            "one statement moving many speakers".into()
+        }
+    }
+}
+
+/// One random write of study sessions.
+fn random_session_write(store: &Store, rng: &mut StdRng) -> String {
     let conn = store.conn().unwrap();
     let start = now() + rng.gen_range(-12 * 24..3 * 24) * HOUR + rng.gen_range(0..HOUR);
     let env = text(rng, &["home", "library", "cafe", ""]);
@@ -165,7 +279,43 @@ fn archive_old_sessions(store: &Store, config: &Config) {
     voxdash::jobs::cleanup::cleanup(store, config, None, &options).unwrap();
 }
 
+/// An import of speakers (some into other groups) and recordings.
+fn import_corpus(store: &Store, rng: &mut StdRng) {
+    let folder = common::temp_dir();
+    let mut speakers = String::from("id,code,gender,birth_year,category,diagnosis,created_at\n");
+    for id in 1..10 {
+        speakers.push_str(&format!(
+            "{id},S{id},{},,{},{},\n",
+            GENDERS[rng.gen_range(0..GENDERS.len())],
+            CATEGORIES[rng.gen_range(0..CATEGORIES.len())],
+            DIAGNOSES[rng.gen_range(0..DIAGNOSES.len())],
+        ));
+    }
+    let mut recordings = String::from(
+        "id,speaker_id,upload_id,file_name,recorded_at,duration_s,sample_rate,snr_db\n",
+    );
+    for i in 0..30 {
+        let at = now() - rng.gen_range(0..60 * 24) * HOUR;
+        recordings.push_str(&format!(
+            "{},{},,f.wav,{},{:.3},,{}\n",
+            9000 + i,
+            rng.gen_range(1..14),
+            voxdash::clock::format_utc(at),
+            rng.gen_range(1.0..30.0),
+            if i % 4 == 0 {
+                String::new()
+            } else {
+                format!("{:.2}", rng.gen_range(0.0..40.0))
+            },
+        ));
+    }
+    std::fs::write(folder.path().join("speakers.csv"), speakers).unwrap();
+    std::fs::write(folder.path().join("recordings.csv"), recordings).unwrap();
+    voxdash::import::import_dir(store, folder.path(), &Default::default()).unwrap();
+}
+
 fn random_sequences(store: &Store, config: &Config) {
+    follow(store, config);
     // The learners exist: cleanup removes the sessions of unknown ones.
     let conn = store.conn().unwrap();
     for i in 1..8 {
@@ -182,6 +332,12 @@ fn random_sequences(store: &Store, config: &Config) {
         }
         import_sessions(store, &mut rng);
         assert_agree(store, config, &format!("seed {seed}: an import"));
+        import_corpus(store, &mut rng);
+        assert_agree(
+            store,
+            config,
+            &format!("seed {seed}: an import of the corpus"),
+        );
     }
     archive_old_sessions(store, config);
     assert_agree(store, config, "cleanup's archive");
@@ -195,6 +351,13 @@ fn random_sequences(store: &Store, config: &Config) {
         "{json}"
     );
     assert!(json["total_users"].as_u64().unwrap() >= 5, "{json}");
+    let dashboard = store
+        .snapshot(|v| voxdash::stats::compute(v, config, &voxdash::stats::StatKey::Dashboard))
+        .unwrap();
+    let json = serde_json::to_value(&dashboard.statistic).unwrap()["Dashboard"].clone();
+    assert!(json["monthly"].as_array().unwrap().len() >= 2, "{json}");
+    assert!(json["by_category"].as_array().unwrap().len() >= 2, "{json}");
+    assert!(json["snr"]["median_db"].is_number(), "{json}");
 }
 
 #[test]
@@ -226,22 +389,34 @@ fn a_change_of_zone_moves_the_days_and_the_statistics_follow_it() {
     let store = Store::open(&dir.path().join("voxdash.db")).unwrap();
     let mut rng = StdRng::seed_from_u64(7);
     for _ in 0..80 {
-        random_write(&store, &mut rng);
+        random_session_write(&store, &mut rng);
     }
-    let learning = |config: &Config| {
+    for _ in 0..150 {
+        random_corpus_write(&store, &mut rng);
+    }
+    let statistics = |config: &Config| {
+        follow(&store, config);
         assert_agree(&store, config, config.local.tz.name());
-        let computed = store
-            .snapshot(|v| voxdash::stats::compute(v, config, &voxdash::stats::StatKey::Learning))
-            .unwrap();
-        serde_json::to_value(&computed.statistic).unwrap()["Learning"].clone()
+        let json = |key| {
+            let computed = store
+                .snapshot(|v| voxdash::stats::compute(v, config, &key))
+                .unwrap();
+            serde_json::to_value(&computed.statistic).unwrap()
+        };
+        (
+            json(voxdash::stats::StatKey::Learning)["Learning"].clone(),
+            json(voxdash::stats::StatKey::Dashboard)["Dashboard"]["monthly"].clone(),
+        )
     };
-    let in_new_york = learning(&config(dir.path(), ZONE));
-    // Seventeen hours ahead: other sessions fall on "today".
-    let in_auckland = learning(&config(dir.path(), "Pacific/Auckland"));
+    let in_new_york = statistics(&config(dir.path(), ZONE));
+    // Seventeen hours ahead: other sessions fall on "today", other
+    // recordings in the next month.
+    let in_auckland = statistics(&config(dir.path(), "Pacific/Auckland"));
     assert_ne!(
-        in_new_york["sessions_today"], in_auckland["sessions_today"],
-        "{in_new_york} {in_auckland}"
+        in_new_york.0["sessions_today"], in_auckland.0["sessions_today"],
+        "{in_new_york:?} {in_auckland:?}"
     );
+    assert_ne!(in_new_york.1, in_auckland.1);
 }
 
 #[test]

@@ -304,6 +304,10 @@ impl StatsCache {
     /// another process has the file open; an unreachable Redis server is not
     /// an error (the node computes by itself until it answers).
     pub fn open(config: &Config, store: Arc<Store>) -> Result<Arc<StatsCache>, CacheError> {
+        // The aggregates the statistics read must be those of this zone.
+        let conn = store.conn().map_err(StatsError::from)?;
+        crate::store::aggregates::follow_zone(&conn, config.local.tz).map_err(StatsError::from)?;
+        drop(conn);
         let backend: Box<dyn Backend> = match &config.cache_url {
             Some(url) => Box::new(redis::RedisBackend::open(url)?),
             None => Box::new(file::FileBackend::open(config.cache_path(), config.clock)?),

@@ -226,6 +226,8 @@ fn check_aggregates(config: &Config, repair: bool) -> Finding {
         if !store.is_current()? {
             return Ok(None);
         }
+        // A change of zone rebuilds them, as a start would.
+        store::aggregates::follow_zone(&store.conn()?, config.local.tz)?;
         if repair {
             let conn = store.conn()?;
             let tx = conn.write_transaction()?;

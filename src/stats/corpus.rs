@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::key::Filter;
+use super::StatsError;
 use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
-use crate::store::view::Speakers;
+use crate::store::aggregates::corpus::{fine_band, COARSE, FINE};
+use crate::store::view::{RecordingCell, Speakers};
 use crate::store::DataView;
 
 /// The voice corpus (`GET /api/v1/stats/dashboard`).
@@ -197,6 +199,8 @@ struct Corpus {
     snr_sum: f64,
     buckets: [u64; 4],
     months: BTreeMap<(i32, u32), MonthAcc>,
+    /// Speakers counted.
+    total_speakers: u64,
     /// Every measured SNR, for the median of a sub-corpus (the whole corpus
     /// reads it through the SNR index instead).
     snr_values: Option<Vec<f64>>,
@@ -329,66 +333,193 @@ fn group_rows<G>(
     rows
 }
 
-/// Computes the dashboard. Memory grows with speakers and months, not recordings.
+/// Computes the dashboard from the aggregates the writes keep.
 pub fn dashboard(view: &DataView, local: &LocalTime) -> Result<Dashboard> {
     dashboard_of(view, local, Selection::All)
 }
 
 /// Computes the dashboard over the speakers of `selection` and their
-/// recordings only: every field defined as for the whole corpus.
+/// recordings only: every field defined as for the whole corpus. The whole
+/// corpus and a group are read from the aggregates the writes keep, in
+/// milliseconds whatever their size; one speaker from their own
+/// recordings, which cost what that speaker has.
 pub fn dashboard_of(view: &DataView, local: &LocalTime, selection: Selection) -> Result<Dashboard> {
+    // Aggregates built for another zone (a store opened without the
+    // statistics, which rebuild them) would put recordings in other months.
+    let zone_agrees = view.aggregates_zone()?.as_deref() == Some(local.tz.name());
+    if matches!(selection, Selection::Speaker(_)) || !zone_agrees {
+        return dashboard_from_rows(view, local, selection);
+    }
+    let which = selection.speakers();
+    let mut c = Corpus::default();
+    for g in view.speaker_groups(which)? {
+        c.total_speakers += g.speakers;
+        for (set, name) in [
+            (&mut c.categories, g.category),
+            (&mut c.genders, g.gender),
+            (&mut c.diagnoses, g.diagnosis),
+        ] {
+            let i = set.slot(name);
+            set.acc[i].speakers += g.speakers;
+        }
+    }
+    view.recording_cells(which, |cell| c.add_cell(&cell))?;
+    let median_db = median_from_bands(view, which, c.snr_n)?;
+    Ok(c.finish(median_db))
+}
+
+/// Computes the dashboard of `selection` from the rows, in one pass over
+/// its recordings: the reference the aggregates are checked against
+/// (`voxdash check`), and one speaker's statistic.
+pub fn dashboard_from_rows(
+    view: &DataView,
+    local: &LocalTime,
+    selection: Selection,
+) -> Result<Dashboard> {
     let mut c = Corpus {
         snr_values: (!matches!(selection, Selection::All)).then(Vec::new),
         ..Corpus::default()
     };
     c.add_speakers(view, selection)?;
     c.add_recordings(view, local, selection)?;
+    c.total_speakers = c.speakers.len() as u64;
     let median_db = match c.snr_values.take() {
         None => median_snr(view, c.snr_n)?,
         Some(values) => median_of(values),
     };
-    let by_category = group_rows(
-        &c.categories,
-        |category, a| CategoryGroup {
-            category,
-            speakers: a.speakers,
-            recordings: a.recordings,
-            duration_hours: a.duration_s / 3600.0,
-        },
-        |g| g.recordings,
-        |g| &g.category,
-    );
-    let by_gender = group_rows(
-        &c.genders,
-        |gender, a| GenderGroup {
-            gender,
-            speakers: a.speakers,
-            recordings: a.recordings,
-        },
-        |g| g.recordings,
-        |g| &g.gender,
-    );
-    let by_diagnosis = group_rows(
-        &c.diagnoses,
-        |diagnosis, a| DiagnosisGroup {
-            diagnosis,
-            speakers: a.speakers,
-            recordings: a.recordings,
-            mean_snr_db: mean(a.snr_sum, a.snr_n),
-        },
-        |g| g.recordings,
-        |g| &g.diagnosis,
-    );
-    Ok(Dashboard {
-        total_speakers: c.speakers.len() as u64,
-        total_recordings: c.recordings,
-        total_duration_hours: c.duration_s / 3600.0,
-        by_category,
-        by_gender,
-        snr: c.snr(median_db),
-        monthly: fill_months(&c.months),
-        by_diagnosis,
-    })
+    Ok(c.finish(median_db))
+}
+
+impl Corpus {
+    /// Adds one cell of the aggregates: its month, and its group's sums
+    /// when its speakers are known.
+    fn add_cell(&mut self, cell: &RecordingCell) {
+        self.recordings += cell.recordings;
+        self.duration_s += cell.duration_s;
+        self.snr_n += cell.snr_n;
+        self.snr_sum += cell.snr_sum;
+        for (total, n) in self.buckets.iter_mut().zip(cell.bands) {
+            *total += n;
+        }
+        let month = ((cell.month / 100) as i32, (cell.month % 100) as u32);
+        let m = self.months.entry(month).or_default();
+        m.recordings += cell.recordings;
+        m.duration_s += cell.duration_s;
+        m.new_speakers += cell.new_speakers;
+        if !cell.known {
+            return;
+        }
+        for (set, name) in [
+            (&mut self.categories, cell.category),
+            (&mut self.genders, cell.gender),
+            (&mut self.diagnoses, cell.diagnosis),
+        ] {
+            let i = set.slot(name.to_string());
+            let acc = &mut set.acc[i];
+            acc.recordings += cell.recordings;
+            acc.duration_s += cell.duration_s;
+            acc.snr_sum += cell.snr_sum;
+            acc.snr_n += cell.snr_n;
+        }
+    }
+
+    /// The dashboard of what was added.
+    fn finish(self, median_db: Option<f64>) -> Dashboard {
+        let c = self;
+        let by_category = group_rows(
+            &c.categories,
+            |category, a| CategoryGroup {
+                category,
+                speakers: a.speakers,
+                recordings: a.recordings,
+                duration_hours: a.duration_s / 3600.0,
+            },
+            |g| g.recordings,
+            |g| &g.category,
+        );
+        let by_gender = group_rows(
+            &c.genders,
+            |gender, a| GenderGroup {
+                gender,
+                speakers: a.speakers,
+                recordings: a.recordings,
+            },
+            |g| g.recordings,
+            |g| &g.gender,
+        );
+        let by_diagnosis = group_rows(
+            &c.diagnoses,
+            |diagnosis, a| DiagnosisGroup {
+                diagnosis,
+                speakers: a.speakers,
+                recordings: a.recordings,
+                mean_snr_db: mean(a.snr_sum, a.snr_n),
+            },
+            |g| g.recordings,
+            |g| &g.diagnosis,
+        );
+        Dashboard {
+            total_speakers: c.total_speakers,
+            total_recordings: c.recordings,
+            total_duration_hours: c.duration_s / 3600.0,
+            by_category,
+            by_gender,
+            snr: c.snr(median_db),
+            monthly: fill_months(&c.months),
+            by_diagnosis,
+        }
+    }
+}
+
+/// The exact median SNR from the aggregates: the middle value (or the two
+/// middle values) found by walking the 1 dB bands, then the 0.01 dB bands
+/// of one of them, then reading that narrow band's few values.
+fn median_from_bands(view: &DataView, which: Speakers, measured: u64) -> Result<Option<f64>> {
+    if measured == 0 {
+        return Ok(None);
+    }
+    let wide = view.snr_bands(which, COARSE, i64::MIN, i64::MAX)?;
+    let middle = if measured % 2 == 1 {
+        vec![measured / 2]
+    } else {
+        vec![measured / 2 - 1, measured / 2]
+    };
+    let mut values = Vec::new();
+    for rank in middle {
+        values.push(nth_snr(view, which, &wide, rank)?);
+    }
+    Ok(Some(values.iter().sum::<f64>() / values.len() as f64))
+}
+
+/// The `rank`-th smallest measured SNR (from 0) of a selection.
+fn nth_snr(view: &DataView, which: Speakers, wide: &[(i64, u64)], rank: u64) -> Result<f64> {
+    let (band, rank) = locate(wide, rank)?;
+    let narrow = view.snr_bands(which, FINE, band * 100, band * 100 + 100)?;
+    let (band, rank) = locate(&narrow, rank)?;
+    // A superset of the band (a value's band is computed, not compared),
+    // narrowed to it as the triggers computed it.
+    let mut values =
+        view.snr_values_between(which, (band - 1) as f64 / 100.0, (band + 2) as f64 / 100.0)?;
+    values.retain(|v| fine_band(*v) == band);
+    values.sort_by(f64::total_cmp);
+    values
+        .get(rank as usize)
+        .copied()
+        .ok_or_else(|| StatsError::Aggregates(format!("SNR band {band} holds too few values")))
+}
+
+/// The band holding the `rank`-th value of `counts` (by band), and the
+/// value's rank within it.
+fn locate(counts: &[(i64, u64)], mut rank: u64) -> Result<(i64, u64)> {
+    for (band, n) in counts {
+        if rank < *n {
+            return Ok((*band, rank));
+        }
+        rank -= n;
+    }
+    Err(StatsError::Aggregates(
+        "the SNR bands count fewer values than the cells".into(),
+    ))
 }
 
 /// The median of values held in memory (a sub-corpus), as [`median_snr`]

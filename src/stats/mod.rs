@@ -36,6 +36,10 @@ pub enum StatsError {
         /// What is wrong.
         reason: String,
     },
+    /// The aggregates the writes keep disagree with themselves (a bug, or
+    /// a database edited by hand): `voxdash check --repair` rebuilds them.
+    #[error("the statistics' aggregates are inconsistent ({0}); run voxdash check --repair")]
+    Aggregates(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -116,21 +120,97 @@ pub fn revision(view: &DataView, key: &StatKey) -> Result<u64> {
 
 /// Every statistic computed from the aggregates the writes keep, compared
 /// with its computation from the rows (the reference): one line per
-/// statistic that differs, with both values; empty when all agree.
+/// statistic that differs, with both values; empty when all agree. The
+/// corpus is compared whole, per value of each group column, and per
+/// group of speakers. Sums of reals agree to 1e-9 relative: the
+/// aggregates add the same values in another order.
 pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<String>> {
     let now = config.clock.now_micros();
-    let kept = learning::platform(view, &config.local, now)?;
-    let reference = learning::platform_from_sessions(view, &config.local, now)?;
     let mut out = Vec::new();
-    if kept != reference {
-        let json = |v: &Learning| serde_json::to_string(v).unwrap_or_default();
+    let zone = view.aggregates_zone()?;
+    if zone.as_deref() != Some(config.local.tz.name()) {
         out.push(format!(
-            "learning: {} from the aggregates, {} from the rows",
-            json(&kept),
-            json(&reference)
+            "the aggregates were built for the time zone {}, not {}",
+            zone.as_deref().unwrap_or("(none)"),
+            config.local.tz.name()
         ));
     }
+    let mut compare = |name: String, kept: serde_json::Value, reference: serde_json::Value| {
+        if !nearly_equal(&kept, &reference) {
+            out.push(format!(
+                "{name}: {kept} from the aggregates, {reference} from the rows"
+            ));
+        }
+    };
+    compare(
+        "learning".into(),
+        json(&learning::platform(view, &config.local, now)?),
+        json(&learning::platform_from_sessions(view, &config.local, now)?),
+    );
+    let mut filters = vec![None];
+    let groups = view.speaker_groups(crate::store::view::Speakers::All)?;
+    for g in &groups {
+        let one = |c: Option<&str>, d: Option<&str>, s: Option<&str>| key::Filter {
+            category: c.map(str::to_string),
+            diagnosis: d.map(str::to_string),
+            gender: s.map(str::to_string),
+        };
+        for f in [
+            one(Some(&g.category), None, None),
+            one(None, Some(&g.diagnosis), None),
+            one(None, None, Some(&g.gender)),
+            one(Some(&g.category), Some(&g.diagnosis), Some(&g.gender)),
+        ] {
+            if !filters.contains(&Some(f.clone())) {
+                filters.push(Some(f));
+            }
+        }
+    }
+    for filter in &filters {
+        let selection = match filter {
+            None => corpus::Selection::All,
+            Some(f) => corpus::Selection::Group(f),
+        };
+        let name = match filter {
+            None => "dashboard".to_string(),
+            Some(f) => StatKey::SubCorpus(f.clone()).to_string(),
+        };
+        compare(
+            name,
+            json(&corpus::dashboard_of(view, &config.local, selection)?),
+            json(&corpus::dashboard_from_rows(
+                view,
+                &config.local,
+                selection,
+            )?),
+        );
+    }
     Ok(out)
+}
+
+/// A statistic as JSON, for comparing and showing it.
+fn json<T: Serialize>(statistic: &T) -> serde_json::Value {
+    serde_json::to_value(statistic).unwrap_or_default()
+}
+
+/// Whether two JSON values are equal, numbers to 1e-9 relative.
+fn nearly_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Number(x), J::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+            _ => x == y,
+        },
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| nearly_equal(x, y))
+        }
+        (J::Object(x), J::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| nearly_equal(v, w)))
+        }
+        _ => a == b,
+    }
 }
 
 /// Computes `key` over `view`: with a snapshot (`Store::snapshot`), the

@@ -229,6 +229,13 @@ CREATE INDEX recordings_speaker ON recordings(speaker_id, recorded_at, duration_
 @AGGREGATE_TABLES@
 @SESSION_AGGREGATE_TRIGGERS@
 "#,
+    // 8: the corpus aggregates (`store::aggregates::corpus`): per group of
+    // speakers and local month, first recordings, SNR bands; built for the
+    // configured zone when the statistics first open the database.
+    r#"
+@CORPUS_AGGREGATE_TABLES@
+@CORPUS_AGGREGATE_TRIGGERS@
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker
@@ -269,12 +276,26 @@ CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
+    if sql.contains("@CORPUS_AGGREGATE_TABLES@") {
+        return sql
+            .replace(
+                "@CORPUS_AGGREGATE_TABLES@",
+                super::aggregates::corpus::TABLES_SQL,
+            )
+            .replace(
+                "@CORPUS_AGGREGATE_TRIGGERS@",
+                &super::aggregates::corpus::sqlite_triggers(),
+            );
+    }
     if sql.contains("@AGGREGATE_TABLES@") {
         return sql
-            .replace("@AGGREGATE_TABLES@", super::aggregates::TABLES_SQL)
+            .replace(
+                "@AGGREGATE_TABLES@",
+                super::aggregates::sessions::TABLES_SQL,
+            )
             .replace(
                 "@SESSION_AGGREGATE_TRIGGERS@",
-                &super::aggregates::sqlite_session_triggers(),
+                &super::aggregates::sessions::sqlite_session_triggers(),
             );
     }
     if sql.contains("@SPEAKER_TRIGGERS@") {

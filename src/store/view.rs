@@ -33,6 +33,47 @@ pub struct RecordingRow {
     pub snr_db: Option<f64>,
 }
 
+/// Speakers of one group, from the aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSpeakers {
+    /// Category (`""` for none).
+    pub category: String,
+    /// Gender (`""` for none).
+    pub gender: String,
+    /// Diagnosis (`""` for none).
+    pub diagnosis: String,
+    /// Speakers in the group.
+    pub speakers: u64,
+}
+
+/// The recordings of one group and local month, from the aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingCell<'a> {
+    /// Whether their speaker has a row (if not, they count in the whole
+    /// corpus only, and the group is empty).
+    pub known: bool,
+    /// Category (`""` for none).
+    pub category: &'a str,
+    /// Gender (`""` for none).
+    pub gender: &'a str,
+    /// Diagnosis (`""` for none).
+    pub diagnosis: &'a str,
+    /// The local month, `YYYYMM`.
+    pub month: i64,
+    /// Recordings.
+    pub recordings: u64,
+    /// Their seconds.
+    pub duration_s: f64,
+    /// Those with an SNR.
+    pub snr_n: u64,
+    /// The sum of their SNRs.
+    pub snr_sum: f64,
+    /// Recordings per SNR band: poor, fair, good, excellent.
+    pub bands: [u64; 4],
+    /// Speakers whose first recording falls in the month.
+    pub new_speakers: u64,
+}
+
 /// A study session as the platform-wide statistic reads it; texts borrowed
 /// for the one call, so a pass over millions allocates only new names.
 #[derive(Debug, Clone, Copy)]
@@ -212,6 +253,119 @@ impl<'c> DataView<'c> {
                 Ok(())
             })?;
         Ok(values)
+    }
+
+    /// The time zone the aggregates were built for, if they were.
+    pub fn aggregates_zone(&self) -> Result<Option<String>> {
+        super::aggregates::built_for(self.conn)
+    }
+
+    /// From the aggregates: speakers per group of a selection (`All` or a
+    /// group), as (category, gender, diagnosis, speakers).
+    pub fn speaker_groups(&self, which: Speakers) -> Result<Vec<GroupSpeakers>> {
+        let sql = match which {
+            Speakers::Group(_) => format!(
+                "SELECT category, gender, diagnosis, speakers FROM speaker_groups s WHERE {GROUP_WHERE}"
+            ),
+            _ => "SELECT category, gender, diagnosis, speakers FROM speaker_groups".to_string(),
+        };
+        self.conn.rows(&sql, &which.args(), |r| {
+            Ok(GroupSpeakers {
+                category: r.get(0)?,
+                gender: r.get(1)?,
+                diagnosis: r.get(2)?,
+                speakers: r.get::<i64>(3)? as u64,
+            })
+        })
+    }
+
+    /// From the aggregates: the cells (group and local month) of a
+    /// selection (`All`, with the recordings of unknown speakers, or a
+    /// group).
+    pub fn recording_cells(
+        &self,
+        which: Speakers,
+        mut each: impl FnMut(RecordingCell),
+    ) -> Result<()> {
+        let columns = "SELECT known, category, gender, diagnosis, month, recordings, duration_s,
+                    snr_n, snr_sum, poor, fair, good, excellent, new_speakers
+             FROM recording_cells s";
+        let sql = match which {
+            Speakers::Group(_) => format!("{columns} WHERE s.known = 1 AND {GROUP_WHERE}"),
+            _ => columns.to_string(),
+        };
+        self.conn.each(&sql, &which.args(), |r| {
+            let n = |i: usize| -> Result<u64> { Ok(r.get::<i64>(i)? as u64) };
+            each(RecordingCell {
+                known: r.get::<i64>(0)? == 1,
+                category: r.text(1)?.unwrap_or_default(),
+                gender: r.text(2)?.unwrap_or_default(),
+                diagnosis: r.text(3)?.unwrap_or_default(),
+                month: r.get(4)?,
+                recordings: n(5)?,
+                duration_s: r.get(6)?,
+                snr_n: n(7)?,
+                snr_sum: r.get(8)?,
+                bands: [n(9)?, n(10)?, n(11)?, n(12)?],
+                new_speakers: n(13)?,
+            });
+            Ok(())
+        })
+    }
+
+    /// From the aggregates: measured SNRs of a selection (`All` or a group)
+    /// per band of `grain` (hundredths of a dB) in `from..until`, by band.
+    pub fn snr_bands(
+        &self,
+        which: Speakers,
+        grain: i64,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<(i64, u64)>> {
+        let filter = match which {
+            Speakers::Group(_) => format!("AND s.known = 1 AND {GROUP_WHERE}"),
+            _ => String::new(),
+        };
+        let mut args = which.args();
+        let at = args.len();
+        args.extend([Value::from(grain), Value::from(from), Value::from(until)]);
+        self.conn.rows(
+            &format!(
+                "SELECT bin, CAST(SUM(recordings) AS BIGINT) FROM snr_bins s
+                 WHERE grain = ?{} AND bin >= ?{} AND bin < ?{} {filter}
+                 GROUP BY bin ORDER BY bin",
+                at + 1,
+                at + 2,
+                at + 3
+            ),
+            &args,
+            |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64)),
+        )
+    }
+
+    /// Measured SNRs of a selection (`All` or a group) with
+    /// `from <= snr < until`, through the SNR index: for a narrow band.
+    pub fn snr_values_between(&self, which: Speakers, from: f64, until: f64) -> Result<Vec<f64>> {
+        let mut args = which.args();
+        let at = args.len();
+        args.extend([Value::from(from), Value::from(until)]);
+        let range = format!(
+            "r.snr_db IS NOT NULL AND r.snr_db >= ?{} AND r.snr_db < ?{}",
+            at + 1,
+            at + 2
+        );
+        let sql = match which {
+            Speakers::Group(_) => format!(
+                "SELECT r.snr_db FROM recordings r {} JOIN speakers s ON s.id = r.speaker_id
+                 WHERE {range} AND {GROUP_WHERE}",
+                self.conn.dialect("INDEXED BY recordings_snr", "")
+            ),
+            _ => format!(
+                "SELECT r.snr_db FROM recordings r {} WHERE {range}",
+                self.conn.dialect("INDEXED BY recordings_snr", "")
+            ),
+        };
+        self.conn.rows(&sql, &args, |r| r.get(0))
     }
 
     /// A learner's sessions with `from <= start < until`, by start then id.

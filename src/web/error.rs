@@ -141,6 +141,7 @@ impl From<StatsError> for WebError {
             StatsError::UnknownSpeaker(s) => WebError::NotFound(format!("speaker {s} not found")),
             StatsError::BadParameter { param, reason } => WebError::bad(param, reason),
             StatsError::Store(s) => s.into(),
+            e @ StatsError::Aggregates(_) => WebError::Cache(CacheError::Stats(e)),
         }
     }
 }

@@ -85,6 +85,8 @@ pub fn sample_store() -> (
     voxdash::import::import_dir(&store, &sample_dir(), &Default::default()).unwrap();
     let clock = voxdash::clock::Clock::from_env_value(Some(SAMPLE_NOW)).unwrap();
     let config = voxdash::config::Config::with(dir.path(), SAMPLE_TZ.parse().unwrap(), clock);
+    // As the statistics do when they open: aggregates in the sample's zone.
+    voxdash::store::aggregates::follow_zone(&store.conn().unwrap(), config.local.tz).unwrap();
     (dir, store, config)
 }
 

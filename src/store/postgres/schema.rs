@@ -31,6 +31,12 @@ pub const TABLES: &[&str] = &[
     // The aggregates, as they are.
     "session_users",
     "session_tallies",
+    "zone_offsets",
+    "aggregate_zone",
+    "speaker_groups",
+    "speaker_firsts",
+    "recording_cells",
+    "snr_bins",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -409,6 +415,13 @@ END $$;
 @SESSION_AGGREGATE_FUNCTION@
 @SESSION_AGGREGATE_TRIGGERS@
 "#,
+    // 5: the corpus aggregates (`store::aggregates::corpus`), adjusted once
+    // per statement; built for the configured zone when the statistics
+    // first open the database.
+    r#"
+@CORPUS_AGGREGATE_TABLES@
+@CORPUS_AGGREGATES@
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the
@@ -456,12 +469,26 @@ pub fn migration_sql(index: usize) -> String {
     for (table, function) in STATEMENT_COUNTERS {
         statement.push_str(&statement_triggers(table, "revision", function));
     }
-    let aggregates = crate::store::aggregates::TABLES_SQL;
+    let aggregates = crate::store::aggregates::sessions::TABLES_SQL;
+    let mut corpus = String::new();
+    for (table, function, sql) in crate::store::aggregates::corpus::postgres_functions() {
+        corpus.push_str(&sql);
+        corpus.push_str(&statement_triggers(
+            table,
+            "aggregates",
+            &format!("{function}()"),
+        ));
+    }
     MIGRATIONS[index]
+        .replace(
+            "@CORPUS_AGGREGATE_TABLES@",
+            crate::store::aggregates::corpus::TABLES_SQL,
+        )
+        .replace("@CORPUS_AGGREGATES@", &corpus)
         .replace("@AGGREGATE_TABLES@", aggregates)
         .replace(
             "@SESSION_AGGREGATE_FUNCTION@",
-            &crate::store::aggregates::postgres_session_function(),
+            &crate::store::aggregates::sessions::postgres_session_function(),
         )
         .replace(
             "@SESSION_AGGREGATE_TRIGGERS@",

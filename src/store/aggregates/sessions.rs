@@ -1,21 +1,15 @@
-//! Aggregates the writes keep, so that a statistic costs what the change
-//! costs, not a pass over the corpus. Triggers (row triggers in SQLite,
-//! statement triggers with transition tables in PostgreSQL) adjust them in
-//! the transaction of each write; a bulk load rebuilds them once.
-//!
-//! Kept today, for the platform-wide `learning` statistic: study sessions
-//! and their minutes per learner (`session_users`), and sessions per
-//! environment and device value (`session_tallies`). Neither depends on the
-//! time zone; the statistic's last seven local days are an index walk over
-//! the sessions of those days (`study_sessions_start`: start, learner).
+//! The aggregates of the platform-wide `learning` statistic: study
+//! sessions and their minutes per learner (`session_users`), and sessions
+//! per environment and device value (`session_tallies`). Neither depends on
+//! the time zone; the statistic's last seven local days are an index walk
+//! over the sessions of those days (`study_sessions_start`: start, learner).
 
 use std::collections::HashMap;
 
-use super::{args, Conn, Result};
+use crate::store::{args, Conn, Result};
 
-/// Rebuilds every aggregate from the rows, inside the caller's write
-/// transaction: after a bulk load whose triggers were suspended, or
-/// `voxdash check --repair`. One pass over the sessions in table order,
+/// Rebuilds the session aggregates from the rows, inside the caller's
+/// write transaction. One pass over the sessions in table order,
 /// summed here: grouping in SQL would visit them through an index, row by
 /// row, ten times slower.
 pub fn rebuild(conn: &Conn) -> Result<()> {

@@ -1,0 +1,523 @@
+//! The aggregates of `dashboard` and its drill-downs, kept per group of
+//! speakers (category, gender, diagnosis as stored, NULL read as empty):
+//!
+//! - `speaker_groups`: speakers per group;
+//! - `recording_cells`: per group and local month (`YYYYMM`), recordings,
+//!   their seconds, measured SNRs and their sum, the four SNR bands, and
+//!   the speakers whose first recording falls in that month. Recordings of
+//!   a speaker id with no row are kept apart (`known` = 0): they count in
+//!   the whole corpus only;
+//! - `speaker_firsts`: each speaker id's first recording;
+//! - `snr_bins`: measured SNRs per group and band, 1 dB wide (`grain`
+//!   100) and 0.01 dB wide (`grain` 1). The exact median walks them down
+//!   to one narrow band, then reads that band's few values through the SNR
+//!   index: its cost does not grow with the corpus.
+//!
+//! The statements of the triggers are written once for both engines: each
+//! reads its rows from `r` (recordings), `s` (speakers) or `f` (first
+//! recordings), which SQLite binds to the one row of a row trigger and
+//! PostgreSQL to the transition table of a statement trigger.
+
+use std::collections::HashMap;
+
+use super::{insert_rows, local_month_sql, ZoneOffsets};
+use crate::store::{Conn, Engine, Result, Value};
+
+/// The tables (both engines). A zero row is deleted as soon as it is
+/// zero; the partial indexes find it without a scan.
+pub(crate) const TABLES_SQL: &str = "
+CREATE TABLE zone_offsets (
+    since BIGINT PRIMARY KEY,
+    offset_us BIGINT NOT NULL
+);
+CREATE TABLE aggregate_zone (
+    name TEXT NOT NULL
+);
+CREATE TABLE speaker_groups (
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    speakers BIGINT NOT NULL,
+    PRIMARY KEY (category, gender, diagnosis)
+);
+CREATE TABLE speaker_firsts (
+    speaker_id BIGINT PRIMARY KEY,
+    first_at BIGINT NOT NULL
+);
+CREATE TABLE recording_cells (
+    known BIGINT NOT NULL,
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    month BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    snr_n BIGINT NOT NULL,
+    snr_sum DOUBLE PRECISION NOT NULL,
+    poor BIGINT NOT NULL,
+    fair BIGINT NOT NULL,
+    good BIGINT NOT NULL,
+    excellent BIGINT NOT NULL,
+    new_speakers BIGINT NOT NULL,
+    PRIMARY KEY (known, category, gender, diagnosis, month)
+);
+CREATE INDEX recording_cells_empty ON recording_cells(month)
+    WHERE recordings = 0 AND new_speakers = 0;
+CREATE TABLE snr_bins (
+    grain BIGINT NOT NULL,
+    bin BIGINT NOT NULL,
+    known BIGINT NOT NULL,
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    recordings BIGINT NOT NULL,
+    PRIMARY KEY (grain, bin, known, category, gender, diagnosis)
+);
+CREATE INDEX snr_bins_empty ON snr_bins(grain) WHERE recordings = 0;
+";
+
+/// The grain of the wide SNR bands: 1 dB, in hundredths.
+pub const COARSE: i64 = 100;
+/// The grain of the narrow SNR bands: 0.01 dB.
+pub const FINE: i64 = 1;
+
+/// The narrow band of an SNR value, as the triggers compute it.
+pub fn fine_band(snr: f64) -> i64 {
+    (snr * 100.0).floor() as i64
+}
+
+/// The wide band of an SNR value, as the triggers compute it (from the
+/// narrow one, so that a narrow band lies in one wide band).
+pub fn coarse_band(snr: f64) -> i64 {
+    ((snr * 100.0).floor() / 100.0).floor() as i64
+}
+
+/// `floor(x)` as an integer, in SQL (SQLite has no `floor` of its own).
+fn floor_sql(engine: Engine, x: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("(CAST({x} AS INTEGER) - ({x} < CAST({x} AS INTEGER)))"),
+        Engine::Postgres => format!("CAST(floor({x}) AS BIGINT)"),
+    }
+}
+
+/// The group a statement counts its rows in.
+struct Group {
+    known: &'static str,
+    category: &'static str,
+    gender: &'static str,
+    diagnosis: &'static str,
+}
+
+impl Group {
+    fn columns(&self) -> String {
+        format!(
+            "{}, {}, {}, {}",
+            self.known, self.category, self.gender, self.diagnosis
+        )
+    }
+}
+
+/// The group of the speaker row `s` (NULL when there is none: kept apart).
+const JOINED: Group = Group {
+    known: "CASE WHEN s.id IS NULL THEN 0 ELSE 1 END",
+    category: "COALESCE(s.category, '')",
+    gender: "COALESCE(s.gender, '')",
+    diagnosis: "COALESCE(s.diagnosis, '')",
+};
+
+/// The group of the speaker row `s`, which exists.
+const SPEAKER: Group = Group {
+    known: "1",
+    category: "COALESCE(s.category, '')",
+    gender: "COALESCE(s.gender, '')",
+    diagnosis: "COALESCE(s.diagnosis, '')",
+};
+
+/// Recordings of a speaker id with no row.
+const ORPHAN: Group = Group {
+    known: "0",
+    category: "''",
+    gender: "''",
+    diagnosis: "''",
+};
+
+/// Adds the rows of `select` (every column of `recording_cells`, in
+/// order) to the cells, and deletes the cells that became zero.
+fn into_cells(select: &str) -> String {
+    let sums = [
+        "recordings",
+        "duration_s",
+        "snr_n",
+        "snr_sum",
+        "poor",
+        "fair",
+        "good",
+        "excellent",
+        "new_speakers",
+    ]
+    .map(|c| format!("{c} = recording_cells.{c} + excluded.{c}"))
+    .join(", ");
+    format!(
+        "INSERT INTO recording_cells (known, category, gender, diagnosis, month, recordings,
+            duration_s, snr_n, snr_sum, poor, fair, good, excellent, new_speakers)
+        {select}
+        ON CONFLICT (known, category, gender, diagnosis, month) DO UPDATE SET {sums};
+    DELETE FROM recording_cells WHERE recordings = 0 AND new_speakers = 0;\n"
+    )
+}
+
+/// Counts the recordings `r` of `from` (with `sign` `""` or `"-"`) in
+/// `group`'s cells and SNR bands.
+fn count_recordings(engine: Engine, from: &str, group: &Group, sign: &str) -> String {
+    let month = local_month_sql(engine, "r.recorded_at");
+    let band = |lo: &str, hi: &str| format!("{sign}SUM(CASE WHEN {lo} {hi} THEN 1 ELSE 0 END)");
+    let bands = [
+        band("r.snr_db < 10", ""),
+        band("r.snr_db >= 10", "AND r.snr_db < 20"),
+        band("r.snr_db >= 20", "AND r.snr_db < 30"),
+        band("r.snr_db >= 30", ""),
+    ]
+    .join(", ");
+    let mut sql = into_cells(&format!(
+        "SELECT {}, {month}, {sign}COUNT(*), {sign}SUM(r.duration_s), {sign}COUNT(r.snr_db),
+            {sign}COALESCE(SUM(r.snr_db), 0), {bands}, 0
+        FROM {from} WHERE true GROUP BY 1, 2, 3, 4, 5",
+        group.columns()
+    ));
+    let fine = floor_sql(engine, "r.snr_db * 100");
+    let coarse = floor_sql(engine, &format!("{fine} / 100.0"));
+    for (grain, band) in [(FINE, fine), (COARSE, coarse)] {
+        sql.push_str(&format!(
+            "INSERT INTO snr_bins (grain, bin, known, category, gender, diagnosis, recordings)
+        SELECT {grain}, {band}, {}, {sign}COUNT(*)
+        FROM {from} WHERE r.snr_db IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6
+        ON CONFLICT (grain, bin, known, category, gender, diagnosis)
+        DO UPDATE SET recordings = snr_bins.recordings + excluded.recordings;\n",
+            group.columns()
+        ));
+    }
+    sql.push_str("DELETE FROM snr_bins WHERE recordings = 0;\n");
+    sql
+}
+
+/// Counts the first recordings `f` of `from`, joined to their speaker
+/// rows `s`, as new speakers of their month.
+fn count_firsts(engine: Engine, from: &str, sign: &str) -> String {
+    let month = local_month_sql(engine, "f.first_at");
+    into_cells(&format!(
+        "SELECT {}, {month}, 0, 0, 0, 0, 0, 0, 0, 0, {sign}COUNT(*)
+        FROM {from} WHERE true GROUP BY 1, 2, 3, 4, 5",
+        SPEAKER.columns()
+    ))
+}
+
+/// Sets the first recording of the speaker ids `ids` (a query) from
+/// their recordings, through the index on (speaker, time).
+fn refresh_firsts(ids: &str) -> String {
+    format!(
+        "DELETE FROM speaker_firsts WHERE speaker_id IN ({ids})
+        AND NOT EXISTS (SELECT 1 FROM recordings x WHERE x.speaker_id = speaker_firsts.speaker_id);
+    INSERT INTO speaker_firsts (speaker_id, first_at)
+        SELECT x.speaker_id, MIN(x.recorded_at) FROM recordings x
+        WHERE x.speaker_id IN ({ids}) GROUP BY x.speaker_id
+        ON CONFLICT (speaker_id) DO UPDATE SET first_at = excluded.first_at
+        WHERE speaker_firsts.first_at <> excluded.first_at;\n"
+    )
+}
+
+/// Where the rows of one side of a trigger come from, aliased `alias`:
+/// SQLite's `NEW`/`OLD` row, or PostgreSQL's `new_rows`/`old_rows`.
+#[derive(Clone, Copy)]
+enum Side {
+    Sqlite(&'static str),
+    Postgres(&'static str),
+}
+
+impl Side {
+    fn engine(self) -> Engine {
+        match self {
+            Side::Sqlite(_) => Engine::Sqlite,
+            Side::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    fn rows(self, columns: &[&str], alias: &str) -> String {
+        match self {
+            Side::Sqlite(row) => {
+                let picked: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("{row}.{c} AS {c}"))
+                    .collect();
+                format!("(SELECT {}) {alias}", picked.join(", "))
+            }
+            Side::Postgres(table) => format!("{table} {alias}"),
+        }
+    }
+}
+
+const RECORDING: &[&str] = &["speaker_id", "recorded_at", "duration_s", "snr_db"];
+const SPEAKER_ROW: &[&str] = &["id", "category", "gender", "diagnosis"];
+const FIRST: &[&str] = &["speaker_id", "first_at"];
+
+/// What a side of a write to `recordings` does: its rows counted in their
+/// speaker's group (or kept apart), and their speakers' first recordings.
+fn recordings_side(side: Side, sign: &str) -> String {
+    let r = side.rows(RECORDING, "r");
+    let from = format!("{r} LEFT JOIN speakers s ON s.id = r.speaker_id");
+    let mut sql = count_recordings(side.engine(), &from, &JOINED, sign);
+    sql.push_str(&refresh_firsts(&format!("SELECT r.speaker_id FROM {r}")));
+    sql
+}
+
+/// What a side of a write to `speakers` does: the speakers counted in
+/// their group, their recordings moved between their group and the
+/// recordings kept apart, their first recordings counted as new speakers.
+fn speakers_side(side: Side, sign: &str) -> String {
+    let engine = side.engine();
+    let s = side.rows(SPEAKER_ROW, "s");
+    let undo = if sign.is_empty() { "-" } else { "" };
+    let mut sql = format!(
+        "INSERT INTO speaker_groups (category, gender, diagnosis, speakers)
+        SELECT {}, {}, {}, {sign}COUNT(*) FROM {s} WHERE true GROUP BY 1, 2, 3
+        ON CONFLICT (category, gender, diagnosis)
+        DO UPDATE SET speakers = speaker_groups.speakers + excluded.speakers;
+    DELETE FROM speaker_groups WHERE speakers = 0;\n",
+        SPEAKER.category, SPEAKER.gender, SPEAKER.diagnosis
+    );
+    let recordings = format!("{s} JOIN recordings r ON r.speaker_id = s.id");
+    sql.push_str(&count_recordings(engine, &recordings, &ORPHAN, undo));
+    sql.push_str(&count_recordings(engine, &recordings, &SPEAKER, sign));
+    let firsts = format!("{s} JOIN speaker_firsts f ON f.speaker_id = s.id");
+    sql.push_str(&count_firsts(engine, &firsts, sign));
+    sql
+}
+
+/// What a side of a change of first recordings does: new speakers counted
+/// in the month of the first recording, for speakers with a row.
+fn firsts_side(side: Side, sign: &str) -> String {
+    let f = side.rows(FIRST, "f");
+    count_firsts(
+        side.engine(),
+        &format!("{f} JOIN speakers s ON s.id = f.speaker_id"),
+        sign,
+    )
+}
+
+type SideSql = fn(Side, &str) -> String;
+
+/// The tables whose writes adjust the corpus aggregates, with what a side
+/// of their write does.
+const KEPT: [(&str, SideSql); 3] = [
+    ("recordings", recordings_side),
+    ("speakers", speakers_side),
+    ("speaker_firsts", firsts_side),
+];
+
+/// SQLite's triggers: an insert adds its row, a delete takes it away, an
+/// update does both.
+pub(crate) fn sqlite_triggers() -> String {
+    let mut sql = String::new();
+    for (table, side) in KEPT {
+        let (new, old) = (
+            side(Side::Sqlite("NEW"), ""),
+            side(Side::Sqlite("OLD"), "-"),
+        );
+        sql.push_str(&format!(
+            "CREATE TRIGGER {table}_aggregates_ins AFTER INSERT ON {table} BEGIN\n{new}END;
+CREATE TRIGGER {table}_aggregates_upd AFTER UPDATE ON {table} BEGIN\n{old}{new}END;
+CREATE TRIGGER {table}_aggregates_del AFTER DELETE ON {table} BEGIN\n{old}END;\n"
+        ));
+    }
+    sql
+}
+
+/// PostgreSQL's functions, one per table, for statement triggers (see
+/// `postgres::schema`): the rows a statement removed are taken away, the
+/// rows it wrote added. Returns (table, function name, its SQL).
+pub(crate) fn postgres_functions() -> Vec<(&'static str, String, String)> {
+    KEPT.iter()
+        .map(|(table, side)| {
+            let name = format!("voxdash_{table}_aggregates");
+            let sql = format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    {}
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    {}
+    END IF;
+    RETURN NULL;
+END $$;\n",
+                side(Side::Postgres("old_rows"), "-"),
+                side(Side::Postgres("new_rows"), "")
+            );
+            (*table, name, sql)
+        })
+        .collect()
+}
+
+/// A group as the aggregates key it: known, category, gender, diagnosis.
+type GroupKey = (i64, String, String, String);
+
+/// The running sums of one cell.
+#[derive(Default)]
+struct Cell {
+    recordings: i64,
+    duration_s: f64,
+    snr_n: i64,
+    snr_sum: f64,
+    bands: [i64; 4],
+    new_speakers: i64,
+}
+
+/// Rebuilds the corpus aggregates from the rows, inside the caller's write
+/// transaction, in months of `offsets`: one pass over the recordings,
+/// summed here.
+pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
+    let mut groups: Vec<GroupKey> = Vec::new();
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
+    let mut group_of = |key: GroupKey| -> usize {
+        *index.entry(key.clone()).or_insert_with(|| {
+            groups.push(key);
+            groups.len() - 1
+        })
+    };
+    let orphan = group_of((0, String::new(), String::new(), String::new()));
+    let mut speakers: HashMap<i64, usize> = HashMap::new();
+    let mut speaker_counts: HashMap<usize, i64> = HashMap::new();
+    conn.each(
+        "SELECT id, COALESCE(category, ''), COALESCE(gender, ''), COALESCE(diagnosis, '')
+         FROM speakers",
+        &[],
+        |r| {
+            let g = group_of((1, r.get(1)?, r.get(2)?, r.get(3)?));
+            speakers.insert(r.get(0)?, g);
+            *speaker_counts.entry(g).or_default() += 1;
+            Ok(())
+        },
+    )?;
+    let mut cells: HashMap<(usize, i64), Cell> = HashMap::new();
+    let mut bins: HashMap<(i64, i64, usize), i64> = HashMap::new();
+    let mut firsts: HashMap<i64, i64> = HashMap::new();
+    conn.each(
+        "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings",
+        &[],
+        |r| {
+            let (speaker, at): (i64, i64) = (r.get(0)?, r.get(1)?);
+            let snr: Option<f64> = r.get(3)?;
+            let g = speakers.get(&speaker).copied().unwrap_or(orphan);
+            let cell = cells.entry((g, offsets.month(at))).or_default();
+            cell.recordings += 1;
+            cell.duration_s += r.get::<f64>(2)?;
+            if let Some(v) = snr {
+                cell.snr_n += 1;
+                cell.snr_sum += v;
+                cell.bands
+                    [usize::from(v >= 10.0) + usize::from(v >= 20.0) + usize::from(v >= 30.0)] += 1;
+                *bins.entry((FINE, fine_band(v), g)).or_default() += 1;
+                *bins.entry((COARSE, coarse_band(v), g)).or_default() += 1;
+            }
+            let first = firsts.entry(speaker).or_insert(at);
+            *first = (*first).min(at);
+            Ok(())
+        },
+    )?;
+    for (speaker, at) in &firsts {
+        if let Some(&g) = speakers.get(speaker) {
+            cells
+                .entry((g, offsets.month(*at)))
+                .or_default()
+                .new_speakers += 1;
+        }
+    }
+    write_rebuilt(conn, &groups, &speaker_counts, &cells, &bins, &firsts)
+}
+
+/// Replaces the aggregates' rows with the rebuilt ones. The first
+/// recordings go in first: their triggers count new speakers in cells
+/// that are replaced right after (SQLite's are set aside meanwhile).
+fn write_rebuilt(
+    conn: &Conn,
+    groups: &[GroupKey],
+    speaker_counts: &HashMap<usize, i64>,
+    cells: &HashMap<(usize, i64), Cell>,
+    bins: &HashMap<(i64, i64, usize), i64>,
+    firsts: &HashMap<i64, i64>,
+) -> Result<()> {
+    let suspended = crate::store::import::suspend_indexes_and_triggers(conn, &["speaker_firsts"])?;
+    conn.batch("DELETE FROM speaker_firsts;")?;
+    insert_rows(
+        conn,
+        "speaker_firsts (speaker_id, first_at)",
+        firsts
+            .iter()
+            .map(|(s, at)| vec![Value::from(*s), Value::from(*at)]),
+    )?;
+    suspended.restore(conn)?;
+    conn.batch("DELETE FROM speaker_groups; DELETE FROM recording_cells; DELETE FROM snr_bins;")?;
+    let group = |g: usize| {
+        let (known, category, gender, diagnosis) = &groups[g];
+        [
+            Value::from(*known),
+            Value::from(category.as_str()),
+            Value::from(gender.as_str()),
+            Value::from(diagnosis.as_str()),
+        ]
+    };
+    insert_rows(
+        conn,
+        "speaker_groups (category, gender, diagnosis, speakers)",
+        speaker_counts.iter().map(|(g, n)| {
+            let [_, category, gender, diagnosis] = group(*g);
+            vec![category, gender, diagnosis, Value::from(*n)]
+        }),
+    )?;
+    insert_rows(
+        conn,
+        "recording_cells (known, category, gender, diagnosis, month, recordings, duration_s,
+            snr_n, snr_sum, poor, fair, good, excellent, new_speakers)",
+        cells.iter().map(|((g, month), c)| {
+            let mut row = group(*g).to_vec();
+            row.extend([
+                Value::from(*month),
+                Value::from(c.recordings),
+                Value::from(c.duration_s),
+                Value::from(c.snr_n),
+                Value::from(c.snr_sum),
+            ]);
+            row.extend(c.bands.map(Value::from));
+            row.push(Value::from(c.new_speakers));
+            row
+        }),
+    )?;
+    insert_rows(
+        conn,
+        "snr_bins (grain, bin, known, category, gender, diagnosis, recordings)",
+        bins.iter().map(|((grain, bin, g), n)| {
+            let mut row = vec![Value::from(*grain), Value::from(*bin)];
+            row.extend(group(*g));
+            row.push(Value::from(*n));
+            row
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_narrow_band_lies_in_one_wide_band() {
+        for v in [-0.005, -1.0, 9.995, 9.999999999999998, 20.07, 0.0, 199.99] {
+            let (fine, coarse) = (fine_band(v), coarse_band(v));
+            assert_eq!(coarse, fine.div_euclid(100), "{v}");
+            assert!(
+                (fine - 1) as f64 / 100.0 <= v && v < (fine + 2) as f64 / 100.0,
+                "{v}"
+            );
+        }
+        assert_eq!(fine_band(20.07), (20.07f64 * 100.0).floor() as i64);
+        assert_eq!(coarse_band(-0.005), -1);
+    }
+}

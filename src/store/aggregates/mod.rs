@@ -1,0 +1,259 @@
+//! Aggregates the writes keep, so that a statistic costs what the change
+//! costs, not a pass over the corpus. Triggers adjust them in the
+//! transaction of each write: row triggers in SQLite, statement triggers
+//! with transition tables in PostgreSQL, both running the same statements
+//! (only where a trigger's rows come from differs, and the one expression
+//! of a local month). A bulk load rebuilds them once, from the rows.
+//!
+//! - [`sessions`]: what the platform-wide `learning` statistic counts
+//!   (sessions and minutes per learner, sessions per environment and
+//!   device); nothing there depends on the time zone.
+//! - [`corpus`]: what `dashboard` and its drill-downs count, per group of
+//!   speakers (category, gender, diagnosis) and local month, each
+//!   speaker's first recording, and SNR counts per value band for the
+//!   exact median.
+//!
+//! The corpus aggregates depend on the configured zone (a recording's
+//! month is a local month): `zone_offsets` holds the zone's UTC offsets,
+//! which the triggers read, and `aggregate_zone` names the zone they were
+//! built for. Opening the statistics with another zone rebuilds them
+//! ([`follow_zone`]), with a log line.
+
+pub(crate) mod corpus;
+pub(crate) mod sessions;
+
+use chrono::{DateTime, Offset, TimeZone};
+use chrono_tz::Tz;
+
+use super::{args, Conn, Engine, Result, Value};
+
+/// The first and last instants whose offsets are written (1900 to 2200);
+/// before the first, the first offset holds.
+const ZONE_FROM_S: i64 = -2_208_988_800;
+const ZONE_UNTIL_S: i64 = 7_258_118_400;
+
+/// A zone's UTC offsets: (from this instant in µs, local time is UTC +
+/// this many µs), in order, the first from the beginning of time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneOffsets(Vec<(i64, i64)>);
+
+impl ZoneOffsets {
+    /// The offsets of `tz` from 1900 to 2200, each change to the second.
+    pub fn of(tz: Tz) -> ZoneOffsets {
+        let offset_at = |secs: i64| -> i64 {
+            let utc = DateTime::from_timestamp(secs, 0)
+                .unwrap_or_default()
+                .naive_utc();
+            i64::from(tz.offset_from_utc_datetime(&utc).fix().local_minus_utc())
+        };
+        // Every 6 hours, then to the second where the offset changed.
+        const STEP: i64 = 6 * 3600;
+        let mut current = offset_at(ZONE_FROM_S);
+        let mut out = vec![(i64::MIN, current * 1_000_000)];
+        let mut t = ZONE_FROM_S;
+        while t < ZONE_UNTIL_S {
+            let next = t + STEP;
+            let offset = offset_at(next);
+            if offset != current {
+                let (mut before, mut at) = (t, next);
+                while at - before > 1 {
+                    let mid = before + (at - before) / 2;
+                    if offset_at(mid) == current {
+                        before = mid;
+                    } else {
+                        at = mid;
+                    }
+                }
+                out.push((at * 1_000_000, offset * 1_000_000));
+                current = offset;
+            }
+            t = next;
+        }
+        ZoneOffsets(out)
+    }
+
+    /// The local month of the instant `micros` as `YYYYMM`, exactly as
+    /// [`local_month_sql`] computes it in a trigger.
+    pub fn month(&self, micros: i64) -> i64 {
+        let i = self.0.partition_point(|(since, _)| *since <= micros);
+        let offset = if i == 0 { 0 } else { self.0[i - 1].1 };
+        let secs = (micros.saturating_add(offset)).div_euclid(1_000_000);
+        let local = DateTime::from_timestamp(secs, 0).unwrap_or_default();
+        use chrono::Datelike;
+        i64::from(local.year()) * 100 + i64::from(local.month())
+    }
+}
+
+/// The local month of the instant `micros` (an SQL expression of µs) as
+/// the number `YYYYMM`, by the offsets in `zone_offsets`. The engines have
+/// no common date function; everything else about it is shared.
+pub(crate) fn local_month_sql(engine: Engine, micros: &str) -> String {
+    let local = format!(
+        "({micros} + COALESCE((SELECT z.offset_us FROM zone_offsets z WHERE z.since <= {micros}
+            ORDER BY z.since DESC LIMIT 1), 0))"
+    );
+    // Whole seconds, rounded down (a date function would round a real).
+    let secs = format!("(({local} - ((({local}) % 1000000) + 1000000) % 1000000) / 1000000)");
+    match engine {
+        Engine::Sqlite => format!("CAST(strftime('%Y%m', {secs}, 'unixepoch') AS INTEGER)"),
+        Engine::Postgres => {
+            format!("CAST(to_char(to_timestamp({secs}) AT TIME ZONE 'UTC', 'YYYYMM') AS BIGINT)")
+        }
+    }
+}
+
+/// The zone the aggregates were built for, if they were.
+pub fn built_for(conn: &Conn) -> Result<Option<String>> {
+    conn.row("SELECT name FROM aggregate_zone", &[], |r| r.get(0))
+}
+
+/// Makes the aggregates follow `tz`: when they were built for another
+/// zone (or none: a database from before them), writes the zone's offsets
+/// and rebuilds them, in one transaction, with a log line. Returns whether
+/// it rebuilt them.
+pub fn follow_zone(conn: &Conn, tz: Tz) -> Result<bool> {
+    if built_for(conn)?.as_deref() == Some(tz.name()) {
+        return Ok(false);
+    }
+    let tx = conn.write_transaction()?;
+    // Another process may have done it while this one waited.
+    let before = built_for(&tx)?;
+    if before.as_deref() == Some(tz.name()) {
+        return Ok(false);
+    }
+    tx.batch("DELETE FROM zone_offsets; DELETE FROM aggregate_zone;")?;
+    let offsets = ZoneOffsets::of(tz);
+    insert_rows(
+        &tx,
+        "zone_offsets (since, offset_us)",
+        offsets
+            .0
+            .iter()
+            .map(|(since, offset)| vec![Value::from(*since), Value::from(*offset)]),
+    )?;
+    tx.execute(
+        "INSERT INTO aggregate_zone (name) VALUES (?1)",
+        args![tz.name()],
+    )?;
+    rebuild_with(&tx, &offsets)?;
+    tx.commit()?;
+    match before {
+        Some(old) => log::info!(
+            "the time zone changed from {old} to {}: the statistics' aggregates were rebuilt for it",
+            tz.name()
+        ),
+        None => log::info!("the statistics' aggregates were built for the time zone {}", tz.name()),
+    }
+    Ok(true)
+}
+
+/// Rebuilds every aggregate from the rows, inside the caller's write
+/// transaction, for the zone they were built for: after a bulk load whose
+/// triggers were suspended, or `voxdash check --repair`.
+pub fn rebuild(conn: &Conn) -> Result<()> {
+    rebuild_with(conn, &stored_offsets(conn)?)
+}
+
+/// Rebuilds the aggregates of the tables a bulk load wrote without their
+/// triggers (inside its transaction): the sessions', the corpus', or none.
+pub fn rebuild_after_load(conn: &Conn, tables: &[&str]) -> Result<()> {
+    if tables.contains(&"study_sessions") {
+        sessions::rebuild(conn)?;
+    }
+    if tables
+        .iter()
+        .any(|t| matches!(*t, "speakers" | "recordings"))
+    {
+        corpus::rebuild(conn, &stored_offsets(conn)?)?;
+    }
+    Ok(())
+}
+
+/// The offsets the aggregates were built with.
+fn stored_offsets(conn: &Conn) -> Result<ZoneOffsets> {
+    let mut offsets = Vec::new();
+    conn.each(
+        "SELECT since, offset_us FROM zone_offsets ORDER BY since",
+        &[],
+        |r| {
+            offsets.push((r.get(0)?, r.get(1)?));
+            Ok(())
+        },
+    )?;
+    Ok(ZoneOffsets(offsets))
+}
+
+fn rebuild_with(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
+    sessions::rebuild(conn)?;
+    corpus::rebuild(conn, offsets)
+}
+
+/// Inserts `rows` into `table (columns)`, many rows per statement: a
+/// rebuild writes hundreds of thousands, and a round trip each would cost
+/// PostgreSQL minutes.
+pub(crate) fn insert_rows(
+    conn: &Conn,
+    table: &str,
+    rows: impl IntoIterator<Item = Vec<Value>>,
+) -> Result<()> {
+    const PER_STATEMENT: usize = 400;
+    let mut batch: Vec<Value> = Vec::new();
+    let mut width = 0;
+    let flush = |batch: &mut Vec<Value>, width: usize| -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let count = batch.len() / width;
+        let tuples: Vec<String> = (0..count)
+            .map(|row| {
+                let marks: Vec<String> = (1..=width)
+                    .map(|c| format!("?{}", row * width + c))
+                    .collect();
+                format!("({})", marks.join(", "))
+            })
+            .collect();
+        conn.execute(
+            &format!("INSERT INTO {table} VALUES {}", tuples.join(", ")),
+            batch,
+        )?;
+        batch.clear();
+        Ok(())
+    };
+    for row in rows {
+        width = row.len();
+        batch.extend(row);
+        if batch.len() >= PER_STATEMENT * width {
+            flush(&mut batch, width)?;
+        }
+    }
+    flush(&mut batch, width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zone_with_summer_time_has_its_transitions_to_the_second() {
+        let offsets = ZoneOffsets::of(chrono_tz::Europe::Berlin);
+        // 2025-03-30 01:00 UTC: CET (+1 h) becomes CEST (+2 h).
+        let spring = 1_743_296_400 * 1_000_000;
+        let at = offsets.0.iter().position(|(since, _)| *since == spring);
+        let at = at.expect("the spring transition of 2025");
+        assert_eq!(offsets.0[at].1, 7_200_000_000);
+        assert_eq!(offsets.0[at - 1].1, 3_600_000_000);
+        assert_eq!(ZoneOffsets::of(chrono_tz::UTC).0, vec![(i64::MIN, 0)]);
+    }
+
+    #[test]
+    fn a_month_is_the_local_month_to_the_microsecond() {
+        let offsets = ZoneOffsets::of(chrono_tz::Asia::Seoul);
+        // 2024-10-31 15:00 UTC is midnight of 1 November in Seoul.
+        let midnight = 1_730_386_800 * 1_000_000;
+        assert_eq!(offsets.month(midnight), 202411);
+        assert_eq!(offsets.month(midnight - 1), 202410);
+        let utc = ZoneOffsets::of(chrono_tz::UTC);
+        assert_eq!(utc.month(-1), 196912);
+        assert_eq!(utc.month(0), 197001);
+    }
+}
