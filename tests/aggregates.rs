@@ -77,10 +77,64 @@ fn snr(rng: &mut StdRng) -> Value {
     }
 }
 
-/// One random write of recordings or speakers: rows and statements of
-/// many rows, speakers changing groups or going away (their recordings
-/// then count in the whole corpus only), recordings of unknown speakers.
+/// An upload id: none, or one of a few (some of which have no row).
+fn upload(rng: &mut StdRng) -> Value {
+    match rng.gen_range(0..8i64) {
+        0 => Value::Null,
+        id => Value::from(id),
+    }
+}
+
+/// One random write of uploads: their region, address, coordinates
+/// (some on the edge of a grid cell), or the upload removed.
+fn random_upload_write(store: &Store, rng: &mut StdRng) -> String {
+    let conn = store.conn().unwrap();
+    let id = Value::from(rng.gen_range(1..8i64));
+    let addresses = [
+        "10.1.2.3",
+        "10.1.2.3",
+        "2001:db8::1",
+        "2001:DB8:0::1",
+        "garbage",
+        "",
+    ];
+    let address = text(rng, &addresses);
+    let coordinate = |rng: &mut StdRng| match rng.gen_range(0..4) {
+        0 => Value::Null,
+        1 => Value::from([37.45, -0.04, -126.95, 0.05][rng.gen_range(0..4)]),
+        _ => Value::from(rng.gen_range(-90.0..90.0)),
+    };
+    if rng.gen_bool(0.2) {
+        conn.execute("DELETE FROM uploads WHERE id = ?1", &[id])
+            .unwrap();
+        return "an upload removed".into();
+    }
+    conn.execute(
+        "INSERT INTO uploads (id, user_id, uploaded_at, ip, latitude, longitude, region)
+         VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET ip = excluded.ip, latitude = excluded.latitude,
+             longitude = excluded.longitude, region = excluded.region",
+        &[
+            id,
+            Value::from(now()),
+            address,
+            coordinate(rng),
+            coordinate(rng),
+            text(rng, &["서울", "Busan", ""]),
+        ],
+    )
+    .unwrap();
+    "an upload written".into()
+}
+
+/// One random write of recordings, speakers or uploads: rows and
+/// statements of many rows, speakers changing groups or going away (their
+/// recordings then count in the whole corpus only), recordings of unknown
+/// speakers and uploads.
 fn random_corpus_write(store: &Store, rng: &mut StdRng) -> String {
+    if rng.gen_bool(0.25) {
+        return random_upload_write(store, rng);
+    }
     let conn = store.conn().unwrap();
     let speaker = Value::from(rng.gen_range(1..14i64));
     // Around the turn of a month, local and UTC.
@@ -88,23 +142,26 @@ fn random_corpus_write(store: &Store, rng: &mut StdRng) -> String {
     match rng.gen_range(0..8) {
         0..=2 => {
             conn.execute(
-                "INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s, snr_db)
-                 VALUES (?1, 'r.wav', ?2, ?3, ?4)",
+                "INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s, snr_db,
+                     upload_id)
+                 VALUES (?1, 'r.wav', ?2, ?3, ?4, ?5)",
                 &[
                     speaker,
                     Value::from(at),
                     Value::from(rng.gen_range(0.5..90.0)),
                     snr(rng),
+                    upload(rng),
                 ],
             )
             .unwrap();
             "a recording".into()
         }
         3 => {
-            let (column, value) = match rng.gen_range(0..4) {
+            let (column, value) = match rng.gen_range(0..5) {
                 0 => ("speaker_id", speaker),
-                1 => ("recorded_at", Value::from(at)),
-                2 => ("duration_s", Value::from(rng.gen_range(0.5..90.0))),
+                1 => ("upload_id", upload(rng)),
+                2 => ("recorded_at", Value::from(at)),
+                3 => ("duration_s", Value::from(rng.gen_range(0.5..90.0))),
                 _ => ("snr_db", snr(rng)),
             };
             conn.execute(
@@ -285,9 +342,10 @@ fn import_corpus(store: &Store, rng: &mut StdRng) {
     let mut speakers = String::from("id,code,gender,birth_year,category,diagnosis,created_at\n");
     for id in 1..10 {
         speakers.push_str(&format!(
-            "{id},S{id},{},,{},{},\n",
+            "{id},S{id},{},,{},{},2024-01-01T00:00:00Z\n",
             GENDERS[rng.gen_range(0..GENDERS.len())],
-            CATEGORIES[rng.gen_range(0..CATEGORIES.len())],
+            // A category is required in a file.
+            CATEGORIES[rng.gen_range(0..CATEGORIES.len() - 1)],
             DIAGNOSES[rng.gen_range(0..DIAGNOSES.len())],
         ));
     }
@@ -311,7 +369,8 @@ fn import_corpus(store: &Store, rng: &mut StdRng) {
     }
     std::fs::write(folder.path().join("speakers.csv"), speakers).unwrap();
     std::fs::write(folder.path().join("recordings.csv"), recordings).unwrap();
-    voxdash::import::import_dir(store, folder.path(), &Default::default()).unwrap();
+    let report = voxdash::import::import_dir(store, folder.path(), &Default::default()).unwrap();
+    assert!(report.rejected.is_empty(), "{}", report.render());
 }
 
 fn random_sequences(store: &Store, config: &Config) {

@@ -881,6 +881,40 @@ impl StatsCache {
                 Err(e) => log::warn!("cache: marking {key} stale after {change:?}: {e}"),
             }
         }
+        if let Change::Recording { speaker } = change {
+            self.recompute_groups_of(speaker);
+        }
+    }
+
+    /// Marks stale and recomputes at once the sub-corpus entries that hold
+    /// `speaker` (a filter its group matches): the group counters would
+    /// make them stale anyway, but only at their next reader.
+    fn recompute_groups_of(self: &Arc<Self>, speaker: i64) {
+        let found = self
+            .store
+            .conn()
+            .and_then(|conn| crate::store::speakers::speaker(&conn, speaker));
+        let speaker = match found {
+            Ok(Some(speaker)) => speaker,
+            Ok(None) => return,
+            Err(e) => return log::warn!("cache: the group of speaker {speaker}: {e}"),
+        };
+        let keys = match self.backend.keys("dashboard?") {
+            Ok(keys) => keys,
+            Err(e) => return log::warn!("cache: the sub-corpus entries: {e}"),
+        };
+        for text in keys {
+            let Ok(StatKey::SubCorpus(filter)) = StatKey::parse(&text) else {
+                continue;
+            };
+            if filter.holds(&speaker.category, &speaker.diagnosis, &speaker.gender) {
+                match self.mark_stale(&text) {
+                    Ok(true) => self.spawn_recompute(StatKey::SubCorpus(filter)),
+                    Ok(false) => {}
+                    Err(e) => log::warn!("cache: marking {text} stale: {e}"),
+                }
+            }
+        }
     }
 
     /// Marks an entry stale: it keeps being served (as `stale`) while a

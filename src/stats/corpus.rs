@@ -478,34 +478,55 @@ fn median_from_bands(view: &DataView, which: Speakers, measured: u64) -> Result<
     if measured == 0 {
         return Ok(None);
     }
-    let wide = view.snr_bands(which, COARSE, i64::MIN, i64::MAX)?;
-    let middle = if measured % 2 == 1 {
-        vec![measured / 2]
-    } else {
-        vec![measured / 2 - 1, measured / 2]
+    let mut bands = BandWalk {
+        view,
+        which,
+        wide: view.snr_bands(which, COARSE, i64::MIN, i64::MAX)?,
+        narrow: HashMap::new(),
+        values: HashMap::new(),
     };
-    let mut values = Vec::new();
-    for rank in middle {
-        values.push(nth_snr(view, which, &wide, rank)?);
-    }
-    Ok(Some(values.iter().sum::<f64>() / values.len() as f64))
+    Ok(Some(if measured % 2 == 1 {
+        bands.nth(measured / 2)?
+    } else {
+        (bands.nth(measured / 2 - 1)? + bands.nth(measured / 2)?) / 2.0
+    }))
 }
 
-/// The `rank`-th smallest measured SNR (from 0) of a selection.
-fn nth_snr(view: &DataView, which: Speakers, wide: &[(i64, u64)], rank: u64) -> Result<f64> {
-    let (band, rank) = locate(wide, rank)?;
-    let narrow = view.snr_bands(which, FINE, band * 100, band * 100 + 100)?;
-    let (band, rank) = locate(&narrow, rank)?;
-    // A superset of the band (a value's band is computed, not compared),
-    // narrowed to it as the triggers computed it.
-    let mut values =
-        view.snr_values_between(which, (band - 1) as f64 / 100.0, (band + 2) as f64 / 100.0)?;
-    values.retain(|v| fine_band(*v) == band);
-    values.sort_by(f64::total_cmp);
-    values
-        .get(rank as usize)
-        .copied()
-        .ok_or_else(|| StatsError::Aggregates(format!("SNR band {band} holds too few values")))
+/// A walk down the SNR bands of a selection; the two middle values
+/// usually share their bands, which are then read once.
+struct BandWalk<'v, 'c> {
+    view: &'v DataView<'c>,
+    which: Speakers<'v>,
+    wide: Vec<(i64, u64)>,
+    narrow: HashMap<i64, Vec<(i64, u64)>>,
+    values: HashMap<i64, Vec<f64>>,
+}
+
+impl BandWalk<'_, '_> {
+    /// The `rank`-th smallest measured SNR (from 0).
+    fn nth(&mut self, rank: u64) -> Result<f64> {
+        let (wide, rank) = locate(&self.wide, rank)?;
+        if !self.narrow.contains_key(&wide) {
+            let narrow = self
+                .view
+                .snr_bands(self.which, FINE, wide * 100, wide * 100 + 100)?;
+            self.narrow.insert(wide, narrow);
+        }
+        let (band, rank) = locate(&self.narrow[&wide], rank)?;
+        if !self.values.contains_key(&band) {
+            // A little more than the band (a value's band is computed,
+            // not compared), narrowed to it as the triggers computed it.
+            let (from, until) = ((band as f64 - 0.001) / 100.0, (band as f64 + 1.001) / 100.0);
+            let mut values = self.view.snr_values_between(self.which, from, until)?;
+            values.retain(|v| fine_band(*v) == band);
+            values.sort_by(f64::total_cmp);
+            self.values.insert(band, values);
+        }
+        self.values[&band]
+            .get(rank as usize)
+            .copied()
+            .ok_or_else(|| StatsError::Aggregates(format!("SNR band {band} holds too few values")))
+    }
 }
 
 /// The band holding the `rank`-th value of `counts` (by band), and the

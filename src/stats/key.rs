@@ -40,6 +40,18 @@ impl Filter {
         .collect()
     }
 
+    /// Whether a speaker of this group is in the sub-corpus (every given
+    /// value equal; NULL is read as empty).
+    pub fn holds(&self, category: &str, diagnosis: &str, gender: &str) -> bool {
+        [
+            (&self.category, category),
+            (&self.diagnosis, diagnosis),
+            (&self.gender, gender),
+        ]
+        .iter()
+        .all(|(wanted, value)| wanted.as_deref().is_none_or(|w| w == *value))
+    }
+
     /// The filter as the store reads it: (category, diagnosis, gender).
     pub fn group(&self) -> [Option<&str>; 3] {
         [
@@ -217,7 +229,16 @@ impl StatKey {
     /// keep (`store::aggregates`): it costs milliseconds whatever the size
     /// of the data, so a write that touches it recomputes it at once.
     pub fn kept_by_writes(&self) -> bool {
-        matches!(self, StatKey::Learning)
+        // One speaker's statistic reads that speaker's recordings only:
+        // as cheap, whatever the size of the corpus.
+        matches!(
+            self,
+            StatKey::Learning
+                | StatKey::Dashboard
+                | StatKey::Locations
+                | StatKey::SubCorpus(_)
+                | StatKey::Speaker { .. }
+        )
     }
 
     /// The kind of this key.

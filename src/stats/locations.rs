@@ -206,49 +206,84 @@ impl Uploads {
     }
 }
 
-/// Computes the locations statistic.
+/// Computes the locations statistic from the aggregates the writes keep:
+/// the work grows with regions, distinct addresses and grid cells, not
+/// with uploads or recordings.
 pub fn locations(view: &DataView) -> Result<Locations> {
     let table = IpRegions::load(view)?;
-    let u = Uploads::read(view, &table)?;
-    let total_regions = u.by_region.keys().filter(|r| !r.is_empty()).count() as u64;
-    let mut by_region: Vec<RegionGroup> = u
-        .by_region
-        .into_iter()
-        .map(|(region, (uploads, recordings))| RegionGroup {
-            region,
-            uploads,
-            recordings,
-        })
-        .collect();
-    sort_groups(&mut by_region, |g| g.uploads, |g| &g.region);
-    let mut by_ip_region: Vec<IpRegionGroup> = u
-        .by_ip
-        .into_iter()
-        .map(|(region, (uploads, ips))| IpRegionGroup {
-            region,
-            uploads,
-            distinct_ips: ips.len() as u64,
-        })
-        .collect();
-    sort_groups(&mut by_ip_region, |g| g.uploads, |g| &g.region);
-    let mut points: Vec<Point> = u
-        .points
-        .into_values()
-        .map(|(lat, lon, uploads)| Point { lat, lon, uploads })
-        .collect();
-    points.sort_by(|a, b| {
-        b.uploads
-            .cmp(&a.uploads)
-            .then(a.lat.total_cmp(&b.lat))
-            .then(a.lon.total_cmp(&b.lon))
-    });
-    Ok(Locations {
-        total_uploads: u.total,
-        total_regions,
-        by_region,
-        by_ip_region,
-        points,
-    })
+    let mut u = Uploads::default();
+    for (region, uploads, recordings) in view.upload_regions()? {
+        u.total += uploads;
+        u.by_region.insert(region, (uploads, recordings));
+    }
+    view.upload_addresses(|address, uploads| {
+        let (ip_region, address) = ip_region(&table, Some(address.to_string()));
+        let group = u.by_ip.entry(ip_region).or_default();
+        group.0 += uploads;
+        if let Some(a) = address {
+            group.1.insert(a);
+        }
+    })?;
+    for (lat, lon, uploads) in view.upload_cells()? {
+        // As `grid` rounds: whole tenths of a degree, no negative zero.
+        let (lat, lon) = (lat as f64 / 10.0 + 0.0, lon as f64 / 10.0 + 0.0);
+        u.points
+            .insert((lat.to_bits(), lon.to_bits()), (lat, lon, uploads));
+    }
+    Ok(u.finish())
+}
+
+/// Computes the locations statistic from the rows, in one pass over the
+/// uploads: the reference the aggregates are checked against.
+pub fn locations_from_rows(view: &DataView) -> Result<Locations> {
+    let table = IpRegions::load(view)?;
+    Ok(Uploads::read(view, &table)?.finish())
+}
+
+impl Uploads {
+    /// The statistic of what was counted.
+    fn finish(self) -> Locations {
+        let u = self;
+        let total_regions = u.by_region.keys().filter(|r| !r.is_empty()).count() as u64;
+        let mut by_region: Vec<RegionGroup> = u
+            .by_region
+            .into_iter()
+            .map(|(region, (uploads, recordings))| RegionGroup {
+                region,
+                uploads,
+                recordings,
+            })
+            .collect();
+        sort_groups(&mut by_region, |g| g.uploads, |g| &g.region);
+        let mut by_ip_region: Vec<IpRegionGroup> = u
+            .by_ip
+            .into_iter()
+            .map(|(region, (uploads, ips))| IpRegionGroup {
+                region,
+                uploads,
+                distinct_ips: ips.len() as u64,
+            })
+            .collect();
+        sort_groups(&mut by_ip_region, |g| g.uploads, |g| &g.region);
+        let mut points: Vec<Point> = u
+            .points
+            .into_values()
+            .map(|(lat, lon, uploads)| Point { lat, lon, uploads })
+            .collect();
+        points.sort_by(|a, b| {
+            b.uploads
+                .cmp(&a.uploads)
+                .then(a.lat.total_cmp(&b.lat))
+                .then(a.lon.total_cmp(&b.lon))
+        });
+        Locations {
+            total_uploads: u.total,
+            total_regions,
+            by_region,
+            by_ip_region,
+            points,
+        }
+    }
 }
 
 #[cfg(test)]

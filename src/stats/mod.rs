@@ -147,6 +147,11 @@ pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<Str
         json(&learning::platform(view, &config.local, now)?),
         json(&learning::platform_from_sessions(view, &config.local, now)?),
     );
+    compare(
+        "locations".into(),
+        json(&locations::locations(view)?),
+        json(&locations::locations_from_rows(view)?),
+    );
     let mut filters = vec![None];
     let groups = view.speaker_groups(crate::store::view::Speakers::All)?;
     for g in &groups {

@@ -280,11 +280,11 @@ pub fn migration_sql(index: usize) -> String {
         return sql
             .replace(
                 "@CORPUS_AGGREGATE_TABLES@",
-                super::aggregates::corpus::TABLES_SQL,
+                &super::aggregates::tables_sql(super::Engine::Sqlite),
             )
             .replace(
                 "@CORPUS_AGGREGATE_TRIGGERS@",
-                &super::aggregates::corpus::sqlite_triggers(),
+                &super::aggregates::sqlite_triggers(),
             );
     }
     if sql.contains("@AGGREGATE_TABLES@") {

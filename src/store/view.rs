@@ -324,7 +324,7 @@ impl<'c> DataView<'c> {
     ) -> Result<Vec<(i64, u64)>> {
         let filter = match which {
             Speakers::Group(_) => format!("AND s.known = 1 AND {GROUP_WHERE}"),
-            _ => String::new(),
+            _ => "AND s.known = 2".to_string(),
         };
         let mut args = which.args();
         let at = args.len();
@@ -474,6 +474,34 @@ impl<'c> DataView<'c> {
             },
         )?;
         Ok(out)
+    }
+
+    /// From the aggregates: (region, uploads, recordings of those uploads)
+    /// per `region` of uploads (`""` for none).
+    pub fn upload_regions(&self) -> Result<Vec<(String, u64, u64)>> {
+        self.conn.rows(
+            "SELECT region, uploads, recordings FROM upload_regions",
+            &[],
+            |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64, r.get::<i64>(2)? as u64)),
+        )
+    }
+
+    /// From the aggregates: uploads per address as stored (`""` for none).
+    pub fn upload_addresses(&self, mut each: impl FnMut(&str, u64)) -> Result<()> {
+        self.conn
+            .each("SELECT address, uploads FROM upload_addresses", &[], |r| {
+                each(r.text(0)?.unwrap_or_default(), r.get::<i64>(1)? as u64);
+                Ok(())
+            })
+    }
+
+    /// From the aggregates: uploads per cell of the 0.1° grid, as (tenths
+    /// of a degree of latitude, of longitude, uploads).
+    pub fn upload_cells(&self) -> Result<Vec<(i64, i64, u64)>> {
+        self.conn
+            .rows("SELECT lat, lon, uploads FROM upload_cells", &[], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<i64>(2)? as u64))
+            })
     }
 
     /// Recordings per upload id (uploads without recordings absent).

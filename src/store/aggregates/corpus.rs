@@ -9,9 +9,10 @@
 //!   the whole corpus only;
 //! - `speaker_firsts`: each speaker id's first recording;
 //! - `snr_bins`: measured SNRs per group and band, 1 dB wide (`grain`
-//!   100) and 0.01 dB wide (`grain` 1). The exact median walks them down
-//!   to one narrow band, then reads that band's few values through the SNR
-//!   index: its cost does not grow with the corpus.
+//!   100) and 0.01 dB wide (`grain` 1), and the same for the whole corpus
+//!   (`known` = 2). The exact median walks them down to one narrow band,
+//!   then reads that band's few values through the SNR index: its cost
+//!   does not grow with the corpus.
 //!
 //! The statements of the triggers are written once for both engines: each
 //! reads its rows from `r` (recordings), `s` (speakers) or `f` (first
@@ -20,12 +21,22 @@
 
 use std::collections::HashMap;
 
-use super::{insert_rows, local_month_sql, ZoneOffsets};
+use super::{floor_sql, insert_rows, local_month_sql, Side, SideSql, ZoneOffsets};
 use crate::store::{Conn, Engine, Result, Value};
 
-/// The tables (both engines). A zero row is deleted as soon as it is
-/// zero; the partial indexes find it without a scan.
-pub(crate) const TABLES_SQL: &str = "
+/// The tables of `engine`. A zero row is deleted as soon as it is zero;
+/// the partial indexes find it without a scan. In SQLite the tables read
+/// by range are clustered on their key (`WITHOUT ROWID`): a band walk then
+/// reads the rows in place instead of one table lookup each.
+pub(super) fn tables_sql(engine: Engine) -> String {
+    let clustered = match engine {
+        Engine::Sqlite => " WITHOUT ROWID",
+        Engine::Postgres => "",
+    };
+    TABLES_SQL.replace(")@CLUSTERED@", &format!("){clustered}"))
+}
+
+const TABLES_SQL: &str = "
 CREATE TABLE zone_offsets (
     since BIGINT PRIMARY KEY,
     offset_us BIGINT NOT NULL
@@ -39,7 +50,7 @@ CREATE TABLE speaker_groups (
     diagnosis TEXT NOT NULL,
     speakers BIGINT NOT NULL,
     PRIMARY KEY (category, gender, diagnosis)
-);
+)@CLUSTERED@;
 CREATE TABLE speaker_firsts (
     speaker_id BIGINT PRIMARY KEY,
     first_at BIGINT NOT NULL
@@ -60,7 +71,7 @@ CREATE TABLE recording_cells (
     excellent BIGINT NOT NULL,
     new_speakers BIGINT NOT NULL,
     PRIMARY KEY (known, category, gender, diagnosis, month)
-);
+)@CLUSTERED@;
 CREATE INDEX recording_cells_empty ON recording_cells(month)
     WHERE recordings = 0 AND new_speakers = 0;
 CREATE TABLE snr_bins (
@@ -72,7 +83,7 @@ CREATE TABLE snr_bins (
     diagnosis TEXT NOT NULL,
     recordings BIGINT NOT NULL,
     PRIMARY KEY (grain, bin, known, category, gender, diagnosis)
-);
+)@CLUSTERED@;
 CREATE INDEX snr_bins_empty ON snr_bins(grain) WHERE recordings = 0;
 ";
 
@@ -90,14 +101,6 @@ pub fn fine_band(snr: f64) -> i64 {
 /// narrow one, so that a narrow band lies in one wide band).
 pub fn coarse_band(snr: f64) -> i64 {
     ((snr * 100.0).floor() / 100.0).floor() as i64
-}
-
-/// `floor(x)` as an integer, in SQL (SQLite has no `floor` of its own).
-fn floor_sql(engine: Engine, x: &str) -> String {
-    match engine {
-        Engine::Sqlite => format!("(CAST({x} AS INTEGER) - ({x} < CAST({x} AS INTEGER)))"),
-        Engine::Postgres => format!("CAST(floor({x}) AS BIGINT)"),
-    }
 }
 
 /// The group a statement counts its rows in.
@@ -131,6 +134,15 @@ const SPEAKER: Group = Group {
     category: "COALESCE(s.category, '')",
     gender: "COALESCE(s.gender, '')",
     diagnosis: "COALESCE(s.diagnosis, '')",
+};
+
+/// Every recording, whatever its speaker: the SNR bands of the whole
+/// corpus, so that its median walks a few rows per band, not one per group.
+const EVERY: Group = Group {
+    known: "2",
+    category: "''",
+    gender: "''",
+    diagnosis: "''",
 };
 
 /// Recordings of a speaker id with no row.
@@ -167,8 +179,15 @@ fn into_cells(select: &str) -> String {
 }
 
 /// Counts the recordings `r` of `from` (with `sign` `""` or `"-"`) in
-/// `group`'s cells and SNR bands.
-fn count_recordings(engine: Engine, from: &str, group: &Group, sign: &str) -> String {
+/// `group`'s cells and SNR bands, and with `whole_corpus` in the bands of
+/// the whole corpus too.
+fn count_recordings(
+    engine: Engine,
+    from: &str,
+    group: &Group,
+    sign: &str,
+    whole_corpus: bool,
+) -> String {
     let month = local_month_sql(engine, "r.recorded_at");
     let band = |lo: &str, hi: &str| format!("{sign}SUM(CASE WHEN {lo} {hi} THEN 1 ELSE 0 END)");
     let bands = [
@@ -186,7 +205,15 @@ fn count_recordings(engine: Engine, from: &str, group: &Group, sign: &str) -> St
     ));
     let fine = floor_sql(engine, "r.snr_db * 100");
     let coarse = floor_sql(engine, &format!("{fine} / 100.0"));
-    for (grain, band) in [(FINE, fine), (COARSE, coarse)] {
+    let groups: &[&Group] = if whole_corpus {
+        &[group, &EVERY]
+    } else {
+        &[group]
+    };
+    for (grain, band, group) in groups
+        .iter()
+        .flat_map(|g| [(FINE, fine.clone(), *g), (COARSE, coarse.clone(), *g)])
+    {
         sql.push_str(&format!(
             "INSERT INTO snr_bins (grain, bin, known, category, gender, diagnosis, recordings)
         SELECT {grain}, {band}, {}, {sign}COUNT(*)
@@ -225,36 +252,6 @@ fn refresh_firsts(ids: &str) -> String {
     )
 }
 
-/// Where the rows of one side of a trigger come from, aliased `alias`:
-/// SQLite's `NEW`/`OLD` row, or PostgreSQL's `new_rows`/`old_rows`.
-#[derive(Clone, Copy)]
-enum Side {
-    Sqlite(&'static str),
-    Postgres(&'static str),
-}
-
-impl Side {
-    fn engine(self) -> Engine {
-        match self {
-            Side::Sqlite(_) => Engine::Sqlite,
-            Side::Postgres(_) => Engine::Postgres,
-        }
-    }
-
-    fn rows(self, columns: &[&str], alias: &str) -> String {
-        match self {
-            Side::Sqlite(row) => {
-                let picked: Vec<String> = columns
-                    .iter()
-                    .map(|c| format!("{row}.{c} AS {c}"))
-                    .collect();
-                format!("(SELECT {}) {alias}", picked.join(", "))
-            }
-            Side::Postgres(table) => format!("{table} {alias}"),
-        }
-    }
-}
-
 const RECORDING: &[&str] = &["speaker_id", "recorded_at", "duration_s", "snr_db"];
 const SPEAKER_ROW: &[&str] = &["id", "category", "gender", "diagnosis"];
 const FIRST: &[&str] = &["speaker_id", "first_at"];
@@ -264,7 +261,7 @@ const FIRST: &[&str] = &["speaker_id", "first_at"];
 fn recordings_side(side: Side, sign: &str) -> String {
     let r = side.rows(RECORDING, "r");
     let from = format!("{r} LEFT JOIN speakers s ON s.id = r.speaker_id");
-    let mut sql = count_recordings(side.engine(), &from, &JOINED, sign);
+    let mut sql = count_recordings(side.engine(), &from, &JOINED, sign, true);
     sql.push_str(&refresh_firsts(&format!("SELECT r.speaker_id FROM {r}")));
     sql
 }
@@ -285,8 +282,15 @@ fn speakers_side(side: Side, sign: &str) -> String {
         SPEAKER.category, SPEAKER.gender, SPEAKER.diagnosis
     );
     let recordings = format!("{s} JOIN recordings r ON r.speaker_id = s.id");
-    sql.push_str(&count_recordings(engine, &recordings, &ORPHAN, undo));
-    sql.push_str(&count_recordings(engine, &recordings, &SPEAKER, sign));
+    // Moved between groups: the whole corpus's bands stay as they are.
+    sql.push_str(&count_recordings(engine, &recordings, &ORPHAN, undo, false));
+    sql.push_str(&count_recordings(
+        engine,
+        &recordings,
+        &SPEAKER,
+        sign,
+        false,
+    ));
     let firsts = format!("{s} JOIN speaker_firsts f ON f.speaker_id = s.id");
     sql.push_str(&count_firsts(engine, &firsts, sign));
     sql
@@ -303,59 +307,13 @@ fn firsts_side(side: Side, sign: &str) -> String {
     )
 }
 
-type SideSql = fn(Side, &str) -> String;
-
 /// The tables whose writes adjust the corpus aggregates, with what a side
 /// of their write does.
-const KEPT: [(&str, SideSql); 3] = [
-    ("recordings", recordings_side),
-    ("speakers", speakers_side),
-    ("speaker_firsts", firsts_side),
+pub(crate) const KEPT: [(&str, &str, SideSql); 3] = [
+    ("recordings", "aggregates", recordings_side),
+    ("speakers", "aggregates", speakers_side),
+    ("speaker_firsts", "aggregates", firsts_side),
 ];
-
-/// SQLite's triggers: an insert adds its row, a delete takes it away, an
-/// update does both.
-pub(crate) fn sqlite_triggers() -> String {
-    let mut sql = String::new();
-    for (table, side) in KEPT {
-        let (new, old) = (
-            side(Side::Sqlite("NEW"), ""),
-            side(Side::Sqlite("OLD"), "-"),
-        );
-        sql.push_str(&format!(
-            "CREATE TRIGGER {table}_aggregates_ins AFTER INSERT ON {table} BEGIN\n{new}END;
-CREATE TRIGGER {table}_aggregates_upd AFTER UPDATE ON {table} BEGIN\n{old}{new}END;
-CREATE TRIGGER {table}_aggregates_del AFTER DELETE ON {table} BEGIN\n{old}END;\n"
-        ));
-    }
-    sql
-}
-
-/// PostgreSQL's functions, one per table, for statement triggers (see
-/// `postgres::schema`): the rows a statement removed are taken away, the
-/// rows it wrote added. Returns (table, function name, its SQL).
-pub(crate) fn postgres_functions() -> Vec<(&'static str, String, String)> {
-    KEPT.iter()
-        .map(|(table, side)| {
-            let name = format!("voxdash_{table}_aggregates");
-            let sql = format!(
-                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    {}
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    {}
-    END IF;
-    RETURN NULL;
-END $$;\n",
-                side(Side::Postgres("old_rows"), "-"),
-                side(Side::Postgres("new_rows"), "")
-            );
-            (*table, name, sql)
-        })
-        .collect()
-}
 
 /// A group as the aggregates key it: known, category, gender, diagnosis.
 type GroupKey = (i64, String, String, String);
@@ -384,6 +342,7 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
         })
     };
     let orphan = group_of((0, String::new(), String::new(), String::new()));
+    let every = group_of((2, String::new(), String::new(), String::new()));
     let mut speakers: HashMap<i64, usize> = HashMap::new();
     let mut speaker_counts: HashMap<usize, i64> = HashMap::new();
     conn.each(
@@ -415,8 +374,10 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
                 cell.snr_sum += v;
                 cell.bands
                     [usize::from(v >= 10.0) + usize::from(v >= 20.0) + usize::from(v >= 30.0)] += 1;
-                *bins.entry((FINE, fine_band(v), g)).or_default() += 1;
-                *bins.entry((COARSE, coarse_band(v), g)).or_default() += 1;
+                for g in [g, every] {
+                    *bins.entry((FINE, fine_band(v), g)).or_default() += 1;
+                    *bins.entry((COARSE, coarse_band(v), g)).or_default() += 1;
+                }
             }
             let first = firsts.entry(speaker).or_insert(at);
             *first = (*first).min(at);
@@ -512,10 +473,9 @@ mod tests {
         for v in [-0.005, -1.0, 9.995, 9.999999999999998, 20.07, 0.0, 199.99] {
             let (fine, coarse) = (fine_band(v), coarse_band(v));
             assert_eq!(coarse, fine.div_euclid(100), "{v}");
-            assert!(
-                (fine - 1) as f64 / 100.0 <= v && v < (fine + 2) as f64 / 100.0,
-                "{v}"
-            );
+            // The median reads the band with this margin.
+            let (from, until) = ((fine as f64 - 0.001) / 100.0, (fine as f64 + 1.001) / 100.0);
+            assert!(from <= v && v < until, "{v}");
         }
         assert_eq!(fine_band(20.07), (20.07f64 * 100.0).floor() as i64);
         assert_eq!(coarse_band(-0.005), -1);

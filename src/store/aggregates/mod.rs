@@ -12,6 +12,8 @@
 //!   speakers (category, gender, diagnosis) and local month, each
 //!   speaker's first recording, and SNR counts per value band for the
 //!   exact median.
+//! - [`uploads`]: what `locations` counts, per region, address and grid
+//!   cell.
 //!
 //! The corpus aggregates depend on the configured zone (a recording's
 //! month is a local month): `zone_offsets` holds the zone's UTC offsets,
@@ -21,6 +23,7 @@
 
 pub(crate) mod corpus;
 pub(crate) mod sessions;
+pub(crate) mod uploads;
 
 use chrono::{DateTime, Offset, TimeZone};
 use chrono_tz::Tz;
@@ -102,6 +105,104 @@ pub(crate) fn local_month_sql(engine: Engine, micros: &str) -> String {
     }
 }
 
+/// `floor(x)` as an integer, in SQL (SQLite has no `floor` of its own).
+pub(crate) fn floor_sql(engine: Engine, x: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("(CAST({x} AS INTEGER) - ({x} < CAST({x} AS INTEGER)))"),
+        Engine::Postgres => format!("CAST(floor({x}) AS BIGINT)"),
+    }
+}
+
+/// Where the rows of one side of a trigger come from, aliased `alias`:
+/// SQLite's `NEW`/`OLD` row, or PostgreSQL's `new_rows`/`old_rows`.
+#[derive(Clone, Copy)]
+pub(crate) enum Side {
+    Sqlite(&'static str),
+    Postgres(&'static str),
+}
+
+impl Side {
+    pub(crate) fn engine(self) -> Engine {
+        match self {
+            Side::Sqlite(_) => Engine::Sqlite,
+            Side::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    pub(crate) fn rows(self, columns: &[&str], alias: &str) -> String {
+        match self {
+            Side::Sqlite(row) => {
+                let picked: Vec<String> = columns
+                    .iter()
+                    .map(|c| format!("{row}.{c} AS {c}"))
+                    .collect();
+                format!("(SELECT {}) {alias}", picked.join(", "))
+            }
+            Side::Postgres(table) => format!("{table} {alias}"),
+        }
+    }
+}
+
+/// What one side of a write does to the aggregates: the statements for
+/// the rows of `side`, counted with `sign` (`""` adds, `"-"` takes away).
+pub(crate) type SideSql = fn(Side, &str) -> String;
+
+/// Every table whose writes adjust an aggregate: (table, name of its
+/// triggers, what a side of its write does).
+fn kept() -> impl Iterator<Item = (&'static str, &'static str, SideSql)> {
+    corpus::KEPT.into_iter().chain(uploads::KEPT)
+}
+
+/// The tables of the corpus and upload aggregates, for `engine`.
+pub(crate) fn tables_sql(engine: Engine) -> String {
+    corpus::tables_sql(engine) + uploads::TABLES_SQL
+}
+
+/// SQLite's triggers of the corpus and upload aggregates: an insert adds
+/// its row, a delete takes it away, an update does both.
+pub(crate) fn sqlite_triggers() -> String {
+    let mut sql = String::new();
+    for (table, name, side) in kept() {
+        let (new, old) = (
+            side(Side::Sqlite("NEW"), ""),
+            side(Side::Sqlite("OLD"), "-"),
+        );
+        sql.push_str(&format!(
+            "CREATE TRIGGER {table}_{name}_ins AFTER INSERT ON {table} BEGIN\n{new}END;
+CREATE TRIGGER {table}_{name}_upd AFTER UPDATE ON {table} BEGIN\n{old}{new}END;
+CREATE TRIGGER {table}_{name}_del AFTER DELETE ON {table} BEGIN\n{old}END;\n"
+        ));
+    }
+    sql
+}
+
+/// PostgreSQL's functions of the corpus and upload aggregates, for
+/// statement triggers (see `postgres::schema`): the rows a statement
+/// removed are taken away, the rows it wrote added. Returns (table, name of
+/// the triggers, function name, its SQL).
+pub(crate) fn postgres_functions() -> Vec<(&'static str, &'static str, String, String)> {
+    kept()
+        .map(|(table, name, side)| {
+            let function = format!("voxdash_{table}_{name}");
+            let sql = format!(
+                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    {}
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    {}
+    END IF;
+    RETURN NULL;
+END $$;\n",
+                side(Side::Postgres("old_rows"), "-"),
+                side(Side::Postgres("new_rows"), "")
+            );
+            (table, name, function, sql)
+        })
+        .collect()
+}
+
 /// The zone the aggregates were built for, if they were.
 pub fn built_for(conn: &Conn) -> Result<Option<String>> {
     conn.row("SELECT name FROM aggregate_zone", &[], |r| r.get(0))
@@ -155,7 +256,8 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
 }
 
 /// Rebuilds the aggregates of the tables a bulk load wrote without their
-/// triggers (inside its transaction): the sessions', the corpus', or none.
+/// triggers (inside its transaction): the sessions', the corpus', the
+/// uploads', or none.
 pub fn rebuild_after_load(conn: &Conn, tables: &[&str]) -> Result<()> {
     if tables.contains(&"study_sessions") {
         sessions::rebuild(conn)?;
@@ -165,6 +267,12 @@ pub fn rebuild_after_load(conn: &Conn, tables: &[&str]) -> Result<()> {
         .any(|t| matches!(*t, "speakers" | "recordings"))
     {
         corpus::rebuild(conn, &stored_offsets(conn)?)?;
+    }
+    if tables
+        .iter()
+        .any(|t| matches!(*t, "uploads" | "recordings"))
+    {
+        uploads::rebuild(conn)?;
     }
     Ok(())
 }
@@ -185,7 +293,8 @@ fn stored_offsets(conn: &Conn) -> Result<ZoneOffsets> {
 
 fn rebuild_with(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     sessions::rebuild(conn)?;
-    corpus::rebuild(conn, offsets)
+    corpus::rebuild(conn, offsets)?;
+    uploads::rebuild(conn)
 }
 
 /// Inserts `rows` into `table (columns)`, many rows per statement: a

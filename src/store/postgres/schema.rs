@@ -37,6 +37,9 @@ pub const TABLES: &[&str] = &[
     "speaker_firsts",
     "recording_cells",
     "snr_bins",
+    "upload_regions",
+    "upload_addresses",
+    "upload_cells",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -471,18 +474,14 @@ pub fn migration_sql(index: usize) -> String {
     }
     let aggregates = crate::store::aggregates::sessions::TABLES_SQL;
     let mut corpus = String::new();
-    for (table, function, sql) in crate::store::aggregates::corpus::postgres_functions() {
+    for (table, name, function, sql) in crate::store::aggregates::postgres_functions() {
         corpus.push_str(&sql);
-        corpus.push_str(&statement_triggers(
-            table,
-            "aggregates",
-            &format!("{function}()"),
-        ));
+        corpus.push_str(&statement_triggers(table, name, &format!("{function}()")));
     }
     MIGRATIONS[index]
         .replace(
             "@CORPUS_AGGREGATE_TABLES@",
-            crate::store::aggregates::corpus::TABLES_SQL,
+            &crate::store::aggregates::tables_sql(crate::store::Engine::Postgres),
         )
         .replace("@CORPUS_AGGREGATES@", &corpus)
         .replace("@AGGREGATE_TABLES@", aggregates)
