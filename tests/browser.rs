@@ -244,7 +244,7 @@ const BADGE: &str =
 
 #[test]
 #[ignore = "needs chromium and chromium-driver; make e2e runs it"]
-fn a_badge_turns_stale_then_fresh_after_a_write_without_a_reload() {
+fn a_badge_is_fresh_with_the_new_total_within_two_seconds_of_a_write() {
     let r = start(true);
     let (staff, csrf) = sign_in(&r, "boss", "staff-password");
     let browser = Browser::start();
@@ -270,10 +270,11 @@ fn a_badge_turns_stale_then_fresh_after_a_write_without_a_reload() {
         r#"{"speaker_id": 1, "file_name": "live.wav", "duration_s": 7200}"#,
     );
     assert_eq!(written.status, 201, "{}", written.body);
-    browser.until(BADGE, "fresh", Duration::from_secs(10));
+    // The dashboard is kept by the writes: recomputed at once, pushed to
+    // the page, swapped in. (It may be stale too briefly to be seen.)
+    browser.until(BADGE, "fresh", Duration::from_secs(2));
     assert_eq!(browser.script("return window.notReloaded === true"), true);
     let seen = browser.script("return window.seen.join(' ')");
-    assert!(seen.as_str().unwrap().contains("stale"), "{seen}");
     assert!(seen.as_str().unwrap().ends_with("fresh"), "{seen}");
     // The numbers were swapped in: two more hours than before.
     let hours =

@@ -21,7 +21,9 @@
 
 use std::collections::HashMap;
 
-use super::{floor_sql, insert_rows, local_month_sql, Side, SideSql, ZoneOffsets};
+use super::{
+    floor_sql, insert_rows, local_month_sql, without_triggers_on, Side, SideSql, ZoneOffsets,
+};
 use crate::store::{Conn, Engine, Result, Value};
 
 /// The tables of `engine`. A zero row is deleted as soon as it is zero;
@@ -406,16 +408,16 @@ fn write_rebuilt(
     bins: &HashMap<(i64, i64, usize), i64>,
     firsts: &HashMap<i64, i64>,
 ) -> Result<()> {
-    let suspended = crate::store::import::suspend_indexes_and_triggers(conn, &["speaker_firsts"])?;
-    conn.batch("DELETE FROM speaker_firsts;")?;
-    insert_rows(
-        conn,
-        "speaker_firsts (speaker_id, first_at)",
-        firsts
-            .iter()
-            .map(|(s, at)| vec![Value::from(*s), Value::from(*at)]),
-    )?;
-    suspended.restore(conn)?;
+    without_triggers_on(conn, "speaker_firsts", || {
+        conn.batch("DELETE FROM speaker_firsts;")?;
+        insert_rows(
+            conn,
+            "speaker_firsts (speaker_id, first_at)",
+            firsts
+                .iter()
+                .map(|(s, at)| vec![Value::from(*s), Value::from(*at)]),
+        )
+    })?;
     conn.batch("DELETE FROM speaker_groups; DELETE FROM recording_cells; DELETE FROM snr_bins;")?;
     let group = |g: usize| {
         let (known, category, gender, diagnosis) = &groups[g];

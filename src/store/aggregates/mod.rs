@@ -161,19 +161,43 @@ pub(crate) fn tables_sql(engine: Engine) -> String {
 /// SQLite's triggers of the corpus and upload aggregates: an insert adds
 /// its row, a delete takes it away, an update does both.
 pub(crate) fn sqlite_triggers() -> String {
-    let mut sql = String::new();
-    for (table, name, side) in kept() {
-        let (new, old) = (
-            side(Side::Sqlite("NEW"), ""),
-            side(Side::Sqlite("OLD"), "-"),
-        );
-        sql.push_str(&format!(
-            "CREATE TRIGGER {table}_{name}_ins AFTER INSERT ON {table} BEGIN\n{new}END;
+    kept()
+        .map(|(table, name, side)| sqlite_triggers_of(table, name, side))
+        .collect()
+}
+
+fn sqlite_triggers_of(table: &str, name: &str, side: SideSql) -> String {
+    let (new, old) = (
+        side(Side::Sqlite("NEW"), ""),
+        side(Side::Sqlite("OLD"), "-"),
+    );
+    format!(
+        "CREATE TRIGGER {table}_{name}_ins AFTER INSERT ON {table} BEGIN\n{new}END;
 CREATE TRIGGER {table}_{name}_upd AFTER UPDATE ON {table} BEGIN\n{old}{new}END;
 CREATE TRIGGER {table}_{name}_del AFTER DELETE ON {table} BEGIN\n{old}END;\n"
-        ));
+    )
+}
+
+/// Runs `write` with SQLite's aggregate triggers on `table` set aside
+/// (dropped and created again, inside the caller's transaction): for a
+/// rebuild, which writes the aggregates itself. PostgreSQL's stay: there
+/// they run once per statement.
+pub(crate) fn without_triggers_on(
+    conn: &Conn,
+    table: &str,
+    write: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let Some((table, name, side)) = kept().find(|(t, ..)| *t == table) else {
+        return write();
+    };
+    if conn.engine() == Engine::Postgres {
+        return write();
     }
-    sql
+    for kind in ["ins", "upd", "del"] {
+        conn.batch(&format!("DROP TRIGGER IF EXISTS {table}_{name}_{kind}"))?;
+    }
+    write()?;
+    conn.batch(&sqlite_triggers_of(table, name, side))
 }
 
 /// PostgreSQL's functions of the corpus and upload aggregates, for
