@@ -378,8 +378,9 @@ pub fn platform(view: &DataView, local: &LocalTime, now: i64) -> Result<Learning
     let (today_lo, today_hi) = local.day_range(today);
     let week_lo = local.start_of_day(today - Duration::days(6));
     let (total_users, n, duration_sum) = view.session_totals()?;
-    let (active_users_7d, sessions_week, sessions_today) =
-        view.sessions_between(week_lo, today_lo, today_hi)?;
+    let active_users_7d = view.learners_active(week_lo, today_hi)?;
+    let sessions_week = sessions_between(view, week_lo, today_hi)?;
+    let sessions_today = sessions_between(view, today_lo, today_hi)?;
     let tallies = |kind| -> Result<Option<String>> {
         let counts = view.session_tallies(kind)?;
         Ok(most_frequent(counts.iter().map(|(name, n)| (name, n))))
@@ -393,6 +394,21 @@ pub fn platform(view: &DataView, local: &LocalTime, now: i64) -> Result<Learning
         most_popular_environment: tallies("environment")?,
         most_popular_device: tallies("device")?,
     })
+}
+
+/// Sessions starting in `from..until` (µs) from the aggregates: the whole
+/// quarter hours from their counts, the parts at either edge (a zone whose
+/// day does not start on a quarter hour) through the index on start.
+fn sessions_between(view: &DataView, from: i64, until: i64) -> Result<u64> {
+    use crate::store::aggregates::sessions::QUARTER;
+    let first = from.div_euclid(QUARTER) + i64::from(from.rem_euclid(QUARTER) != 0);
+    let last = until.div_euclid(QUARTER);
+    if first >= last {
+        return Ok(view.sessions_starting(from, until)?);
+    }
+    Ok(view.sessions_starting(from, first * QUARTER)?
+        + view.sessions_in_quarters(first, last)?
+        + view.sessions_starting(last * QUARTER, until)?)
 }
 
 /// Platform-wide figures in one pass over every session: the reference the

@@ -432,24 +432,43 @@ impl<'c> DataView<'c> {
         }
     }
 
-    /// Sessions starting in `from..until` (µs): distinct learners, sessions,
-    /// and sessions starting at `since` or later. An index walk over those
-    /// sessions only (`study_sessions_start`: start, learner).
-    pub fn sessions_between(&self, from: i64, since: i64, until: i64) -> Result<(u64, u64, u64)> {
-        let row = self.conn.query_opt(
-            "SELECT COUNT(DISTINCT user_id), COUNT(*),
-                    COALESCE(SUM(CASE WHEN start_time >= ?2 THEN 1 ELSE 0 END), 0)
-             FROM study_sessions WHERE start_time >= ?1 AND start_time < ?3",
-            args![from, since, until],
-        )?;
-        match row {
-            Some(r) => Ok((
-                r.get::<i64>(0)? as u64,
-                r.get::<i64>(1)? as u64,
-                r.get::<i64>(2)? as u64,
-            )),
-            None => Ok((0, 0, 0)),
+    /// Sessions starting in `from..until` (µs), counted through the index
+    /// on start: for a part of a quarter hour at the edge of a window.
+    pub fn sessions_starting(&self, from: i64, until: i64) -> Result<u64> {
+        if from >= until {
+            return Ok(0);
         }
+        let n: i64 = self.conn.query_value(
+            "SELECT COUNT(*) FROM study_sessions WHERE start_time >= ?1 AND start_time < ?2",
+            args![from, until],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// From the aggregates: sessions starting in the quarter hours
+    /// `from..until` (numbered from 1970).
+    pub fn sessions_in_quarters(&self, from: i64, until: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_value(
+            "SELECT CAST(COALESCE(SUM(sessions), 0) AS BIGINT) FROM session_quarters
+             WHERE quarter >= ?1 AND quarter < ?2",
+            args![from, until],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// From the aggregates: learners with a session starting in
+    /// `from..until` (µs). Those whose last session is in it, and of those
+    /// whose last session is later, the ones with a session in it (found
+    /// through the index on learner and start; few: sessions in the future).
+    pub fn learners_active(&self, from: i64, until: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_value(
+            "SELECT (SELECT COUNT(*) FROM session_last WHERE last_start >= ?1 AND last_start < ?2)
+                  + (SELECT COUNT(*) FROM session_last u WHERE u.last_start >= ?2
+                     AND EXISTS (SELECT 1 FROM study_sessions s WHERE s.user_id = u.user_id
+                                 AND s.start_time >= ?1 AND s.start_time < ?2))",
+            args![from, until],
+        )?;
+        Ok(n as u64)
     }
 
     /// From the aggregates: sessions per non-empty value of `kind`

@@ -7,7 +7,8 @@
 //!
 //! - [`sessions`]: what the platform-wide `learning` statistic counts
 //!   (sessions and minutes per learner, sessions per environment and
-//!   device); nothing there depends on the time zone.
+//!   device, per quarter hour, each learner's last session); nothing there
+//!   depends on the time zone.
 //! - [`corpus`]: what `dashboard` and its drill-downs count, per group of
 //!   speakers (category, gender, diagnosis) and local month, each
 //!   speaker's first recording, and SNR counts per value band for the
@@ -150,15 +151,19 @@ pub(crate) type SideSql = fn(Side, &str) -> String;
 /// Every table whose writes adjust an aggregate: (table, name of its
 /// triggers, what a side of its write does).
 fn kept() -> impl Iterator<Item = (&'static str, &'static str, SideSql)> {
-    corpus::KEPT.into_iter().chain(uploads::KEPT)
+    corpus::KEPT
+        .into_iter()
+        .chain(uploads::KEPT)
+        .chain(sessions::KEPT)
 }
 
-/// The tables of the corpus and upload aggregates, for `engine`.
+/// The tables of the aggregates of migration 8 (the corpus, the uploads,
+/// the learning statistic's last days), for `engine`.
 pub(crate) fn tables_sql(engine: Engine) -> String {
-    corpus::tables_sql(engine) + uploads::TABLES_SQL
+    corpus::tables_sql(engine) + uploads::TABLES_SQL + sessions::WINDOW_TABLES_SQL
 }
 
-/// SQLite's triggers of the corpus and upload aggregates: an insert adds
+/// SQLite's triggers of the aggregates of migration 8: an insert adds
 /// its row, a delete takes it away, an update does both.
 pub(crate) fn sqlite_triggers() -> String {
     kept()
@@ -200,7 +205,7 @@ pub(crate) fn without_triggers_on(
     conn.batch(&sqlite_triggers_of(table, name, side))
 }
 
-/// PostgreSQL's functions of the corpus and upload aggregates, for
+/// PostgreSQL's functions of the aggregates of migration 8, for
 /// statement triggers (see `postgres::schema`): the rows a statement
 /// removed are taken away, the rows it wrote added. Returns (table, name of
 /// the triggers, function name, its SQL).

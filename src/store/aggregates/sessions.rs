@@ -1,12 +1,64 @@
 //! The aggregates of the platform-wide `learning` statistic: study
-//! sessions and their minutes per learner (`session_users`), and sessions
-//! per environment and device value (`session_tallies`). Neither depends on
-//! the time zone; the statistic's last seven local days are an index walk
-//! over the sessions of those days (`study_sessions_start`: start, learner).
+//! sessions and their minutes per learner (`session_users`), sessions per
+//! environment and device value (`session_tallies`), and for its last
+//! seven local days: sessions per quarter of an hour (`session_quarters`;
+//! a local day starts on a quarter hour in every zone of our time) and
+//! each learner's last session (`session_last`). None depends on the time
+//! zone: the statistic turns the local days into instants when it reads.
 
 use std::collections::HashMap;
 
-use crate::store::{args, Conn, Result};
+use super::{insert_rows, Side, SideSql};
+use crate::store::{args, Conn, Result, Value};
+
+/// µs in a quarter of an hour.
+pub const QUARTER: i64 = 900_000_000;
+
+/// The tables of the last days' aggregates (both engines).
+pub(crate) const WINDOW_TABLES_SQL: &str = "
+CREATE TABLE session_quarters (
+    quarter BIGINT PRIMARY KEY,
+    sessions BIGINT NOT NULL
+);
+CREATE TABLE session_last (
+    user_id BIGINT PRIMARY KEY,
+    last_start BIGINT NOT NULL
+);
+CREATE INDEX session_last_start ON session_last(last_start);
+";
+
+/// The quarter of an hour of the instant `micros` (an SQL expression),
+/// rounded down, in the same integer arithmetic in both engines.
+fn quarter_sql(micros: &str) -> String {
+    format!("(({micros} - ((({micros}) % {QUARTER}) + {QUARTER}) % {QUARTER}) / {QUARTER})")
+}
+
+const SESSION: &[&str] = &["user_id", "start_time"];
+
+/// What a side of a write to `study_sessions` does to the last days'
+/// aggregates: its sessions counted per quarter hour, its learners' last
+/// session set again from their sessions (through the index on learner
+/// and start).
+fn window_side(side: Side, sign: &str) -> String {
+    let s = side.rows(SESSION, "s");
+    let quarter = quarter_sql("s.start_time");
+    format!(
+        "INSERT INTO session_quarters (quarter, sessions)
+        SELECT {quarter}, {sign}COUNT(*) FROM {s} WHERE true GROUP BY 1
+        ON CONFLICT (quarter) DO UPDATE SET sessions = session_quarters.sessions + excluded.sessions;
+    DELETE FROM session_quarters WHERE sessions = 0;
+    DELETE FROM session_last WHERE user_id IN (SELECT s.user_id FROM {s})
+        AND NOT EXISTS (SELECT 1 FROM study_sessions x WHERE x.user_id = session_last.user_id);
+    INSERT INTO session_last (user_id, last_start)
+        SELECT x.user_id, MAX(x.start_time) FROM study_sessions x
+        WHERE x.user_id IN (SELECT s.user_id FROM {s}) GROUP BY x.user_id
+        ON CONFLICT (user_id) DO UPDATE SET last_start = excluded.last_start
+        WHERE session_last.last_start <> excluded.last_start;\n"
+    )
+}
+
+/// The table whose writes adjust the last days' aggregates.
+pub(crate) const KEPT: [(&str, &str, SideSql); 1] = [("study_sessions", "window", window_side)];
 
 /// Rebuilds the session aggregates from the rows, inside the caller's
 /// write transaction. One pass over the sessions in table order,
@@ -14,14 +66,21 @@ use crate::store::{args, Conn, Result};
 /// row, ten times slower.
 pub fn rebuild(conn: &Conn) -> Result<()> {
     let mut users: HashMap<i64, (i64, i128)> = HashMap::new();
+    let mut last: HashMap<i64, i64> = HashMap::new();
+    let mut quarters: HashMap<i64, i64> = HashMap::new();
     // Per kind, sessions per value; looked up by the borrowed text, so a
     // pass over millions of rows allocates only new values.
     let mut tallies: [(&str, HashMap<String, i64>); 2] =
         [("environment", HashMap::new()), ("device", HashMap::new())];
     conn.each(
-        "SELECT user_id, duration_minutes, learning_environment, device_type FROM study_sessions",
+        "SELECT user_id, duration_minutes, learning_environment, device_type, start_time
+         FROM study_sessions",
         &[],
         |r| {
+            let start: i64 = r.get(4)?;
+            *quarters.entry(start.div_euclid(QUARTER)).or_default() += 1;
+            let latest = last.entry(r.get(0)?).or_insert(start);
+            *latest = (*latest).max(start);
             let user = users.entry(r.get(0)?).or_default();
             user.0 += 1;
             // i128: legacy rows may hold durations whose sum passes i64.
@@ -39,7 +98,23 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
             Ok(())
         },
     )?;
-    conn.batch("DELETE FROM session_users; DELETE FROM session_tallies;")?;
+    conn.batch(
+        "DELETE FROM session_users; DELETE FROM session_tallies;
+         DELETE FROM session_quarters; DELETE FROM session_last;",
+    )?;
+    insert_rows(
+        conn,
+        "session_quarters (quarter, sessions)",
+        quarters
+            .into_iter()
+            .map(|(q, n)| vec![Value::from(q), Value::from(n)]),
+    )?;
+    insert_rows(
+        conn,
+        "session_last (user_id, last_start)",
+        last.into_iter()
+            .map(|(u, at)| vec![Value::from(u), Value::from(at)]),
+    )?;
     for (user, (sessions, minutes)) in users {
         // Written as text: a sum past i64 stays exact as a NUMERIC.
         conn.execute(

@@ -40,6 +40,8 @@ pub const TABLES: &[&str] = &[
     "upload_regions",
     "upload_addresses",
     "upload_cells",
+    "session_quarters",
+    "session_last",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
