@@ -770,10 +770,10 @@ fn load_all(
     suspended.restore(conn)?;
     if counts_writes {
         loader.writes.apply(conn)?;
-        // Loaded without their triggers: the aggregates are built once,
-        // from every row, before the commit.
-        crate::store::aggregates::rebuild_after_load(conn, &tables)?;
     }
+    // Loaded without their triggers (SQLite), the aggregates are built
+    // once, from every row, before the commit.
+    crate::store::aggregates::after_load(conn, &tables, counts_writes)?;
     Ok(())
 }
 

@@ -37,6 +37,7 @@ pub mod demo;
 pub mod i18n;
 pub mod import;
 pub mod jobs;
+pub mod regions;
 pub mod rules;
 pub mod stats;
 pub mod store;

@@ -124,7 +124,12 @@ fn random_upload_write(store: &Store, rng: &mut StdRng) -> String {
         ],
     )
     .unwrap();
-    "an upload written".into()
+    if rng.gen_bool(0.5) {
+        // As voxdash's own write does: its address resolved at once.
+        voxdash::store::aggregates::resolve_addresses(&conn).unwrap();
+        return "an upload written, its address resolved".into();
+    }
+    "an upload written by another program".into()
 }
 
 /// One random write of recordings, speakers or uploads: rows and
@@ -367,6 +372,13 @@ fn import_corpus(store: &Store, rng: &mut StdRng) {
             },
         ));
     }
+    // Another table of networks: every address is resolved again.
+    let networks = ["10.0.0.0/8,Korea", "10.1.0.0/16,Busan", "2001:db8::/32,V6"];
+    let mut ip_regions = String::from("cidr,region,latitude,longitude\n");
+    for line in networks.iter().filter(|_| rng.gen_bool(0.6)) {
+        ip_regions.push_str(&format!("{line},,\n"));
+    }
+    std::fs::write(folder.path().join("ip_regions.csv"), ip_regions).unwrap();
     std::fs::write(folder.path().join("speakers.csv"), speakers).unwrap();
     std::fs::write(folder.path().join("recordings.csv"), recordings).unwrap();
     let report = voxdash::import::import_dir(store, folder.path(), &Default::default()).unwrap();

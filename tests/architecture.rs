@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The library's top-level modules, bottom layer first.
 const LAYERS: &[&[&str]] = &[
-    &["clock", "rules", "i18n", "accounts", "demo"],
+    &["clock", "rules", "i18n", "accounts", "demo", "regions"],
     &["config"],
     &["store"],
     &["stats", "import"],

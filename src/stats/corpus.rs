@@ -10,7 +10,7 @@ use super::StatsError;
 use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
 use crate::store::aggregates::corpus::{fine_band, COARSE, FINE};
-use crate::store::view::{RecordingCell, Speakers};
+use crate::store::view::{GroupSpeakers, RecordingCell, Speakers};
 use crate::store::DataView;
 
 /// The voice corpus (`GET /api/v1/stats/dashboard`).
@@ -352,7 +352,8 @@ pub fn dashboard_of(view: &DataView, local: &LocalTime, selection: Selection) ->
     }
     let which = selection.speakers();
     let mut c = Corpus::default();
-    for g in view.speaker_groups(which)? {
+    let groups = view.speaker_groups(which)?;
+    for g in groups.iter().cloned() {
         c.total_speakers += g.speakers;
         for (set, name) in [
             (&mut c.categories, g.category),
@@ -364,7 +365,11 @@ pub fn dashboard_of(view: &DataView, local: &LocalTime, selection: Selection) ->
         }
     }
     view.recording_cells(which, |cell| c.add_cell(&cell))?;
-    let median_db = median_from_bands(view, which, c.snr_n)?;
+    let bands_of = match selection {
+        Selection::All => None,
+        _ => Some(groups.as_slice()),
+    };
+    let median_db = median_from_bands(view, which, bands_of, c.snr_n)?;
     Ok(c.finish(median_db))
 }
 
@@ -474,14 +479,20 @@ impl Corpus {
 /// The exact median SNR from the aggregates: the middle value (or the two
 /// middle values) found by walking the 1 dB bands, then the 0.01 dB bands
 /// of one of them, then reading that narrow band's few values.
-fn median_from_bands(view: &DataView, which: Speakers, measured: u64) -> Result<Option<f64>> {
+fn median_from_bands(
+    view: &DataView,
+    which: Speakers,
+    groups: Option<&[GroupSpeakers]>,
+    measured: u64,
+) -> Result<Option<f64>> {
     if measured == 0 {
         return Ok(None);
     }
     let mut bands = BandWalk {
         view,
         which,
-        wide: view.snr_bands(which, COARSE, i64::MIN, i64::MAX)?,
+        groups,
+        wide: view.snr_bands(groups, COARSE, i64::MIN, i64::MAX)?,
         narrow: HashMap::new(),
         values: HashMap::new(),
     };
@@ -497,6 +508,8 @@ fn median_from_bands(view: &DataView, which: Speakers, measured: u64) -> Result<
 struct BandWalk<'v, 'c> {
     view: &'v DataView<'c>,
     which: Speakers<'v>,
+    /// The selection's groups (`None`: the whole corpus).
+    groups: Option<&'v [GroupSpeakers]>,
     wide: Vec<(i64, u64)>,
     narrow: HashMap<i64, Vec<(i64, u64)>>,
     values: HashMap<i64, Vec<f64>>,
@@ -509,7 +522,7 @@ impl BandWalk<'_, '_> {
         if !self.narrow.contains_key(&wide) {
             let narrow = self
                 .view
-                .snr_bands(self.which, FINE, wide * 100, wide * 100 + 100)?;
+                .snr_bands(self.groups, FINE, wide * 100, wide * 100 + 100)?;
             self.narrow.insert(wide, narrow);
         }
         let (band, rank) = locate(&self.narrow[&wide], rank)?;

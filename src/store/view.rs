@@ -313,34 +313,40 @@ impl<'c> DataView<'c> {
         })
     }
 
-    /// From the aggregates: measured SNRs of a selection (`All` or a group)
-    /// per band of `grain` (hundredths of a dB) in `from..until`, by band.
+    /// From the aggregates: measured SNRs per band of `grain` (hundredths
+    /// of a dB) in `from..until`, by band: of the whole corpus (`groups`
+    /// `None`), or of these groups of speakers, each read through the key
+    /// (group, band), so a drill-down reads its own groups' bands only.
     pub fn snr_bands(
         &self,
-        which: Speakers,
+        groups: Option<&[GroupSpeakers]>,
         grain: i64,
         from: i64,
         until: i64,
     ) -> Result<Vec<(i64, u64)>> {
-        let filter = match which {
-            Speakers::Group(_) => format!("AND s.known = 1 AND {GROUP_WHERE}"),
-            _ => "AND s.known = 2".to_string(),
+        let sql = "SELECT bin, recordings FROM snr_bins
+                   WHERE grain = ?1 AND known = ?2 AND category = ?3 AND gender = ?4
+                   AND diagnosis = ?5 AND bin >= ?6 AND bin < ?7 ORDER BY bin";
+        let mut counts: std::collections::BTreeMap<i64, u64> = Default::default();
+        let mut read = |known: i64, category: &str, gender: &str, diagnosis: &str| {
+            self.conn.each(
+                sql,
+                args![grain, known, category, gender, diagnosis, from, until],
+                |r| {
+                    *counts.entry(r.get(0)?).or_default() += r.get::<i64>(1)? as u64;
+                    Ok(())
+                },
+            )
         };
-        let mut args = which.args();
-        let at = args.len();
-        args.extend([Value::from(grain), Value::from(from), Value::from(until)]);
-        self.conn.rows(
-            &format!(
-                "SELECT bin, CAST(SUM(recordings) AS BIGINT) FROM snr_bins s
-                 WHERE grain = ?{} AND bin >= ?{} AND bin < ?{} {filter}
-                 GROUP BY bin ORDER BY bin",
-                at + 1,
-                at + 2,
-                at + 3
-            ),
-            &args,
-            |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64)),
-        )
+        match groups {
+            None => read(2, "", "", "")?,
+            Some(groups) => {
+                for g in groups {
+                    read(1, &g.category, &g.gender, &g.diagnosis)?;
+                }
+            }
+        }
+        Ok(counts.into_iter().collect())
     }
 
     /// Measured SNRs of a selection (`All` or a group) with
@@ -505,13 +511,32 @@ impl<'c> DataView<'c> {
         )
     }
 
-    /// From the aggregates: uploads per address as stored (`""` for none).
-    pub fn upload_addresses(&self, mut each: impl FnMut(&str, u64)) -> Result<()> {
-        self.conn
-            .each("SELECT address, uploads FROM upload_addresses", &[], |r| {
-                each(r.text(0)?.unwrap_or_default(), r.get::<i64>(1)? as u64);
-                Ok(())
-            })
+    /// From the aggregates: (region, uploads, distinct addresses) per
+    /// region of the addresses voxdash resolved (`unknown` for none).
+    pub fn ip_region_totals(&self) -> Result<Vec<(String, u64, u64)>> {
+        self.conn.rows(
+            "SELECT region, uploads, addresses FROM ip_region_totals",
+            &[],
+            |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64, r.get::<i64>(2)? as u64)),
+        )
+    }
+
+    /// From the aggregates: addresses not resolved yet, with their uploads.
+    pub fn unresolved_addresses(&self) -> Result<Vec<(String, u64)>> {
+        self.conn.rows(
+            "SELECT address, uploads FROM unresolved_addresses",
+            &[],
+            |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64)),
+        )
+    }
+
+    /// From the aggregates: whether a resolved address of `region` is
+    /// spelled `canonical`.
+    pub fn ip_region_has(&self, region: &str, canonical: &str) -> Result<bool> {
+        self.conn.query_value(
+            "SELECT EXISTS(SELECT 1 FROM ip_region_addresses WHERE region = ?1 AND canonical = ?2)",
+            args![region, canonical],
+        )
     }
 
     /// From the aggregates: uploads per cell of the 0.1° grid, as (tenths

@@ -170,6 +170,10 @@ pub fn insert_recording(
          RETURNING id",
         args![r.speaker_id, upload_id, &r.file_name, r.recorded_at, r.duration_s, r.sample_rate, r.snr_db],
     )?;
+    if upload.is_some() {
+        // A new address counts in its region at once.
+        super::aggregates::uploads::resolve_pending(conn)?;
+    }
     Ok((id, upload_id))
 }
 

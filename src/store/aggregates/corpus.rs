@@ -26,8 +26,10 @@ use super::{
 };
 use crate::store::{Conn, Engine, Result, Value};
 
-/// The tables of `engine`. A zero row is deleted as soon as it is zero;
-/// the partial indexes find it without a scan. In SQLite the tables read
+/// The tables of `engine`, and the SNR index made covering for a group's
+/// values in one narrow band (value, speaker: no table lookup per value).
+/// A zero row is deleted as soon as it is zero; the partial indexes find
+/// it without a scan. In SQLite the tables read
 /// by range are clustered on their key (`WITHOUT ROWID`): a band walk then
 /// reads the rows in place instead of one table lookup each.
 pub(super) fn tables_sql(engine: Engine) -> String {
@@ -39,6 +41,8 @@ pub(super) fn tables_sql(engine: Engine) -> String {
 }
 
 const TABLES_SQL: &str = "
+DROP INDEX recordings_snr;
+CREATE INDEX recordings_snr ON recordings(snr_db, speaker_id);
 CREATE TABLE zone_offsets (
     since BIGINT PRIMARY KEY,
     offset_us BIGINT NOT NULL
@@ -84,7 +88,7 @@ CREATE TABLE snr_bins (
     gender TEXT NOT NULL,
     diagnosis TEXT NOT NULL,
     recordings BIGINT NOT NULL,
-    PRIMARY KEY (grain, bin, known, category, gender, diagnosis)
+    PRIMARY KEY (grain, known, category, gender, diagnosis, bin)
 )@CLUSTERED@;
 CREATE INDEX snr_bins_empty ON snr_bins(grain) WHERE recordings = 0;
 ";

@@ -183,10 +183,10 @@ CREATE TRIGGER {table}_{name}_del AFTER DELETE ON {table} BEGIN\n{old}END;\n"
     )
 }
 
-/// Runs `write` with SQLite's aggregate triggers on `table` set aside
-/// (dropped and created again, inside the caller's transaction): for a
-/// rebuild, which writes the aggregates itself. PostgreSQL's stay: there
-/// they run once per statement.
+/// Runs `write` with the aggregate triggers on `table` set aside, inside
+/// the caller's transaction (SQLite's dropped and created again,
+/// PostgreSQL's disabled and enabled): for a rebuild, which writes the
+/// aggregates itself.
 pub(crate) fn without_triggers_on(
     conn: &Conn,
     table: &str,
@@ -196,7 +196,10 @@ pub(crate) fn without_triggers_on(
         return write();
     };
     if conn.engine() == Engine::Postgres {
-        return write();
+        // Only this transaction sees them off (it holds the table's lock).
+        conn.batch(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))?;
+        write()?;
+        return conn.batch(&format!("ALTER TABLE {table} ENABLE TRIGGER USER"));
     }
     for kind in ["ins", "upd", "del"] {
         conn.batch(&format!("DROP TRIGGER IF EXISTS {table}_{name}_{kind}"))?;
@@ -284,10 +287,31 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
     rebuild_with(conn, &stored_offsets(conn)?)
 }
 
+/// Resolves the addresses of uploads that no voxdash write resolved yet
+/// (written by another program), inside the caller's write transaction,
+/// so that they count in their region without being resolved at each
+/// computation.
+pub fn resolve_addresses(conn: &Conn) -> Result<()> {
+    uploads::resolve_pending(conn)
+}
+
+/// Brings the aggregates up to date after a bulk load of `tables`, inside
+/// its transaction: with `triggers_were_off` (SQLite's import sets them
+/// aside), rebuilds those the load wrote; a new `ip_regions` resolves
+/// every address again; addresses still waiting are resolved.
+pub fn after_load(conn: &Conn, tables: &[&str], triggers_were_off: bool) -> Result<()> {
+    if triggers_were_off {
+        rebuild_after_load(conn, tables)?;
+    } else if tables.contains(&"ip_regions") {
+        uploads::rebuild(conn)?;
+    }
+    uploads::resolve_pending(conn)
+}
+
 /// Rebuilds the aggregates of the tables a bulk load wrote without their
 /// triggers (inside its transaction): the sessions', the corpus', the
 /// uploads', or none.
-pub fn rebuild_after_load(conn: &Conn, tables: &[&str]) -> Result<()> {
+fn rebuild_after_load(conn: &Conn, tables: &[&str]) -> Result<()> {
     if tables.contains(&"study_sessions") {
         sessions::rebuild(conn)?;
     }
@@ -299,7 +323,7 @@ pub fn rebuild_after_load(conn: &Conn, tables: &[&str]) -> Result<()> {
     }
     if tables
         .iter()
-        .any(|t| matches!(*t, "uploads" | "recordings"))
+        .any(|t| matches!(*t, "uploads" | "recordings" | "ip_regions"))
     {
         uploads::rebuild(conn)?;
     }

@@ -3,9 +3,15 @@
 //! - `upload_regions`: uploads per `region` as stored (NULL read as
 //!   empty), with the recordings of those uploads;
 //! - `upload_addresses`: uploads per address as stored (NULL read as
-//!   empty). Which region an address falls in is a longest-prefix match
-//!   over `ip_regions`, which SQL cannot do: the statistic resolves each
-//!   distinct address, a few per upload source rather than per upload;
+//!   empty);
+//! - `address_regions`: which region each address falls in, and its one
+//!   spelling (`crate::regions`). A longest-prefix match over `ip_regions`
+//!   is not SQL both engines run, so voxdash writes these rows itself:
+//!   [`resolve_pending`] after an import or an upload, [`rebuild`] after a
+//!   new `ip_regions`. From them the triggers keep uploads and distinct
+//!   addresses per region (`ip_region_addresses`, `ip_region_totals`);
+//!   addresses nobody resolved yet (a write by another program) wait in
+//!   `unresolved_addresses`, which the statistic resolves as it reads;
 //! - `upload_cells`: uploads with coordinates per cell of the 0.1° grid,
 //!   as whole tenths of a degree (rounded half away from zero).
 //!
@@ -14,7 +20,8 @@
 
 use std::collections::HashMap;
 
-use super::{floor_sql, insert_rows, Side, SideSql};
+use super::{floor_sql, insert_rows, without_triggers_on, Side, SideSql};
+use crate::regions::{ip_region, IpRegions};
 use crate::store::{Conn, Engine, Result, Value};
 
 /// The tables (both engines).
@@ -25,6 +32,26 @@ CREATE TABLE upload_regions (
     recordings BIGINT NOT NULL
 );
 CREATE TABLE upload_addresses (
+    address TEXT PRIMARY KEY,
+    uploads BIGINT NOT NULL
+);
+CREATE TABLE address_regions (
+    address TEXT PRIMARY KEY,
+    region TEXT NOT NULL,
+    canonical TEXT NOT NULL
+);
+CREATE TABLE ip_region_addresses (
+    region TEXT NOT NULL,
+    canonical TEXT NOT NULL,
+    uploads BIGINT NOT NULL,
+    PRIMARY KEY (region, canonical)
+);
+CREATE TABLE ip_region_totals (
+    region TEXT PRIMARY KEY,
+    uploads BIGINT NOT NULL,
+    addresses BIGINT NOT NULL
+);
+CREATE TABLE unresolved_addresses (
     address TEXT PRIMARY KEY,
     uploads BIGINT NOT NULL
 );
@@ -92,7 +119,110 @@ fn uploads_side(side: Side, sign: &str) -> String {
         ON CONFLICT (lat, lon) DO UPDATE SET uploads = upload_cells.uploads + excluded.uploads;
     DELETE FROM upload_cells WHERE uploads = 0;\n"
     ));
+    sql.push_str(&format!(
+        "INSERT INTO ip_region_totals (region, uploads, addresses)
+        SELECT 'unknown', {sign}COUNT(*), 0 FROM {u} WHERE COALESCE(u.ip, '') = '' GROUP BY 1
+        ON CONFLICT (region) DO UPDATE SET uploads = ip_region_totals.uploads + excluded.uploads;
+    INSERT INTO unresolved_addresses (address, uploads)
+        SELECT u.ip, {sign}COUNT(*) FROM {u} WHERE u.ip <> ''
+        AND NOT EXISTS (SELECT 1 FROM address_regions a WHERE a.address = u.ip) GROUP BY 1
+        ON CONFLICT (address) DO UPDATE
+        SET uploads = unresolved_addresses.uploads + excluded.uploads;
+    DELETE FROM unresolved_addresses WHERE uploads = 0;\n"
+    ));
+    sql.push_str(&into_ip_regions(
+        &format!("{u} JOIN address_regions a ON a.address = u.ip"),
+        &format!("{sign}COUNT(*)"),
+    ));
     sql
+}
+
+/// Adds `uploads` (an aggregate over `from`, which names the resolution
+/// `a`) to the uploads of each region and spelling of an address.
+fn into_ip_regions(from: &str, uploads: &str) -> String {
+    format!(
+        "INSERT INTO ip_region_addresses (region, canonical, uploads)
+        SELECT a.region, a.canonical, {uploads} FROM {from} WHERE true GROUP BY 1, 2
+        ON CONFLICT (region, canonical) DO UPDATE
+        SET uploads = ip_region_addresses.uploads + excluded.uploads;
+    DELETE FROM ip_region_addresses WHERE uploads = 0;
+    INSERT INTO ip_region_totals (region, uploads, addresses)
+        SELECT a.region, {uploads}, 0 FROM {from} WHERE true GROUP BY 1
+        ON CONFLICT (region) DO UPDATE SET uploads = ip_region_totals.uploads + excluded.uploads;
+    DELETE FROM ip_region_totals WHERE uploads = 0 AND addresses = 0;\n"
+    )
+}
+
+const RESOLUTION: &[&str] = &["address", "region", "canonical"];
+const SPELLING: &[&str] = &["region", "canonical"];
+
+/// What a side of a write to `address_regions` does: an address resolved
+/// moves its uploads from `unresolved_addresses` to its region; a
+/// resolution taken away moves them back.
+fn resolution_side(side: Side, sign: &str) -> String {
+    let a = side.rows(RESOLUTION, "a");
+    let undo = if sign.is_empty() { "-" } else { "" };
+    let from = format!("{a} JOIN upload_addresses c ON c.address = a.address");
+    let mut sql = into_ip_regions(&from, &format!("{sign}SUM(c.uploads)"));
+    sql.push_str(&format!(
+        "INSERT INTO unresolved_addresses (address, uploads)
+        SELECT a.address, {undo}c.uploads FROM {from} WHERE true
+        ON CONFLICT (address) DO UPDATE
+        SET uploads = unresolved_addresses.uploads + excluded.uploads;
+    DELETE FROM unresolved_addresses WHERE uploads = 0;\n"
+    ));
+    sql
+}
+
+/// What a side of a write to `ip_region_addresses` does: each spelling of
+/// an address counted once in its region.
+fn spelling_side(side: Side, sign: &str) -> String {
+    let x = side.rows(SPELLING, "x");
+    format!(
+        "INSERT INTO ip_region_totals (region, uploads, addresses)
+        SELECT x.region, 0, {sign}COUNT(*) FROM {x} WHERE true GROUP BY 1
+        ON CONFLICT (region) DO UPDATE
+        SET addresses = ip_region_totals.addresses + excluded.addresses;
+    DELETE FROM ip_region_totals WHERE uploads = 0 AND addresses = 0;\n"
+    )
+}
+
+/// Resolves the addresses waiting in `unresolved_addresses` against
+/// `ip_regions`, inside the caller's write transaction: the triggers move
+/// their uploads to their regions. Nothing to do costs one empty read.
+pub fn resolve_pending(conn: &Conn) -> Result<()> {
+    let pending: Vec<String> = conn.rows("SELECT address FROM unresolved_addresses", &[], |r| {
+        r.get(0)
+    })?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let table = ip_regions(conn)?;
+    insert_rows(
+        conn,
+        "address_regions (address, region, canonical)",
+        pending.into_iter().map(|address| {
+            let (region, spelled) = ip_region(&table, Some(address.clone()));
+            let canonical = spelled.map(|a| a.canonical()).unwrap_or_default();
+            vec![
+                Value::from(address),
+                Value::from(region),
+                Value::from(canonical),
+            ]
+        }),
+    )
+}
+
+/// The address-to-region table, from the store.
+fn ip_regions(conn: &Conn) -> Result<IpRegions> {
+    let rows: Vec<(String, String)> = conn.rows(
+        "SELECT cidr, region FROM ip_regions ORDER BY seq",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(IpRegions::new(
+        rows.iter().map(|(c, r)| (c.as_str(), r.as_str())),
+    ))
 }
 
 /// What a side of a write to `recordings` does: each recording counted in
@@ -107,9 +237,11 @@ fn recordings_side(side: Side, sign: &str) -> String {
 
 /// The tables whose writes adjust these aggregates, with what a side of
 /// their write does.
-pub(crate) const KEPT: [(&str, &str, SideSql); 2] = [
+pub(crate) const KEPT: [(&str, &str, SideSql); 4] = [
     ("uploads", "locations", uploads_side),
     ("recordings", "locations", recordings_side),
+    ("address_regions", "locations", resolution_side),
+    ("ip_region_addresses", "locations", spelling_side),
 ];
 
 /// Rebuilds the upload aggregates from the rows, inside the caller's
@@ -155,6 +287,7 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
             ]
         }),
     )?;
+    rebuild_resolutions(conn, &addresses)?;
     insert_rows(
         conn,
         "upload_addresses (address, uploads)",
@@ -168,6 +301,63 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
         cells
             .into_iter()
             .map(|((lat, lon), n)| vec![Value::from(lat), Value::from(lon), Value::from(n)]),
+    )
+}
+
+/// Resolves every address against `ip_regions` again, and writes the
+/// uploads and distinct addresses per region that follow (the triggers of
+/// the resolutions set aside: the counts are written here).
+fn rebuild_resolutions(conn: &Conn, addresses: &HashMap<String, i64>) -> Result<()> {
+    let table = ip_regions(conn)?;
+    let mut resolutions = Vec::new();
+    let mut spellings: HashMap<(String, String), i64> = HashMap::new();
+    let mut totals: HashMap<String, (i64, i64)> = HashMap::new();
+    for (address, uploads) in addresses {
+        let (region, spelled) = ip_region(&table, Some(address.clone()));
+        totals.entry(region.clone()).or_default().0 += uploads;
+        if let Some(spelled) = spelled {
+            let canonical = spelled.canonical();
+            resolutions.push(vec![
+                Value::from(address.as_str()),
+                Value::from(region.as_str()),
+                Value::from(canonical.as_str()),
+            ]);
+            let n = spellings.entry((region.clone(), canonical)).or_default();
+            if *n == 0 {
+                totals.entry(region).or_default().1 += 1;
+            }
+            *n += uploads;
+        }
+    }
+    conn.batch("DELETE FROM ip_region_totals; DELETE FROM unresolved_addresses;")?;
+    without_triggers_on(conn, "address_regions", || {
+        conn.batch("DELETE FROM address_regions;")?;
+        insert_rows(
+            conn,
+            "address_regions (address, region, canonical)",
+            resolutions,
+        )
+    })?;
+    without_triggers_on(conn, "ip_region_addresses", || {
+        conn.batch("DELETE FROM ip_region_addresses;")?;
+        insert_rows(
+            conn,
+            "ip_region_addresses (region, canonical, uploads)",
+            spellings.into_iter().map(|((region, canonical), n)| {
+                vec![Value::from(region), Value::from(canonical), Value::from(n)]
+            }),
+        )
+    })?;
+    insert_rows(
+        conn,
+        "ip_region_totals (region, uploads, addresses)",
+        totals.into_iter().map(|(region, (uploads, addresses))| {
+            vec![
+                Value::from(region),
+                Value::from(uploads),
+                Value::from(addresses),
+            ]
+        }),
     )
 }
 
