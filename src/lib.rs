@@ -11,6 +11,7 @@
 //! - [`i18n`]: English, Korean and Chinese texts.
 //! - [`accounts`]: password hashes and tokens.
 //! - [`demo`]: the demo dataset.
+//! - [`regions`]: which region an address falls in.
 //! - [`config`]: data directory, zone, cache policy, schedule, server limits.
 //! - [`store`]: SQLite or PostgreSQL: migrations, write counters, accounts,
 //!   the job record and lease, the statistics' rows, the copy into PostgreSQL.
