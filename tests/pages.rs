@@ -229,8 +229,8 @@ fn changes_since_are_counted_in_words_people_use() {
         .conn()
         .unwrap()
         .execute(
-            "INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s)
-             VALUES (1, 'one.wav', 0, 60)",
+            "INSERT INTO recordings (id, speaker_id, file_name, recorded_at, duration_s)
+             VALUES ((SELECT MAX(id) + 1 FROM recordings), 1, 'one.wav', 0, 60)",
             &[],
         )
         .unwrap();

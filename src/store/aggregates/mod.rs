@@ -5,15 +5,15 @@
 //! (only where a trigger's rows come from differs, and the one expression
 //! of a local month). A bulk load rebuilds them once, from the rows.
 //!
-//! - [`sessions`]: what the platform-wide `learning` statistic counts
+//! - `sessions`: what the platform-wide `learning` statistic counts
 //!   (sessions and minutes per learner, sessions per environment and
 //!   device, per quarter hour, each learner's last session); nothing there
 //!   depends on the time zone.
-//! - [`corpus`]: what `dashboard` and its drill-downs count, per group of
+//! - `corpus`: what `dashboard` and its drill-downs count, per group of
 //!   speakers (category, gender, diagnosis) and local month, each
 //!   speaker's first recording, and SNR counts per value band for the
 //!   exact median.
-//! - [`uploads`]: what `locations` counts, per region, address and grid
+//! - `uploads`: what `locations` counts, per region, address and grid
 //!   cell.
 //!
 //! The corpus aggregates depend on the configured zone (a recording's
@@ -77,7 +77,7 @@ impl ZoneOffsets {
     }
 
     /// The local month of the instant `micros` as `YYYYMM`, exactly as
-    /// [`local_month_sql`] computes it in a trigger.
+    /// `local_month_sql` computes it in a trigger.
     pub fn month(&self, micros: i64) -> i64 {
         let i = self.0.partition_point(|(since, _)| *since <= micros);
         let offset = if i == 0 { 0 } else { self.0[i - 1].1 };
@@ -216,23 +216,32 @@ pub(crate) fn postgres_functions() -> Vec<(&'static str, &'static str, String, S
     kept()
         .map(|(table, name, side)| {
             let function = format!("voxdash_{table}_{name}");
-            let sql = format!(
-                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    {}
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    {}
-    END IF;
-    RETURN NULL;
-END $$;\n",
-                side(Side::Postgres("old_rows"), "-"),
-                side(Side::Postgres("new_rows"), "")
+            let sql = statement_function(
+                &function,
+                &side(Side::Postgres("old_rows"), "-"),
+                &side(Side::Postgres("new_rows"), ""),
             );
             (table, name, function, sql)
         })
         .collect()
+}
+
+/// A PostgreSQL trigger function `name` for statement triggers: `old`
+/// takes away the rows an update or a delete removed (`old_rows`), `new`
+/// adds the rows an insert or an update wrote (`new_rows`).
+pub(crate) fn statement_function(name: &str, old: &str, new: &str) -> String {
+    format!(
+        "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    {old}
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    {new}
+    END IF;
+    RETURN NULL;
+END $$;\n"
+    )
 }
 
 /// The zone the aggregates were built for, if they were.

@@ -185,19 +185,10 @@ pub(crate) fn postgres_session_function() -> String {
     DELETE FROM session_tallies WHERE sessions = 0;\n"
         )
     };
-    format!(
-        "CREATE FUNCTION voxdash_session_aggregates() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    {}
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    {}
-    END IF;
-    RETURN NULL;
-END $$;\n",
-        adjust("old_rows", "-"),
-        adjust("new_rows", "")
+    super::statement_function(
+        "voxdash_session_aggregates",
+        &adjust("old_rows", "-"),
+        &adjust("new_rows", ""),
     )
 }
 

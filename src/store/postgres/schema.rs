@@ -40,6 +40,10 @@ pub const TABLES: &[&str] = &[
     "upload_regions",
     "upload_addresses",
     "upload_cells",
+    "address_regions",
+    "ip_region_addresses",
+    "ip_region_totals",
+    "unresolved_addresses",
     "session_quarters",
     "session_last",
 ];
