@@ -245,14 +245,16 @@ fn count_firsts(engine: Engine, from: &str, sign: &str) -> String {
 }
 
 /// Sets the first recording of the speaker ids `ids` (a query) from
-/// their recordings, through the index on (speaker, time).
+/// their recordings: one seek each on the index on (speaker, time).
 fn refresh_firsts(ids: &str) -> String {
     format!(
         "DELETE FROM speaker_firsts WHERE speaker_id IN ({ids})
         AND NOT EXISTS (SELECT 1 FROM recordings x WHERE x.speaker_id = speaker_firsts.speaker_id);
     INSERT INTO speaker_firsts (speaker_id, first_at)
-        SELECT x.speaker_id, MIN(x.recorded_at) FROM recordings x
-        WHERE x.speaker_id IN ({ids}) GROUP BY x.speaker_id
+        SELECT i.speaker_id,
+            (SELECT MIN(x.recorded_at) FROM recordings x WHERE x.speaker_id = i.speaker_id)
+        FROM (SELECT DISTINCT speaker_id FROM ({ids}) j) i
+        WHERE EXISTS (SELECT 1 FROM recordings x WHERE x.speaker_id = i.speaker_id)
         ON CONFLICT (speaker_id) DO UPDATE SET first_at = excluded.first_at
         WHERE speaker_firsts.first_at <> excluded.first_at;\n"
     )

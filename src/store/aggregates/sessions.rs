@@ -25,6 +25,7 @@ CREATE TABLE session_last (
     last_start BIGINT NOT NULL
 );
 CREATE INDEX session_last_start ON session_last(last_start);
+CREATE INDEX session_quarters_empty ON session_quarters(quarter) WHERE sessions = 0;
 ";
 
 /// The quarter of an hour of the instant `micros` (an SQL expression),
@@ -36,25 +37,42 @@ fn quarter_sql(micros: &str) -> String {
 const SESSION: &[&str] = &["user_id", "start_time"];
 
 /// What a side of a write to `study_sessions` does to the last days'
-/// aggregates: its sessions counted per quarter hour, its learners' last
-/// session set again from their sessions (through the index on learner
-/// and start).
+/// aggregates: its sessions counted per quarter hour; its learners' last
+/// session raised to a newer one written, or, when the last one was
+/// removed, set again from the learner's sessions (one seek on the index
+/// on learner and start). Removing older sessions, as cleanup does by the
+/// hundred thousand, costs one key lookup each.
 fn window_side(side: Side, sign: &str) -> String {
     let s = side.rows(SESSION, "s");
     let quarter = quarter_sql("s.start_time");
-    format!(
+    let mut sql = format!(
         "INSERT INTO session_quarters (quarter, sessions)
         SELECT {quarter}, {sign}COUNT(*) FROM {s} WHERE true GROUP BY 1
         ON CONFLICT (quarter) DO UPDATE SET sessions = session_quarters.sessions + excluded.sessions;
-    DELETE FROM session_quarters WHERE sessions = 0;
-    DELETE FROM session_last WHERE user_id IN (SELECT s.user_id FROM {s})
-        AND NOT EXISTS (SELECT 1 FROM study_sessions x WHERE x.user_id = session_last.user_id);
-    INSERT INTO session_last (user_id, last_start)
-        SELECT x.user_id, MAX(x.start_time) FROM study_sessions x
-        WHERE x.user_id IN (SELECT s.user_id FROM {s}) GROUP BY x.user_id
+    DELETE FROM session_quarters WHERE sessions = 0;\n"
+    );
+    if sign.is_empty() {
+        sql.push_str(&format!(
+            "INSERT INTO session_last (user_id, last_start)
+        SELECT s.user_id, MAX(s.start_time) FROM {s} WHERE true GROUP BY 1
         ON CONFLICT (user_id) DO UPDATE SET last_start = excluded.last_start
-        WHERE session_last.last_start <> excluded.last_start;\n"
-    )
+        WHERE excluded.last_start > session_last.last_start;\n"
+        ));
+        return sql;
+    }
+    let lost = format!(
+        "SELECT DISTINCT s.user_id FROM {s}
+        JOIN session_last l ON l.user_id = s.user_id AND l.last_start = s.start_time"
+    );
+    sql.push_str(&format!(
+        "DELETE FROM session_last WHERE user_id IN ({lost})
+        AND NOT EXISTS (SELECT 1 FROM study_sessions x WHERE x.user_id = session_last.user_id);
+    UPDATE session_last
+        SET last_start = (SELECT MAX(x.start_time) FROM study_sessions x
+                          WHERE x.user_id = session_last.user_id)
+        WHERE user_id IN ({lost});\n"
+    ));
+    sql
 }
 
 /// The table whose writes adjust the last days' aggregates.

@@ -24,7 +24,8 @@ use super::{floor_sql, insert_rows, without_triggers_on, Side, SideSql};
 use crate::regions::{ip_region, IpRegions};
 use crate::store::{Conn, Engine, Result, Value};
 
-/// The tables (both engines).
+/// The tables (both engines). A zero row is deleted as soon as it is zero;
+/// the partial indexes find it without a scan.
 pub(crate) const TABLES_SQL: &str = "
 CREATE TABLE upload_regions (
     region TEXT PRIMARY KEY,
@@ -61,6 +62,10 @@ CREATE TABLE upload_cells (
     uploads BIGINT NOT NULL,
     PRIMARY KEY (lat, lon)
 );
+CREATE INDEX upload_addresses_empty ON upload_addresses(address) WHERE uploads = 0;
+CREATE INDEX unresolved_addresses_empty ON unresolved_addresses(address) WHERE uploads = 0;
+CREATE INDEX ip_region_addresses_empty ON ip_region_addresses(region) WHERE uploads = 0;
+CREATE INDEX upload_cells_empty ON upload_cells(lat) WHERE uploads = 0;
 ";
 
 /// A coordinate's cell of the 0.1° grid in tenths, as Rust's `round`
