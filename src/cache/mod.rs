@@ -873,12 +873,12 @@ impl StatsCache {
             }
         }
         for key in invalidation.mark_stale {
-            match self.mark_stale(&key.to_string()) {
-                // Computed from the aggregates: current again in
-                // milliseconds, without waiting for a reader.
-                Ok(true) if key.kept_by_writes() => self.spawn_recompute(key),
-                Ok(_) => {}
-                Err(e) => log::warn!("cache: marking {key} stale after {change:?}: {e}"),
+            if key.kept_by_writes() {
+                self.recompute_now(key);
+                continue;
+            }
+            if let Err(e) = self.mark_stale(&key.to_string()) {
+                log::warn!("cache: marking {key} stale after {change:?}: {e}");
             }
         }
         if let Change::Recording { speaker } = change {
@@ -886,9 +886,28 @@ impl StatsCache {
         }
     }
 
-    /// Marks stale and recomputes at once the sub-corpus entries that hold
+    /// For an entry computed from the aggregates the writes keep (current
+    /// again in milliseconds): tells the pages it is stale and recomputes
+    /// it at once, without waiting for a reader. The mark is not written:
+    /// the write counters already make it stale to a reader meanwhile, and
+    /// a write of the cache (an fsync) would lengthen the write's answer.
+    fn recompute_now(self: &Arc<Self>, key: StatKey) {
+        let text = key.to_string();
+        let Some(entry) = self.read(&text) else {
+            return;
+        };
+        self.announce(EntryEvent {
+            key: text,
+            status: Freshness::Stale,
+            computed_at: Some(format_utc(entry.computed_at)),
+            changes_since: self.changes_since(&key, &entry).unwrap_or(0),
+        });
+        self.spawn_recompute(key);
+    }
+
+    /// Recomputes at once the sub-corpus entries that hold
     /// `speaker` (a filter its group matches): the group counters would
-    /// make them stale anyway, but only at their next reader.
+    /// make them stale anyway, but recomputed only at their next reader.
     fn recompute_groups_of(self: &Arc<Self>, speaker: i64) {
         let found = self
             .store
@@ -908,11 +927,7 @@ impl StatsCache {
                 continue;
             };
             if filter.holds(&speaker.category, &speaker.diagnosis, &speaker.gender) {
-                match self.mark_stale(&text) {
-                    Ok(true) => self.spawn_recompute(StatKey::SubCorpus(filter)),
-                    Ok(false) => {}
-                    Err(e) => log::warn!("cache: marking {text} stale: {e}"),
-                }
+                self.recompute_now(StatKey::SubCorpus(filter));
             }
         }
     }

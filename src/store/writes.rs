@@ -10,8 +10,8 @@ pub fn insert_session(conn: &Conn, s: &StudySession) -> Result<StudySession> {
     let id: i64 = conn.query_value(
         "INSERT INTO study_sessions (id, user_id, course_id, subject_category, start_time, end_time,
             duration_minutes, effectiveness_rating, focus_score, learning_environment, device_type, is_active)
-         VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM study_sessions
-                  UNION ALL SELECT id FROM study_sessions_archive) AS every_session),
+         VALUES ((SELECT COALESCE(MAX(m), 0) + 1 FROM (SELECT MAX(id) AS m FROM study_sessions
+                  UNION ALL SELECT MAX(id) FROM study_sessions_archive) AS every_session),
             ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          RETURNING id",
         args![
