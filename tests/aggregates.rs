@@ -324,18 +324,43 @@ fn import_sessions(store: &Store, rng: &mut StdRng) {
     voxdash::import::import_dir(store, folder.path(), &Default::default()).unwrap();
 }
 
-/// Sessions older than the archive age, then cleanup's archive.
-fn archive_old_sessions(store: &Store, config: &Config) {
-    store
-        .conn()
-        .unwrap()
-        .execute(
-            "UPDATE study_sessions SET start_time = start_time - ?1 WHERE id % 5 = 0",
-            &[Value::from(200 * 24 * HOUR)],
+/// Cleanup, in batches of a random size: sessions older than the archive
+/// age are archived (among them one whose minutes no sum in SQL may hold,
+/// which takes the row triggers), invalid ones deleted; or, with
+/// `purge`, an inactive learner's sessions deleted with the learner's data.
+fn clean_up(store: &Store, config: &Config, rng: &mut StdRng, purge: bool) {
+    let conn = store.conn().unwrap();
+    conn.execute(
+        "UPDATE study_sessions SET start_time = start_time - ?1 WHERE id % 5 = 0",
+        &[Value::from(200 * 24 * HOUR)],
+    )
+    .unwrap();
+    for (user, age, minutes) in [
+        (3i64, 220 * 24 * HOUR, 1i64 << 50),
+        (4, HOUR, -5),
+        (99, 2 * HOUR, 30),
+        (8, 800 * 24 * HOUR, 45),
+        (8, 801 * 24 * HOUR, 15),
+    ] {
+        conn.execute(
+            "INSERT INTO study_sessions (user_id, start_time, duration_minutes,
+                 learning_environment, device_type, is_active)
+             VALUES (?1, ?2, ?3, 'home', 'laptop', 0)",
+            &[
+                Value::from(user),
+                Value::from(now() - age),
+                Value::from(minutes),
+            ],
         )
         .unwrap();
+    }
+    drop(conn);
     let options = voxdash::jobs::cleanup::CleanupOptions {
         no_backup: true,
+        batch_size: rng.gen_range(1..40),
+        purge_inactive: purge,
+        // Archived sessions leave for good before a purge finds them.
+        archive_older_than: if purge { 3650 } else { 180 },
         ..Default::default()
     };
     voxdash::jobs::cleanup::cleanup(store, config, None, &options).unwrap();
@@ -389,7 +414,7 @@ fn random_sequences(store: &Store, config: &Config) {
     follow(store, config);
     // The learners exist: cleanup removes the sessions of unknown ones.
     let conn = store.conn().unwrap();
-    for i in 1..8 {
+    for i in 1..9 {
         voxdash::store::accounts::add_account(&conn, &format!("learner{i}"), false, "-", 0)
             .unwrap();
     }
@@ -409,9 +434,14 @@ fn random_sequences(store: &Store, config: &Config) {
             config,
             &format!("seed {seed}: an import of the corpus"),
         );
+        let purge = seed % 2 == 1;
+        clean_up(store, config, &mut rng, purge);
+        assert_agree(
+            store,
+            config,
+            &format!("seed {seed}: cleanup (purge {purge})"),
+        );
     }
-    archive_old_sessions(store, config);
-    assert_agree(store, config, "cleanup's archive");
     // Not an empty comparison: the week has sessions, spread over days.
     let learning = store
         .snapshot(|v| voxdash::stats::compute(v, config, &voxdash::stats::StatKey::Learning))

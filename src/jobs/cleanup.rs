@@ -234,18 +234,22 @@ pub fn cleanup(
     let now = config.clock.now_micros();
     let batch = options.batch_size.max(1);
     let conn = store.conn()?;
-    let mut changed = in_batches(|after| m::delete_invalid_batch(&conn, after, batch))?;
-    changed += in_batches(|after| m::delete_duplicate_progress_batch(&conn, after, batch))?;
-    if !options.invalid_only {
-        let archive_cut = now - days_micros(options.archive_older_than as i64);
-        let delete_cut = now - days_micros(options.delete_older_than as i64);
-        changed += in_batches(|after| m::archive_batch(&conn, archive_cut, now, after, batch))?;
-        changed += in_batches(|after| m::delete_archived_batch(&conn, delete_cut, after, batch))?;
-        if options.purge_inactive {
-            changed += m::purge_inactive(&conn, delete_cut)? as u64;
+    report.rows_changed = m::with_rare_checkpoints(&conn, || {
+        let mut changed = in_batches(|after| m::delete_invalid_batch(&conn, after, batch))?;
+        changed += in_batches(|after| m::delete_duplicate_progress_batch(&conn, after, batch))?;
+        if !options.invalid_only {
+            let archive_cut = now - days_micros(options.archive_older_than as i64);
+            let delete_cut = now - days_micros(options.delete_older_than as i64);
+            changed += in_batches(|after| m::archive_batch(&conn, archive_cut, now, after, batch))?;
+            changed +=
+                in_batches(|after| m::delete_archived_batch(&conn, delete_cut, after, batch))?;
+            if options.purge_inactive {
+                changed += m::purge_inactive(&conn, delete_cut)? as u64;
+            }
         }
-    }
-    report.rows_changed = changed;
+        Ok(changed)
+    })?;
+    let changed = report.rows_changed;
     if let Some(cache) = cache {
         if changed > 0 {
             cache.apply(crate::stats::key::Change::Cleanup);

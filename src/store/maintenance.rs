@@ -3,7 +3,7 @@
 //! (copy to the archive and delete together), so an interrupted run loses
 //! nothing and a rerun finishes the job.
 
-use super::{args, Conn, Engine, Result, Tx, Value};
+use super::{aggregates, args, Conn, Engine, Result, Tx, Value};
 
 /// The rules of cleanup: each one's name and the `WHERE` clause over
 /// `study_sessions` of the sessions that break it. The bounds on one column
@@ -133,6 +133,24 @@ fn select_batch(
     tx.query_value("SELECT MAX(id) FROM cleanup_batch", &[])
 }
 
+/// Runs `work`, a run of many batches on `conn`, with SQLite's WAL
+/// checkpointed every 64 MB instead of every 4 MB. A batch dirties pages
+/// spread over the learners' indexes and aggregates, and the next batches
+/// dirty the same pages again: a checkpoint after every batch or two
+/// wrote each of them into the database (and synced it) again and again;
+/// now once per many batches. Readers are not slowed; the WAL file grows
+/// to at most that size while cleanup runs.
+pub fn with_rare_checkpoints<T>(conn: &Conn, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    if conn.engine() != Engine::Sqlite {
+        return work();
+    }
+    conn.batch("PRAGMA wal_autocheckpoint = 16384")?;
+    let done = work();
+    // The connection goes back to the pool: the next user gets the default.
+    conn.batch("PRAGMA wal_autocheckpoint = 1000")?;
+    done
+}
+
 /// Where a batched rule goes on from, and how many rows it changed.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Cursor {
@@ -166,10 +184,12 @@ fn delete_batch(
 /// Deletes the rows of the batch from `table` and commits: the batch
 /// ending at id `last` is done.
 fn remove_batch(tx: Tx, table: &str, last: i64) -> Result<Cursor> {
-    let n = tx.execute(
-        &format!("DELETE FROM {table} WHERE id IN (SELECT id FROM cleanup_batch)"),
-        &[],
-    )?;
+    const BATCH: &str = "SELECT id FROM cleanup_batch";
+    let n = if table == "study_sessions" {
+        aggregates::sessions::delete_sessions(&tx, BATCH, &[])?
+    } else {
+        tx.execute(&format!("DELETE FROM {table} WHERE id IN ({BATCH})"), &[])?
+    };
     tx.commit()?;
     Ok(Cursor {
         after: last,
@@ -260,12 +280,12 @@ pub fn delete_archived_batch(conn: &Conn, cut: i64, after: i64, limit: usize) ->
 /// inactive since `since`, in one transaction. Returns rows deleted.
 pub fn purge_inactive(conn: &Conn, since: i64) -> Result<usize> {
     let tx = conn.write_transaction()?;
-    let mut n = 0;
-    for table in [
-        "study_sessions",
-        "study_sessions_archive",
-        "course_progress",
-    ] {
+    let mut n = aggregates::sessions::delete_sessions(
+        &tx,
+        &format!("SELECT id FROM study_sessions WHERE user_id IN {INACTIVE_USER}"),
+        args![since],
+    )?;
+    for table in ["study_sessions_archive", "course_progress"] {
         n += tx.execute(
             &format!("DELETE FROM {table} WHERE user_id IN {INACTIVE_USER}"),
             args![since],

@@ -236,6 +236,11 @@ CREATE INDEX recordings_speaker ON recordings(speaker_id, recorded_at, duration_
 @CORPUS_AGGREGATE_TABLES@
 @CORPUS_AGGREGATE_TRIGGERS@
 "#,
+    // 9: the session aggregates' delete triggers stand aside while a bulk
+    // delete (cleanup) adjusts the aggregates once for its whole batch.
+    r#"
+@PAUSABLE_SESSION_TRIGGERS@
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker
@@ -276,6 +281,12 @@ CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
+    if sql.contains("@PAUSABLE_SESSION_TRIGGERS@") {
+        return sql.replace(
+            "@PAUSABLE_SESSION_TRIGGERS@",
+            &super::aggregates::sessions::sqlite_pausable_triggers(),
+        );
+    }
     if sql.contains("@CORPUS_AGGREGATE_TABLES@") {
         return sql
             .replace(

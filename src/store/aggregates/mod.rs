@@ -114,32 +114,34 @@ pub(crate) fn floor_sql(engine: Engine, x: &str) -> String {
     }
 }
 
-/// Where the rows of one side of a trigger come from, aliased `alias`:
-/// SQLite's `NEW`/`OLD` row, or PostgreSQL's `new_rows`/`old_rows`.
+/// Where the rows of one side of a write come from, aliased `alias`:
+/// SQLite's `NEW`/`OLD` row in a row trigger, or a table of rows in
+/// `engine` (PostgreSQL's transition tables `new_rows`/`old_rows`, or the
+/// rows a bulk delete removed).
 #[derive(Clone, Copy)]
 pub(crate) enum Side {
-    Sqlite(&'static str),
-    Postgres(&'static str),
+    Row(&'static str),
+    Rows(Engine, &'static str),
 }
 
 impl Side {
     pub(crate) fn engine(self) -> Engine {
         match self {
-            Side::Sqlite(_) => Engine::Sqlite,
-            Side::Postgres(_) => Engine::Postgres,
+            Side::Row(_) => Engine::Sqlite,
+            Side::Rows(engine, _) => engine,
         }
     }
 
     pub(crate) fn rows(self, columns: &[&str], alias: &str) -> String {
         match self {
-            Side::Sqlite(row) => {
+            Side::Row(row) => {
                 let picked: Vec<String> = columns
                     .iter()
                     .map(|c| format!("{row}.{c} AS {c}"))
                     .collect();
                 format!("(SELECT {}) {alias}", picked.join(", "))
             }
-            Side::Postgres(table) => format!("{table} {alias}"),
+            Side::Rows(_, table) => format!("{table} {alias}"),
         }
     }
 }
@@ -167,19 +169,23 @@ pub(crate) fn tables_sql(engine: Engine) -> String {
 /// its row, a delete takes it away, an update does both.
 pub(crate) fn sqlite_triggers() -> String {
     kept()
-        .map(|(table, name, side)| sqlite_triggers_of(table, name, side))
+        .map(|(table, name, side)| sqlite_triggers_of(table, name, side, ""))
         .collect()
 }
 
-fn sqlite_triggers_of(table: &str, name: &str, side: SideSql) -> String {
-    let (new, old) = (
-        side(Side::Sqlite("NEW"), ""),
-        side(Side::Sqlite("OLD"), "-"),
-    );
+/// SQLite's three row triggers on `table` running `side`; `delete_when`
+/// is the delete trigger's `WHEN` clause, if any.
+pub(crate) fn sqlite_triggers_of(
+    table: &str,
+    name: &str,
+    side: SideSql,
+    delete_when: &str,
+) -> String {
+    let (new, old) = (side(Side::Row("NEW"), ""), side(Side::Row("OLD"), "-"));
     format!(
         "CREATE TRIGGER {table}_{name}_ins AFTER INSERT ON {table} BEGIN\n{new}END;
 CREATE TRIGGER {table}_{name}_upd AFTER UPDATE ON {table} BEGIN\n{old}{new}END;
-CREATE TRIGGER {table}_{name}_del AFTER DELETE ON {table} BEGIN\n{old}END;\n"
+CREATE TRIGGER {table}_{name}_del AFTER DELETE ON {table}{delete_when} BEGIN\n{old}END;\n"
     )
 }
 
@@ -205,7 +211,7 @@ pub(crate) fn without_triggers_on(
         conn.batch(&format!("DROP TRIGGER IF EXISTS {table}_{name}_{kind}"))?;
     }
     write()?;
-    conn.batch(&sqlite_triggers_of(table, name, side))
+    conn.batch(&sqlite_triggers_of(table, name, side, ""))
 }
 
 /// PostgreSQL's functions of the aggregates of migration 8, for
@@ -218,8 +224,8 @@ pub(crate) fn postgres_functions() -> Vec<(&'static str, &'static str, String, S
             let function = format!("voxdash_{table}_{name}");
             let sql = statement_function(
                 &function,
-                &side(Side::Postgres("old_rows"), "-"),
-                &side(Side::Postgres("new_rows"), ""),
+                &side(Side::Rows(Engine::Postgres, "old_rows"), "-"),
+                &side(Side::Rows(Engine::Postgres, "new_rows"), ""),
             );
             (table, name, function, sql)
         })

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use super::{insert_rows, Side, SideSql};
-use crate::store::{args, Conn, Result, Value};
+use crate::store::{args, Conn, Engine, Result, Value};
 
 /// µs in a quarter of an hour.
 pub const QUARTER: i64 = 900_000_000;
@@ -152,62 +152,132 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
     Ok(())
 }
 
-/// SQLite's triggers of the session aggregates: an insert adds its row,
-/// a delete takes it away, an update does both.
-pub(crate) fn sqlite_session_triggers() -> String {
-    let add = |side: &str, sign: &str| {
+const TOTALLED: &[&str] = &[
+    "user_id",
+    "duration_minutes",
+    "learning_environment",
+    "device_type",
+];
+
+/// What a side of a write to `study_sessions` does to the learners'
+/// totals and the tallies per environment and device: its rows counted
+/// (and their minutes summed) once per learner and per value.
+fn totals_side(side: Side, sign: &str) -> String {
+    let s = side.rows(TOTALLED, "s");
+    let tally = |kind: &str, column: &str| {
         format!(
-            "INSERT INTO session_users (user_id, sessions, minutes)
-    VALUES ({side}.user_id, {sign}1, {sign}{side}.duration_minutes)
-    ON CONFLICT(user_id) DO UPDATE SET sessions = sessions + excluded.sessions,
-        minutes = minutes + excluded.minutes;
-DELETE FROM session_users WHERE user_id = {side}.user_id AND sessions = 0;
-INSERT INTO session_tallies (kind, value, sessions)
-    SELECT 'environment', {side}.learning_environment, {sign}1 WHERE {side}.learning_environment <> ''
-    ON CONFLICT(kind, value) DO UPDATE SET sessions = sessions + excluded.sessions;
-INSERT INTO session_tallies (kind, value, sessions)
-    SELECT 'device', {side}.device_type, {sign}1 WHERE {side}.device_type <> ''
-    ON CONFLICT(kind, value) DO UPDATE SET sessions = sessions + excluded.sessions;
-DELETE FROM session_tallies WHERE sessions = 0
-    AND ((kind = 'environment' AND value = {side}.learning_environment)
-      OR (kind = 'device' AND value = {side}.device_type));\n"
+            "INSERT INTO session_tallies (kind, value, sessions)
+        SELECT '{kind}', s.{column}, {sign}COUNT(*) FROM {s} WHERE s.{column} <> '' GROUP BY 2
+        ON CONFLICT (kind, value) DO UPDATE SET sessions = session_tallies.sessions + excluded.sessions;\n"
         )
     };
-    let (new, old) = (add("NEW", ""), add("OLD", "-"));
     format!(
-        "CREATE TRIGGER study_sessions_aggregates_ins AFTER INSERT ON study_sessions BEGIN\n{new}END;
-CREATE TRIGGER study_sessions_aggregates_upd AFTER UPDATE ON study_sessions BEGIN\n{old}{new}END;
-CREATE TRIGGER study_sessions_aggregates_del AFTER DELETE ON study_sessions BEGIN\n{old}END;\n"
+        "INSERT INTO session_users (user_id, sessions, minutes)
+        SELECT s.user_id, {sign}COUNT(*), {sign}SUM(s.duration_minutes) FROM {s} WHERE true GROUP BY 1
+        ON CONFLICT (user_id) DO UPDATE SET sessions = session_users.sessions + excluded.sessions,
+            minutes = session_users.minutes + excluded.minutes;
+    DELETE FROM session_users WHERE sessions = 0 AND user_id IN (SELECT s.user_id FROM {s});
+    {}{}DELETE FROM session_tallies WHERE sessions = 0;\n",
+        tally("environment", "learning_environment"),
+        tally("device", "device_type"),
     )
 }
 
-/// PostgreSQL's function of the session aggregates, for statement
-/// triggers: the rows a statement removed (`old_rows`) are taken away, the
-/// rows it wrote (`new_rows`) added, each grouped once.
+/// Every kind of aggregate a write to `study_sessions` adjusts: (name of
+/// its triggers, what a side of the write does).
+const SESSION_AGGREGATES: [(&str, SideSql); 2] =
+    [("aggregates", totals_side), ("window", window_side)];
+
+/// SQLite's triggers of the learners' totals and tallies (migration 7):
+/// an insert adds its row, a delete takes it away, an update does both.
+pub(crate) fn sqlite_session_triggers() -> String {
+    super::sqlite_triggers_of("study_sessions", "aggregates", totals_side, "")
+}
+
+/// PostgreSQL's function of the learners' totals and tallies, for
+/// statement triggers: the rows a statement removed (`old_rows`) are taken
+/// away, the rows it wrote (`new_rows`) added, each grouped once.
 pub(crate) fn postgres_session_function() -> String {
-    let adjust = |rows: &str, sign: &str| {
-        format!(
-            "INSERT INTO session_users (user_id, sessions, minutes)
-        SELECT user_id, {sign}count(*), {sign}sum(duration_minutes) FROM {rows} GROUP BY 1
-        ON CONFLICT (user_id) DO UPDATE SET sessions = session_users.sessions + EXCLUDED.sessions,
-            minutes = session_users.minutes + EXCLUDED.minutes;
-    DELETE FROM session_users u USING (SELECT DISTINCT user_id FROM {rows}) t
-        WHERE u.user_id = t.user_id AND u.sessions = 0;
-    INSERT INTO session_tallies (kind, value, sessions)
-        SELECT 'environment', learning_environment, {sign}count(*) FROM {rows}
-        WHERE learning_environment <> '' GROUP BY 2
-        UNION ALL
-        SELECT 'device', device_type, {sign}count(*) FROM {rows}
-        WHERE device_type <> '' GROUP BY 2
-        ON CONFLICT (kind, value) DO UPDATE SET sessions = session_tallies.sessions + EXCLUDED.sessions;
-    DELETE FROM session_tallies WHERE sessions = 0;\n"
-        )
-    };
     super::statement_function(
         "voxdash_session_aggregates",
-        &adjust("old_rows", "-"),
-        &adjust("new_rows", ""),
+        &totals_side(Side::Rows(Engine::Postgres, "old_rows"), "-"),
+        &totals_side(Side::Rows(Engine::Postgres, "new_rows"), ""),
     )
+}
+
+/// While `aggregate_pause` holds a row (only ever inside the transaction
+/// of a bulk delete, which adjusts the aggregates itself), SQLite's delete
+/// triggers of the session aggregates stand aside.
+const UNLESS_PAUSED: &str = " WHEN NOT EXISTS (SELECT 1 FROM aggregate_pause)";
+
+/// Migration 9 (SQLite): the pause of the session aggregates' delete
+/// triggers, which are created again with it.
+pub(crate) fn sqlite_pausable_triggers() -> String {
+    let mut sql = String::from("CREATE TABLE aggregate_pause (paused INTEGER NOT NULL);\n");
+    for (name, side) in SESSION_AGGREGATES {
+        for kind in ["ins", "upd", "del"] {
+            sql.push_str(&format!(
+                "DROP TRIGGER IF EXISTS study_sessions_{name}_{kind};\n"
+            ));
+        }
+        sql.push_str(&super::sqlite_triggers_of(
+            "study_sessions",
+            name,
+            side,
+            UNLESS_PAUSED,
+        ));
+    }
+    sql
+}
+
+/// The largest |minutes| of a session the bulk path sums in SQL: SQLite's
+/// `SUM` fails on an overflow, and a batch of sessions under this bound
+/// cannot overflow (2^32 minutes is 8,000 years).
+const BULK_MINUTES: i64 = 1 << 32;
+
+/// Deletes the sessions whose ids `ids` selects (an SQL query, with
+/// `args`), inside the caller's write transaction, and returns how many.
+/// The aggregates are adjusted once for the whole set: SQLite's row
+/// triggers stand aside and the same statements run over the removed
+/// rows, so cleanup pays per batch what a write pays per row. Rows whose
+/// minutes a sum could overflow (legacy data) take the row triggers.
+pub(crate) fn delete_sessions(conn: &Conn, ids: &str, args: &[Value]) -> Result<u64> {
+    let delete = format!("DELETE FROM study_sessions WHERE id IN ({ids})");
+    if conn.engine() == Engine::Postgres {
+        // Its statement triggers already adjust once per statement.
+        return conn.execute(&delete, args);
+    }
+    conn.batch(
+        "CREATE TEMP TABLE IF NOT EXISTS removed_sessions (
+            user_id INTEGER, start_time INTEGER, duration_minutes, learning_environment, device_type);
+         DELETE FROM temp.removed_sessions;",
+    )?;
+    conn.execute(
+        &format!(
+            "INSERT INTO temp.removed_sessions
+             SELECT user_id, start_time, duration_minutes, learning_environment, device_type
+             FROM study_sessions WHERE id IN ({ids})"
+        ),
+        args,
+    )?;
+    let unsafe_sums: i64 = conn.query_value(
+        "SELECT COUNT(*) FROM temp.removed_sessions WHERE typeof(duration_minutes) <> 'integer'
+            OR duration_minutes > ?1 OR duration_minutes < -?1",
+        args![BULK_MINUTES],
+    )?;
+    if unsafe_sums > 0 {
+        return conn.execute(&delete, args);
+    }
+    conn.execute("INSERT INTO aggregate_pause (paused) VALUES (1)", &[])?;
+    let removed = conn.execute(&delete, args)?;
+    conn.execute("DELETE FROM aggregate_pause", &[])?;
+    for (_, side) in SESSION_AGGREGATES {
+        conn.batch(&side(
+            Side::Rows(Engine::Sqlite, "temp.removed_sessions"),
+            "-",
+        ))?;
+    }
+    Ok(removed)
 }
 
 /// The tables of the aggregates (both engines), without their triggers,
