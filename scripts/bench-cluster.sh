@@ -52,7 +52,7 @@ as_pg "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres -E UTF8 --no-locale 
 as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" -w -o "-k $PGDIR -c listen_addresses=''" start >/dev/null
 PGURL="host=$PGDIR user=postgres dbname=postgres"
 migrate=$(timed $BIN --data-dir "$WORK/data" migrate --to "$PGURL")
-pg_compute=$(target/release/examples/pg_compute "$WORK/data" "$PGURL")
+pg_compute=$(target/release/examples/pg_compute "$WORK/data" "$PGURL" "dashboard?category=child")
 as_pg "$PGBIN/psql" -q -h "$PGDIR" -U postgres -c "CREATE DATABASE imported" >/dev/null
 mkdir -p "$WORK/pg-import"
 import_pg=$(timed env VOXDASH_DATABASE_URL="host=$PGDIR user=postgres dbname=imported" $BIN --data-dir "$WORK/pg-import" import "$WORK/csv")

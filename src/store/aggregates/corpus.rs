@@ -22,7 +22,8 @@
 use std::collections::HashMap;
 
 use super::{
-    floor_sql, insert_rows, local_month_sql, without_triggers_on, Side, SideSql, ZoneOffsets,
+    floor_sql, in_key_order, insert_rows, local_month_sql, without_triggers_on, Side, SideSql,
+    ZoneOffsets,
 };
 use crate::store::{Conn, Engine, Result, Value};
 
@@ -419,8 +420,8 @@ fn write_rebuilt(
         insert_rows(
             conn,
             "speaker_firsts (speaker_id, first_at)",
-            firsts
-                .iter()
+            in_key_order(firsts.iter().collect())
+                .into_iter()
                 .map(|(s, at)| vec![Value::from(*s), Value::from(*at)]),
         )
     })?;
@@ -446,8 +447,15 @@ fn write_rebuilt(
         conn,
         "recording_cells (known, category, gender, diagnosis, month, recordings, duration_s,
             snr_n, snr_sum, poor, fair, good, excellent, new_speakers)",
-        cells.iter().map(|((g, month), c)| {
-            let mut row = group(*g).to_vec();
+        in_key_order(
+            cells
+                .iter()
+                .map(|((g, month), c)| ((&groups[*g], month, *g), c))
+                .collect(),
+        )
+        .into_iter()
+        .map(|((_, month, g), c)| {
+            let mut row = group(g).to_vec();
             row.extend([
                 Value::from(*month),
                 Value::from(c.recordings),
@@ -463,9 +471,15 @@ fn write_rebuilt(
     insert_rows(
         conn,
         "snr_bins (grain, bin, known, category, gender, diagnosis, recordings)",
-        bins.iter().map(|((grain, bin, g), n)| {
-            let mut row = vec![Value::from(*grain), Value::from(*bin)];
-            row.extend(group(*g));
+        in_key_order(
+            bins.iter()
+                .map(|((grain, bin, g), n)| ((*grain, &groups[*g], *bin, *g), n))
+                .collect(),
+        )
+        .into_iter()
+        .map(|((grain, _, bin, g), n)| {
+            let mut row = vec![Value::from(grain), Value::from(bin)];
+            row.extend(group(g));
             row.push(Value::from(*n));
             row
         }),

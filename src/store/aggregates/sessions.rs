@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::{insert_rows, Side, SideSql};
+use super::{in_key_order, insert_rows, Side, SideSql};
 use crate::store::{args, Conn, Engine, Result, Value};
 
 /// µs in a quarter of an hour.
@@ -123,17 +123,18 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
     insert_rows(
         conn,
         "session_quarters (quarter, sessions)",
-        quarters
+        in_key_order(quarters)
             .into_iter()
             .map(|(q, n)| vec![Value::from(q), Value::from(n)]),
     )?;
     insert_rows(
         conn,
         "session_last (user_id, last_start)",
-        last.into_iter()
+        in_key_order(last)
+            .into_iter()
             .map(|(u, at)| vec![Value::from(u), Value::from(at)]),
     )?;
-    for (user, (sessions, minutes)) in users {
+    for (user, (sessions, minutes)) in in_key_order(users) {
         // Written as text: a sum past i64 stays exact as a NUMERIC.
         conn.execute(
             "INSERT INTO session_users (user_id, sessions, minutes)

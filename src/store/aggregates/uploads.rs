@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use super::{floor_sql, insert_rows, without_triggers_on, Side, SideSql};
+use super::{floor_sql, in_key_order, insert_rows, without_triggers_on, Side, SideSql};
 use crate::regions::{ip_region, IpRegions};
 use crate::store::{Conn, Engine, Result, Value};
 
@@ -296,7 +296,7 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
     insert_rows(
         conn,
         "upload_addresses (address, uploads)",
-        addresses
+        in_key_order(addresses)
             .into_iter()
             .map(|(address, uploads)| vec![Value::from(address), Value::from(uploads)]),
     )?;
@@ -317,6 +317,8 @@ fn rebuild_resolutions(conn: &Conn, addresses: &HashMap<String, i64>) -> Result<
     let mut resolutions = Vec::new();
     let mut spellings: HashMap<(String, String), i64> = HashMap::new();
     let mut totals: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut addresses: Vec<_> = addresses.iter().collect();
+    addresses.sort_unstable();
     for (address, uploads) in addresses {
         let (region, spelled) = ip_region(&table, Some(address.clone()));
         totals.entry(region.clone()).or_default().0 += uploads;
@@ -348,9 +350,11 @@ fn rebuild_resolutions(conn: &Conn, addresses: &HashMap<String, i64>) -> Result<
         insert_rows(
             conn,
             "ip_region_addresses (region, canonical, uploads)",
-            spellings.into_iter().map(|((region, canonical), n)| {
-                vec![Value::from(region), Value::from(canonical), Value::from(n)]
-            }),
+            in_key_order(spellings)
+                .into_iter()
+                .map(|((region, canonical), n)| {
+                    vec![Value::from(region), Value::from(canonical), Value::from(n)]
+                }),
         )
     })?;
     insert_rows(
