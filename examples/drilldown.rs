@@ -34,7 +34,9 @@ fn compute_ms(store: &Store, config: &Config, key: &StatKey, n: usize) -> anyhow
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args().nth(1).expect("usage: drilldown DATA_DIR");
     let now = std::env::var("VOXDASH_NOW").ok();
-    let config = Config::load(std::path::Path::new(&dir), None, now.as_deref())?;
+    // The zone the aggregates were built for, as the commands take it.
+    let tz = std::env::var("VOXDASH_TZ").ok();
+    let config = Config::load(std::path::Path::new(&dir), tz.as_deref(), now.as_deref())?;
     let store = Arc::new(Store::open(&config.db_path())?);
     let whole = compute_ms(&store, &config, &StatKey::Dashboard, 5)?;
     println!("whole dashboard computed: median {whole:.1} ms");

@@ -9,7 +9,7 @@ WORK=bench-data
 export VOXDASH_NOW="${VOXDASH_NOW:-2026-11-23T12:00:00+09:00}" VOXDASH_TZ="${VOXDASH_TZ:-Asia/Seoul}" VOXDASH_LOG=warn
 cargo build --release --example cache_hit --example write_load --example slow_clients --example drilldown --example live_load >/dev/null
 rm -rf "$WORK"; mkdir -p "$WORK"
-secs() { local s; s=$(date +%s%N); "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err"; exit 1; }; echo $(( ($(date +%s%N) - s) / 1000000 ))e-3; }
+secs() { local s; s=$(date +%s%N); "$@" >/dev/null 2>"$WORK/last.err" || { cat "$WORK/last.err"; exit 1; }; awk -v ms=$(( ($(date +%s%N) - s) / 1000000 )) 'BEGIN { printf "%.1f", ms / 1000 }'; }
 gen=$(secs $BIN demo --scale "$SCALE" --out "$WORK/csv")
 rows=$(for f in "$WORK"/csv/*.csv; do echo "$(basename "$f"): $(($(wc -l <"$f") - 1))"; done)
 timed() { local out=$1; shift; /usr/bin/time -o "$out" -f "%e s, max RSS %M KiB" "$@" >/dev/null 2>>"$WORK/last.err"; cat "$out"; }

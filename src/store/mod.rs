@@ -18,6 +18,7 @@ pub(crate) mod maintenance;
 pub mod postgres;
 pub(crate) mod rows;
 pub mod schema;
+pub mod search;
 pub mod speakers;
 mod sqlite;
 mod value;

@@ -299,6 +299,38 @@ pub(crate) fn kind_of(ctx: &Ctx) -> Result<Option<KeyKind>, WebError> {
     }
 }
 
+/// The longest search text taken, in characters.
+const SEARCH_AT_MOST: usize = 100;
+
+/// `?q=` of a search: trimmed, 1 to 100 characters, no control
+/// characters; any other parameter but `lang` is a 400 naming it.
+pub(crate) fn search_text(ctx: &Ctx) -> Result<String, WebError> {
+    if let Some(name) = ctx
+        .query
+        .keys()
+        .find(|n| !matches!(n.as_str(), "q" | "lang"))
+    {
+        return Err(WebError::bad(name, "unknown parameter"));
+    }
+    let text = ctx.query.get("q").map(|q| q.trim()).unwrap_or_default();
+    if text.is_empty() {
+        return Err(WebError::bad("q", "type something to search for"));
+    }
+    if text.chars().count() > SEARCH_AT_MOST {
+        return Err(WebError::bad(
+            "q",
+            format!("at most {SEARCH_AT_MOST} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(WebError::bad(
+            "q",
+            "control characters are not searched for",
+        ));
+    }
+    Ok(text.to_string())
+}
+
 /// `?page=` (1-based, default 1).
 pub(crate) fn page_of(ctx: &Ctx) -> Result<u64, WebError> {
     match ctx.query.get("page") {

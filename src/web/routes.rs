@@ -250,7 +250,7 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
 }
 
 fn api_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
-    use api::{cache, recordings, sessions, stats};
+    use api::{cache, recordings, search, sessions, stats};
     match (method, segments) {
         ("GET", ["stats", which]) => ("/api/v1/stats/{name}", stats::shared(app, ctx, which)),
         ("GET", ["speakers", id, "stats"]) => {
@@ -261,6 +261,7 @@ fn api_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
             stats::user(app, ctx, id, which),
         ),
         ("GET", ["events"]) => ("/api/v1/events", stats::events(app, ctx)),
+        ("GET", ["search"]) => ("/api/v1/search", search::search(app, ctx)),
         ("GET", ["cache"]) => ("/api/v1/cache", cache::list(app, ctx)),
         ("POST", ["cache", "refresh"]) => ("/api/v1/cache/refresh", cache::refresh(app, ctx)),
         ("DELETE", ["cache"]) => ("/api/v1/cache", cache::clear(app, ctx)),

@@ -4,5 +4,6 @@
 
 pub(super) mod cache;
 pub(super) mod recordings;
+pub(super) mod search;
 pub(super) mod sessions;
 pub(super) mod stats;
