@@ -67,12 +67,14 @@ const GENDERS: &[&str] = &["F", "M", "U"];
 const DIAGNOSES: &[&str] = &["aphasia", "dysarthria", ""];
 
 /// A random SNR: often none, often on a band's edge, sometimes one of a
-/// few values shared by many recordings (ties at the median).
+/// few values shared by many recordings (ties at the median), sometimes
+/// one of a few values in one narrow band (the median's last step).
 fn snr(rng: &mut StdRng) -> Value {
-    match rng.gen_range(0..6) {
+    match rng.gen_range(0..7) {
         0 => Value::Null,
         1 => Value::from([9.995, 10.0, 19.99, 20.0, 30.0, -0.005][rng.gen_range(0..6)]),
         2 => Value::from([21.0, 21.5, 22.25][rng.gen_range(0..3)]),
+        3 => Value::from(21.0 + f64::from(rng.gen_range(0..5)) * 0.001),
         _ => Value::from(rng.gen_range(-5.0..45.0)),
     }
 }
@@ -526,7 +528,7 @@ fn check_repair_rebuilds_aggregates_that_went_wrong() {
     let db = Store::open(&dir.path().join("voxdash.db")).unwrap();
     db.conn()
         .unwrap()
-        .batch("UPDATE session_users SET sessions = sessions + 1 WHERE user_id = 2")
+        .batch("UPDATE session_sums SET sessions = sessions + 1")
         .unwrap();
     let bin = env!("CARGO_BIN_EXE_voxdash");
     let out = common::run_cli(bin, dir.path(), &["check"]);

@@ -369,7 +369,7 @@ pub fn dashboard_of(view: &DataView, local: &LocalTime, selection: Selection) ->
         Selection::All => None,
         _ => Some(groups.as_slice()),
     };
-    let median_db = median_from_bands(view, which, bands_of, c.snr_n)?;
+    let median_db = median_from_bands(view, bands_of, c.snr_n)?;
     Ok(c.finish(median_db))
 }
 
@@ -481,7 +481,6 @@ impl Corpus {
 /// of one of them, then reading that narrow band's few values.
 fn median_from_bands(
     view: &DataView,
-    which: Speakers,
     groups: Option<&[GroupSpeakers]>,
     measured: u64,
 ) -> Result<Option<f64>> {
@@ -490,7 +489,6 @@ fn median_from_bands(
     }
     let mut bands = BandWalk {
         view,
-        which,
         groups,
         wide: view.snr_bands(groups, COARSE, i64::MIN, i64::MAX)?,
         narrow: HashMap::new(),
@@ -507,12 +505,12 @@ fn median_from_bands(
 /// usually share their bands, which are then read once.
 struct BandWalk<'v, 'c> {
     view: &'v DataView<'c>,
-    which: Speakers<'v>,
     /// The selection's groups (`None`: the whole corpus).
     groups: Option<&'v [GroupSpeakers]>,
     wide: Vec<(i64, u64)>,
     narrow: HashMap<i64, Vec<(i64, u64)>>,
-    values: HashMap<i64, Vec<f64>>,
+    /// Per narrow band, its values in order with their recordings.
+    values: HashMap<i64, Vec<(f64, u64)>>,
 }
 
 impl BandWalk<'_, '_> {
@@ -530,15 +528,20 @@ impl BandWalk<'_, '_> {
             // A little more than the band (a value's band is computed,
             // not compared), narrowed to it as the triggers computed it.
             let (from, until) = ((band as f64 - 0.001) / 100.0, (band as f64 + 1.001) / 100.0);
-            let mut values = self.view.snr_values_between(self.which, from, until)?;
-            values.retain(|v| fine_band(*v) == band);
-            values.sort_by(f64::total_cmp);
+            let mut values = self.view.snr_values(self.groups, from, until)?;
+            values.retain(|(v, _)| fine_band(*v) == band);
             self.values.insert(band, values);
         }
-        self.values[&band]
-            .get(rank as usize)
-            .copied()
-            .ok_or_else(|| StatsError::Aggregates(format!("SNR band {band} holds too few values")))
+        let mut rank = rank;
+        for (value, n) in &self.values[&band] {
+            if rank < *n {
+                return Ok(*value);
+            }
+            rank -= n;
+        }
+        Err(StatsError::Aggregates(format!(
+            "SNR band {band} holds too few values"
+        )))
     }
 }
 

@@ -378,9 +378,24 @@ pub fn platform(view: &DataView, local: &LocalTime, now: i64) -> Result<Learning
     let (today_lo, today_hi) = local.day_range(today);
     let week_lo = local.start_of_day(today - Duration::days(6));
     let (total_users, n, duration_sum) = view.session_totals()?;
-    let active_users_7d = view.learners_active(week_lo, today_hi)?;
-    let sessions_week = sessions_between(view, week_lo, today_hi)?;
-    let sessions_today = sessions_between(view, today_lo, today_hi)?;
+    // Active: those whose last session is in the week, and of those whose
+    // last session is later (in the future), the ones with one in it.
+    let active_users_7d = in_quarters(
+        week_lo,
+        today_hi,
+        |a, b| view.learners_last_starting(a, b),
+        |a, b| view.learners_last_in_quarters(a, b),
+    )? + view.learners_later_with_session(week_lo, today_hi)?;
+    let sessions_between = |from, until| {
+        in_quarters(
+            from,
+            until,
+            |a, b| view.sessions_starting(a, b),
+            |a, b| view.sessions_in_quarters(a, b),
+        )
+    };
+    let sessions_week = sessions_between(week_lo, today_hi)?;
+    let sessions_today = sessions_between(today_lo, today_hi)?;
     let tallies = |kind| -> Result<Option<String>> {
         let counts = view.session_tallies(kind)?;
         Ok(most_frequent(counts.iter().map(|(name, n)| (name, n))))
@@ -396,19 +411,22 @@ pub fn platform(view: &DataView, local: &LocalTime, now: i64) -> Result<Learning
     })
 }
 
-/// Sessions starting in `from..until` (µs) from the aggregates: the whole
-/// quarter hours from their counts, the parts at either edge (a zone whose
-/// day does not start on a quarter hour) through the index on start.
-fn sessions_between(view: &DataView, from: i64, until: i64) -> Result<u64> {
+/// A count over `from..until` (µs) from the aggregates: `quarters` counts
+/// the whole quarter hours, `part` the parts at either edge (a zone whose
+/// day does not start on a quarter hour) through an index.
+fn in_quarters(
+    from: i64,
+    until: i64,
+    part: impl Fn(i64, i64) -> crate::store::Result<u64>,
+    quarters: impl Fn(i64, i64) -> crate::store::Result<u64>,
+) -> Result<u64> {
     use crate::store::aggregates::sessions::QUARTER;
     let first = from.div_euclid(QUARTER) + i64::from(from.rem_euclid(QUARTER) != 0);
     let last = until.div_euclid(QUARTER);
     if first >= last {
-        return Ok(view.sessions_starting(from, until)?);
+        return Ok(part(from, until)?);
     }
-    Ok(view.sessions_starting(from, first * QUARTER)?
-        + view.sessions_in_quarters(first, last)?
-        + view.sessions_starting(last * QUARTER, until)?)
+    Ok(part(from, first * QUARTER)? + quarters(first, last)? + part(last * QUARTER, until)?)
 }
 
 /// Platform-wide figures in one pass over every session: the reference the

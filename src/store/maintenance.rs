@@ -102,7 +102,7 @@ pub fn count_archived_before(conn: &Conn, cut: i64) -> Result<u64> {
 pub fn count_inactive_users(conn: &Conn, since: i64) -> Result<u64> {
     count(
         conn,
-        &format!("SELECT COUNT(*) FROM {INACTIVE_USER}"),
+        &format!("SELECT COUNT(*) FROM {INACTIVE_USER} AS inactive"),
         args![since],
     )
 }

@@ -236,10 +236,12 @@ CREATE INDEX recordings_speaker ON recordings(speaker_id, recorded_at, duration_
 @CORPUS_AGGREGATE_TABLES@
 @CORPUS_AGGREGATE_TRIGGERS@
 "#,
-    // 9: the session aggregates' delete triggers stand aside while a bulk
-    // delete (cleanup) adjusts the aggregates once for its whole batch.
+    // 9: the sums over every session and the learners per quarter hour of
+    // their last session (`store::aggregates::sessions`); the session
+    // aggregates' delete triggers stand aside while a bulk delete (cleanup)
+    // adjusts the aggregates once for its whole batch.
     r#"
-@PAUSABLE_SESSION_TRIGGERS@
+@SESSION_SUMS_AND_PAUSE@
 "#,
 ];
 
@@ -281,10 +283,10 @@ CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
-    if sql.contains("@PAUSABLE_SESSION_TRIGGERS@") {
+    if sql.contains("@SESSION_SUMS_AND_PAUSE@") {
         return sql.replace(
-            "@PAUSABLE_SESSION_TRIGGERS@",
-            &super::aggregates::sessions::sqlite_pausable_triggers(),
+            "@SESSION_SUMS_AND_PAUSE@",
+            &super::aggregates::sessions::sqlite_migration_9(),
         );
     }
     if sql.contains("@CORPUS_AGGREGATE_TABLES@") {

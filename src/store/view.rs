@@ -349,29 +349,47 @@ impl<'c> DataView<'c> {
         Ok(counts.into_iter().collect())
     }
 
-    /// Measured SNRs of a selection (`All` or a group) with
-    /// `from <= snr < until`, through the SNR index: for a narrow band.
-    pub fn snr_values_between(&self, which: Speakers, from: f64, until: f64) -> Result<Vec<f64>> {
-        let mut args = which.args();
-        let at = args.len();
-        args.extend([Value::from(from), Value::from(until)]);
-        let range = format!(
-            "r.snr_db IS NOT NULL AND r.snr_db >= ?{} AND r.snr_db < ?{}",
-            at + 1,
-            at + 2
-        );
-        let sql = match which {
-            Speakers::Group(_) => format!(
-                "SELECT r.snr_db FROM recordings r {} JOIN speakers s ON s.id = r.speaker_id
-                 WHERE {range} AND {GROUP_WHERE}",
-                self.conn.dialect("INDEXED BY recordings_snr", "")
-            ),
-            _ => format!(
-                "SELECT r.snr_db FROM recordings r {} WHERE {range}",
-                self.conn.dialect("INDEXED BY recordings_snr", "")
-            ),
+    /// From the aggregates: the measured SNR values in `from..until` of
+    /// the whole corpus (`groups` `None`) or of these groups of speakers,
+    /// in order, each with its recordings (a value of several groups once).
+    pub fn snr_values(
+        &self,
+        groups: Option<&[GroupSpeakers]>,
+        from: f64,
+        until: f64,
+    ) -> Result<Vec<(f64, u64)>> {
+        let sql = "SELECT value, recordings FROM snr_values
+                   WHERE known = ?1 AND category = ?2 AND gender = ?3 AND diagnosis = ?4
+                   AND value >= ?5 AND value < ?6";
+        let mut values: Vec<(f64, u64)> = Vec::new();
+        let mut read = |known: i64, category: &str, gender: &str, diagnosis: &str| {
+            self.conn.each(
+                sql,
+                args![known, category, gender, diagnosis, from, until],
+                |r| {
+                    values.push((r.get(0)?, r.get::<i64>(1)? as u64));
+                    Ok(())
+                },
+            )
         };
-        self.conn.rows(&sql, &args, |r| r.get(0))
+        match groups {
+            None => read(2, "", "", "")?,
+            Some(groups) => {
+                for g in groups {
+                    read(1, &g.category, &g.gender, &g.diagnosis)?;
+                }
+            }
+        }
+        values.sort_by(|a, b| a.0.total_cmp(&b.0));
+        // One entry per value: groups share values (0.0 and -0.0 are one).
+        let mut merged: Vec<(f64, u64)> = Vec::with_capacity(values.len());
+        for (value, n) in values {
+            match merged.last_mut() {
+                Some((last, count)) if *last == value => *count += n,
+                _ => merged.push((value, n)),
+            }
+        }
+        Ok(merged)
     }
 
     /// A learner's sessions with `from <= start < until`, by start then id.
@@ -427,9 +445,9 @@ impl<'c> DataView<'c> {
     /// past `i64`).
     pub fn session_totals(&self) -> Result<(u64, u64, f64)> {
         let row = self.conn.query_opt(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(sessions), 0) AS BIGINT),
-                    CAST(COALESCE(SUM(minutes), 0) AS DOUBLE PRECISION)
-             FROM session_users",
+            "SELECT (SELECT COUNT(*) FROM session_users), CAST(sessions AS BIGINT),
+                    CAST(minutes AS DOUBLE PRECISION)
+             FROM session_sums",
             &[],
         );
         match row? {
@@ -462,16 +480,39 @@ impl<'c> DataView<'c> {
         Ok(n as u64)
     }
 
-    /// From the aggregates: learners with a session starting in
-    /// `from..until` (µs). Those whose last session is in it, and of those
-    /// whose last session is later, the ones with a session in it (found
-    /// through the index on learner and start; few: sessions in the future).
-    pub fn learners_active(&self, from: i64, until: i64) -> Result<u64> {
+    /// Learners whose last session starts in `from..until` (µs), counted
+    /// through the index on last start: for a part of a quarter hour at the
+    /// edge of a window.
+    pub fn learners_last_starting(&self, from: i64, until: i64) -> Result<u64> {
+        if from >= until {
+            return Ok(0);
+        }
         let n: i64 = self.conn.query_value(
-            "SELECT (SELECT COUNT(*) FROM session_last WHERE last_start >= ?1 AND last_start < ?2)
-                  + (SELECT COUNT(*) FROM session_last u WHERE u.last_start >= ?2
-                     AND EXISTS (SELECT 1 FROM study_sessions s WHERE s.user_id = u.user_id
-                                 AND s.start_time >= ?1 AND s.start_time < ?2))",
+            "SELECT COUNT(*) FROM session_last WHERE last_start >= ?1 AND last_start < ?2",
+            args![from, until],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// From the aggregates: learners whose last session starts in the
+    /// quarter hours `from..until` (numbered from 1970).
+    pub fn learners_last_in_quarters(&self, from: i64, until: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_value(
+            "SELECT CAST(COALESCE(SUM(learners), 0) AS BIGINT) FROM session_last_quarters
+             WHERE quarter >= ?1 AND quarter < ?2",
+            args![from, until],
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Learners whose last session starts at or after `until` (µs) with a
+    /// session in `from..until`: found through the index on learner and
+    /// start; few (sessions in the future).
+    pub fn learners_later_with_session(&self, from: i64, until: i64) -> Result<u64> {
+        let n: i64 = self.conn.query_value(
+            "SELECT COUNT(*) FROM session_last u WHERE u.last_start >= ?2
+                AND EXISTS (SELECT 1 FROM study_sessions s WHERE s.user_id = u.user_id
+                            AND s.start_time >= ?1 AND s.start_time < ?2)",
             args![from, until],
         )?;
         Ok(n as u64)

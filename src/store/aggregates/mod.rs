@@ -150,13 +150,19 @@ impl Side {
 /// the rows of `side`, counted with `sign` (`""` adds, `"-"` takes away).
 pub(crate) type SideSql = fn(Side, &str) -> String;
 
-/// Every table whose writes adjust an aggregate: (table, name of its
-/// triggers, what a side of its write does).
-fn kept() -> impl Iterator<Item = (&'static str, &'static str, SideSql)> {
+/// The tables whose writes adjust an aggregate since migration 8:
+/// (table, name of its triggers, what a side of its write does).
+fn kept_since_8() -> impl Iterator<Item = (&'static str, &'static str, SideSql)> {
     corpus::KEPT
         .into_iter()
         .chain(uploads::KEPT)
         .chain(sessions::KEPT)
+}
+
+/// Every table whose writes adjust an aggregate (the session aggregates'
+/// own triggers on `study_sessions` apart).
+fn kept() -> impl Iterator<Item = (&'static str, &'static str, SideSql)> {
+    kept_since_8().chain(sessions::KEPT_SINCE_9)
 }
 
 /// The tables of the aggregates of migration 8 (the corpus, the uploads,
@@ -168,7 +174,7 @@ pub(crate) fn tables_sql(engine: Engine) -> String {
 /// SQLite's triggers of the aggregates of migration 8: an insert adds
 /// its row, a delete takes it away, an update does both.
 pub(crate) fn sqlite_triggers() -> String {
-    kept()
+    kept_since_8()
         .map(|(table, name, side)| sqlite_triggers_of(table, name, side, ""))
         .collect()
 }
@@ -219,17 +225,37 @@ pub(crate) fn without_triggers_on(
 /// removed are taken away, the rows it wrote added. Returns (table, name of
 /// the triggers, function name, its SQL).
 pub(crate) fn postgres_functions() -> Vec<(&'static str, &'static str, String, String)> {
-    kept()
-        .map(|(table, name, side)| {
-            let function = format!("voxdash_{table}_{name}");
-            let sql = statement_function(
-                &function,
-                &side(Side::Rows(Engine::Postgres, "old_rows"), "-"),
-                &side(Side::Rows(Engine::Postgres, "new_rows"), ""),
-            );
-            (table, name, function, sql)
-        })
+    postgres_functions_of(kept_since_8())
+}
+
+/// PostgreSQL's functions of the aggregates of migration 6 (the sums of
+/// the sessions, the learners per quarter hour of their last session).
+pub(crate) fn postgres_functions_since_6() -> Vec<(&'static str, &'static str, String, String)> {
+    postgres_functions_of(sessions::KEPT_SINCE_9.into_iter().chain([sessions::SUMS]))
+}
+
+/// PostgreSQL's functions replaced by migration 6 (the corpus functions,
+/// which count SNR values since).
+pub(crate) fn postgres_functions_replaced_by_6() -> Vec<String> {
+    postgres_functions_of(corpus::VALUES_KEPT.into_iter())
+        .into_iter()
+        .map(|(.., sql)| sql)
         .collect()
+}
+
+fn postgres_functions_of(
+    kept: impl Iterator<Item = (&'static str, &'static str, SideSql)>,
+) -> Vec<(&'static str, &'static str, String, String)> {
+    kept.map(|(table, name, side)| {
+        let function = format!("voxdash_{table}_{name}");
+        let sql = statement_function(
+            &function,
+            &side(Side::Rows(Engine::Postgres, "old_rows"), "-"),
+            &side(Side::Rows(Engine::Postgres, "new_rows"), ""),
+        );
+        (table, name, function, sql)
+    })
+    .collect()
 }
 
 /// A PostgreSQL trigger function `name` for statement triggers: `old`
@@ -237,7 +263,7 @@ pub(crate) fn postgres_functions() -> Vec<(&'static str, &'static str, String, S
 /// adds the rows an insert or an update wrote (`new_rows`).
 pub(crate) fn statement_function(name: &str, old: &str, new: &str) -> String {
     format!(
-        "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        "CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
     {old}

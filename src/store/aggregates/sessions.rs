@@ -78,6 +78,55 @@ fn window_side(side: Side, sign: &str) -> String {
 /// The table whose writes adjust the last days' aggregates.
 pub(crate) const KEPT: [(&str, &str, SideSql); 1] = [("study_sessions", "window", window_side)];
 
+/// The tables of migration 9 (SQLite) and 6 (PostgreSQL): the sums over
+/// every session (one row), and how many learners' last session starts in
+/// each quarter hour. Both are read at every computation of `learning`;
+/// summing them from the per-learner rows grew with the learners (40 ms
+/// at 96,000 learners).
+pub(crate) const SUMS_TABLES_SQL: &str = "
+CREATE TABLE session_sums (
+    sessions BIGINT NOT NULL,
+    minutes NUMERIC NOT NULL
+);
+INSERT INTO session_sums (sessions, minutes) VALUES (0, 0);
+CREATE TABLE session_last_quarters (
+    quarter BIGINT PRIMARY KEY,
+    learners BIGINT NOT NULL
+);
+CREATE INDEX session_last_quarters_empty ON session_last_quarters(quarter) WHERE learners = 0;
+";
+
+/// What a side of a write to `study_sessions` does to the sums over every
+/// session.
+fn sums_side(side: Side, sign: &str) -> String {
+    let s = side.rows(&["duration_minutes"], "s");
+    format!(
+        "UPDATE session_sums SET sessions = sessions + (SELECT {sign}COUNT(*) FROM {s}),
+        minutes = minutes + (SELECT {sign}COALESCE(SUM(s.duration_minutes), 0) FROM {s});\n"
+    )
+}
+
+/// The sums' triggers on `study_sessions`.
+pub(crate) const SUMS: (&str, &str, SideSql) = ("study_sessions", "sums", sums_side);
+
+/// What a side of a write to `session_last` (a learner's last session
+/// moved, came or went) does to the learners per quarter hour.
+fn last_quarters_side(side: Side, sign: &str) -> String {
+    let s = side.rows(&["last_start"], "s");
+    let quarter = quarter_sql("s.last_start");
+    format!(
+        "INSERT INTO session_last_quarters (quarter, learners)
+        SELECT {quarter}, {sign}COUNT(*) FROM {s} WHERE true GROUP BY 1
+        ON CONFLICT (quarter) DO UPDATE SET learners = session_last_quarters.learners + excluded.learners;
+    DELETE FROM session_last_quarters WHERE learners = 0;\n"
+    )
+}
+
+/// The aggregate whose table is written by the session aggregates
+/// themselves (since migration 9).
+pub(crate) const KEPT_SINCE_9: [(&str, &str, SideSql); 1] =
+    [("session_last", "quarters", last_quarters_side)];
+
 /// Rebuilds the session aggregates from the rows, inside the caller's
 /// write transaction. One pass over the sessions in table order,
 /// summed here: grouping in SQL would visit them through an index, row by
@@ -116,9 +165,26 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
             Ok(())
         },
     )?;
+    let mut last_quarters: HashMap<i64, i64> = HashMap::new();
+    for at in last.values() {
+        *last_quarters.entry(at.div_euclid(QUARTER)).or_default() += 1;
+    }
+    let sessions: i64 = users.values().map(|(n, _)| n).sum();
+    let minutes: i128 = users.values().map(|(_, m)| m).sum();
+    conn.execute(
+        "UPDATE session_sums SET sessions = ?1, minutes = CAST(CAST(?2 AS TEXT) AS NUMERIC)",
+        args![sessions, minutes.to_string()],
+    )?;
     conn.batch(
         "DELETE FROM session_users; DELETE FROM session_tallies;
-         DELETE FROM session_quarters; DELETE FROM session_last;",
+         DELETE FROM session_quarters; DELETE FROM session_last_quarters;",
+    )?;
+    insert_rows(
+        conn,
+        "session_last_quarters (quarter, learners)",
+        in_key_order(last_quarters)
+            .into_iter()
+            .map(|(q, n)| vec![Value::from(q), Value::from(n)]),
     )?;
     insert_rows(
         conn,
@@ -127,13 +193,17 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
             .into_iter()
             .map(|(q, n)| vec![Value::from(q), Value::from(n)]),
     )?;
-    insert_rows(
-        conn,
-        "session_last (user_id, last_start)",
-        in_key_order(last)
-            .into_iter()
-            .map(|(u, at)| vec![Value::from(u), Value::from(at)]),
-    )?;
+    // The learners per quarter hour are written above, not by the triggers.
+    super::without_triggers_on(conn, "session_last", || {
+        conn.batch("DELETE FROM session_last;")?;
+        insert_rows(
+            conn,
+            "session_last (user_id, last_start)",
+            in_key_order(last)
+                .into_iter()
+                .map(|(u, at)| vec![Value::from(u), Value::from(at)]),
+        )
+    })?;
     for (user, (sessions, minutes)) in in_key_order(users) {
         // Written as text: a sum past i64 stays exact as a NUMERIC.
         conn.execute(
@@ -186,8 +256,11 @@ fn totals_side(side: Side, sign: &str) -> String {
 
 /// Every kind of aggregate a write to `study_sessions` adjusts: (name of
 /// its triggers, what a side of the write does).
-const SESSION_AGGREGATES: [(&str, SideSql); 2] =
-    [("aggregates", totals_side), ("window", window_side)];
+const SESSION_AGGREGATES: [(&str, SideSql); 3] = [
+    ("aggregates", totals_side),
+    ("window", window_side),
+    ("sums", sums_side),
+];
 
 /// SQLite's triggers of the learners' totals and tallies (migration 7):
 /// an insert adds its row, a delete takes it away, an update does both.
@@ -211,10 +284,26 @@ pub(crate) fn postgres_session_function() -> String {
 /// triggers of the session aggregates stand aside.
 const UNLESS_PAUSED: &str = " WHEN NOT EXISTS (SELECT 1 FROM aggregate_pause)";
 
-/// Migration 9 (SQLite): the pause of the session aggregates' delete
-/// triggers, which are created again with it.
-pub(crate) fn sqlite_pausable_triggers() -> String {
-    let mut sql = String::from("CREATE TABLE aggregate_pause (paused INTEGER NOT NULL);\n");
+/// Migration 9 (SQLite): the sums over every session and the learners
+/// per quarter hour of their last session, with their triggers; the
+/// recordings per SNR value, counted by the corpus triggers made again; the pause
+/// of the session aggregates' delete triggers, which are created again
+/// with it. The aggregates are rebuilt (in Rust, exactly) at the next
+/// open: forgetting their zone asks for it.
+pub(crate) fn sqlite_migration_9() -> String {
+    let mut sql = String::from(SUMS_TABLES_SQL);
+    sql.push_str(&super::corpus::values_table_sql(Engine::Sqlite));
+    for (table, name, side) in super::corpus::VALUES_KEPT {
+        for kind in ["ins", "upd", "del"] {
+            sql.push_str(&format!("DROP TRIGGER {table}_{name}_{kind};\n"));
+        }
+        sql.push_str(&super::sqlite_triggers_of(table, name, side, ""));
+    }
+    sql.push_str("CREATE TABLE aggregate_pause (paused INTEGER NOT NULL);\n");
+    sql.push_str("DELETE FROM aggregate_zone;\n");
+    for (table, name, side) in KEPT_SINCE_9 {
+        sql.push_str(&super::sqlite_triggers_of(table, name, side, ""));
+    }
     for (name, side) in SESSION_AGGREGATES {
         for kind in ["ins", "upd", "del"] {
             sql.push_str(&format!(

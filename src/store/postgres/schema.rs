@@ -46,6 +46,9 @@ pub const TABLES: &[&str] = &[
     "unresolved_addresses",
     "session_quarters",
     "session_last",
+    "session_sums",
+    "session_last_quarters",
+    "snr_values",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -431,6 +434,15 @@ END $$;
 @CORPUS_AGGREGATE_TABLES@
 @CORPUS_AGGREGATES@
 "#,
+    // 6: the sums over every session and the learners per quarter hour of
+    // their last session (`store::aggregates::sessions`), the recordings
+    // per SNR value (`corpus`, whose functions are replaced), rebuilt at
+    // the next open (forgetting their zone asks for it).
+    r#"
+@SESSION_SUMS_TABLES@
+DELETE FROM aggregate_zone;
+@SESSION_SUMS@
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the
@@ -484,7 +496,21 @@ pub fn migration_sql(index: usize) -> String {
         corpus.push_str(&sql);
         corpus.push_str(&statement_triggers(table, name, &format!("{function}()")));
     }
+    let mut sums =
+        crate::store::aggregates::corpus::values_table_sql(crate::store::Engine::Postgres);
+    for sql in crate::store::aggregates::postgres_functions_replaced_by_6() {
+        sums.push_str(&sql);
+    }
+    for (table, name, function, sql) in crate::store::aggregates::postgres_functions_since_6() {
+        sums.push_str(&sql);
+        sums.push_str(&statement_triggers(table, name, &format!("{function}()")));
+    }
     MIGRATIONS[index]
+        .replace(
+            "@SESSION_SUMS_TABLES@",
+            crate::store::aggregates::sessions::SUMS_TABLES_SQL,
+        )
+        .replace("@SESSION_SUMS@", &sums)
         .replace(
             "@CORPUS_AGGREGATE_TABLES@",
             &crate::store::aggregates::tables_sql(crate::store::Engine::Postgres),
