@@ -112,3 +112,201 @@ fn a_search_finds_at_most_twenty_of_each() {
     assert_eq!(found.speakers[0].code, "LAB-001");
     assert_eq!(found.users[19].username, "lab020");
 }
+
+/// The sample's recordings as the store holds them: (id, speaker's
+/// category, recorded_at µs, snr_db), read with plain SQL.
+fn sample_recordings(r: &Running) -> Vec<(i64, Option<String>, i64, Option<f64>)> {
+    let store = r.store();
+    let conn = store.conn().unwrap();
+    conn.query(
+        "SELECT r.id, s.category, r.recorded_at, r.snr_db
+         FROM recordings r LEFT JOIN speakers s ON s.id = r.speaker_id",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|row| {
+        (
+            row.get(0).unwrap(),
+            row.get(1).unwrap(),
+            row.get(2).unwrap(),
+            row.get(3).unwrap(),
+        )
+    })
+    .collect()
+}
+
+/// Midnight of `date` in the sample's zone, in µs.
+fn local_midnight(date: &str) -> i64 {
+    use chrono::TimeZone;
+    let tz: chrono_tz::Tz = common::SAMPLE_TZ.parse().unwrap();
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap();
+    tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).unwrap())
+        .earliest()
+        .unwrap()
+        .timestamp_micros()
+}
+
+/// Every page of a list, by its `has_more`.
+fn every_page(r: &Running, cookie: &str, query: &str) -> Vec<Value> {
+    let mut listed = Vec::new();
+    for page in 1.. {
+        let reply = get_as(
+            r,
+            cookie,
+            &format!("/api/v1/recordings?{query}&page={page}"),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let json = reply.json();
+        let rows = json["recordings"].as_array().unwrap().clone();
+        assert!(rows.len() <= 100);
+        listed.extend(rows);
+        if !json["has_more"].as_bool().unwrap() {
+            assert!(listed.len() < page * 100 + 1);
+            return listed;
+        }
+        assert_eq!(json["recordings"].as_array().unwrap().len(), 100);
+    }
+    unreachable!()
+}
+
+#[test]
+fn the_recording_list_keeps_its_filter_in_its_order_on_pages_and_in_its_manifest() {
+    let r = start(false);
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let all = sample_recordings(&r);
+    assert!(all.len() > 200, "the sample has several pages");
+
+    // A group, an SNR band and a range of local dates, by time then id.
+    let (from, until) = (local_midnight("2025-03-01"), local_midnight("2026-07-01"));
+    let mut expected: Vec<(i64, i64)> = all
+        .iter()
+        .filter(|(_, category, at, snr)| {
+            category.as_deref() == Some("elderly")
+                && (from..until).contains(at)
+                && snr.is_some_and(|v| (10.0..30.0).contains(&v))
+        })
+        .map(|(id, _, at, _)| (*at, *id))
+        .collect();
+    expected.sort();
+    assert!(expected.len() > 10, "{expected:?}");
+    let query = "category=elderly&snr_min=10&snr_max=30&from=2025-03-01&to=2026-06-30";
+    let listed = every_page(&r, &cookie, query);
+    let ids: Vec<i64> = listed.iter().map(|v| v["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, expected.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+    let first = &listed[0];
+    assert!(
+        first["file_name"].as_str().unwrap().ends_with(".wav"),
+        "{first}"
+    );
+    assert!(
+        first["speaker_code"].as_str().unwrap().starts_with("SPK-"),
+        "{first}"
+    );
+    assert!(
+        first["recorded_at"].as_str().unwrap().ends_with('Z'),
+        "{first}"
+    );
+
+    // Every recording, most SNR first, those without SNR last, on pages.
+    let by_snr = every_page(&r, &cookie, "sort=-snr_db");
+    assert_eq!(by_snr.len(), all.len());
+    let snrs: Vec<Option<f64>> = by_snr.iter().map(|v| v["snr_db"].as_f64()).collect();
+    let measured = snrs.iter().take_while(|v| v.is_some()).count();
+    assert!(snrs[measured..].iter().all(Option::is_none), "no SNR last");
+    assert!(
+        measured < snrs.len(),
+        "the sample has recordings without SNR"
+    );
+    assert!(snrs[..measured].windows(2).all(|w| w[0] >= w[1]));
+
+    // The manifest: a byte-order mark, the header, every row of the
+    // filter in the list's order, and nothing else.
+    let reply = get_as(
+        &r,
+        &cookie,
+        &format!("/api/v1/recordings?{query}&format=csv"),
+    );
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    assert!(reply
+        .header("content-disposition")
+        .unwrap()
+        .contains("recordings.csv"));
+    let text = reply
+        .body
+        .strip_prefix('\u{feff}')
+        .expect("a byte-order mark");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,file_name,speaker_id,speaker_code,recorded_at,duration_s,sample_rate,snr_db")
+    );
+    let rows: Vec<&str> = lines.collect();
+    let csv_ids: Vec<i64> = rows
+        .iter()
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(csv_ids, ids);
+    let first_row: Vec<&str> = rows[0].split(',').collect();
+    assert_eq!(first_row[1], first["file_name"].as_str().unwrap());
+    assert_eq!(first_row[4], first["recorded_at"].as_str().unwrap());
+    assert_eq!(
+        first_row[7].parse::<f64>().unwrap(),
+        first["snr_db"].as_f64().unwrap()
+    );
+
+    // The whole list as a manifest.
+    let reply = get_as(&r, &cookie, "/api/v1/recordings?format=csv");
+    assert_eq!(reply.body.lines().count(), all.len() + 1);
+}
+
+#[test]
+fn the_recording_list_is_for_staff_and_names_its_bad_parameters() {
+    let r = start(false);
+    assert_eq!(get(&r, "/api/v1/recordings", &[]).status, 401);
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    assert_eq!(get_as(&r, &learner, "/api/v1/recordings").status, 403);
+    assert_eq!(
+        get_as(&r, &learner, "/api/v1/recordings?format=csv").status,
+        403
+    );
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    for (query, param) in [
+        ("from=2025-13-01", "from"),
+        ("to=yesterday", "to"),
+        ("from=2026-02-01&to=2026-01-31", "from"),
+        ("snr_min=loud", "snr_min"),
+        ("snr_max=inf", "snr_max"),
+        ("speaker=0", "speaker"),
+        ("sort=-loudness", "sort"),
+        ("format=xml", "format"),
+        ("page=0", "page"),
+        ("colour=red", "colour"),
+    ] {
+        let reply = get_as(&r, &cookie, &format!("/api/v1/recordings?{query}"));
+        assert_eq!(reply.status, 400, "{query}: {}", reply.body);
+        assert_eq!(reply.json()["field"], param, "{query}: {}", reply.body);
+    }
+    // A range with nothing in it is an empty list, not an error.
+    let empty = get_as(
+        &r,
+        &cookie,
+        "/api/v1/recordings?from=1990-01-01&to=1990-12-31",
+    );
+    assert_eq!(empty.json()["recordings"], serde_json::json!([]));
+    assert_eq!(empty.json()["has_more"], false);
+}
+
+#[test]
+fn on_a_public_server_anyone_lists_recordings() {
+    let r = start(true);
+    let reply = get(&r, "/api/v1/recordings?speaker=1", &[]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let listed = reply.json()["recordings"].as_array().unwrap().clone();
+    assert!(!listed.is_empty());
+    assert!(listed.iter().all(|v| v["speaker_id"] == 1));
+}

@@ -16,6 +16,7 @@ pub mod jobs;
 pub(crate) mod learners;
 pub(crate) mod maintenance;
 pub mod postgres;
+pub mod recording_list;
 pub(crate) mod rows;
 pub mod schema;
 pub mod search;
@@ -86,6 +87,10 @@ pub enum StoreError {
     /// A value breaks a rule of the store (e.g. a duplicate username).
     #[error("{0}")]
     Invalid(String),
+    /// A streamed read was stopped by the one it streams to (a client that
+    /// went away).
+    #[error("stopped by its reader")]
+    Stopped,
     /// `database_url` is not a PostgreSQL address voxdash can use.
     #[error("database_url: {0}")]
     BadUrl(String),

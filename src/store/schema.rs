@@ -239,8 +239,10 @@ CREATE INDEX recordings_speaker ON recordings(speaker_id, recorded_at, duration_
     // 9: the sums over every session and the learners per quarter hour of
     // their last session (`store::aggregates::sessions`); the session
     // aggregates' delete triggers stand aside while a bulk delete (cleanup)
-    // adjusts the aggregates once for its whole batch.
+    // adjusts the aggregates once for its whole batch; the recording list's
+    // order by time.
     r#"
+CREATE INDEX recordings_time ON recordings(recorded_at);
 @SESSION_SUMS_AND_PAUSE@
 "#,
 ];

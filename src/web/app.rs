@@ -63,6 +63,8 @@ pub struct App {
     pub speaker_lists: SpeakerLists,
     /// The open event streams and their broadcaster.
     pub events: super::events::Broadcaster,
+    /// The recording manifests being sent.
+    pub manifests: super::manifest::Manifests,
     /// Pages and JSON answers rendered before, by their `ETag`.
     pub rendered: Rendered,
 }

@@ -299,6 +299,116 @@ pub(crate) fn kind_of(ctx: &Ctx) -> Result<Option<KeyKind>, WebError> {
     }
 }
 
+/// What `GET /api/v1/recordings` asks for.
+pub(crate) struct RecordingListQuery {
+    /// Which recordings.
+    pub filter: crate::store::recording_list::RecordingFilter,
+    /// In which order.
+    pub sort: crate::store::recording_list::Sort,
+    /// The page (from 1) of the JSON answer.
+    pub page: u64,
+    /// The whole list as a CSV manifest instead of one page.
+    pub csv: bool,
+}
+
+/// The parameters of the recording list: the group (`category`,
+/// `diagnosis`, `gender`), `speaker`, `from` / `to` (inclusive local
+/// dates), `snr_min` (inclusive) / `snr_max` (exclusive), `sort` (a column,
+/// `-` first for descending), `page`, `format` (`json` or `csv`); any other
+/// parameter but `lang` is a 400 naming it, as is a bad value.
+pub(crate) fn recording_list_query(
+    ctx: &Ctx,
+    local: &crate::clock::LocalTime,
+) -> Result<RecordingListQuery, WebError> {
+    use crate::store::recording_list::{RecordingFilter, Sort, SortColumn};
+    let known = [
+        "category",
+        "diagnosis",
+        "gender",
+        "speaker",
+        "from",
+        "to",
+        "snr_min",
+        "snr_max",
+        "sort",
+        "page",
+        "format",
+        "lang",
+    ];
+    let mut names: Vec<&String> = ctx.query.keys().collect();
+    names.sort();
+    if let Some(name) = names.into_iter().find(|n| !known.contains(&n.as_str())) {
+        return Err(WebError::bad(name, "unknown parameter"));
+    }
+    let text = |name: &str| ctx.query.get(name).map(String::as_str);
+    let date = |name: &'static str| -> Result<Option<chrono::NaiveDate>, WebError> {
+        text(name)
+            .map(|t| crate::stats::parse_date(name, t).map_err(WebError::from))
+            .transpose()
+    };
+    let (from, to) = (date("from")?, date("to")?);
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            return Err(WebError::bad("from", format!("{from} is after to ({to})")));
+        }
+    }
+    let snr = |name: &'static str| -> Result<Option<f64>, WebError> {
+        text(name)
+            .map(|t| {
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| WebError::bad(name, format!("{t:?} is not a number of dB")))
+            })
+            .transpose()
+    };
+    let (snr_min, snr_max) = (snr("snr_min")?, snr("snr_max")?);
+    let speaker = text("speaker")
+        .map(|t| {
+            path_id(t, "speaker")
+                .map_err(|_| WebError::bad("speaker", format!("{t:?} is not a speaker id")))
+        })
+        .transpose()?;
+    let sort = match text("sort").filter(|t| !t.is_empty()) {
+        None => Sort::default(),
+        Some(t) => {
+            let (descending, name) = match t.strip_prefix('-') {
+                Some(name) => (true, name),
+                None => (false, t),
+            };
+            let column = SortColumn::parse(name).ok_or_else(|| {
+                let names: Vec<&str> = SortColumn::NAMES.iter().map(|(n, _)| *n).collect();
+                WebError::bad("sort", format!("{t:?} is not one of {}", names.join(", ")))
+            })?;
+            Sort { column, descending }
+        }
+    };
+    let csv = match text("format") {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(WebError::bad(
+                "format",
+                format!("{other:?} is not json or csv"),
+            ))
+        }
+    };
+    let group = |name: &str| text(name).map(str::to_string);
+    Ok(RecordingListQuery {
+        filter: RecordingFilter {
+            group: [group("category"), group("diagnosis"), group("gender")],
+            speaker,
+            from: from.map(|d| local.start_of_day(d)),
+            until: to.map(|d| local.start_of_day(d + chrono::Duration::days(1))),
+            snr_min,
+            snr_max,
+        },
+        sort,
+        page: page_of(ctx)?,
+        csv,
+    })
+}
+
 /// The longest search text taken, in characters.
 const SEARCH_AT_MOST: usize = 100;
 

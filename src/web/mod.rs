@@ -12,6 +12,7 @@ mod error;
 pub(crate) mod events;
 mod flash;
 pub(crate) mod local_path;
+mod manifest;
 mod metrics;
 mod pages;
 mod reply;

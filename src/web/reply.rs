@@ -28,6 +28,8 @@ pub enum Reply {
     Tagged(String, Box<Reply>),
     /// The start of an event stream: the connection leaves the worker.
     Events(super::events::Subscriber),
+    /// A recording manifest: the connection leaves the worker.
+    Manifest(super::manifest::Manifest),
     /// A file to save (a table's CSV), with its file name.
     Download(String, Vec<u8>),
     /// A redirect (303 See Other) to a path of this server, with cookies to set.
@@ -146,9 +148,9 @@ pub(super) fn render(reply: Reply) -> Response {
             )
         }
         // Taken out of the worker before rendering (routes::handle); never here.
-        Reply::Events(_) => render(Reply::Json(
+        Reply::Events(_) | Reply::Manifest(_) => render(Reply::Json(
             500,
-            serde_json::json!({"error": "event stream not opened", "field": null}),
+            serde_json::json!({"error": "stream not opened", "field": null}),
         )),
         Reply::Redirect(to, cookies) => {
             let mut r = with_header(

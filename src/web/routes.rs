@@ -2,6 +2,7 @@
 //! request around it: reading its head, containing a panic, answering.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use super::app::App;
 use super::context::Ctx;
@@ -102,6 +103,27 @@ fn handle_with(
             Err(events::Refused::Full) => Dispatched {
                 result: Err(WebError::Busy(
                     "too many event streams are open; try again later",
+                )),
+                ..dispatched
+            },
+        },
+        Ok(Reply::Manifest(manifest)) => match app.manifests.admit() {
+            Some(place) => match request.into_socket() {
+                Ok((socket, hold)) => {
+                    super::manifest::send(Arc::clone(&app.store), place, manifest, socket, hold);
+                    return (dispatched.route, 200);
+                }
+                Err(given_back) => {
+                    request = given_back;
+                    Dispatched {
+                        result: Err(WebError::Busy("a manifest needs a TCP connection")),
+                        ..dispatched
+                    }
+                }
+            },
+            None => Dispatched {
+                result: Err(WebError::Busy(
+                    "two manifests are being sent; try again when one is done",
                 )),
                 ..dispatched
             },
@@ -279,6 +301,7 @@ fn api_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
             sessions::put_progress(app, ctx, uid, course),
         ),
         ("POST", ["recordings"]) => ("/api/v1/recordings", recordings::create_recording(app, ctx)),
+        ("GET", ["recordings"]) => ("/api/v1/recordings", recordings::list(app, ctx)),
         _ => not_found(ctx),
     }
 }

@@ -77,6 +77,7 @@ pub fn start(core: crate::App, options: &ServeOptions) -> Result<Server, WebErro
         sign_ins: throttle::SignInThrottle::default(),
         speaker_lists: Default::default(),
         rendered: Default::default(),
+        manifests: Default::default(),
     });
     for key in StatKey::SHARED {
         if app.cache.read(&key.to_string()).is_none() {

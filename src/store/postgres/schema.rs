@@ -439,6 +439,7 @@ END $$;
     // per SNR value (`corpus`, whose functions are replaced), rebuilt at
     // the next open (forgetting their zone asks for it).
     r#"
+CREATE INDEX recordings_time ON recordings(recorded_at, id);
 @SESSION_SUMS_TABLES@
 DELETE FROM aggregate_zone;
 @SESSION_SUMS@
