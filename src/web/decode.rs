@@ -320,7 +320,7 @@ pub(crate) fn recording_list_query(
     ctx: &Ctx,
     local: &crate::clock::LocalTime,
 ) -> Result<RecordingListQuery, WebError> {
-    use crate::store::recording_list::{RecordingFilter, Sort, SortColumn};
+    use crate::store::recording_list::RecordingFilter;
     let known = [
         "category",
         "diagnosis",
@@ -369,20 +369,7 @@ pub(crate) fn recording_list_query(
                 .map_err(|_| WebError::bad("speaker", format!("{t:?} is not a speaker id")))
         })
         .transpose()?;
-    let sort = match text("sort").filter(|t| !t.is_empty()) {
-        None => Sort::default(),
-        Some(t) => {
-            let (descending, name) = match t.strip_prefix('-') {
-                Some(name) => (true, name),
-                None => (false, t),
-            };
-            let column = SortColumn::parse(name).ok_or_else(|| {
-                let names: Vec<&str> = SortColumn::NAMES.iter().map(|(n, _)| *n).collect();
-                WebError::bad("sort", format!("{t:?} is not one of {}", names.join(", ")))
-            })?;
-            Sort { column, descending }
-        }
-    };
+    let sort = sort_of(text("sort"))?;
     let csv = match text("format") {
         None | Some("json") => false,
         Some("csv") => true,
@@ -407,6 +394,23 @@ pub(crate) fn recording_list_query(
         page: page_of(ctx)?,
         csv,
     })
+}
+
+/// `?sort=` of the recording list: a column, `-` first for descending.
+fn sort_of(text: Option<&str>) -> Result<crate::store::recording_list::Sort, WebError> {
+    use crate::store::recording_list::{Sort, SortColumn};
+    let Some(t) = text.filter(|t| !t.is_empty()) else {
+        return Ok(Sort::default());
+    };
+    let (descending, name) = match t.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, t),
+    };
+    let column = SortColumn::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = SortColumn::NAMES.iter().map(|(n, _)| *n).collect();
+        WebError::bad("sort", format!("{t:?} is not one of {}", names.join(", ")))
+    })?;
+    Ok(Sort { column, descending })
 }
 
 /// The longest search text taken, in characters.

@@ -84,51 +84,9 @@ fn handle_with(
                 viewer: None,
             }
         });
-    let dispatched = match dispatched.result {
-        Ok(Reply::Events(subscriber)) => match app.events.admit(subscriber) {
-            Ok(stream) => match request.into_socket() {
-                Ok((socket, hold)) => {
-                    app.events.open(stream, socket, hold);
-                    return (dispatched.route, 200);
-                }
-                Err(given_back) => {
-                    app.events.forget(stream);
-                    request = given_back;
-                    Dispatched {
-                        result: Err(WebError::Busy("event streams need a TCP connection")),
-                        ..dispatched
-                    }
-                }
-            },
-            Err(events::Refused::Full) => Dispatched {
-                result: Err(WebError::Busy(
-                    "too many event streams are open; try again later",
-                )),
-                ..dispatched
-            },
-        },
-        Ok(Reply::Manifest(manifest)) => match app.manifests.admit() {
-            Some(place) => match request.into_socket() {
-                Ok((socket, hold)) => {
-                    super::manifest::send(Arc::clone(&app.store), place, manifest, socket, hold);
-                    return (dispatched.route, 200);
-                }
-                Err(given_back) => {
-                    request = given_back;
-                    Dispatched {
-                        result: Err(WebError::Busy("a manifest needs a TCP connection")),
-                        ..dispatched
-                    }
-                }
-            },
-            None => Dispatched {
-                result: Err(WebError::Busy(
-                    "two manifests are being sent; try again when one is done",
-                )),
-                ..dispatched
-            },
-        },
-        _ => dispatched,
+    let (request, dispatched) = match hand_off_stream(app, request, dispatched) {
+        Ok(handled) => return handled,
+        Err(kept) => *kept,
     };
     let response = match dispatched.result {
         Ok(Reply::Tagged(tag, _)) if has_tag(&request, &tag) => reply::not_modified(&tag),
@@ -155,6 +113,63 @@ fn handle_with(
         log::debug!("client went away: {e}");
     }
     (dispatched.route, status)
+}
+
+/// Hands a connection that streams (events, a manifest) to its own
+/// writer, off the worker: `Ok` with the route and status when it left,
+/// `Err` with the request and what to answer when it stays here.
+fn hand_off_stream(
+    app: &App,
+    mut request: tiny_http::Request,
+    dispatched: Dispatched,
+) -> Result<(String, u16), Box<(tiny_http::Request, Dispatched)>> {
+    let dispatched = match dispatched.result {
+        Ok(Reply::Events(subscriber)) => match app.events.admit(subscriber) {
+            Ok(stream) => match request.into_socket() {
+                Ok((socket, hold)) => {
+                    app.events.open(stream, socket, hold);
+                    return Ok((dispatched.route, 200));
+                }
+                Err(given_back) => {
+                    app.events.forget(stream);
+                    request = given_back;
+                    Dispatched {
+                        result: Err(WebError::Busy("event streams need a TCP connection")),
+                        ..dispatched
+                    }
+                }
+            },
+            Err(events::Refused::Full) => Dispatched {
+                result: Err(WebError::Busy(
+                    "too many event streams are open; try again later",
+                )),
+                ..dispatched
+            },
+        },
+        Ok(Reply::Manifest(manifest)) => match app.manifests.admit() {
+            Some(place) => match request.into_socket() {
+                Ok((socket, hold)) => {
+                    super::manifest::send(Arc::clone(&app.store), place, manifest, socket, hold);
+                    return Ok((dispatched.route, 200));
+                }
+                Err(given_back) => {
+                    request = given_back;
+                    Dispatched {
+                        result: Err(WebError::Busy("a manifest needs a TCP connection")),
+                        ..dispatched
+                    }
+                }
+            },
+            None => Dispatched {
+                result: Err(WebError::Busy(
+                    "two manifests are being sent; try again when one is done",
+                )),
+                ..dispatched
+            },
+        },
+        _ => dispatched,
+    };
+    Err(Box::new((request, dispatched)))
 }
 
 /// Reads the request head, routes it and runs the handler.

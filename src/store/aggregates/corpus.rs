@@ -452,6 +452,16 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
         }
     }
     write_rebuilt(conn, &groups, &speaker_counts, &cells, &bins, &firsts)?;
+    write_values(conn, &groups, values)
+}
+
+/// Replaces the recordings per SNR value with the rebuilt ones (keyed by
+/// group and the value's bits), in the order of their key.
+fn write_values(
+    conn: &Conn,
+    groups: &[GroupKey],
+    values: HashMap<(usize, u64), i64>,
+) -> Result<()> {
     conn.batch("DELETE FROM snr_values;")?;
     let mut rows: Vec<_> = values
         .into_iter()

@@ -165,6 +165,17 @@ pub fn rebuild(conn: &Conn) -> Result<()> {
             Ok(())
         },
     )?;
+    write_rebuilt(conn, users, last, quarters, tallies)
+}
+
+/// Replaces the session aggregates with the rebuilt ones.
+fn write_rebuilt(
+    conn: &Conn,
+    users: HashMap<i64, (i64, i128)>,
+    last: HashMap<i64, i64>,
+    quarters: HashMap<i64, i64>,
+    tallies: [(&str, HashMap<String, i64>); 2],
+) -> Result<()> {
     let mut last_quarters: HashMap<i64, i64> = HashMap::new();
     for at in last.values() {
         *last_quarters.entry(at.div_euclid(QUARTER)).or_default() += 1;
