@@ -27,4 +27,4 @@ VOXDASH_TEST_REDIS=1 cargo test --test writes --test live --test web --test page
     --test operations --test drilldown --test cleanup
 # ...and with a PostgreSQL database of its own (one server per test process).
 VOXDASH_TEST_POSTGRES=1 cargo test --test writes --test live --test web --test pages \
-    --test drilldown --test cleanup --test hardening --test import
+    --test drilldown --test cleanup --test hardening --test import --test research

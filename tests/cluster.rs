@@ -554,11 +554,12 @@ fn nodes_answer_503_while_postgresql_is_away_and_recover_when_it_returns() {
 fn a_node_killed_while_computing_releases_the_key_within_the_lock_expiry() {
     let mut c = Cluster::start("[cache]\nlock_secs = 2\n");
     c.settle();
-    // Hold the recordings so that a computation of the dashboard waits in
-    // the middle of its reads, holding the key's lock in Redis.
+    // Hold the SNR values (the last table a group's dashboard reads) so
+    // that a computation of the dashboard waits in the middle of its
+    // reads, holding the key's lock in Redis.
     let mut blocker = postgres::Client::connect(&c.database_url, postgres::NoTls).unwrap();
     blocker
-        .batch_execute("BEGIN; LOCK TABLE recordings IN ACCESS EXCLUSIVE MODE")
+        .batch_execute("BEGIN; LOCK TABLE snr_values IN ACCESS EXCLUSIVE MODE")
         .unwrap();
     let key = "dashboard?gender=F";
     let addr = c.nodes[0].addr.clone();

@@ -105,7 +105,8 @@ fn accepts(target: &PgStore, target_is: Target) -> Result<bool> {
 }
 
 /// The schema made (or the earlier copy's rows emptied), the counting
-/// triggers suspended and the write counters emptied, to be copied as they are.
+/// triggers suspended and the rows the migrations write (the write
+/// counters, the sums over every session) emptied, to be copied as they are.
 fn prepare(tx: &mut Transaction<'_>, empty: bool) -> std::result::Result<(), postgres::Error> {
     if empty {
         apply_migrations(tx, 0)?;
@@ -115,7 +116,7 @@ fn prepare(tx: &mut Transaction<'_>, empty: bool) -> std::result::Result<(), pos
     for table in schema::TABLES {
         tx.batch_execute(&format!("ALTER TABLE {table} DISABLE TRIGGER USER"))?;
     }
-    tx.batch_execute("DELETE FROM write_counters")
+    tx.batch_execute("DELETE FROM write_counters; DELETE FROM session_sums")
 }
 
 /// Copies the rows of `table` by COPY; returns how many.
