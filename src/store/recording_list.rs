@@ -113,9 +113,81 @@ pub struct ListedRecording {
     pub snr_db: Option<f64>,
 }
 
+/// At most this many recordings are read through a selective index and
+/// sorted, rather than found by walking every recording in time order.
+const SORTED_AT_MOST: i64 = 20_000;
+
+/// How SQLite reaches the recordings of a list in time order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// As SQLite chooses: walking the recordings in time order, keeping
+    /// those the filter keeps (cheap when it keeps many).
+    AsChosen,
+    /// Through the SNR index over the band, then sorted.
+    BySnr,
+    /// Through the group's speakers and the index on speaker, then sorted.
+    BySpeakers,
+}
+
+/// The plan of a list in time order: the aggregates say exactly how many
+/// recordings the group has, and bound how many the SNR band has; a filter
+/// that keeps few is read through its index and sorted (walking in time
+/// order, a filter keeping nothing read every recording: 1.9 s at a
+/// million).
+fn plan(conn: &Conn, filter: &RecordingFilter, sort: Sort) -> Result<Plan> {
+    if conn.engine() != super::Engine::Sqlite
+        || sort.column != SortColumn::RecordedAt
+        || filter.speaker.is_some()
+    {
+        return Ok(Plan::AsChosen);
+    }
+    let grouped = filter.group.iter().any(Option::is_some);
+    let group_args = || filter.group.iter().map(|v| Value::from(v.as_deref()));
+    let in_group: Option<i64> = if grouped {
+        Some(conn.query_value(
+            &format!(
+                "SELECT CAST(COALESCE(SUM(recordings), 0) AS BIGINT) FROM recording_cells s
+                 WHERE s.known = 1 AND {GROUP_WHERE}"
+            ),
+            &group_args().collect::<Vec<_>>(),
+        )?)
+    } else {
+        None
+    };
+    // What the SNR index holds in the band, of every group: the 1 dB bands
+    // that overlap it, a bound from above.
+    let in_band: Option<i64> = if filter.snr_min.is_some() || filter.snr_max.is_some() {
+        Some(conn.query_value(
+            "SELECT CAST(COALESCE(SUM(recordings), 0) AS BIGINT) FROM snr_bins
+             WHERE grain = 100 AND known = 2 AND category = '' AND gender = ''
+             AND diagnosis = '' AND bin >= ?1 AND bin < ?2",
+            &[
+                Value::from(filter.snr_min.map_or(i64::MIN, |v| v.floor() as i64)),
+                Value::from(filter.snr_max.unwrap_or(f64::MAX)),
+            ],
+        )?)
+    } else {
+        None
+    };
+    // Each plan reads what its index holds; the smaller one, if small.
+    let smallest = [(in_band, Plan::BySnr), (in_group, Plan::BySpeakers)]
+        .into_iter()
+        .filter_map(|(n, plan)| n.map(|n| (n, plan)))
+        .min_by_key(|(n, _)| *n);
+    Ok(match smallest {
+        Some((n, plan)) if n <= SORTED_AT_MOST => plan,
+        _ => Plan::AsChosen,
+    })
+}
+
 /// The query of a list: its SQL and arguments (`limit`, `offset` last
 /// when given).
-fn query(filter: &RecordingFilter, sort: Sort, page: Option<(u64, u64)>) -> (String, Vec<Value>) {
+fn query(
+    filter: &RecordingFilter,
+    sort: Sort,
+    plan: Plan,
+    page: Option<(u64, u64)>,
+) -> (String, Vec<Value>) {
     let mut args: Vec<Value> = Vec::new();
     let mut conditions = Vec::new();
     if filter.group.iter().any(Option::is_some) {
@@ -142,10 +214,21 @@ fn query(filter: &RecordingFilter, sort: Sort, page: Option<(u64, u64)>) -> (Str
     if let Some(max) = filter.snr_max {
         given("r.snr_db < ?", Value::from(max));
     }
-    let mut sql = String::from(
+    let from = match plan {
+        Plan::AsChosen => "recordings r LEFT JOIN speakers s ON s.id = r.speaker_id",
+        Plan::BySnr => {
+            "recordings r INDEXED BY recordings_snr LEFT JOIN speakers s ON s.id = r.speaker_id"
+        }
+        // The group's speakers first (only they can match), each one's
+        // recordings through the index on speaker.
+        Plan::BySpeakers => {
+            "speakers s CROSS JOIN recordings r INDEXED BY recordings_speaker ON r.speaker_id = s.id"
+        }
+    };
+    let mut sql = format!(
         "SELECT r.id, r.file_name, r.speaker_id, s.code, r.recorded_at, r.duration_s,
                 r.sample_rate, r.snr_db
-         FROM recordings r LEFT JOIN speakers s ON s.id = r.speaker_id",
+         FROM {from}"
     );
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
@@ -193,7 +276,12 @@ pub fn page(
     limit: u64,
     offset: u64,
 ) -> Result<Vec<ListedRecording>> {
-    let (sql, args) = query(filter, sort, Some((limit, offset)));
+    let (sql, args) = query(
+        filter,
+        sort,
+        plan(conn, filter, sort)?,
+        Some((limit, offset)),
+    );
     let mut out = Vec::new();
     conn.each(&sql, &args, |r| {
         out.push(read(&r)?);
@@ -210,6 +298,88 @@ pub fn each(
     sort: Sort,
     mut each: impl FnMut(ListedRecording) -> Result<()>,
 ) -> Result<()> {
-    let (sql, args) = query(filter, sort, None);
+    let (sql, args) = query(filter, sort, plan(conn, filter, sort)?, None);
     conn.each(&sql, &args, |r| each(read(&r)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every plan that can serve `filter` lists the same recordings.
+    #[test]
+    fn every_plan_lists_the_same_recordings() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap();
+        let conn = store.conn().unwrap();
+        for (id, category) in [(1i64, "child"), (2, "adult"), (3, "child")] {
+            conn.execute(
+                "INSERT INTO speakers (id, code, gender, category, created_at)
+                 VALUES (?1, ?2, 'F', ?3, 0)",
+                &[
+                    Value::from(id),
+                    Value::from(format!("S{id}")),
+                    Value::from(category),
+                ],
+            )
+            .unwrap();
+        }
+        for i in 0..60i64 {
+            let snr = if i % 7 == 0 {
+                Value::Null
+            } else {
+                Value::from((i % 40) as f64 + 0.25)
+            };
+            conn.execute(
+                "INSERT INTO recordings (id, speaker_id, file_name, recorded_at, duration_s, snr_db)
+                 VALUES (?1, ?2, 'f.wav', ?3, 1.5, ?4)",
+                // Times out of id order, some shared.
+                &[Value::from(i + 1), Value::from(i % 4 + 1), Value::from((i * 37) % 23), snr],
+            )
+            .unwrap();
+        }
+        let child = || [Some("child".to_string()), None, None];
+        let filters = [
+            RecordingFilter {
+                group: child(),
+                ..Default::default()
+            },
+            RecordingFilter {
+                snr_min: Some(10.0),
+                snr_max: Some(30.0),
+                ..Default::default()
+            },
+            RecordingFilter {
+                group: child(),
+                snr_min: Some(5.0),
+                from: Some(3),
+                until: Some(20),
+                ..Default::default()
+            },
+        ];
+        for filter in filters {
+            for descending in [false, true] {
+                let sort = Sort {
+                    column: SortColumn::RecordedAt,
+                    descending,
+                };
+                let listed = |plan| {
+                    let (sql, args) = query(&filter, sort, plan, Some((1000, 0)));
+                    conn.query(&sql, &args)
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.get::<i64>(0).unwrap())
+                        .collect::<Vec<_>>()
+                };
+                let chosen = listed(Plan::AsChosen);
+                assert!(!chosen.is_empty(), "{filter:?}");
+                if filter.snr_min.is_some() {
+                    assert_eq!(listed(Plan::BySnr), chosen, "{filter:?}");
+                }
+                if filter.group[0].is_some() {
+                    assert_eq!(listed(Plan::BySpeakers), chosen, "{filter:?}");
+                }
+            }
+        }
+    }
 }
