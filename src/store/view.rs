@@ -459,50 +459,54 @@ impl<'c> DataView<'c> {
     /// Sessions starting in `from..until` (µs), counted through the index
     /// on start: for a part of a quarter hour at the edge of a window.
     pub fn sessions_starting(&self, from: i64, until: i64) -> Result<u64> {
-        if from >= until {
-            return Ok(0);
-        }
-        let n: i64 = self.conn.query_value(
+        self.count_between(
             "SELECT COUNT(*) FROM study_sessions WHERE start_time >= ?1 AND start_time < ?2",
-            args![from, until],
-        )?;
-        Ok(n as u64)
+            from,
+            until,
+        )
     }
 
     /// From the aggregates: sessions starting in the quarter hours
     /// `from..until` (numbered from 1970).
     pub fn sessions_in_quarters(&self, from: i64, until: i64) -> Result<u64> {
-        let n: i64 = self.conn.query_value(
+        self.count_between(
             "SELECT CAST(COALESCE(SUM(sessions), 0) AS BIGINT) FROM session_quarters
              WHERE quarter >= ?1 AND quarter < ?2",
-            args![from, until],
-        )?;
-        Ok(n as u64)
+            from,
+            until,
+        )
     }
 
     /// Learners whose last session starts in `from..until` (µs), counted
     /// through the index on last start: for a part of a quarter hour at the
     /// edge of a window.
     pub fn learners_last_starting(&self, from: i64, until: i64) -> Result<u64> {
-        if from >= until {
-            return Ok(0);
-        }
-        let n: i64 = self.conn.query_value(
+        self.count_between(
             "SELECT COUNT(*) FROM session_last WHERE last_start >= ?1 AND last_start < ?2",
-            args![from, until],
-        )?;
-        Ok(n as u64)
+            from,
+            until,
+        )
     }
 
     /// From the aggregates: learners whose last session starts in the
     /// quarter hours `from..until` (numbered from 1970).
     pub fn learners_last_in_quarters(&self, from: i64, until: i64) -> Result<u64> {
-        let n: i64 = self.conn.query_value(
+        self.count_between(
             "SELECT CAST(COALESCE(SUM(learners), 0) AS BIGINT) FROM session_last_quarters
              WHERE quarter >= ?1 AND quarter < ?2",
-            args![from, until],
-        )?;
-        Ok(n as u64)
+            from,
+            until,
+        )
+    }
+
+    /// A count over `from..until` by `sql` (bounds `?1`, `?2`); nothing for
+    /// an empty range.
+    fn count_between(&self, sql: &str, from: i64, until: i64) -> Result<u64> {
+        if from >= until {
+            return Ok(0);
+        }
+        let n: i64 = self.conn.query_value(sql, args![from, until])?;
+        Ok(n.max(0) as u64)
     }
 
     /// Learners whose last session starts at or after `until` (µs) with a
