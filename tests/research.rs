@@ -11,22 +11,22 @@ fn get_as(r: &Running, cookie: &str, path: &str) -> common::server::Reply {
     get(r, path, &[("Cookie", cookie)])
 }
 
-fn codes(found: &Value) -> Vec<&str> {
-    found["speakers"]
+/// The `field` of every entry of the `list` a search found.
+fn found<'v>(answer: &'v Value, list: &str, field: &str) -> Vec<&'v str> {
+    answer[list]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s["code"].as_str().unwrap())
+        .map(|entry| entry[field].as_str().unwrap())
         .collect()
 }
 
-fn usernames(found: &Value) -> Vec<&str> {
-    found["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect()
+fn codes(answer: &Value) -> Vec<&str> {
+    found(answer, "speakers", "code")
+}
+
+fn usernames(answer: &Value) -> Vec<&str> {
+    found(answer, "users", "username")
 }
 
 #[test]
