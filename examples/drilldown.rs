@@ -55,7 +55,10 @@ fn main() -> anyhow::Result<()> {
     let step = (speakers.len() / 200).max(1);
     let mut per_speaker = Vec::new();
     for id in speakers.iter().step_by(step) {
-        let key = StatKey::Speaker { speaker: *id };
+        let key = StatKey::Speaker {
+            speaker: *id,
+            range: Default::default(),
+        };
         per_speaker.push(compute_ms(&store, &config, &key, 1)?);
     }
     println!(

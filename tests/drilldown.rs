@@ -124,7 +124,7 @@ fn selected(store: &Store, filter: &[(&str, &str)]) -> HashSet<String> {
 fn filter_key(filter: &[(&str, &str)]) -> StatKey {
     let mut f = voxdash::stats::key::Filter::default();
     for (name, value) in filter {
-        assert!(f.set(name, value.to_string()));
+        assert!(f.set(name, value.to_string()).unwrap());
     }
     StatKey::sub_corpus(f)
 }
@@ -161,6 +161,7 @@ fn every_sub_corpus_equals_the_dashboard_of_its_own_rows() {
         let speakers = HashSet::from([speaker.to_string()]);
         let key = StatKey::Speaker {
             speaker: speaker.parse().unwrap(),
+            range: Default::default(),
         };
         checked += check_against_own_rows(&store, data.path(), csv.path(), &speakers, &key);
     }

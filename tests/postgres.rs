@@ -51,7 +51,10 @@ fn every_key(store: &Store) -> Vec<StatKey> {
     // One entry per category, diagnosis and gender, as the warm-up makes.
     keys.extend(voxdash::jobs::warmup::group_keys(&conn).unwrap());
     for speaker in ids("SELECT id FROM speakers") {
-        keys.push(StatKey::Speaker { speaker });
+        keys.push(StatKey::Speaker {
+            speaker,
+            range: Default::default(),
+        });
     }
     keys
 }

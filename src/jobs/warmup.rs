@@ -64,8 +64,9 @@ pub fn group_keys(conn: &store::Conn) -> Result<Vec<StatKey>, store::StoreError>
     ] {
         for value in list {
             let mut filter = Filter::default();
-            filter.set(name, value.clone());
-            keys.push(StatKey::SubCorpus(filter));
+            if matches!(filter.set(name, value.clone()), Ok(true)) {
+                keys.push(StatKey::SubCorpus(filter));
+            }
         }
     }
     Ok(keys)

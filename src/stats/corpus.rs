@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use super::key::Filter;
+use super::key::{DateRange, Filter};
 use super::StatsError;
 use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
@@ -201,6 +201,9 @@ struct Corpus {
     months: BTreeMap<(i32, u32), MonthAcc>,
     /// Speakers counted.
     total_speakers: u64,
+    /// The instants `[from, until)` of the recordings kept, when ranged:
+    /// a speaker then counts from their first recording kept.
+    range: Option<(i64, i64)>,
     /// Every measured SNR, for the median of a sub-corpus (the whole corpus
     /// reads it through the SNR index instead).
     snr_values: Option<Vec<f64>>,
@@ -225,12 +228,19 @@ impl Corpus {
                 gender: self.genders.slot(r.gender),
                 diagnosis: self.diagnoses.slot(r.diagnosis),
             };
-            self.categories.acc[groups.category].speakers += 1;
-            self.genders.acc[groups.gender].speakers += 1;
-            self.diagnoses.acc[groups.diagnosis].speakers += 1;
+            if self.range.is_none() {
+                self.count_speaker(&groups);
+            }
             self.speakers.insert(r.id, (groups, None));
         })?;
         Ok(())
+    }
+
+    fn count_speaker(&mut self, groups: &SpeakerGroups) {
+        self.total_speakers += 1;
+        self.categories.acc[groups.category].speakers += 1;
+        self.genders.acc[groups.gender].speakers += 1;
+        self.diagnoses.acc[groups.diagnosis].speakers += 1;
     }
 
     fn add_recordings(
@@ -239,15 +249,30 @@ impl Corpus {
         local: &LocalTime,
         selection: Selection,
     ) -> Result<()> {
-        view.recordings(selection.speakers(), |r| {
+        let range = self.range;
+        let mut add = |r: crate::store::view::RecordingRow| {
             self.add_recording(r.speaker, r.recorded_at, r.duration_s, r.snr_db, local);
-        })?;
-        for (_, first) in self.speakers.values() {
+        };
+        match range {
+            None => view.recordings(selection.speakers(), &mut add)?,
+            Some((from, until)) => {
+                view.recordings_in(selection.speakers(), from, until, &mut add)?
+            }
+        }
+        // A speaker is new in the month of their first recording ever: in
+        // a range, only if that recording is kept.
+        let firsts = match self.range {
+            None => None,
+            Some(_) => Some(view.first_recordings(selection.speakers())?),
+        };
+        for (id, (_, first)) in &self.speakers {
+            let first = match (&firsts, first) {
+                (_, None) => None,
+                (None, Some(at)) => Some(*at),
+                (Some(firsts), Some(at)) => firsts.get(id).copied().filter(|f| f == at),
+            };
             if let Some(at) = first {
-                self.months
-                    .entry(local.month(*at))
-                    .or_default()
-                    .new_speakers += 1;
+                self.months.entry(local.month(at)).or_default().new_speakers += 1;
             }
         }
         Ok(())
@@ -278,6 +303,16 @@ impl Corpus {
         let Some((groups, first)) = self.speakers.get_mut(&speaker) else {
             return;
         };
+        if self.range.is_some() && first.is_none() {
+            self.total_speakers += 1;
+            for (set, i) in [
+                (&mut self.categories, groups.category),
+                (&mut self.genders, groups.gender),
+                (&mut self.diagnoses, groups.diagnosis),
+            ] {
+                set.acc[i].speakers += 1;
+            }
+        }
         for (set, i) in [
             (&mut self.categories, groups.category),
             (&mut self.genders, groups.gender),
@@ -335,7 +370,7 @@ fn group_rows<G>(
 
 /// Computes the dashboard from the aggregates the writes keep.
 pub fn dashboard(view: &DataView, local: &LocalTime) -> Result<Dashboard> {
-    dashboard_of(view, local, Selection::All)
+    dashboard_of(view, local, Selection::All, &DateRange::ALL)
 }
 
 /// Computes the dashboard over the speakers of `selection` and their
@@ -343,12 +378,20 @@ pub fn dashboard(view: &DataView, local: &LocalTime) -> Result<Dashboard> {
 /// corpus and a group are read from the aggregates the writes keep, in
 /// milliseconds whatever their size; one speaker from their own
 /// recordings, which cost what that speaker has.
-pub fn dashboard_of(view: &DataView, local: &LocalTime, selection: Selection) -> Result<Dashboard> {
+///
+/// With a range, only the recordings made on its days are kept, and a
+/// speaker counts if one of theirs is.
+pub fn dashboard_of(
+    view: &DataView,
+    local: &LocalTime,
+    selection: Selection,
+    range: &DateRange,
+) -> Result<Dashboard> {
     // Aggregates built for another zone (a store opened without the
     // statistics, which rebuild them) would put recordings in other months.
     let zone_agrees = view.aggregates_zone()?.as_deref() == Some(local.tz.name());
-    if matches!(selection, Selection::Speaker(_)) || !zone_agrees {
-        return dashboard_from_rows(view, local, selection);
+    if matches!(selection, Selection::Speaker(_)) || !zone_agrees || !range.is_all() {
+        return dashboard_from_rows(view, local, selection, range);
     }
     let which = selection.speakers();
     let mut c = Corpus::default();
@@ -380,14 +423,16 @@ pub fn dashboard_from_rows(
     view: &DataView,
     local: &LocalTime,
     selection: Selection,
+    range: &DateRange,
 ) -> Result<Dashboard> {
+    let range = (!range.is_all()).then(|| range.bounds(local));
     let mut c = Corpus {
-        snr_values: (!matches!(selection, Selection::All)).then(Vec::new),
+        snr_values: (!matches!(selection, Selection::All) || range.is_some()).then(Vec::new),
+        range,
         ..Corpus::default()
     };
     c.add_speakers(view, selection)?;
     c.add_recordings(view, local, selection)?;
-    c.total_speakers = c.speakers.len() as u64;
     let median_db = match c.snr_values.take() {
         None => median_snr(view, c.snr_n)?,
         Some(values) => median_of(values),

@@ -7,9 +7,11 @@ use chrono::{Datelike, NaiveDate, Weekday};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::{parse_date, StatsError};
+use crate::clock::LocalTime;
 
-/// A sub-corpus of speakers: those whose columns equal every given value
-/// (AND). An empty value selects NULL or empty; `None` does not filter.
+/// A sub-corpus: the speakers whose columns equal every given value (AND;
+/// an empty value selects NULL or empty, `None` does not filter), and of
+/// their recordings those made in `range`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Filter {
     /// `category=`.
@@ -18,6 +20,77 @@ pub struct Filter {
     pub diagnosis: Option<String>,
     /// `gender=`.
     pub gender: Option<String>,
+    /// `from=` / `to=`: the local dates of the recordings kept.
+    pub range: DateRange,
+}
+
+/// A range of local dates, both ends inclusive, either end open: what a
+/// ranged statistic keeps (recordings by the day they were made, uploads
+/// by the day they arrived).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DateRange {
+    /// `from=`: the first day kept.
+    pub from: Option<NaiveDate>,
+    /// `to=`: the last day kept.
+    pub to: Option<NaiveDate>,
+}
+
+impl DateRange {
+    /// Every day.
+    pub const ALL: DateRange = DateRange {
+        from: None,
+        to: None,
+    };
+
+    /// Whether no end is given (every day).
+    pub fn is_all(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+
+    /// The given ends as parameters, `from` then `to`.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        [("from", self.from), ("to", self.to)]
+            .into_iter()
+            .filter_map(|(name, d)| d.map(|d| (name, d.to_string())))
+            .collect()
+    }
+
+    /// Sets the end `name` (`from` or `to`) from its text: `Ok(false)` for
+    /// another name, a `BadParameter` naming it for a bad date. An empty
+    /// text leaves the end open (what a form's empty date field sends).
+    pub fn set(&mut self, name: &str, text: &str) -> Result<bool, StatsError> {
+        match name {
+            "from" | "to" if text.is_empty() => {}
+            "from" => self.from = Some(parse_date("from", text)?),
+            "to" => self.to = Some(parse_date("to", text)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Refuses a `from` after `to` (naming `from`).
+    pub fn check(&self) -> Result<(), StatsError> {
+        match (self.from, self.to) {
+            (Some(from), Some(to)) if from > to => Err(StatsError::BadParameter {
+                param: "from",
+                reason: format!("{from} is after to ({to})"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The range as instants (µs): from the start of `from` to the start
+    /// of the day after `to`, in the zone of `local`; an open end is
+    /// `i64::MIN` or `i64::MAX`.
+    pub fn bounds(&self, local: &LocalTime) -> (i64, i64) {
+        (
+            self.from.map_or(i64::MIN, |d| local.start_of_day(d)),
+            self.to.map_or(i64::MAX, |d| {
+                d.succ_opt()
+                    .map_or(i64::MAX, |next| local.start_of_day(next))
+            }),
+        )
+    }
 }
 
 /// Escaped in a filter value of a key: everything but unreserved characters.
@@ -28,16 +101,26 @@ const FILTER_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 impl Filter {
-    /// The filter's parameters in key order (category, diagnosis, gender).
-    pub fn params(&self) -> Vec<(&'static str, &str)> {
-        [
+    /// The filter's parameters sorted by name (category, diagnosis, from,
+    /// gender, to): the order of its key.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        let mut params: Vec<(&'static str, String)> = [
             ("category", &self.category),
             ("diagnosis", &self.diagnosis),
             ("gender", &self.gender),
         ]
         .into_iter()
-        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
-        .collect()
+        .filter_map(|(name, value)| value.clone().map(|v| (name, v)))
+        .chain(self.range.params())
+        .collect();
+        params.sort_by_key(|(name, _)| *name);
+        params
+    }
+
+    /// Whether the filter selects speakers by a group column (if not, it
+    /// keeps every speaker, orphans' recordings included).
+    pub fn has_group(&self) -> bool {
+        self.group().iter().any(Option::is_some)
     }
 
     /// Whether a speaker of this group is in the sub-corpus (every given
@@ -61,21 +144,22 @@ impl Filter {
         ]
     }
 
-    /// Whether no value is given (the whole corpus).
+    /// Whether no value is given (the whole corpus, every day).
     pub fn is_empty(&self) -> bool {
-        self.params().is_empty()
+        !self.has_group() && self.range.is_all()
     }
 
-    /// Sets the parameter `name`; false for a name that is not a filter.
-    pub fn set(&mut self, name: &str, value: String) -> bool {
+    /// Sets the parameter `name`: `Ok(false)` for a name that is not a
+    /// filter, a `BadParameter` naming it for a bad date.
+    pub fn set(&mut self, name: &str, value: String) -> Result<bool, StatsError> {
         let slot = match name {
             "category" => &mut self.category,
             "diagnosis" => &mut self.diagnosis,
             "gender" => &mut self.gender,
-            _ => return false,
+            _ => return self.range.set(name, &value),
         };
         *slot = Some(value);
-        true
+        Ok(true)
     }
 
     /// The query string, values percent-encoded (`category=a%20b&gender=F`).
@@ -138,11 +222,17 @@ pub enum StatKey {
     },
     /// The dashboard over a sub-corpus of speakers (`dashboard?category=…`).
     SubCorpus(Filter),
-    /// The dashboard over one speaker (`speaker/{id}`).
+    /// The dashboard over one speaker (`speaker/{id}`, with a range
+    /// `speaker/{id}?from=…&to=…`).
     Speaker {
         /// Speaker id.
         speaker: i64,
+        /// The days of the recordings kept.
+        range: DateRange,
     },
+    /// The locations of the uploads of a range of days
+    /// (`locations?from=…&to=…`).
+    LocationsIn(DateRange),
 }
 
 /// The kind of a key, the unit of TTLs and metrics.
@@ -238,6 +328,7 @@ impl StatKey {
                 | StatKey::Locations
                 | StatKey::SubCorpus(_)
                 | StatKey::Speaker { .. }
+                | StatKey::LocationsIn(_)
         )
     }
 
@@ -245,7 +336,7 @@ impl StatKey {
     pub fn kind(&self) -> KeyKind {
         match self {
             StatKey::Dashboard => KeyKind::Dashboard,
-            StatKey::Locations => KeyKind::Locations,
+            StatKey::Locations | StatKey::LocationsIn(_) => KeyKind::Locations,
             StatKey::Learning => KeyKind::Learning,
             StatKey::Daily { .. } => KeyKind::Daily,
             StatKey::Weekly { .. } => KeyKind::Weekly,
@@ -311,6 +402,16 @@ impl StatKey {
         }
     }
 
+    /// The locations of the uploads of `range`: the plain `locations` for
+    /// every day.
+    pub fn locations_in(range: DateRange) -> StatKey {
+        if range.is_all() {
+            StatKey::Locations
+        } else {
+            StatKey::LocationsIn(range)
+        }
+    }
+
     /// Parses a key as written by `Display` (e.g. `user/42/weekly/2025-06-23`).
     pub fn parse(text: &str) -> Result<StatKey, StatsError> {
         let bad = || StatsError::BadParameter {
@@ -324,11 +425,22 @@ impl StatKey {
         if let Some(query) = text.strip_prefix("dashboard?") {
             return parse_filter_key(query).ok_or_else(bad);
         }
-        let parts: Vec<&str> = text.split('/').collect();
+        if let Some(query) = text.strip_prefix("locations?") {
+            return parse_range_key(query)
+                .map(StatKey::LocationsIn)
+                .ok_or_else(bad);
+        }
+        let (path, range) = match text.split_once('?') {
+            Some((path, query)) if path.starts_with("speaker/") => {
+                (path, parse_range_key(query).ok_or_else(bad)?)
+            }
+            _ => (text, DateRange::ALL),
+        };
+        let parts: Vec<&str> = path.split('/').collect();
         match parts.as_slice() {
             ["speaker", id] => match id.parse::<i64>() {
                 Ok(speaker) if speaker > 0 && id.bytes().all(|b| b.is_ascii_digit()) => {
-                    Ok(StatKey::Speaker { speaker })
+                    Ok(StatKey::Speaker { speaker, range })
                 }
                 _ => Err(bad()),
             },
@@ -364,25 +476,50 @@ impl fmt::Display for StatKey {
             StatKey::Analytics { user } => write!(f, "user/{user}/analytics"),
             StatKey::Courses { user } => write!(f, "user/{user}/courses"),
             StatKey::SubCorpus(filter) => write!(f, "dashboard?{}", filter.query()),
-            StatKey::Speaker { speaker } => write!(f, "speaker/{speaker}"),
+            StatKey::Speaker { speaker, range } if range.is_all() => {
+                write!(f, "speaker/{speaker}")
+            }
+            StatKey::Speaker { speaker, range } => {
+                write!(f, "speaker/{speaker}?{}", range_query(range))
+            }
+            StatKey::LocationsIn(range) => write!(f, "locations?{}", range_query(range)),
         }
     }
 }
 
+/// The query of a range in a key (`from=…&to=…`).
+fn range_query(range: &DateRange) -> String {
+    Filter {
+        range: *range,
+        ..Filter::default()
+    }
+    .query()
+}
+
 /// The filter of a `dashboard?…` key: only the known parameters, each once,
-/// in key order, values percent-encoded as [`Filter::query`] writes them, so
-/// that one sub-corpus has exactly one key.
+/// sorted by name, values percent-encoded as [`Filter::query`] writes them,
+/// a range in order, so that one sub-corpus has exactly one key.
 fn parse_filter_key(query: &str) -> Option<StatKey> {
     let mut filter = Filter::default();
     for pair in query.split('&') {
         let (name, raw) = pair.split_once('=')?;
         let value = percent_decode_str(raw).decode_utf8().ok()?.into_owned();
         let before = filter.params().len();
-        if !filter.set(name, value) || filter.params().len() == before {
+        if !filter.set(name, value).ok()? || filter.params().len() == before {
             return None;
         }
     }
+    filter.range.check().ok()?;
     (!filter.is_empty() && filter.query() == query).then_some(StatKey::SubCorpus(filter))
+}
+
+/// The range of a `speaker/{id}?…` or `locations?…` key: `from` and / or
+/// `to` only, in that order, `from` not after `to`.
+fn parse_range_key(query: &str) -> Option<DateRange> {
+    match parse_filter_key(query)? {
+        StatKey::SubCorpus(filter) if !filter.has_group() => Some(filter.range),
+        _ => None,
+    }
 }
 
 /// A write that changes what statistics say. [`Change::invalidation`] is
@@ -437,7 +574,10 @@ impl Change {
                 vec![
                     StatKey::Dashboard,
                     StatKey::Locations,
-                    StatKey::Speaker { speaker },
+                    StatKey::Speaker {
+                        speaker,
+                        range: DateRange::ALL,
+                    },
                 ],
             ),
             Change::Cleanup => (vec!["user/".to_string()], vec![StatKey::Learning]),
@@ -481,6 +621,10 @@ mod tests {
             "dashboard?category=",
             "dashboard?category=vocal%20polyp&gender=F",
             "dashboard?category=%EC%84%B1%EC%9D%B8&diagnosis=x&gender=M",
+            "dashboard?from=2025-03-01",
+            "dashboard?category=a&from=2025-03-01&gender=F&to=2025-03-31",
+            "speaker/12?to=2025-03-31",
+            "locations?from=2025-03-01&to=2025-03-01",
         ] {
             assert_eq!(StatKey::parse(text).unwrap().to_string(), text);
         }
@@ -511,6 +655,13 @@ mod tests {
             "dashboard?category=a b",
             "speaker/0",
             "speaker/+3",
+            "dashboard?to=2025-03-01&from=2025-02-01",
+            "dashboard?from=2025-03-02&to=2025-03-01",
+            "dashboard?from=2025-3-1",
+            "speaker/3?category=a",
+            "speaker/3?",
+            "locations?",
+            "locations?gender=F",
         ] {
             assert!(StatKey::parse(text).is_err(), "{text}");
         }

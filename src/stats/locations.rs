@@ -84,11 +84,13 @@ struct Uploads {
 }
 
 impl Uploads {
-    fn read(view: &DataView, table: &IpRegions) -> Result<Uploads> {
-        let per_upload = view.recordings_per_upload()?;
+    /// Counts the uploads made in `from..until` (µs; every upload with
+    /// `None`).
+    fn read(view: &DataView, table: &IpRegions, range: Option<(i64, i64)>) -> Result<Uploads> {
+        let per_upload = view.recordings_per_upload(range)?;
         let mut u = Uploads::default();
         let mut distinct: HashMap<String, HashSet<Address>> = HashMap::new();
-        view.uploads(|r| {
+        view.uploads(range, |r| {
             u.total += 1;
             let entry = u.by_region.entry(r.region.unwrap_or_default()).or_default();
             entry.0 += 1;
@@ -160,7 +162,15 @@ pub fn locations(view: &DataView) -> Result<Locations> {
 /// uploads: the reference the aggregates are checked against.
 pub fn locations_from_rows(view: &DataView) -> Result<Locations> {
     let table = load_regions(view)?;
-    Ok(Uploads::read(view, &table)?.finish())
+    Ok(Uploads::read(view, &table, None)?.finish())
+}
+
+/// Computes the locations statistic over the uploads made in `from..until`
+/// (µs), from their rows: what it costs grows with the uploads of the
+/// range, found through the index on their time.
+pub fn locations_in(view: &DataView, (from, until): (i64, i64)) -> Result<Locations> {
+    let table = load_regions(view)?;
+    Ok(Uploads::read(view, &table, Some((from, until)))?.finish())
 }
 
 impl Uploads {

@@ -105,7 +105,9 @@ pub struct Computed {
 pub fn revision(view: &DataView, key: &StatKey) -> Result<u64> {
     Ok(match key {
         StatKey::Dashboard => view.tables_revision(&["speakers", "recordings"])?,
-        StatKey::Locations => view.tables_revision(&["uploads", "recordings", "ip_regions"])?,
+        StatKey::Locations | StatKey::LocationsIn(_) => {
+            view.tables_revision(&["uploads", "recordings", "ip_regions"])?
+        }
         StatKey::Learning => view.tables_revision(&["study_sessions"])?,
         StatKey::Daily { user, .. }
         | StatKey::Weekly { user, .. }
@@ -113,8 +115,11 @@ pub fn revision(view: &DataView, key: &StatKey) -> Result<u64> {
         StatKey::Courses { user } => {
             view.user_revision(*user)?.1 + view.tables_revision(&["courses"])?
         }
+        StatKey::SubCorpus(f) if !f.has_group() => {
+            view.tables_revision(&["speakers", "recordings"])?
+        }
         StatKey::SubCorpus(f) => view.group_revision(f.group())?,
-        StatKey::Speaker { speaker } => view.speaker_revision(*speaker)?,
+        StatKey::Speaker { speaker, .. } => view.speaker_revision(*speaker)?,
     })
 }
 
@@ -159,6 +164,7 @@ pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<Str
             category: c.map(str::to_string),
             diagnosis: d.map(str::to_string),
             gender: s.map(str::to_string),
+            ..key::Filter::default()
         };
         for f in [
             one(Some(&g.category), None, None),
@@ -182,11 +188,17 @@ pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<Str
         };
         compare(
             name,
-            json(&corpus::dashboard_of(view, &config.local, selection)?),
+            json(&corpus::dashboard_of(
+                view,
+                &config.local,
+                selection,
+                &key::DateRange::ALL,
+            )?),
             json(&corpus::dashboard_from_rows(
                 view,
                 &config.local,
                 selection,
+                &key::DateRange::ALL,
             )?),
         );
     }
@@ -228,7 +240,7 @@ pub fn compute(view: &DataView, config: &Config, key: &StatKey) -> Result<Comput
             return Err(StatsError::UnknownUser(user));
         }
     }
-    if let StatKey::Speaker { speaker } = key {
+    if let StatKey::Speaker { speaker, .. } = key {
         if !view.speaker_exists(*speaker)? {
             return Err(StatsError::UnknownSpeaker(*speaker));
         }
@@ -249,16 +261,23 @@ pub fn compute(view: &DataView, config: &Config, key: &StatKey) -> Result<Comput
             Statistic::Analytics(learning::analytics(view, local, *user, now)?)
         }
         StatKey::Courses { user } => Statistic::Courses(learning::courses(view, *user)?),
-        StatKey::SubCorpus(filter) => Statistic::Dashboard(corpus::dashboard_of(
-            view,
-            local,
-            corpus::Selection::Group(filter),
-        )?),
-        StatKey::Speaker { speaker } => Statistic::Dashboard(corpus::dashboard_of(
+        StatKey::SubCorpus(filter) => {
+            // A range alone keeps every speaker, as the whole dashboard does.
+            let selection = match filter.has_group() {
+                true => corpus::Selection::Group(filter),
+                false => corpus::Selection::All,
+            };
+            Statistic::Dashboard(corpus::dashboard_of(view, local, selection, &filter.range)?)
+        }
+        StatKey::Speaker { speaker, range } => Statistic::Dashboard(corpus::dashboard_of(
             view,
             local,
             corpus::Selection::Speaker(*speaker),
+            range,
         )?),
+        StatKey::LocationsIn(range) => {
+            Statistic::Locations(locations::locations_in(view, range.bounds(local))?)
+        }
     };
     Ok(Computed {
         statistic,

@@ -238,6 +238,71 @@ impl<'c> DataView<'c> {
         })
     }
 
+    /// The recordings of a selection's speakers (with `All`, every one)
+    /// made in `from..until` (µs), by time then id: through the index on
+    /// time for `All` (what a range costs is its own recordings), through
+    /// each speaker's index range otherwise.
+    pub fn recordings_in(
+        &self,
+        which: Speakers,
+        from: i64,
+        until: i64,
+        mut each: impl FnMut(RecordingRow),
+    ) -> Result<()> {
+        let columns = "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db";
+        let sql = match which {
+            Speakers::All => format!(
+                "{columns} FROM recordings r {}
+                     WHERE r.recorded_at >= ?1 AND r.recorded_at < ?2",
+                self.conn.dialect("INDEXED BY recordings_time", "")
+            ),
+            Speakers::Group(_) => format!(
+                "{columns} FROM (SELECT s.id FROM speakers s WHERE {GROUP_WHERE}) g
+                     CROSS JOIN recordings r ON r.speaker_id = g.id
+                     WHERE r.recorded_at >= ?4 AND r.recorded_at < ?5"
+            ),
+            Speakers::One(_) => format!(
+                "{columns} FROM recordings r
+                     WHERE r.speaker_id = ?1 AND r.recorded_at >= ?2 AND r.recorded_at < ?3"
+            ),
+        };
+        let sql = format!("{sql} ORDER BY r.recorded_at, r.id");
+        let mut args = which.args();
+        args.extend([Value::from(from), Value::from(until)]);
+        self.conn.each(&sql, &args, |r| {
+            each(RecordingRow {
+                speaker: r.get(0)?,
+                recorded_at: r.get(1)?,
+                duration_s: r.get(2)?,
+                snr_db: r.get(3)?,
+            });
+            Ok(())
+        })
+    }
+
+    /// Each speaker's first recording ever (µs), for the speakers of a
+    /// selection that have one: one seek per speaker on the index on
+    /// (speaker, time).
+    pub fn first_recordings(&self, which: Speakers) -> Result<HashMap<i64, i64>> {
+        let filter = match which {
+            Speakers::All => "",
+            Speakers::Group(_) => &format!("WHERE {GROUP_WHERE}"),
+            Speakers::One(_) => "WHERE s.id = ?1",
+        };
+        let sql = format!(
+            "SELECT s.id, (SELECT MIN(r.recorded_at) FROM recordings r WHERE r.speaker_id = s.id)
+             FROM speakers s {filter}"
+        );
+        let mut firsts = HashMap::new();
+        self.conn.each(&sql, &which.args(), |r| {
+            if let Some(at) = r.get::<Option<i64>>(1)? {
+                firsts.insert(r.get(0)?, at);
+            }
+            Ok(())
+        })?;
+        Ok(firsts)
+    }
+
     /// Measured SNR values in ascending order: `take` of them from `offset`.
     pub fn snr_in_order(&self, offset: u64, take: u64) -> Result<Vec<f64>> {
         let sql = self.conn.dialect(
@@ -593,25 +658,41 @@ impl<'c> DataView<'c> {
             })
     }
 
-    /// Recordings per upload id (uploads without recordings absent).
-    pub fn recordings_per_upload(&self) -> Result<HashMap<i64, u64>> {
+    /// Recordings per upload id (uploads without recordings absent): of
+    /// every upload, or of those made in `from..until` (µs).
+    pub fn recordings_per_upload(&self, range: Option<(i64, i64)>) -> Result<HashMap<i64, u64>> {
         let mut counts = HashMap::new();
-        self.conn.each(
-            "SELECT upload_id, COUNT(*) FROM recordings WHERE upload_id IS NOT NULL GROUP BY upload_id",
-            &[],
-            |r| {
-                counts.insert(r.get(0)?, r.get::<i64>(1)? as u64);
-                Ok(())
-            },
-        )?;
+        let (sql, args) = match range {
+            None => (
+                "SELECT upload_id, COUNT(*) FROM recordings WHERE upload_id IS NOT NULL
+                 GROUP BY upload_id",
+                Vec::new(),
+            ),
+            Some((from, until)) => (
+                "SELECT r.upload_id, COUNT(*) FROM uploads u JOIN recordings r ON r.upload_id = u.id
+                 WHERE u.uploaded_at >= ?1 AND u.uploaded_at < ?2 GROUP BY r.upload_id",
+                args![from, until].to_vec(),
+            ),
+        };
+        self.conn.each(sql, &args, |r| {
+            counts.insert(r.get(0)?, r.get::<i64>(1)? as u64);
+            Ok(())
+        })?;
         Ok(counts)
     }
 
-    /// Every upload.
-    pub fn uploads(&self, mut each: impl FnMut(Upload)) -> Result<()> {
+    /// Every upload, or those made in `from..until` (µs).
+    pub fn uploads(&self, range: Option<(i64, i64)>, mut each: impl FnMut(Upload)) -> Result<()> {
+        let (filter, args) = match range {
+            None => ("", Vec::new()),
+            Some((from, until)) => (
+                "WHERE u.uploaded_at >= ?1 AND u.uploaded_at < ?2",
+                args![from, until].to_vec(),
+            ),
+        };
         self.conn.each(
-            &format!("SELECT {} FROM uploads u", Upload::COLUMNS),
-            &[],
+            &format!("SELECT {} FROM uploads u {filter}", Upload::COLUMNS),
+            &args,
             |r| {
                 each(Upload::read(&r)?);
                 Ok(())

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::context::Ctx;
 use super::error::WebError;
 use crate::clock::parse_instant;
-use crate::stats::key::{Filter, KeyKind};
+use crate::stats::key::{DateRange, Filter, KeyKind};
 use crate::writes::{FinishInput, ProgressInput, RecordingInput, SessionInput, UploadInput};
 
 /// Decodes the JSON body (an empty body is an empty object) into `T`. A
@@ -275,18 +275,36 @@ pub(crate) fn user_id(text: &str) -> Result<i64, WebError> {
         .ok_or_else(|| WebError::bad("id", format!("{text:?} is not a user id")))
 }
 
-/// The sub-corpus filter of the query (`category`, `diagnosis`, `gender`);
-/// a parameter that is neither a filter nor in `allowed` is a 400 naming it.
+/// The sub-corpus filter of the query (`category`, `diagnosis`, `gender`,
+/// `from`, `to`); a parameter that is neither a filter nor in `allowed`
+/// is a 400 naming it, as is a bad date or `from` after `to`.
 pub(crate) fn filter_of(ctx: &Ctx, allowed: &[&str]) -> Result<Filter, WebError> {
     let mut filter = Filter::default();
     let mut names: Vec<&String> = ctx.query.keys().collect();
     names.sort();
     for name in names {
-        if !filter.set(name, ctx.query[name].clone()) && !allowed.contains(&name.as_str()) {
+        if !filter.set(name, ctx.query[name].clone())? && !allowed.contains(&name.as_str()) {
             return Err(WebError::bad(name, "unknown parameter"));
         }
     }
+    filter.range.check()?;
     Ok(filter)
+}
+
+/// The date range of the query (`from`, `to`) of a statistic that takes
+/// no group; a parameter that is neither nor in `allowed` is a 400 naming
+/// it, as is a bad date or `from` after `to`.
+pub(crate) fn range_of(ctx: &Ctx, allowed: &[&str]) -> Result<DateRange, WebError> {
+    let mut range = DateRange::default();
+    let mut names: Vec<&String> = ctx.query.keys().collect();
+    names.sort();
+    for name in names {
+        if !range.set(name, &ctx.query[name])? && !allowed.contains(&name.as_str()) {
+            return Err(WebError::bad(name, "unknown parameter"));
+        }
+    }
+    range.check()?;
+    Ok(range)
 }
 
 /// `?kind=` of a cache list (`dashboard`, `subcorpus`, `speaker`, `daily`, ...).
@@ -341,17 +359,14 @@ pub(crate) fn recording_list_query(
         return Err(WebError::bad(name, "unknown parameter"));
     }
     let text = |name: &str| ctx.query.get(name).map(String::as_str);
-    let date = |name: &'static str| -> Result<Option<chrono::NaiveDate>, WebError> {
-        text(name)
-            .map(|t| crate::stats::parse_date(name, t).map_err(WebError::from))
-            .transpose()
-    };
-    let (from, to) = (date("from")?, date("to")?);
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            return Err(WebError::bad("from", format!("{from} is after to ({to})")));
+    let mut range = DateRange::default();
+    for name in ["from", "to"] {
+        if let Some(t) = text(name) {
+            range.set(name, t)?;
         }
     }
+    range.check()?;
+    let (from, until) = range.bounds(local);
     let snr = |name: &'static str| -> Result<Option<f64>, WebError> {
         text(name)
             .map(|t| {
@@ -385,8 +400,8 @@ pub(crate) fn recording_list_query(
         filter: RecordingFilter {
             group: [group("category"), group("diagnosis"), group("gender")],
             speaker,
-            from: from.map(|d| local.start_of_day(d)),
-            until: to.map(|d| local.start_of_day(d + chrono::Duration::days(1))),
+            from: range.from.map(|_| from),
+            until: range.to.map(|_| until),
             snr_min,
             snr_max,
         },

@@ -13,7 +13,7 @@ use voxdash::i18n::Lang;
 use voxdash::jobs::cleanup::CleanupOptions;
 use voxdash::jobs::warmup::{self, WarmupOptions};
 use voxdash::jobs::JobRequest;
-use voxdash::stats::key::{Filter, KeyKind};
+use voxdash::stats::key::{DateRange, Filter, KeyKind};
 use voxdash::stats::{parse_date, StatKey};
 use voxdash::{cli, web};
 
@@ -260,6 +260,29 @@ pub struct StatsArgs {
     pub which: StatsCommand,
 }
 
+/// The days a corpus or locations statistic keeps.
+#[derive(Debug, Args)]
+pub struct RangeArgs {
+    /// Only recordings (uploads for locations) from this local day on (YYYY-MM-DD).
+    #[arg(long, value_parser = day("from"))]
+    from: Option<NaiveDate>,
+    /// Only recordings (uploads for locations) up to this local day, included.
+    #[arg(long, value_parser = day("to"))]
+    to: Option<NaiveDate>,
+}
+
+impl RangeArgs {
+    /// The range, `--from` after `--to` refused.
+    fn range(&self) -> Result<DateRange> {
+        let range = DateRange {
+            from: self.from,
+            to: self.to,
+        };
+        range.check()?;
+        Ok(range)
+    }
+}
+
 /// The statistic of `voxdash stats`.
 #[derive(Debug, Subcommand)]
 pub enum StatsCommand {
@@ -274,14 +297,21 @@ pub enum StatsCommand {
         /// Only speakers of this gender.
         #[arg(long)]
         gender: Option<String>,
+        #[command(flatten)]
+        range: RangeArgs,
     },
     /// Voice corpus statistics of one speaker.
     Speaker {
         /// Speaker id.
         id: i64,
+        #[command(flatten)]
+        range: RangeArgs,
     },
     /// Upload locations.
-    Locations,
+    Locations {
+        #[command(flatten)]
+        range: RangeArgs,
+    },
     /// Platform-wide learning statistics.
     Learning,
     /// One user's statistics.
@@ -482,15 +512,22 @@ impl StatsCommand {
                 category,
                 diagnosis,
                 gender,
+                range,
             } => {
                 return Ok(StatKey::sub_corpus(Filter {
                     category: category.clone(),
                     diagnosis: diagnosis.clone(),
                     gender: gender.clone(),
+                    range: range.range()?,
                 }))
             }
-            StatsCommand::Speaker { id } => return Ok(StatKey::Speaker { speaker: *id }),
-            StatsCommand::Locations => return Ok(StatKey::Locations),
+            StatsCommand::Speaker { id, range } => {
+                return Ok(StatKey::Speaker {
+                    speaker: *id,
+                    range: range.range()?,
+                })
+            }
+            StatsCommand::Locations { range } => return Ok(StatKey::locations_in(range.range()?)),
             StatsCommand::Learning => return Ok(StatKey::Learning),
             StatsCommand::User { id, which } => (*id, which),
         };

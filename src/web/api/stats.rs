@@ -5,7 +5,7 @@
 use crate::stats::StatKey;
 use crate::web::app::{answer, etag, user_keys, App};
 use crate::web::context::Ctx;
-use crate::web::decode::{filter_of, path_id, user_id};
+use crate::web::decode::{filter_of, path_id, range_of, user_id};
 use crate::web::error::WebError;
 use crate::web::events::{Audience, Subscriber};
 use crate::web::reply::Reply;
@@ -20,11 +20,16 @@ fn envelope(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Reply, WebError> {
 pub(crate) fn shared(app: &App, ctx: &Ctx, which: &str) -> Result<Reply, WebError> {
     let key = StatKey::shared(which)
         .ok_or_else(|| WebError::NotFound(format!("no statistic {which:?}")))?;
-    let key = if key == StatKey::Dashboard {
-        ctx.require_reader(app.public)?;
-        StatKey::sub_corpus(filter_of(ctx, &["lang", "refresh"])?)
-    } else {
-        key
+    let key = match key {
+        StatKey::Dashboard => {
+            ctx.require_reader(app.public)?;
+            StatKey::sub_corpus(filter_of(ctx, &["lang", "refresh"])?)
+        }
+        StatKey::Locations => {
+            ctx.require_reader(app.public)?;
+            StatKey::locations_in(range_of(ctx, &["lang", "refresh"])?)
+        }
+        key => key,
     };
     envelope(app, ctx, &key)
 }
@@ -55,7 +60,8 @@ pub(crate) fn events(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 /// `GET /api/v1/speakers/{id}/stats`: the dashboard over one speaker.
 pub(crate) fn speaker(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let speaker = path_id(id, "speaker")?;
-    envelope(app, ctx, &StatKey::Speaker { speaker })
+    let range = range_of(ctx, &["lang", "refresh"])?;
+    envelope(app, ctx, &StatKey::Speaker { speaker, range })
 }
 
 /// `GET /api/v1/users/{id}/stats/{name}`.

@@ -4,6 +4,7 @@
 
 use maud::{html, Markup};
 
+use super::range::{range_picker, today};
 use super::{
     badge, breadcrumbs, csv_reply, csv_requested, empty_state, frame, group_href, group_name,
     layout, narrowed, opt, pager, sort_all, stat_card, tables_of, Frame, PER_PAGE,
@@ -32,10 +33,15 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         unreachable!("a corpus key")
     };
     let l = ctx.lang;
-    let speakers = if filter.is_empty() {
-        None
+    // A group's speakers are listed whatever the range.
+    let speakers = if filter.has_group() {
+        let group = Filter {
+            range: Default::default(),
+            ..filter.clone()
+        };
+        Some(app.speaker_lists.of(app, &group)?)
     } else {
-        Some(app.speaker_lists.of(app, &filter)?)
+        None
     };
     let all_tables = || {
         let mut all = corpus_tables(l, d, &filter);
@@ -51,14 +57,16 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         let frame = frame(app, ctx, "dash.title");
         let mut all = all_tables();
         sort_all(&tables, &mut all)?;
-        let content = if filter.is_empty() {
+        let picker = range_picker(&frame, &filter.range, today(app));
+        let content = if filter.has_group() {
+            group_page(&frame, &a, d, &filter, (&tables, &all), page, picker)
+        } else {
             html! {
                 (badge(&frame, &a))
                 h1 { (t(l, "dash.title")) }
+                (picker)
                 (corpus_sections(&frame, d, &filter, &tables, &all))
             }
-        } else {
-            group_page(&frame, &a, d, &filter, &tables, &all, page)
         };
         Ok(layout(&frame, content))
     })
@@ -69,6 +77,7 @@ pub(crate) fn group_title(frame: &Frame, filter: &Filter) -> String {
     filter
         .params()
         .iter()
+        .filter(|(name, _)| !matches!(*name, "from" | "to"))
         .map(|(name, value)| {
             format!(
                 "{}: {}",
@@ -85,9 +94,9 @@ fn group_page(
     a: &Answer,
     d: &Dashboard,
     filter: &Filter,
-    tables: &Tables,
-    all: &[Table],
+    (tables, all): (&Tables, &[Table]),
     page: u64,
+    picker: Markup,
 ) -> Markup {
     let l = frame.lang;
     let title = group_title(frame, filter);
@@ -98,6 +107,7 @@ fn group_page(
         (breadcrumbs(frame, &[], &title))
         (badge(frame, a))
         h1 { (t(l, "dash.title")) " — " (title) }
+        (picker)
         (corpus_sections(frame, d, filter, tables, all))
         section #speakers-list {
             h2 { (t(l, "drill.speakers")) " (" (total) ")" }

@@ -2,6 +2,7 @@
 
 use maud::{html, Markup};
 
+use super::range::{range_picker, today};
 use super::{
     badge, csv_reply, csv_requested, empty_state, frame, layout, place_name, region_href, sort_all,
     stat_card, tables_of, Frame,
@@ -13,6 +14,7 @@ use crate::store;
 use crate::web::app::{answer, etag, App};
 use crate::web::charts::{bar_chart, bars, dot_map, linked, Axis, Dot, MapText};
 use crate::web::context::Ctx;
+use crate::web::decode::range_of;
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
 use crate::web::table::{Cell, Table, Tables};
@@ -21,7 +23,8 @@ use crate::web::table::{Cell, Table, Tables};
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_reader(app.public)?;
     let tables = tables_of(ctx)?;
-    let a = answer(app, ctx, &StatKey::Locations)?;
+    let range = range_of(ctx, &["lang", "refresh", "sort", "format", "table"])?;
+    let a = answer(app, ctx, &StatKey::locations_in(range))?;
     let Statistic::Locations(d) = &a.entry.statistic else {
         unreachable!("locations key")
     };
@@ -35,7 +38,8 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         let mut all = location_tables(ctx.lang, d);
         sort_all(&tables, &mut all)?;
         let frame = frame(app, ctx, "loc.title");
-        Ok(locations(&frame, &a, d, &labels, (&tables, &all)))
+        let picker = range_picker(&frame, &range, today(app));
+        Ok(locations(&frame, &a, d, &labels, (&tables, &all), picker))
     })
 }
 
@@ -87,6 +91,7 @@ fn locations(
     d: &Locations,
     labels: &[(String, f64, f64)],
     (tables, all): (&Tables, &[Table]),
+    picker: Markup,
 ) -> Markup {
     let l = frame.lang;
     let by_region = linked(
@@ -123,6 +128,7 @@ fn locations(
     let content = html! {
         (badge(frame, answer))
         h1 { (t(l, "loc.title")) }
+        (picker)
         @if d.total_uploads == 0 { (empty_state(l)) } @else {
             div.cards {
                 (stat_card(t(l, "loc.uploads"), d.total_uploads.to_string()))

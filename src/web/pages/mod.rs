@@ -8,6 +8,7 @@ pub(super) mod learner;
 pub(super) mod learning;
 pub(super) mod locations;
 pub(super) mod maintenance;
+pub(super) mod range;
 pub(super) mod sign_in;
 pub(super) mod speaker;
 pub(super) mod uploads;
@@ -261,7 +262,8 @@ pub(crate) fn group_href(filter: &Filter) -> String {
 /// `filter` narrowed by one more value.
 pub(crate) fn narrowed(filter: &Filter, name: &str, value: &str) -> Filter {
     let mut f = filter.clone();
-    f.set(name, value.to_string());
+    // A group column always takes its value.
+    let _ = f.set(name, value.to_string());
     f
 }
 

@@ -4,6 +4,7 @@
 use maud::{html, Markup};
 
 use super::dashboard::{corpus_sections, corpus_tables, group_title};
+use super::range::{range_picker, today};
 use super::{
     badge, breadcrumbs, csv_reply, csv_requested, frame, group_href, group_name, layout,
     local_time, paged_table, sort_all, tables_of, Frame,
@@ -17,7 +18,7 @@ use crate::store::speakers::{self, UploadSummary};
 use crate::store::Speaker;
 use crate::web::app::{answer, etag, App};
 use crate::web::context::Ctx;
-use crate::web::decode::{page_of, path_id};
+use crate::web::decode::{page_of, path_id, range_of};
 use crate::web::error::WebError;
 use crate::web::reply::Reply;
 use crate::web::table::{Cell, Table, Tables};
@@ -28,7 +29,8 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let speaker = path_id(id, "speaker")?;
     let page = page_of(ctx)?;
     let tables = tables_of(ctx)?;
-    let a = answer(app, ctx, &StatKey::Speaker { speaker })?;
+    let range = range_of(ctx, &["lang", "refresh", "page", "sort", "format", "table"])?;
+    let a = answer(app, ctx, &StatKey::Speaker { speaker, range })?;
     let Statistic::Dashboard(d) = &a.entry.statistic else {
         unreachable!("a corpus key")
     };
@@ -49,7 +51,9 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     app.rendered.page(etag(ctx, &[&a]), || {
         let mut all = all_tables();
         sort_all(&tables, &mut all)?;
+        let frame = frame(app, ctx, "drill.speaker");
         let view = SpeakerView {
+            picker: range_picker(&frame, &range, today(app)),
             info: &info,
             answer: &a,
             stats: d,
@@ -57,11 +61,12 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
             all: &all,
             page,
         };
-        Ok(speaker_page(&frame(app, ctx, "drill.speaker"), &view))
+        Ok(speaker_page(&frame, &view))
     })
 }
 
 struct SpeakerView<'a> {
+    picker: Markup,
     info: &'a Speaker,
     answer: &'a Answer,
     stats: &'a Dashboard,
@@ -87,6 +92,7 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
             (t(l, "drill.diagnosis")) ": " (group_name(l, &v.info.diagnosis)) " · "
             (t(l, "drill.birth_year")) ": " (v.info.birth_year.map_or("–".to_string(), |y| y.to_string()))
         }
+        (v.picker)
         (corpus_sections(frame, v.stats, &Filter::default(), v.tables, v.all))
         section #uploads {
             h2 { (t(l, "drill.uploads")) " (" (uploads.rows.len()) ")" }
