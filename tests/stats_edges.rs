@@ -259,3 +259,140 @@ fn ip_regions_match_by_longest_prefix_and_count_spellings_once() {
         .unwrap()
         .contains("-0.0"));
 }
+
+/// Three speakers and an orphan around the end of daylight-saving time in
+/// New York (2025-11-02, 02:00 EDT → 01:00 EST), and three uploads.
+fn around_the_fall_back() -> impl Fn(&str) -> Value {
+    let speakers = "id,code,gender,birth_year,category,diagnosis,created_at\n\
+        1,S1,F,,normal,,2025-01-01T00:00:00Z\n\
+        2,S2,M,,patient,aphasia,2025-01-01T00:00:00Z\n\
+        3,S3,F,,patient,aphasia,2025-01-01T00:00:00Z\n";
+    let uploads = "id,user_id,uploaded_at,ip,latitude,longitude,region\n\
+        1,1,2025-11-01T03:30:00Z,10.0.0.1,,,Seoul\n\
+        2,1,2025-11-02T05:30:00Z,10.0.0.2,,,Busan\n\
+        3,1,2025-11-03T06:00:00Z,10.0.0.3,,,Busan\n";
+    // Local (New York) days: 1 Oct 20, 2 Oct 31 23:30 EDT, 3 Nov 1 00:30
+    // EDT, 4 Nov 2 23:30 EST, 5 Nov 3 00:30 EST, 6 Nov 2, 7 Dec 1.
+    let recordings =
+        "id,speaker_id,upload_id,file_name,recorded_at,duration_s,sample_rate,snr_db\n\
+        1,1,,a.wav,2025-10-20T12:00:00Z,600,,5\n\
+        2,1,,b.wav,2025-11-01T03:30:00Z,1800,,12\n\
+        3,2,1,c.wav,2025-11-01T04:30:00Z,3600,,25\n\
+        4,2,2,d.wav,2025-11-03T04:30:00Z,1800,,31\n\
+        5,1,3,e.wav,2025-11-03T05:30:00Z,900,,40\n\
+        6,99,,f.wav,2025-11-02T12:00:00Z,1200,,\n\
+        7,3,,g.wav,2025-12-01T15:00:00Z,600,,20\n";
+    dataset(
+        &[
+            ("speakers.csv", speakers),
+            ("uploads.csv", uploads),
+            ("recordings.csv", recordings),
+        ],
+        "2025-12-10T12:00:00Z",
+        "America/New_York",
+    )
+}
+
+/// (name, speakers, recordings) of each group of a `by_…` list.
+fn groups(list: &Value, name: &str) -> Vec<(String, u64, u64)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g[name].as_str().unwrap().to_string(),
+                g["speakers"].as_u64().unwrap(),
+                g["recordings"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn group(name: &str, speakers: u64, recordings: u64) -> (String, u64, u64) {
+    (name.to_string(), speakers, recordings)
+}
+
+#[test]
+fn a_range_across_a_month_end_and_the_fall_back_keeps_local_days() {
+    let stat = around_the_fall_back();
+    let d = stat("dashboard?from=2025-10-31&to=2025-11-02");
+    // Kept: 2 (Oct 31), 3 (Nov 1), 4 (Nov 2, EST), 6 (the orphan).
+    assert_eq!(d["total_recordings"], 4, "{d}");
+    assert_eq!(d["total_speakers"], 2, "{d}");
+    assert_eq!(d["total_duration_hours"], 8400.0 / 3600.0);
+    // S3 has no recording in the range: no speaker of "patient" but S2.
+    assert_eq!(
+        groups(&d["by_category"], "category"),
+        [group("patient", 1, 2), group("normal", 1, 1)]
+    );
+    assert_eq!(
+        groups(&d["by_gender"], "gender"),
+        [group("M", 1, 2), group("F", 1, 1)]
+    );
+    assert_eq!(d["by_diagnosis"][0]["diagnosis"], "aphasia");
+    assert_eq!(d["by_diagnosis"][0]["mean_snr_db"], 28.0);
+    assert_eq!(d["by_diagnosis"][1]["mean_snr_db"], 12.0);
+    assert_eq!(d["snr"]["measured"], 3);
+    assert_eq!(d["snr"]["unmeasured"], 1);
+    assert_eq!(d["snr"]["median_db"], 25.0);
+    assert_eq!(d["snr"]["mean_db"], 68.0 / 3.0);
+    let buckets: Vec<u64> = d["snr"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["recordings"].as_u64().unwrap())
+        .collect();
+    assert_eq!(buckets, [0, 1, 1, 1]);
+    // S1's first recording ever (Oct 20) is outside the range: not new.
+    assert_eq!(
+        d["monthly"],
+        json!([
+            {"month": "2025-10", "recordings": 1, "new_speakers": 0, "duration_hours": 0.5},
+            {"month": "2025-11", "recordings": 3, "new_speakers": 1,
+             "duration_hours": 6600.0 / 3600.0},
+        ])
+    );
+
+    // An open start, up to the last day of October.
+    let october = stat("dashboard?to=2025-10-31");
+    assert_eq!(october["total_recordings"], 2, "{october}");
+    assert_eq!(october["total_speakers"], 1);
+    assert_eq!(october["snr"]["median_db"], 8.5);
+    assert_eq!(
+        october["monthly"],
+        json!([{"month": "2025-10", "recordings": 2, "new_speakers": 1,
+                "duration_hours": 2400.0 / 3600.0}])
+    );
+}
+
+#[test]
+fn a_ranged_group_speaker_and_locations_keep_their_own_days() {
+    let stat = around_the_fall_back();
+    let patients = stat("dashboard?category=patient&from=2025-10-31&to=2025-11-02");
+    assert_eq!(patients["total_speakers"], 1, "{patients}");
+    assert_eq!(patients["total_recordings"], 2);
+    assert_eq!(patients["snr"]["median_db"], 28.0);
+    assert_eq!(groups(&patients["by_gender"], "gender"), [group("M", 1, 2)]);
+    let s1 = stat("speaker/1?from=2025-11-01");
+    assert_eq!(s1["total_recordings"], 1, "{s1}");
+    assert_eq!(s1["snr"]["median_db"], 40.0);
+    assert_eq!(s1["monthly"][0]["new_speakers"], 0);
+    // Upload 1 is Oct 31 local, 3 is Nov 3: only upload 2 is kept.
+    let l = stat("locations?from=2025-11-01&to=2025-11-02");
+    assert_eq!(l["total_uploads"], 1, "{l}");
+    assert_eq!(
+        l["by_region"],
+        json!([{"region": "Busan", "uploads": 1, "recordings": 1}])
+    );
+}
+
+#[test]
+fn a_range_with_no_data_gives_the_empty_statistic() {
+    let stat = around_the_fall_back();
+    let empty = stat("dashboard?from=2026-01-01");
+    let none = dataset(&[], "2025-12-10T12:00:00Z", "America/New_York")("dashboard");
+    assert_eq!(empty, none);
+    let group = stat("dashboard?category=normal&from=2025-12-01");
+    assert_eq!(group, none);
+    assert_eq!(stat("locations?to=2025-01-01")["total_uploads"], 0);
+}

@@ -358,10 +358,13 @@ fn group_rows<G>(
     recordings: impl Fn(&G) -> u64,
     name: impl Fn(&G) -> &str,
 ) -> Vec<G> {
+    // A group with nothing kept (a range none of its recordings is in)
+    // is left out, as it would be without its speakers.
     let mut rows: Vec<G> = groups
         .names
         .iter()
         .zip(&groups.acc)
+        .filter(|(_, a)| a.speakers > 0 || a.recordings > 0)
         .map(|(n, a)| row(n.clone(), a))
         .collect();
     sort_groups(&mut rows, recordings, name);
