@@ -1,6 +1,8 @@
 //! The `dashboard` statistic: the voice corpus (speakers, recordings, SNR,
 //! monthly trend), aggregated in one streaming pass over the recordings.
 
+mod ranged;
+
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
@@ -9,7 +11,7 @@ use super::key::{DateRange, Filter};
 use super::StatsError;
 use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
-use crate::store::aggregates::corpus::{fine_band, COARSE, FINE};
+use crate::store::aggregates::corpus::{coarse_band, fine_band, COARSE, FINE};
 use crate::store::view::{GroupSpeakers, RecordingCell, Speakers};
 use crate::store::DataView;
 
@@ -393,6 +395,9 @@ pub fn dashboard_of(
     // Aggregates built for another zone (a store opened without the
     // statistics, which rebuild them) would put recordings in other months.
     let zone_agrees = view.aggregates_zone()?.as_deref() == Some(local.tz.name());
+    if zone_agrees && !range.is_all() && matches!(selection, Selection::All) {
+        return ranged::dashboard_in(view, local, range);
+    }
     if matches!(selection, Selection::Speaker(_)) || !zone_agrees || !range.is_all() {
         return dashboard_from_rows(view, local, selection, range);
     }
@@ -410,12 +415,12 @@ pub fn dashboard_of(
             set.acc[i].speakers += g.speakers;
         }
     }
-    view.recording_cells(which, |cell| c.add_cell(&cell))?;
+    view.recording_cells(which, (i64::MIN, i64::MAX), |cell| c.add_cell(&cell))?;
     let bands_of = match selection {
         Selection::All => None,
         _ => Some(groups.as_slice()),
     };
-    let median_db = median_from_bands(view, bands_of, c.snr_n)?;
+    let median_db = median_from_bands(view, BandSource::Groups(bands_of), c.snr_n)?;
     Ok(c.finish(median_db))
 }
 
@@ -524,12 +529,67 @@ impl Corpus {
     }
 }
 
+/// Where a walk down the SNR bands reads them.
+pub(super) enum BandSource<'v> {
+    /// The bands of a selection's groups (`None`: the whole corpus), of
+    /// every day.
+    Groups(Option<&'v [GroupSpeakers]>),
+    /// The whole corpus's bands of a range of days: those of its whole
+    /// local months from the aggregates, its edge days' values held in
+    /// memory, and at last the values of one narrow band made in the
+    /// range's instants, read from the recordings.
+    Range {
+        /// The whole months, `YYYYMM` (none when the first is after the last).
+        months: (i64, i64),
+        /// The measured SNRs of the edge days.
+        edges: &'v [f64],
+        /// The range's instants (µs).
+        instants: (i64, i64),
+    },
+}
+
+impl BandSource<'_> {
+    /// Measured SNRs per band of `grain` in `from..until`, by band.
+    fn bands(&self, view: &DataView, grain: i64, from: i64, until: i64) -> Result<Vec<(i64, u64)>> {
+        let (months, edges) = match self {
+            BandSource::Groups(groups) => return Ok(view.snr_bands(*groups, grain, from, until)?),
+            BandSource::Range { months, edges, .. } => (*months, *edges),
+        };
+        let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
+        if months.0 <= months.1 {
+            counts.extend(view.snr_month_bands(grain, months, from, until)?);
+        }
+        for v in edges {
+            let band = if grain == FINE {
+                fine_band(*v)
+            } else {
+                coarse_band(*v)
+            };
+            if (from..until).contains(&band) {
+                *counts.entry(band).or_default() += 1;
+            }
+        }
+        Ok(counts.into_iter().collect())
+    }
+
+    /// The measured values in `from..until`, in order, with their
+    /// recordings.
+    fn values(&self, view: &DataView, from: f64, until: f64) -> Result<Vec<(f64, u64)>> {
+        Ok(match self {
+            BandSource::Groups(groups) => view.snr_values(*groups, from, until)?,
+            BandSource::Range { instants, .. } => {
+                view.snr_values_made_in((from, until), instants.0, instants.1)?
+            }
+        })
+    }
+}
+
 /// The exact median SNR from the aggregates: the middle value (or the two
 /// middle values) found by walking the 1 dB bands, then the 0.01 dB bands
 /// of one of them, then reading that narrow band's few values.
-fn median_from_bands(
+pub(super) fn median_from_bands(
     view: &DataView,
-    groups: Option<&[GroupSpeakers]>,
+    source: BandSource,
     measured: u64,
 ) -> Result<Option<f64>> {
     if measured == 0 {
@@ -537,8 +597,8 @@ fn median_from_bands(
     }
     let mut bands = BandWalk {
         view,
-        groups,
-        wide: view.snr_bands(groups, COARSE, i64::MIN, i64::MAX)?,
+        wide: source.bands(view, COARSE, i64::MIN, i64::MAX)?,
+        source,
         narrow: HashMap::new(),
         values: HashMap::new(),
     };
@@ -553,8 +613,8 @@ fn median_from_bands(
 /// usually share their bands, which are then read once.
 struct BandWalk<'v, 'c> {
     view: &'v DataView<'c>,
-    /// The selection's groups (`None`: the whole corpus).
-    groups: Option<&'v [GroupSpeakers]>,
+    /// Where the bands are read.
+    source: BandSource<'v>,
     wide: Vec<(i64, u64)>,
     narrow: HashMap<i64, Vec<(i64, u64)>>,
     /// Per narrow band, its values in order with their recordings.
@@ -567,8 +627,8 @@ impl BandWalk<'_, '_> {
         let (wide, rank) = locate(&self.wide, rank)?;
         if !self.narrow.contains_key(&wide) {
             let narrow = self
-                .view
-                .snr_bands(self.groups, FINE, wide * 100, wide * 100 + 100)?;
+                .source
+                .bands(self.view, FINE, wide * 100, wide * 100 + 100)?;
             self.narrow.insert(wide, narrow);
         }
         let (band, rank) = locate(&self.narrow[&wide], rank)?;
@@ -576,7 +636,7 @@ impl BandWalk<'_, '_> {
             // A little more than the band (a value's band is computed,
             // not compared), narrowed to it as the triggers computed it.
             let (from, until) = ((band as f64 - 0.001) / 100.0, (band as f64 + 1.001) / 100.0);
-            let mut values = self.view.snr_values(self.groups, from, until)?;
+            let mut values = self.source.values(self.view, from, until)?;
             values.retain(|(v, _)| fine_band(*v) == band);
             self.values.insert(band, values);
         }

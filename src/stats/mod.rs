@@ -202,7 +202,58 @@ pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<Str
             )?),
         );
     }
+    for range in ranges_to_check(view)? {
+        let filter = key::Filter {
+            range,
+            ..key::Filter::default()
+        };
+        let all = corpus::Selection::All;
+        compare(
+            StatKey::SubCorpus(filter).to_string(),
+            json(&corpus::dashboard_of(view, &config.local, all, &range)?),
+            json(&corpus::dashboard_from_rows(
+                view,
+                &config.local,
+                all,
+                &range,
+            )?),
+        );
+    }
     Ok(out)
+}
+
+/// Ranges of days the ranged dashboard is checked over, from the months
+/// with recordings: whole months with edge days on both sides, one whole
+/// month, one day, and open on either side.
+fn ranges_to_check(view: &DataView) -> Result<Vec<key::DateRange>> {
+    let mut months = std::collections::BTreeSet::new();
+    view.recording_cells(
+        crate::store::view::Speakers::All,
+        (i64::MIN, i64::MAX),
+        |cell| {
+            months.insert(cell.month);
+        },
+    )?;
+    let day = |month: i64, day: u32| {
+        NaiveDate::from_ymd_opt((month / 100) as i32, (month % 100) as u32, day)
+    };
+    let (Some(&first), Some(&last)) = (months.first(), months.last()) else {
+        return Ok(Vec::new());
+    };
+    let middle = *months.iter().nth(months.len() / 2).unwrap_or(&first);
+    let end_of = |month: i64| {
+        day(month, 1)
+            .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+            .and_then(|d| d.pred_opt())
+    };
+    let range = |from, to| key::DateRange { from, to };
+    Ok(vec![
+        range(day(first, 10), day(last, 20)),
+        range(day(middle, 1), end_of(middle)),
+        range(day(middle, 15), day(middle, 15)),
+        range(None, day(middle, 15)),
+        range(day(middle, 15), None),
+    ])
 }
 
 /// A statistic as JSON, for comparing and showing it.

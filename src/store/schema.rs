@@ -245,6 +245,12 @@ CREATE INDEX recordings_speaker ON recordings(speaker_id, recorded_at, duration_
 CREATE INDEX recordings_time ON recordings(recorded_at);
 @SESSION_SUMS_AND_PAUSE@
 "#,
+    // 10: the whole corpus's SNR bands per local month, for the median of
+    // a range of days (`store::aggregates::corpus`), rebuilt at the next
+    // open; the uploads of a range of days by their time.
+    r#"
+@MONTH_BINS@
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker
@@ -285,6 +291,12 @@ CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
+    if sql.contains("@MONTH_BINS@") {
+        return sql.replace(
+            "@MONTH_BINS@",
+            &super::aggregates::month_bins_migration(super::Engine::Sqlite),
+        );
+    }
     if sql.contains("@SESSION_SUMS_AND_PAUSE@") {
         return sql.replace(
             "@SESSION_SUMS_AND_PAUSE@",

@@ -74,6 +74,26 @@ pub struct RecordingCell<'a> {
     pub new_speakers: u64,
 }
 
+/// A recording with its speaker's group: what a range's edge days add to
+/// the cells of its whole months.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupedRecording<'a> {
+    /// Whether its speaker has a row.
+    pub known: bool,
+    /// Category (`""` for none).
+    pub category: &'a str,
+    /// Gender (`""` for none).
+    pub gender: &'a str,
+    /// Diagnosis (`""` for none).
+    pub diagnosis: &'a str,
+    /// When it was recorded (µs).
+    pub recorded_at: i64,
+    /// Length in seconds.
+    pub duration_s: f64,
+    /// SNR in dB, when measured.
+    pub snr_db: Option<f64>,
+}
+
 /// A study session as the platform-wide statistic reads it; texts borrowed
 /// for the one call, so a pass over millions allocates only new names.
 #[derive(Debug, Clone, Copy)]
@@ -346,20 +366,27 @@ impl<'c> DataView<'c> {
 
     /// From the aggregates: the cells (group and local month) of a
     /// selection (`All`, with the recordings of unknown speakers, or a
-    /// group).
+    /// group) in the local months `first..=last` (`YYYYMM`).
     pub fn recording_cells(
         &self,
         which: Speakers,
+        (first, last): (i64, i64),
         mut each: impl FnMut(RecordingCell),
     ) -> Result<()> {
         let columns = "SELECT known, category, gender, diagnosis, month, recordings, duration_s,
                     snr_n, snr_sum, poor, fair, good, excellent, new_speakers
              FROM recording_cells s";
-        let sql = match which {
-            Speakers::Group(_) => format!("{columns} WHERE s.known = 1 AND {GROUP_WHERE}"),
-            _ => columns.to_string(),
+        let (sql, months) = match which {
+            Speakers::Group(_) => (
+                format!("{columns} WHERE s.known = 1 AND {GROUP_WHERE} AND"),
+                "?4 AND s.month <= ?5",
+            ),
+            _ => (format!("{columns} WHERE"), "?1 AND s.month <= ?2"),
         };
-        self.conn.each(&sql, &which.args(), |r| {
+        let sql = format!("{sql} s.month >= {months}");
+        let mut args = which.args();
+        args.extend([Value::from(first), Value::from(last)]);
+        self.conn.each(&sql, &args, |r| {
             let n = |i: usize| -> Result<u64> { Ok(r.get::<i64>(i)? as u64) };
             each(RecordingCell {
                 known: r.get::<i64>(0)? == 1,
@@ -455,6 +482,108 @@ impl<'c> DataView<'c> {
             }
         }
         Ok(merged)
+    }
+
+    /// The recordings made in `from..until` (µs), each with its speaker's
+    /// group, through the index on time: the edge days of a range.
+    pub fn grouped_recordings(
+        &self,
+        from: i64,
+        until: i64,
+        mut each: impl FnMut(GroupedRecording),
+    ) -> Result<()> {
+        let sql = format!(
+            "SELECT CASE WHEN s.id IS NULL THEN 0 ELSE 1 END, COALESCE(s.category, ''),
+                COALESCE(s.gender, ''), COALESCE(s.diagnosis, ''), r.recorded_at, r.duration_s,
+                r.snr_db
+             FROM recordings r {} LEFT JOIN speakers s ON s.id = r.speaker_id
+             WHERE r.recorded_at >= ?1 AND r.recorded_at < ?2",
+            self.conn.dialect("INDEXED BY recordings_time", "")
+        );
+        self.conn.each(&sql, args![from, until], |r| {
+            each(GroupedRecording {
+                known: r.get::<i64>(0)? == 1,
+                category: r.text(1)?.unwrap_or_default(),
+                gender: r.text(2)?.unwrap_or_default(),
+                diagnosis: r.text(3)?.unwrap_or_default(),
+                recorded_at: r.get(4)?,
+                duration_s: r.get(5)?,
+                snr_db: r.get(6)?,
+            });
+            Ok(())
+        })
+    }
+
+    /// Speakers per group with a recording in `from..until` (µs): one
+    /// seek each on the index on (speaker, time), speakers whose first
+    /// recording comes later left out first.
+    pub fn speakers_recording_in(&self, from: i64, until: i64) -> Result<Vec<GroupSpeakers>> {
+        self.conn.rows(
+            "SELECT COALESCE(s.category, ''), COALESCE(s.gender, ''), COALESCE(s.diagnosis, ''),
+                COUNT(*)
+             FROM speakers s JOIN speaker_firsts f ON f.speaker_id = s.id
+             WHERE f.first_at < ?2 AND EXISTS (SELECT 1 FROM recordings r
+                WHERE r.speaker_id = s.id AND r.recorded_at >= ?1 AND r.recorded_at < ?2)
+             GROUP BY 1, 2, 3",
+            args![from, until],
+            |r| {
+                Ok(GroupSpeakers {
+                    category: r.get(0)?,
+                    gender: r.get(1)?,
+                    diagnosis: r.get(2)?,
+                    speakers: r.get::<i64>(3)? as u64,
+                })
+            },
+        )
+    }
+
+    /// From the aggregates: the first recordings (µs) of speakers with a
+    /// row that fall in `from..until`.
+    pub fn firsts_in(&self, from: i64, until: i64) -> Result<Vec<i64>> {
+        self.conn.rows(
+            "SELECT f.first_at FROM speaker_firsts f JOIN speakers s ON s.id = f.speaker_id
+             WHERE f.first_at >= ?1 AND f.first_at < ?2",
+            args![from, until],
+            |r| r.get(0),
+        )
+    }
+
+    /// From the aggregates: the whole corpus's measured SNRs per band of
+    /// `grain` in `from..until`, over the local months `first..=last`.
+    pub fn snr_month_bands(
+        &self,
+        grain: i64,
+        (first, last): (i64, i64),
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<(i64, u64)>> {
+        self.conn.rows(
+            "SELECT bin, CAST(SUM(recordings) AS BIGINT) FROM snr_month_bins
+             WHERE grain = ?1 AND month >= ?2 AND month <= ?3 AND bin >= ?4 AND bin < ?5
+             GROUP BY bin ORDER BY bin",
+            args![grain, first, last, from, until],
+            |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64)),
+        )
+    }
+
+    /// The measured SNR values in `lo..hi` of the recordings made in
+    /// `from..until` (µs), in order, each with its recordings: through the
+    /// SNR index, so it costs what the band holds.
+    pub fn snr_values_made_in(
+        &self,
+        (lo, hi): (f64, f64),
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<(f64, u64)>> {
+        let sql = format!(
+            "SELECT snr_db, COUNT(*) FROM recordings {}
+             WHERE snr_db >= ?1 AND snr_db < ?2 AND recorded_at >= ?3 AND recorded_at < ?4
+             GROUP BY snr_db ORDER BY snr_db",
+            self.conn.dialect("INDEXED BY recordings_snr", "")
+        );
+        self.conn.rows(&sql, args![lo, hi, from, until], |r| {
+            Ok((r.get(0)?, r.get::<i64>(1)? as u64))
+        })
     }
 
     /// A learner's sessions with `from <= start < until`, by start then id.

@@ -12,7 +12,9 @@
 //!   100) and 0.01 dB wide (`grain` 1), and the same for the whole corpus
 //!   (`known` = 2). The exact median walks them down to one narrow band,
 //!   then reads that band's few values through the SNR index: its cost
-//!   does not grow with the corpus.
+//!   does not grow with the corpus;
+//! - `snr_month_bins`: the whole corpus's bands per local month, for the
+//!   median of a range of days.
 //!
 //! The statements of the triggers are written once for both engines: each
 //! reads its rows from `r` (recordings), `s` (speakers) or `f` (first
@@ -71,6 +73,31 @@ CREATE INDEX snr_values_empty ON snr_values(known) WHERE recordings = 0;
 /// The tables whose triggers count SNR values since migration 9 (their
 /// triggers are created again by it).
 pub(crate) const VALUES_KEPT: [(&str, &str, SideSql); 2] = [KEPT[0], KEPT[1]];
+
+/// The table of migration 10 (SQLite) and 7 (PostgreSQL): the whole
+/// corpus's SNR bands per local month, both grains, so that the median of
+/// a range of days walks a few rows per month; and the index that finds
+/// the uploads of a range of days.
+pub(crate) fn month_bins_table_sql(engine: Engine) -> String {
+    clustered(
+        engine,
+        "
+CREATE TABLE snr_month_bins (
+    grain BIGINT NOT NULL,
+    month BIGINT NOT NULL,
+    bin BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    PRIMARY KEY (grain, month, bin)
+)@CLUSTERED@;
+CREATE INDEX snr_month_bins_empty ON snr_month_bins(grain) WHERE recordings = 0;
+CREATE INDEX uploads_time ON uploads(uploaded_at);
+",
+    )
+}
+
+/// The tables whose triggers count the corpus's bands per month since
+/// migration 10 (their triggers are created again by it).
+pub(crate) const MONTH_BINS_KEPT: [(&str, &str, SideSql); 1] = [KEPT[0]];
 
 const TABLES_SQL: &str = "
 DROP INDEX recordings_snr;
@@ -262,6 +289,18 @@ fn count_recordings(
         ));
     }
     sql.push_str("DELETE FROM snr_bins WHERE recordings = 0;\n");
+    if whole_corpus {
+        for (grain, band) in [(FINE, &fine), (COARSE, &coarse)] {
+            sql.push_str(&format!(
+                "INSERT INTO snr_month_bins (grain, month, bin, recordings)
+        SELECT {grain}, {month}, {band}, {sign}COUNT(*)
+        FROM {from} WHERE r.snr_db IS NOT NULL GROUP BY 1, 2, 3
+        ON CONFLICT (grain, month, bin)
+        DO UPDATE SET recordings = snr_month_bins.recordings + excluded.recordings;\n"
+            ));
+        }
+        sql.push_str("DELETE FROM snr_month_bins WHERE recordings = 0;\n");
+    }
     for group in groups {
         sql.push_str(&format!(
             "INSERT INTO snr_values (known, category, gender, diagnosis, value, recordings)
@@ -411,6 +450,7 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     let mut bins: HashMap<(i64, i64, usize), i64> = HashMap::new();
     // Keyed by the value's bits; SQL keeps 0.0 and -0.0 as one value.
     let mut values: HashMap<(usize, u64), i64> = HashMap::new();
+    let mut month_bins: HashMap<(i64, i64, i64), i64> = HashMap::new();
     let mut firsts: HashMap<i64, i64> = HashMap::new();
     conn.each(
         "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings",
@@ -419,7 +459,8 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
             let (speaker, at): (i64, i64) = (r.get(0)?, r.get(1)?);
             let snr: Option<f64> = r.get(3)?;
             let g = speakers.get(&speaker).copied().unwrap_or(orphan);
-            let cell = cells.entry((g, offsets.month(at))).or_default();
+            let month = offsets.month(at);
+            let cell = cells.entry((g, month)).or_default();
             cell.recordings += 1;
             cell.duration_s += r.get::<f64>(2)?;
             if let Some(v) = snr {
@@ -432,6 +473,10 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
                 } else {
                     v.to_bits()
                 };
+                *month_bins.entry((FINE, month, fine_band(v))).or_default() += 1;
+                *month_bins
+                    .entry((COARSE, month, coarse_band(v)))
+                    .or_default() += 1;
                 for g in [g, every] {
                     *bins.entry((FINE, fine_band(v), g)).or_default() += 1;
                     *bins.entry((COARSE, coarse_band(v), g)).or_default() += 1;
@@ -452,7 +497,22 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
         }
     }
     write_rebuilt(conn, &groups, &speaker_counts, &cells, &bins, &firsts)?;
-    write_values(conn, &groups, values)
+    write_values(conn, &groups, values)?;
+    conn.batch("DELETE FROM snr_month_bins;")?;
+    insert_rows(
+        conn,
+        "snr_month_bins (grain, month, bin, recordings)",
+        in_key_order(month_bins)
+            .into_iter()
+            .map(|((grain, month, bin), n)| {
+                vec![
+                    Value::from(grain),
+                    Value::from(month),
+                    Value::from(bin),
+                    Value::from(n),
+                ]
+            }),
+    )
 }
 
 /// Replaces the recordings per SNR value with the rebuilt ones (keyed by

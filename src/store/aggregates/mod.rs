@@ -243,6 +243,30 @@ pub(crate) fn postgres_functions_replaced_by_6() -> Vec<String> {
         .collect()
 }
 
+/// Migration 10 (SQLite) or 7 (PostgreSQL): the corpus's SNR bands per
+/// month, the recordings' triggers (or function) that keep them, and a
+/// rebuild of every aggregate at the next open.
+pub(crate) fn month_bins_migration(engine: Engine) -> String {
+    let mut sql = corpus::month_bins_table_sql(engine);
+    match engine {
+        Engine::Sqlite => {
+            for (table, name, side) in corpus::MONTH_BINS_KEPT {
+                for kind in ["ins", "upd", "del"] {
+                    sql.push_str(&format!("DROP TRIGGER {table}_{name}_{kind};\n"));
+                }
+                sql.push_str(&sqlite_triggers_of(table, name, side, ""));
+            }
+        }
+        Engine::Postgres => {
+            for (.., function) in postgres_functions_of(corpus::MONTH_BINS_KEPT.into_iter()) {
+                sql.push_str(&function);
+            }
+        }
+    }
+    sql.push_str("DELETE FROM aggregate_zone;\n");
+    sql
+}
+
 fn postgres_functions_of(
     kept: impl Iterator<Item = (&'static str, &'static str, SideSql)>,
 ) -> Vec<(&'static str, &'static str, String, String)> {

@@ -49,6 +49,7 @@ pub const TABLES: &[&str] = &[
     "session_sums",
     "session_last_quarters",
     "snr_values",
+    "snr_month_bins",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -444,6 +445,12 @@ CREATE INDEX recordings_time ON recordings(recorded_at, id);
 DELETE FROM aggregate_zone;
 @SESSION_SUMS@
 "#,
+    // 7: the whole corpus's SNR bands per local month, for the median of
+    // a range of days (`corpus`, whose recordings function is replaced),
+    // rebuilt at the next open; the uploads of a range of days by time.
+    r#"
+@MONTH_BINS@
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the
@@ -507,6 +514,10 @@ pub fn migration_sql(index: usize) -> String {
         sums.push_str(&statement_triggers(table, name, &format!("{function}()")));
     }
     MIGRATIONS[index]
+        .replace(
+            "@MONTH_BINS@",
+            &crate::store::aggregates::month_bins_migration(crate::store::Engine::Postgres),
+        )
         .replace(
             "@SESSION_SUMS_TABLES@",
             crate::store::aggregates::sessions::SUMS_TABLES_SQL,
