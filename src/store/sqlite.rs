@@ -80,7 +80,8 @@ pub(crate) fn connect(path: &Path) -> rusqlite::Result<Connection> {
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = OFF;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;",
+         PRAGMA cache_size = -32000;
+         PRAGMA mmap_size = 1073741824;",
     )?;
     Ok(conn)
 }
