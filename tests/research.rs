@@ -310,3 +310,152 @@ fn on_a_public_server_anyone_lists_recordings() {
     assert!(!listed.is_empty());
     assert!(listed.iter().all(|v| v["speaker_id"] == 1));
 }
+
+/// Recordings of the sample made on the local days `from..=to`, of
+/// `category` when given.
+fn made_in(r: &Running, category: Option<&str>, from: &str, to: &str) -> u64 {
+    let (from, until) = (local_midnight(from), local_midnight(to) + 86_400_000_000);
+    sample_recordings(r)
+        .iter()
+        .filter(|(_, c, at, _)| {
+            (from..until).contains(at) && category.is_none_or(|want| c.as_deref() == Some(want))
+        })
+        .count() as u64
+}
+
+#[test]
+fn ranged_statistics_keep_their_days_under_one_key_and_name_bad_dates() {
+    let r = start(false);
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let whole = get_as(
+        &r,
+        &cookie,
+        "/api/v1/stats/dashboard?to=2025-06-30&from=2025-03-01",
+    );
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    let whole = whole.json();
+    assert_eq!(whole["key"], "dashboard?from=2025-03-01&to=2025-06-30");
+    let expected = made_in(&r, None, "2025-03-01", "2025-06-30");
+    assert!(expected > 10, "{expected}");
+    assert_eq!(whole["data"]["total_recordings"], expected);
+    let group = get_as(
+        &r,
+        &cookie,
+        "/api/v1/stats/dashboard?from=2025-03-01&category=elderly&to=2025-06-30",
+    )
+    .json();
+    assert_eq!(
+        group["key"],
+        "dashboard?category=elderly&from=2025-03-01&to=2025-06-30"
+    );
+    assert_eq!(
+        group["data"]["total_recordings"],
+        made_in(&r, Some("elderly"), "2025-03-01", "2025-06-30")
+    );
+    let speaker = get_as(&r, &cookie, "/api/v1/speakers/1/stats?from=2025-03-01").json();
+    assert_eq!(speaker["key"], "speaker/1?from=2025-03-01");
+    let places = get_as(&r, &cookie, "/api/v1/stats/locations?to=2025-06-30").json();
+    assert_eq!(places["key"], "locations?to=2025-06-30");
+
+    for (path, param) in [
+        ("/api/v1/stats/dashboard?from=2025-02-30", "from"),
+        ("/api/v1/stats/dashboard?to=tomorrow", "to"),
+        (
+            "/api/v1/stats/dashboard?from=2025-03-02&to=2025-03-01",
+            "from",
+        ),
+        ("/api/v1/stats/dashboard?category=elderly&to=2025-3-1", "to"),
+        ("/api/v1/stats/locations?from=x", "from"),
+        ("/api/v1/stats/locations?colour=red", "colour"),
+        ("/api/v1/speakers/1/stats?to=2025-13-01", "to"),
+        ("/audio/dashboard/?from=2025-03-02&to=2025-03-01", "from"),
+        ("/api/userprofile/?to=someday", "to"),
+    ] {
+        let reply = get_as(&r, &cookie, path);
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        assert!(reply.body.contains(param), "{path}: {}", reply.body);
+    }
+}
+
+/// `text` as maud writes it in an attribute.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+}
+
+#[test]
+fn the_pages_offer_ranges_and_lead_to_the_lists_of_their_recordings() {
+    let r = start(false);
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let group = "category=elderly&from=2025-03-01&to=2025-06-30";
+    let page = get_as(&r, &cookie, &format!("/audio/dashboard/?{group}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The presets keep the group; the fields show the range.
+    assert!(page.body.contains("This month"), "{}", page.body);
+    assert!(page
+        .body
+        .contains(r#"href="/audio/dashboard/?category=elderly""#));
+    assert!(page
+        .body
+        .contains(r#"name="from" lang="en" value="2025-03-01""#));
+    // The good SNR band of the group in the range, and its list.
+    let good = format!("/audio/recordings/?{group}&snr_min=20&snr_max=30");
+    assert!(page.body.contains(&escaped(&good)), "{}", page.body);
+    let list = get_as(&r, &cookie, &good);
+    assert_eq!(list.status, 200, "{}", list.body);
+    let expected = sample_recordings(&r)
+        .iter()
+        .filter(|(_, c, at, snr)| {
+            c.as_deref() == Some("elderly")
+                && (local_midnight("2025-03-01")..local_midnight("2025-07-01")).contains(at)
+                && snr.is_some_and(|v| (20.0..30.0).contains(&v))
+        })
+        .count();
+    assert!(expected > 0);
+    let rows = list
+        .body
+        .matches(r#"<td><a href="/audio/speakers/"#)
+        .count();
+    assert_eq!(rows, expected.min(100), "{}", list.body);
+    // The manifest of the same list, one link away.
+    assert!(
+        list.body.contains(&escaped(
+            "/audio/recordings/?category=elderly&format=csv&from=2025-03-01&snr_max=30&snr_min=20&to=2025-06-30"
+        )),
+        "{}",
+        list.body
+    );
+    // A month's bar leads to its days; the Korean page keeps its language.
+    assert!(page.body.contains(&escaped(
+        "/audio/recordings/?category=elderly&from=2025-03-01&to=2025-03-31"
+    )));
+    let ko = get_as(&r, &cookie, &format!("/audio/dashboard/?{group}&lang=ko"));
+    assert!(ko.body.contains("이번 달"), "{}", ko.body);
+
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    assert_eq!(get_as(&r, &learner, &good).status, 403);
+    assert_eq!(get_as(&r, &learner, "/search/?q=spk").status, 403);
+    let learner_page = get_as(&r, &learner, "/learning/users/2/");
+    assert!(!learner_page.body.contains(r#"action="/search/""#));
+}
+
+#[test]
+fn staff_search_from_the_navigation() {
+    let r = start(false);
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let dashboard = get_as(&r, &cookie, "/audio/dashboard/");
+    assert!(dashboard.body.contains(r#"action="/search/""#));
+    let found = get_as(&r, &cookie, "/search/?q=SPK-00010");
+    assert_eq!(found.status, 200, "{}", found.body);
+    assert!(
+        found.body.contains(r#"href="/audio/speakers/10/""#),
+        "{}",
+        found.body
+    );
+    let by_name = get_as(&r, &cookie, "/search/?q=%EC%82%AC%EC%9A%A9%EC%9E%90%204");
+    assert!(
+        by_name.body.contains(r#"href="/learning/users/4/""#),
+        "{}",
+        by_name.body
+    );
+    assert_eq!(get_as(&r, &cookie, "/search/?q=").status, 400);
+}

@@ -338,8 +338,12 @@ pub fn compute(view: &DataView, config: &Config, key: &StatKey) -> Result<Comput
 
 /// Parses a `YYYY-MM-DD` parameter, naming it in the error.
 pub fn parse_date(param: &'static str, text: &str) -> Result<NaiveDate> {
-    let date =
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| StatsError::BadParameter {
+    // Written in full (`2025-03-01`, not `2025-3-1`): one day, one
+    // spelling, one cache key.
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.format("%Y-%m-%d").to_string() == text)
+        .ok_or_else(|| StatsError::BadParameter {
             param,
             reason: format!("{text:?} is not a date (YYYY-MM-DD)"),
         })?;

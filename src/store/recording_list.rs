@@ -268,6 +268,24 @@ fn read(r: &super::value::RowRef<'_>) -> Result<ListedRecording> {
     })
 }
 
+/// Recordings on one page of a list.
+pub const PAGE_SIZE: u64 = 100;
+
+/// Page `page` (from 1) of a list, [`PAGE_SIZE`] recordings, and whether
+/// more follow.
+pub fn numbered_page(
+    conn: &Conn,
+    filter: &RecordingFilter,
+    sort: Sort,
+    page: u64,
+) -> Result<(Vec<ListedRecording>, bool)> {
+    let offset = page.saturating_sub(1).saturating_mul(PAGE_SIZE);
+    let mut rows = self::page(conn, filter, sort, PAGE_SIZE + 1, offset)?;
+    let has_more = rows.len() as u64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    Ok((rows, has_more))
+}
+
 /// `limit` recordings of the list from position `offset`.
 pub fn page(
     conn: &Conn,

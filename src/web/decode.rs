@@ -335,7 +335,7 @@ pub(crate) struct RecordingListQuery {
 /// `-` first for descending), `page`, `format` (`json` or `csv`); any other
 /// parameter but `lang` is a 400 naming it, as is a bad value.
 pub(crate) fn recording_list_query(
-    ctx: &Ctx,
+    query: &std::collections::HashMap<String, String>,
     local: &crate::clock::LocalTime,
 ) -> Result<RecordingListQuery, WebError> {
     use crate::store::recording_list::RecordingFilter;
@@ -353,12 +353,12 @@ pub(crate) fn recording_list_query(
         "format",
         "lang",
     ];
-    let mut names: Vec<&String> = ctx.query.keys().collect();
+    let mut names: Vec<&String> = query.keys().collect();
     names.sort();
     if let Some(name) = names.into_iter().find(|n| !known.contains(&n.as_str())) {
         return Err(WebError::bad(name, "unknown parameter"));
     }
-    let text = |name: &str| ctx.query.get(name).map(String::as_str);
+    let text = |name: &str| query.get(name).map(String::as_str);
     let mut range = DateRange::default();
     for name in ["from", "to"] {
         if let Some(t) = text(name) {
@@ -406,7 +406,7 @@ pub(crate) fn recording_list_query(
             snr_max,
         },
         sort,
-        page: page_of(ctx)?,
+        page: page_in(query)?,
         csv,
     })
 }
@@ -462,7 +462,12 @@ pub(crate) fn search_text(ctx: &Ctx) -> Result<String, WebError> {
 
 /// `?page=` (1-based, default 1).
 pub(crate) fn page_of(ctx: &Ctx) -> Result<u64, WebError> {
-    match ctx.query.get("page") {
+    page_in(&ctx.query)
+}
+
+/// `?page=` of a query: 1 when absent, else 1 to 1,000,000.
+fn page_in(query: &std::collections::HashMap<String, String>) -> Result<u64, WebError> {
+    match query.get("page") {
         None => Ok(1),
         Some(text) => text
             .parse::<u64>()

@@ -235,7 +235,8 @@ fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
 
 fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
     use pages::{
-        admin, dashboard, learner, learning, locations, maintenance, sign_in, speaker, uploads,
+        admin, dashboard, learner, learning, locations, maintenance, recordings, search, sign_in,
+        speaker, uploads,
     };
     match (method, segments) {
         ("GET", [""]) => (
@@ -252,6 +253,8 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
         ("GET", ["logout"]) => ("/logout/", sign_in::logout_page(app, ctx)),
         ("POST", ["logout"]) => ("/logout/", sign_in::logout(app, ctx)),
         ("GET", ["audio", "dashboard"]) => ("/audio/dashboard/", dashboard::page(app, ctx)),
+        ("GET", ["audio", "recordings"]) => ("/audio/recordings/", recordings::page(app, ctx)),
+        ("GET", ["search"]) => ("/search/", search::page(app, ctx)),
         ("GET", ["api", "userprofile"]) => ("/api/userprofile/", locations::page(app, ctx)),
         ("GET", ["api", "userprofile", "uploads"]) => {
             ("/api/userprofile/uploads/", uploads::page(app, ctx))

@@ -26,9 +26,6 @@ pub(crate) fn create_recording(app: &App, ctx: &Ctx) -> Result<Reply, WebError> 
     ))
 }
 
-/// Recordings on one page of the list.
-pub(crate) const PAGE: u64 = 100;
-
 fn listed_json(r: &ListedRecording) -> serde_json::Value {
     json!({
         "id": r.id,
@@ -48,7 +45,7 @@ pub(crate) fn list(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     if !app.public {
         ctx.require_staff()?;
     }
-    let query = recording_list_query(ctx, &app.config.local)?;
+    let query = recording_list_query(&ctx.query, &app.config.local)?;
     if query.csv {
         if ctx.method == "HEAD" {
             return Ok(Reply::Text("text/csv; charset=utf-8", String::new()));
@@ -59,15 +56,13 @@ pub(crate) fn list(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         }));
     }
     let conn = app.store.conn()?;
-    let offset = (query.page - 1).saturating_mul(PAGE);
-    let mut rows = recording_list::page(&conn, &query.filter, query.sort, PAGE + 1, offset)?;
-    let has_more = rows.len() as u64 > PAGE;
-    rows.truncate(PAGE as usize);
+    let (rows, has_more) =
+        recording_list::numbered_page(&conn, &query.filter, query.sort, query.page)?;
     Ok(Reply::Json(
         200,
         json!({
             "page": query.page,
-            "page_size": PAGE,
+            "page_size": recording_list::PAGE_SIZE,
             "has_more": has_more,
             "recordings": rows.iter().map(listed_json).collect::<Vec<_>>(),
         }),

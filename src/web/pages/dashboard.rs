@@ -5,6 +5,7 @@
 use maud::{html, Markup};
 
 use super::range::{range_picker, today};
+use super::recordings::RecordingsOf;
 use super::{
     badge, breadcrumbs, csv_reply, csv_requested, empty_state, frame, group_href, group_name,
     layout, narrowed, opt, pager, sort_all, stat_card, tables_of, Frame, PER_PAGE,
@@ -15,7 +16,7 @@ use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
 use crate::store::speakers::SpeakerSummary;
 use crate::web::app::{answer, etag, App};
-use crate::web::charts::{bar_chart, bars, column_chart, Axis, Bar};
+use crate::web::charts::{bar_chart, bars, column_chart, linked, Axis, Bar};
 use crate::web::context::Ctx;
 use crate::web::decode::{filter_of, page_of};
 use crate::web::error::WebError;
@@ -44,7 +45,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         None
     };
     let all_tables = || {
-        let mut all = corpus_tables(l, d, &filter);
+        let mut all = corpus_tables(l, d, &filter, &RecordingsOf::group(&filter));
         if let Some(rows) = &speakers {
             all.push(speaker_table(l, rows));
         }
@@ -65,7 +66,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
                 (badge(&frame, &a))
                 h1 { (t(l, "dash.title")) }
                 (picker)
-                (corpus_sections(&frame, d, &filter, &tables, &all))
+                (corpus_sections(&frame, d, &filter, &RecordingsOf::group(&filter), (&tables, &all)))
             }
         };
         Ok(layout(&frame, content))
@@ -108,7 +109,7 @@ fn group_page(
         (badge(frame, a))
         h1 { (t(l, "dash.title")) " — " (title) }
         (picker)
-        (corpus_sections(frame, d, filter, tables, all))
+        (corpus_sections(frame, d, filter, &RecordingsOf::group(filter), (tables, all)))
         section #speakers-list {
             h2 { (t(l, "drill.speakers")) " (" (total) ")" }
             @if rows.is_empty() { p.empty { (t(l, "drill.none")) } } @else {
@@ -155,17 +156,28 @@ fn speaker_table(l: Lang, speakers: &[SpeakerSummary]) -> Table {
 
 /// The tables of a corpus statistic, in the order the sections show them:
 /// category, gender, SNR, months, diagnosis.
-pub(crate) fn corpus_tables(l: Lang, d: &Dashboard, within: &Filter) -> Vec<Table> {
+/// Each row's recordings lead to their list (`list` narrowed by the row).
+pub(crate) fn corpus_tables(
+    l: Lang,
+    d: &Dashboard,
+    within: &Filter,
+    list: &RecordingsOf,
+) -> Vec<Table> {
     vec![
-        category_table(l, d, within),
-        gender_table(l, d, within),
-        snr_table(l, d),
-        months_table(l, d),
-        diagnosis_table(l, d, within),
+        category_table(l, d, within, list),
+        gender_table(l, d, within, list),
+        snr_table(l, d, list),
+        months_table(l, d, list),
+        diagnosis_table(l, d, within, list),
     ]
 }
 
-fn category_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
+/// The list of a group's recordings: `list` narrowed by `name` = `value`.
+fn group_list(list: &RecordingsOf, name: &'static str, value: &str) -> String {
+    list.href(&[(name, value.to_string())])
+}
+
+fn category_table(l: Lang, d: &Dashboard, within: &Filter, list: &RecordingsOf) -> Table {
     let mut table = Table::new(
         "category",
         &[
@@ -183,14 +195,14 @@ fn category_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
                 &g.category,
             ))),
             Cell::int(g.speakers as i64),
-            Cell::int(g.recordings as i64),
+            Cell::int(g.recordings as i64).link(group_list(list, "category", &g.category)),
             Cell::num(g.duration_hours, 2),
         ]);
     }
     table
 }
 
-fn gender_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
+fn gender_table(l: Lang, d: &Dashboard, within: &Filter, list: &RecordingsOf) -> Table {
     let mut table = Table::new(
         "gender",
         &[
@@ -204,13 +216,13 @@ fn gender_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
             Cell::text(group_name(l, &g.gender))
                 .link(group_href(&narrowed(within, "gender", &g.gender))),
             Cell::int(g.speakers as i64),
-            Cell::int(g.recordings as i64),
+            Cell::int(g.recordings as i64).link(group_list(list, "gender", &g.gender)),
         ]);
     }
     table
 }
 
-fn snr_table(l: Lang, d: &Dashboard) -> Table {
+fn snr_table(l: Lang, d: &Dashboard, list: &RecordingsOf) -> Table {
     let mut table = Table::new(
         "snr",
         &[
@@ -223,13 +235,13 @@ fn snr_table(l: Lang, d: &Dashboard) -> Table {
         table.row(vec![
             Cell::text(t(l, &format!("snr.{}", b.label))),
             Cell::text(snr_range(b.min_db, b.max_db)),
-            Cell::int(b.recordings as i64),
+            Cell::int(b.recordings as i64).link(list.band_href(b.min_db, b.max_db)),
         ]);
     }
     table
 }
 
-fn months_table(l: Lang, d: &Dashboard) -> Table {
+fn months_table(l: Lang, d: &Dashboard, list: &RecordingsOf) -> Table {
     let mut table = Table::new(
         "months",
         &[
@@ -242,7 +254,7 @@ fn months_table(l: Lang, d: &Dashboard) -> Table {
     for m in &d.monthly {
         table.row(vec![
             Cell::text(&m.month),
-            Cell::int(m.recordings as i64),
+            Cell::int(m.recordings as i64).link(list.month_href(&m.month)),
             Cell::int(m.new_speakers as i64),
             Cell::num(m.duration_hours, 2),
         ]);
@@ -250,7 +262,7 @@ fn months_table(l: Lang, d: &Dashboard) -> Table {
     table
 }
 
-fn diagnosis_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
+fn diagnosis_table(l: Lang, d: &Dashboard, within: &Filter, list: &RecordingsOf) -> Table {
     let mut table = Table::new(
         "diagnosis",
         &[
@@ -268,7 +280,7 @@ fn diagnosis_table(l: Lang, d: &Dashboard, within: &Filter) -> Table {
                 &g.diagnosis,
             ))),
             Cell::int(g.speakers as i64),
-            Cell::int(g.recordings as i64),
+            Cell::int(g.recordings as i64).link(group_list(list, "diagnosis", &g.diagnosis)),
             Cell::opt(g.mean_snr_db, 1),
         ]);
     }
@@ -295,7 +307,7 @@ struct CorpusBars {
     months: Vec<Bar>,
 }
 
-fn corpus_bars(l: Lang, d: &Dashboard, within: &Filter) -> CorpusBars {
+fn corpus_bars(l: Lang, d: &Dashboard, within: &Filter, list: &RecordingsOf) -> CorpusBars {
     // One bar per group, named and leading to its page.
     let group_bars = |name: &str, groups: Vec<(&str, u64)>| -> Vec<Bar> {
         groups
@@ -339,21 +351,27 @@ fn corpus_bars(l: Lang, d: &Dashboard, within: &Filter) -> CorpusBars {
                 .map(|g| (g.diagnosis.as_str(), g.recordings))
                 .collect(),
         ),
-        snr: bars(&d.snr.buckets, snr_label, |b| b.recordings as f64),
-        months: bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64),
+        snr: linked(
+            bars(&d.snr.buckets, snr_label, |b| b.recordings as f64),
+            |i| list.band_href(d.snr.buckets[i].min_db, d.snr.buckets[i].max_db),
+        ),
+        months: linked(
+            bars(&d.monthly, |m| m.month.clone(), |m| m.recordings as f64),
+            |i| list.month_href(&d.monthly[i].month),
+        ),
     }
 }
 
 /// The sections of a corpus statistic (whole, a group's or a speaker's):
 /// cards, groups, SNR, months, each chart with its table (`all`, from
 /// [`corpus_tables`], sorted as asked). Each group leads to `within`
-/// narrowed by it.
+/// narrowed by it, each SNR band and month to its list of recordings.
 pub(crate) fn corpus_sections(
     frame: &Frame,
     d: &Dashboard,
     within: &Filter,
-    tables: &Tables,
-    all: &[Table],
+    list: &RecordingsOf,
+    (tables, all): (&Tables, &[Table]),
 ) -> Markup {
     let l = frame.lang;
     if d.total_speakers == 0 && d.total_recordings == 0 && within.is_empty() {
@@ -365,7 +383,7 @@ pub(crate) fn corpus_sections(
         diagnosis: diag,
         snr,
         months,
-    } = corpus_bars(l, d, within);
+    } = corpus_bars(l, d, within, list);
     let recordings = t(l, "unit.recordings");
     let axis = |title: &'static str| Axis {
         title: t(l, title),

@@ -9,6 +9,8 @@ pub(super) mod learning;
 pub(super) mod locations;
 pub(super) mod maintenance;
 pub(super) mod range;
+pub(super) mod recordings;
+pub(super) mod search;
 pub(super) mod sign_in;
 pub(super) mod speaker;
 pub(super) mod uploads;
@@ -93,8 +95,14 @@ pub fn layout(frame: &Frame, content: Markup) -> Markup {
                         a href="/api/userprofile/" { (t(l, "nav.locations")) }
                         a href="/learning/" { (t(l, "nav.learning")) }
                         @if frame.staff() {
+                            a href="/audio/recordings/" { (t(l, "nav.recordings")) }
                             a href="/admin/cache/" { (t(l, "nav.cache")) }
                             a href="/admin/maintenance/" { (t(l, "nav.maintenance")) }
+                            form.search method="get" action="/search/" role="search" {
+                                input type="search" name="q" required maxlength="100"
+                                    placeholder=(t(l, "search.placeholder")) aria-label=(t(l, "nav.search"));
+                                @if l != Lang::En { input type="hidden" name="lang" value=(l.code()); }
+                            }
                         }
                     }
                     div.account {

@@ -5,6 +5,7 @@ use maud::{html, Markup};
 
 use super::dashboard::{corpus_sections, corpus_tables, group_title};
 use super::range::{range_picker, today};
+use super::recordings::RecordingsOf;
 use super::{
     badge, breadcrumbs, csv_reply, csv_requested, frame, group_href, group_name, layout,
     local_time, paged_table, sort_all, tables_of, Frame,
@@ -12,6 +13,7 @@ use super::{
 use crate::cache::Answer;
 use crate::clock::format_utc;
 use crate::i18n::{region, t, Lang};
+use crate::stats::key::DateRange;
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
 use crate::store::speakers::{self, UploadSummary};
@@ -41,7 +43,8 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     drop(conn);
     let tz = app.config.local.tz;
     let all_tables = || {
-        let mut all = corpus_tables(ctx.lang, d, &Filter::default());
+        let list = RecordingsOf::speaker(speaker, &range);
+        let mut all = corpus_tables(ctx.lang, d, &Filter::default(), &list);
         all.push(upload_table(ctx.lang, tz, &uploads));
         all
     };
@@ -54,6 +57,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
         let frame = frame(app, ctx, "drill.speaker");
         let view = SpeakerView {
             picker: range_picker(&frame, &range, today(app)),
+            range,
             info: &info,
             answer: &a,
             stats: d,
@@ -67,6 +71,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
 
 struct SpeakerView<'a> {
     picker: Markup,
+    range: DateRange,
     info: &'a Speaker,
     answer: &'a Answer,
     stats: &'a Dashboard,
@@ -93,7 +98,7 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
             (t(l, "drill.birth_year")) ": " (v.info.birth_year.map_or("–".to_string(), |y| y.to_string()))
         }
         (v.picker)
-        (corpus_sections(frame, v.stats, &Filter::default(), v.tables, v.all))
+        (corpus_sections(frame, v.stats, &Filter::default(), &RecordingsOf::speaker(v.info.id, &v.range), (v.tables, v.all)))
         section #uploads {
             h2 { (t(l, "drill.uploads")) " (" (uploads.rows.len()) ")" }
             (paged_table(frame, v.tables, uploads, v.page))
