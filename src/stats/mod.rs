@@ -157,26 +157,7 @@ pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<Str
         json(&locations::locations(view)?),
         json(&locations::locations_from_rows(view)?),
     );
-    let mut filters = vec![None];
-    let groups = view.speaker_groups(crate::store::view::Speakers::All)?;
-    for g in &groups {
-        let one = |c: Option<&str>, d: Option<&str>, s: Option<&str>| key::Filter {
-            category: c.map(str::to_string),
-            diagnosis: d.map(str::to_string),
-            gender: s.map(str::to_string),
-            ..key::Filter::default()
-        };
-        for f in [
-            one(Some(&g.category), None, None),
-            one(None, Some(&g.diagnosis), None),
-            one(None, None, Some(&g.gender)),
-            one(Some(&g.category), Some(&g.diagnosis), Some(&g.gender)),
-        ] {
-            if !filters.contains(&Some(f.clone())) {
-                filters.push(Some(f));
-            }
-        }
-    }
+    let filters = filters_to_check(view)?;
     for filter in &filters {
         let selection = match filter {
             None => corpus::Selection::All,
@@ -220,6 +201,32 @@ pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<Str
         );
     }
     Ok(out)
+}
+
+/// The sub-corpora the aggregates are checked over: the whole corpus,
+/// then per value of each group column and per group of speakers.
+fn filters_to_check(view: &DataView) -> Result<Vec<Option<key::Filter>>> {
+    let mut filters = vec![None];
+    let groups = view.speaker_groups(crate::store::view::Speakers::All)?;
+    for g in &groups {
+        let one = |c: Option<&str>, d: Option<&str>, s: Option<&str>| key::Filter {
+            category: c.map(str::to_string),
+            diagnosis: d.map(str::to_string),
+            gender: s.map(str::to_string),
+            ..key::Filter::default()
+        };
+        for f in [
+            one(Some(&g.category), None, None),
+            one(None, Some(&g.diagnosis), None),
+            one(None, None, Some(&g.gender)),
+            one(Some(&g.category), Some(&g.diagnosis), Some(&g.gender)),
+        ] {
+            if !filters.contains(&Some(f.clone())) {
+                filters.push(Some(f));
+            }
+        }
+    }
+    Ok(filters)
 }
 
 /// Ranges of days the ranged dashboard is checked over, from the months

@@ -513,6 +513,12 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     }
     write_rebuilt(conn, &groups, &speaker_counts, &cells, &bins, &firsts)?;
     write_values(conn, &groups, values)?;
+    write_month_bins(conn, month_bins)
+}
+
+/// Replaces the corpus's SNR bands per month with the rebuilt ones
+/// (keyed by grain, month, band), in the order of their key.
+fn write_month_bins(conn: &Conn, month_bins: HashMap<(i64, i64, i64), i64>) -> Result<()> {
     conn.batch("DELETE FROM snr_month_bins;")?;
     insert_rows(
         conn,
