@@ -278,8 +278,10 @@ impl<'c> DataView<'c> {
             ),
             Speakers::Group(_) => format!(
                 "{columns} FROM (SELECT s.id FROM speakers s WHERE {GROUP_WHERE}) g
-                     CROSS JOIN recordings r ON r.speaker_id = g.id
-                     WHERE r.recorded_at >= ?4 AND r.recorded_at < ?5"
+                     {} recordings r ON r.speaker_id = g.id
+                     WHERE r.recorded_at >= ?4 AND r.recorded_at < ?5",
+                // SQLite: the group's speakers the outer loop.
+                self.conn.dialect("CROSS JOIN", "JOIN")
             ),
             Speakers::One(_) => format!(
                 "{columns} FROM recordings r
@@ -493,7 +495,7 @@ impl<'c> DataView<'c> {
         mut each: impl FnMut(GroupedRecording),
     ) -> Result<()> {
         let sql = format!(
-            "SELECT CASE WHEN s.id IS NULL THEN 0 ELSE 1 END, COALESCE(s.category, ''),
+            "SELECT CAST(CASE WHEN s.id IS NULL THEN 0 ELSE 1 END AS BIGINT), COALESCE(s.category, ''),
                 COALESCE(s.gender, ''), COALESCE(s.diagnosis, ''), r.recorded_at, r.duration_s,
                 r.snr_db
              FROM recordings r {} LEFT JOIN speakers s ON s.id = r.speaker_id
