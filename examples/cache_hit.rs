@@ -20,7 +20,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args().nth(1).expect("usage: cache_hit DATA_DIR");
     let now = std::env::var("VOXDASH_NOW").ok();
-    let config = Config::load(std::path::Path::new(&dir), None, now.as_deref())?;
+    // The zone the aggregates were built for, as the commands take it
+    // (another one would rebuild them for it).
+    let tz = std::env::var("VOXDASH_TZ").ok();
+    let config = Config::load(std::path::Path::new(&dir), tz.as_deref(), now.as_deref())?;
     let store = Arc::new(Store::open(&config.db_path())?);
     let cache = StatsCache::open(&config, Arc::clone(&store))?;
     cache.get(&StatKey::Dashboard)?;

@@ -119,14 +119,18 @@ for q in "" "category=child" "category=child&gender=U&snr_min=30" "snr_min=20&sn
     "speaker=1" "from=2026-10-01&to=2026-10-31" "sort=-snr_db" "sort=-duration_s"; do
     list_rows+="| list, first page: \`${q:-no filter}\` | $(list_first "$q") | ≤ 20 ms |"$'\n'
 done
-rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$SERVER/status"; }
+# RSS counts the database pages SQLite maps (the kernel's cache, dropped
+# at will); RssAnon is the memory the server holds itself.
+rss_kib() { awk '/^(VmRSS|RssAnon):/ {printf "%s ", $2}' "/proc/$SERVER/status"; }
 before_manifest=$(rss_kib)
 m_start=$(date +%s%N)
 manifest_lines=$(curl -s "http://127.0.0.1:$PORT/api/v1/recordings?format=csv" | wc -l)
 m_ms=$(( ($(date +%s%N) - m_start) / 1000000 ))
 after_manifest=$(rss_kib)
 manifest=$(awk -v n=$((manifest_lines - 1)) -v ms=$m_ms -v a="$before_manifest" -v b="$after_manifest" \
-    'BEGIN { printf "%d rows in %.2f s: %.0f rows/s; server RSS %.1f → %.1f MB", n, ms / 1000, n * 1000 / ms, a / 1024, b / 1024 }')
+    'BEGIN { split(a, x, " "); split(b, y, " ");
+             printf "%d rows in %.2f s: %.0f rows/s; server RSS %.1f → %.1f MB, of it anonymous %.1f → %.1f MB",
+                 n, ms / 1000, n * 1000 / ms, x[1] / 1024, y[1] / 1024, x[2] / 1024, y[2] / 1024 }')
 kill $SERVER; wait $SERVER 2>/dev/null || true
 
 # Writes under load: 4 writers, 16 readers, 10 s; rows added = accepted writes.

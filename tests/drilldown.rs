@@ -334,6 +334,45 @@ fn a_recording_write_recomputes_exactly_its_speakers_entries() {
 }
 
 #[test]
+fn a_recording_write_leaves_ranged_entries_stale_for_their_next_reader() {
+    let r = start(true);
+    let (staff, csrf) = sign_in(&r, "boss", "staff-password");
+    let ranged = [
+        "/api/v1/stats/dashboard?from=2024-01-01",
+        "/api/v1/stats/dashboard?category=elderly&from=2024-01-01",
+    ];
+    let total = |path: &str| get(&r, path, &[]).json()["data"]["total_recordings"].as_u64();
+    let before: Vec<Option<u64>> = ranged.iter().map(|p| total(p)).collect();
+    let written = call(
+        &r,
+        "POST",
+        "/api/v1/recordings",
+        &[("Cookie", &staff), ("X-CSRF-Token", &csrf)],
+        r#"{"speaker_id": 1, "file_name": "new.wav", "duration_s": 12.5, "snr_db": 21.0}"#,
+    );
+    assert_eq!(written.status, 201, "{}", written.body);
+    // A range costs more than the aggregates' milliseconds: a write makes
+    // it stale, and does not recompute it at once (two writes a second
+    // would keep a core busy with every cached range).
+    let cache = &r.server.as_ref().unwrap().app.cache;
+    cache.wait_idle();
+    let after = statuses(&r, &staff);
+    for key in [
+        "dashboard?from=2024-01-01",
+        "dashboard?category=elderly&from=2024-01-01",
+    ] {
+        assert_eq!(after[key], "stale", "{key}: {after:?}");
+    }
+    assert_ne!(after["dashboard"], "stale", "recomputed at once: {after:?}");
+    // Its next reader gets it stale and recomputed behind; then current.
+    for (path, before) in ranged.iter().zip(before) {
+        total(path);
+        cache.wait_idle();
+        assert_eq!(total(path), before.map(|n| n + 1), "{path}");
+    }
+}
+
+#[test]
 fn moving_a_speaker_to_another_group_makes_both_groups_stale() {
     let r = start(true);
     let (staff, _) = sign_in(&r, "boss", "staff-password");

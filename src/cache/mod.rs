@@ -906,8 +906,9 @@ impl StatsCache {
     }
 
     /// Recomputes at once the sub-corpus entries that hold
-    /// `speaker` (a filter its group matches): the group counters would
-    /// make them stale anyway, but recomputed only at their next reader.
+    /// `speaker` (a filter its group matches, over every day): the group
+    /// counters would make them stale anyway, but recomputed only at their
+    /// next reader.
     fn recompute_groups_of(self: &Arc<Self>, speaker: i64) {
         let found = self
             .store
@@ -926,7 +927,11 @@ impl StatsCache {
             let Ok(StatKey::SubCorpus(filter)) = StatKey::parse(&text) else {
                 continue;
             };
-            if filter.holds(&speaker.category, &speaker.diagnosis, &speaker.gender) {
+            // A range of days costs more than the aggregates' milliseconds:
+            // it goes stale by the counters and is computed when next read.
+            if filter.range.is_all()
+                && filter.holds(&speaker.category, &speaker.diagnosis, &speaker.gender)
+            {
                 self.recompute_now(StatKey::SubCorpus(filter));
             }
         }
