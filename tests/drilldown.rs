@@ -292,6 +292,19 @@ fn totals(r: &Running) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// Writes a recording of speaker 1 (elderly, F, Parkinson's disease)
+/// through the API, as staff.
+fn write_recording_of_speaker_1(r: &Running, staff: &str, csrf: &str) {
+    let written = call(
+        r,
+        "POST",
+        "/api/v1/recordings",
+        &[("Cookie", staff), ("X-CSRF-Token", csrf)],
+        r#"{"speaker_id": 1, "file_name": "new.wav", "duration_s": 12.5, "snr_db": 21.0}"#,
+    );
+    assert_eq!(written.status, 201, "{}", written.body);
+}
+
 #[test]
 fn a_recording_write_recomputes_exactly_its_speakers_entries() {
     let r = start(true);
@@ -302,14 +315,7 @@ fn a_recording_write_recomputes_exactly_its_speakers_entries() {
     assert_eq!(before.len(), 13, "{before:?}");
     let totals_before = totals(&r);
     // Speaker 1: elderly, F, Parkinson's disease.
-    let written = call(
-        &r,
-        "POST",
-        "/api/v1/recordings",
-        &[("Cookie", &staff), ("X-CSRF-Token", &csrf)],
-        r#"{"speaker_id": 1, "file_name": "new.wav", "duration_s": 12.5, "snr_db": 21.0}"#,
-    );
-    assert_eq!(written.status, 201, "{}", written.body);
+    write_recording_of_speaker_1(&r, &staff, &csrf);
     // The entries the write touched are recomputed at once, without a
     // reader: none is left stale.
     r.server.as_ref().unwrap().app.cache.wait_idle();
@@ -343,14 +349,7 @@ fn a_recording_write_leaves_ranged_entries_stale_for_their_next_reader() {
     ];
     let total = |path: &str| get(&r, path, &[]).json()["data"]["total_recordings"].as_u64();
     let before: Vec<Option<u64>> = ranged.iter().map(|p| total(p)).collect();
-    let written = call(
-        &r,
-        "POST",
-        "/api/v1/recordings",
-        &[("Cookie", &staff), ("X-CSRF-Token", &csrf)],
-        r#"{"speaker_id": 1, "file_name": "new.wav", "duration_s": 12.5, "snr_db": 21.0}"#,
-    );
-    assert_eq!(written.status, 201, "{}", written.body);
+    write_recording_of_speaker_1(&r, &staff, &csrf);
     // A range costs more than the aggregates' milliseconds: a write makes
     // it stale, and does not recompute it at once (two writes a second
     // would keep a core busy with every cached range).

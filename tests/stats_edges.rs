@@ -14,6 +14,16 @@ use voxdash::import::{import_dir, ImportOptions};
 use voxdash::stats::{compute, StatKey};
 use voxdash::store::Store;
 
+/// The recordings of each SNR bucket of a dashboard, in order.
+fn bucket_counts(d: &Value) -> Vec<u64> {
+    d["snr"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["recordings"].as_u64().unwrap())
+        .collect()
+}
+
 /// Imports the given files (name, content) and returns a computing closure.
 fn dataset(files: &[(&str, &str)], now: &str, tz: &str) -> impl Fn(&str) -> Value {
     let dir = common::temp_dir();
@@ -138,13 +148,7 @@ fn a_month_without_recordings_between_two_with_appears_with_zeros() {
         .sum();
     assert_eq!(group_total, 3);
     // Buckets are half-open: 10 is fair, 20 good, 30 excellent.
-    let buckets: Vec<u64> = d["snr"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["recordings"].as_u64().unwrap())
-        .collect();
-    assert_eq!(buckets, [0, 1, 1, 1]);
+    assert_eq!(bucket_counts(&d), [0, 1, 1, 1]);
     assert_eq!(d["snr"]["median_db"], 20.0);
     assert_eq!(d["snr"]["unmeasured"], 1);
     assert_eq!(d["by_diagnosis"][0]["diagnosis"], "aphasia");
@@ -336,13 +340,7 @@ fn a_range_across_a_month_end_and_the_fall_back_keeps_local_days() {
     assert_eq!(d["snr"]["unmeasured"], 1);
     assert_eq!(d["snr"]["median_db"], 25.0);
     assert_eq!(d["snr"]["mean_db"], 68.0 / 3.0);
-    let buckets: Vec<u64> = d["snr"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["recordings"].as_u64().unwrap())
-        .collect();
-    assert_eq!(buckets, [0, 1, 1, 1]);
+    assert_eq!(bucket_counts(&d), [0, 1, 1, 1]);
     // S1's first recording ever (Oct 20) is outside the range: not new.
     assert_eq!(
         d["monthly"],

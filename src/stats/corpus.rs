@@ -404,17 +404,7 @@ pub fn dashboard_of(
     let which = selection.speakers();
     let mut c = Corpus::default();
     let groups = view.speaker_groups(which)?;
-    for g in groups.iter().cloned() {
-        c.total_speakers += g.speakers;
-        for (set, name) in [
-            (&mut c.categories, g.category),
-            (&mut c.genders, g.gender),
-            (&mut c.diagnoses, g.diagnosis),
-        ] {
-            let i = set.slot(name);
-            set.acc[i].speakers += g.speakers;
-        }
-    }
+    c.add_group_speakers(groups.iter().cloned());
     view.recording_cells(which, (i64::MIN, i64::MAX), |cell| c.add_cell(&cell))?;
     let bands_of = match selection {
         Selection::All => None,
@@ -449,6 +439,21 @@ pub fn dashboard_from_rows(
 }
 
 impl Corpus {
+    /// Adds the speakers of each group, to the totals and to their groups.
+    fn add_group_speakers(&mut self, groups: impl IntoIterator<Item = GroupSpeakers>) {
+        for g in groups {
+            self.total_speakers += g.speakers;
+            for (set, name) in [
+                (&mut self.categories, g.category),
+                (&mut self.genders, g.gender),
+                (&mut self.diagnoses, g.diagnosis),
+            ] {
+                let i = set.slot(name);
+                set.acc[i].speakers += g.speakers;
+            }
+        }
+    }
+
     /// Adds one cell of the aggregates: its month, and its group's sums
     /// when its speakers are known.
     fn add_cell(&mut self, cell: &RecordingCell) {

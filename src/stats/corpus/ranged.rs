@@ -24,17 +24,7 @@ pub(crate) fn dashboard_in(
     let (from, until) = range.bounds(local);
     let months = whole_months(range);
     let mut c = Corpus::default();
-    for g in view.speakers_recording_in(from, until)? {
-        c.total_speakers += g.speakers;
-        for (set, name) in [
-            (&mut c.categories, g.category),
-            (&mut c.genders, g.gender),
-            (&mut c.diagnoses, g.diagnosis),
-        ] {
-            let i = set.slot(name);
-            set.acc[i].speakers += g.speakers;
-        }
-    }
+    c.add_group_speakers(view.speakers_recording_in(from, until)?);
     if months.0 <= months.1 {
         view.recording_cells(Speakers::All, months, |cell| c.add_cell(&cell))?;
     }
