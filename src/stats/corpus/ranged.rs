@@ -52,6 +52,11 @@ fn month_number(d: NaiveDate) -> i64 {
     i64::from(d.year()) * 100 + i64::from(d.month())
 }
 
+/// Whether `d` is the last day of its month.
+fn ends_its_month(d: NaiveDate) -> bool {
+    d.succ_opt().is_none_or(|next| next.day() == 1)
+}
+
 /// The first day of the month of `d`, moved by `months` (±1).
 fn month_start(d: NaiveDate, months: i32) -> Option<NaiveDate> {
     let first = d.with_day(1)?;
@@ -72,7 +77,7 @@ fn whole_months(range: &DateRange) -> (i64, i64) {
     };
     let last = match range.to {
         None => Some(i64::MAX),
-        Some(d) if d.succ_opt().is_none_or(|next| next.day() == 1) => Some(month_number(d)),
+        Some(d) if ends_its_month(d) => Some(month_number(d)),
         Some(d) => month_start(d, -1).map(month_number),
     };
     (first.unwrap_or(i64::MAX), last.unwrap_or(i64::MIN))
@@ -99,7 +104,7 @@ fn edge_spans(
     }
     if let Some(d) = range.to {
         let after = start_of(month_start(d, 1));
-        let last_whole_end = match d.succ_opt().is_none_or(|next| next.day() == 1) {
+        let last_whole_end = match ends_its_month(d) {
             true => after,
             false => start_of(month_start(d, 0)),
         };

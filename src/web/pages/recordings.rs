@@ -28,6 +28,8 @@ pub(crate) const ANY: &str = "*";
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RecordingsOf {
     params: Vec<(&'static str, String)>,
+    /// The days kept (also among `params`), which a month is cut to.
+    range: DateRange,
 }
 
 impl RecordingsOf {
@@ -35,6 +37,7 @@ impl RecordingsOf {
     pub(crate) fn group(filter: &Filter) -> RecordingsOf {
         RecordingsOf {
             params: filter.params(),
+            range: filter.range,
         }
     }
 
@@ -42,16 +45,10 @@ impl RecordingsOf {
     pub(crate) fn speaker(id: i64, range: &DateRange) -> RecordingsOf {
         let mut params = vec![("speaker", id.to_string())];
         params.extend(range.params());
-        RecordingsOf { params }
-    }
-
-    /// The days this set keeps.
-    fn range(&self) -> DateRange {
-        let mut range = DateRange::default();
-        for (name, value) in &self.params {
-            let _ = range.set(name, value);
+        RecordingsOf {
+            params,
+            range: *range,
         }
-        range
     }
 
     /// The link to the list, narrowed by `extra` (which replaces a
@@ -76,7 +73,7 @@ impl RecordingsOf {
         let last = first
             .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
             .and_then(|d| d.pred_opt());
-        let range = self.range();
+        let range = self.range;
         let from = first.max(range.from);
         let to = match (last, range.to) {
             (Some(l), Some(t)) => Some(l.min(t)),
