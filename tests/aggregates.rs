@@ -138,6 +138,31 @@ fn random_upload_write(store: &Store, rng: &mut StdRng) -> String {
 /// statements of many rows, speakers changing groups or going away (their
 /// recordings then count in the whole corpus only), recordings of unknown
 /// speakers and uploads.
+/// A recording's length: on a bucket's bound now and then.
+fn length(rng: &mut StdRng) -> Value {
+    match rng.gen_range(0..4) {
+        0 => Value::from([2.0, 5.0, 10.0, 60.0][rng.gen_range(0..4)]),
+        _ => Value::from(rng.gen_range(0.5..90.0)),
+    }
+}
+
+/// A sample rate, or none.
+fn sample_rate(rng: &mut StdRng) -> Value {
+    match rng.gen_range(0..3) {
+        0 => Value::Null,
+        1 => Value::from(16000i64),
+        _ => Value::from(44100i64),
+    }
+}
+
+/// A birth year, or none: ages in every band.
+fn birth_year(rng: &mut StdRng) -> Value {
+    match rng.gen_range(0..4) {
+        0 => Value::Null,
+        _ => Value::from(rng.gen_range(1940..2015i64)),
+    }
+}
+
 fn random_corpus_write(store: &Store, rng: &mut StdRng) -> String {
     if rng.gen_bool(0.25) {
         return random_upload_write(store, rng);
@@ -150,25 +175,27 @@ fn random_corpus_write(store: &Store, rng: &mut StdRng) -> String {
         0..=2 => {
             conn.execute(
                 "INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s, snr_db,
-                     upload_id)
-                 VALUES (?1, 'r.wav', ?2, ?3, ?4, ?5)",
+                     upload_id, sample_rate)
+                 VALUES (?1, 'r.wav', ?2, ?3, ?4, ?5, ?6)",
                 &[
                     speaker,
                     Value::from(at),
-                    Value::from(rng.gen_range(0.5..90.0)),
+                    length(rng),
                     snr(rng),
                     upload(rng),
+                    sample_rate(rng),
                 ],
             )
             .unwrap();
             "a recording".into()
         }
         3 => {
-            let (column, value) = match rng.gen_range(0..5) {
+            let (column, value) = match rng.gen_range(0..6) {
                 0 => ("speaker_id", speaker),
                 1 => ("upload_id", upload(rng)),
                 2 => ("recorded_at", Value::from(at)),
-                3 => ("duration_s", Value::from(rng.gen_range(0.5..90.0))),
+                3 => ("duration_s", length(rng)),
+                4 => ("sample_rate", sample_rate(rng)),
                 _ => ("snr_db", snr(rng)),
             };
             conn.execute(
@@ -191,16 +218,18 @@ fn random_corpus_write(store: &Store, rng: &mut StdRng) -> String {
         }
         5 => {
             conn.execute(
-                "INSERT INTO speakers (id, code, gender, category, diagnosis, created_at)
-                 VALUES (?1, ?5, ?2, ?3, ?4, 0)
+                "INSERT INTO speakers (id, code, gender, category, diagnosis, created_at, birth_year)
+                 VALUES (?1, ?5, ?2, ?3, ?4, 0, ?6)
                  ON CONFLICT (id) DO UPDATE SET gender = excluded.gender,
-                     category = excluded.category, diagnosis = excluded.diagnosis",
+                     category = excluded.category, diagnosis = excluded.diagnosis,
+                     birth_year = excluded.birth_year",
                 &[
                     speaker.clone(),
                     pick(rng, GENDERS),
                     pick(rng, CATEGORIES),
                     text(rng, DIAGNOSES),
                     Value::from(format!("S{speaker:?}")),
+                    birth_year(rng),
                 ],
             )
             .unwrap();
@@ -374,8 +403,12 @@ fn import_corpus(store: &Store, rng: &mut StdRng) {
     let mut speakers = String::from("id,code,gender,birth_year,category,diagnosis,created_at\n");
     for id in 1..10 {
         speakers.push_str(&format!(
-            "{id},S{id},{},,{},{},2024-01-01T00:00:00Z\n",
+            "{id},S{id},{},{},{},{},2024-01-01T00:00:00Z\n",
             GENDERS[rng.gen_range(0..GENDERS.len())],
+            match birth_year(rng) {
+                Value::Integer(year) => year.to_string(),
+                _ => String::new(),
+            },
             // A category is required in a file.
             CATEGORIES[rng.gen_range(0..CATEGORIES.len() - 1)],
             DIAGNOSES[rng.gen_range(0..DIAGNOSES.len())],
@@ -387,11 +420,12 @@ fn import_corpus(store: &Store, rng: &mut StdRng) {
     for i in 0..30 {
         let at = now() - rng.gen_range(0..60 * 24) * HOUR;
         recordings.push_str(&format!(
-            "{},{},,f.wav,{},{:.3},,{}\n",
+            "{},{},,f.wav,{},{:.3},{},{}\n",
             9000 + i,
             rng.gen_range(1..14),
             voxdash::clock::format_utc(at),
             rng.gen_range(1.0..30.0),
+            ["", "8000", "48000"][rng.gen_range(0..3)],
             if i % 4 == 0 {
                 String::new()
             } else {

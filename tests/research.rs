@@ -459,3 +459,152 @@ fn staff_search_from_the_navigation() {
     );
     assert_eq!(get_as(&r, &cookie, "/search/?q=").status, 400);
 }
+
+/// The descriptors a dashboard should show for `rows` (duration, sample
+/// rate, speaker id, birth year), computed here the plain way: ages from
+/// the sample's year, 2026.
+fn descriptors_of(rows: &[(f64, Option<i64>, i64, Option<i64>)]) -> Value {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut rates: BTreeMap<Option<i64>, (u64, f64)> = BTreeMap::new();
+    let bands = ["<18", "18-29", "30-44", "45-59", "60-74", "75+", ""];
+    let band = |born: Option<i64>| match born.map(|b| 2026 - b) {
+        None => 6,
+        Some(age) => [18, 30, 45, 60, 75]
+            .iter()
+            .filter(|from| age >= **from)
+            .count(),
+    };
+    let mut speakers: Vec<BTreeSet<i64>> = vec![BTreeSet::new(); 7];
+    let mut recordings = [0u64; 7];
+    let mut buckets = [0u64; 6];
+    let mut lengths: Vec<f64> = Vec::new();
+    for (length, rate, speaker, born) in rows {
+        let r = rates.entry(*rate).or_default();
+        r.0 += 1;
+        r.1 += length;
+        speakers[band(*born)].insert(*speaker);
+        recordings[band(*born)] += 1;
+        buckets[[2.0, 5.0, 10.0, 30.0, 60.0]
+            .iter()
+            .filter(|b| length >= *b)
+            .count()] += 1;
+        lengths.push(*length);
+    }
+    let mut by_rate: Vec<_> = rates.into_iter().collect();
+    by_rate.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(&b.0)));
+    lengths.sort_by(f64::total_cmp);
+    let n = lengths.len();
+    let median = match n % 2 {
+        1 => lengths[n / 2],
+        _ => (lengths[n / 2 - 1] + lengths[n / 2]) / 2.0,
+    };
+    serde_json::json!({
+        "by_sample_rate": by_rate.iter().map(|(rate, (n, seconds))| serde_json::json!({
+            "sample_rate": rate, "recordings": n, "duration_hours": seconds / 3600.0,
+        })).collect::<Vec<_>>(),
+        "by_age": (0..7).filter(|i| recordings[*i] > 0).map(|i| serde_json::json!({
+            "band": bands[i], "speakers": speakers[i].len(), "recordings": recordings[i],
+        })).collect::<Vec<_>>(),
+        "duration": {
+            "mean_s": lengths.iter().sum::<f64>() / n as f64,
+            "median_s": median,
+            "buckets": buckets,
+        },
+    })
+}
+
+#[test]
+fn descriptors_of_a_group_over_a_range_are_those_of_its_recordings() {
+    let r = start(false);
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let (from, to) = ("2025-03-01", "2026-02-15");
+    let store = r.store();
+    let conn = store.conn().unwrap();
+    let rows: Vec<(f64, Option<i64>, i64, Option<i64>)> = conn
+        .query(
+            "SELECT r.duration_s, r.sample_rate, r.speaker_id, s.birth_year, r.recorded_at
+             FROM recordings r JOIN speakers s ON s.id = r.speaker_id
+             WHERE s.category = 'elderly'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .filter(|row| {
+            let at: i64 = row.get(4).unwrap();
+            (local_midnight(from)..local_midnight("2026-02-16")).contains(&at)
+        })
+        .map(|row| {
+            (
+                row.get(0).unwrap(),
+                row.get(1).unwrap(),
+                row.get(2).unwrap(),
+                row.get(3).unwrap(),
+            )
+        })
+        .collect();
+    assert!(rows.len() > 50, "{}", rows.len());
+    let expected = descriptors_of(&rows);
+    let answer = get_as(
+        &r,
+        &cookie,
+        &format!("/api/v1/stats/dashboard?category=elderly&from={from}&to={to}"),
+    )
+    .json();
+    let d = &answer["data"];
+    let close = |a: &Value, b: &Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-9;
+    assert_eq!(
+        d["by_sample_rate"].as_array().unwrap().len(),
+        expected["by_sample_rate"].as_array().unwrap().len(),
+        "{d}"
+    );
+    for (got, want) in d["by_sample_rate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(expected["by_sample_rate"].as_array().unwrap())
+    {
+        assert_eq!(got["sample_rate"], want["sample_rate"], "{d}");
+        assert_eq!(got["recordings"], want["recordings"], "{d}");
+        assert!(
+            close(&got["duration_hours"], &want["duration_hours"]),
+            "{d}"
+        );
+    }
+    assert_eq!(d["by_age"], expected["by_age"], "{d}");
+    assert!(
+        close(&d["duration"]["mean_s"], &expected["duration"]["mean_s"]),
+        "{d}"
+    );
+    assert!(
+        close(
+            &d["duration"]["median_s"],
+            &expected["duration"]["median_s"]
+        ),
+        "{d}"
+    );
+    let buckets: Vec<&Value> = d["duration"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| &b["recordings"])
+        .collect();
+    let want: Vec<&Value> = expected["duration"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(buckets, want, "{d}");
+
+    // The page draws them, in the page's language, each with its CSV.
+    let page = get_as(&r, &cookie, "/audio/dashboard/?category=elderly&lang=ko");
+    for heading in ["샘플링 레이트별", "연령대별", "녹음 길이"] {
+        assert!(page.body.contains(heading), "{heading}: {}", page.body);
+    }
+    let csv = get_as(&r, &cookie, "/audio/dashboard/?format=csv&table=length").body;
+    let lines: Vec<&str> = csv.trim_end().lines().collect();
+    assert_eq!(lines.len(), 7, "{csv}");
+    assert!(lines[0].ends_with("Length (s),Recordings"), "{csv}");
+    assert_eq!(lines[1], "< 2,27", "{csv}");
+    let ages = get_as(&r, &cookie, "/audio/dashboard/?format=csv&table=age").body;
+    assert!(ages.contains("no birth year,10,333"), "{ages}");
+}

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::stats::Statistic;
 
 /// The layout this binary writes and reads.
-pub const LAYOUT_VERSION: u8 = 1;
+pub const LAYOUT_VERSION: u8 = 2;
 
 /// One cached statistic and how it came to be.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

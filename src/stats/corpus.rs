@@ -1,6 +1,7 @@
 //! The `dashboard` statistic: the voice corpus (speakers, recordings, SNR,
 //! monthly trend), aggregated in one streaming pass over the recordings.
 
+mod descriptors;
 mod ranged;
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,8 +12,10 @@ use super::key::{DateRange, Filter};
 use super::StatsError;
 use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
-use crate::store::aggregates::corpus::{coarse_band, fine_band, COARSE, FINE};
-use crate::store::view::{GroupSpeakers, RecordingCell, Speakers};
+pub use descriptors::{AgeBand, DurationBucket, Durations, SampleRateGroup};
+
+use crate::store::aggregates::corpus::{coarse_band, fine_band, Measure, COARSE, FINE};
+use crate::store::view::{GroupSpeakers, RecordingCell, Speakers, SpeakersBorn};
 use crate::store::DataView;
 
 /// The voice corpus (`GET /api/v1/stats/dashboard`).
@@ -34,6 +37,12 @@ pub struct Dashboard {
     pub monthly: Vec<Month>,
     /// Speakers grouped by diagnosis.
     pub by_diagnosis: Vec<DiagnosisGroup>,
+    /// Recordings grouped by sample rate.
+    pub by_sample_rate: Vec<SampleRateGroup>,
+    /// Speakers grouped by age band, in band order.
+    pub by_age: Vec<AgeBand>,
+    /// The lengths of the recordings.
+    pub duration: Durations,
 }
 
 /// One category of speakers.
@@ -128,6 +137,8 @@ struct SpeakerGroups {
     category: usize,
     gender: usize,
     diagnosis: usize,
+    /// The age band.
+    age: usize,
 }
 
 /// Interns group names into indices so the hot loop does no string hashing.
@@ -209,6 +220,8 @@ struct Corpus {
     /// Every measured SNR, for the median of a sub-corpus (the whole corpus
     /// reads it through the SNR index instead).
     snr_values: Option<Vec<f64>>,
+    /// Sample rates, ages and lengths.
+    descriptors: descriptors::Descriptors,
 }
 
 impl Selection<'_> {
@@ -229,6 +242,7 @@ impl Corpus {
                 category: self.categories.slot(r.category),
                 gender: self.genders.slot(r.gender),
                 diagnosis: self.diagnoses.slot(r.diagnosis),
+                age: self.descriptors.age_band(r.birth_year),
             };
             if self.range.is_none() {
                 self.count_speaker(&groups);
@@ -243,6 +257,7 @@ impl Corpus {
         self.categories.acc[groups.category].speakers += 1;
         self.genders.acc[groups.gender].speakers += 1;
         self.diagnoses.acc[groups.diagnosis].speakers += 1;
+        self.descriptors.add_speakers(groups.age, 1);
     }
 
     fn add_recordings(
@@ -252,9 +267,7 @@ impl Corpus {
         selection: Selection,
     ) -> Result<()> {
         let range = self.range;
-        let mut add = |r: crate::store::view::RecordingRow| {
-            self.add_recording(r.speaker, r.recorded_at, r.duration_s, r.snr_db, local);
-        };
+        let mut add = |r: crate::store::view::RecordingRow| self.add_recording(&r, local);
         match range {
             None => view.recordings(selection.speakers(), &mut add)?,
             Some((from, until)) => {
@@ -280,14 +293,10 @@ impl Corpus {
         Ok(())
     }
 
-    fn add_recording(
-        &mut self,
-        speaker: i64,
-        at: i64,
-        duration: f64,
-        snr: Option<f64>,
-        local: &LocalTime,
-    ) {
+    fn add_recording(&mut self, r: &crate::store::view::RecordingRow, local: &LocalTime) {
+        let (speaker, at, duration, snr) = (r.speaker, r.recorded_at, r.duration_s, r.snr_db);
+        let age = self.speakers.get(&speaker).map(|(g, _)| g.age);
+        self.descriptors.add_recording(duration, r.sample_rate, age);
         self.recordings += 1;
         self.duration_s += duration;
         if let Some(s) = snr {
@@ -314,6 +323,7 @@ impl Corpus {
             ] {
                 set.acc[i].speakers += 1;
             }
+            self.descriptors.add_speakers(groups.age, 1);
         }
         for (set, i) in [
             (&mut self.categories, groups.category),
@@ -373,9 +383,20 @@ fn group_rows<G>(
     rows
 }
 
-/// Computes the dashboard from the aggregates the writes keep.
-pub fn dashboard(view: &DataView, local: &LocalTime) -> Result<Dashboard> {
-    dashboard_of(view, local, Selection::All, &DateRange::ALL)
+/// Computes the dashboard from the aggregates the writes keep, ages
+/// counted at `now` (µs).
+pub fn dashboard(view: &DataView, local: &LocalTime, now: i64) -> Result<Dashboard> {
+    dashboard_of(view, local, now, Selection::All, &DateRange::ALL)
+}
+
+impl Corpus {
+    /// An empty corpus whose ages are counted at `now` (µs).
+    fn at(local: &LocalTime, now: i64) -> Corpus {
+        use chrono::Datelike;
+        let mut c = Corpus::default();
+        c.descriptors.year = i64::from(local.date(now).year());
+        c
+    }
 }
 
 /// Computes the dashboard over the speakers of `selection` and their
@@ -389,6 +410,7 @@ pub fn dashboard(view: &DataView, local: &LocalTime) -> Result<Dashboard> {
 pub fn dashboard_of(
     view: &DataView,
     local: &LocalTime,
+    now: i64,
     selection: Selection,
     range: &DateRange,
 ) -> Result<Dashboard> {
@@ -396,22 +418,30 @@ pub fn dashboard_of(
     // statistics, which rebuild them) would put recordings in other months.
     let zone_agrees = view.aggregates_zone()?.as_deref() == Some(local.tz.name());
     if zone_agrees && !range.is_all() && matches!(selection, Selection::All) {
-        return ranged::dashboard_in(view, local, range);
+        return ranged::dashboard_in(view, local, now, range);
     }
     if matches!(selection, Selection::Speaker(_)) || !zone_agrees || !range.is_all() {
-        return dashboard_from_rows(view, local, selection, range);
+        return dashboard_from_rows(view, local, now, selection, range);
     }
     let which = selection.speakers();
-    let mut c = Corpus::default();
+    let mut c = Corpus::at(local, now);
     let groups = view.speaker_groups(which)?;
     c.add_group_speakers(groups.iter().cloned());
-    view.recording_cells(which, (i64::MIN, i64::MAX), |cell| c.add_cell(&cell))?;
+    for born in view.speaker_births(which)? {
+        let band = c.descriptors.age_band(born.birth_year);
+        c.descriptors.add_speakers(band, born.group.speakers);
+    }
+    let all_months = (i64::MIN, i64::MAX);
+    view.recording_cells(which, all_months, |cell| c.add_cell(&cell))?;
+    view.descriptor_cells(which, all_months, |cell| c.descriptors.add_cell(&cell))?;
     let bands_of = match selection {
         Selection::All => None,
         _ => Some(groups.as_slice()),
     };
-    let median_db = median_from_bands(view, BandSource::Groups(bands_of), c.snr_n)?;
-    Ok(c.finish(median_db))
+    let source = |measure| BandSource::Groups(measure, bands_of);
+    let median_db = median_from_bands(view, source(Measure::Snr), c.snr_n)?;
+    let median_s = median_from_bands(view, source(Measure::Duration), c.recordings)?;
+    Ok(c.finish(median_db, median_s))
 }
 
 /// Computes the dashboard of `selection` from the rows, in one pass over
@@ -420,6 +450,7 @@ pub fn dashboard_of(
 pub fn dashboard_from_rows(
     view: &DataView,
     local: &LocalTime,
+    now: i64,
     selection: Selection,
     range: &DateRange,
 ) -> Result<Dashboard> {
@@ -427,18 +458,30 @@ pub fn dashboard_from_rows(
     let mut c = Corpus {
         snr_values: (!matches!(selection, Selection::All) || range.is_some()).then(Vec::new),
         range,
-        ..Corpus::default()
+        ..Corpus::at(local, now)
     };
+    c.descriptors.lengths = Some(Vec::new());
     c.add_speakers(view, selection)?;
     c.add_recordings(view, local, selection)?;
     let median_db = match c.snr_values.take() {
         None => median_snr(view, c.snr_n)?,
         Some(values) => median_of(values),
     };
-    Ok(c.finish(median_db))
+    let median_s = median_of(c.descriptors.lengths.take().unwrap_or_default());
+    Ok(c.finish(median_db, median_s))
 }
 
 impl Corpus {
+    /// Adds the speakers of each group and birth year, to the totals, to
+    /// their groups and to their age bands.
+    fn add_speakers_born(&mut self, born: Vec<SpeakersBorn>) {
+        for b in born {
+            let band = self.descriptors.age_band(b.birth_year);
+            self.descriptors.add_speakers(band, b.group.speakers);
+            self.add_group_speakers([b.group]);
+        }
+    }
+
     /// Adds the speakers of each group, to the totals and to their groups.
     fn add_group_speakers(&mut self, groups: impl IntoIterator<Item = GroupSpeakers>) {
         for g in groups {
@@ -486,8 +529,13 @@ impl Corpus {
         }
     }
 
-    /// The dashboard of what was added.
-    fn finish(self, median_db: Option<f64>) -> Dashboard {
+    /// The dashboard of what was added, with the median SNR and length.
+    fn finish(mut self, median_db: Option<f64>, median_s: Option<f64>) -> Dashboard {
+        let (by_sample_rate, by_age, duration) = std::mem::take(&mut self.descriptors).finish(
+            self.recordings,
+            self.duration_s,
+            median_s,
+        );
         let c = self;
         let by_category = group_rows(
             &c.categories,
@@ -530,23 +578,28 @@ impl Corpus {
             snr: c.snr(median_db),
             monthly: fill_months(&c.months),
             by_diagnosis,
+            by_sample_rate,
+            by_age,
+            duration,
         }
     }
 }
 
 /// Where a walk down the SNR bands reads them.
 pub(super) enum BandSource<'v> {
-    /// The bands of a selection's groups (`None`: the whole corpus), of
-    /// every day.
-    Groups(Option<&'v [GroupSpeakers]>),
+    /// The bands of a measure of a selection's groups (`None`: the whole
+    /// corpus), of every day.
+    Groups(Measure, Option<&'v [GroupSpeakers]>),
     /// The whole corpus's bands of a range of days: those of its whole
     /// local months from the aggregates, its edge days' values held in
     /// memory, and at last the values of one narrow band made in the
     /// range's instants, read from the recordings.
     Range {
+        /// What the bands count.
+        measure: Measure,
         /// The whole months, `YYYYMM` (none when the first is after the last).
         months: (i64, i64),
-        /// The measured SNRs of the edge days.
+        /// The measured values of the edge days.
         edges: &'v [f64],
         /// The range's instants (µs).
         instants: (i64, i64),
@@ -556,13 +609,20 @@ pub(super) enum BandSource<'v> {
 impl BandSource<'_> {
     /// Measured SNRs per band of `grain` in `from..until`, by band.
     fn bands(&self, view: &DataView, grain: i64, from: i64, until: i64) -> Result<Vec<(i64, u64)>> {
-        let (months, edges) = match self {
-            BandSource::Groups(groups) => return Ok(view.snr_bands(*groups, grain, from, until)?),
-            BandSource::Range { months, edges, .. } => (*months, *edges),
+        let (measure, months, edges) = match self {
+            BandSource::Groups(measure, groups) => {
+                return Ok(view.bands(*measure, *groups, grain, from, until)?)
+            }
+            BandSource::Range {
+                measure,
+                months,
+                edges,
+                ..
+            } => (*measure, *months, *edges),
         };
         let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
         if months.0 <= months.1 {
-            counts.extend(view.snr_month_bands(grain, months, from, until)?);
+            counts.extend(view.month_bands(measure, grain, months, from, until)?);
         }
         for v in edges {
             let band = if grain == FINE {
@@ -581,17 +641,20 @@ impl BandSource<'_> {
     /// recordings.
     fn values(&self, view: &DataView, from: f64, until: f64) -> Result<Vec<(f64, u64)>> {
         Ok(match self {
-            BandSource::Groups(groups) => view.snr_values(*groups, from, until)?,
-            BandSource::Range { instants, .. } => {
-                view.snr_values_made_in((from, until), instants.0, instants.1)?
+            BandSource::Groups(measure, groups) => {
+                view.band_values(*measure, *groups, from, until)?
             }
+            BandSource::Range {
+                measure, instants, ..
+            } => view.values_made_in(*measure, (from, until), instants.0, instants.1)?,
         })
     }
 }
 
-/// The exact median SNR from the aggregates: the middle value (or the two
-/// middle values) found by walking the 1 dB bands, then the 0.01 dB bands
-/// of one of them, then reading that narrow band's few values.
+/// The exact median of a measure (`measured` values) from the aggregates:
+/// the middle value (or the two middle values) found by walking the wide
+/// bands (1 dB, 1 s), then the narrow bands (0.01) of one of them, then
+/// reading that narrow band's few values.
 pub(super) fn median_from_bands(
     view: &DataView,
     source: BandSource,
@@ -653,7 +716,7 @@ impl BandWalk<'_, '_> {
             rank -= n;
         }
         Err(StatsError::Aggregates(format!(
-            "SNR band {band} holds too few values"
+            "band {band} holds too few values"
         )))
     }
 }
@@ -668,7 +731,7 @@ fn locate(counts: &[(i64, u64)], mut rank: u64) -> Result<(i64, u64)> {
         rank -= n;
     }
     Err(StatsError::Aggregates(
-        "the SNR bands count fewer values than the cells".into(),
+        "the bands count fewer values than the cells".into(),
     ))
 }
 

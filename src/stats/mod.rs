@@ -157,48 +157,44 @@ pub fn aggregate_differences(view: &DataView, config: &Config) -> Result<Vec<Str
         json(&locations::locations(view)?),
         json(&locations::locations_from_rows(view)?),
     );
-    let filters = filters_to_check(view)?;
-    for filter in &filters {
-        let selection = match filter {
-            None => corpus::Selection::All,
-            Some(f) => corpus::Selection::Group(f),
-        };
-        let name = match filter {
-            None => "dashboard".to_string(),
-            Some(f) => StatKey::SubCorpus(f.clone()).to_string(),
-        };
-        compare(
-            name,
+    // The corpus from the aggregates, and from the rows.
+    let both = |selection, range: &key::DateRange| -> Result<_> {
+        Ok((
             json(&corpus::dashboard_of(
                 view,
                 &config.local,
+                now,
                 selection,
-                &key::DateRange::ALL,
+                range,
             )?),
             json(&corpus::dashboard_from_rows(
                 view,
                 &config.local,
+                now,
                 selection,
-                &key::DateRange::ALL,
+                range,
             )?),
-        );
+        ))
+    };
+    let filters = filters_to_check(view)?;
+    for filter in &filters {
+        let (selection, name) = match filter {
+            None => (corpus::Selection::All, "dashboard".to_string()),
+            Some(f) => (
+                corpus::Selection::Group(f),
+                StatKey::SubCorpus(f.clone()).to_string(),
+            ),
+        };
+        let (kept, reference) = both(selection, &key::DateRange::ALL)?;
+        compare(name, kept, reference);
     }
     for range in ranges_to_check(view)? {
         let filter = key::Filter {
             range,
             ..key::Filter::default()
         };
-        let all = corpus::Selection::All;
-        compare(
-            StatKey::SubCorpus(filter).to_string(),
-            json(&corpus::dashboard_of(view, &config.local, all, &range)?),
-            json(&corpus::dashboard_from_rows(
-                view,
-                &config.local,
-                all,
-                &range,
-            )?),
-        );
+        let (kept, reference) = both(corpus::Selection::All, &range)?;
+        compare(StatKey::SubCorpus(filter).to_string(), kept, reference);
     }
     Ok(out)
 }
@@ -306,7 +302,7 @@ pub fn compute(view: &DataView, config: &Config, key: &StatKey) -> Result<Comput
     let now = config.clock.now_micros();
     let local = &config.local;
     let statistic = match key {
-        StatKey::Dashboard => Statistic::Dashboard(corpus::dashboard(view, local)?),
+        StatKey::Dashboard => Statistic::Dashboard(corpus::dashboard(view, local, now)?),
         StatKey::Locations => Statistic::Locations(locations::locations(view)?),
         StatKey::Learning => Statistic::Learning(learning::platform(view, local, now)?),
         StatKey::Daily { user, date } => {
@@ -325,11 +321,18 @@ pub fn compute(view: &DataView, config: &Config, key: &StatKey) -> Result<Comput
                 true => corpus::Selection::Group(filter),
                 false => corpus::Selection::All,
             };
-            Statistic::Dashboard(corpus::dashboard_of(view, local, selection, &filter.range)?)
+            Statistic::Dashboard(corpus::dashboard_of(
+                view,
+                local,
+                now,
+                selection,
+                &filter.range,
+            )?)
         }
         StatKey::Speaker { speaker, range } => Statistic::Dashboard(corpus::dashboard_of(
             view,
             local,
+            now,
             corpus::Selection::Speaker(*speaker),
             range,
         )?),

@@ -251,6 +251,13 @@ CREATE INDEX recordings_time ON recordings(recorded_at);
     r#"
 @MONTH_BINS@
 "#,
+    // 11: the descriptors (sample rates, birth years, duration buckets per
+    // cell) and the lengths' bands for their exact median
+    // (`store::aggregates::corpus`), rebuilt at the next open; the
+    // recordings by length.
+    r#"
+@DESCRIPTORS@
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker
@@ -291,6 +298,12 @@ CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
+    if sql.contains("@DESCRIPTORS@") {
+        return sql.replace(
+            "@DESCRIPTORS@",
+            &super::aggregates::descriptors_migration(super::Engine::Sqlite),
+        );
+    }
     if sql.contains("@MONTH_BINS@") {
         return sql.replace(
             "@MONTH_BINS@",

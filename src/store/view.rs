@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::aggregates::corpus::Measure;
 use super::speakers::{GroupFilter, GROUP_WHERE};
 use super::{args, Conn, CourseProgress, Result, Speaker, StudySession, Upload, Value};
 
@@ -31,6 +32,8 @@ pub struct RecordingRow {
     pub duration_s: f64,
     /// Signal-to-noise ratio in dB, when measured.
     pub snr_db: Option<f64>,
+    /// Sample rate in Hz, when given.
+    pub sample_rate: Option<i64>,
 }
 
 /// Speakers of one group, from the aggregates.
@@ -74,6 +77,39 @@ pub struct RecordingCell<'a> {
     pub new_speakers: u64,
 }
 
+/// The recordings of one group and local month with one descriptor
+/// value, from the aggregates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescriptorCell<'a> {
+    /// Whether their speaker has a row.
+    pub known: bool,
+    /// Category (`""` for none).
+    pub category: &'a str,
+    /// Gender (`""` for none).
+    pub gender: &'a str,
+    /// Diagnosis (`""` for none).
+    pub diagnosis: &'a str,
+    /// The local month, `YYYYMM`.
+    pub month: i64,
+    /// What `value` is (`aggregates::corpus::descriptor`).
+    pub kind: i64,
+    /// The sample rate, birth year (0 for none) or duration bucket.
+    pub value: i64,
+    /// Recordings.
+    pub recordings: u64,
+    /// Their seconds.
+    pub duration_s: f64,
+}
+
+/// Speakers of one group born in one year (none given: `None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeakersBorn {
+    /// The group.
+    pub group: GroupSpeakers,
+    /// Their birth year.
+    pub birth_year: Option<i64>,
+}
+
 /// A recording with its speaker's group: what a range's edge days add to
 /// the cells of its whole months.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,6 +128,10 @@ pub struct GroupedRecording<'a> {
     pub duration_s: f64,
     /// SNR in dB, when measured.
     pub snr_db: Option<f64>,
+    /// Sample rate in Hz, when given.
+    pub sample_rate: Option<i64>,
+    /// Its speaker's birth year, when given.
+    pub birth_year: Option<i64>,
 }
 
 /// A study session as the platform-wide statistic reads it; texts borrowed
@@ -213,10 +253,10 @@ impl<'c> DataView<'c> {
             Speakers::All => self
                 .conn
                 .dialect(
-                    "SELECT speaker_id, recorded_at, duration_s, snr_db
+                    "SELECT speaker_id, recorded_at, duration_s, snr_db, sample_rate
                      FROM recordings INDEXED BY recordings_speaker
                      ORDER BY speaker_id, recorded_at, duration_s, snr_db, id",
-                    "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings
+                    "SELECT speaker_id, recorded_at, duration_s, snr_db, sample_rate FROM recordings
                      ORDER BY speaker_id, recorded_at, duration_s, snr_db NULLS FIRST, id",
                 )
                 .to_string(),
@@ -224,12 +264,12 @@ impl<'c> DataView<'c> {
                 .conn
                 .dialect(
                     &format!(
-                        "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
+                        "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db, r.sample_rate
                          FROM (SELECT s.id FROM speakers s WHERE {GROUP_WHERE}) g
                          CROSS JOIN recordings r INDEXED BY recordings_speaker ON r.speaker_id = g.id"
                     ),
                     &format!(
-                        "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db
+                        "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db, r.sample_rate
                          FROM speakers s JOIN recordings r ON r.speaker_id = s.id
                          WHERE {GROUP_WHERE}
                          ORDER BY s.id, r.recorded_at, r.duration_s, r.snr_db NULLS FIRST, r.id"
@@ -239,9 +279,9 @@ impl<'c> DataView<'c> {
             Speakers::One(_) => self
                 .conn
                 .dialect(
-                    "SELECT speaker_id, recorded_at, duration_s, snr_db
+                    "SELECT speaker_id, recorded_at, duration_s, snr_db, sample_rate
                      FROM recordings INDEXED BY recordings_speaker WHERE speaker_id = ?1",
-                    "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings
+                    "SELECT speaker_id, recorded_at, duration_s, snr_db, sample_rate FROM recordings
                      WHERE speaker_id = ?1
                      ORDER BY recorded_at, duration_s, snr_db NULLS FIRST, id",
                 )
@@ -253,6 +293,7 @@ impl<'c> DataView<'c> {
                 recorded_at: r.get(1)?,
                 duration_s: r.get(2)?,
                 snr_db: r.get(3)?,
+                sample_rate: r.get(4)?,
             });
             Ok(())
         })
@@ -269,7 +310,7 @@ impl<'c> DataView<'c> {
         until: i64,
         mut each: impl FnMut(RecordingRow),
     ) -> Result<()> {
-        let columns = "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db";
+        let columns = "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db, r.sample_rate";
         let sql = match which {
             Speakers::All => format!(
                 "{columns} FROM recordings r {}
@@ -297,6 +338,7 @@ impl<'c> DataView<'c> {
                 recorded_at: r.get(1)?,
                 duration_s: r.get(2)?,
                 snr_db: r.get(3)?,
+                sample_rate: r.get(4)?,
             });
             Ok(())
         })
@@ -407,24 +449,29 @@ impl<'c> DataView<'c> {
         })
     }
 
-    /// From the aggregates: measured SNRs per band of `grain` (hundredths
-    /// of a dB) in `from..until`, by band: of the whole corpus (`groups`
-    /// `None`), or of these groups of speakers, each read through the key
-    /// (group, band), so a drill-down reads its own groups' bands only.
-    pub fn snr_bands(
+    /// From the aggregates: values of `measure` per band of `grain`
+    /// (hundredths of its unit) in `from..until`, by band: of the whole
+    /// corpus (`groups` `None`), or of these groups of speakers, each read
+    /// through the key (group, band), so a drill-down reads its own
+    /// groups' bands only.
+    pub fn bands(
         &self,
+        measure: Measure,
         groups: Option<&[GroupSpeakers]>,
         grain: i64,
         from: i64,
         until: i64,
     ) -> Result<Vec<(i64, u64)>> {
-        let sql = "SELECT bin, recordings FROM snr_bins
-                   WHERE grain = ?1 AND known = ?2 AND category = ?3 AND gender = ?4
-                   AND diagnosis = ?5 AND bin >= ?6 AND bin < ?7 ORDER BY bin";
+        let sql = format!(
+            "SELECT bin, recordings FROM {}_bins
+             WHERE grain = ?1 AND known = ?2 AND category = ?3 AND gender = ?4
+             AND diagnosis = ?5 AND bin >= ?6 AND bin < ?7 ORDER BY bin",
+            measure.tables()
+        );
         let mut counts: std::collections::BTreeMap<i64, u64> = Default::default();
         let mut read = |known: i64, category: &str, gender: &str, diagnosis: &str| {
             self.conn.each(
-                sql,
+                &sql,
                 args![grain, known, category, gender, diagnosis, from, until],
                 |r| {
                     *counts.entry(r.get(0)?).or_default() += r.get::<i64>(1)? as u64;
@@ -443,22 +490,26 @@ impl<'c> DataView<'c> {
         Ok(counts.into_iter().collect())
     }
 
-    /// From the aggregates: the measured SNR values in `from..until` of
+    /// From the aggregates: the values of `measure` in `from..until` of
     /// the whole corpus (`groups` `None`) or of these groups of speakers,
     /// in order, each with its recordings (a value of several groups once).
-    pub fn snr_values(
+    pub fn band_values(
         &self,
+        measure: Measure,
         groups: Option<&[GroupSpeakers]>,
         from: f64,
         until: f64,
     ) -> Result<Vec<(f64, u64)>> {
-        let sql = "SELECT value, recordings FROM snr_values
-                   WHERE known = ?1 AND category = ?2 AND gender = ?3 AND diagnosis = ?4
-                   AND value >= ?5 AND value < ?6";
+        let sql = format!(
+            "SELECT value, recordings FROM {}_values
+             WHERE known = ?1 AND category = ?2 AND gender = ?3 AND diagnosis = ?4
+             AND value >= ?5 AND value < ?6",
+            measure.tables()
+        );
         let mut values: Vec<(f64, u64)> = Vec::new();
         let mut read = |known: i64, category: &str, gender: &str, diagnosis: &str| {
             self.conn.each(
-                sql,
+                &sql,
                 args![known, category, gender, diagnosis, from, until],
                 |r| {
                     values.push((r.get(0)?, r.get::<i64>(1)? as u64));
@@ -497,7 +548,7 @@ impl<'c> DataView<'c> {
         let sql = format!(
             "SELECT CAST(CASE WHEN s.id IS NULL THEN 0 ELSE 1 END AS BIGINT), COALESCE(s.category, ''),
                 COALESCE(s.gender, ''), COALESCE(s.diagnosis, ''), r.recorded_at, r.duration_s,
-                r.snr_db
+                r.snr_db, r.sample_rate, s.birth_year
              FROM recordings r {} LEFT JOIN speakers s ON s.id = r.speaker_id
              WHERE r.recorded_at >= ?1 AND r.recorded_at < ?2",
             self.conn.dialect("INDEXED BY recordings_time", "")
@@ -511,6 +562,8 @@ impl<'c> DataView<'c> {
                 recorded_at: r.get(4)?,
                 duration_s: r.get(5)?,
                 snr_db: r.get(6)?,
+                sample_rate: r.get(7)?,
+                birth_year: r.get(8)?,
             });
             Ok(())
         })
@@ -519,24 +572,88 @@ impl<'c> DataView<'c> {
     /// Speakers per group with a recording in `from..until` (µs): one
     /// seek each on the index on (speaker, time), speakers whose first
     /// recording comes later left out first.
-    pub fn speakers_recording_in(&self, from: i64, until: i64) -> Result<Vec<GroupSpeakers>> {
+    pub fn speakers_recording_in(&self, from: i64, until: i64) -> Result<Vec<SpeakersBorn>> {
         self.conn.rows(
             "SELECT COALESCE(s.category, ''), COALESCE(s.gender, ''), COALESCE(s.diagnosis, ''),
-                COUNT(*)
+                s.birth_year, COUNT(*)
              FROM speakers s JOIN speaker_firsts f ON f.speaker_id = s.id
              WHERE f.first_at < ?2 AND EXISTS (SELECT 1 FROM recordings r
                 WHERE r.speaker_id = s.id AND r.recorded_at >= ?1 AND r.recorded_at < ?2)
-             GROUP BY 1, 2, 3",
+             GROUP BY 1, 2, 3, 4",
             args![from, until],
             |r| {
-                Ok(GroupSpeakers {
-                    category: r.get(0)?,
-                    gender: r.get(1)?,
-                    diagnosis: r.get(2)?,
-                    speakers: r.get::<i64>(3)? as u64,
+                Ok(SpeakersBorn {
+                    group: GroupSpeakers {
+                        category: r.get(0)?,
+                        gender: r.get(1)?,
+                        diagnosis: r.get(2)?,
+                        speakers: r.get::<i64>(4)? as u64,
+                    },
+                    birth_year: r.get(3)?,
                 })
             },
         )
+    }
+
+    /// From the aggregates: speakers per group and birth year of a
+    /// selection (`All` or a group).
+    pub fn speaker_births(&self, which: Speakers) -> Result<Vec<SpeakersBorn>> {
+        let columns =
+            "SELECT category, gender, diagnosis, birth_year, speakers FROM speaker_births s";
+        let sql = match which {
+            Speakers::Group(_) => format!("{columns} WHERE {GROUP_WHERE}"),
+            _ => columns.to_string(),
+        };
+        self.conn.rows(&sql, &which.args(), |r| {
+            let born: i64 = r.get(3)?;
+            Ok(SpeakersBorn {
+                group: GroupSpeakers {
+                    category: r.get(0)?,
+                    gender: r.get(1)?,
+                    diagnosis: r.get(2)?,
+                    speakers: r.get::<i64>(4)? as u64,
+                },
+                birth_year: (born != 0).then_some(born),
+            })
+        })
+    }
+
+    /// From the aggregates: the descriptor cells of a selection (`All`,
+    /// with the recordings of unknown speakers, or a group) in the local
+    /// months `first..=last` (`YYYYMM`).
+    pub fn descriptor_cells(
+        &self,
+        which: Speakers,
+        (first, last): (i64, i64),
+        mut each: impl FnMut(DescriptorCell),
+    ) -> Result<()> {
+        let columns = "SELECT known, category, gender, diagnosis, month, kind, value, recordings,
+                duration_s
+             FROM descriptor_cells s";
+        let (sql, months) = match which {
+            Speakers::Group(_) => (
+                format!("{columns} WHERE s.known = 1 AND {GROUP_WHERE} AND"),
+                "?4 AND s.month <= ?5",
+            ),
+            _ => (format!("{columns} WHERE"), "?1 AND s.month <= ?2"),
+        };
+        let sql = format!("{sql} s.month >= {months}");
+        let mut args = which.args();
+        args.extend([Value::from(first), Value::from(last)]);
+        self.conn.each(&sql, &args, |r| {
+            each(DescriptorCell {
+                known: r.get::<i64>(0)? == 1,
+                category: r.text(1)?.unwrap_or_default(),
+                gender: r.text(2)?.unwrap_or_default(),
+                diagnosis: r.text(3)?.unwrap_or_default(),
+                month: r.get(4)?,
+                kind: r.get(5)?,
+                value: r.get(6)?,
+                recordings: r.get::<i64>(7)? as u64,
+                duration_s: r.get(8)?,
+            });
+            Ok(())
+        })
     }
 
     /// From the aggregates: the first recordings (µs) of speakers with a
@@ -550,38 +667,45 @@ impl<'c> DataView<'c> {
         )
     }
 
-    /// From the aggregates: the whole corpus's measured SNRs per band of
-    /// `grain` in `from..until`, over the local months `first..=last`.
-    pub fn snr_month_bands(
+    /// From the aggregates: the whole corpus's values of `measure` per
+    /// band of `grain` in `from..until`, over the local months
+    /// `first..=last`.
+    pub fn month_bands(
         &self,
+        measure: Measure,
         grain: i64,
         (first, last): (i64, i64),
         from: i64,
         until: i64,
     ) -> Result<Vec<(i64, u64)>> {
         self.conn.rows(
-            "SELECT bin, CAST(SUM(recordings) AS BIGINT) FROM snr_month_bins
-             WHERE grain = ?1 AND month >= ?2 AND month <= ?3 AND bin >= ?4 AND bin < ?5
-             GROUP BY bin ORDER BY bin",
+            &format!(
+                "SELECT bin, CAST(SUM(recordings) AS BIGINT) FROM {}_month_bins
+                 WHERE grain = ?1 AND month >= ?2 AND month <= ?3 AND bin >= ?4 AND bin < ?5
+                 GROUP BY bin ORDER BY bin",
+                measure.tables()
+            ),
             args![grain, first, last, from, until],
             |r| Ok((r.get(0)?, r.get::<i64>(1)? as u64)),
         )
     }
 
-    /// The measured SNR values in `lo..hi` of the recordings made in
+    /// The values of `measure` in `lo..hi` of the recordings made in
     /// `from..until` (µs), in order, each with its recordings: through the
-    /// SNR index, so it costs what the band holds.
-    pub fn snr_values_made_in(
+    /// measure's index, so it costs what the band holds.
+    pub fn values_made_in(
         &self,
+        measure: Measure,
         (lo, hi): (f64, f64),
         from: i64,
         until: i64,
     ) -> Result<Vec<(f64, u64)>> {
+        let (column, index) = (measure.column(), measure.index());
         let sql = format!(
-            "SELECT snr_db, COUNT(*) FROM recordings {}
-             WHERE snr_db >= ?1 AND snr_db < ?2 AND recorded_at >= ?3 AND recorded_at < ?4
-             GROUP BY snr_db ORDER BY snr_db",
-            self.conn.dialect("INDEXED BY recordings_snr", "")
+            "SELECT {column}, COUNT(*) FROM recordings {}
+             WHERE {column} >= ?1 AND {column} < ?2 AND recorded_at >= ?3 AND recorded_at < ?4
+             GROUP BY {column} ORDER BY {column}",
+            self.conn.dialect(&format!("INDEXED BY {index}"), "")
         );
         self.conn.rows(&sql, args![lo, hi, from, until], |r| {
             Ok((r.get(0)?, r.get::<i64>(1)? as u64))

@@ -9,6 +9,7 @@ use super::{bucket_of, median_from_bands, BandSource, Corpus, Dashboard};
 use crate::clock::LocalTime;
 use crate::stats::key::DateRange;
 use crate::stats::Result;
+use crate::store::aggregates::corpus::Measure;
 use crate::store::view::{GroupedRecording, RecordingCell, Speakers};
 use crate::store::DataView;
 
@@ -19,32 +20,40 @@ use crate::store::DataView;
 pub(crate) fn dashboard_in(
     view: &DataView,
     local: &LocalTime,
+    now: i64,
     range: &DateRange,
 ) -> Result<Dashboard> {
     let (from, until) = range.bounds(local);
     let months = whole_months(range);
-    let mut c = Corpus::default();
-    c.add_group_speakers(view.speakers_recording_in(from, until)?);
+    let mut c = Corpus::at(local, now);
+    c.add_speakers_born(view.speakers_recording_in(from, until)?);
     if months.0 <= months.1 {
         view.recording_cells(Speakers::All, months, |cell| c.add_cell(&cell))?;
+        view.descriptor_cells(Speakers::All, months, |cell| c.descriptors.add_cell(&cell))?;
     }
-    let mut edges = Vec::new();
+    let (mut snr_edges, mut length_edges) = (Vec::new(), Vec::new());
     for (a, b) in edge_spans(local, range, months, (from, until)) {
         view.grouped_recordings(a, b, |r| {
             c.add_cell(&cell_of(&r, local));
-            edges.extend(r.snr_db);
+            let age = r.known.then(|| c.descriptors.age_band(r.birth_year));
+            c.descriptors
+                .add_recording(r.duration_s, r.sample_rate, age);
+            snr_edges.extend(r.snr_db);
+            length_edges.push(r.duration_s);
         })?;
         for at in view.firsts_in(a, b)? {
             c.months.entry(local.month(at)).or_default().new_speakers += 1;
         }
     }
-    let source = BandSource::Range {
+    let source = |measure, edges| BandSource::Range {
+        measure,
         months,
-        edges: &edges,
+        edges,
         instants: (from, until),
     };
-    let median_db = median_from_bands(view, source, c.snr_n)?;
-    Ok(c.finish(median_db))
+    let median_db = median_from_bands(view, source(Measure::Snr, &snr_edges), c.snr_n)?;
+    let median_s = median_from_bands(view, source(Measure::Duration, &length_edges), c.recordings)?;
+    Ok(c.finish(median_db, median_s))
 }
 
 /// `YYYYMM` of a date's month.

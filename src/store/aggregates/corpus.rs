@@ -14,7 +14,14 @@
 //!   then reads that band's few values through the SNR index: its cost
 //!   does not grow with the corpus;
 //! - `snr_month_bins`: the whole corpus's bands per local month, for the
-//!   median of a range of days.
+//!   median of a range of days;
+//! - `duration_bins`, `duration_values`, `duration_month_bins`: the same
+//!   three for the recordings' lengths (1 s and 0.01 s bands), for the
+//!   exact median duration ([`Measure`]);
+//! - `descriptor_cells`: per group and local month, recordings and their
+//!   seconds per sample rate, per birth year of their speaker and per
+//!   duration bucket;
+//! - `speaker_births`: speakers per group and birth year.
 //!
 //! The statements of the triggers are written once for both engines: each
 //! reads its rows from `r` (recordings), `s` (speakers) or `f` (first
@@ -114,6 +121,138 @@ CREATE INDEX uploads_time ON uploads(uploaded_at);
 /// migration 10 (their triggers are created again by it).
 pub(crate) const MONTH_BINS_KEPT: [(&str, &str, SideSql); 1] = [KEPT[0]];
 
+/// The tables of migration 11 (SQLite) and 8 (PostgreSQL): the length
+/// bands and values (the SNR's three tables, for durations), the
+/// descriptors per cell, the speakers per birth year, and the index on
+/// length that the median's last step and the list's order by length
+/// read (SQLite's indexes end with the row id: ordered by length, then
+/// id).
+pub(crate) fn descriptor_tables_sql(engine: Engine) -> String {
+    let duration_index = match engine {
+        Engine::Sqlite => "CREATE INDEX recordings_duration ON recordings(duration_s);",
+        Engine::Postgres => "CREATE INDEX recordings_duration ON recordings(duration_s, id);",
+    };
+    duration_index.to_string()
+        + &clustered(
+            engine,
+            "
+CREATE TABLE duration_bins (
+    grain BIGINT NOT NULL,
+    bin BIGINT NOT NULL,
+    known BIGINT NOT NULL,
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    recordings BIGINT NOT NULL,
+    PRIMARY KEY (grain, known, category, gender, diagnosis, bin)
+)@CLUSTERED@;
+CREATE INDEX duration_bins_empty ON duration_bins(grain) WHERE recordings = 0;
+CREATE TABLE duration_values (
+    known BIGINT NOT NULL,
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    value DOUBLE PRECISION NOT NULL,
+    recordings BIGINT NOT NULL,
+    PRIMARY KEY (known, category, gender, diagnosis, value)
+)@CLUSTERED@;
+CREATE INDEX duration_values_empty ON duration_values(known) WHERE recordings = 0;
+CREATE TABLE duration_month_bins (
+    grain BIGINT NOT NULL,
+    month BIGINT NOT NULL,
+    bin BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    PRIMARY KEY (grain, month, bin)
+)@CLUSTERED@;
+CREATE INDEX duration_month_bins_empty ON duration_month_bins(grain) WHERE recordings = 0;
+CREATE TABLE descriptor_cells (
+    known BIGINT NOT NULL,
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    month BIGINT NOT NULL,
+    kind BIGINT NOT NULL,
+    value BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (known, category, gender, diagnosis, month, kind, value)
+)@CLUSTERED@;
+CREATE INDEX descriptor_cells_empty ON descriptor_cells(kind) WHERE recordings = 0;
+CREATE TABLE speaker_births (
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    birth_year BIGINT NOT NULL,
+    speakers BIGINT NOT NULL,
+    PRIMARY KEY (category, gender, diagnosis, birth_year)
+)@CLUSTERED@;
+CREATE INDEX speaker_births_empty ON speaker_births(birth_year) WHERE speakers = 0;
+",
+        )
+}
+
+/// The tables whose triggers count lengths and descriptors since
+/// migration 11 (their triggers are created again by it).
+pub(crate) const DESCRIPTORS_KEPT: [(&str, &str, SideSql); 2] = [KEPT[0], KEPT[1]];
+
+/// What a walk down value bands counts: the SNR or the length of the
+/// recordings. Both keep the same three tables under their own prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// `snr_db`, measured or not.
+    Snr,
+    /// `duration_s`, always given.
+    Duration,
+}
+
+impl Measure {
+    /// Both measures.
+    pub const BOTH: [Measure; 2] = [Measure::Snr, Measure::Duration];
+
+    /// The recordings' column.
+    pub fn column(self) -> &'static str {
+        match self {
+            Measure::Snr => "snr_db",
+            Measure::Duration => "duration_s",
+        }
+    }
+
+    /// The prefix of its tables: `_bins`, `_values`, `_month_bins`.
+    pub fn tables(self) -> &'static str {
+        match self {
+            Measure::Snr => "snr",
+            Measure::Duration => "duration",
+        }
+    }
+
+    /// The index on recordings that orders them by this value.
+    pub fn index(self) -> &'static str {
+        match self {
+            Measure::Snr => "recordings_snr",
+            Measure::Duration => "recordings_duration",
+        }
+    }
+}
+
+/// The kind of a descriptor cell: what its `value` is.
+pub mod descriptor {
+    /// The recordings' sample rate in Hz (0: none given).
+    pub const SAMPLE_RATE: i64 = 1;
+    /// Their speaker's birth year (0: none given, or no speaker row).
+    pub const BIRTH_YEAR: i64 = 2;
+    /// Their duration bucket: the number of [`DURATION_BOUNDS`] at or
+    /// below their length.
+    pub const DURATION_BUCKET: i64 = 3;
+    /// The bounds of the duration buckets, in seconds: `[.., 2)`,
+    /// `[2, 5)`, …, `[60, ..)`.
+    pub const DURATION_BOUNDS: [f64; 5] = [2.0, 5.0, 10.0, 30.0, 60.0];
+
+    /// The bucket of a length, as the triggers compute it.
+    pub fn duration_bucket(seconds: f64) -> i64 {
+        DURATION_BOUNDS.iter().filter(|b| seconds >= **b).count() as i64
+    }
+}
+
 const TABLES_SQL: &str = "
 DROP INDEX recordings_snr;
 CREATE INDEX recordings_snr ON recordings(snr_db, speaker_id);
@@ -189,6 +328,8 @@ struct Group {
     category: &'static str,
     gender: &'static str,
     diagnosis: &'static str,
+    /// The birth year its recordings count under (0 for none).
+    birth_year: &'static str,
 }
 
 impl Group {
@@ -206,6 +347,7 @@ const JOINED: Group = Group {
     category: "COALESCE(s.category, '')",
     gender: "COALESCE(s.gender, '')",
     diagnosis: "COALESCE(s.diagnosis, '')",
+    birth_year: "COALESCE(s.birth_year, 0)",
 };
 
 /// The group of the speaker row `s`, which exists.
@@ -214,6 +356,7 @@ const SPEAKER: Group = Group {
     category: "COALESCE(s.category, '')",
     gender: "COALESCE(s.gender, '')",
     diagnosis: "COALESCE(s.diagnosis, '')",
+    birth_year: "COALESCE(s.birth_year, 0)",
 };
 
 /// Every recording, whatever its speaker: the SNR bands of the whole
@@ -223,6 +366,7 @@ const EVERY: Group = Group {
     category: "''",
     gender: "''",
     diagnosis: "''",
+    birth_year: "0",
 };
 
 /// Recordings of a speaker id with no row.
@@ -231,6 +375,7 @@ const ORPHAN: Group = Group {
     category: "''",
     gender: "''",
     diagnosis: "''",
+    birth_year: "0",
 };
 
 /// Adds the rows of `select` (every column of `recording_cells`, in
@@ -283,50 +428,109 @@ fn count_recordings(
         FROM {from} WHERE true GROUP BY 1, 2, 3, 4, 5",
         group.columns()
     ));
-    let fine = floor_sql(engine, "r.snr_db * 100");
-    let coarse = floor_sql(engine, &format!("{fine} / 100.0"));
     let groups: &[&Group] = if whole_corpus {
         &[group, &EVERY]
     } else {
         &[group]
     };
+    for measure in Measure::BOTH {
+        sql.push_str(&count_values(engine, from, groups, sign, measure));
+    }
+    sql.push_str(&count_descriptors(engine, from, group, sign));
+    sql
+}
+
+/// Counts the values of `measure` of the recordings `r` of `from` in the
+/// bands and values of `groups` (with [`EVERY`], in the whole corpus's
+/// bands per month too).
+fn count_values(
+    engine: Engine,
+    from: &str,
+    groups: &[&Group],
+    sign: &str,
+    measure: Measure,
+) -> String {
+    let (column, table) = (measure.column(), measure.tables());
+    let value = format!("r.{column}");
+    let fine = floor_sql(engine, &format!("{value} * 100"));
+    let coarse = floor_sql(engine, &format!("{fine} / 100.0"));
+    let mut sql = String::new();
     for (grain, band, group) in groups
         .iter()
         .flat_map(|g| [(FINE, fine.clone(), *g), (COARSE, coarse.clone(), *g)])
     {
         sql.push_str(&format!(
-            "INSERT INTO snr_bins (grain, bin, known, category, gender, diagnosis, recordings)
+            "INSERT INTO {table}_bins (grain, bin, known, category, gender, diagnosis, recordings)
         SELECT {grain}, {band}, {}, {sign}COUNT(*)
-        FROM {from} WHERE r.snr_db IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6
+        FROM {from} WHERE {value} IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6
         ON CONFLICT (grain, bin, known, category, gender, diagnosis)
-        DO UPDATE SET recordings = snr_bins.recordings + excluded.recordings;\n",
+        DO UPDATE SET recordings = {table}_bins.recordings + excluded.recordings;\n",
             group.columns()
         ));
     }
-    sql.push_str("DELETE FROM snr_bins WHERE recordings = 0;\n");
-    if whole_corpus {
+    sql.push_str(&format!("DELETE FROM {table}_bins WHERE recordings = 0;\n"));
+    if groups.iter().any(|g| g.known == EVERY.known) {
+        let month = local_month_sql(engine, "r.recorded_at");
         for (grain, band) in [(FINE, &fine), (COARSE, &coarse)] {
             sql.push_str(&format!(
-                "INSERT INTO snr_month_bins (grain, month, bin, recordings)
+                "INSERT INTO {table}_month_bins (grain, month, bin, recordings)
         SELECT {grain}, {month}, {band}, {sign}COUNT(*)
-        FROM {from} WHERE r.snr_db IS NOT NULL GROUP BY 1, 2, 3
+        FROM {from} WHERE {value} IS NOT NULL GROUP BY 1, 2, 3
         ON CONFLICT (grain, month, bin)
-        DO UPDATE SET recordings = snr_month_bins.recordings + excluded.recordings;\n"
+        DO UPDATE SET recordings = {table}_month_bins.recordings + excluded.recordings;\n"
             ));
         }
-        sql.push_str("DELETE FROM snr_month_bins WHERE recordings = 0;\n");
+        sql.push_str(&format!(
+            "DELETE FROM {table}_month_bins WHERE recordings = 0;\n"
+        ));
     }
     for group in groups {
         sql.push_str(&format!(
-            "INSERT INTO snr_values (known, category, gender, diagnosis, value, recordings)
-        SELECT {}, r.snr_db, {sign}COUNT(*)
-        FROM {from} WHERE r.snr_db IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+            "INSERT INTO {table}_values (known, category, gender, diagnosis, value, recordings)
+        SELECT {}, {value}, {sign}COUNT(*)
+        FROM {from} WHERE {value} IS NOT NULL GROUP BY 1, 2, 3, 4, 5
         ON CONFLICT (known, category, gender, diagnosis, value)
-        DO UPDATE SET recordings = snr_values.recordings + excluded.recordings;\n",
+        DO UPDATE SET recordings = {table}_values.recordings + excluded.recordings;\n",
             group.columns()
         ));
     }
-    sql.push_str("DELETE FROM snr_values WHERE recordings = 0;\n");
+    sql.push_str(&format!(
+        "DELETE FROM {table}_values WHERE recordings = 0;\n"
+    ));
+    sql
+}
+
+/// Counts the recordings `r` of `from` in `group`'s descriptor cells: per
+/// sample rate, per birth year of their speaker, per duration bucket.
+fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> String {
+    let month = local_month_sql(engine, "r.recorded_at");
+    let bucket = descriptor::DURATION_BOUNDS
+        .iter()
+        .enumerate()
+        .map(|(i, bound)| format!("WHEN r.duration_s < {bound:?} THEN {i} "))
+        .collect::<String>();
+    let bucket = format!(
+        "CASE {bucket}ELSE {} END",
+        descriptor::DURATION_BOUNDS.len()
+    );
+    let mut sql = String::new();
+    for (kind, value) in [
+        (descriptor::SAMPLE_RATE, "COALESCE(r.sample_rate, 0)"),
+        (descriptor::BIRTH_YEAR, group.birth_year),
+        (descriptor::DURATION_BUCKET, bucket.as_str()),
+    ] {
+        sql.push_str(&format!(
+            "INSERT INTO descriptor_cells (known, category, gender, diagnosis, month, kind, value,
+            recordings, duration_s)
+        SELECT {}, {month}, {kind}, {value}, {sign}COUNT(*), {sign}SUM(r.duration_s)
+        FROM {from} WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7
+        ON CONFLICT (known, category, gender, diagnosis, month, kind, value)
+        DO UPDATE SET recordings = descriptor_cells.recordings + excluded.recordings,
+            duration_s = descriptor_cells.duration_s + excluded.duration_s;\n",
+            group.columns()
+        ));
+    }
+    sql.push_str("DELETE FROM descriptor_cells WHERE recordings = 0;\n");
     sql
 }
 
@@ -357,8 +561,14 @@ fn refresh_firsts(ids: &str) -> String {
     )
 }
 
-const RECORDING: &[&str] = &["speaker_id", "recorded_at", "duration_s", "snr_db"];
-const SPEAKER_ROW: &[&str] = &["id", "category", "gender", "diagnosis"];
+const RECORDING: &[&str] = &[
+    "speaker_id",
+    "recorded_at",
+    "duration_s",
+    "snr_db",
+    "sample_rate",
+];
+const SPEAKER_ROW: &[&str] = &["id", "category", "gender", "diagnosis", "birth_year"];
 const FIRST: &[&str] = &["speaker_id", "first_at"];
 
 /// What a side of a write to `recordings` does: its rows counted in their
@@ -383,8 +593,19 @@ fn speakers_side(side: Side, sign: &str) -> String {
         SELECT {}, {}, {}, {sign}COUNT(*) FROM {s} WHERE true GROUP BY 1, 2, 3
         ON CONFLICT (category, gender, diagnosis)
         DO UPDATE SET speakers = speaker_groups.speakers + excluded.speakers;
-    DELETE FROM speaker_groups WHERE speakers = 0;\n",
-        SPEAKER.category, SPEAKER.gender, SPEAKER.diagnosis
+    DELETE FROM speaker_groups WHERE speakers = 0;
+    INSERT INTO speaker_births (category, gender, diagnosis, birth_year, speakers)
+        SELECT {}, {}, {}, {}, {sign}COUNT(*) FROM {s} WHERE true GROUP BY 1, 2, 3, 4
+        ON CONFLICT (category, gender, diagnosis, birth_year)
+        DO UPDATE SET speakers = speaker_births.speakers + excluded.speakers;
+    DELETE FROM speaker_births WHERE speakers = 0;\n",
+        SPEAKER.category,
+        SPEAKER.gender,
+        SPEAKER.diagnosis,
+        SPEAKER.category,
+        SPEAKER.gender,
+        SPEAKER.diagnosis,
+        SPEAKER.birth_year
     );
     let recordings = format!("{s} JOIN recordings r ON r.speaker_id = s.id");
     // Moved between groups: the whole corpus's bands stay as they are.
@@ -434,95 +655,213 @@ struct Cell {
     new_speakers: i64,
 }
 
+/// The bands and values of one [`Measure`], as a rebuild sums them.
+#[derive(Default)]
+struct MeasureSums {
+    /// Per (grain, band, group).
+    bins: HashMap<(i64, i64, usize), i64>,
+    /// Per (group, the value's bits); SQL keeps 0.0 and -0.0 as one value.
+    values: HashMap<(usize, u64), i64>,
+    /// The whole corpus's, per (grain, month, band).
+    month_bins: HashMap<(i64, i64, i64), i64>,
+}
+
+impl MeasureSums {
+    /// Counts the value `v` of a recording of group `g` made in `month`.
+    fn add(&mut self, v: f64, g: usize, every: usize, month: i64) {
+        let bits = if v == 0.0 {
+            0f64.to_bits()
+        } else {
+            v.to_bits()
+        };
+        let (fine, coarse) = (fine_band(v), coarse_band(v));
+        *self.month_bins.entry((FINE, month, fine)).or_default() += 1;
+        *self.month_bins.entry((COARSE, month, coarse)).or_default() += 1;
+        for g in [g, every] {
+            *self.bins.entry((FINE, fine, g)).or_default() += 1;
+            *self.bins.entry((COARSE, coarse, g)).or_default() += 1;
+            *self.values.entry((g, bits)).or_default() += 1;
+        }
+    }
+
+    /// Replaces the measure's three tables with these sums.
+    fn write(self, conn: &Conn, groups: &[GroupKey], measure: Measure) -> Result<()> {
+        let table = measure.tables();
+        conn.batch(&format!("DELETE FROM {table}_bins;"))?;
+        write_bins(conn, groups, &format!("{table}_bins"), &self.bins)?;
+        write_values(conn, groups, &format!("{table}_values"), self.values)?;
+        write_month_bins(conn, &format!("{table}_month_bins"), self.month_bins)
+    }
+}
+
+/// Everything a rebuild sums in its pass over the rows.
+#[derive(Default)]
+struct Rebuilt {
+    groups: Vec<GroupKey>,
+    index: HashMap<GroupKey, usize>,
+    /// Each speaker's group and birth year (0 for none).
+    speakers: HashMap<i64, (usize, i64)>,
+    speaker_counts: HashMap<usize, i64>,
+    /// Speakers per (group, birth year).
+    births: HashMap<(usize, i64), i64>,
+    cells: HashMap<(usize, i64), Cell>,
+    /// Recordings and seconds per (group, month, kind, value).
+    descriptors: HashMap<(usize, i64, i64, i64), (i64, f64)>,
+    snr: MeasureSums,
+    duration: MeasureSums,
+    firsts: HashMap<i64, i64>,
+}
+
+impl Rebuilt {
+    fn group_of(&mut self, key: GroupKey) -> usize {
+        *self.index.entry(key.clone()).or_insert_with(|| {
+            self.groups.push(key);
+            self.groups.len() - 1
+        })
+    }
+
+    /// Counts one recording of speaker id `speaker`.
+    fn add_recording(
+        &mut self,
+        (speaker, at, duration, snr, rate): (i64, i64, f64, Option<f64>, Option<i64>),
+        (orphan, every): (usize, usize),
+        offsets: &ZoneOffsets,
+    ) {
+        let (g, born) = self.speakers.get(&speaker).copied().unwrap_or((orphan, 0));
+        let month = offsets.month(at);
+        let cell = self.cells.entry((g, month)).or_default();
+        cell.recordings += 1;
+        cell.duration_s += duration;
+        if let Some(v) = snr {
+            cell.snr_n += 1;
+            cell.snr_sum += v;
+            cell.bands[usize::from(v >= 10.0) + usize::from(v >= 20.0) + usize::from(v >= 30.0)] +=
+                1;
+            self.snr.add(v, g, every, month);
+        }
+        self.duration.add(duration, g, every, month);
+        for (kind, value) in [
+            (descriptor::SAMPLE_RATE, rate.unwrap_or(0)),
+            (descriptor::BIRTH_YEAR, born),
+            (
+                descriptor::DURATION_BUCKET,
+                descriptor::duration_bucket(duration),
+            ),
+        ] {
+            let d = self.descriptors.entry((g, month, kind, value)).or_default();
+            d.0 += 1;
+            d.1 += duration;
+        }
+        let first = self.firsts.entry(speaker).or_insert(at);
+        *first = (*first).min(at);
+    }
+}
+
 /// Rebuilds the corpus aggregates from the rows, inside the caller's write
 /// transaction, in months of `offsets`: one pass over the recordings,
 /// summed here.
 pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
-    let mut groups: Vec<GroupKey> = Vec::new();
-    let mut index: HashMap<GroupKey, usize> = HashMap::new();
-    let mut group_of = |key: GroupKey| -> usize {
-        *index.entry(key.clone()).or_insert_with(|| {
-            groups.push(key);
-            groups.len() - 1
-        })
-    };
-    let orphan = group_of((0, String::new(), String::new(), String::new()));
-    let every = group_of((2, String::new(), String::new(), String::new()));
-    let mut speakers: HashMap<i64, usize> = HashMap::new();
-    let mut speaker_counts: HashMap<usize, i64> = HashMap::new();
+    let mut b = Rebuilt::default();
+    let orphan = b.group_of((0, String::new(), String::new(), String::new()));
+    let every = b.group_of((2, String::new(), String::new(), String::new()));
     conn.each(
-        "SELECT id, COALESCE(category, ''), COALESCE(gender, ''), COALESCE(diagnosis, '')
+        "SELECT id, COALESCE(category, ''), COALESCE(gender, ''), COALESCE(diagnosis, ''),
+            COALESCE(birth_year, 0)
          FROM speakers",
         &[],
         |r| {
-            let g = group_of((1, r.get(1)?, r.get(2)?, r.get(3)?));
-            speakers.insert(r.get(0)?, g);
-            *speaker_counts.entry(g).or_default() += 1;
+            let g = b.group_of((1, r.get(1)?, r.get(2)?, r.get(3)?));
+            let born: i64 = r.get(4)?;
+            b.speakers.insert(r.get(0)?, (g, born));
+            *b.speaker_counts.entry(g).or_default() += 1;
+            *b.births.entry((g, born)).or_default() += 1;
             Ok(())
         },
     )?;
-    let mut cells: HashMap<(usize, i64), Cell> = HashMap::new();
-    let mut bins: HashMap<(i64, i64, usize), i64> = HashMap::new();
-    // Keyed by the value's bits; SQL keeps 0.0 and -0.0 as one value.
-    let mut values: HashMap<(usize, u64), i64> = HashMap::new();
-    let mut month_bins: HashMap<(i64, i64, i64), i64> = HashMap::new();
-    let mut firsts: HashMap<i64, i64> = HashMap::new();
     conn.each(
-        "SELECT speaker_id, recorded_at, duration_s, snr_db FROM recordings",
+        "SELECT speaker_id, recorded_at, duration_s, snr_db, sample_rate FROM recordings",
         &[],
         |r| {
-            let (speaker, at): (i64, i64) = (r.get(0)?, r.get(1)?);
-            let snr: Option<f64> = r.get(3)?;
-            let g = speakers.get(&speaker).copied().unwrap_or(orphan);
-            let month = offsets.month(at);
-            let cell = cells.entry((g, month)).or_default();
-            cell.recordings += 1;
-            cell.duration_s += r.get::<f64>(2)?;
-            if let Some(v) = snr {
-                cell.snr_n += 1;
-                cell.snr_sum += v;
-                cell.bands
-                    [usize::from(v >= 10.0) + usize::from(v >= 20.0) + usize::from(v >= 30.0)] += 1;
-                let bits = if v == 0.0 {
-                    0f64.to_bits()
-                } else {
-                    v.to_bits()
-                };
-                *month_bins.entry((FINE, month, fine_band(v))).or_default() += 1;
-                *month_bins
-                    .entry((COARSE, month, coarse_band(v)))
-                    .or_default() += 1;
-                for g in [g, every] {
-                    *bins.entry((FINE, fine_band(v), g)).or_default() += 1;
-                    *bins.entry((COARSE, coarse_band(v), g)).or_default() += 1;
-                    *values.entry((g, bits)).or_default() += 1;
-                }
-            }
-            let first = firsts.entry(speaker).or_insert(at);
-            *first = (*first).min(at);
+            let row = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            b.add_recording(row, (orphan, every), offsets);
             Ok(())
         },
     )?;
-    for (speaker, at) in &firsts {
-        if let Some(&g) = speakers.get(speaker) {
-            cells
+    for (speaker, at) in &b.firsts {
+        if let Some(&(g, _)) = b.speakers.get(speaker) {
+            b.cells
                 .entry((g, offsets.month(*at)))
                 .or_default()
                 .new_speakers += 1;
         }
     }
-    write_rebuilt(conn, &groups, &speaker_counts, &cells, &bins, &firsts)?;
-    write_values(conn, &groups, values)?;
-    write_month_bins(conn, month_bins)
+    write_rebuilt(conn, &b)?;
+    write_descriptors(conn, &b)?;
+    let groups = std::mem::take(&mut b.groups);
+    std::mem::take(&mut b.snr).write(conn, &groups, Measure::Snr)?;
+    std::mem::take(&mut b.duration).write(conn, &groups, Measure::Duration)
 }
 
-/// Replaces the corpus's SNR bands per month with the rebuilt ones
-/// (keyed by grain, month, band), in the order of their key.
-fn write_month_bins(conn: &Conn, month_bins: HashMap<(i64, i64, i64), i64>) -> Result<()> {
-    conn.batch("DELETE FROM snr_month_bins;")?;
+/// Replaces the descriptor cells and the speakers per birth year with the
+/// rebuilt ones.
+fn write_descriptors(conn: &Conn, b: &Rebuilt) -> Result<()> {
+    conn.batch("DELETE FROM descriptor_cells; DELETE FROM speaker_births;")?;
+    let group = |g: usize| {
+        let (known, category, gender, diagnosis) = &b.groups[g];
+        vec![
+            Value::from(*known),
+            Value::from(category.as_str()),
+            Value::from(gender.as_str()),
+            Value::from(diagnosis.as_str()),
+        ]
+    };
     insert_rows(
         conn,
-        "snr_month_bins (grain, month, bin, recordings)",
+        "descriptor_cells (known, category, gender, diagnosis, month, kind, value, recordings,
+            duration_s)",
+        in_key_order(
+            b.descriptors
+                .iter()
+                .map(|((g, month, kind, value), d)| {
+                    ((&b.groups[*g], *month, (*kind, *value), *g), d)
+                })
+                .collect(),
+        )
+        .into_iter()
+        .map(|((_, month, (kind, value), g), (n, seconds))| {
+            let mut row = group(g);
+            row.extend([
+                Value::from(month),
+                Value::from(kind),
+                Value::from(value),
+                Value::from(*n),
+                Value::from(*seconds),
+            ]);
+            row
+        }),
+    )?;
+    insert_rows(
+        conn,
+        "speaker_births (category, gender, diagnosis, birth_year, speakers)",
+        b.births.iter().map(|((g, born), n)| {
+            let mut row = group(*g).split_off(1);
+            row.extend([Value::from(*born), Value::from(*n)]);
+            row
+        }),
+    )
+}
+
+/// Replaces the whole corpus's bands per month of `table` with the
+/// rebuilt ones (keyed by grain, month, band), in the order of their key.
+fn write_month_bins(
+    conn: &Conn,
+    table: &str,
+    month_bins: HashMap<(i64, i64, i64), i64>,
+) -> Result<()> {
+    conn.batch(&format!("DELETE FROM {table};"))?;
+    insert_rows(
+        conn,
+        &format!("{table} (grain, month, bin, recordings)"),
         in_key_order(month_bins)
             .into_iter()
             .map(|((grain, month, bin), n)| {
@@ -536,14 +875,15 @@ fn write_month_bins(conn: &Conn, month_bins: HashMap<(i64, i64, i64), i64>) -> R
     )
 }
 
-/// Replaces the recordings per SNR value with the rebuilt ones (keyed by
-/// group and the value's bits), in the order of their key.
+/// Replaces the recordings per value of `table` with the rebuilt ones
+/// (keyed by group and the value's bits), in the order of their key.
 fn write_values(
     conn: &Conn,
     groups: &[GroupKey],
+    table: &str,
     values: HashMap<(usize, u64), i64>,
 ) -> Result<()> {
-    conn.batch("DELETE FROM snr_values;")?;
+    conn.batch(&format!("DELETE FROM {table};"))?;
     let mut rows: Vec<_> = values
         .into_iter()
         .map(|((g, bits), n)| (&groups[g], f64::from_bits(bits), n))
@@ -551,7 +891,7 @@ fn write_values(
     rows.sort_unstable_by(|a, b| a.0.cmp(b.0).then(a.1.total_cmp(&b.1)));
     insert_rows(
         conn,
-        "snr_values (known, category, gender, diagnosis, value, recordings)",
+        &format!("{table} (known, category, gender, diagnosis, value, recordings)"),
         rows.into_iter()
             .map(|((known, category, gender, diagnosis), v, n)| {
                 vec![
@@ -569,38 +909,23 @@ fn write_values(
 /// Replaces the aggregates' rows with the rebuilt ones. The first
 /// recordings go in first: their triggers count new speakers in cells
 /// that are replaced right after (SQLite's are set aside meanwhile).
-fn write_rebuilt(
-    conn: &Conn,
-    groups: &[GroupKey],
-    speaker_counts: &HashMap<usize, i64>,
-    cells: &HashMap<(usize, i64), Cell>,
-    bins: &HashMap<(i64, i64, usize), i64>,
-    firsts: &HashMap<i64, i64>,
-) -> Result<()> {
+fn write_rebuilt(conn: &Conn, b: &Rebuilt) -> Result<()> {
     without_triggers_on(conn, "speaker_firsts", || {
         conn.batch("DELETE FROM speaker_firsts;")?;
         insert_rows(
             conn,
             "speaker_firsts (speaker_id, first_at)",
-            in_key_order(firsts.iter().collect())
+            in_key_order(b.firsts.iter().collect())
                 .into_iter()
                 .map(|(s, at)| vec![Value::from(*s), Value::from(*at)]),
         )
     })?;
-    conn.batch("DELETE FROM speaker_groups; DELETE FROM recording_cells; DELETE FROM snr_bins;")?;
-    let group = |g: usize| {
-        let (known, category, gender, diagnosis) = &groups[g];
-        [
-            Value::from(*known),
-            Value::from(category.as_str()),
-            Value::from(gender.as_str()),
-            Value::from(diagnosis.as_str()),
-        ]
-    };
+    conn.batch("DELETE FROM speaker_groups; DELETE FROM recording_cells;")?;
+    let group = |g: usize| group_values(&b.groups[g]);
     insert_rows(
         conn,
         "speaker_groups (category, gender, diagnosis, speakers)",
-        speaker_counts.iter().map(|(g, n)| {
+        b.speaker_counts.iter().map(|(g, n)| {
             let [_, category, gender, diagnosis] = group(*g);
             vec![category, gender, diagnosis, Value::from(*n)]
         }),
@@ -610,9 +935,9 @@ fn write_rebuilt(
         "recording_cells (known, category, gender, diagnosis, month, recordings, duration_s,
             snr_n, snr_sum, poor, fair, good, excellent, new_speakers)",
         in_key_order(
-            cells
+            b.cells
                 .iter()
-                .map(|((g, month), c)| ((&groups[*g], month, *g), c))
+                .map(|((g, month), c)| ((&b.groups[*g], month, *g), c))
                 .collect(),
         )
         .into_iter()
@@ -629,10 +954,30 @@ fn write_rebuilt(
             row.push(Value::from(c.new_speakers));
             row
         }),
-    )?;
+    )
+}
+
+/// A group's key as the four values of its columns.
+fn group_values((known, category, gender, diagnosis): &GroupKey) -> [Value; 4] {
+    [
+        Value::from(*known),
+        Value::from(category.as_str()),
+        Value::from(gender.as_str()),
+        Value::from(diagnosis.as_str()),
+    ]
+}
+
+/// Writes the rebuilt bands (per grain, band, group) into `table`, in the
+/// order of its key.
+fn write_bins(
+    conn: &Conn,
+    groups: &[GroupKey],
+    table: &str,
+    bins: &HashMap<(i64, i64, usize), i64>,
+) -> Result<()> {
     insert_rows(
         conn,
-        "snr_bins (grain, bin, known, category, gender, diagnosis, recordings)",
+        &format!("{table} (grain, bin, known, category, gender, diagnosis, recordings)"),
         in_key_order(
             bins.iter()
                 .map(|((grain, bin, g), n)| ((*grain, &groups[*g], *bin, *g), n))
@@ -641,7 +986,7 @@ fn write_rebuilt(
         .into_iter()
         .map(|((grain, _, bin, g), n)| {
             let mut row = vec![Value::from(grain), Value::from(bin)];
-            row.extend(group(g));
+            row.extend(group_values(&groups[g]));
             row.push(Value::from(*n));
             row
         }),

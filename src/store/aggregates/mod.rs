@@ -247,18 +247,44 @@ pub(crate) fn postgres_functions_replaced_by_6() -> Vec<String> {
 /// month, the recordings' triggers (or function) that keep them, and a
 /// rebuild of every aggregate at the next open.
 pub(crate) fn month_bins_migration(engine: Engine) -> String {
-    let mut sql = corpus::month_bins_table_sql(engine);
+    corpus_migration(
+        engine,
+        corpus::month_bins_table_sql(engine),
+        &corpus::MONTH_BINS_KEPT,
+    )
+}
+
+/// Migration 11 (SQLite) or 8 (PostgreSQL): the lengths' bands and
+/// values, the descriptors per cell, the speakers per birth year, the
+/// recordings' and speakers' triggers (or functions) that keep them, and
+/// a rebuild of every aggregate at the next open.
+pub(crate) fn descriptors_migration(engine: Engine) -> String {
+    corpus_migration(
+        engine,
+        corpus::descriptor_tables_sql(engine),
+        &corpus::DESCRIPTORS_KEPT,
+    )
+}
+
+/// A migration of the corpus aggregates: `tables`, then the triggers (or
+/// functions) of `kept` written again, then a rebuild at the next open.
+fn corpus_migration(
+    engine: Engine,
+    tables: String,
+    kept: &[(&'static str, &'static str, SideSql)],
+) -> String {
+    let mut sql = tables;
     match engine {
         Engine::Sqlite => {
-            for (table, name, side) in corpus::MONTH_BINS_KEPT {
+            for (table, name, side) in kept {
                 for kind in ["ins", "upd", "del"] {
                     sql.push_str(&format!("DROP TRIGGER {table}_{name}_{kind};\n"));
                 }
-                sql.push_str(&sqlite_triggers_of(table, name, side, ""));
+                sql.push_str(&sqlite_triggers_of(table, name, *side, ""));
             }
         }
         Engine::Postgres => {
-            for (.., function) in postgres_functions_of(corpus::MONTH_BINS_KEPT.into_iter()) {
+            for (.., function) in postgres_functions_of(kept.iter().copied()) {
                 sql.push_str(&function);
             }
         }

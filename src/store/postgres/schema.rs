@@ -50,6 +50,11 @@ pub const TABLES: &[&str] = &[
     "session_last_quarters",
     "snr_values",
     "snr_month_bins",
+    "duration_bins",
+    "duration_values",
+    "duration_month_bins",
+    "descriptor_cells",
+    "speaker_births",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -451,6 +456,12 @@ DELETE FROM aggregate_zone;
     r#"
 @MONTH_BINS@
 "#,
+    // 8: the descriptors per cell and the lengths' bands (`corpus`, whose
+    // recordings and speakers functions are replaced), rebuilt at the next
+    // open; the recordings by length.
+    r#"
+@DESCRIPTORS@
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the
@@ -514,6 +525,10 @@ pub fn migration_sql(index: usize) -> String {
         sums.push_str(&statement_triggers(table, name, &format!("{function}()")));
     }
     MIGRATIONS[index]
+        .replace(
+            "@DESCRIPTORS@",
+            &crate::store::aggregates::descriptors_migration(crate::store::Engine::Postgres),
+        )
         .replace(
             "@MONTH_BINS@",
             &crate::store::aggregates::month_bins_migration(crate::store::Engine::Postgres),

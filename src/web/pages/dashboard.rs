@@ -155,7 +155,8 @@ fn speaker_table(l: Lang, speakers: &[SpeakerSummary]) -> Table {
 }
 
 /// The tables of a corpus statistic, in the order the sections show them:
-/// category, gender, SNR, months, diagnosis.
+/// category, gender, SNR, months, diagnosis, then the descriptors: sample
+/// rates, ages, lengths.
 /// Each row's recordings lead to their list (`list` narrowed by the row).
 pub(crate) fn corpus_tables(
     l: Lang,
@@ -169,7 +170,86 @@ pub(crate) fn corpus_tables(
         snr_table(l, d, list),
         months_table(l, d, list),
         diagnosis_table(l, d, within, list),
+        sample_rate_table(l, d),
+        age_table(l, d),
+        length_table(l, d),
     ]
+}
+
+/// A sample rate for people: `16000 Hz`, or "not given".
+fn sample_rate_name(l: Lang, rate: Option<i64>) -> String {
+    match rate {
+        Some(hz) => format!("{hz} Hz"),
+        None => t(l, "word.not_given").to_string(),
+    }
+}
+
+/// An age band for people: `18-29`, or "no birth year".
+fn age_band_name(l: Lang, band: &str) -> String {
+    match band {
+        "" => t(l, "dash.no_birth_year").to_string(),
+        band => band.to_string(),
+    }
+}
+
+/// A length bucket's limits in seconds: `< 2`, `2–5`, `≥ 60`.
+fn length_range(b: &crate::stats::corpus::DurationBucket) -> String {
+    snr_range(b.min_s, b.max_s)
+}
+
+fn sample_rate_table(l: Lang, d: &Dashboard) -> Table {
+    let mut table = Table::new(
+        "sample_rate",
+        &[
+            ("sample_rate", t(l, "rec.sample_rate")),
+            ("recordings", t(l, "dash.recordings")),
+            ("hours", t(l, "dash.hours")),
+        ],
+    );
+    for g in &d.by_sample_rate {
+        table.row(vec![
+            Cell::text(sample_rate_name(l, g.sample_rate)),
+            Cell::int(g.recordings as i64),
+            Cell::num(g.duration_hours, 2),
+        ]);
+    }
+    table
+}
+
+fn age_table(l: Lang, d: &Dashboard) -> Table {
+    let mut table = Table::new(
+        "age",
+        &[
+            ("age", t(l, "dash.age")),
+            ("speakers", t(l, "dash.speakers")),
+            ("recordings", t(l, "dash.recordings")),
+        ],
+    );
+    for band in &d.by_age {
+        table.row(vec![
+            Cell::text(age_band_name(l, &band.band)),
+            Cell::int(band.speakers as i64),
+            Cell::int(band.recordings as i64),
+        ]);
+    }
+    table
+}
+
+fn length_table(l: Lang, d: &Dashboard) -> Table {
+    let mut table = Table::new(
+        "length",
+        &[
+            ("length", t(l, "dash.length_s")),
+            ("recordings", t(l, "dash.recordings")),
+        ],
+    );
+    for b in &d.duration.buckets {
+        table.row(vec![
+            Cell::text(length_range(b)),
+            Cell::int(b.recordings as i64),
+        ]);
+    }
+    table
 }
 
 /// The list of a group's recordings: `list` narrowed by `name` = `value`.
@@ -294,6 +374,48 @@ fn snr_range(min: Option<u32>, max: Option<u32>) -> String {
         (Some(lo), Some(hi)) => format!("{lo}–{hi}"),
         (Some(lo), None) => format!("≥ {lo}"),
         (None, None) => "–".into(),
+    }
+}
+
+/// The descriptors' sections: recordings per sample rate, speakers per
+/// age band, the lengths of the recordings; each chart with its table
+/// (`all[5..8]`).
+fn descriptor_sections(l: Lang, d: &Dashboard, (tables, all): (&Tables, &[Table])) -> Markup {
+    let axis = |title: &'static str, unit: &'static str| Axis {
+        title: t(l, title),
+        unit: t(l, unit),
+    };
+    let rates = bars(
+        &d.by_sample_rate,
+        |g| sample_rate_name(l, g.sample_rate),
+        |g| g.recordings as f64,
+    );
+    let ages = bars(
+        &d.by_age,
+        |b| age_band_name(l, &b.band),
+        |b| b.speakers as f64,
+    );
+    let lengths = bars(&d.duration.buckets, length_range, |b| b.recordings as f64);
+    let unit = t(l, "unit.s");
+    let seconds = |v: Option<f64>| v.map_or_else(|| "–".into(), |s| format!("{s:.1} {unit}"));
+    html! {
+        section #by-sample-rate {
+            h2 { (t(l, "dash.by_sample_rate")) }
+            (bar_chart(axis("dash.by_sample_rate", "unit.recordings"), &rates))
+            (tables.html(&all[5], None))
+        }
+        section #by-age {
+            h2 { (t(l, "dash.by_age")) }
+            (bar_chart(axis("dash.by_age", "unit.speakers"), &ages))
+            (tables.html(&all[6], None))
+        }
+        section #lengths {
+            h2 { (t(l, "dash.lengths")) }
+            p { (t(l, "dash.mean")) " " (seconds(d.duration.mean_s)) ", "
+                (t(l, "dash.median")) " " (seconds(d.duration.median_s)) }
+            (bar_chart(axis("dash.lengths", "unit.recordings"), &lengths))
+            (tables.html(&all[7], None))
+        }
     }
 }
 
@@ -422,5 +544,6 @@ pub(crate) fn corpus_sections(
             (bar_chart(axis("dash.by_diagnosis"), &diag))
             (tables.html(&all[4], None))
         }
+        (descriptor_sections(l, d, (tables, all)))
     }
 }
