@@ -433,7 +433,7 @@ pub fn dashboard_of(
     }
     let all_months = (i64::MIN, i64::MAX);
     view.recording_cells(which, all_months, |cell| c.add_cell(&cell))?;
-    view.descriptor_cells(which, all_months, |cell| c.descriptors.add_cell(&cell))?;
+    view.descriptor_cells(which, None, |cell| c.descriptors.add_cell(&cell))?;
     let bands_of = match selection {
         Selection::All => None,
         _ => Some(groups.as_slice()),

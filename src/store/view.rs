@@ -619,30 +619,37 @@ impl<'c> DataView<'c> {
     }
 
     /// From the aggregates: the descriptor cells of a selection (`All`,
-    /// with the recordings of unknown speakers, or a group) in the local
-    /// months `first..=last` (`YYYYMM`).
+    /// with the recordings of unknown speakers, or a group) over every
+    /// month (`months` none), or the whole corpus's in the local months
+    /// `first..=last` (`YYYYMM`).
     pub fn descriptor_cells(
         &self,
         which: Speakers,
-        (first, last): (i64, i64),
+        months: Option<(i64, i64)>,
         mut each: impl FnMut(DescriptorCell),
     ) -> Result<()> {
         let columns = "SELECT known, category, gender, diagnosis, month, kind, value, recordings,
                 duration_s
              FROM descriptor_cells s";
-        let (sql, months) = match which {
-            Speakers::Group(_) => (
-                format!("{columns} WHERE s.known = 1 AND {GROUP_WHERE} AND"),
-                "?4 AND s.month <= ?5",
+        let (sql, args) = match (months, which) {
+            (Some((first, last)), _) => (
+                format!("{columns} WHERE s.known >= 3 AND s.month >= ?1 AND s.month <= ?2"),
+                vec![Value::from(first), Value::from(last)],
             ),
-            _ => (format!("{columns} WHERE"), "?1 AND s.month <= ?2"),
+            (None, Speakers::Group(_)) => (
+                format!("{columns} WHERE s.known = 1 AND {GROUP_WHERE} AND s.month = 0"),
+                which.args(),
+            ),
+            (None, _) => (
+                format!("{columns} WHERE s.known < 2 AND s.month = 0"),
+                Vec::new(),
+            ),
         };
-        let sql = format!("{sql} s.month >= {months}");
-        let mut args = which.args();
-        args.extend([Value::from(first), Value::from(last)]);
         self.conn.each(&sql, &args, |r| {
+            // 1: a group's; 3: the whole corpus's, of speakers with a row.
+            let known: i64 = r.get(0)?;
             each(DescriptorCell {
-                known: r.get::<i64>(0)? == 1,
+                known: known == 1 || known == 3,
                 category: r.text(1)?.unwrap_or_default(),
                 gender: r.text(2)?.unwrap_or_default(),
                 diagnosis: r.text(3)?.unwrap_or_default(),

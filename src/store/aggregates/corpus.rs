@@ -18,9 +18,12 @@
 //! - `duration_bins`, `duration_values`, `duration_month_bins`: the same
 //!   three for the recordings' lengths (1 s and 0.01 s bands), for the
 //!   exact median duration ([`Measure`]);
-//! - `descriptor_cells`: per group and local month, recordings and their
-//!   seconds per sample rate, per birth year of their speaker and per
-//!   duration bucket;
+//! - `descriptor_cells`: recordings and their seconds per sample rate,
+//!   per birth year of their speaker and per duration bucket: per group of
+//!   every month (`month` 0), and of the whole corpus per local month
+//!   (`known` 3 for speakers with a row, 4 for the others), so that a
+//!   dashboard reads one row per group and value, and a range one per
+//!   month and value;
 //! - `speaker_births`: speakers per group and birth year.
 //!
 //! The statements of the triggers are written once for both engines: each
@@ -330,6 +333,9 @@ struct Group {
     diagnosis: &'static str,
     /// The birth year its recordings count under (0 for none).
     birth_year: &'static str,
+    /// `known` of its recordings in the whole corpus's descriptors per
+    /// month: 3 with a speaker row, 4 without.
+    corpus_known: &'static str,
 }
 
 impl Group {
@@ -348,6 +354,7 @@ const JOINED: Group = Group {
     gender: "COALESCE(s.gender, '')",
     diagnosis: "COALESCE(s.diagnosis, '')",
     birth_year: "COALESCE(s.birth_year, 0)",
+    corpus_known: "CASE WHEN s.id IS NULL THEN 4 ELSE 3 END",
 };
 
 /// The group of the speaker row `s`, which exists.
@@ -357,6 +364,7 @@ const SPEAKER: Group = Group {
     gender: "COALESCE(s.gender, '')",
     diagnosis: "COALESCE(s.diagnosis, '')",
     birth_year: "COALESCE(s.birth_year, 0)",
+    corpus_known: "3",
 };
 
 /// Every recording, whatever its speaker: the SNR bands of the whole
@@ -367,6 +375,7 @@ const EVERY: Group = Group {
     gender: "''",
     diagnosis: "''",
     birth_year: "0",
+    corpus_known: "4",
 };
 
 /// Recordings of a speaker id with no row.
@@ -376,6 +385,7 @@ const ORPHAN: Group = Group {
     gender: "''",
     diagnosis: "''",
     birth_year: "0",
+    corpus_known: "4",
 };
 
 /// Adds the rows of `select` (every column of `recording_cells`, in
@@ -500,10 +510,15 @@ fn count_values(
     sql
 }
 
-/// Counts the recordings `r` of `from` in `group`'s descriptor cells: per
-/// sample rate, per birth year of their speaker, per duration bucket.
+/// Counts the recordings `r` of `from` in `group`'s descriptor cells
+/// (month 0) and in the whole corpus's of their month: per sample rate,
+/// per birth year of their speaker, per duration bucket.
 fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> String {
     let month = local_month_sql(engine, "r.recorded_at");
+    let cells = [
+        (group.columns(), "0".to_string()),
+        (format!("{}, '', '', ''", group.corpus_known), month),
+    ];
     let bucket = descriptor::DURATION_BOUNDS
         .iter()
         .enumerate()
@@ -514,20 +529,24 @@ fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> S
         descriptor::DURATION_BOUNDS.len()
     );
     let mut sql = String::new();
-    for (kind, value) in [
-        (descriptor::SAMPLE_RATE, "COALESCE(r.sample_rate, 0)"),
-        (descriptor::BIRTH_YEAR, group.birth_year),
-        (descriptor::DURATION_BUCKET, bucket.as_str()),
-    ] {
+    for ((columns, month), (kind, value)) in cells.iter().flat_map(|cell| {
+        [
+            (
+                cell,
+                (descriptor::SAMPLE_RATE, "COALESCE(r.sample_rate, 0)"),
+            ),
+            (cell, (descriptor::BIRTH_YEAR, group.birth_year)),
+            (cell, (descriptor::DURATION_BUCKET, bucket.as_str())),
+        ]
+    }) {
         sql.push_str(&format!(
             "INSERT INTO descriptor_cells (known, category, gender, diagnosis, month, kind, value,
             recordings, duration_s)
-        SELECT {}, {month}, {kind}, {value}, {sign}COUNT(*), {sign}SUM(r.duration_s)
+        SELECT {columns}, {month}, {kind}, {value}, {sign}COUNT(*), {sign}SUM(r.duration_s)
         FROM {from} WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7
         ON CONFLICT (known, category, gender, diagnosis, month, kind, value)
         DO UPDATE SET recordings = descriptor_cells.recordings + excluded.recordings,
-            duration_s = descriptor_cells.duration_s + excluded.duration_s;\n",
-            group.columns()
+            duration_s = descriptor_cells.duration_s + excluded.duration_s;\n"
         ));
     }
     sql.push_str("DELETE FROM descriptor_cells WHERE recordings = 0;\n");
@@ -705,7 +724,8 @@ struct Rebuilt {
     /// Speakers per (group, birth year).
     births: HashMap<(usize, i64), i64>,
     cells: HashMap<(usize, i64), Cell>,
-    /// Recordings and seconds per (group, month, kind, value).
+    /// Recordings and seconds per (group, month, kind, value): month 0
+    /// for a group's, months for the whole corpus's (groups 3 and 4).
     descriptors: HashMap<(usize, i64, i64, i64), (i64, f64)>,
     snr: MeasureSums,
     duration: MeasureSums,
@@ -724,10 +744,13 @@ impl Rebuilt {
     fn add_recording(
         &mut self,
         (speaker, at, duration, snr, rate): (i64, i64, f64, Option<f64>, Option<i64>),
-        (orphan, every): (usize, usize),
+        [orphan, every, in_corpus, orphan_in_corpus]: [usize; 4],
         offsets: &ZoneOffsets,
     ) {
-        let (g, born) = self.speakers.get(&speaker).copied().unwrap_or((orphan, 0));
+        let (g, born, corpus) = match self.speakers.get(&speaker) {
+            Some((g, born)) => (*g, *born, in_corpus),
+            None => (orphan, 0, orphan_in_corpus),
+        };
         let month = offsets.month(at);
         let cell = self.cells.entry((g, month)).or_default();
         cell.recordings += 1;
@@ -748,9 +771,11 @@ impl Rebuilt {
                 descriptor::duration_bucket(duration),
             ),
         ] {
-            let d = self.descriptors.entry((g, month, kind, value)).or_default();
-            d.0 += 1;
-            d.1 += duration;
+            for key in [(g, 0, kind, value), (corpus, month, kind, value)] {
+                let d = self.descriptors.entry(key).or_default();
+                d.0 += 1;
+                d.1 += duration;
+            }
         }
         let first = self.firsts.entry(speaker).or_insert(at);
         *first = (*first).min(at);
@@ -762,8 +787,8 @@ impl Rebuilt {
 /// summed here.
 pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     let mut b = Rebuilt::default();
-    let orphan = b.group_of((0, String::new(), String::new(), String::new()));
-    let every = b.group_of((2, String::new(), String::new(), String::new()));
+    let mut pseudo = |known| b.group_of((known, String::new(), String::new(), String::new()));
+    let groups = [pseudo(0), pseudo(2), pseudo(3), pseudo(4)];
     conn.each(
         "SELECT id, COALESCE(category, ''), COALESCE(gender, ''), COALESCE(diagnosis, ''),
             COALESCE(birth_year, 0)
@@ -783,7 +808,7 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
         &[],
         |r| {
             let row = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-            b.add_recording(row, (orphan, every), offsets);
+            b.add_recording(row, groups, offsets);
             Ok(())
         },
     )?;
