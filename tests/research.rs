@@ -608,3 +608,61 @@ fn descriptors_of_a_group_over_a_range_are_those_of_its_recordings() {
     let ages = get_as(&r, &cookie, "/audio/dashboard/?format=csv&table=age").body;
     assert!(ages.contains("no birth year,10,333"), "{ages}");
 }
+
+/// Asks for the whole manifest on a connection of its own and reads only
+/// its status line.
+fn manifest_started(r: &Running, cookie: &str) -> (String, std::net::TcpStream) {
+    use std::io::{BufRead, Write};
+    let mut socket = std::net::TcpStream::connect(&r.addr).unwrap();
+    let head = format!(
+        "GET /api/v1/recordings?format=csv HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n\r\n",
+        r.addr
+    );
+    socket.write_all(head.as_bytes()).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut status = String::new();
+    std::io::BufReader::new(&socket)
+        .read_line(&mut status)
+        .unwrap();
+    (status, socket)
+}
+
+#[test]
+fn two_manifests_stream_at_once_and_a_third_waits_for_a_free_one() {
+    let r = start(false);
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    // Long file names: a manifest of about 20 MB, more than the sockets
+    // hold, so a reader that does not read keeps its manifest going.
+    let store = r.store();
+    let conn = store.conn().unwrap();
+    conn.execute(
+        "UPDATE recordings SET file_name = ?1 || file_name WHERE id <= 200",
+        &[voxdash::store::Value::from("x".repeat(100_000))],
+    )
+    .unwrap();
+    let (first, held) = manifest_started(&r, &cookie);
+    let (second, _also_held) = manifest_started(&r, &cookie);
+    assert!(first.contains(" 200 "), "{first}");
+    assert!(second.contains(" 200 "), "{second}");
+    let third = get_as(&r, &cookie, "/api/v1/recordings?format=csv");
+    assert_eq!(third.status, 503, "{}", third.body);
+    assert_eq!(third.header("retry-after"), Some("5"));
+    assert!(third.body.contains("two manifests"), "{}", third.body);
+    // The list's pages are not manifests: they still answer.
+    assert_eq!(get_as(&r, &cookie, "/api/v1/recordings").status, 200);
+
+    // A reader that leaves frees its place.
+    drop(held);
+    let started = std::time::Instant::now();
+    loop {
+        let (again, _) = manifest_started(&r, &cookie);
+        if again.contains(" 200 ") {
+            break;
+        }
+        assert!(again.contains(" 503 "), "{again}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

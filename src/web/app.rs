@@ -189,8 +189,12 @@ pub fn etag(ctx: &Ctx, answers: &[&Answer]) -> String {
         Some(a) => format!("{}:{}", a.id, a.is_staff),
         None => "anonymous".into(),
     };
+    // The date: a page's presets ("this month") move at midnight even when
+    // its statistic does not.
+    let today = ctx.today.to_string();
     for part in [
         env!("CARGO_PKG_VERSION"),
+        &today,
         &ctx.path,
         &ctx.raw_query,
         ctx.lang.code(),

@@ -53,6 +53,9 @@ pub struct Ctx<'r> {
     pub headers: HashMap<String, String>,
     /// The client's address (for sign-in throttling).
     pub remote: Option<std::net::IpAddr>,
+    /// The local date when the request came: pages that name "this month"
+    /// or "this week" change with it.
+    pub today: chrono::NaiveDate,
     /// Largest body this request's route accepts (set by the route table).
     pub body_limit: Cell<usize>,
     /// Where the body comes from, until it is read.
@@ -134,6 +137,7 @@ impl<'r> Ctx<'r> {
             credential: None,
             headers,
             remote,
+            today: app.config.local.date(app.config.clock.now_micros()),
             body_limit: Cell::new(0),
             body_source: RefCell::new(Some(request.as_reader())),
             body_length,

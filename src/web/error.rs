@@ -99,6 +99,11 @@ impl WebError {
                 "the database cannot be reached; this answers again by itself when it is back (request {request_id})"
             );
         }
+        // A limit kept on purpose says which, so that a client knows to
+        // come back.
+        if let WebError::Busy(why) = self {
+            return why.to_string();
+        }
         if self.status() >= 500 {
             format!("internal error (request {request_id}; the server log has the details)")
         } else {
@@ -117,6 +122,10 @@ impl WebError {
 
 /// Seconds a client is asked to wait while the database is away.
 pub const DATABASE_RETRY_SECS: u64 = 5;
+
+/// Seconds a client is asked to wait when a limit kept on purpose (event
+/// streams, manifests at once) is reached.
+pub const BUSY_RETRY_SECS: u64 = 5;
 
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {

@@ -206,6 +206,11 @@ pub fn error(e: &WebError, request_id: &str, page: Option<Markup>) -> Response {
             "Retry-After",
             &super::error::DATABASE_RETRY_SECS.to_string(),
         ),
+        WebError::Busy(_) => with_header(
+            response,
+            "Retry-After",
+            &super::error::BUSY_RETRY_SECS.to_string(),
+        ),
         _ => response,
     }
 }

@@ -4,7 +4,7 @@
 
 use maud::{html, Markup};
 
-use super::range::{range_picker, today};
+use super::range::range_picker;
 use super::recordings::RecordingsOf;
 use super::{
     badge, breadcrumbs, csv_reply, csv_requested, empty_state, frame, group_href, group_name,
@@ -58,7 +58,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         let frame = frame(app, ctx, "dash.title");
         let mut all = all_tables();
         sort_all(&tables, &mut all)?;
-        let picker = range_picker(&frame, &filter.range, today(app));
+        let picker = range_picker(&frame, &filter.range, ctx.today);
         let content = if filter.has_group() {
             group_page(&frame, &a, d, &filter, (&tables, &all), page, picker)
         } else {

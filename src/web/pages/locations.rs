@@ -2,7 +2,7 @@
 
 use maud::{html, Markup};
 
-use super::range::{range_picker, today};
+use super::range::range_picker;
 use super::{
     badge, csv_reply, csv_requested, empty_state, frame, layout, place_name, region_href, sort_all,
     stat_card, tables_of, Frame,
@@ -38,7 +38,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         let mut all = location_tables(ctx.lang, d);
         sort_all(&tables, &mut all)?;
         let frame = frame(app, ctx, "loc.title");
-        let picker = range_picker(&frame, &range, today(app));
+        let picker = range_picker(&frame, &range, ctx.today);
         Ok(locations(&frame, &a, d, &labels, (&tables, &all), picker))
     })
 }

@@ -8,7 +8,6 @@ use maud::{html, Markup};
 use super::Frame;
 use crate::i18n::t;
 use crate::stats::key::DateRange;
-use crate::web::app::App;
 
 /// The presets, by their text key: this month, last month, this quarter,
 /// the current month and the eleven before it, every day. Each is whole
@@ -33,11 +32,6 @@ pub(crate) fn presets(today: NaiveDate) -> [(&'static str, DateRange); 5] {
         ("range.last_12_months", span(year_ago, 12)),
         ("range.all", DateRange::ALL),
     ]
-}
-
-/// Today in the configured zone: where the presets start from.
-pub(crate) fn today(app: &App) -> NaiveDate {
-    app.config.local.date(app.config.clock.now_micros())
 }
 
 /// The page's query without `from`, `to`, `page` and `refresh`: what a

@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 
 use super::dashboard::{corpus_sections, corpus_tables, group_title};
-use super::range::{range_picker, today};
+use super::range::range_picker;
 use super::recordings::RecordingsOf;
 use super::{
     badge, breadcrumbs, csv_reply, csv_requested, frame, group_href, group_name, layout,
@@ -56,7 +56,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
         sort_all(&tables, &mut all)?;
         let frame = frame(app, ctx, "drill.speaker");
         let view = SpeakerView {
-            picker: range_picker(&frame, &range, today(app)),
+            picker: range_picker(&frame, &range, ctx.today),
             range,
             info: &info,
             answer: &a,
