@@ -403,6 +403,9 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("word.none", "none", "없음", "无"),
     ("word.unknown", "unknown", "알 수 없음", "未知"),
     ("word.not_given", "not given", "정보 없음", "未提供"),
+    ("gender.F", "female", "여성", "女"),
+    ("gender.M", "male", "남성", "男"),
+    ("gender.U", "not stated", "밝히지 않음", "未说明"),
     ("word.other", "other", "기타", "其他"),
     ("word.total", "Total", "합계", "合计"),
     // Dashboard.

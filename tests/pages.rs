@@ -327,3 +327,63 @@ fn the_admin_page_says_where_the_stats_cache_is() {
         None => assert!(files.body.contains("stats.redb"), "{}", files.body),
     }
 }
+
+#[test]
+fn numbers_people_read_are_grouped_by_thousands_and_exports_stay_plain() {
+    let r = start(true);
+    // 1,000 more recordings of speaker 1 (an elderly speaker).
+    r.store()
+        .conn()
+        .unwrap()
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+             INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s)
+             SELECT 1, 'more.wav', 1748736000000000 + i, 10.0 FROM n",
+            &[],
+        )
+        .unwrap();
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let json = get(
+        &r,
+        "/api/v1/stats/dashboard?refresh=1",
+        &[("Cookie", &cookie)],
+    )
+    .json();
+    let total = json["data"]["total_recordings"].as_u64().unwrap();
+    assert_eq!(total, 1628);
+    let elderly = json["data"]["by_category"][0]["recordings"]
+        .as_u64()
+        .unwrap();
+    assert!(elderly > 1000, "{json}");
+    let page = get(&r, "/audio/dashboard/", &[]);
+    assert!(
+        page.body.contains(r#"<div class="value">1,628</div>"#),
+        "{}",
+        page.body
+    );
+    let grouped = format!("{},{:03}", elderly / 1000, elderly % 1000);
+    assert!(page.body.contains(&format!(">{grouped}<")), "{}", page.body);
+    let csv = get(&r, "/audio/dashboard/?format=csv&table=category", &[]).body;
+    assert!(csv.contains(&format!(",{elderly},")), "{csv}");
+    assert!(!csv.contains(&grouped), "{csv}");
+}
+
+#[test]
+fn gender_codes_read_as_words_in_each_language() {
+    let r = start(true);
+    for (lang, female, male) in [
+        ("en", "female", "male"),
+        ("ko", "여성", "남성"),
+        ("zh", "女", "男"),
+    ] {
+        let page = get(&r, &format!("/audio/dashboard/?lang={lang}"), &[]).body;
+        assert!(page.contains(&format!(">{female}</a>")), "{lang}: {page}");
+        assert!(page.contains(&format!(">{male}</a>")), "{lang}: {page}");
+        assert!(!page.contains(">F</a>"), "{lang}: {page}");
+        let group = get(&r, &format!("/audio/dashboard/?gender=F&lang={lang}"), &[]).body;
+        assert!(group.contains(&format!(": {female}")), "{lang}: {group}");
+    }
+    // The CSV keeps the codes, as stored.
+    let csv = get(&r, "/audio/dashboard/?format=csv&table=gender", &[]).body;
+    assert!(csv.lines().any(|line| line.starts_with("F,")), "{csv}");
+}

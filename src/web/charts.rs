@@ -383,9 +383,9 @@ fn place_labels(
 /// A number for people: integers plainly, others with one decimal.
 pub fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
+        super::numbers::whole(v as i64)
     } else {
-        format!("{v:.1}")
+        super::numbers::fixed(v, 1)
     }
 }
 

@@ -14,6 +14,7 @@ mod flash;
 pub(crate) mod local_path;
 mod manifest;
 mod metrics;
+pub(crate) mod numbers;
 mod pages;
 mod reply;
 mod routes;

@@ -66,7 +66,7 @@ impl Cell {
     pub fn int(n: impl Into<i64>) -> Cell {
         let n = n.into();
         Cell {
-            shown: n.to_string(),
+            shown: super::numbers::whole(n),
             exported: n.to_string(),
             order: Order::Number(n as f64),
             href: None,
@@ -77,7 +77,7 @@ impl Cell {
     /// A number shown with `decimals` digits, exported in full.
     pub fn num(v: f64, decimals: usize) -> Cell {
         Cell {
-            shown: format!("{v:.decimals$}"),
+            shown: super::numbers::fixed(v, decimals),
             exported: v.to_string(),
             order: Order::Number(v),
             href: None,

@@ -8,7 +8,7 @@ use super::range::range_picker;
 use super::recordings::RecordingsOf;
 use super::{
     badge, breadcrumbs, csv_reply, csv_requested, empty_state, frame, group_href, group_name,
-    layout, narrowed, opt, pager, sort_all, stat_card, tables_of, Frame, PER_PAGE,
+    group_value, layout, narrowed, opt, pager, sort_all, stat_card, tables_of, Frame, PER_PAGE,
 };
 use crate::cache::Answer;
 use crate::i18n::{fill, t, Lang};
@@ -20,6 +20,7 @@ use crate::web::charts::{bar_chart, bars, column_chart, linked, Axis, Bar};
 use crate::web::context::Ctx;
 use crate::web::decode::{filter_of, page_of};
 use crate::web::error::WebError;
+use crate::web::numbers::whole;
 use crate::web::reply::Reply;
 use crate::web::table::{Cell, Table, Tables};
 
@@ -83,7 +84,7 @@ pub(crate) fn group_title(frame: &Frame, filter: &Filter) -> String {
             format!(
                 "{}: {}",
                 t(frame.lang, &format!("drill.{name}")),
-                group_name(frame.lang, value)
+                group_value(frame.lang, name, value)
             )
         })
         .collect::<Vec<_>>()
@@ -144,7 +145,7 @@ fn speaker_table(l: Lang, speakers: &[SpeakerSummary]) -> Table {
         table.row(vec![
             Cell::text(&s.code).link(format!("/audio/speakers/{}/", s.id)),
             Cell::text(group_name(l, &s.category)),
-            Cell::text(group_name(l, &s.gender)),
+            Cell::text(&s.gender).shown_as(group_value(l, "gender", &s.gender)),
             Cell::text(group_name(l, &s.diagnosis)),
             Cell::int(*recordings as i64),
             Cell::num(*hours, 2),
@@ -293,7 +294,8 @@ fn gender_table(l: Lang, d: &Dashboard, within: &Filter, list: &RecordingsOf) ->
     );
     for g in &d.by_gender {
         table.row(vec![
-            Cell::text(group_name(l, &g.gender))
+            Cell::text(&g.gender)
+                .shown_as(group_value(l, "gender", &g.gender))
                 .link(group_href(&narrowed(within, "gender", &g.gender))),
             Cell::int(g.speakers as i64),
             Cell::int(g.recordings as i64).link(group_list(list, "gender", &g.gender)),
@@ -435,7 +437,7 @@ fn corpus_bars(l: Lang, d: &Dashboard, within: &Filter, list: &RecordingsOf) -> 
         groups
             .into_iter()
             .map(|(value, recordings)| Bar {
-                label: group_name(l, value),
+                label: group_value(l, name, value),
                 value: recordings as f64,
                 href: Some(group_href(&narrowed(within, name, value))),
             })
@@ -529,7 +531,7 @@ pub(crate) fn corpus_sections(
         }
         section #snr {
             h2 { (t(l, "dash.snr")) }
-            p { (d.snr.measured) " " (t(l, "dash.measured")) ", " (d.snr.unmeasured) " " (t(l, "dash.unmeasured")) "; "
+            p { (whole(d.snr.measured as i64)) " " (t(l, "dash.measured")) ", " (whole(d.snr.unmeasured as i64)) " " (t(l, "dash.unmeasured")) "; "
                 (t(l, "dash.mean")) " " (opt(d.snr.mean_db)) " dB, " (t(l, "dash.median")) " " (opt(d.snr.median_db)) " dB" }
             (bar_chart(axis("dash.snr"), &snr))
             (tables.html(&all[2], None))

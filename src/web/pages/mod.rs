@@ -230,11 +230,23 @@ pub(crate) fn group_name(l: Lang, name: &str) -> String {
     }
 }
 
-pub(crate) fn opt(v: Option<f64>) -> String {
-    v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into())
+/// A value of the group column `column` for people: a gender code in
+/// words, anything else as [`group_name`] shows it.
+pub(crate) fn group_value(l: Lang, column: &str, value: &str) -> String {
+    match (column, value) {
+        ("gender", "F" | "M" | "U") => t(l, &format!("gender.{value}")).to_string(),
+        _ => group_name(l, value),
+    }
 }
 
+pub(crate) fn opt(v: Option<f64>) -> String {
+    v.map(|x| crate::web::numbers::fixed(x, 1))
+        .unwrap_or_else(|| "–".into())
+}
+
+/// A card: a number (grouped by thousands) over what it counts.
 pub(crate) fn stat_card(label: &str, value: String) -> Markup {
+    let value = crate::web::numbers::grouped(&value);
     html! { div.card { div.value { (value) } div.label { (label) } } }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use maud::{html, Markup};
 
-use super::{breadcrumbs, frame, group_name, layout, local_time, Frame};
+use super::{breadcrumbs, frame, group_value, layout, local_time, Frame};
 use crate::i18n::t;
 use crate::stats::key::{DateRange, Filter};
 use crate::store::recording_list::{self, ListedRecording, Sort, SortColumn};
@@ -203,7 +203,7 @@ fn filter_form(frame: &Frame, v: &ListView) -> Markup {
                 select name=(name) {
                     option value=(ANY) selected[chosen.is_none()] { (t(l, "rec.any")) }
                     @for value in values {
-                        option value=(value) selected[chosen == Some(value.as_str())] { (group_name(l, value)) }
+                        option value=(value) selected[chosen == Some(value.as_str())] { (group_value(l, name, value)) }
                     }
                 }
             }

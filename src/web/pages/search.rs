@@ -4,7 +4,7 @@
 
 use maud::html;
 
-use super::{frame, group_name, layout};
+use super::{frame, group_name, group_value, layout};
 use crate::i18n::t;
 use crate::store::search::search as find;
 use crate::web::app::App;
@@ -29,7 +29,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
                 @for s in &found.speakers {
                     li {
                         a href={"/audio/speakers/" (s.id) "/"} { (s.code) }
-                        " · " (group_name(l, s.category.as_deref().unwrap_or_default())) " · " (group_name(l, s.gender.as_deref().unwrap_or_default()))
+                        " · " (group_name(l, s.category.as_deref().unwrap_or_default())) " · " (group_value(l, "gender", s.gender.as_deref().unwrap_or_default()))
                         " · " (group_name(l, s.diagnosis.as_deref().unwrap_or_default()))
                     }
                 }

@@ -7,8 +7,8 @@ use super::dashboard::{corpus_sections, corpus_tables, group_title};
 use super::range::range_picker;
 use super::recordings::RecordingsOf;
 use super::{
-    badge, breadcrumbs, csv_reply, csv_requested, frame, group_href, group_name, layout,
-    local_time, paged_table, sort_all, tables_of, Frame,
+    badge, breadcrumbs, csv_reply, csv_requested, frame, group_href, group_name, group_value,
+    layout, local_time, paged_table, sort_all, tables_of, Frame,
 };
 use crate::cache::Answer;
 use crate::clock::format_utc;
@@ -93,7 +93,7 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
         (badge(frame, v.answer))
         h1 { (t(l, "drill.speaker")) " " (v.info.code) }
         p.facts {
-            (t(l, "drill.gender")) ": " (group_name(l, &v.info.gender)) " · "
+            (t(l, "drill.gender")) ": " (group_value(l, "gender", &v.info.gender)) " · "
             (t(l, "drill.diagnosis")) ": " (group_name(l, &v.info.diagnosis)) " · "
             (t(l, "drill.birth_year")) ": " (v.info.birth_year.map_or("–".to_string(), |y| y.to_string()))
         }
