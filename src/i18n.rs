@@ -403,6 +403,18 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("word.none", "none", "없음", "无"),
     ("word.unknown", "unknown", "알 수 없음", "未知"),
     ("word.not_given", "not given", "정보 없음", "未提供"),
+    (
+        "drill.full_addresses",
+        "Show whole addresses",
+        "전체 주소 보기",
+        "显示完整地址",
+    ),
+    (
+        "drill.mask_addresses",
+        "Mask addresses",
+        "주소 가리기",
+        "隐藏地址",
+    ),
     ("gender.F", "female", "여성", "女"),
     ("gender.M", "male", "남성", "男"),
     ("gender.U", "not stated", "밝히지 않음", "未说明"),

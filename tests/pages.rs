@@ -387,3 +387,48 @@ fn gender_codes_read_as_words_in_each_language() {
     let csv = get(&r, "/audio/dashboard/?format=csv&table=gender", &[]).body;
     assert!(csv.lines().any(|line| line.starts_with("F,")), "{csv}");
 }
+
+#[test]
+fn uploaders_addresses_are_masked_unless_staff_ask_for_them() {
+    let r = start(true);
+    // Speaker 3 recorded through upload 9, sent from 2001:db8:11::2189.
+    let page = get(&r, "/audio/speakers/3/", &[]).body;
+    assert!(page.contains("2001:db8:11::/48"), "{page}");
+    assert!(!page.contains("2001:db8:11::2189"), "{page}");
+    assert!(!page.contains("addresses=full"), "{page}");
+    let csv = get(&r, "/audio/speakers/3/?format=csv&table=uploads", &[]).body;
+    assert!(
+        csv.contains("2001:db8:11::/48") && !csv.contains("::2189"),
+        "{csv}"
+    );
+    let region = get(&r, "/api/userprofile/uploads/?region=Ulsan", &[]).body;
+    assert!(region.contains("10.16.185.0/24"), "{region}");
+    assert!(!region.contains("10.16.185.38"), "{region}");
+    // Asking is for staff; a wrong value is named.
+    assert_eq!(
+        get(&r, "/audio/speakers/3/?addresses=full", &[]).status,
+        403
+    );
+    let bad = get(&r, "/audio/speakers/3/?addresses=all", &[]);
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("addresses"), "{}", bad.body);
+
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let staff = get(&r, "/audio/speakers/3/", &[("Cookie", &cookie)]).body;
+    assert!(staff.contains("2001:db8:11::/48"), "{staff}");
+    assert!(staff.contains("addresses=full"), "{staff}");
+    let full = get(
+        &r,
+        "/audio/speakers/3/?addresses=full",
+        &[("Cookie", &cookie)],
+    )
+    .body;
+    assert!(full.contains("2001:db8:11::2189"), "{full}");
+    let region = get(
+        &r,
+        "/api/userprofile/uploads/?region=Ulsan&addresses=full",
+        &[("Cookie", &cookie)],
+    )
+    .body;
+    assert!(region.contains("10.16.185.38"), "{region}");
+}

@@ -154,6 +154,56 @@ pub(crate) fn with_param(path: &str, query: &str, name: &str, value: &str) -> St
     format!("{path}?{}", out.finish())
 }
 
+/// Whether the page shows whole IP addresses: only staff who ask for them
+/// (`?addresses=full`); everyone else sees them masked.
+pub(crate) fn full_addresses(ctx: &Ctx) -> Result<bool, WebError> {
+    match ctx.query.get("addresses").map(String::as_str) {
+        None | Some("masked") => Ok(false),
+        Some("full") if ctx.is_staff() => Ok(true),
+        Some("full") => Err(WebError::Forbidden(
+            "whole addresses are shown to staff only".into(),
+        )),
+        Some(_) => Err(WebError::bad("addresses", "must be full or masked")),
+    }
+}
+
+/// An uploader's address as a page shows it: masked to its network (an
+/// IPv4 address to its /24, `203.252.1.0/24`; IPv6 to its /48,
+/// `2001:db8:1::/48`) unless `full`; a text that is not an address as
+/// "unknown", since it may still hold one.
+pub(crate) fn shown_address(l: Lang, ip: Option<&str>, full: bool) -> String {
+    use std::net::IpAddr;
+    let Some(text) = ip else {
+        return "–".into();
+    };
+    match text.trim().parse::<IpAddr>() {
+        Ok(_) if full => text.to_string(),
+        Ok(IpAddr::V4(v4)) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        Err(_) if full => text.to_string(),
+        Err(_) => t(l, "word.unknown").to_string(),
+    }
+}
+
+/// The link that shows whole addresses (staff), or masks them again.
+pub(crate) fn addresses_toggle(frame: &Frame, full: bool) -> Markup {
+    if !frame.staff() {
+        return html! {};
+    }
+    let query = frame.here.split_once('?').map_or("", |(_, q)| q);
+    let (value, label) = match full {
+        true => ("masked", "drill.mask_addresses"),
+        false => ("full", "drill.full_addresses"),
+    };
+    html! { p.addresses { a href=(with_param(frame.path, query, "addresses", value)) { (t(frame.lang, label)) } } }
+}
+
 /// A place for people: a region translated when it is one of Korea's,
 /// "none" when empty, the statistic's `unknown` and `other` in the page's
 /// language, anything else as written.

@@ -7,8 +7,9 @@ use super::dashboard::{corpus_sections, corpus_tables, group_title};
 use super::range::range_picker;
 use super::recordings::RecordingsOf;
 use super::{
-    badge, breadcrumbs, csv_reply, csv_requested, frame, group_href, group_name, group_value,
-    layout, local_time, paged_table, sort_all, tables_of, Frame,
+    addresses_toggle, badge, breadcrumbs, csv_reply, csv_requested, frame, full_addresses,
+    group_href, group_name, group_value, layout, local_time, paged_table, shown_address, sort_all,
+    tables_of, Frame,
 };
 use crate::cache::Answer;
 use crate::clock::format_utc;
@@ -31,7 +32,19 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let speaker = path_id(id, "speaker")?;
     let page = page_of(ctx)?;
     let tables = tables_of(ctx)?;
-    let range = range_of(ctx, &["lang", "refresh", "page", "sort", "format", "table"])?;
+    let range = range_of(
+        ctx,
+        &[
+            "lang",
+            "refresh",
+            "page",
+            "sort",
+            "format",
+            "table",
+            "addresses",
+        ],
+    )?;
+    let full = full_addresses(ctx)?;
     let a = answer(app, ctx, &StatKey::Speaker { speaker, range })?;
     let Statistic::Dashboard(d) = &a.entry.statistic else {
         unreachable!("a corpus key")
@@ -45,7 +58,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
     let all_tables = || {
         let list = RecordingsOf::speaker(speaker, &range);
         let mut all = corpus_tables(ctx.lang, d, &Filter::default(), &list);
-        all.push(upload_table(ctx.lang, tz, &uploads));
+        all.push(upload_table(ctx.lang, tz, &uploads, full));
         all
     };
     if let Some(id) = csv_requested(ctx)? {
@@ -57,6 +70,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
         let frame = frame(app, ctx, "drill.speaker");
         let view = SpeakerView {
             picker: range_picker(&frame, &range, ctx.today),
+            full,
             range,
             info: &info,
             answer: &a,
@@ -78,6 +92,8 @@ struct SpeakerView<'a> {
     tables: &'a Tables<'a>,
     all: &'a [Table],
     page: u64,
+    /// Whether the uploads show whole addresses.
+    full: bool,
 }
 
 fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
@@ -101,6 +117,7 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
         (corpus_sections(frame, v.stats, &Filter::default(), &RecordingsOf::speaker(v.info.id, &v.range), (v.tables, v.all)))
         section #uploads {
             h2 { (t(l, "drill.uploads")) " (" (uploads.rows.len()) ")" }
+            (addresses_toggle(frame, v.full))
             (paged_table(frame, v.tables, uploads, v.page))
         }
     };
@@ -108,7 +125,13 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
 }
 
 /// A table of uploads, newest first, times in the configured zone.
-pub(crate) fn upload_table(l: Lang, tz: chrono_tz::Tz, uploads: &[UploadSummary]) -> Table {
+/// Addresses are masked unless `full`.
+pub(crate) fn upload_table(
+    l: Lang,
+    tz: chrono_tz::Tz,
+    uploads: &[UploadSummary],
+    full: bool,
+) -> Table {
     let mut table = Table::new(
         "uploads",
         &[
@@ -128,7 +151,7 @@ pub(crate) fn upload_table(l: Lang, tz: chrono_tz::Tz, uploads: &[UploadSummary]
             Cell::int(u.id),
             Cell::text(format_utc(u.uploaded_at)).shown_as(local_time(u.uploaded_at, tz)),
             Cell::text(region(l, u.region.as_deref().unwrap_or(""))),
-            Cell::text(u.ip.as_deref().unwrap_or("–")),
+            Cell::text(shown_address(l, u.ip.as_deref(), full)),
             Cell::int(*recordings as i64),
         ]);
     }

@@ -5,8 +5,8 @@ use maud::html;
 
 use super::speaker::upload_table;
 use super::{
-    breadcrumbs, csv_reply, csv_requested, frame, layout, paged_table, place_name, sort_all,
-    tables_of,
+    addresses_toggle, breadcrumbs, csv_reply, csv_requested, frame, full_addresses, layout,
+    paged_table, place_name, sort_all, tables_of,
 };
 use crate::i18n::t;
 use crate::store::speakers;
@@ -27,7 +27,8 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let tables = tables_of(ctx)?;
     let (uploads, total) = speakers::region_uploads(&app.store.conn()?, region, u32::MAX, 0)?;
     let l = ctx.lang;
-    let mut all = vec![upload_table(l, app.config.local.tz, &uploads)];
+    let full = full_addresses(ctx)?;
+    let mut all = vec![upload_table(l, app.config.local.tz, &uploads, full)];
     if let Some(id) = csv_requested(ctx)? {
         return csv_reply(&tables, all, id);
     }
@@ -41,6 +42,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let content = html! {
         (breadcrumbs(&frame, &trail, &name))
         h1 { (t(l, "drill.uploads")) " — " (name) " (" (total) ")" }
+        (addresses_toggle(&frame, full))
         (paged_table(&frame, &tables, &all[0], page))
     };
     Ok(Reply::Html(layout(&frame, content)))
