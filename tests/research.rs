@@ -609,11 +609,52 @@ fn descriptors_of_a_group_over_a_range_are_those_of_its_recordings() {
     assert!(ages.contains("no birth year,10,333"), "{ages}");
 }
 
+/// A connection to `addr` whose receive buffer is small (set before
+/// connecting, so the kernel does not grow it): a client that stops
+/// reading soon stops the server's writes.
+fn with_small_receive_buffer(addr: &str) -> std::net::TcpStream {
+    use std::os::fd::FromRawFd;
+    let addr: std::net::SocketAddrV4 = addr.parse().unwrap();
+    // SAFETY: a new socket owned by the returned stream; the structures
+    // passed live for each call.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let size: libc::c_int = 4096;
+        let set = libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        assert_eq!(set, 0);
+        let to = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: addr.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*addr.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let connected = libc::connect(
+            fd,
+            (&to as *const libc::sockaddr_in).cast(),
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(connected, 0);
+        std::net::TcpStream::from_raw_fd(fd)
+    }
+}
+
 /// Asks for the whole manifest on a connection of its own and reads only
 /// its status line.
-fn manifest_started(r: &Running, cookie: &str) -> (String, std::net::TcpStream) {
+fn manifest_started(
+    r: &Running,
+    cookie: &str,
+) -> (String, std::io::BufReader<std::net::TcpStream>) {
     use std::io::{BufRead, Write};
-    let mut socket = std::net::TcpStream::connect(&r.addr).unwrap();
+    let mut socket = with_small_receive_buffer(&r.addr);
     let head = format!(
         "GET /api/v1/recordings?format=csv HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n\r\n",
         r.addr
@@ -623,18 +664,18 @@ fn manifest_started(r: &Running, cookie: &str) -> (String, std::net::TcpStream) 
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
     let mut status = String::new();
-    std::io::BufReader::new(&socket)
-        .read_line(&mut status)
-        .unwrap();
-    (status, socket)
+    let mut answer = std::io::BufReader::new(socket);
+    answer.read_line(&mut status).unwrap();
+    (status, answer)
 }
 
 #[test]
 fn two_manifests_stream_at_once_and_a_third_waits_for_a_free_one() {
     let r = start(false);
     let (cookie, _) = sign_in(&r, "boss", "staff-password");
-    // Long file names: a manifest of about 20 MB, more than the sockets
-    // hold, so a reader that does not read keeps its manifest going.
+    // Long file names: a manifest of about 20 MB, more than the server's
+    // socket and a small receive buffer hold, so a reader that does not
+    // read keeps its manifest going.
     let store = r.store();
     let conn = store.conn().unwrap();
     conn.execute(
@@ -656,13 +697,22 @@ fn two_manifests_stream_at_once_and_a_third_waits_for_a_free_one() {
     // A reader that leaves frees its place.
     drop(held);
     let started = std::time::Instant::now();
-    loop {
-        let (again, _) = manifest_started(&r, &cookie);
+    let mut slow = loop {
+        let (again, answer) = manifest_started(&r, &cookie);
         if again.contains(" 200 ") {
-            break;
+            break answer;
         }
         assert!(again.contains(" 503 "), "{again}");
         assert!(started.elapsed() < std::time::Duration::from_secs(20));
         std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    };
+    // A slow reader gets every byte: the server waits for it.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut slow, &mut rest).unwrap();
+    assert!(rest.len() > 20_000_000, "{}", rest.len());
+    assert!(
+        rest.ends_with(b"\r\n0\r\n\r\n"),
+        "the last chunk is missing"
+    );
 }

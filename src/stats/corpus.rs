@@ -427,13 +427,15 @@ pub fn dashboard_of(
     let mut c = Corpus::at(local, now);
     let groups = view.speaker_groups(which)?;
     c.add_group_speakers(groups.iter().cloned());
-    for born in view.speaker_births(which)? {
-        let band = c.descriptors.age_band(born.birth_year);
-        c.descriptors.add_speakers(band, born.group.speakers);
+    for (born, speakers) in view.speaker_births(which)? {
+        let band = c.descriptors.age_band(born);
+        c.descriptors.add_speakers(band, speakers);
     }
     let all_months = (i64::MIN, i64::MAX);
     view.recording_cells(which, all_months, |cell| c.add_cell(&cell))?;
-    view.descriptor_cells(which, None, |cell| c.descriptors.add_cell(&cell))?;
+    for sum in view.descriptor_sums(which, None)? {
+        c.descriptors.add_sum(&sum);
+    }
     let bands_of = match selection {
         Selection::All => None,
         _ => Some(groups.as_slice()),

@@ -77,20 +77,11 @@ pub struct RecordingCell<'a> {
     pub new_speakers: u64,
 }
 
-/// The recordings of one group and local month with one descriptor
-/// value, from the aggregates.
+/// Recordings with one descriptor value, summed from the aggregates.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DescriptorCell<'a> {
-    /// Whether their speaker has a row.
+pub struct DescriptorSum {
+    /// Whether their speakers have a row (if not, they have no age).
     pub known: bool,
-    /// Category (`""` for none).
-    pub category: &'a str,
-    /// Gender (`""` for none).
-    pub gender: &'a str,
-    /// Diagnosis (`""` for none).
-    pub diagnosis: &'a str,
-    /// The local month, `YYYYMM`.
-    pub month: i64,
     /// What `value` is (`aggregates::corpus::descriptor`).
     pub kind: i64,
     /// The sample rate, birth year (0 for none) or duration bucket.
@@ -595,71 +586,55 @@ impl<'c> DataView<'c> {
         )
     }
 
-    /// From the aggregates: speakers per group and birth year of a
-    /// selection (`All` or a group).
-    pub fn speaker_births(&self, which: Speakers) -> Result<Vec<SpeakersBorn>> {
-        let columns =
-            "SELECT category, gender, diagnosis, birth_year, speakers FROM speaker_births s";
-        let sql = match which {
-            Speakers::Group(_) => format!("{columns} WHERE {GROUP_WHERE}"),
-            _ => columns.to_string(),
+    /// From the aggregates: speakers per birth year (none given: `None`)
+    /// of a selection (`All` or a group).
+    pub fn speaker_births(&self, which: Speakers) -> Result<Vec<(Option<i64>, u64)>> {
+        let filter = match which {
+            Speakers::Group(_) => format!("WHERE {GROUP_WHERE}"),
+            _ => String::new(),
         };
+        let sql = format!(
+            "SELECT birth_year, CAST(SUM(speakers) AS BIGINT) FROM speaker_births s {filter}
+             GROUP BY birth_year"
+        );
         self.conn.rows(&sql, &which.args(), |r| {
-            let born: i64 = r.get(3)?;
-            Ok(SpeakersBorn {
-                group: GroupSpeakers {
-                    category: r.get(0)?,
-                    gender: r.get(1)?,
-                    diagnosis: r.get(2)?,
-                    speakers: r.get::<i64>(4)? as u64,
-                },
-                birth_year: (born != 0).then_some(born),
-            })
+            let born: i64 = r.get(0)?;
+            Ok(((born != 0).then_some(born), r.get::<i64>(1)? as u64))
         })
     }
 
-    /// From the aggregates: the descriptor cells of a selection (`All`,
-    /// with the recordings of unknown speakers, or a group) over every
-    /// month (`months` none), or the whole corpus's in the local months
-    /// `first..=last` (`YYYYMM`).
-    pub fn descriptor_cells(
+    /// From the aggregates: recordings and seconds per descriptor value,
+    /// of a group (every month), or of the whole corpus (`All`) in the
+    /// local months `first..=last` (`YYYYMM`; none: every month).
+    pub fn descriptor_sums(
         &self,
         which: Speakers,
         months: Option<(i64, i64)>,
-        mut each: impl FnMut(DescriptorCell),
-    ) -> Result<()> {
-        let columns = "SELECT known, category, gender, diagnosis, month, kind, value, recordings,
-                duration_s
+    ) -> Result<Vec<DescriptorSum>> {
+        let sums = "SELECT known, kind, value, CAST(SUM(recordings) AS BIGINT), SUM(duration_s)
              FROM descriptor_cells s";
-        let (sql, args) = match (months, which) {
-            (Some((first, last)), _) => (
-                format!("{columns} WHERE s.known >= 3 AND s.month >= ?1 AND s.month <= ?2"),
-                vec![Value::from(first), Value::from(last)],
-            ),
-            (None, Speakers::Group(_)) => (
-                format!("{columns} WHERE s.known = 1 AND {GROUP_WHERE} AND s.month = 0"),
+        let (first, last) = months.unwrap_or((i64::MIN, i64::MAX));
+        let (sql, args) = match which {
+            Speakers::Group(_) => (
+                format!("{sums} WHERE s.known = 1 AND {GROUP_WHERE} AND s.month = 0"),
                 which.args(),
             ),
-            (None, _) => (
-                format!("{columns} WHERE s.known < 2 AND s.month = 0"),
-                Vec::new(),
+            // The whole corpus's cells: 3 with a speaker row, 4 without.
+            _ => (
+                format!("{sums} WHERE s.known >= 3 AND s.month >= ?1 AND s.month <= ?2"),
+                vec![Value::from(first), Value::from(last)],
             ),
         };
-        self.conn.each(&sql, &args, |r| {
-            // 1: a group's; 3: the whole corpus's, of speakers with a row.
+        let sql = format!("{sql} GROUP BY known, kind, value");
+        self.conn.rows(&sql, &args, |r| {
             let known: i64 = r.get(0)?;
-            each(DescriptorCell {
+            Ok(DescriptorSum {
                 known: known == 1 || known == 3,
-                category: r.text(1)?.unwrap_or_default(),
-                gender: r.text(2)?.unwrap_or_default(),
-                diagnosis: r.text(3)?.unwrap_or_default(),
-                month: r.get(4)?,
-                kind: r.get(5)?,
-                value: r.get(6)?,
-                recordings: r.get::<i64>(7)? as u64,
-                duration_s: r.get(8)?,
-            });
-            Ok(())
+                kind: r.get(1)?,
+                value: r.get(2)?,
+                recordings: r.get::<i64>(3)? as u64,
+                duration_s: r.get(4)?,
+            })
         })
     }
 

@@ -177,6 +177,10 @@ fn row(r: &ListedRecording) -> [String; 8] {
 }
 
 fn write_manifest(store: &Store, m: &Manifest, socket: &mut TcpStream) -> Result<(), Ended> {
+    // The connection comes non-blocking (as event streams want it): a
+    // manifest waits for a slow reader instead, up to its write timeout;
+    // non-blocking, it ended as soon as the socket's buffer was full.
+    socket.set_nonblocking(false)?;
     socket.set_write_timeout(Some(WRITE_WAIT))?;
     socket.write_all(HEAD)?;
     let mut body = Chunked {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::store::aggregates::corpus::descriptor;
-use crate::store::view::DescriptorCell;
+use crate::store::view::DescriptorSum;
 
 /// Recordings of one sample rate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,8 +118,8 @@ impl Descriptors {
         }
     }
 
-    /// Adds one descriptor cell of the aggregates.
-    pub fn add_cell(&mut self, cell: &DescriptorCell) {
+    /// Adds one descriptor sum of the aggregates.
+    pub fn add_sum(&mut self, cell: &DescriptorSum) {
         match cell.kind {
             descriptor::SAMPLE_RATE => {
                 let rate = self.rates.entry(cell.value).or_default();

@@ -29,9 +29,9 @@ pub(crate) fn dashboard_in(
     c.add_speakers_born(view.speakers_recording_in(from, until)?);
     if months.0 <= months.1 {
         view.recording_cells(Speakers::All, months, |cell| c.add_cell(&cell))?;
-        view.descriptor_cells(Speakers::All, Some(months), |cell| {
-            c.descriptors.add_cell(&cell)
-        })?;
+        for sum in view.descriptor_sums(Speakers::All, Some(months))? {
+            c.descriptors.add_sum(&sum);
+        }
     }
     let (mut snr_edges, mut length_edges) = (Vec::new(), Vec::new());
     for (a, b) in edge_spans(local, range, months, (from, until)) {
