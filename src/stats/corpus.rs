@@ -427,19 +427,19 @@ pub fn dashboard_of(
     let mut c = Corpus::at(local, now);
     let groups = view.speaker_groups(which)?;
     c.add_group_speakers(groups.iter().cloned());
-    for (born, speakers) in view.speaker_births(which)? {
+    let bands_of = match selection {
+        Selection::All => None,
+        _ => Some(groups.as_slice()),
+    };
+    for (born, speakers) in view.speaker_births(bands_of)? {
         let band = c.descriptors.age_band(born);
         c.descriptors.add_speakers(band, speakers);
     }
     let all_months = (i64::MIN, i64::MAX);
     view.recording_cells(which, all_months, |cell| c.add_cell(&cell))?;
-    for sum in view.descriptor_sums(which, None)? {
+    for sum in view.descriptor_sums(bands_of, None)? {
         c.descriptors.add_sum(&sum);
     }
-    let bands_of = match selection {
-        Selection::All => None,
-        _ => Some(groups.as_slice()),
-    };
     let source = |measure| BandSource::Groups(measure, bands_of);
     let median_db = median_from_bands(view, source(Measure::Snr), c.snr_n)?;
     let median_s = median_from_bands(view, source(Measure::Duration), c.recordings)?;

@@ -587,55 +587,105 @@ impl<'c> DataView<'c> {
     }
 
     /// From the aggregates: speakers per birth year (none given: `None`)
-    /// of a selection (`All` or a group).
-    pub fn speaker_births(&self, which: Speakers) -> Result<Vec<(Option<i64>, u64)>> {
-        let filter = match which {
-            Speakers::Group(_) => format!("WHERE {GROUP_WHERE}"),
-            _ => String::new(),
-        };
-        let sql = format!(
-            "SELECT birth_year, CAST(SUM(speakers) AS BIGINT) FROM speaker_births s {filter}
-             GROUP BY birth_year"
-        );
-        self.conn.rows(&sql, &which.args(), |r| {
-            let born: i64 = r.get(0)?;
-            Ok(((born != 0).then_some(born), r.get::<i64>(1)? as u64))
-        })
+    /// of the whole corpus (`groups` none) or of these groups, each read
+    /// through its key.
+    pub fn speaker_births(
+        &self,
+        groups: Option<&[GroupSpeakers]>,
+    ) -> Result<Vec<(Option<i64>, u64)>> {
+        let sql = "SELECT birth_year, speakers FROM speaker_births
+                   WHERE known = ?1 AND category = ?2 AND gender = ?3 AND diagnosis = ?4";
+        let mut counts: std::collections::BTreeMap<i64, u64> = Default::default();
+        self.each_group(groups, |known, category, gender, diagnosis| {
+            self.conn
+                .each(sql, args![known, category, gender, diagnosis], |r| {
+                    *counts.entry(r.get(0)?).or_default() += r.get::<i64>(1)? as u64;
+                    Ok(())
+                })
+        })?;
+        Ok(counts
+            .into_iter()
+            .map(|(born, n)| ((born != 0).then_some(born), n))
+            .collect())
     }
 
-    /// From the aggregates: recordings and seconds per descriptor value,
-    /// of a group (every month), or of the whole corpus (`All`) in the
-    /// local months `first..=last` (`YYYYMM`; none: every month).
+    /// Runs `read` with the key (known, category, gender, diagnosis) of
+    /// the whole corpus (`groups` none: known 2) or of each group.
+    fn each_group(
+        &self,
+        groups: Option<&[GroupSpeakers]>,
+        mut read: impl FnMut(i64, &str, &str, &str) -> Result<()>,
+    ) -> Result<()> {
+        match groups {
+            None => read(2, "", "", ""),
+            Some(groups) => groups
+                .iter()
+                .try_for_each(|g| read(1, &g.category, &g.gender, &g.diagnosis)),
+        }
+    }
+
+    /// From the aggregates: recordings and seconds per descriptor value
+    /// of the whole corpus (`groups` none) or of these groups, each read
+    /// through its key; of every month, or (the whole corpus only) of the
+    /// local months `first..=last` (`YYYYMM`).
     pub fn descriptor_sums(
         &self,
-        which: Speakers,
+        groups: Option<&[GroupSpeakers]>,
         months: Option<(i64, i64)>,
     ) -> Result<Vec<DescriptorSum>> {
-        let sums = "SELECT known, kind, value, CAST(SUM(recordings) AS BIGINT), SUM(duration_s)
-             FROM descriptor_cells s";
-        let (first, last) = months.unwrap_or((i64::MIN, i64::MAX));
-        let (sql, args) = match which {
-            Speakers::Group(_) => (
-                format!("{sums} WHERE s.known = 1 AND {GROUP_WHERE} AND s.month = 0"),
-                which.args(),
-            ),
-            // The whole corpus's cells: 3 with a speaker row, 4 without.
-            _ => (
-                format!("{sums} WHERE s.known >= 3 AND s.month >= ?1 AND s.month <= ?2"),
-                vec![Value::from(first), Value::from(last)],
-            ),
+        // Month 0 holds every month; the months of a range start at 1.
+        let (first, last) = months.map_or((0, 0), |(first, last)| (first.max(1), last));
+        let mut sums: std::collections::BTreeMap<(bool, i64, i64), (u64, f64)> = Default::default();
+        let mut add = |known: i64, r: &super::value::RowRef<'_>| -> Result<()> {
+            let sum = sums
+                .entry((known == 1 || known == 3, r.get(0)?, r.get(1)?))
+                .or_default();
+            sum.0 += r.get::<i64>(2)? as u64;
+            sum.1 += r.get::<f64>(3)?;
+            Ok(())
         };
-        let sql = format!("{sql} GROUP BY known, kind, value");
-        self.conn.rows(&sql, &args, |r| {
-            let known: i64 = r.get(0)?;
-            Ok(DescriptorSum {
-                known: known == 1 || known == 3,
-                kind: r.get(1)?,
-                value: r.get(2)?,
-                recordings: r.get::<i64>(3)? as u64,
-                duration_s: r.get(4)?,
-            })
-        })
+        let columns = "SELECT kind, value, CAST(SUM(recordings) AS BIGINT), SUM(duration_s)
+             FROM descriptor_cells";
+        match groups {
+            // The whole corpus's cells: 3 with a speaker row, 4 without.
+            None => {
+                for known in [3, 4] {
+                    self.conn.each(
+                        &format!(
+                            "{columns} WHERE known = ?1 AND category = '' AND gender = ''
+                             AND diagnosis = '' AND month >= ?2 AND month <= ?3
+                             GROUP BY kind, value"
+                        ),
+                        args![known, first, last],
+                        |r| add(known, &r),
+                    )?;
+                }
+            }
+            Some(groups) => {
+                for g in groups {
+                    self.conn.each(
+                        // One row per value already: nothing to sum.
+                        "SELECT kind, value, recordings, duration_s FROM descriptor_cells
+                         WHERE known = 1 AND category = ?1 AND gender = ?2 AND diagnosis = ?3
+                         AND month = 0",
+                        args![g.category.as_str(), g.gender.as_str(), g.diagnosis.as_str()],
+                        |r| add(1, &r),
+                    )?;
+                }
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .map(
+                |((known, kind, value), (recordings, duration_s))| DescriptorSum {
+                    known,
+                    kind,
+                    value,
+                    recordings,
+                    duration_s,
+                },
+            )
+            .collect())
     }
 
     /// From the aggregates: the first recordings (µs) of speakers with a

@@ -29,7 +29,7 @@ pub(crate) fn dashboard_in(
     c.add_speakers_born(view.speakers_recording_in(from, until)?);
     if months.0 <= months.1 {
         view.recording_cells(Speakers::All, months, |cell| c.add_cell(&cell))?;
-        for sum in view.descriptor_sums(Speakers::All, Some(months))? {
+        for sum in view.descriptor_sums(None, Some(months))? {
             c.descriptors.add_sum(&sum);
         }
     }

@@ -20,11 +20,12 @@
 //!   exact median duration ([`Measure`]);
 //! - `descriptor_cells`: recordings and their seconds per sample rate,
 //!   per birth year of their speaker and per duration bucket: per group of
-//!   every month (`month` 0), and of the whole corpus per local month
-//!   (`known` 3 for speakers with a row, 4 for the others), so that a
-//!   dashboard reads one row per group and value, and a range one per
-//!   month and value;
-//! - `speaker_births`: speakers per group and birth year.
+//!   every month (`month` 0), and of the whole corpus (`known` 3 for
+//!   speakers with a row, 4 for the others) of every month and per local
+//!   month, so that a dashboard reads one row per group (or of the whole
+//!   corpus) and value, and a range one per month and value;
+//! - `speaker_births`: speakers per group (`known` 1) and of the whole
+//!   corpus (`known` 2) per birth year.
 //!
 //! The statements of the triggers are written once for both engines: each
 //! reads its rows from `r` (recordings), `s` (speakers) or `f` (first
@@ -182,12 +183,13 @@ CREATE TABLE descriptor_cells (
 )@CLUSTERED@;
 CREATE INDEX descriptor_cells_empty ON descriptor_cells(kind) WHERE recordings = 0;
 CREATE TABLE speaker_births (
+    known BIGINT NOT NULL,
     category TEXT NOT NULL,
     gender TEXT NOT NULL,
     diagnosis TEXT NOT NULL,
     birth_year BIGINT NOT NULL,
     speakers BIGINT NOT NULL,
-    PRIMARY KEY (category, gender, diagnosis, birth_year)
+    PRIMARY KEY (known, category, gender, diagnosis, birth_year)
 )@CLUSTERED@;
 CREATE INDEX speaker_births_empty ON speaker_births(birth_year) WHERE speakers = 0;
 ",
@@ -515,9 +517,11 @@ fn count_values(
 /// per birth year of their speaker, per duration bucket.
 fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> String {
     let month = local_month_sql(engine, "r.recorded_at");
+    let corpus = format!("{}, '', '', ''", group.corpus_known);
     let cells = [
         (group.columns(), "0".to_string()),
-        (format!("{}, '', '', ''", group.corpus_known), month),
+        (corpus.clone(), "0".to_string()),
+        (corpus, month),
     ];
     let bucket = descriptor::DURATION_BOUNDS
         .iter()
@@ -613,19 +617,25 @@ fn speakers_side(side: Side, sign: &str) -> String {
         ON CONFLICT (category, gender, diagnosis)
         DO UPDATE SET speakers = speaker_groups.speakers + excluded.speakers;
     DELETE FROM speaker_groups WHERE speakers = 0;
-    INSERT INTO speaker_births (category, gender, diagnosis, birth_year, speakers)
-        SELECT {}, {}, {}, {}, {sign}COUNT(*) FROM {s} WHERE true GROUP BY 1, 2, 3, 4
-        ON CONFLICT (category, gender, diagnosis, birth_year)
-        DO UPDATE SET speakers = speaker_births.speakers + excluded.speakers;
     DELETE FROM speaker_births WHERE speakers = 0;\n",
-        SPEAKER.category,
-        SPEAKER.gender,
-        SPEAKER.diagnosis,
-        SPEAKER.category,
-        SPEAKER.gender,
-        SPEAKER.diagnosis,
-        SPEAKER.birth_year
+        SPEAKER.category, SPEAKER.gender, SPEAKER.diagnosis,
     );
+    for group in [
+        format!(
+            "1, {}, {}, {}",
+            SPEAKER.category, SPEAKER.gender, SPEAKER.diagnosis
+        ),
+        "2, '', '', ''".to_string(),
+    ] {
+        sql.push_str(&format!(
+            "INSERT INTO speaker_births (known, category, gender, diagnosis, birth_year, speakers)
+        SELECT {group}, {}, {sign}COUNT(*) FROM {s} WHERE true GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT (known, category, gender, diagnosis, birth_year)
+        DO UPDATE SET speakers = speaker_births.speakers + excluded.speakers;\n",
+            SPEAKER.birth_year
+        ));
+    }
+    sql.push_str("DELETE FROM speaker_births WHERE speakers = 0;\n");
     let recordings = format!("{s} JOIN recordings r ON r.speaker_id = s.id");
     // Moved between groups: the whole corpus's bands stay as they are.
     sql.push_str(&count_recordings(engine, &recordings, &ORPHAN, undo, false));
@@ -721,7 +731,7 @@ struct Rebuilt {
     /// Each speaker's group and birth year (0 for none).
     speakers: HashMap<i64, (usize, i64)>,
     speaker_counts: HashMap<usize, i64>,
-    /// Speakers per (group, birth year).
+    /// Speakers per (group, birth year), the whole corpus's as group 2.
     births: HashMap<(usize, i64), i64>,
     cells: HashMap<(usize, i64), Cell>,
     /// Recordings and seconds per (group, month, kind, value): month 0
@@ -771,7 +781,12 @@ impl Rebuilt {
                 descriptor::duration_bucket(duration),
             ),
         ] {
-            for key in [(g, 0, kind, value), (corpus, month, kind, value)] {
+            let keys = [
+                (g, 0, kind, value),
+                (corpus, 0, kind, value),
+                (corpus, month, kind, value),
+            ];
+            for key in keys {
                 let d = self.descriptors.entry(key).or_default();
                 d.0 += 1;
                 d.1 += duration;
@@ -789,6 +804,7 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     let mut b = Rebuilt::default();
     let mut pseudo = |known| b.group_of((known, String::new(), String::new(), String::new()));
     let groups = [pseudo(0), pseudo(2), pseudo(3), pseudo(4)];
+    let every = groups[1];
     conn.each(
         "SELECT id, COALESCE(category, ''), COALESCE(gender, ''), COALESCE(diagnosis, ''),
             COALESCE(birth_year, 0)
@@ -800,6 +816,7 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
             b.speakers.insert(r.get(0)?, (g, born));
             *b.speaker_counts.entry(g).or_default() += 1;
             *b.births.entry((g, born)).or_default() += 1;
+            *b.births.entry((every, born)).or_default() += 1;
             Ok(())
         },
     )?;
@@ -867,9 +884,9 @@ fn write_descriptors(conn: &Conn, b: &Rebuilt) -> Result<()> {
     )?;
     insert_rows(
         conn,
-        "speaker_births (category, gender, diagnosis, birth_year, speakers)",
+        "speaker_births (known, category, gender, diagnosis, birth_year, speakers)",
         b.births.iter().map(|((g, born), n)| {
-            let mut row = group(*g).split_off(1);
+            let mut row = group(*g);
             row.extend([Value::from(*born), Value::from(*n)]);
             row
         }),
