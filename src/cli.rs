@@ -91,7 +91,10 @@ pub fn init(config: &Config, with_demo: bool) -> Result<bool> {
             eprintln!("voxdash: the database is empty: loading the demo dataset");
             import_demo(config, &store, demo_options(config, 1.0, 42))?;
         }
-        setup::print_demo_login(&setup::ensure_demo_login(&store, config)?, config);
+        let login = setup::ensure_demo_login(&store, config)?;
+        setup::print_ready(&store, config)?;
+        setup::print_demo_login(&login, config);
+        return Ok(true);
     }
     setup::print_ready(&store, config)?;
     Ok(true)
@@ -331,8 +334,9 @@ pub fn demo(config: &Config, scale: f64, seed: u64, out: Option<PathBuf>) -> Res
     }
     let store = open_store(config)?;
     import_demo(config, &store, options)?;
-    setup::print_demo_login(&setup::ensure_demo_login(&store, config)?, config);
+    let login = setup::ensure_demo_login(&store, config)?;
     setup::print_ready(&store, config)?;
+    setup::print_demo_login(&login, config);
     Ok(true)
 }
 

@@ -10,6 +10,20 @@ fn voxdash(data: &Path, args: &[&str]) -> std::process::Output {
     common::run_cli(env!("CARGO_BIN_EXE_voxdash"), data, args)
 }
 
+/// The program as its hints name it from this directory: its path from
+/// here (`target/debug/voxdash`), since it is not the one on `PATH`.
+fn program() -> String {
+    let exe = Path::new(env!("CARGO_BIN_EXE_voxdash"))
+        .canonicalize()
+        .unwrap();
+    let here = std::env::current_dir().unwrap().canonicalize().unwrap();
+    exe.strip_prefix(&here)
+        .map(Path::to_path_buf)
+        .unwrap_or(exe)
+        .display()
+        .to_string()
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -288,7 +302,7 @@ fn init_ends_with_the_next_steps_and_shows_no_migration_log() {
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     let err = stderr(&out);
     assert!(!err.contains("migrated to schema version"), "{err}");
-    let vd = format!("voxdash --data-dir {}", data.display());
+    let vd = format!("{} --data-dir {}", program(), data.display());
     assert!(
         err.contains(&format!(
             "voxdash: data directory ready at {} (empty database)",
@@ -337,9 +351,23 @@ fn the_demo_data_comes_with_a_staff_login_shown_once() {
     let (account, hash) = admin_password_hash(dir.path());
     assert!(account.is_staff);
     assert!(voxdash::accounts::verify_password(&password, &hash));
-    let last = err.trim_end().lines().last().unwrap();
+    // The password comes last, framed, after the next steps, with a
+    // command that works from here.
+    let lines: Vec<&str> = err.trim_end().lines().collect();
+    let open = lines
+        .iter()
+        .position(|l| l.contains("/audio/dashboard/ and sign in as admin"))
+        .unwrap_or_else(|| panic!("{err}"));
+    let shown = lines.iter().position(|l| l.contains(&password)).unwrap();
+    assert!(open < shown, "{err}");
+    assert!(lines[shown - 1].starts_with("====="), "{err}");
+    assert!(lines.last().unwrap().starts_with("====="), "{err}");
     assert!(
-        last.contains("/audio/dashboard/ and sign in as admin"),
+        lines[shown..].iter().any(|l| l.contains(&format!(
+            "{} --data-dir {} user passwd admin",
+            program(),
+            dir.path().display()
+        ))),
         "{err}"
     );
 
@@ -358,7 +386,8 @@ fn the_demo_data_comes_with_a_staff_login_shown_once() {
     assert!(voxdash::accounts::verify_password(&password, &hash));
     assert!(
         err.contains(&format!(
-            "Next: voxdash --data-dir {} serve",
+            "Next: {} --data-dir {} serve",
+            program(),
             dir.path().display()
         )),
         "{err}"
@@ -450,8 +479,9 @@ fn statistics_of_an_empty_database_come_with_a_warning() {
     let db = dir.path().join("voxdash.db");
     assert!(
         stderr(&out).contains(&format!(
-            "voxdash: empty database at {} — load data with `voxdash --data-dir {} import DIR`",
+            "voxdash: empty database at {} — load data with `{} --data-dir {} import DIR`",
             db.display(),
+            program(),
             dir.path().display()
         )),
         "{}",

@@ -83,9 +83,33 @@ fn shell_word(path: &Path) -> String {
     }
 }
 
-/// `voxdash --data-dir DIR`, as a user would type it.
+/// This program as a person runs it from where they are: `voxdash` when
+/// it is the one on `PATH`, else its path (from the working directory when
+/// it lies below it: `target/release/voxdash` in a checkout).
+fn program() -> String {
+    let Some(exe) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.canonicalize().ok())
+    else {
+        return "voxdash".into();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|dirs| {
+        std::env::split_paths(&dirs)
+            .any(|dir| dir.join("voxdash").canonicalize().ok().as_ref() == Some(&exe))
+    });
+    if on_path {
+        return "voxdash".into();
+    }
+    let below_here = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.canonicalize().ok())
+        .and_then(|cwd| exe.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    shell_word(&below_here.unwrap_or(exe))
+}
+
+/// `voxdash --data-dir DIR`, as a user would type it where they are.
 fn command(config: &Config) -> String {
-    format!("voxdash --data-dir {}", shell_word(&config.data_dir))
+    format!("{} --data-dir {}", program(), shell_word(&config.data_dir))
 }
 
 /// Fails unless the data directory and its database exist: for commands
@@ -214,14 +238,26 @@ pub fn ensure_demo_login(store: &Store, config: &Config) -> Result<DemoLogin, Se
     Ok(DemoLogin::Created { password })
 }
 
-/// Prints what became of the demo's staff login (the password only here).
+/// Prints what became of the demo's staff login (the password only here,
+/// in a frame: print it last, so that nothing scrolls it away before the
+/// server's log starts).
 pub fn print_demo_login(login: &DemoLogin, config: &Config) {
     let passwd = format!("`{} user passwd {DEMO_LOGIN}`", command(config));
     match login {
-        DemoLogin::Created { password } => eprintln!(
-            "voxdash: staff login created: user {DEMO_LOGIN}, password {password} \
-             (shown only this once; {passwd} changes it)"
-        ),
+        DemoLogin::Created { password } => {
+            let lines = [
+                format!("voxdash: staff login created: user {DEMO_LOGIN}, password {password}"),
+                "(shown only this once; only its hash is kept)".to_string(),
+                format!("to change it: {passwd}"),
+            ];
+            let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+            let rule = "=".repeat(width + 4);
+            eprintln!("{rule}");
+            for line in &lines {
+                eprintln!("| {line:width$} |");
+            }
+            eprintln!("{rule}");
+        }
         DemoLogin::Exists { can_sign_in: true } => eprintln!(
             "voxdash: the staff login {DEMO_LOGIN} already exists; its password is unchanged \
              ({passwd} sets a new one)"

@@ -451,10 +451,10 @@ mod tests {
             }],
         )
         .into_string();
-        assert!(svg.contains(&format!("<title>{label}: 25226 recordings</title>")));
+        assert!(svg.contains(&format!("<title>{label}: 25,226 recordings</title>")));
         assert!(svg.contains("…</text>"));
         // The longest bar holds its value inside.
-        assert!(svg.contains("class=\"value inside\">25226</text>"));
+        assert!(svg.contains("class=\"value inside\">25,226</text>"));
     }
 
     #[test]
