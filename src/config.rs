@@ -163,6 +163,27 @@ impl Default for ServerPolicy {
     }
 }
 
+/// How long study sessions are kept (`[retention]`), in days; 0 turns a
+/// step off. `cleanup` and its nightly run follow it unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionPolicy {
+    /// Sessions that started longer ago are moved to the archive, where the
+    /// statistics no longer count them.
+    pub archive_after_days: u32,
+    /// Archived sessions that started longer ago are deleted for good.
+    pub delete_after_days: u32,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        RetentionPolicy {
+            archive_after_days: 180,
+            delete_after_days: 730,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConfigFile {
@@ -176,6 +197,8 @@ pub struct ConfigFile {
     pub backups_keep: Option<usize>,
     /// Web server limits and cookie settings.
     pub server: ServerPolicy,
+    /// `[retention]` section.
+    pub retention: RetentionPolicy,
     /// A Redis server holding the stats cache of every node
     /// (`redis://…` or `unix:///…`); `--cache-url` / `VOXDASH_CACHE_URL`
     /// override it.
@@ -203,6 +226,8 @@ pub struct Config {
     pub server: ServerPolicy,
     /// Cleanup backups kept.
     pub backups_keep: usize,
+    /// How long sessions are kept.
+    pub retention: RetentionPolicy,
     /// The Redis server of a shared stats cache; `None`: the data
     /// directory's file.
     pub cache_url: Option<String>,
@@ -251,6 +276,7 @@ impl Config {
             schedule: file.schedule,
             server: file.server,
             backups_keep: file.backups_keep.unwrap_or(7),
+            retention: file.retention,
             cache_url: file.cache_url.filter(|u| !u.is_empty()),
             database_url: file.database_url.filter(|u| !u.is_empty()),
         })
@@ -266,6 +292,7 @@ impl Config {
             schedule: ScheduleConfig::default(),
             server: ServerPolicy::default(),
             backups_keep: 7,
+            retention: RetentionPolicy::default(),
             cache_url: None,
             database_url: None,
         }

@@ -308,8 +308,9 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     ("rule.unknown_user", "sessions of unknown users", "없는 사용자의 세션", "未知用户的学习记录"),
     ("rule.unknown_course", "sessions of unknown courses", "없는 과정의 세션", "未知课程的学习记录"),
     ("rule.duplicate_progress", "duplicate course progress", "중복된 과정 진도", "重复的课程进度"),
-    ("rule.to_archive", "sessions to archive (older than 180 days)", "보관할 세션 (180일 이전)", "待归档的学习记录（180 天前）"),
-    ("rule.to_delete", "archived sessions to delete (older than 730 days)", "삭제할 보관 세션 (730일 이전)", "待删除的归档记录（730 天前）"),
+    ("rule.to_archive", "sessions to archive (older than {n} days; archived sessions leave the statistics)", "보관할 세션 ({n}일 이전; 보관된 세션은 통계에서 빠집니다)", "待归档的学习记录（{n} 天前；归档后不再计入统计）"),
+    ("rule.to_delete", "archived sessions to delete (older than {n} days)", "삭제할 보관 세션 ({n}일 이전)", "待删除的归档记录（{n} 天前）"),
+    ("rule.off", "{rule}: off ([retention] in voxdash.toml)", "{rule}: 꺼짐 (voxdash.toml의 [retention])", "{rule}：已关闭（voxdash.toml 的 [retention]）"),
     ("rule.inactive_users", "inactive users to purge", "삭제할 비활성 사용자", "待清除的不活跃用户"),
     // Error pages.
     ("error.400", "This request has a mistake", "요청에 잘못된 부분이 있습니다", "请求有误"),

@@ -391,7 +391,7 @@ fn clean_up(store: &Store, config: &Config, rng: &mut StdRng, purge: bool) {
         batch_size: rng.gen_range(1..40),
         purge_inactive: purge,
         // Archived sessions leave for good before a purge finds them.
-        archive_older_than: if purge { 3650 } else { 180 },
+        archive_older_than: Some(if purge { 3650 } else { 180 }),
         ..Default::default()
     };
     voxdash::jobs::cleanup::cleanup(store, config, None, &options).unwrap();

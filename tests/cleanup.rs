@@ -349,7 +349,7 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     let want = expected_counts();
     assert!(
         page.body.contains(&format!(
-            "data-row=\"to_archive\"><td>sessions to archive (older than 180 days)</td><td class=\"num\">{}</td>",
+            "data-row=\"to_archive\"><td>sessions to archive (older than 180 days; archived sessions leave the statistics)</td><td class=\"num\">{}</td>",
             want["to_archive"]
         )),
         "{}",
@@ -429,7 +429,7 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     let page = common::server::get(&r, "/admin/maintenance/", &[("Cookie", &staff.0)]);
     assert!(page
         .body
-        .contains("data-row=\"to_archive\"><td>sessions to archive (older than 180 days)</td><td class=\"num\">0</td>"));
+        .contains("data-row=\"to_archive\"><td>sessions to archive (older than 180 days; archived sessions leave the statistics)</td><td class=\"num\">0</td>"));
     // Monitoring sees the run too: its start, at the pinned clock.
     let metrics = common::server::get(&r, "/metrics", &[]).body;
     assert!(
@@ -472,5 +472,81 @@ fn the_scheduler_runs_due_jobs_once_each_and_records_them() {
     assert_eq!(
         count(&db, "SELECT COUNT(*) FROM job_runs WHERE outcome <> 'ok'"),
         0
+    );
+}
+
+#[test]
+fn retention_ages_come_from_the_configuration_and_zero_turns_a_step_off() {
+    let lab = imported();
+    let archived = |db: &Store| count(db, "SELECT COUNT(*) FROM study_sessions_archive");
+    let dry = |args: &[&str]| {
+        let mut all = vec!["cleanup", "--dry-run"];
+        all.extend(args);
+        let out = voxdash(&lab, &all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        report(&out)
+    };
+    let by_default = dry(&[])["to_archive"];
+    assert!(by_default > 0);
+    // A longer age in voxdash.toml archives fewer; the flag still wins.
+    std::fs::write(
+        lab.path().join("voxdash.toml"),
+        "[retention]\narchive_after_days = 400\n",
+    )
+    .unwrap();
+    let older = dry(&[])["to_archive"];
+    assert!(0 < older && older < by_default, "{older} of {by_default}");
+    assert_eq!(
+        dry(&["--archive-older-than", "180"])["to_archive"],
+        by_default
+    );
+    assert_eq!(dry(&["--archive-older-than", "0"])["to_archive"], 0);
+
+    // Both steps off: a real run removes invalid rows and archives nothing.
+    std::fs::write(
+        lab.path().join("voxdash.toml"),
+        "[retention]\narchive_after_days = 0\ndelete_after_days = 0\n",
+    )
+    .unwrap();
+    let off = dry(&[]);
+    assert_eq!((off["to_archive"], off["to_delete"]), (0, 0));
+    let out = voxdash(&lab, &["cleanup"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(archived(&lab.store()), 0);
+
+    // The nightly run (the scheduler's request) follows the same setting.
+    let r = common::server::start_with(false, |config| {
+        config.retention = voxdash::config::RetentionPolicy {
+            archive_after_days: 0,
+            delete_after_days: 0,
+        };
+    });
+    let app = r.server.as_ref().unwrap().app.core.clone();
+    let request = voxdash::jobs::JobRequest::scheduled(voxdash::jobs::JobName::Cleanup);
+    voxdash::jobs::run(&app, request, &mut |_| {}).unwrap();
+    let db = r.store();
+    assert_eq!(archived(&db), 0);
+    assert!(count(&db, "SELECT COUNT(*) FROM job_runs WHERE job = 'cleanup'") == 1);
+
+    // And a bad value is named with its file.
+    std::fs::write(
+        lab.path().join("voxdash.toml"),
+        "[retention]\narchive_after_days = -1\n",
+    )
+    .unwrap();
+    let bad = voxdash(&lab, &["cleanup", "--dry-run"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("voxdash.toml") && err.contains("archive_after_days"),
+        "{err}"
     );
 }

@@ -282,3 +282,44 @@ fn no_file_in_the_repository_refers_outside_it() {
     }
     assert!(offenders.is_empty(), "{offenders:?}");
 }
+
+#[test]
+fn the_configuration_reference_is_a_valid_file_with_the_defaults() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/operations.md"))
+            .unwrap();
+    let section = doc.split("### voxdash.toml").nth(1).unwrap();
+    let reference = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap();
+    let dir = common::temp_dir();
+    std::fs::write(dir.path().join("voxdash.toml"), reference).unwrap();
+    // Every key is known (unknown keys are refused) and every value parses.
+    let config = voxdash::config::Config::load(dir.path(), None, None).unwrap();
+    let defaults = voxdash::config::Config::load(common::temp_dir().path(), None, None).unwrap();
+    assert_eq!(config.retention, defaults.retention);
+    assert_eq!(config.cache.lock_secs, defaults.cache.lock_secs);
+    assert_eq!(
+        format!("{:?}", config.cache),
+        format!("{:?}", defaults.cache)
+    );
+    assert_eq!(
+        format!("{:?}", config.server),
+        format!("{:?}", defaults.server)
+    );
+    assert_eq!(
+        format!("{:?}", config.schedule),
+        format!("{:?}", defaults.schedule)
+    );
+    assert_eq!(config.backups_keep, defaults.backups_keep);
+    for key in [
+        "lock_secs",
+        "archive_after_days",
+        "max_header_bytes",
+        "cache_url",
+    ] {
+        assert!(reference.contains(key), "{key}");
+    }
+}

@@ -18,10 +18,12 @@ pub struct CleanupOptions {
     pub dry_run: bool,
     /// Only invalid data (invalid sessions, duplicate progress).
     pub invalid_only: bool,
-    /// Archive sessions older than this many days.
-    pub archive_older_than: u32,
-    /// Delete archived sessions older than this many days.
-    pub delete_older_than: u32,
+    /// Archive sessions older than this many days (0: archive none);
+    /// none: as `[retention]` says.
+    pub archive_older_than: Option<u32>,
+    /// Delete archived sessions older than this many days (0: delete
+    /// none); none: as `[retention]` says.
+    pub delete_older_than: Option<u32>,
     /// Rows per transaction.
     pub batch_size: usize,
     /// Also delete the data of users inactive for `delete_older_than` days.
@@ -31,13 +33,22 @@ pub struct CleanupOptions {
 }
 
 impl CleanupOptions {
-    /// Sessions older than this many days are archived unless told otherwise.
-    pub const ARCHIVE_OLDER_THAN: u32 = 180;
-    /// Archived sessions older than this many days are deleted unless told
-    /// otherwise.
-    pub const DELETE_OLDER_THAN: u32 = 730;
     /// Rows per transaction unless told otherwise.
     pub const BATCH_SIZE: usize = 500;
+
+    /// The instants (µs) before which sessions are archived and archived
+    /// sessions deleted, `now` being `now`; none for a step turned off.
+    fn cuts(&self, config: &Config, now: i64) -> (Option<i64>, Option<i64>) {
+        let cut = |days: u32| (days > 0).then(|| now - days_micros(i64::from(days)));
+        (
+            cut(self
+                .archive_older_than
+                .unwrap_or(config.retention.archive_after_days)),
+            cut(self
+                .delete_older_than
+                .unwrap_or(config.retention.delete_after_days)),
+        )
+    }
 }
 
 impl Default for CleanupOptions {
@@ -45,8 +56,8 @@ impl Default for CleanupOptions {
         CleanupOptions {
             dry_run: false,
             invalid_only: false,
-            archive_older_than: Self::ARCHIVE_OLDER_THAN,
-            delete_older_than: Self::DELETE_OLDER_THAN,
+            archive_older_than: None,
+            delete_older_than: None,
             batch_size: Self::BATCH_SIZE,
             purge_inactive: false,
             no_backup: false,
@@ -136,24 +147,27 @@ pub fn plan(
         m::count_duplicate_progress(&conn)?,
     ));
     if !options.invalid_only {
-        let archive_cut = now - days_micros(options.archive_older_than as i64);
-        let delete_cut = now - days_micros(options.delete_older_than as i64);
-        counts.push((
-            "to_archive".into(),
-            m::count_to_archive(&conn, archive_cut, true)?,
-        ));
-        let delete_now = m::count_archived_before(&conn, delete_cut)?;
-        let delete_after_archive = if delete_cut <= archive_cut {
-            m::count_to_archive(&conn, delete_cut, true)?
-        } else {
-            0
+        let (archive_cut, delete_cut) = options.cuts(config, now);
+        let to_archive = match archive_cut {
+            Some(cut) => m::count_to_archive(&conn, cut, true)?,
+            None => 0,
         };
-        counts.push(("to_delete".into(), delete_now + delete_after_archive));
+        counts.push(("to_archive".into(), to_archive));
+        let to_delete = match (archive_cut, delete_cut) {
+            (_, None) => 0,
+            // What is archived first is deleted in the same run.
+            (Some(archive), Some(delete)) if delete <= archive => {
+                m::count_archived_before(&conn, delete)? + m::count_to_archive(&conn, delete, true)?
+            }
+            (_, Some(delete)) => m::count_archived_before(&conn, delete)?,
+        };
+        counts.push(("to_delete".into(), to_delete));
         if options.purge_inactive {
-            counts.push((
-                "inactive_users".into(),
-                m::count_inactive_users(&conn, delete_cut)?,
-            ));
+            let inactive = match delete_cut {
+                Some(cut) => m::count_inactive_users(&conn, cut)?,
+                None => 0,
+            };
+            counts.push(("inactive_users".into(), inactive));
         }
     }
     Ok(CleanupReport {
@@ -238,13 +252,15 @@ pub fn cleanup(
         let mut changed = in_batches(|after| m::delete_invalid_batch(&conn, after, batch))?;
         changed += in_batches(|after| m::delete_duplicate_progress_batch(&conn, after, batch))?;
         if !options.invalid_only {
-            let archive_cut = now - days_micros(options.archive_older_than as i64);
-            let delete_cut = now - days_micros(options.delete_older_than as i64);
-            changed += in_batches(|after| m::archive_batch(&conn, archive_cut, now, after, batch))?;
-            changed +=
-                in_batches(|after| m::delete_archived_batch(&conn, delete_cut, after, batch))?;
-            if options.purge_inactive {
-                changed += m::purge_inactive(&conn, delete_cut)? as u64;
+            let (archive_cut, delete_cut) = options.cuts(config, now);
+            if let Some(cut) = archive_cut {
+                changed += in_batches(|after| m::archive_batch(&conn, cut, now, after, batch))?;
+            }
+            if let Some(cut) = delete_cut {
+                changed += in_batches(|after| m::delete_archived_batch(&conn, cut, after, batch))?;
+                if options.purge_inactive {
+                    changed += m::purge_inactive(&conn, cut)? as u64;
+                }
             }
         }
         Ok(changed)

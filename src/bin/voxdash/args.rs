@@ -114,7 +114,16 @@ pub enum Command {
         #[arg(long, default_value_t = warmup::RECENT_DAYS)]
         days_active: u32,
     },
-    /// Data hygiene (cleanup_learning_data): invalid rows, duplicates, archive, delete.
+    /// Data hygiene: invalid sessions, duplicate progress, and (a plain
+    /// `cleanup`) old sessions archived, very old archived ones deleted.
+    ///
+    /// A plain `voxdash cleanup` removes invalid sessions and duplicate
+    /// course progress, moves sessions older than the archive age to the
+    /// archive, and deletes archived sessions older than the delete age.
+    /// Archived sessions no longer count in any statistic. The ages come
+    /// from `[retention]` in voxdash.toml (180 and 730 days unless set
+    /// there; 0 turns a step off). `--dry-run` prints what a run would
+    /// act on; a real run first writes a backup to backups/.
     Cleanup {
         /// Print the count of each rule and change nothing.
         #[arg(long)]
@@ -122,12 +131,15 @@ pub enum Command {
         /// Only invalid sessions and duplicate course progress.
         #[arg(long)]
         cleanup_invalid: bool,
-        /// Archive sessions that started more than D days ago.
-        #[arg(long, value_name = "D", default_value_t = CleanupOptions::ARCHIVE_OLDER_THAN)]
-        archive_older_than: u32,
-        /// Delete archived sessions that started more than D days ago.
-        #[arg(long, value_name = "D", default_value_t = CleanupOptions::DELETE_OLDER_THAN)]
-        delete_older_than: u32,
+        /// Archive sessions that started more than D days ago; 0 archives
+        /// none [default: `archive_after_days` of voxdash.toml's [retention],
+        /// 180].
+        #[arg(long, value_name = "D")]
+        archive_older_than: Option<u32>,
+        /// Delete archived sessions that started more than D days ago; 0
+        /// deletes none [default: `delete_after_days` of [retention], 730].
+        #[arg(long, value_name = "D")]
+        delete_older_than: Option<u32>,
         /// Rows per transaction.
         #[arg(long, default_value_t = CleanupOptions::BATCH_SIZE)]
         batch_size: usize,
@@ -189,7 +201,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = cli::DEFAULT_BIND)]
     pub bind: String,
-    /// Serve stats pages and JSON without sign-in.
+    /// Serve stats pages and JSON without sign-in: anyone who reaches the
+    /// server reads every page, every learner's page included, and the
+    /// recording list and its manifest.
     #[arg(long)]
     pub public: bool,
     /// Worker threads.

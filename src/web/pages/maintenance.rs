@@ -5,7 +5,7 @@ use maud::{html, Markup};
 
 use super::admin::job_table;
 use super::{csv_reply, csv_requested, frame, layout, sort_all, tables_of, Frame};
-use crate::i18n::{t, word, Lang};
+use crate::i18n::{fill, t, word, Lang};
 use crate::jobs::cleanup::CleanupOptions;
 use crate::jobs::{self, JobError, JobRequest};
 use crate::store;
@@ -48,11 +48,19 @@ fn maintenance_tables(app: &App, l: Lang) -> Result<(Vec<Table>, bool), WebError
         "preview",
         &[("rule", t(l, "maint.rule")), ("rows", t(l, "maint.rows"))],
     );
+    // The ages as configured, said with their rules.
+    let days = |rule: &str| match rule {
+        "to_archive" => Some(config.retention.archive_after_days),
+        "to_delete" => Some(config.retention.delete_after_days),
+        _ => None,
+    };
     for (rule, n) in &plan.counts {
-        preview.row(vec![
-            Cell::text(rule).shown_as(word(l, "rule", rule)),
-            Cell::int(*n as i64),
-        ]);
+        let shown = match days(rule) {
+            None => word(l, "rule", rule),
+            Some(0) => fill(l, "rule.off", &[("rule", rule)]),
+            Some(d) => fill(l, &format!("rule.{rule}"), &[("n", &d.to_string())]),
+        };
+        preview.row(vec![Cell::text(rule).shown_as(shown), Cell::int(*n as i64)]);
     }
     let running = jobs::lease::is_running(&app.store, jobs::JobName::Cleanup);
     Ok((vec![preview, job_table(l, config.local.tz, &runs)], running))
