@@ -502,20 +502,73 @@ pub fn user_passwd(config: &Config, name: &str, password_stdin: bool) -> Result<
 pub fn user_list(config: &Config) -> Result<bool> {
     let store = open_store(config)?;
     let conn = store.conn()?;
-    let row = |id: &str, name: &str, staff: &str, password: &str, display: &str| {
-        println!("{id:>6}  {name:<20} {staff:<6} {password:<9} {display}");
+    let row = |id: &str, name: &str, staff: &str, password: &str, state: &str, display: &str| {
+        println!("{id:>6}  {name:<20} {staff:<6} {password:<9} {state:<9} {display}");
     };
-    row("id", "username", "staff", "password", "display name");
+    row(
+        "id",
+        "username",
+        "staff",
+        "password",
+        "state",
+        "display name",
+    );
     for a in store::accounts::list(&conn)? {
         row(
             &a.id.to_string(),
             &a.username.escape_debug().to_string(),
             if a.is_staff { "yes" } else { "no" },
             if a.has_password { "set" } else { "-" },
+            if a.disabled { "disabled" } else { "active" },
             &a.display_name
                 .unwrap_or_default()
                 .escape_debug()
                 .to_string(),
+        );
+    }
+    Ok(true)
+}
+
+/// `voxdash user disable|enable|staff|remove NAME`: one change to an
+/// account, said on stderr.
+pub fn user_change(
+    config: &Config,
+    username: &str,
+    change: store::accounts::AccountChange,
+) -> Result<bool> {
+    use store::accounts::AccountChange;
+    let store = open_store(config)?;
+    let conn = store.conn()?;
+    let a = store::accounts::change_account(&conn, username, change, config.clock.now_micros())?;
+    let name = a.username.escape_debug();
+    match change {
+        AccountChange::Disable => {
+            eprintln!("user {name} disabled: signed out everywhere; its tokens stop working")
+        }
+        AccountChange::Enable => eprintln!("user {name} enabled"),
+        AccountChange::Staff(true) => eprintln!("user {name} is staff"),
+        AccountChange::Staff(false) => eprintln!("user {name} is no longer staff"),
+        AccountChange::RemoveSignIn => eprintln!(
+            "user {name} can no longer sign in (password, sessions and tokens removed); \
+             the profile and its data stay"
+        ),
+    }
+    Ok(true)
+}
+
+/// `voxdash token list [--user NAME]`: ids, owners and dates.
+pub fn token_list(config: &Config, username: Option<&str>) -> Result<bool> {
+    let store = open_store(config)?;
+    let conn = store.conn()?;
+    println!("{:>6}  {:<20} {:<25} revoked", "id", "username", "created");
+    for t in store::accounts::tokens(&conn, username)? {
+        println!(
+            "{:>6}  {:<20} {:<25} {}",
+            t.id,
+            t.username.escape_debug().to_string(),
+            crate::clock::format_utc(t.created_at),
+            t.revoked_at
+                .map_or("-".to_string(), crate::clock::format_utc)
         );
     }
     Ok(true)

@@ -294,3 +294,91 @@ fn the_cli_runs_through_the_server_while_it_serves() {
     assert!(mode.file_type().is_socket());
     assert_eq!(mode.permissions().mode() & 0o777, 0o600);
 }
+
+/// Runs `voxdash ARGS` on the server's data directory.
+fn on_the_server(r: &common::server::Running, args: &[&str]) -> std::process::Output {
+    common::run_cli_with_env(
+        env!("CARGO_BIN_EXE_voxdash"),
+        r.dir.path(),
+        args,
+        &r.cli_env(),
+    )
+}
+
+#[test]
+fn staff_disable_enable_unstaff_and_remove_accounts_and_it_takes_effect_at_once() {
+    use common::server::{get, post_login, sign_in, start};
+    let r = start(false);
+    let cli = |args: &[&str]| {
+        let out = on_the_server(&r, args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, printed) = cli(&["token", "create", "user00002"]);
+    assert!(ok, "{printed}");
+    let token = printed
+        .split_whitespace()
+        .find(|w| w.len() > 30)
+        .unwrap()
+        .to_string();
+    let bearer = format!("Bearer {token}");
+    let (cookie, _) = sign_in(&r, "user00002", "user-password");
+    let own = "/api/v1/users/2/stats/daily";
+    let page = |cookie: &str| get(&r, "/learning/users/2/", &[("Cookie", cookie)]).status;
+    let api = || get(&r, own, &[("Authorization", &bearer)]).status;
+    assert_eq!((page(&cookie), api()), (200, 200));
+
+    // Disabled: the open session, the token and a new sign-in all stop.
+    let (ok, printed) = cli(&["user", "disable", "user00002"]);
+    assert!(ok && printed.contains("disabled"), "{printed}");
+    assert_ne!(page(&cookie), 200);
+    assert_eq!(api(), 401);
+    assert_ne!(
+        post_login(&r, "user00002", "user-password", "/").status,
+        303
+    );
+    let (_, list) = cli(&["user", "list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.contains("user00002") && l.contains("disabled")),
+        "{list}"
+    );
+
+    // Enabled: the token works again; the old session stays ended.
+    assert!(cli(&["user", "enable", "user00002"]).0);
+    assert_eq!(api(), 200);
+    assert_ne!(page(&cookie), 200);
+    let (cookie, _) = sign_in(&r, "user00002", "user-password");
+
+    // Staff rights come and go with the open session.
+    assert_eq!(get(&r, "/admin/cache/", &[("Cookie", &cookie)]).status, 403);
+    assert!(cli(&["user", "staff", "user00002", "--on"]).0);
+    assert_eq!(get(&r, "/admin/cache/", &[("Cookie", &cookie)]).status, 200);
+    assert!(cli(&["user", "staff", "user00002", "--off"]).0);
+    assert_eq!(get(&r, "/admin/cache/", &[("Cookie", &cookie)]).status, 403);
+
+    // Removed: no more sign-in of any kind; the learner's data stays.
+    assert!(cli(&["user", "remove", "user00002"]).0);
+    assert_ne!(page(&cookie), 200);
+    assert_eq!(api(), 401);
+    assert_ne!(
+        post_login(&r, "user00002", "user-password", "/").status,
+        303
+    );
+    let (boss, _) = sign_in(&r, "boss", "staff-password");
+    assert_eq!(get(&r, own, &[("Cookie", &boss)]).status, 200);
+    let (_, tokens) = cli(&["token", "list", "--user", "user00002"]);
+    let line = tokens.lines().find(|l| l.contains("user00002")).unwrap();
+    assert!(line.trim_end().ends_with('Z'), "revoked: {tokens}");
+    assert!(!tokens.contains(&token), "{tokens}");
+
+    // The last staff login cannot lock everyone out.
+    let (ok, printed) = cli(&["user", "disable", "boss"]);
+    assert!(!ok && printed.contains("last staff account"), "{printed}");
+    assert!(!cli(&["user", "staff", "boss", "--off"]).0);
+    assert!(!cli(&["user", "remove", "boss"]).0);
+    assert_eq!(get(&r, "/admin/cache/", &[("Cookie", &boss)]).status, 200);
+    let (ok, printed) = cli(&["user", "disable", "nobody"]);
+    assert!(!ok && printed.contains("nobody"), "{printed}");
+}

@@ -16,6 +16,8 @@ pub struct Account {
     pub is_staff: bool,
     /// Whether a password is set (imported profiles have none until `user add`).
     pub has_password: bool,
+    /// Disabled by staff: it cannot sign in, and its tokens do not work.
+    pub disabled: bool,
 }
 
 fn account_from_row(r: &Row) -> Result<Account> {
@@ -25,10 +27,15 @@ fn account_from_row(r: &Row) -> Result<Account> {
         display_name: r.get(2)?,
         is_staff: r.get(3)?,
         has_password: r.get::<Option<String>>(4)?.is_some(),
+        disabled: r.get::<Option<i64>>(5)?.is_some(),
     })
 }
 
-const ACCOUNT_COLUMNS: &str = "id, username, display_name, is_staff, password_hash";
+const ACCOUNT_COLUMNS: &str = "id, username, display_name, is_staff, password_hash, disabled_at";
+
+/// [`ACCOUNT_COLUMNS`] of the table aliased `u`.
+const ACCOUNT_COLUMNS_OF_U: &str =
+    "u.id, u.username, u.display_name, u.is_staff, u.password_hash, u.disabled_at";
 
 /// The id a new account gets: one past every user id any row refers to
 /// (profiles, current and archived sessions, course progress), so a new
@@ -163,9 +170,9 @@ pub fn by_id(conn: &Conn, id: i64) -> Result<Option<Account>> {
 
 /// The account signing in as `username` (compared as
 /// [`by_name_ignoring_case`] does) with its stored password hash (None: no
-/// such user, or no password).
+/// such user, no password, or a disabled account).
 pub fn password_hash(conn: &Conn, username: &str) -> Result<Option<(Account, String)>> {
-    let Some(account) = by_name_ignoring_case(conn, username)? else {
+    let Some(account) = by_name_ignoring_case(conn, username)?.filter(|a| !a.disabled) else {
         return Ok(None);
     };
     let hash: Option<String> = conn.query_value(
@@ -206,12 +213,14 @@ pub fn create_web_session(
 /// The account and CSRF token of an unexpired browser session.
 pub fn web_session(conn: &Conn, token_hash: &str, now: i64) -> Result<Option<(Account, String)>> {
     conn.query_opt(
-        "SELECT u.id, u.username, u.display_name, u.is_staff, u.password_hash, s.csrf_token
-         FROM web_sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+        &format!(
+            "SELECT {ACCOUNT_COLUMNS_OF_U}, s.csrf_token
+             FROM web_sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL"
+        ),
         args![token_hash, now],
     )?
-    .map(|r| Ok((account_from_row(&r)?, r.get(5)?)))
+    .map(|r| Ok((account_from_row(&r)?, r.get(6)?)))
     .transpose()
 }
 
@@ -232,15 +241,140 @@ pub fn create_api_token(conn: &Conn, user_id: i64, token_hash: &str, now: i64) -
     )
 }
 
-/// The account owning an unrevoked API token.
+/// The account owning an unrevoked API token, unless it is disabled.
 pub fn api_token_account(conn: &Conn, token_hash: &str) -> Result<Option<Account>> {
     one_account(
         conn,
-        "SELECT u.id, u.username, u.display_name, u.is_staff, u.password_hash
-         FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL",
+        &format!(
+            "SELECT {ACCOUNT_COLUMNS_OF_U}
+             FROM api_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL"
+        ),
         args![token_hash],
     )
+}
+
+/// An API token as staff see it (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// Its id.
+    pub id: i64,
+    /// Whose it is.
+    pub username: String,
+    /// When it was created (µs).
+    pub created_at: i64,
+    /// When it was revoked (µs), if it was.
+    pub revoked_at: Option<i64>,
+}
+
+/// Every API token (or a user's), by id.
+pub fn tokens(conn: &Conn, username: Option<&str>) -> Result<Vec<TokenInfo>> {
+    conn.query(
+        "SELECT t.id, u.username, t.created_at, t.revoked_at
+         FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE CAST(?1 AS TEXT) IS NULL OR u.username = ?1 ORDER BY t.id",
+        args![username],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(TokenInfo {
+            id: r.get(0)?,
+            username: r.get(1)?,
+            created_at: r.get(2)?,
+            revoked_at: r.get(3)?,
+        })
+    })
+    .collect()
+}
+
+/// What staff can change about an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountChange {
+    /// Disable it: it is signed out everywhere, cannot sign in, and its
+    /// tokens stop working (they work again once it is enabled).
+    Disable,
+    /// Enable a disabled account.
+    Enable,
+    /// Make it staff, or not.
+    Staff(bool),
+    /// Remove its sign-in: password, staff, browser sessions and tokens.
+    /// The profile and the learner's data stay.
+    RemoveSignIn,
+}
+
+/// Applies `change` to the account named `username` in one transaction,
+/// and returns it as it now is. Refused (`Invalid`) when it would leave no
+/// enabled staff account that can sign in: nobody could undo it from the
+/// web.
+pub fn change_account(
+    conn: &Conn,
+    username: &str,
+    change: AccountChange,
+    now: i64,
+) -> Result<Account> {
+    let tx = conn.write_transaction()?;
+    let account = by_username(&tx, username)?
+        .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
+    let takes_staff_away = account.is_staff
+        && account.has_password
+        && !account.disabled
+        && matches!(
+            change,
+            AccountChange::Disable | AccountChange::Staff(false) | AccountChange::RemoveSignIn
+        );
+    if takes_staff_away {
+        let others: i64 = tx.query_value(
+            "SELECT COUNT(*) FROM users WHERE is_staff = 1 AND password_hash IS NOT NULL
+             AND disabled_at IS NULL AND id <> ?1",
+            args![account.id],
+        )?;
+        if others == 0 {
+            return Err(StoreError::Invalid(format!(
+                "{username:?} is the last staff account that can sign in; \
+                 make another one staff first (`voxdash user add NAME --staff`)"
+            )));
+        }
+    }
+    let signed_out = "DELETE FROM web_sessions WHERE user_id = ?1";
+    match change {
+        AccountChange::Disable => {
+            tx.execute(
+                "UPDATE users SET disabled_at = ?1 WHERE id = ?2",
+                args![now, account.id],
+            )?;
+            tx.execute(signed_out, args![account.id])?;
+        }
+        AccountChange::Enable => {
+            tx.execute(
+                "UPDATE users SET disabled_at = NULL WHERE id = ?1",
+                args![account.id],
+            )?;
+        }
+        AccountChange::Staff(on) => {
+            // Rights are read with the session at every request: an open
+            // page loses staff rights at once, without a new sign-in.
+            tx.execute(
+                "UPDATE users SET is_staff = ?1 WHERE id = ?2",
+                args![on, account.id],
+            )?;
+        }
+        AccountChange::RemoveSignIn => {
+            tx.execute(
+                "UPDATE users SET password_hash = NULL, is_staff = 0, disabled_at = NULL
+                 WHERE id = ?1",
+                args![account.id],
+            )?;
+            tx.execute(signed_out, args![account.id])?;
+            tx.execute(
+                "UPDATE api_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+                args![now, account.id],
+            )?;
+        }
+    }
+    let changed = by_username(&tx, username)?
+        .ok_or_else(|| StoreError::NotFound(format!("user {username:?}")))?;
+    tx.commit()?;
+    Ok(changed)
 }
 
 /// Revokes tokens: one by id, or every token of a user. Returns how many.

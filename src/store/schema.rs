@@ -258,6 +258,10 @@ CREATE INDEX recordings_time ON recordings(recorded_at);
     r#"
 @DESCRIPTORS@
 "#,
+    // 12: accounts staff can disable (`store::accounts::change_account`).
+    r#"
+ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker

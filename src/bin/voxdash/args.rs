@@ -15,6 +15,7 @@ use voxdash::jobs::warmup::{self, WarmupOptions};
 use voxdash::jobs::JobRequest;
 use voxdash::stats::key::{DateRange, Filter, KeyKind};
 use voxdash::stats::{parse_date, StatKey};
+use voxdash::store::accounts::AccountChange;
 use voxdash::{cli, web};
 
 /// voxdash: statistics of a voice-data lab and its practice platform.
@@ -239,6 +240,34 @@ pub enum UserCommand {
     },
     /// List accounts and profiles.
     List,
+    /// Disable an account: it is signed out everywhere at once, cannot sign
+    /// in, and its API tokens stop working (until it is enabled again).
+    Disable {
+        /// Username.
+        name: String,
+    },
+    /// Enable a disabled account (its tokens work again).
+    Enable {
+        /// Username.
+        name: String,
+    },
+    /// Make an account staff (`--on`) or not (`--off`).
+    Staff {
+        /// Username.
+        name: String,
+        /// Make it staff.
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        /// Take staff away.
+        #[arg(long)]
+        off: bool,
+    },
+    /// Remove an account's sign-in: its password, staff, browser sessions
+    /// and API tokens. The profile and the learner's data stay.
+    Remove {
+        /// Username.
+        name: String,
+    },
 }
 
 /// `voxdash token ...`.
@@ -248,6 +277,12 @@ pub enum TokenCommand {
     Create {
         /// Username.
         username: String,
+    },
+    /// List API tokens (ids, owners, dates; never the tokens themselves).
+    List {
+        /// Only this username's.
+        #[arg(long)]
+        user: Option<String>,
     },
     /// Revoke a token by id, or every token of a user.
     Revoke {
@@ -410,6 +445,9 @@ impl Cli {
             Command::Token(TokenCommand::Revoke { id, user }) => {
                 cli::token_revoke(&config, id, user.as_deref())
             }
+            Command::Token(TokenCommand::List { user }) => {
+                cli::token_list(&config, user.as_deref())
+            }
             Command::Import { dir, strict } => cli::import(&config, &dir, strict),
             Command::Demo { scale, seed, out } => cli::demo(&config, scale, seed, out),
             Command::Schedule => cli::schedule(&config),
@@ -435,6 +473,16 @@ impl UserCommand {
                 password_stdin,
             } => cli::user_passwd(config, &name, password_stdin),
             UserCommand::List => cli::user_list(config),
+            UserCommand::Disable { name } => {
+                cli::user_change(config, &name, AccountChange::Disable)
+            }
+            UserCommand::Enable { name } => cli::user_change(config, &name, AccountChange::Enable),
+            UserCommand::Staff { name, on, .. } => {
+                cli::user_change(config, &name, AccountChange::Staff(on))
+            }
+            UserCommand::Remove { name } => {
+                cli::user_change(config, &name, AccountChange::RemoveSignIn)
+            }
         }
     }
 }

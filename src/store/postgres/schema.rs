@@ -462,6 +462,10 @@ DELETE FROM aggregate_zone;
     r#"
 @DESCRIPTORS@
 "#,
+    // 9: accounts staff can disable.
+    r#"
+ALTER TABLE users ADD COLUMN disabled_at BIGINT;
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the
