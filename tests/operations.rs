@@ -203,6 +203,18 @@ fn the_version_is_printed() {
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("voxdash {}", env!("CARGO_PKG_VERSION"))
     );
+    // The newest heading of the changelog is this version.
+    let changelog =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("CHANGELOG.md"))
+            .unwrap();
+    let newest = changelog
+        .lines()
+        .find(|l| l.starts_with("## "))
+        .unwrap();
+    assert!(
+        newest.starts_with(&format!("## {} ", env!("CARGO_PKG_VERSION"))),
+        "{newest}"
+    );
 }
 
 #[test]
