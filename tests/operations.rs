@@ -207,10 +207,7 @@ fn the_version_is_printed() {
     let changelog =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("CHANGELOG.md"))
             .unwrap();
-    let newest = changelog
-        .lines()
-        .find(|l| l.starts_with("## "))
-        .unwrap();
+    let newest = changelog.lines().find(|l| l.starts_with("## ")).unwrap();
     assert!(
         newest.starts_with(&format!("## {} ", env!("CARGO_PKG_VERSION"))),
         "{newest}"
