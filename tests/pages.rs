@@ -337,8 +337,8 @@ fn numbers_people_read_are_grouped_by_thousands_and_exports_stay_plain() {
         .unwrap()
         .execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
-             INSERT INTO recordings (speaker_id, file_name, recorded_at, duration_s)
-             SELECT 1, 'more.wav', 1748736000000000 + i, 10.0 FROM n",
+             INSERT INTO recordings (id, speaker_id, file_name, recorded_at, duration_s)
+             SELECT 100000 + i, 1, 'more.wav', 1748736000000000 + i, 10.0 FROM n",
             &[],
         )
         .unwrap();
