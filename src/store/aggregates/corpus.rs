@@ -513,16 +513,24 @@ fn count_values(
 }
 
 /// Counts the recordings `r` of `from` in `group`'s descriptor cells
-/// (month 0) and in the whole corpus's of their month: per sample rate,
-/// per birth year of their speaker, per duration bucket.
+/// (month 0) and in the whole corpus's of every month and of their month:
+/// per sample rate, per birth year of their speaker, per duration bucket.
+/// Recordings of a speaker id with no row count in the whole corpus's
+/// only: a group's cells are read for drill-downs, which have none.
 fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> String {
     let month = local_month_sql(engine, "r.recorded_at");
     let corpus = format!("{}, '', '', ''", group.corpus_known);
-    let cells = [
-        (group.columns(), "0".to_string()),
-        (corpus.clone(), "0".to_string()),
-        (corpus, month),
+    let mut cells = vec![
+        (corpus.clone(), "0".to_string(), "true".to_string()),
+        (corpus, month, "true".to_string()),
     ];
+    if group.known != ORPHAN.known {
+        cells.push((
+            group.columns(),
+            "0".to_string(),
+            format!("{} = 1", group.known),
+        ));
+    }
     let bucket = descriptor::DURATION_BOUNDS
         .iter()
         .enumerate()
@@ -533,7 +541,7 @@ fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> S
         descriptor::DURATION_BOUNDS.len()
     );
     let mut sql = String::new();
-    for ((columns, month), (kind, value)) in cells.iter().flat_map(|cell| {
+    for ((columns, month, when), (kind, value)) in cells.iter().flat_map(|cell| {
         [
             (
                 cell,
@@ -547,7 +555,7 @@ fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> S
             "INSERT INTO descriptor_cells (known, category, gender, diagnosis, month, kind, value,
             recordings, duration_s)
         SELECT {columns}, {month}, {kind}, {value}, {sign}COUNT(*), {sign}SUM(r.duration_s)
-        FROM {from} WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7
+        FROM {from} WHERE {when} GROUP BY 1, 2, 3, 4, 5, 6, 7
         ON CONFLICT (known, category, gender, diagnosis, month, kind, value)
         DO UPDATE SET recordings = descriptor_cells.recordings + excluded.recordings,
             duration_s = descriptor_cells.duration_s + excluded.duration_s;\n"
@@ -781,12 +789,11 @@ impl Rebuilt {
                 descriptor::duration_bucket(duration),
             ),
         ] {
-            let keys = [
-                (g, 0, kind, value),
-                (corpus, 0, kind, value),
-                (corpus, month, kind, value),
-            ];
-            for key in keys {
+            // A group's cells only for speakers with a row (as the
+            // triggers keep them).
+            let group_key = (g != orphan).then_some((g, 0, kind, value));
+            let keys = [(corpus, 0, kind, value), (corpus, month, kind, value)];
+            for key in keys.into_iter().chain(group_key) {
                 let d = self.descriptors.entry(key).or_default();
                 d.0 += 1;
                 d.1 += duration;
