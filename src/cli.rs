@@ -231,6 +231,15 @@ fn computes_statistics(request: &JobRequest) -> bool {
     )
 }
 
+/// The system user running this command, as the job history names them:
+/// the one who used `sudo` rather than the service account it ran as.
+fn system_user() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// Runs a job: here when the stats cache is free, else in the server that
 /// holds it. Returns whether the job did all it was asked. The data
 /// directory must exist; a job that computes statistics over an empty
@@ -248,7 +257,8 @@ pub fn job(config: &Config, request: JobRequest) -> Result<bool> {
     setup::cache_agrees(config, config.cache_url.is_some())?;
     match App::open(config, store) {
         Ok(app) => {
-            let report = jobs::run(&app, request, &mut |p| console.show(p));
+            let by = jobs::RunBy::Command(system_user());
+            let report = jobs::run(&app, request, by, &mut |p| console.show(p));
             drop(console);
             app.cache.wait_idle();
             let report = report?;
@@ -256,7 +266,9 @@ pub fn job(config: &Config, request: JobRequest) -> Result<bool> {
             Ok(report.ok())
         }
         Err(CacheError::Locked(path)) => {
-            let sent = control::send(&config.data_dir, &request, &mut |p| console.show(p));
+            let sent = control::send(&config.data_dir, &request, &system_user(), &mut |p| {
+                console.show(p)
+            });
             drop(console);
             match sent {
                 Ok(finished) => {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::jobs::{self, JobRequest, Printed, Progress};
+use crate::jobs::{self, JobRequest, Printed, Progress, RunBy};
 use crate::App;
 
 /// The longest request line accepted; a request is a few hundred bytes.
@@ -82,15 +82,42 @@ enum Query {
 
 /// What a client sent.
 enum Incoming {
-    Job(JobRequest),
+    /// A job, and the system user who asked for it.
+    Job(JobRequest, String),
     Query(Query),
 }
+
+/// The field a job request carries beside the job: the client's system
+/// user. An extra field, so that a server of an older version still reads
+/// the job (and ignores it).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Caller {
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// Longest user name kept in the job history from a client.
+const MAX_CALLER: usize = 64;
 
 /// Reads a request line: a job, else a query; a line that is neither is
 /// reported with the reason it is not a job.
 fn parse_request(line: &str) -> Result<Incoming, serde_json::Error> {
     serde_json::from_str::<JobRequest>(line)
-        .map(Incoming::Job)
+        .map(|job| {
+            // The socket is its owner's alone (see the module's doc), so
+            // the name is the owner's word; it is still kept short and
+            // printable, as it ends up on a page.
+            let caller: Caller = serde_json::from_str(line).unwrap_or_default();
+            let by: String = caller
+                .by
+                .unwrap_or_default()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(MAX_CALLER)
+                .collect();
+            let by = if by.is_empty() { "unknown".into() } else { by };
+            Incoming::Job(job, by)
+        })
         .or_else(|e| {
             serde_json::from_str::<Query>(line)
                 .map(Incoming::Query)
@@ -240,8 +267,8 @@ fn serve_client(stream: UnixStream, shared: &Shared) {
     let mut line = String::new();
     let read = BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line);
     let mut out = &stream;
-    let request = match read.map(|_| parse_request(&line)) {
-        Ok(Ok(Incoming::Job(request))) => request,
+    let (request, by) = match read.map(|_| parse_request(&line)) {
+        Ok(Ok(Incoming::Job(request, by))) => (request, RunBy::Command(by)),
         Ok(Ok(Incoming::Query(Query::Server))) => {
             let info = ServerInfo {
                 pid: std::process::id(),
@@ -263,7 +290,7 @@ fn serve_client(stream: UnixStream, shared: &Shared) {
             alive = false;
         }
     };
-    let closing = match jobs::run(&shared.app, request, &mut forward) {
+    let closing = match jobs::run(&shared.app, request, by, &mut forward) {
         Ok(report) => Message::Done {
             ok: report.ok(),
             printed: report.printed(),
@@ -285,11 +312,13 @@ impl Drop for ControlChannel {
     }
 }
 
-/// The client's side: sends `request` to the server of `data_dir`, passes
-/// each progress line to `progress` as it comes, and returns how it ended.
+/// The client's side: sends `request` to the server of `data_dir` on
+/// behalf of the system user `by`, passes each progress line to `progress`
+/// as it comes, and returns how it ended.
 pub fn send(
     data_dir: &Path,
     request: &JobRequest,
+    by: &str,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Finished, ControlError> {
     let (path, stream) = connect(data_dir)?;
@@ -297,7 +326,12 @@ pub fn send(
         path: path.clone(),
         source,
     };
-    write_request(&stream, request).map_err(io)?;
+    let mut line =
+        serde_json::to_value(request).map_err(|e| ControlError::Protocol(e.to_string()))?;
+    if let Some(fields) = line.as_object_mut() {
+        fields.insert("by".into(), by.into());
+    }
+    write_request(&stream, &line).map_err(io)?;
     for line in BufReader::new(&stream).lines() {
         match parse_answer(&line.map_err(io)?)? {
             Message::Progress(p) => progress(p),

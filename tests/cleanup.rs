@@ -430,6 +430,8 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     assert!(page
         .body
         .contains("data-row=\"to_archive\"><td>sessions to archive (older than 180 days; archived sessions leave the statistics)</td><td class=\"num\">0</td>"));
+    // The history names who started the run.
+    assert!(page.body.contains("<td>boss (web)</td>"), "{}", page.body);
     // Monitoring sees the run too: its start, at the pinned clock.
     let metrics = common::server::get(&r, "/metrics", &[]).body;
     assert!(
@@ -473,6 +475,23 @@ fn the_scheduler_runs_due_jobs_once_each_and_records_them() {
         count(&db, "SELECT COUNT(*) FROM job_runs WHERE outcome <> 'ok'"),
         0
     );
+    // Each is recorded as the scheduler's; the earlier run, from before
+    // voxdash kept it, as nobody's.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM job_runs WHERE ran_by = 'scheduler' AND summary <> 'x'"
+        ),
+        3
+    );
+    let staff = common::server::sign_in(&r, "boss", "staff-password");
+    let page = common::server::get(&r, "/admin/cache/", &[("Cookie", &staff.0)]);
+    assert!(
+        page.body.contains("<td>the scheduler</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<td>–</td></tr>"), "{}", page.body);
 }
 
 #[test]
@@ -531,7 +550,7 @@ fn retention_ages_come_from_the_configuration_and_zero_turns_a_step_off() {
     });
     let app = r.server.as_ref().unwrap().app.core.clone();
     let request = voxdash::jobs::JobRequest::scheduled(voxdash::jobs::JobName::Cleanup);
-    voxdash::jobs::run(&app, request, &mut |_| {}).unwrap();
+    voxdash::jobs::run(&app, request, voxdash::jobs::RunBy::Scheduler, &mut |_| {}).unwrap();
     let db = r.store();
     assert_eq!(archived(&db), 0);
     assert!(count(&db, "SELECT COUNT(*) FROM job_runs WHERE job = 'cleanup'") == 1);

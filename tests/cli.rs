@@ -138,10 +138,27 @@ fn refresh_logs_each_step_with_key_figures_and_the_ttl() {
     assert!(lines[3].starts_with("[3/3] learning"), "{text}");
     assert!(lines[4].contains("dashboard 24 h"), "{text}");
 
-    let only = voxdash(dir.path(), &["refresh", "--only", "locations"]);
+    let only = common::run_cli_with_env(
+        env!("CARGO_BIN_EXE_voxdash"),
+        dir.path(),
+        &["refresh", "--only", "locations"],
+        &[("SUDO_USER", "alice")],
+    );
     assert_eq!(
         stdout(&only).lines().filter(|l| l.starts_with('[')).count(),
         1
+    );
+    // The job history names who ran each: the one behind `sudo` when
+    // there is one, else the user running the command.
+    let store = voxdash::store::Store::open(&dir.path().join("voxdash.db")).unwrap();
+    let runs = voxdash::store::jobs::recent(&store.conn().unwrap(), Some("refresh"), 2).unwrap();
+    assert_eq!(
+        runs[0].ran_by,
+        Some(voxdash::jobs::RunBy::Command("alice".into()))
+    );
+    assert!(
+        matches!(&runs[1].ran_by, Some(voxdash::jobs::RunBy::Command(u)) if u != "alice"),
+        "{runs:?}"
     );
     let bad = voxdash(dir.path(), &["refresh", "--only", "dashbord"]);
     assert!(!bad.status.success());

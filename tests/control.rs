@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use common::server::{get, start};
 use voxdash::control::{self, ControlError};
-use voxdash::jobs::{JobRequest, Progress};
+use voxdash::jobs::{JobRequest, Progress, RunBy};
 use voxdash::stats::StatKey;
 
 #[test]
@@ -22,6 +22,7 @@ fn a_job_sent_to_the_server_streams_its_steps_and_is_recorded_once() {
         &JobRequest::Refresh {
             keys: vec![StatKey::Learning, StatKey::Dashboard],
         },
+        "ops-alice",
         &mut |p| events.push(p),
     )
     .unwrap();
@@ -43,6 +44,8 @@ fn a_job_sent_to_the_server_streams_its_steps_and_is_recorded_once() {
     let runs = voxdash::store::jobs::recent(&store.conn().unwrap(), Some("refresh"), 10).unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].outcome, "ok");
+    // Recorded as the client's system user's run, not the server's.
+    assert_eq!(runs[0].ran_by, Some(RunBy::Command("ops-alice".into())));
     // The server serves what the job computed.
     let json = get(&r, "/api/v1/stats/learning", &[]).json();
     assert_eq!(json["status"], "cached");
@@ -55,17 +58,41 @@ fn a_job_already_running_is_refused_with_its_reason() {
     let held = voxdash::jobs::lease::take(&store, voxdash::jobs::JobName::Refresh)
         .unwrap()
         .expect("lease free");
-    let err = control::send(r.dir.path(), &JobRequest::refresh_all(), &mut |_| {}).unwrap_err();
+    let err =
+        control::send(r.dir.path(), &JobRequest::refresh_all(), "ops", &mut |_| {}).unwrap_err();
     assert!(
         matches!(&err, ControlError::Refused(why) if why.contains("refresh is already running")),
         "{err}"
     );
     drop(held);
     assert!(
-        control::send(r.dir.path(), &JobRequest::refresh_all(), &mut |_| {})
+        control::send(r.dir.path(), &JobRequest::refresh_all(), "ops", &mut |_| {})
             .unwrap()
             .ok
     );
+}
+
+#[test]
+fn a_job_line_without_a_user_runs_and_a_hostile_user_name_is_tamed() {
+    let r = start(true);
+    let store = Arc::clone(&r.server.as_ref().unwrap().app.store);
+    let long = "x".repeat(500);
+    for (line, recorded) in [
+        // A client of an older version sends the job alone.
+        ("{\"job\":\"purge\"}\n".to_string(), "unknown".to_string()),
+        (
+            format!("{{\"job\":\"purge\",\"by\":\"eve\\u001b[31m{long}\"}}\n"),
+            format!("eve[31m{}", "x".repeat(57)),
+        ),
+    ] {
+        let mut stream = UnixStream::connect(control::socket_path(r.dir.path())).unwrap();
+        stream.write_all(line.as_bytes()).unwrap();
+        let mut answer = String::new();
+        BufReader::new(&stream).read_line(&mut answer).unwrap();
+        assert!(answer.contains("\"done\""), "{line}: {answer}");
+        let runs = voxdash::store::jobs::recent(&store.conn().unwrap(), Some("purge"), 1).unwrap();
+        assert_eq!(runs[0].ran_by, Some(RunBy::Command(recorded)));
+    }
 }
 
 #[test]
@@ -102,6 +129,7 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
         control::send(
             dir.path(),
             &JobRequest::CacheList { kind: None },
+            "ops",
             &mut |_| {}
         ),
         Err(ControlError::NotRunning(_))
@@ -114,6 +142,7 @@ fn a_stale_socket_is_replaced_and_the_socket_goes_with_the_server() {
     let listed = control::send(
         dir.path(),
         &JobRequest::CacheList { kind: None },
+        "ops",
         &mut |_| {},
     )
     .unwrap();
@@ -137,7 +166,7 @@ fn the_server_says_who_it_is_and_a_missing_one_is_not_running() {
     assert_eq!(info.address.as_deref(), Some(r.addr.as_str()));
     // Jobs are answered as before.
     assert!(
-        control::send(r.dir.path(), &JobRequest::CacheStats, &mut |_| {})
+        control::send(r.dir.path(), &JobRequest::CacheStats, "ops", &mut |_| {})
             .unwrap()
             .ok
     );

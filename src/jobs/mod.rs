@@ -13,6 +13,7 @@ mod runner;
 pub mod scheduler;
 pub mod warmup;
 
+pub use crate::store::jobs::RunBy;
 pub use runner::{begin, run, JobError, JobReport, JobRequest, Printed, Progress, Started};
 
 /// A job that runs under a lease (never twice at once, across processes)

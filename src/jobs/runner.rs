@@ -16,7 +16,7 @@ use crate::cache::{Answer, CacheError, EntryInfo};
 use crate::i18n::Lang;
 use crate::stats::key::KeyKind;
 use crate::stats::{StatKey, StatsError};
-use crate::store::jobs::JobRun;
+use crate::store::jobs::{JobRun, RunBy};
 use crate::store::{self, StoreError};
 use crate::App;
 
@@ -310,13 +310,15 @@ pub enum JobError {
 pub struct Started {
     app: App,
     request: JobRequest,
+    by: RunBy,
     lease: Option<Lease>,
 }
 
 /// Checks `request` and takes its lease; the job has not started yet. A
 /// caller that answers at once (a web button) takes the lease here and runs
-/// the job in the background.
-pub fn begin(app: &App, request: JobRequest) -> Result<Started, JobError> {
+/// the job in the background. `by` is who asked, as the job history will
+/// name them.
+pub fn begin(app: &App, request: JobRequest, by: RunBy) -> Result<Started, JobError> {
     request.check()?;
     let lease = match request.job_name() {
         Some(name) => Some(lease::take(&app.store, name)?.ok_or(JobError::AlreadyRunning(name))?),
@@ -325,6 +327,7 @@ pub fn begin(app: &App, request: JobRequest) -> Result<Started, JobError> {
     Ok(Started {
         app: app.clone(),
         request,
+        by,
         lease,
     })
 }
@@ -333,9 +336,10 @@ pub fn begin(app: &App, request: JobRequest) -> Result<Started, JobError> {
 pub fn run(
     app: &App,
     request: JobRequest,
+    by: RunBy,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<JobReport, JobError> {
-    begin(app, request)?.run(progress)
+    begin(app, request, by)?.run(progress)
 }
 
 impl Started {
@@ -356,6 +360,7 @@ impl Started {
                 duration_ms: clock.elapsed().as_secs_f64() * 1000.0,
                 outcome: if ok { "ok" } else { "failed" }.into(),
                 summary,
+                ran_by: Some(self.by),
             };
             record(&self.app, &run);
         }
@@ -373,8 +378,9 @@ fn record(app: &App, run: &JobRun) {
         log::warn!("could not record the {} run: {e}", run.job);
     }
     log::info!(
-        "job {}: {} in {:.1} s: {}",
+        "job {} ({}): {} in {:.1} s: {}",
         run.job,
+        run.ran_by.as_ref().map_or("?".into(), RunBy::as_stored),
         run.outcome,
         run.duration_ms / 1000.0,
         run.summary

@@ -13,7 +13,7 @@ use chrono::{NaiveTime, TimeZone};
 use super::{JobError, JobName, JobRequest, Progress};
 use crate::clock::LocalTime;
 use crate::config::ScheduleConfig;
-use crate::store::jobs::{self as record, JobRun};
+use crate::store::jobs::{self as record, JobRun, RunBy};
 use crate::App;
 
 /// When a job runs.
@@ -138,7 +138,7 @@ pub fn run_scheduled(app: &App, name: JobName) {
             log::info!("{line}");
         }
     };
-    match super::run(app, request, &mut log_line) {
+    match super::run(app, request, RunBy::Scheduler, &mut log_line) {
         Ok(_) => {}
         Err(JobError::AlreadyRunning(_)) => {
             log::info!("job {name}: already running, not started again")
@@ -306,6 +306,7 @@ mod tests {
             duration_ms: 1.0,
             outcome: outcome.into(),
             summary: "x".into(),
+            ran_by: Some(RunBy::Scheduler),
         };
         assert_eq!(
             warning(&job, Some(&run("2026-11-23T10:05:00Z", "ok")), now),

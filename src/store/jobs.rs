@@ -3,6 +3,38 @@
 
 use super::{args, Conn, Result, Row};
 
+/// Who started a job, as the job history names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunBy {
+    /// A `voxdash` command at a shell or from a timer, by this system user.
+    Command(String),
+    /// A staff account's button on a page.
+    Staff(String),
+    /// The server's own scheduler.
+    Scheduler,
+}
+
+impl RunBy {
+    /// How it is stored: `scheduler`, `staff:NAME` or `command:NAME`.
+    pub fn as_stored(&self) -> String {
+        match self {
+            RunBy::Command(user) => format!("command:{user}"),
+            RunBy::Staff(user) => format!("staff:{user}"),
+            RunBy::Scheduler => "scheduler".into(),
+        }
+    }
+
+    /// Reads [`RunBy::as_stored`]; `None` for anything else.
+    pub fn parse(stored: &str) -> Option<RunBy> {
+        match stored.split_once(':') {
+            Some(("command", user)) => Some(RunBy::Command(user.into())),
+            Some(("staff", user)) => Some(RunBy::Staff(user.into())),
+            None if stored == "scheduler" => Some(RunBy::Scheduler),
+            _ => None,
+        }
+    }
+}
+
 /// One finished run of a job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRun {
@@ -16,13 +48,23 @@ pub struct JobRun {
     pub outcome: String,
     /// One line for people.
     pub summary: String,
+    /// Who started it (`None` for runs recorded before voxdash kept it).
+    pub ran_by: Option<RunBy>,
 }
 
 /// Appends a run to the record.
 pub fn record(conn: &Conn, run: &JobRun) -> Result<()> {
     conn.execute(
-        "INSERT INTO job_runs (job, started_at, duration_ms, outcome, summary) VALUES (?1, ?2, ?3, ?4, ?5)",
-        args![&run.job, run.started_at, run.duration_ms, &run.outcome, &run.summary],
+        "INSERT INTO job_runs (job, started_at, duration_ms, outcome, summary, ran_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        args![
+            &run.job,
+            run.started_at,
+            run.duration_ms,
+            &run.outcome,
+            &run.summary,
+            run.ran_by.as_ref().map(RunBy::as_stored)
+        ],
     )?;
     Ok(())
 }
@@ -34,13 +76,17 @@ fn run_from_row(r: &Row) -> Result<JobRun> {
         duration_ms: r.get(2)?,
         outcome: r.get(3)?,
         summary: r.get(4)?,
+        ran_by: r
+            .get::<Option<String>>(5)?
+            .as_deref()
+            .and_then(RunBy::parse),
     })
 }
 
 /// The newest run of a job, if any.
 pub fn last(conn: &Conn, job: &str) -> Result<Option<JobRun>> {
     conn.query_opt(
-        "SELECT job, started_at, duration_ms, outcome, summary FROM job_runs
+        "SELECT job, started_at, duration_ms, outcome, summary, ran_by FROM job_runs
          WHERE job = ?1 ORDER BY started_at DESC, id DESC LIMIT 1",
         args![job],
     )?
@@ -51,7 +97,7 @@ pub fn last(conn: &Conn, job: &str) -> Result<Option<JobRun>> {
 /// The newest `limit` runs of every job (or of one job), newest first.
 pub fn recent(conn: &Conn, job: Option<&str>, limit: usize) -> Result<Vec<JobRun>> {
     conn.query(
-        "SELECT job, started_at, duration_ms, outcome, summary FROM job_runs
+        "SELECT job, started_at, duration_ms, outcome, summary, ran_by FROM job_runs
          WHERE CAST(?1 AS TEXT) IS NULL OR job = ?1 ORDER BY started_at DESC, id DESC LIMIT ?2",
         args![job, limit as i64],
     )?

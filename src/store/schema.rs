@@ -262,6 +262,10 @@ CREATE INDEX recordings_time ON recordings(recorded_at);
     r#"
 ALTER TABLE users ADD COLUMN disabled_at INTEGER;
 "#,
+    // 13: who started each job run (`store::jobs::RunBy`).
+    r#"
+ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker

@@ -15,7 +15,6 @@ use super::throttle;
 use crate::cache::memo::Memo;
 use crate::cache::{Answer, EntryInfo, Freshness};
 use crate::clock::LocalTime;
-use crate::i18n::Lang;
 use crate::jobs::warmup::WarmupScheduler;
 use crate::jobs::{self, JobReport, JobRequest, Progress};
 use crate::stats::key::{Filter, KeyKind};
@@ -228,38 +227,42 @@ pub fn etag(ctx: &Ctx, answers: &[&Answer]) -> String {
 
 /// Runs a job for a web button or API call, through the same runner as the
 /// CLI and the scheduler; its progress goes to the server log.
-pub(crate) fn run_job(app: &App, request: JobRequest) -> Result<JobReport, WebError> {
+pub(crate) fn run_job(app: &App, ctx: &Ctx, request: JobRequest) -> Result<JobReport, WebError> {
     let mut log_line = |p: Progress| {
         if let Progress::Line(line) = p {
             log::info!("{line}");
         }
     };
-    Ok(jobs::run(app, request, &mut log_line)?)
+    Ok(jobs::run(app, request, ctx.run_by(), &mut log_line)?)
 }
 
 /// Recomputes one entry now (`?refresh=1`, the Refresh buttons).
-pub(crate) fn refresh_entry(app: &App, key: StatKey, lang: Lang) -> Result<Answer, WebError> {
+pub(crate) fn refresh_entry(app: &App, ctx: &Ctx, key: StatKey) -> Result<Answer, WebError> {
     let request = JobRequest::Stats {
         key,
         refresh: true,
-        lang,
+        lang: ctx.lang,
     };
-    run_job(app, request)?
+    run_job(app, ctx, request)?
         .into_answer()
         .ok_or_else(|| WebError::Panic("a stats job answered no statistic".into()))
 }
 
 /// The cache entries (of one kind), through the job runner like `cache ls`.
-pub(crate) fn list_entries(app: &App, kind: Option<KeyKind>) -> Result<Vec<EntryInfo>, WebError> {
-    match run_job(app, JobRequest::CacheList { kind })? {
+pub(crate) fn list_entries(
+    app: &App,
+    ctx: &Ctx,
+    kind: Option<KeyKind>,
+) -> Result<Vec<EntryInfo>, WebError> {
+    match run_job(app, ctx, JobRequest::CacheList { kind })? {
         JobReport::CacheList(entries) => Ok(entries),
         _ => Err(WebError::Panic("cache ls answered no list".into())),
     }
 }
 
 /// Drops the entries under `prefix`; returns how many.
-pub(crate) fn clear_entries(app: &App, prefix: String) -> Result<usize, WebError> {
-    let report = run_job(app, JobRequest::CacheClear { prefix, kind: None })?;
+pub(crate) fn clear_entries(app: &App, ctx: &Ctx, prefix: String) -> Result<usize, WebError> {
+    let report = run_job(app, ctx, JobRequest::CacheClear { prefix, kind: None })?;
     Ok(report.removed().unwrap_or(0))
 }
 
@@ -267,7 +270,7 @@ pub(crate) fn clear_entries(app: &App, prefix: String) -> Result<usize, WebError
 pub(crate) fn answer(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Answer, WebError> {
     let force = ctx.query.get("refresh").is_some_and(|v| v == "1") && ctx.is_staff();
     if force {
-        return refresh_entry(app, key.clone(), ctx.lang);
+        return refresh_entry(app, ctx, key.clone());
     }
     let mut answer = app.cache.get(key)?;
     // Right after the staff's Refresh button, the entry it computed is

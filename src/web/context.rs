@@ -256,6 +256,16 @@ impl<'r> Ctx<'r> {
         }
     }
 
+    /// Who a job started by this request is recorded as: the signed-in
+    /// account (staff, as only staff start jobs).
+    pub fn run_by(&self) -> crate::store::jobs::RunBy {
+        crate::store::jobs::RunBy::Staff(
+            self.account
+                .as_ref()
+                .map_or_else(|| "unknown".into(), |a| a.username.clone()),
+        )
+    }
+
     /// Fails unless a staff account is signed in.
     pub fn require_staff(&self) -> Result<(), WebError> {
         match &self.account {

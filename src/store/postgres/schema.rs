@@ -466,6 +466,10 @@ DELETE FROM aggregate_zone;
     r#"
 ALTER TABLE users ADD COLUMN disabled_at BIGINT;
 "#,
+    // 10: who started each job run.
+    r#"
+ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the

@@ -13,7 +13,7 @@ use crate::web::reply::Reply;
 pub(crate) fn list(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
     let kind = kind_of(ctx)?;
-    let entries = list_entries(app, kind)?;
+    let entries = list_entries(app, ctx, kind)?;
     let list: Vec<serde_json::Value> = entries
         .into_iter()
         .map(|e| json!({"key": e.key, "status": e.status.as_str(), "age_s": e.age_secs, "ttl_s": e.ttl_secs, "size": e.size, "changes_since": e.changes_since}))
@@ -26,7 +26,7 @@ pub(crate) fn refresh(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
     ctx.check_csrf(&ctx.form()?)?;
     let key = StatKey::parse(ctx.query.get("key").map(String::as_str).unwrap_or(""))?;
-    let a = refresh_entry(app, key, ctx.lang)?;
+    let a = refresh_entry(app, ctx, key)?;
     Ok(Reply::Json(200, a.envelope(ctx.lang)))
 }
 
@@ -38,6 +38,6 @@ pub(crate) fn clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
         .query
         .get("prefix")
         .ok_or_else(|| WebError::bad("prefix", "required (empty for everything)"))?;
-    let n = clear_entries(app, prefix.clone())?;
+    let n = clear_entries(app, ctx, prefix.clone())?;
     Ok(Reply::Json(200, json!({"removed": n})))
 }

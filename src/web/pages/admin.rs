@@ -14,7 +14,7 @@ use crate::jobs::scheduler::JobWarning;
 use crate::stats::key::KeyKind;
 use crate::stats::StatKey;
 use crate::store;
-use crate::store::jobs::JobRun;
+use crate::store::jobs::{JobRun, RunBy};
 use crate::web::app::{clear_entries, list_entries, refresh_entry, App};
 use crate::web::context::Ctx;
 use crate::web::decode::{kind_of, page_of};
@@ -29,7 +29,7 @@ pub(crate) fn refresh_button(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let form = ctx.form()?;
     ctx.check_csrf(&form)?;
     let key = StatKey::parse(form.get("key").map(String::as_str).unwrap_or(""))?;
-    refresh_entry(app, key.clone(), ctx.lang)?;
+    refresh_entry(app, ctx, key.clone())?;
     let next = LocalPath::or(form.get("next").map(String::as_str), "/");
     let flash = Flash::Refreshed(key.to_string()).cookie(app.secure_cookies);
     Ok(Reply::Redirect(next, vec![flash]))
@@ -41,7 +41,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let tables = tables_of(ctx)?;
     let page = page_of(ctx)?;
     let kind = kind_of(ctx)?;
-    let mut entries = list_entries(app, kind)?;
+    let mut entries = list_entries(app, ctx, kind)?;
     entries.sort_by(|a, b| natural(&a.key, &b.key));
     let l = ctx.lang;
     let config = &app.config;
@@ -202,6 +202,7 @@ pub(crate) fn job_table(l: Lang, tz: chrono_tz::Tz, runs: &[JobRun]) -> Table {
             ("started", t(l, "admin.started")),
             ("duration", t(l, "admin.duration")),
             ("summary", t(l, "admin.summary")),
+            ("by", t(l, "admin.by")),
         ],
     );
     for j in runs {
@@ -211,9 +212,24 @@ pub(crate) fn job_table(l: Lang, tz: chrono_tz::Tz, runs: &[JobRun]) -> Table {
             Cell::int(j.started_at).shown_as(local_time(j.started_at, tz)),
             Cell::num(j.duration_ms / 1000.0, 1),
             Cell::code(&j.summary),
+            ran_by(l, j.ran_by.as_ref()),
         ]);
     }
     table
+}
+
+/// Who started a run, in the page's language; exported as stored
+/// (`staff:NAME`), and `–` for runs from before it was kept.
+fn ran_by(l: Lang, by: Option<&RunBy>) -> Cell {
+    let Some(by) = by else {
+        return Cell::text("").shown_as("–");
+    };
+    let shown = match by {
+        RunBy::Scheduler => t(l, "by.scheduler").to_string(),
+        RunBy::Staff(name) => fill(l, "by.staff", &[("name", name)]),
+        RunBy::Command(name) => fill(l, "by.command", &[("name", name)]),
+    };
+    Cell::text(by.as_stored()).shown_as(shown)
 }
 
 /// A two-column table of names and a figure.
@@ -240,7 +256,7 @@ pub(crate) fn confirm_clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
 
 fn clear_page(app: &App, ctx: &Ctx, prefix: &str) -> Result<maud::Markup, WebError> {
     let l = ctx.lang;
-    let n = list_entries(app, None)?
+    let n = list_entries(app, ctx, None)?
         .iter()
         .filter(|e| e.key.starts_with(prefix))
         .count();
@@ -276,7 +292,7 @@ pub(crate) fn clear(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     if form.get("confirm").map(String::as_str) != Some("yes") {
         return Ok(Reply::Html(clear_page(app, ctx, &prefix)?));
     }
-    let n = clear_entries(app, prefix.clone())?;
+    let n = clear_entries(app, ctx, prefix.clone())?;
     log::info!(
         "cache: {n} entries under {prefix:?} cleared by {}",
         ctx.account.as_ref().map_or("?", |a| &a.username)

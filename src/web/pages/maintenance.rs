@@ -106,7 +106,11 @@ pub(crate) fn run(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     // The lease is taken here, so the page this redirects to already shows
     // the run; the run itself goes on in the background. A cleanup already
     // running is not started again.
-    let flash = match jobs::begin(app, JobRequest::Cleanup(CleanupOptions::default())) {
+    let flash = match jobs::begin(
+        app,
+        JobRequest::Cleanup(CleanupOptions::default()),
+        ctx.run_by(),
+    ) {
         Ok(started) => {
             std::thread::Builder::new()
                 .name("cleanup (button)".into())
