@@ -377,6 +377,7 @@ fn pages(r: &Running) -> Vec<(&'static str, String)> {
         ("clear-all", "/admin/cache/clear?prefix=".into()),
         ("maintenance", "/admin/maintenance/".into()),
         ("cleanup-confirm", "/admin/maintenance/run".into()),
+        ("accounts", "/admin/accounts/".into()),
         ("not-found", "/no/such/page/".into()),
         ("bad-request", "/learning/users/1/?date=2026-02-30".into()),
     ]

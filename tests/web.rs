@@ -382,3 +382,105 @@ fn staff_disable_enable_unstaff_and_remove_accounts_and_it_takes_effect_at_once(
     let (ok, printed) = cli(&["user", "disable", "nobody"]);
     assert!(!ok && printed.contains("nobody"), "{printed}");
 }
+
+#[test]
+fn the_accounts_page_changes_accounts_like_the_commands_and_at_once() {
+    use common::server::{call, get, sign_in, start};
+    let r = start(false);
+    let (boss, csrf) = sign_in(&r, "boss", "staff-password");
+    let (learner, learner_csrf) = sign_in(&r, "user00002", "user-password");
+    let page = |cookie: &str| get(&r, "/admin/accounts/", &[("Cookie", cookie)]);
+    assert_eq!(page(&learner).status, 403);
+    let list = page(&boss);
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body
+            .contains("data-row=\"user00002\"><td><code>user00002</code></td>"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("name=\"change\" value=\"disable\""));
+    let post = |cookie: &str, body: String| {
+        call(
+            &r,
+            "POST",
+            "/admin/accounts/",
+            &[
+                ("Cookie", cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &body,
+        )
+    };
+    let change = |user: &str, change: &str| {
+        post(
+            &boss,
+            format!("csrf_token={csrf}&user={user}&change={change}"),
+        )
+    };
+    // A learner, a missing token and a bad change are refused.
+    assert_eq!(
+        post(
+            &learner,
+            format!("csrf_token={learner_csrf}&user=boss&change=disable")
+        )
+        .status,
+        403
+    );
+    assert_eq!(
+        post(&boss, "user=user00002&change=disable".into()).status,
+        403
+    );
+    let bad = change("user00002", "delete");
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("change"), "{}", bad.body);
+    assert_eq!(change("nobody", "disable").status, 404);
+
+    // Disabled from the page: the learner's open session ends at once.
+    let own = |cookie: &str| get(&r, "/learning/users/2/", &[("Cookie", cookie)]).status;
+    assert_eq!(own(&learner), 200);
+    let done = change("user00002", "disable");
+    assert_eq!(done.status, 303);
+    assert_ne!(own(&learner), 200);
+    let flash = done.cookie("voxdash_flash").expect("a one-time message");
+    let said = page(&format!("{boss}; {flash}"));
+    assert!(
+        said.body
+            .contains("Account disabled: signed out everywhere"),
+        "{}",
+        said.body
+    );
+    assert!(said.body.contains("name=\"change\" value=\"enable\""));
+    assert_eq!(change("user00002", "enable").status, 303);
+
+    // Staff rights, given and taken from the page.
+    let (learner, _) = sign_in(&r, "user00002", "user-password");
+    assert_eq!(change("user00002", "staff-on").status, 303);
+    assert_eq!(page(&learner).status, 200);
+    assert_eq!(change("user00002", "staff-off").status, 303);
+    assert_eq!(page(&learner).status, 403);
+
+    // Removing a sign-in asks first; confirmed, the sign-in is gone.
+    let asked = change("user00002", "remove");
+    assert_eq!(asked.status, 200);
+    assert!(asked.body.contains("Remove the sign-in of user00002?"));
+    assert_eq!(own(&learner), 200);
+    let removed = post(
+        &boss,
+        format!("csrf_token={csrf}&user=user00002&change=remove&confirm=yes"),
+    );
+    assert_eq!(removed.status, 303);
+    assert_ne!(own(&learner), 200);
+
+    // The last staff account cannot lock everyone out from here either.
+    let refused = change("boss", "staff-off");
+    assert_eq!(refused.status, 303);
+    let flash = refused.cookie("voxdash_flash").unwrap();
+    let said = page(&format!("{boss}; {flash}"));
+    assert!(
+        said.body
+            .contains("Not changed: that is the last staff account"),
+        "{}",
+        said.body
+    );
+}

@@ -7,6 +7,7 @@ use cookie::SameSite;
 
 use super::reply::set_cookie;
 use crate::i18n::{plural, t, Lang};
+use crate::store::accounts::AccountChange;
 
 /// The cookie's name.
 pub const COOKIE: &str = "voxdash_flash";
@@ -22,7 +23,21 @@ pub enum Flash {
     CleanupStarted,
     /// A cleanup was asked for while one was running.
     CleanupAlreadyRunning,
+    /// Staff changed an account.
+    AccountChanged(AccountChange),
+    /// A change was refused: it would leave no staff account that can
+    /// sign in.
+    AccountRefused,
 }
+
+/// An account change as the cookie carries it, and back.
+const ACCOUNT_CHANGES: [(AccountChange, &str); 5] = [
+    (AccountChange::Disable, "disabled"),
+    (AccountChange::Enable, "enabled"),
+    (AccountChange::Staff(true), "staff_on"),
+    (AccountChange::Staff(false), "staff_off"),
+    (AccountChange::RemoveSignIn, "removed"),
+];
 
 impl Flash {
     /// Reads the cookie's value; anything else is ignored.
@@ -32,6 +47,11 @@ impl Flash {
             ("cleared", n) => n.parse().ok().map(Flash::Cleared),
             ("cleanup", "started") => Some(Flash::CleanupStarted),
             ("cleanup", "already") => Some(Flash::CleanupAlreadyRunning),
+            ("account", "refused") => Some(Flash::AccountRefused),
+            ("account", code) => ACCOUNT_CHANGES
+                .iter()
+                .find(|(_, c)| *c == code)
+                .map(|(change, _)| Flash::AccountChanged(*change)),
             _ => None,
         }
     }
@@ -42,6 +62,8 @@ impl Flash {
             Flash::Cleared(n) => format!("cleared:{n}"),
             Flash::CleanupStarted => "cleanup:started".into(),
             Flash::CleanupAlreadyRunning => "cleanup:already".into(),
+            Flash::AccountChanged(change) => format!("account:{}", account_code(*change)),
+            Flash::AccountRefused => "account:refused".into(),
         }
     }
 
@@ -63,8 +85,19 @@ impl Flash {
             Flash::Cleared(n) => plural(l, "done.cleared", *n),
             Flash::CleanupStarted => t(l, "maint.started").to_string(),
             Flash::CleanupAlreadyRunning => t(l, "maint.already").to_string(),
+            Flash::AccountChanged(change) => {
+                t(l, &format!("accounts.done.{}", account_code(*change))).to_string()
+            }
+            Flash::AccountRefused => t(l, "accounts.refused").to_string(),
         }
     }
+}
+
+fn account_code(change: AccountChange) -> &'static str {
+    ACCOUNT_CHANGES
+        .iter()
+        .find(|(c, _)| *c == change)
+        .map_or("changed", |(_, code)| code)
 }
 
 #[cfg(test)]
@@ -78,10 +111,21 @@ mod tests {
             Flash::Cleared(12),
             Flash::CleanupStarted,
             Flash::CleanupAlreadyRunning,
+            Flash::AccountRefused,
+            Flash::AccountChanged(AccountChange::Disable),
+            Flash::AccountChanged(AccountChange::Staff(false)),
+            Flash::AccountChanged(AccountChange::RemoveSignIn),
         ] {
             assert_eq!(Flash::parse(&f.value()), Some(f));
         }
-        for bad in ["", "cleared:x", "refreshed:", "nope:1", "cleanup:later"] {
+        for bad in [
+            "",
+            "cleared:x",
+            "refreshed:",
+            "nope:1",
+            "cleanup:later",
+            "account:deleted",
+        ] {
             assert_eq!(Flash::parse(bad), None, "{bad}");
         }
         assert_eq!(

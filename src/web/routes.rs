@@ -235,8 +235,8 @@ fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
 
 fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
     use pages::{
-        admin, dashboard, learner, learning, locations, maintenance, recordings, search, sign_in,
-        speaker, uploads,
+        accounts, admin, dashboard, learner, learning, locations, maintenance, recordings, search,
+        sign_in, speaker, uploads,
     };
     match (method, segments) {
         ("GET", [""]) => (
@@ -285,6 +285,8 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
             ("/admin/maintenance/run", maintenance::confirm(app, ctx))
         }
         ("POST", ["admin", "maintenance"]) => ("/admin/maintenance/", maintenance::run(app, ctx)),
+        ("GET", ["admin", "accounts"]) => ("/admin/accounts/", accounts::page(app, ctx)),
+        ("POST", ["admin", "accounts"]) => ("/admin/accounts/", accounts::change(app, ctx)),
         _ => not_found(ctx),
     }
 }

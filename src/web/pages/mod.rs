@@ -2,6 +2,7 @@
 //! layout with its navigation, the freshness badge, small helpers), and one
 //! file per page with its handler and its view.
 
+pub(super) mod accounts;
 pub(super) mod admin;
 pub(super) mod dashboard;
 pub(super) mod learner;
@@ -98,6 +99,7 @@ pub fn layout(frame: &Frame, content: Markup) -> Markup {
                             a href="/audio/recordings/" { (t(l, "nav.recordings")) }
                             a href="/admin/cache/" { (t(l, "nav.cache")) }
                             a href="/admin/maintenance/" { (t(l, "nav.maintenance")) }
+                            a href="/admin/accounts/" { (t(l, "nav.accounts")) }
                             form.search method="get" action="/search/" role="search" {
                                 input type="search" name="q" required maxlength="100"
                                     placeholder=(t(l, "search.placeholder")) aria-label=(t(l, "nav.search"));
