@@ -4,11 +4,15 @@
 (function () {
   if (!window.EventSource || !window.fetch || !document.querySelector('.badge[data-key]')) return;
   var busy = false, again = null;
+  // A badge may stand for several entries (their keys separated by spaces).
   function badges(key) {
-    return document.querySelectorAll('.badge[data-key="' + CSS.escape(key) + '"]');
+    return document.querySelectorAll('.badge[data-key~="' + CSS.escape(key) + '"]');
   }
   function mark(key, status) {
     badges(key).forEach(function (b) {
+      // One fresh entry does not make a badge of several fresh: the page
+      // swapped in says what they are.
+      if (status === 'fresh' && b.getAttribute('data-key').indexOf(' ') >= 0) return;
       b.className = 'badge ' + status;
       b.setAttribute('data-status', status);
       var text = b.getAttribute('data-text-' + status);

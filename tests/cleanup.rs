@@ -357,6 +357,9 @@ fn the_maintenance_page_shows_the_dry_run_and_runs_cleanup_with_its_record() {
     );
     let admin = common::server::get(&r, "/admin/cache/", &[("Cookie", &staff.0)]);
     assert!(admin.body.contains("last cleanup: never"), "{}", admin.body);
+    // An empty history says so, not "Nothing here." under the job list.
+    assert!(admin.body.contains("No job has run yet."), "{}", admin.body);
+    assert!(!admin.body.contains("Nothing here."), "{}", admin.body);
     let no_csrf = common::server::call(
         &r,
         "POST",

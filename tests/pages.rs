@@ -259,6 +259,32 @@ fn staff_see_the_learners_and_learners_see_their_own_page() {
         .collect();
     assert!(!sessions.is_empty());
     assert!(sessions.windows(2).all(|w| w[0] >= w[1]), "{sessions:?}");
+    // The list agrees with the card: its learners with sessions are the
+    // ones the statistic counts, each with when they were last active;
+    // staff accounts without sessions of their own are not learners.
+    let learning = get(&r, "/api/v1/stats/learning", &[("Cookie", &staff)]).json();
+    let rows: Vec<Vec<String>> = by_sessions
+        .body
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let with_sessions: Vec<&Vec<String>> = rows.iter().filter(|r| r[5] != "0").collect();
+    assert_eq!(
+        with_sessions.len() as u64,
+        learning["data"]["total_users"].as_u64().unwrap()
+    );
+    assert!(with_sessions.iter().all(|r| !r[4].is_empty()), "{rows:?}");
+    assert!(!rows.iter().any(|r| r[1] == "boss"), "{rows:?}");
+    assert!(
+        list.body.contains(&format!(
+            "{} with sessions (the card above counts them)",
+            with_sessions.len()
+        )),
+        "{}",
+        list.body
+    );
     let (learner, _) = sign_in(&r, "user00002", "user-password");
     let own = get(&r, "/learning/", &[("Cookie", &learner)]);
     assert!(!own.body.contains("id=\"learners\""));
@@ -431,4 +457,111 @@ fn uploaders_addresses_are_masked_unless_staff_ask_for_them() {
     )
     .body;
     assert!(region.contains("10.16.185.38"), "{region}");
+}
+
+#[test]
+fn a_learner_page_has_one_badge_whose_refresh_recomputes_all_it_shows() {
+    let r = start(false);
+    let (staff, csrf) = sign_in(&r, "boss", "staff-password");
+    let page = get(&r, "/learning/users/2/", &[("Cookie", &staff)]);
+    assert_eq!(page.body.matches("class=\"badge ").count(), 1);
+    assert_eq!(
+        page.body
+            .matches("method=\"post\" action=\"/refresh/\"")
+            .count(),
+        1
+    );
+    let keys = "user/2/daily/2026-11-23 user/2/weekly/2026-11-23 user/2/analytics user/2/courses";
+    assert!(
+        page.body.contains(&format!("data-key=\"{keys}\"")),
+        "{}",
+        page.body
+    );
+    // Each number says what it counts.
+    assert!(page.body.contains("Course hours this week"));
+    assert!(page.body.contains("not from the study sessions above"));
+    let refreshed = call(
+        &r,
+        "POST",
+        "/refresh/",
+        &[("Cookie", &staff)],
+        &format!("csrf_token={csrf}&key={keys}&next=/learning/users/2/"),
+    );
+    assert_eq!(refreshed.status, 303, "{}", refreshed.body);
+    let cookies = format!("{staff}; {}", flash_of(&refreshed));
+    let after = get(&r, "/learning/users/2/", &[("Cookie", &cookies)]);
+    assert!(
+        after.body.contains("data-status=\"fresh\""),
+        "{}",
+        after.body
+    );
+    // Every entry it names was computed again.
+    let entries = get(&r, "/api/v1/cache", &[("Cookie", &staff)]).json();
+    for key in keys.split(' ') {
+        assert!(
+            entries["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["key"] == key),
+            "{key}: {entries}"
+        );
+    }
+    // Too many keys, or a bad one, is refused by name.
+    let nine = vec!["learning"; 9].join("+");
+    for body in [format!("key={nine}"), "key=nope".to_string()] {
+        let bad = call(
+            &r,
+            "POST",
+            "/refresh/",
+            &[("Cookie", &staff)],
+            &format!("csrf_token={csrf}&{body}&next=/"),
+        );
+        assert_eq!(bad.status, 400, "{body}");
+        assert!(bad.body.contains("key"), "{}", bad.body);
+    }
+}
+
+#[test]
+fn staff_see_sessions_forgotten_for_a_day_and_can_discard_them() {
+    let r = start(false);
+    let (staff, csrf) = sign_in(&r, "boss", "staff-password");
+    let form = |start: &str| {
+        call(
+            &r,
+            "POST",
+            "/learning/users/2/sessions",
+            &[("Cookie", &staff)],
+            &format!("csrf_token={csrf}&start_time={start}&duration_minutes=0"),
+        )
+    };
+    // Sessions without an end are running; the clock is 2026-11-23 12:00 KST.
+    assert_eq!(form("2026-11-21T09:00:00%2B09:00").status, 303);
+    let page = get(&r, "/learning/users/2/", &[("Cookie", &staff)]);
+    let running = page.body.matches("/discard\"").count();
+    assert!(running >= 1, "{}", page.body);
+    assert!(page.body.contains("unfinished for more than a day"));
+    let start = page.body.find("/discard\"").unwrap();
+    let action = &page.body[..start];
+    let id = action[action.rfind("/sessions/").unwrap() + "/sessions/".len()..].to_string();
+    let discarded = call(
+        &r,
+        "POST",
+        &format!("/learning/users/2/sessions/{id}/discard"),
+        &[("Cookie", &staff)],
+        &format!("csrf_token={csrf}"),
+    );
+    assert_eq!(discarded.status, 303);
+    let page = get(&r, "/learning/users/2/", &[("Cookie", &staff)]);
+    assert_eq!(page.body.matches("/discard\"").count(), running - 1);
+    // A learner cannot discard, not even their own.
+    let (learner, learner_csrf) = sign_in(&r, "user00002", "user-password");
+    let refused = call(
+        &r,
+        "POST",
+        &format!("/learning/users/2/sessions/{id}/discard"),
+        &[("Cookie", &learner)],
+        &format!("csrf_token={learner_csrf}"),
+    );
+    assert_eq!(refused.status, 403);
 }

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use super::context::Ctx;
 use super::error::WebError;
-use super::flash::Flash;
 use super::reply::Reply;
 use super::throttle;
 use crate::cache::memo::Memo;
@@ -275,8 +274,8 @@ pub(crate) fn answer(app: &App, ctx: &Ctx, key: &StatKey) -> Result<Answer, WebE
     let mut answer = app.cache.get(key)?;
     // Right after the staff's Refresh button, the entry it computed is
     // shown as what it is: fresh.
-    if let Some(Flash::Refreshed(refreshed)) = ctx.flash() {
-        if answer.status == Freshness::Cached && refreshed == key.to_string() {
+    if let Some(flash) = ctx.flash() {
+        if answer.status == Freshness::Cached && flash.refreshed(&key.to_string()) {
             answer.status = Freshness::Fresh;
         }
     }

@@ -15,7 +15,8 @@ pub const COOKIE: &str = "voxdash_flash";
 /// What just happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flash {
-    /// A statistic was recomputed on the staff's request (its key).
+    /// Statistics were recomputed on the staff's request (their keys,
+    /// separated by [`Flash::KEY_SEPARATOR`]).
     Refreshed(String),
     /// Cache entries were cleared (how many).
     Cleared(u64),
@@ -40,6 +41,15 @@ const ACCOUNT_CHANGES: [(AccountChange, &str); 5] = [
 ];
 
 impl Flash {
+    /// Between the keys of [`Flash::Refreshed`]: a character a cookie may
+    /// carry and a key does not hold.
+    pub const KEY_SEPARATOR: &'static str = "|";
+
+    /// Whether `key` is one of the keys just refreshed.
+    pub fn refreshed(&self, key: &str) -> bool {
+        matches!(self, Flash::Refreshed(keys) if keys.split(Flash::KEY_SEPARATOR).any(|k| k == key))
+    }
+
     /// Reads the cookie's value; anything else is ignored.
     pub fn parse(value: &str) -> Option<Flash> {
         match value.split_once(':')? {

@@ -274,6 +274,10 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
             "/learning/users/{id}/sessions/{id}/finish",
             learner::form_finish_session(app, ctx, uid, sid),
         ),
+        ("POST", ["learning", "users", uid, "sessions", sid, "discard"]) => (
+            "/learning/users/{id}/sessions/{id}/discard",
+            learner::form_discard_session(app, ctx, uid, sid),
+        ),
         ("POST", ["refresh"]) => ("/refresh/", admin::refresh_button(app, ctx)),
         ("GET", ["admin", "cache"]) => ("/admin/cache/", admin::page(app, ctx)),
         ("GET", ["admin", "cache", "clear"]) => {

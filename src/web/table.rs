@@ -131,6 +131,8 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// Its rows, one cell per column.
     pub rows: Vec<Vec<Cell>>,
+    /// What an empty table says instead ("Nothing here." unless set).
+    pub when_empty: Option<String>,
 }
 
 /// A sort asked for: table, column index, direction.
@@ -177,6 +179,13 @@ impl Sort {
 
 impl Table {
     /// A table with the given columns (name, label) and no rows yet.
+    /// What the table says when it has no rows, in the page's words.
+    pub fn saying_when_empty(mut self, text: impl Into<String>) -> Table {
+        self.when_empty = Some(text.into());
+        self
+    }
+
+    /// A table with these columns (name, heading) and no rows yet.
     pub fn new(id: &'static str, columns: &[(&'static str, &str)]) -> Table {
         Table {
             id,
@@ -188,6 +197,7 @@ impl Table {
                 })
                 .collect(),
             rows: Vec::new(),
+            when_empty: None,
         }
     }
 
@@ -370,7 +380,8 @@ impl Tables<'_> {
     fn table(&self, table: &Table, rows: Option<&[Vec<Cell>]>, actions: Option<Actions>) -> Markup {
         let l = self.lang;
         if table.rows.is_empty() {
-            return html! { p.empty id=(table.id) { (t(l, "drill.none")) } };
+            let said = table.when_empty.as_deref().unwrap_or(t(l, "drill.none"));
+            return html! { p.empty id=(table.id) { (said) } };
         }
         let rows = rows.unwrap_or(&table.rows);
         let csv = self.href(&[("format", "csv"), ("table", table.id)]);

@@ -24,14 +24,37 @@ use crate::web::local_path::LocalPath;
 use crate::web::reply::Reply;
 use crate::web::table::{natural, Cell, Table, Tables};
 
+/// Most entries one Refresh button recomputes (a learner page has four).
+const MAX_REFRESH_KEYS: usize = 8;
+
+/// `POST /refresh/` (`key`: one key, or several separated by spaces):
+/// recomputes them in turn and goes back to `next`, whose badge then says
+/// "fresh".
 pub(crate) fn refresh_button(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
     let form = ctx.form()?;
     ctx.check_csrf(&form)?;
-    let key = StatKey::parse(form.get("key").map(String::as_str).unwrap_or(""))?;
-    refresh_entry(app, ctx, key.clone())?;
+    let text = form.get("key").map(String::as_str).unwrap_or("");
+    let keys = text
+        .split_whitespace()
+        .map(StatKey::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() || keys.len() > MAX_REFRESH_KEYS {
+        return Err(WebError::bad(
+            "key",
+            format!("give one to {MAX_REFRESH_KEYS} keys, separated by spaces"),
+        ));
+    }
+    for key in &keys {
+        refresh_entry(app, ctx, key.clone())?;
+    }
     let next = LocalPath::or(form.get("next").map(String::as_str), "/");
-    let flash = Flash::Refreshed(key.to_string()).cookie(app.secure_cookies);
+    let refreshed = keys
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(Flash::KEY_SEPARATOR);
+    let flash = Flash::Refreshed(refreshed).cookie(app.secure_cookies);
     Ok(Reply::Redirect(next, vec![flash]))
 }
 
@@ -175,7 +198,8 @@ fn metrics_table(l: Lang, metrics: &[(KeyKind, KindMetrics)]) -> Table {
             ("max_ms", t(l, "admin.max_ms")),
             ("hit_rate", t(l, "admin.hit_rate")),
         ],
-    );
+    )
+    .saying_when_empty(t(l, "admin.no_reads"));
     for (k, m) in metrics {
         let rate = m.hit_rate().map(|r| r * 100.0);
         table.row(vec![
@@ -204,7 +228,8 @@ pub(crate) fn job_table(l: Lang, tz: chrono_tz::Tz, runs: &[JobRun]) -> Table {
             ("summary", t(l, "admin.summary")),
             ("by", t(l, "admin.by")),
         ],
-    );
+    )
+    .saying_when_empty(t(l, "admin.no_runs"));
     for j in runs {
         table.row(vec![
             Cell::text(&j.job).shown_as(word(l, "job", &j.job)),

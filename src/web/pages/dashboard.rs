@@ -64,8 +64,8 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
             group_page(&frame, &a, d, &filter, (&tables, &all), page, picker)
         } else {
             html! {
-                (badge(&frame, &a))
                 h1 { (t(l, "dash.title")) }
+                (badge(&frame, &a))
                 (picker)
                 (corpus_sections(&frame, d, &filter, &RecordingsOf::group(&filter), (&tables, &all)))
             }
@@ -107,8 +107,8 @@ fn group_page(
     let rows = speakers.page(page, PER_PAGE);
     html! {
         (breadcrumbs(frame, &[], &title))
-        (badge(frame, a))
         h1 { (t(l, "dash.title")) " — " (title) }
+        (badge(frame, a))
         (picker)
         (corpus_sections(frame, d, filter, &RecordingsOf::group(filter), (tables, all)))
         section #speakers-list {

@@ -6,7 +6,7 @@ use serde_json::{json, Map};
 
 use chrono::{Duration, NaiveDate};
 
-use super::{badge, frame, layout, local_time, opt, stat_card, with_param, Frame};
+use super::{badge_of, frame, layout, local_time, opt, stat_card, with_param, Frame};
 use crate::cache::Answer;
 use crate::clock::LocalTime;
 use crate::i18n::{t, word, Lang};
@@ -64,6 +64,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
         user,
         name,
         active_sessions,
+        day_ago: app.config.clock.now_micros() - DAY_MICROS,
         daily: (&answers[0], d),
         weekly: (&answers[1], w),
         analytics: (&answers[2], a),
@@ -74,6 +75,9 @@ pub(crate) fn page(app: &App, ctx: &Ctx, id: &str) -> Result<Reply, WebError> {
         Ok(learner_view(&frame(app, ctx, "user.title"), ctx, &view))
     })
 }
+
+/// µs in a day.
+const DAY_MICROS: i64 = 86_400_000_000;
 
 /// The Monday to go to when `?week_start=` is a valid date but not a Monday.
 fn week_to_snap(ctx: &Ctx) -> Result<Option<NaiveDate>, WebError> {
@@ -93,6 +97,9 @@ pub struct UserView<'a> {
     pub name: Option<String>,
     /// Running sessions (id, start), shown to staff with a finish button.
     pub active_sessions: Vec<(i64, i64)>,
+    /// A day before now (µs): running sessions that started earlier are
+    /// probably forgotten, and are marked so.
+    pub day_ago: i64,
     /// Day and its answer.
     pub daily: (&'a Answer, &'a Daily),
     /// Week and its answer.
@@ -147,16 +154,17 @@ fn learner_view(frame: &Frame, ctx: &Ctx, v: &UserView) -> Markup {
         Some(name) => format!("{}: {name} (#{})", t(l, "user.title"), v.user),
         None => format!("{} #{}", t(l, "user.title"), v.user),
     };
-    let (ca, c) = v.courses;
+    let c = v.courses.1;
     layout(
         frame,
         html! {
             h1 { (title) }
+            (badge_of(frame, &[v.daily.0, v.weekly.0, v.analytics.0, v.courses.0]))
             (date_nav(frame, ctx, v.daily.1.date, v.weekly.1.week_start))
             (daily_section(frame, v))
             (weekly_section(frame, v))
             (analytics_section(frame, v))
-            (courses_section(frame, ca, c))
+            (courses_section(frame, c))
             @if frame.staff() { (session_form(frame, v)) }
         },
     )
@@ -165,11 +173,11 @@ fn learner_view(frame: &Frame, ctx: &Ctx, v: &UserView) -> Markup {
 /// The learner's day.
 fn daily_section(frame: &Frame, v: &UserView) -> Markup {
     let l = frame.lang;
-    let (da, d) = v.daily;
+    let d = v.daily.1;
     html! {
         section #daily {
-            (badge(frame, da))
             h2 { (t(l, "user.today")) " " (d.date) }
+            p.hint { (t(l, "user.day_hint")) }
             div.cards {
                 (stat_card(t(l, "user.sessions"), d.total_sessions.to_string()))
                 (stat_card(t(l, "user.minutes"), d.total_duration_minutes.to_string()))
@@ -186,7 +194,7 @@ fn daily_section(frame: &Frame, v: &UserView) -> Markup {
 /// The learner's week, with its daily chart.
 fn weekly_section(frame: &Frame, v: &UserView) -> Markup {
     let l = frame.lang;
-    let (wa, w) = v.weekly;
+    let w = v.weekly.1;
     let week_bars = bars(
         &w.daily_breakdown,
         |b| b.date.format("%m-%d").to_string(),
@@ -198,7 +206,6 @@ fn weekly_section(frame: &Frame, v: &UserView) -> Markup {
     };
     html! {
         section #weekly {
-            (badge(frame, wa))
             h2 { (t(l, "user.week")) " " (w.week_start) " – " (w.week_end) }
             (column_chart(minutes, t(l, "axis.day"), &week_bars))
             div.table { table { thead { tr { th { (t(l, "axis.day")) } th { (t(l, "user.sessions")) } th { (t(l, "user.minutes")) } th { (t(l, "user.completed")) } } }
@@ -216,7 +223,7 @@ fn weekly_section(frame: &Frame, v: &UserView) -> Markup {
 /// The learner's last 30 days: figures, peak hours, recommendations.
 fn analytics_section(frame: &Frame, v: &UserView) -> Markup {
     let l = frame.lang;
-    let (aa, a) = v.analytics;
+    let a = v.analytics.1;
     let hour_bars: Vec<Bar> = (0..24u32)
         .map(|h| Bar {
             label: h.to_string(),
@@ -230,7 +237,6 @@ fn analytics_section(frame: &Frame, v: &UserView) -> Markup {
     };
     html! {
         section #analytics {
-            (badge(frame, aa))
             h2 { (t(l, "user.analytics")) }
             div.cards {
                 (stat_card(t(l, "user.sessions"), a.total_sessions.to_string()))
@@ -254,12 +260,12 @@ fn analytics_section(frame: &Frame, v: &UserView) -> Markup {
 }
 
 /// The course summary of the learner page.
-fn courses_section(frame: &Frame, ca: &Answer, c: &Courses) -> Markup {
+fn courses_section(frame: &Frame, c: &Courses) -> Markup {
     let l = frame.lang;
     html! {
         section #courses {
-            (badge(frame, ca))
             h2 { (t(l, "user.courses")) }
+            p.hint { (t(l, "user.courses_hint")) }
             div.cards {
                 (stat_card(t(l, "user.courses"), c.total_courses.to_string()))
                 (stat_card(t(l, "user.proficiency"), opt(c.avg_proficiency)))
@@ -304,9 +310,15 @@ fn session_form(frame: &Frame, v: &UserView) -> Markup {
                     @for (id, start) in &v.active_sessions {
                         li {
                             (t(l, "user.started")) " " (local_time(*start, frame.tz)) " "
+                            @if *start < v.day_ago { span.error { "⚠ " (t(l, "user.running_old")) } " " }
                             form.inline method="post" action={"/learning/users/" (v.user) "/sessions/" (id) "/finish"} {
                                 input type="hidden" name="csrf_token" value=(csrf);
                                 button type="submit" { (t(l, "user.finish")) }
+                            }
+                            " "
+                            form.inline method="post" action={"/learning/users/" (v.user) "/sessions/" (id) "/discard"} {
+                                input type="hidden" name="csrf_token" value=(csrf);
+                                button.danger type="submit" { (t(l, "user.discard")) }
                             }
                         }
                     }
@@ -367,6 +379,23 @@ pub(crate) fn form_finish_session(
     require_writer(ctx, None, &form)?;
     let id = path_id(sid, "session")?;
     finish_session(app, id, FinishInput::default())?;
+    Ok(back_to(user))
+}
+
+/// The discard button of the learner page: deletes a session that should
+/// not count (a forgotten one, say), like `DELETE /api/v1/sessions/{id}`.
+pub(crate) fn form_discard_session(
+    app: &App,
+    ctx: &Ctx,
+    uid: &str,
+    sid: &str,
+) -> Result<Reply, WebError> {
+    let user = path_id(uid, "user")?;
+    require_signed_in(ctx)?;
+    let form = ctx.form()?;
+    require_writer(ctx, None, &form)?;
+    let id = path_id(sid, "session")?;
+    writes::delete_session(app, id)?;
     Ok(back_to(user))
 }
 

@@ -9,13 +9,14 @@ use super::{
     stat_card, tables_of, Frame,
 };
 use crate::cache::Answer;
-use crate::i18n::{region, t, Lang};
+use crate::i18n::{fill, region, t, Lang};
 use crate::stats::{Learning, StatKey, Statistic};
 use crate::store::learners::{self, LearnerRow};
 use crate::web::app::{answer, etag, App};
 use crate::web::context::Ctx;
 use crate::web::decode::page_of;
 use crate::web::error::WebError;
+use crate::web::numbers;
 use crate::web::reply::Reply;
 use crate::web::table::{Cell, Table, Tables};
 
@@ -69,9 +70,13 @@ fn learner_table(l: Lang, tz: chrono_tz::Tz, rows: &[LearnerRow]) -> Table {
             Some(at) => Cell::int(at).shown_as(local_time(at, tz)),
             None => Cell::opt(None, 0),
         };
+        let username = match &r.username {
+            Some(name) => Cell::text(name),
+            None => Cell::text("").shown_as(t(l, "learn.no_profile")),
+        };
         table.row(vec![
             Cell::int(r.id).link(href.clone()),
-            Cell::text(&r.username).link(href),
+            username.link(href),
             Cell::text(r.display_name.clone().unwrap_or_default()),
             Cell::text(
                 r.region
@@ -86,6 +91,19 @@ fn learner_table(l: Lang, tz: chrono_tz::Tz, rows: &[LearnerRow]) -> Table {
     table
 }
 
+/// How the list agrees with the card: who has sessions, who has none yet.
+fn learners_hint(l: Lang, table: &Table, with_sessions: u64) -> String {
+    let without = (table.rows.len() as u64).saturating_sub(with_sessions);
+    fill(
+        l,
+        "learn.list_hint",
+        &[
+            ("with", &numbers::whole(with_sessions as i64)),
+            ("without", &numbers::whole(without as i64)),
+        ],
+    )
+}
+
 /// `/learning/`.
 fn learning(
     frame: &Frame,
@@ -98,8 +116,8 @@ fn learning(
     layout(
         frame,
         html! {
-            (badge(frame, answer))
             h1 { (t(l, "learn.title")) }
+            (badge(frame, answer))
             div.cards {
                 (stat_card(t(l, "learn.total_users"), d.total_users.to_string()))
                 (stat_card(t(l, "learn.active_7d"), d.active_users_7d.to_string()))
@@ -111,7 +129,8 @@ fn learning(
             }
             @if let Some(table) = learners {
                 section #learners-list {
-                    h2 { (t(l, "learn.learners")) " (" (table.rows.len()) ")" }
+                    h2 { (t(l, "learn.learners")) " (" (numbers::whole(table.rows.len() as i64)) ")" }
+                    p.hint { (learners_hint(l, table, d.total_users)) }
                     @if table.rows.is_empty() { p.empty { (t(l, "empty.no_learners")) } } @else {
                         (paged_table(frame, tables, table, page))
                     }

@@ -126,8 +126,8 @@ fn locations(
         unit: uploads,
     };
     let content = html! {
-        (badge(frame, answer))
         h1 { (t(l, "loc.title")) }
+        (badge(frame, answer))
         (picker)
         @if d.total_uploads == 0 { (empty_state(l)) } @else {
             div.cards {

@@ -220,52 +220,70 @@ pub(crate) fn place_name(l: Lang, name: &str) -> String {
 /// The freshness badge at the top of every stats page, with the staff's
 /// refresh button.
 pub fn badge(frame: &Frame, answer: &Answer) -> Markup {
+    badge_of(frame, &[answer])
+}
+
+/// One badge for the entries a page shows (a learner's day, week, month
+/// and courses): the least fresh of them and the oldest time, so that it
+/// never says more than the worst number on the page; its Refresh button
+/// recomputes them all. Live updates follow each of its keys.
+pub fn badge_of(frame: &Frame, answers: &[&Answer]) -> Markup {
     let l = frame.lang;
-    let when = local_time(answer.entry.computed_at, frame.tz);
-    let (class, text) = match answer.status {
-        Freshness::Cached => (
-            "badge cached",
-            format!(
-                "{} ({}: {when})",
-                t(l, "badge.cached"),
-                t(l, "badge.updated")
-            ),
+    let Some(oldest) = answers.iter().map(|a| a.entry.computed_at).min() else {
+        return html! {};
+    };
+    let when = local_time(oldest, frame.tz);
+    let status = answers
+        .iter()
+        .map(|a| a.status)
+        .max_by_key(|s| match s {
+            Freshness::Fresh => 0,
+            Freshness::Cached => 1,
+            Freshness::Stale => 2,
+        })
+        .unwrap_or(Freshness::Cached);
+    let changes: u64 = answers.iter().map(|a| a.changes_since).sum();
+    let keys = answers
+        .iter()
+        .map(|a| a.key.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let fresh = format!(
+        "{} ({}: {when})",
+        t(l, "badge.fresh"),
+        t(l, "badge.refreshed")
+    );
+    let stale = |changes: u64| {
+        let changes = if changes > 0 {
+            format!(", {}", plural(l, "badge.changes", changes))
+        } else {
+            String::new()
+        };
+        format!(
+            "{} ({}: {when}{changes}) — {}",
+            t(l, "badge.stale"),
+            t(l, "badge.updated"),
+            t(l, "badge.refreshing")
+        )
+    };
+    let text = match status {
+        Freshness::Cached => format!(
+            "{} ({}: {when})",
+            t(l, "badge.cached"),
+            t(l, "badge.updated")
         ),
-        Freshness::Fresh => (
-            "badge fresh",
-            format!(
-                "{} ({}: {when})",
-                t(l, "badge.fresh"),
-                t(l, "badge.refreshed")
-            ),
-        ),
-        Freshness::Stale => {
-            let changes = if answer.changes_since > 0 {
-                format!(", {}", plural(l, "badge.changes", answer.changes_since))
-            } else {
-                String::new()
-            };
-            (
-                "badge stale",
-                format!(
-                    "{} ({}: {when}{changes}) — {}",
-                    t(l, "badge.stale"),
-                    t(l, "badge.updated"),
-                    t(l, "badge.refreshing")
-                ),
-            )
-        }
+        Freshness::Fresh => fresh.clone(),
+        Freshness::Stale => stale(changes),
     };
     html! {
         div.badgebar {
-            span class=(class) data-key=(answer.key.to_string())
-                data-text-fresh=(format!("{} ({}: {when})", t(l, "badge.fresh"), t(l, "badge.refreshed")))
-                data-text-stale=(format!("{} ({}: {when}) — {}", t(l, "badge.stale"), t(l, "badge.updated"), t(l, "badge.refreshing")))
-                data-status=(answer.status.as_str()) { (text) }
+            span class={"badge " (status.as_str())} data-key=(keys)
+                data-text-fresh=(fresh) data-text-stale=(stale(0))
+                data-status=(status.as_str()) { (text) }
             @if frame.staff() {
                 form.inline method="post" action="/refresh/" {
                     input type="hidden" name="csrf_token" value=(frame.csrf.unwrap_or(""));
-                    input type="hidden" name="key" value=(answer.key.to_string());
+                    input type="hidden" name="key" value=(keys);
                     input type="hidden" name="next" value=(frame.here);
                     button type="submit" data-busy=(format!("{}…", t(l, "badge.refreshing"))) { (t(l, "action.refresh")) }
                 }

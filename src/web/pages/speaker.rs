@@ -106,8 +106,8 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
     let uploads = v.all.last().expect("the uploads table");
     let content = html! {
         (breadcrumbs(frame, &trail, &v.info.code))
-        (badge(frame, v.answer))
         h1 { (t(l, "drill.speaker")) " " (v.info.code) }
+        (badge(frame, v.answer))
         p.facts {
             (t(l, "drill.gender")) ": " (group_value(l, "gender", &v.info.gender)) " · "
             (t(l, "drill.diagnosis")) ": " (group_name(l, &v.info.diagnosis)) " · "
