@@ -103,11 +103,17 @@ pub fn plural(lang: Lang, key: &str, n: u64) -> String {
 }
 
 /// A region name of the data in the page's language: the Korean provinces
-/// and cities have their Korean and Chinese names; others stay as written.
+/// and cities have their Korean and Chinese names, whichever of the three
+/// spellings the data holds (a profile may say `서울` where an upload says
+/// `Seoul`); others stay as written.
 pub fn region(lang: Lang, name: &str) -> String {
-    match REGIONS.iter().find(|(en, ..)| *en == name) {
-        Some((_, ko, zh)) => match lang {
-            Lang::En => name.to_string(),
+    let name = name.trim();
+    match REGIONS
+        .iter()
+        .find(|(en, ko, zh)| en.eq_ignore_ascii_case(name) || *ko == name || *zh == name)
+    {
+        Some((en, ko, zh)) => match lang {
+            Lang::En => (*en).to_string(),
             Lang::Ko => (*ko).to_string(),
             Lang::Zh => (*zh).to_string(),
         },
@@ -465,6 +471,12 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
     // Dashboard.
     ("dash.title", "Voice corpus", "음성 코퍼스", "语音语料库"),
     ("dash.speakers", "Speakers", "화자", "说话人"),
+    ("card.speakers.one", "Speaker", "화자", "说话人"),
+    ("table.folded.one", "Table (1 row)", "표 (1행)", "表格（1 行）"),
+    ("table.folded.other", "Table ({n} rows)", "표 ({n}행)", "表格（{n} 行）"),
+    ("card.speakers.other", "Speakers", "화자", "说话人"),
+    ("card.recordings.one", "Recording", "녹음", "录音"),
+    ("card.recordings.other", "Recordings", "녹음", "录音"),
     ("dash.recordings", "Recordings", "녹음", "录音"),
     ("dash.hours", "Hours", "시간", "小时"),
     ("dash.by_category", "By category", "범주별", "按类别"),
@@ -668,6 +680,16 @@ const PHRASES: &[(&str, &str, &str, &str)] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_reads_in_the_page_language_whichever_spelling_the_data_has() {
+        for name in ["Seoul", "서울", "首尔", " seoul "] {
+            assert_eq!(region(Lang::En, name), "Seoul", "{name}");
+            assert_eq!(region(Lang::Ko, name), "서울", "{name}");
+            assert_eq!(region(Lang::Zh, name), "首尔", "{name}");
+        }
+        assert_eq!(region(Lang::Zh, "Atlantis"), "Atlantis");
+    }
 
     #[test]
     fn accept_language_prefers_highest_q() {

@@ -8,6 +8,28 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+/// A rough outline of the land the lab's regions lie in (South Korea's
+/// mainland and Jeju), as (latitude, longitude) rings: for orientation
+/// under the locations map's dots, not a survey. About 50 points, so it
+/// costs nothing to draw and needs no map service.
+#[rustfmt::skip]
+pub const LAND_OUTLINES: &[&[(f64, f64)]] = &[
+    &[
+        (37.75, 126.45), (37.95, 126.68), (38.20, 127.10), (38.30, 127.50), (38.30, 128.00),
+        (38.60, 128.35), (38.20, 128.60), (37.80, 128.90), (37.50, 129.10), (37.05, 129.35),
+        (36.60, 129.45), (36.30, 129.40), (36.08, 129.57), (35.90, 129.45), (35.50, 129.45),
+        (35.30, 129.30), (35.10, 129.10), (35.05, 128.80), (34.85, 128.60), (34.85, 128.30),
+        (34.75, 127.90), (34.70, 127.60), (34.50, 127.30), (34.40, 126.90), (34.30, 126.55),
+        (34.60, 126.35), (34.80, 126.40), (35.10, 126.30), (35.40, 126.45), (35.70, 126.60),
+        (35.98, 126.70), (36.30, 126.50), (36.60, 126.20), (36.95, 126.40), (37.00, 126.80),
+        (37.30, 126.65), (37.45, 126.60), (37.70, 126.55),
+    ],
+    &[
+        (33.30, 126.15), (33.20, 126.30), (33.23, 126.55), (33.30, 126.85), (33.45, 126.95),
+        (33.55, 126.75), (33.52, 126.50), (33.45, 126.25),
+    ],
+];
+
 /// An offline IP-to-region table answering longest-prefix matches.
 ///
 /// Prefixes are kept per (family, length) in hash maps; a lookup probes only

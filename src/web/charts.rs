@@ -58,6 +58,9 @@ pub struct Axis<'a> {
 /// The smallest width a chart is laid out for (a 390 px phone minus the
 /// page's margins), and the most of it labels may take (percent).
 const NARROWEST_PX: f64 = 330.0;
+/// The narrowest a chart is on a screen the stylesheet calls wide
+/// (`min-width: 700px`, less the page's margins).
+const WIDE_PX: f64 = 620.0;
 const MAX_LABEL_SHARE: f64 = 45.0;
 const FONT_PX: f64 = 13.0;
 
@@ -114,9 +117,17 @@ pub fn bar_chart(axis: Axis, bars: &[Bar]) -> Markup {
                 // the narrowest screen, beside it otherwise.
                 @let inside = w / 100.0 * NARROWEST_PX > text_px(&value, FONT_PX) + 10.0;
                 @let shown = fit(&b.label, label_px, FONT_PX);
+                // The label's share of the width holds more text on a
+                // wider screen: there the label is shortened less, or not.
+                @let wide = fit(&b.label, (label_px + 10.0) * WIDE_PX / NARROWEST_PX - 10.0, FONT_PX);
                 @let row = html! {
                     title { (b.label) ": " (value) " " (axis.unit) }
-                    text x="2" y=(y + 17.0) class="label" { (shown) }
+                    @if wide == shown {
+                        text x="2" y=(y + 17.0) class="label" { (shown) }
+                    } @else {
+                        text x="2" y=(y + 17.0) class="label narrow" { (shown) }
+                        text x="2" y=(y + 17.0) class="label wide" { (wide) }
+                    }
                     rect x={(format!("{label_share:.2}")) "%"} y=(y + 4.0) width={(format!("{w:.2}")) "%"} height="18" rx="2" class="bar" {}
                     @if inside {
                         text x={(format!("{:.2}", label_share + w)) "%"} dx="-5" y=(y + 17.0) text-anchor="end" class="value inside" { (value) }
@@ -177,13 +188,7 @@ pub fn column_chart(axis: Axis, x_label: &str, cols: &[Bar]) -> Markup {
     let n = cols.len().max(1) as f64;
     let step_x = (100.0 - gutter) / n;
     let bar_w = step_x * 0.72;
-    // As many labels as fit on the narrowest screen.
-    let widest = cols
-        .iter()
-        .map(|c| text_px(&c.label, 11.0))
-        .fold(0.0, f64::max);
-    let room = NARROWEST_PX * (100.0 - gutter) / 100.0;
-    let every = ((n * (widest + 8.0) / room).ceil() as usize).max(1);
+    let shown = shown_ticks(cols, gutter, step_x, bar_w);
     let y = |v: f64| base - v / max * (base - top);
     html! {
         svg class="chart columns" role="img" aria-label=(axis.title) width="100%" height=(height) {
@@ -197,19 +202,81 @@ pub fn column_chart(axis: Axis, x_label: &str, cols: &[Bar]) -> Markup {
             @for (i, c) in cols.iter().enumerate() {
                 @let h = base - y(c.value);
                 @let x = gutter + i as f64 * step_x + (step_x - bar_w) / 2.0;
-                rect x={(format!("{x:.3}")) "%"} y=(format!("{:.1}", base - h)) width={(format!("{bar_w:.3}")) "%"} height=(format!("{h:.1}")) class="bar" {
+                // The value shows above its column on hover or tap (its
+                // title, the browser's tooltip, comes later and not on
+                // phones); the column's slot is the target, so thin
+                // columns are easy to hit.
+                g.col tabindex="0" {
+                    rect x={(format!("{:.3}", gutter + i as f64 * step_x)) "%"} y=(top) width={(format!("{step_x:.3}")) "%"} height=(base - top) class="hit" {}
+                    rect x={(format!("{x:.3}")) "%"} y=(format!("{:.1}", base - h)) width={(format!("{bar_w:.3}")) "%"} height=(format!("{h:.1}")) class="bar" {}
                     title { (c.label) ": " (fmt_num(c.value)) " " (axis.unit) }
+                    text.hover x={(format!("{:.3}", x + bar_w / 2.0)) "%"} y=(format!("{:.1}", (base - h - 5.0).max(12.0))) text-anchor=(if i == 0 { "start" } else if i + 1 == cols.len() { "end" } else { "middle" }) {
+                        (c.label) ": " (fmt_num(c.value))
+                    }
                 }
-                // Every `every`th label, and the last, anchored at the end,
-                // with no label too close before it.
-                @if (i % every == 0 && cols.len() - 1 - i >= every) || i + 1 == cols.len() {
-                    @let anchor = if i == 0 { "start" } else if i + 1 == cols.len() { "end" } else { "middle" };
+                @if let Some(anchor) = shown[i] {
                     @let at = match anchor { "start" => x, "end" => x + bar_w, _ => x + bar_w / 2.0 };
                     text x={(format!("{at:.3}")) "%"} y=(base + 16.0) class="tick" text-anchor=(anchor) { (c.label) }
                 }
             }
             text x="100%" y=(height - 4.0) text-anchor="end" class="unit" { (x_label) }
         }
+    }
+}
+
+/// Which column labels a column chart shows, and how each is anchored:
+/// the first (from its start), the last (to its end) and, between them,
+/// every `k`th one (centred) that does not come within a gap of a label
+/// kept before it or of the last, measured on the narrowest screen.
+/// Wider screens only spread them further apart.
+fn shown_ticks(cols: &[Bar], gutter: f64, step_x: f64, bar_w: f64) -> Vec<Option<&'static str>> {
+    let n = cols.len();
+    let px = |percent: f64| percent / 100.0 * NARROWEST_PX;
+    let span =
+        |i: usize, anchor: &str| tick_span(&cols[i].label, i, anchor, (gutter, step_x, bar_w));
+    let mut shown = vec![None; n];
+    if n == 0 {
+        return shown;
+    }
+    let last = span(n - 1, "end");
+    // A regular stride reads better than a greedy fill: the smallest `k`
+    // whose labels clear each other.
+    let widest = cols
+        .iter()
+        .map(|c| text_px(&c.label, 11.0))
+        .fold(0.0, f64::max);
+    let every = ((widest + GAP_PX) / px(step_x)).ceil().max(1.0) as usize;
+    let mut end = f64::MIN;
+    for i in (0..n - 1).step_by(every) {
+        let anchor = if i == 0 { "start" } else { "middle" };
+        let (from, to) = span(i, anchor);
+        if from >= end + GAP_PX && to + GAP_PX <= last.0 {
+            shown[i] = Some(anchor);
+            end = to;
+        }
+    }
+    shown[n - 1] = Some(if n == 1 { "start" } else { "end" });
+    shown
+}
+
+/// Space kept between two column labels (px).
+const GAP_PX: f64 = 8.0;
+
+/// Where the label of column `i` lies on the narrowest screen (px from the
+/// chart's left), anchored as given; `layout` is the chart's gutter,
+/// column step and column width (percent).
+fn tick_span(label: &str, i: usize, anchor: &str, layout: (f64, f64, f64)) -> (f64, f64) {
+    let (gutter, step_x, bar_w) = layout;
+    let px = |percent: f64| percent / 100.0 * NARROWEST_PX;
+    let x = gutter + i as f64 * step_x + (step_x - bar_w) / 2.0;
+    let width = text_px(label, 11.0);
+    match anchor {
+        "start" => (px(x), px(x) + width),
+        "end" => (px(x + bar_w) - width, px(x + bar_w)),
+        _ => (
+            px(x + bar_w / 2.0) - width / 2.0,
+            px(x + bar_w / 2.0) + width / 2.0,
+        ),
     }
 }
 
@@ -232,9 +299,16 @@ pub struct MapText<'a> {
     pub unit: &'a str,
     /// Region names at their coordinates.
     pub labels: &'a [(String, f64, f64)],
+    /// Outlines of the land, as (latitude, longitude) rings, drawn under
+    /// the dots.
+    pub land: &'a [&'a [(f64, f64)]],
 }
 
 const MAP_PX: f64 = 480.0;
+
+/// How far a region's name starts from its point: past the radius of the
+/// largest dot (9.5 px), so a name never sits on its dot.
+const LABEL_OFFSET: f64 = 12.0;
 
 /// A dot map on a lat/lon grid fitted to the points, with a graticule every
 /// degree, region labels that do not overlap, and a legend of dot sizes.
@@ -278,6 +352,13 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
         svg class="chart map" role="img" aria-label=(text.title) viewBox={"0 0 480 " (h + 40.0)} width="100%" {
             title { (text.title) }
             rect x="0" y="0" width="480" height="480" class="sea" {}
+            // The land stays inside the sea's square, off the legend.
+            clipPath #map-sea { rect x="0" y="0" width="480" height="480" {} }
+            g clip-path="url(#map-sea)" {
+                @for ring in text.land {
+                    path class="land" d=(ring_path(ring, |lat, lon| (x(lon), y(lat)))) {}
+                }
+            }
             @for lat in (min_lat.ceil() as i64)..=(max_lat.floor() as i64) {
                 line x1="0" x2="480" y1=(format!("{:.1}", y(lat as f64))) y2=(format!("{:.1}", y(lat as f64))) class="grid" {}
                 text x="3" y=(format!("{:.1}", y(lat as f64) - 3.0)) class="tick" { (lat) "°N" }
@@ -303,6 +384,20 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
             }
         }
     }
+}
+
+/// An SVG path of a closed ring of (latitude, longitude) points.
+fn ring_path(ring: &[(f64, f64)], at: impl Fn(f64, f64) -> (f64, f64)) -> String {
+    let mut d = String::new();
+    for (i, (lat, lon)) in ring.iter().enumerate() {
+        let (px, py) = at(*lat, *lon);
+        d.push_str(&format!(
+            "{}{px:.1},{py:.1}",
+            if i == 0 { "M" } else { " L" }
+        ));
+    }
+    d.push_str(" Z");
+    d
 }
 
 /// `dots` summed per cell of `lat_step` × `lon_step` degrees, each drawn at
@@ -362,10 +457,11 @@ fn place_labels(
     for (name, lat, lon) in labels {
         let (px, py) = at(*lat, *lon);
         let width = text_px(name, font);
-        let (left, anchor, tx) = if px + 6.0 + width <= MAP_PX {
-            (px + 6.0, "start", px + 6.0)
+        // Clear of the largest dot drawn at the same place.
+        let (left, anchor, tx) = if px + LABEL_OFFSET + width <= MAP_PX {
+            (px + LABEL_OFFSET, "start", px + LABEL_OFFSET)
         } else {
-            (px - 6.0 - width, "end", px - 6.0)
+            (px - LABEL_OFFSET - width, "end", px - LABEL_OFFSET)
         };
         let bx = (left, py - font, left + width, py + 3.0);
         let overlaps = boxes
@@ -426,6 +522,7 @@ mod tests {
                 title: "m",
                 unit: "uploads",
                 labels: &[("Seoul".into(), 37.56, 126.97)],
+                land: crate::regions::LAND_OUTLINES,
             },
             &[Dot {
                 lat: 37.5,
@@ -437,6 +534,9 @@ mod tests {
         // One dot, and the legend's.
         assert_eq!(map.matches("<circle").count(), 1 + legend_counts(3).len());
         assert!(map.contains("Seoul"));
+        // The land is drawn under the dots, one path per ring.
+        assert_eq!(map.matches("<path class=\"land\"").count(), 2);
+        assert!(map.find("class=\"land\"").unwrap() < map.find("class=\"dot\"").unwrap());
     }
 
     #[test]
@@ -455,6 +555,23 @@ mod tests {
         assert!(svg.contains("…</text>"));
         // The longest bar holds its value inside.
         assert!(svg.contains("class=\"value inside\">25,226</text>"));
+        // On a wide screen a label has more room: a name cut on a phone
+        // is whole there.
+        let name = "Parkinson's disease";
+        let svg = bar_chart(
+            AXIS,
+            &[Bar {
+                label: name.into(),
+                value: 75.0,
+                href: None,
+            }],
+        )
+        .into_string();
+        assert!(svg.contains("class=\"label narrow\">Parkinson"));
+        assert!(
+            svg.contains("class=\"label wide\">Parkinson's disease</text>"),
+            "{svg}"
+        );
     }
 
     #[test]
@@ -476,6 +593,33 @@ mod tests {
         // The last label is always shown, anchored inward.
         assert!(svg.contains("text-anchor=\"end\">2026-23</text>"));
         assert!(svg.contains("text-anchor=\"start\">2026-00</text>"));
+    }
+
+    #[test]
+    fn column_labels_never_meet_whatever_the_number_of_columns() {
+        for n in 1..=120usize {
+            let cols: Vec<Bar> = (0..n)
+                .map(|i| Bar {
+                    label: format!("{}-{:02}", 2020 + i / 12, i % 12 + 1),
+                    value: i as f64,
+                    href: None,
+                })
+                .collect();
+            let step_x = (100.0 - 11.0) / n as f64;
+            let layout = (11.0, step_x, step_x * 0.72);
+            let shown = shown_ticks(&cols, layout.0, layout.1, layout.2);
+            let spans: Vec<(f64, f64)> = shown
+                .iter()
+                .enumerate()
+                .filter_map(|(i, a)| a.map(|a| tick_span(&cols[i].label, i, a, layout)))
+                .collect();
+            assert!(shown[n - 1].is_some(), "{n}: the last label is shown");
+            for w in spans.windows(2) {
+                assert!(w[0].1 + GAP_PX <= w[1].0, "{n} columns: {spans:?}");
+            }
+            // And the axis keeps landmarks between the ends.
+            assert!(n < 12 || spans.len() >= 3, "{n} columns: {spans:?}");
+        }
     }
 
     #[test]

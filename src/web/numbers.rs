@@ -38,9 +38,16 @@ pub fn whole(n: impl Into<i64>) -> String {
     grouped(&n.into().to_string())
 }
 
-/// A number with `decimals` digits after the point, grouped.
+/// A number with `decimals` digits after the point, grouped. Something
+/// is never shown as nothing: a positive value that would round to zero
+/// reads `< 0.01` (a speaker's month of two minutes is not "0.00" hours).
 pub fn fixed(v: f64, decimals: usize) -> String {
-    grouped(&format!("{v:.decimals$}"))
+    let shown = format!("{v:.decimals$}");
+    if v > 0.0 && shown.bytes().all(|b| b == b'0' || b == b'.') {
+        let smallest = format!("{:.decimals$}", 10f64.powi(-(decimals as i32)));
+        return format!("< {smallest}");
+    }
+    grouped(&shown)
 }
 
 #[cfg(test)]
@@ -55,6 +62,11 @@ mod tests {
         assert_eq!(whole(-1_234_567), "-1,234,567");
         assert_eq!(fixed(1234.5, 1), "1,234.5");
         assert_eq!(fixed(0.98, 2), "0.98");
+        assert_eq!(fixed(0.004, 2), "< 0.01");
+        assert_eq!(fixed(0.04, 1), "< 0.1");
+        assert_eq!(fixed(0.2, 0), "< 1");
+        assert_eq!(fixed(0.0, 2), "0.00");
+        assert_eq!(fixed(-0.001, 2), "-0.00");
         for text in ["2026-11-23", "–", "", "1e9", "12a", "-", "1.", ".5", "ten"] {
             assert_eq!(grouped(text), text);
         }

@@ -371,6 +371,23 @@ impl Tables<'_> {
         self.table(table, rows, None)
     }
 
+    /// The table under a chart that already shows its numbers: folded,
+    /// one click away ("Table (6 rows)"), and open when the page is sorted
+    /// by one of its columns (the reader just asked for it).
+    pub fn folded(&self, table: &Table) -> Markup {
+        if table.rows.is_empty() {
+            return self.html(table, None);
+        }
+        let open = self.sort.as_ref().is_some_and(|s| s.table == table.id);
+        let summary = crate::i18n::plural(self.lang, "table.folded", table.rows.len() as u64);
+        html! {
+            details.table open[open] {
+                summary { (summary) }
+                (self.html(table, None))
+            }
+        }
+    }
+
     /// [`Tables::html`] with one more cell per row, made by `actions` from
     /// the row (buttons; not sorted, not exported).
     pub fn html_with(&self, table: &Table, rows: Option<&[Vec<Cell>]>, actions: Actions) -> Markup {

@@ -11,7 +11,7 @@ use super::{
     group_value, layout, narrowed, opt, pager, sort_all, stat_card, tables_of, Frame, PER_PAGE,
 };
 use crate::cache::Answer;
-use crate::i18n::{fill, t, Lang};
+use crate::i18n::{fill, plural, t, Lang};
 use crate::stats::key::Filter;
 use crate::stats::{Dashboard, StatKey, Statistic};
 use crate::store::speakers::SpeakerSummary;
@@ -20,7 +20,7 @@ use crate::web::charts::{bar_chart, bars, column_chart, linked, Axis, Bar};
 use crate::web::context::Ctx;
 use crate::web::decode::{filter_of, page_of};
 use crate::web::error::WebError;
-use crate::web::numbers::whole;
+use crate::web::numbers::{self, whole};
 use crate::web::reply::Reply;
 use crate::web::table::{Cell, Table, Tables};
 
@@ -67,7 +67,7 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
                 h1 { (t(l, "dash.title")) }
                 (badge(&frame, &a))
                 (picker)
-                (corpus_sections(&frame, d, &filter, &RecordingsOf::group(&filter), (&tables, &all)))
+                (corpus_sections(&frame, d, &filter, &RecordingsOf::group(&filter), (&tables, &all), html! {}))
             }
         };
         Ok(layout(&frame, content))
@@ -110,14 +110,17 @@ fn group_page(
         h1 { (t(l, "dash.title")) " — " (title) }
         (badge(frame, a))
         (picker)
-        (corpus_sections(frame, d, filter, &RecordingsOf::group(filter), (tables, all)))
-        section #speakers-list {
-            h2 { (t(l, "drill.speakers")) " (" (total) ")" }
-            @if rows.is_empty() { p.empty { (t(l, "drill.none")) } } @else {
-                (tables.html(speakers, Some(rows)))
-                (pager(frame, &tables.base(), page, total))
+        // The group's speakers come first, under its cards: they are
+        // what a group page is opened for.
+        (corpus_sections(frame, d, filter, &RecordingsOf::group(filter), (tables, all), html! {
+            section #speakers-list {
+                h2 { (t(l, "drill.speakers")) " (" (whole(total as i64)) ")" }
+                @if rows.is_empty() { p.empty { (t(l, "drill.none")) } } @else {
+                    (tables.html(speakers, Some(rows)))
+                    (pager(frame, &tables.base(), page, total))
+                }
             }
-        }
+        }))
     }
 }
 
@@ -404,19 +407,19 @@ fn descriptor_sections(l: Lang, d: &Dashboard, (tables, all): (&Tables, &[Table]
         section #by-sample-rate {
             h2 { (t(l, "dash.by_sample_rate")) }
             (bar_chart(axis("dash.by_sample_rate", "unit.recordings"), &rates))
-            (tables.html(&all[5], None))
+            (tables.folded(&all[5]))
         }
         section #by-age {
             h2 { (t(l, "dash.by_age")) }
             (bar_chart(axis("dash.by_age", "unit.speakers"), &ages))
-            (tables.html(&all[6], None))
+            (tables.folded(&all[6]))
         }
         section #lengths {
             h2 { (t(l, "dash.lengths")) }
             p { (t(l, "dash.mean")) " " (seconds(d.duration.mean_s)) ", "
                 (t(l, "dash.median")) " " (seconds(d.duration.median_s)) }
             (bar_chart(axis("dash.lengths", "unit.recordings"), &lengths))
-            (tables.html(&all[7], None))
+            (tables.folded(&all[7]))
         }
     }
 }
@@ -490,12 +493,17 @@ fn corpus_bars(l: Lang, d: &Dashboard, within: &Filter, list: &RecordingsOf) -> 
 /// cards, groups, SNR, months, each chart with its table (`all`, from
 /// [`corpus_tables`], sorted as asked). Each group leads to `within`
 /// narrowed by it, each SNR band and month to its list of recordings.
+/// The cards, charts and tables of a dashboard. `within` is the group the
+/// page is about: a chart of a column it fixes would be one bar, so it is
+/// left out (its table stays in the CSV). `after_cards` comes right under
+/// the cards (a group's speakers).
 pub(crate) fn corpus_sections(
     frame: &Frame,
     d: &Dashboard,
     within: &Filter,
     list: &RecordingsOf,
     (tables, all): (&Tables, &[Table]),
+    after_cards: Markup,
 ) -> Markup {
     let l = frame.lang;
     if d.total_speakers == 0 && d.total_recordings == 0 && within.is_empty() {
@@ -515,36 +523,43 @@ pub(crate) fn corpus_sections(
     };
     html! {
         div.cards {
-            (stat_card(t(l, "dash.speakers"), d.total_speakers.to_string()))
-            (stat_card(t(l, "dash.recordings"), d.total_recordings.to_string()))
-            (stat_card(t(l, "dash.hours"), format!("{:.1}", d.total_duration_hours)))
+            (stat_card(&plural(l, "card.speakers", d.total_speakers), d.total_speakers.to_string()))
+            (stat_card(&plural(l, "card.recordings", d.total_recordings), d.total_recordings.to_string()))
+            (stat_card(t(l, "dash.hours"), numbers::fixed(d.total_duration_hours, 1)))
         }
-        section #by-category {
-            h2 { (t(l, "dash.by_category")) }
-            (bar_chart(axis("dash.by_category"), &cat))
-            (tables.html(&all[0], None))
+        (after_cards)
+        @if within.category.is_none() {
+            section #by-category {
+                h2 { (t(l, "dash.by_category")) }
+                (bar_chart(axis("dash.by_category"), &cat))
+                (tables.folded(&all[0]))
+            }
         }
-        section #by-gender {
-            h2 { (t(l, "dash.by_gender")) }
-            (bar_chart(axis("dash.by_gender"), &gender))
-            (tables.html(&all[1], None))
+        @if within.gender.is_none() {
+            section #by-gender {
+                h2 { (t(l, "dash.by_gender")) }
+                (bar_chart(axis("dash.by_gender"), &gender))
+                (tables.folded(&all[1]))
+            }
         }
         section #snr {
             h2 { (t(l, "dash.snr")) }
             p { (whole(d.snr.measured as i64)) " " (t(l, "dash.measured")) ", " (whole(d.snr.unmeasured as i64)) " " (t(l, "dash.unmeasured")) "; "
                 (t(l, "dash.mean")) " " (opt(d.snr.mean_db)) " dB, " (t(l, "dash.median")) " " (opt(d.snr.median_db)) " dB" }
             (bar_chart(axis("dash.snr"), &snr))
-            (tables.html(&all[2], None))
+            (tables.folded(&all[2]))
         }
         section #monthly {
             h2 { (t(l, "dash.monthly")) }
             (column_chart(axis("dash.monthly"), t(l, "axis.month"), &months))
-            (tables.html(&all[3], None))
+            (tables.folded(&all[3]))
         }
-        section #by-diagnosis {
-            h2 { (t(l, "dash.by_diagnosis")) }
-            (bar_chart(axis("dash.by_diagnosis"), &diag))
-            (tables.html(&all[4], None))
+        @if within.diagnosis.is_none() {
+            section #by-diagnosis {
+                h2 { (t(l, "dash.by_diagnosis")) }
+                (bar_chart(axis("dash.by_diagnosis"), &diag))
+                (tables.folded(&all[4]))
+            }
         }
         (descriptor_sections(l, d, (tables, all)))
     }

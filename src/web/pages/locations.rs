@@ -137,18 +137,18 @@ fn locations(
             section #map {
                 h2 { (t(l, "loc.map")) }
                 @if dots.is_empty() { p.empty { (t(l, "empty.no_points")) } } @else {
-                    (dot_map(&MapText { title: t(l, "loc.map"), unit: uploads, labels: &labels }, &dots))
+                    (dot_map(&MapText { title: t(l, "loc.map"), unit: uploads, labels: &labels, land: crate::regions::LAND_OUTLINES }, &dots))
                 }
             }
             section #by-region {
                 h2 { (t(l, "loc.by_region")) }
                 (bar_chart(axis("loc.by_region"), &by_region))
-                (tables.html(&all[0], None))
+                (tables.folded(&all[0]))
             }
             section #by-ip-region {
                 h2 { (t(l, "loc.by_ip_region")) }
                 (bar_chart(axis("loc.by_ip_region"), &by_ip))
-                (tables.html(&all[1], None))
+                (tables.folded(&all[1]))
             }
         }
     };

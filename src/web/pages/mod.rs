@@ -100,11 +100,13 @@ pub fn layout(frame: &Frame, content: Markup) -> Markup {
                             a href="/admin/cache/" { (t(l, "nav.cache")) }
                             a href="/admin/maintenance/" { (t(l, "nav.maintenance")) }
                             a href="/admin/accounts/" { (t(l, "nav.accounts")) }
-                            form.search method="get" action="/search/" role="search" {
-                                input type="search" name="q" required maxlength="100"
-                                    placeholder=(t(l, "search.placeholder")) aria-label=(t(l, "nav.search"));
-                                @if l != Lang::En { input type="hidden" name="lang" value=(l.code()); }
-                            }
+                        }
+                    }
+                    @if frame.staff() {
+                        form.search method="get" action="/search/" role="search" {
+                            input type="search" name="q" required maxlength="100"
+                                placeholder=(t(l, "search.placeholder")) aria-label=(t(l, "nav.search"));
+                            @if l != Lang::En { input type="hidden" name="lang" value=(l.code()); }
                         }
                     }
                     div.account {
@@ -207,12 +209,13 @@ pub(crate) fn addresses_toggle(frame: &Frame, full: bool) -> Markup {
 }
 
 /// A place for people: a region translated when it is one of Korea's,
-/// "none" when empty, the statistic's `unknown` and `other` in the page's
-/// language, anything else as written.
+/// "unknown" when empty (an upload without a region, like one whose
+/// address matches no region: one word for both tables), the statistic's
+/// `other` in the page's language, anything else as written.
 pub(crate) fn place_name(l: Lang, name: &str) -> String {
     match name {
-        "" => group_name(l, name),
-        "unknown" | "other" => t(l, &format!("word.{name}")).to_string(),
+        "" | "unknown" => t(l, "word.unknown").to_string(),
+        "other" => t(l, "word.other").to_string(),
         _ => crate::i18n::region(l, name),
     }
 }

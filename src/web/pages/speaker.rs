@@ -104,6 +104,13 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
     };
     let trail = [(group_title(frame, &category), group_href(&category))];
     let uploads = v.all.last().expect("the uploads table");
+    // A speaker is one category, gender and diagnosis: no chart of those.
+    let own_group = Filter {
+        category: Some(v.info.category.clone()),
+        gender: Some(v.info.gender.clone()),
+        diagnosis: Some(v.info.diagnosis.clone()),
+        ..Default::default()
+    };
     let content = html! {
         (breadcrumbs(frame, &trail, &v.info.code))
         h1 { (t(l, "drill.speaker")) " " (v.info.code) }
@@ -114,7 +121,7 @@ fn speaker_page(frame: &Frame, v: &SpeakerView) -> Markup {
             (t(l, "drill.birth_year")) ": " (v.info.birth_year.map_or("–".to_string(), |y| y.to_string()))
         }
         (v.picker)
-        (corpus_sections(frame, v.stats, &Filter::default(), &RecordingsOf::speaker(v.info.id, &v.range), (v.tables, v.all)))
+        (corpus_sections(frame, v.stats, &own_group, &RecordingsOf::speaker(v.info.id, &v.range), (v.tables, v.all), html! {}))
         section #uploads {
             h2 { (t(l, "drill.uploads")) " (" (uploads.rows.len()) ")" }
             (addresses_toggle(frame, v.full))
