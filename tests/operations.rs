@@ -219,14 +219,32 @@ fn the_systemd_units_verify_where_systemd_analyze_exists() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let units = [
         "dist/voxdash.service",
-        "dist/voxdash-refresh.service",
-        "dist/voxdash-refresh.timer",
+        "dist/timer-instead/voxdash-refresh.service",
+        "dist/timer-instead/voxdash-refresh.timer",
     ];
+    // One scheduler ships: the server's. What `dist/` installs holds no
+    // timer; the timer comes with the drop-in that takes `--scheduler` out.
+    let shipped: Vec<String> = std::fs::read_dir(root.join("dist"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".timer") || name.ends_with(".service"))
+        .collect();
+    assert_eq!(shipped, ["voxdash.service"]);
+    let drop_in =
+        std::fs::read_to_string(root.join("dist/timer-instead/no-scheduler.conf")).unwrap();
+    let exec = drop_in
+        .lines()
+        .filter(|l| l.starts_with("ExecStart="))
+        .collect::<Vec<_>>();
+    assert_eq!(exec.len(), 2, "{drop_in}");
+    assert_eq!(exec[0], "ExecStart=", "the drop-in clears the line first");
+    assert!(exec[1].contains(" serve ") && !exec[1].contains("--scheduler"));
     for unit in units {
         let text = std::fs::read_to_string(root.join(unit)).unwrap();
         assert!(text.contains("voxdash"), "{unit}");
     }
     let service = std::fs::read_to_string(root.join("dist/voxdash.service")).unwrap();
+    assert!(service.contains("serve --bind 127.0.0.1:8010 --scheduler"));
     for needed in [
         "StateDirectory=",
         "NoNewPrivileges=yes",

@@ -226,33 +226,32 @@ pub fn column_chart(axis: Axis, x_label: &str, cols: &[Bar]) -> Markup {
 
 /// Which column labels a column chart shows, and how each is anchored:
 /// the first (from its start), the last (to its end) and, between them,
-/// every `k`th one (centred) that does not come within a gap of a label
-/// kept before it or of the last, measured on the narrowest screen.
-/// Wider screens only spread them further apart.
+/// every `k`th one (centred), for the smallest `k` at which they all keep a
+/// gap between them on the narrowest screen; of those, the ones too close
+/// to the last are left out. A regular stride reads as an axis; wider
+/// screens only spread the labels further apart.
 fn shown_ticks(cols: &[Bar], gutter: f64, step_x: f64, bar_w: f64) -> Vec<Option<&'static str>> {
     let n = cols.len();
-    let px = |percent: f64| percent / 100.0 * NARROWEST_PX;
-    let span =
-        |i: usize, anchor: &str| tick_span(&cols[i].label, i, anchor, (gutter, step_x, bar_w));
     let mut shown = vec![None; n];
     if n == 0 {
         return shown;
     }
-    let last = span(n - 1, "end");
-    // A regular stride reads better than a greedy fill: the smallest `k`
-    // whose labels clear each other.
-    let widest = cols
-        .iter()
-        .map(|c| text_px(&c.label, 11.0))
-        .fold(0.0, f64::max);
-    let every = ((widest + GAP_PX) / px(step_x)).ceil().max(1.0) as usize;
-    let mut end = f64::MIN;
-    for i in (0..n - 1).step_by(every) {
-        let anchor = if i == 0 { "start" } else { "middle" };
-        let (from, to) = span(i, anchor);
-        if from >= end + GAP_PX && to + GAP_PX <= last.0 {
-            shown[i] = Some(anchor);
-            end = to;
+    let layout = (gutter, step_x, bar_w);
+    let anchor = |i: usize| if i == 0 { "start" } else { "middle" };
+    let span = |i: usize| tick_span(&cols[i].label, i, anchor(i), layout);
+    let last = tick_span(&cols[n - 1].label, n - 1, "end", layout);
+    for k in 1..=n {
+        let picked: Vec<usize> = (0..n - 1).step_by(k).collect();
+        let clear = picked
+            .windows(2)
+            .all(|w| span(w[0]).1 + GAP_PX <= span(w[1]).0);
+        if clear {
+            for i in picked {
+                if span(i).1 + GAP_PX <= last.0 {
+                    shown[i] = Some(anchor(i));
+                }
+            }
+            break;
         }
     }
     shown[n - 1] = Some(if n == 1 { "start" } else { "end" });
@@ -617,6 +616,12 @@ mod tests {
             for w in spans.windows(2) {
                 assert!(w[0].1 + GAP_PX <= w[1].0, "{n} columns: {spans:?}");
             }
+            // At a regular stride, so that they read as an axis.
+            let picked: Vec<usize> = (0..n - 1).filter(|i| shown[*i].is_some()).collect();
+            assert!(
+                picked.windows(3).all(|w| w[1] - w[0] == w[2] - w[1]),
+                "{n} columns: {picked:?}"
+            );
             // And the axis keeps landmarks between the ends.
             assert!(n < 12 || spans.len() >= 3, "{n} columns: {spans:?}");
         }
