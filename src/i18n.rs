@@ -142,6 +142,12 @@ const REGIONS: &[(&str, &str, &str)] = &[
     ("Jeju", "제주", "济州"),
 ];
 
+/// The places with a name in each language, as (English, Korean,
+/// Chinese): for checks that a page shows each in its own language.
+pub fn regions() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    REGIONS.iter().copied()
+}
+
 /// Every phrase as (key, English, Korean, Chinese): for checks that no
 /// page shows an English phrase in another language.
 pub fn phrases() -> impl Iterator<Item = (&'static str, &'static str, &'static str, &'static str)> {

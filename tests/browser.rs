@@ -13,6 +13,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -291,21 +292,41 @@ fn a_badge_is_fresh_with_the_new_total_within_two_seconds_of_a_write() {
 /// What a page looks like to the checks: how far it scrolls sideways, the
 /// chart texts outside their chart, its language and its text.
 const LOOK: &str = "
-  var de = document.documentElement, clipped = [];
+  var de = document.documentElement, clipped = [], colliding = [], unsorted = [], ungrouped = [];
+  function seen(e) { var c = getComputedStyle(e); return c.visibility === 'visible' && c.display !== 'none'; }
   document.querySelectorAll('svg.chart').forEach(function (svg) {
-    var b = svg.getBoundingClientRect();
+    var b = svg.getBoundingClientRect(), boxes = [];
     svg.querySelectorAll('text').forEach(function (t) {
       var r = t.getBoundingClientRect();
-      if (r.width === 0) return;
+      if (r.width === 0 || !seen(t)) return;
       if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.top < b.top - 0.5 || r.bottom > b.bottom + 0.5)
         clipped.push(t.textContent + ' [' + Math.round(r.left) + '..' + Math.round(r.right) + ' in ' + Math.round(b.left) + '..' + Math.round(b.right) + ']');
+      boxes.forEach(function (o) {
+        if (r.left < o.r.right - 1 && o.r.left < r.right - 1 && r.top < o.r.bottom - 1 && o.r.top < r.bottom - 1)
+          colliding.push(o.text + ' / ' + t.textContent);
+      });
+      boxes.push({ r: r, text: t.textContent });
     });
+  });
+  // Every heading of a table sorts, and says so before one is sorted.
+  document.querySelectorAll('div.table th a').forEach(function (a) {
+    var th = a.closest('th');
+    if (!th.hasAttribute('aria-sort') && getComputedStyle(a, '::after').content.indexOf('↕') < 0)
+      unsorted.push(a.textContent);
+  });
+  // Amounts people read are grouped by thousands (ids are code, as written).
+  document.querySelectorAll('td.num, .card .value').forEach(function (c) {
+    if (c.querySelector('code')) return;
+    if (/^-?\\d{4,}(\\.\\d+)?$/.test(c.textContent.trim())) ungrouped.push(c.textContent.trim());
   });
   // Text people read: identifiers shown as code (keys, table names, job
   // reports) are the software's own words in every language.
   var copy = document.body.cloneNode(true);
   copy.querySelectorAll('code, script, style').forEach(function (c) { c.remove(); });
   return { overflow: de.scrollWidth - de.clientWidth, width: de.clientWidth, clipped: clipped,
+           colliding: colliding, unsorted: unsorted, ungrouped: ungrouped,
+           badges: document.querySelectorAll('.badge').length,
+           cells: Array.prototype.map.call(document.querySelectorAll('td'), function (td) { return td.textContent.trim(); }),
            lang: de.lang, text: copy.textContent, charts: document.querySelectorAll('svg.chart').length };
 ";
 
@@ -320,13 +341,21 @@ fn english_only() -> Vec<&'static str> {
         .collect()
 }
 
-/// `text` without the region names of the sample's data, which pages show
-/// as written (only Korea's provinces and cities have translations).
-fn without_data(text: &str) -> String {
-    let regions = std::fs::read_to_string(common::sample_dir().join("ip_regions.csv")).unwrap();
+/// `text` without the region names of the data in `data` (its
+/// `ip_regions.csv`) that pages show as written: only Korea's provinces and
+/// cities have translations, and those stay in.
+fn without_data(text: &str, data: &Path) -> String {
+    let regions = std::fs::read_to_string(data.join("ip_regions.csv")).unwrap();
+    let translated: Vec<&str> = voxdash::i18n::regions()
+        .flat_map(|(en, ko, zh)| [en, ko, zh])
+        .collect();
     let mut text = text.to_string();
     for line in regions.lines().skip(1) {
-        if let Some(name) = line.split(',').nth(1).filter(|n| n.len() > 3) {
+        if let Some(name) = line
+            .split(',')
+            .nth(1)
+            .filter(|n| n.len() > 3 && !translated.contains(&n.trim()))
+        {
             text = text.replace(name, " ");
         }
     }
@@ -340,6 +369,11 @@ fn has_word(text: &str, word: &str) -> bool {
         let after = text[i + word.len()..].chars().next();
         !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
     })
+}
+
+/// Whether `word` is a whole IPv4 address (not a network like `10.1.2.0/24`).
+fn whole_ipv4(word: &str) -> bool {
+    word.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// Every page a staff member can open, by name.
@@ -396,8 +430,14 @@ fn form_pair(name: &str, value: &str) -> String {
     q
 }
 
-/// What is wrong with the page the browser shows, as `at` in `lang`.
-fn look_at(browser: &Browser, at: &str, lang: &str, width: u32, english: &[&str]) -> Vec<String> {
+/// What is wrong with the page the browser shows, as `at` in `lang`, over
+/// the data of the directory `data`.
+fn look_at(
+    browser: &Browser,
+    (at, lang, width): (&str, &str, u32),
+    data: &Path,
+    english: &[&str],
+) -> Vec<String> {
     let mut problems = Vec::new();
     let look = browser.script(LOOK);
     if look["width"] != width {
@@ -409,10 +449,47 @@ fn look_at(browser: &Browser, at: &str, lang: &str, width: u32, english: &[&str]
     for text in look["clipped"].as_array().unwrap() {
         problems.push(format!("{at}: chart text outside its chart: {text}"));
     }
+    for texts in look["colliding"].as_array().unwrap() {
+        problems.push(format!("{at}: chart texts on top of each other: {texts}"));
+    }
+    for heading in look["unsorted"].as_array().unwrap() {
+        problems.push(format!("{at}: heading {heading} gives no cue that it sorts"));
+    }
+    for number in look["ungrouped"].as_array().unwrap() {
+        problems.push(format!("{at}: {number} is not grouped by thousands"));
+    }
+    if look["badges"].as_u64().unwrap() > 1 {
+        problems.push(format!("{at}: {} badges on one page", look["badges"]));
+    }
+    for cell in look["cells"].as_array().unwrap() {
+        let cell = cell.as_str().unwrap();
+        // Codes read as words; addresses are masked to their network.
+        if ["F", "M", "U"].contains(&cell) {
+            problems.push(format!("{at}: the code {cell:?} in a table"));
+        }
+        if cell.split_whitespace().any(whole_ipv4) {
+            problems.push(format!("{at}: a whole address {cell:?}"));
+        }
+    }
     if look["lang"] != lang {
         problems.push(format!("{at}: <html lang={}>", look["lang"]));
     }
-    let text = without_data(look["text"].as_str().unwrap());
+    // A place reads in the page's language, whichever spelling the data has.
+    let page = without_data(look["text"].as_str().unwrap(), data);
+    let page = page.as_str();
+    for (en, ko, zh) in voxdash::i18n::regions() {
+        let others: &[&str] = match lang {
+            "en" => &[ko, zh],
+            "ko" => &[en, zh],
+            _ => &[en, ko],
+        };
+        for other in others {
+            if has_word(page, other) {
+                problems.push(format!("{at}: the place {other:?} untranslated"));
+            }
+        }
+    }
+    let text = page;
     if lang != "en" {
         for phrase in english {
             if has_word(&text, phrase) {
@@ -455,7 +532,7 @@ fn charts_fit_at_twenty_times_the_lab() {
                 let at = format!("{name} 20x {lang} {width}px");
                 let charts = browser.script("return document.querySelectorAll('svg.chart').length");
                 assert!(charts.as_u64().unwrap() >= 2, "{at}: {charts} charts");
-                problems.extend(look_at(&browser, &at, lang, width, &english));
+                problems.extend(look_at(&browser, (&at, lang, width), data.path(), &english));
                 browser.screenshot(&e2e_out().join(format!("{name}-20x-{lang}-{width}.png")));
             }
         }
@@ -476,7 +553,7 @@ fn every_page_fits_a_phone_and_a_desktop_in_three_languages() {
         for lang in ["en", "ko", "zh"] {
             browser.go(&format!("{base}/login/?lang={lang}"));
             let at = format!("sign-in {lang} {width}px");
-            problems.extend(look_at(&browser, &at, lang, width, &english));
+            problems.extend(look_at(&browser, (&at, lang, width), &common::sample_dir(), &english));
             browser.screenshot(&out.join(format!("sign-in-{lang}-{width}.png")));
         }
         browser.sign_in(&base, "boss", "staff-password");
@@ -485,7 +562,7 @@ fn every_page_fits_a_phone_and_a_desktop_in_three_languages() {
                 let join = if path.contains('?') { '&' } else { '?' };
                 browser.go(&format!("{base}{path}{join}lang={lang}"));
                 let at = format!("{name} {lang} {width}px");
-                problems.extend(look_at(&browser, &at, lang, width, &english));
+                problems.extend(look_at(&browser, (&at, lang, width), &common::sample_dir(), &english));
                 browser.screenshot(&out.join(format!("{name}-{lang}-{width}.png")));
             }
         }

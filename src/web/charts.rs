@@ -335,7 +335,23 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
     let y = |lat: f64| h - (lat - min_lat) / (max_lat - min_lat) * h;
     let max_count = dots.iter().map(|d| d.count).max().unwrap_or(1).max(1);
     let radius = |count: u64| 1.5 + 8.0 * (count as f64 / max_count as f64).sqrt();
-    let placed = place_labels(labels, |lat, lon| (x(lon), y(lat)));
+    // The graticule's own labels are there first: a region's name never
+    // covers one.
+    let lat_lines: Vec<i64> = ((min_lat.ceil() as i64)..=(max_lat.floor() as i64)).collect();
+    let lon_lines: Vec<i64> = ((min_lon.ceil() as i64)..=(max_lon.floor() as i64)).collect();
+    let tick = 11.0;
+    let taken: Vec<(f64, f64, f64, f64)> = lat_lines
+        .iter()
+        .map(|lat| {
+            let ty = y(*lat as f64) - 3.0;
+            (3.0, ty - tick, 3.0 + text_px(&format!("{lat}°N"), tick), ty + 2.0)
+        })
+        .chain(lon_lines.iter().map(|lon| {
+            let tx = x(*lon as f64) + 3.0;
+            (tx, 474.0 - tick, tx + text_px(&format!("{lon}°E"), tick), 476.0)
+        }))
+        .collect();
+    let placed = place_labels(labels, |lat, lon| (x(lon), y(lat)), taken);
     // The legend: a dot per round count, side by side, then the unit.
     let mut legend_end = 8.0;
     let legend: Vec<(u64, f64, f64)> = legend_counts(max_count)
@@ -358,11 +374,11 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
                     path class="land" d=(ring_path(ring, |lat, lon| (x(lon), y(lat)))) {}
                 }
             }
-            @for lat in (min_lat.ceil() as i64)..=(max_lat.floor() as i64) {
+            @for lat in lat_lines.iter().copied() {
                 line x1="0" x2="480" y1=(format!("{:.1}", y(lat as f64))) y2=(format!("{:.1}", y(lat as f64))) class="grid" {}
                 text x="3" y=(format!("{:.1}", y(lat as f64) - 3.0)) class="tick" { (lat) "°N" }
             }
-            @for lon in (min_lon.ceil() as i64)..=(max_lon.floor() as i64) {
+            @for lon in lon_lines.iter().copied() {
                 line y1="0" y2="480" x1=(format!("{:.1}", x(lon as f64))) x2=(format!("{:.1}", x(lon as f64))) class="grid" {}
                 text y="474" x=(format!("{:.1}", x(lon as f64) + 3.0)) class="tick" { (lon) "°E" }
             }
@@ -445,13 +461,15 @@ fn legend_counts(max: u64) -> Vec<u64> {
 
 /// Puts each region's name beside its point, on the right or, when that
 /// runs off the map, on the left; a name that would overlap one already
-/// placed is left out (its dot keeps its tooltip).
+/// placed, or a box `taken` (left, top, right, bottom), is left out (its
+/// dot keeps its tooltip).
 fn place_labels(
     labels: &[(String, f64, f64)],
     at: impl Fn(f64, f64) -> (f64, f64),
+    taken: Vec<(f64, f64, f64, f64)>,
 ) -> Vec<(String, f64, f64, &'static str)> {
     let font = 14.0;
-    let mut boxes: Vec<(f64, f64, f64, f64)> = Vec::new();
+    let mut boxes = taken;
     let mut out = Vec::new();
     for (name, lat, lon) in labels {
         let (px, py) = at(*lat, *lon);
@@ -634,10 +652,20 @@ mod tests {
             ("Incheon".to_string(), 37.45, 126.70),
             ("Busan".to_string(), 35.17, 129.07),
         ];
-        let placed = place_labels(&labels, |lat, lon| {
-            ((lon - 126.0) * 100.0, (38.0 - lat) * 100.0)
-        });
+        let placed = place_labels(
+            &labels,
+            |lat, lon| ((lon - 126.0) * 100.0, (38.0 - lat) * 100.0),
+            Vec::new(),
+        );
         let names: Vec<&str> = placed.iter().map(|p| p.0.as_str()).collect();
         assert_eq!(names, ["Seoul", "Busan"]);
+        // Nor over a box already taken (the graticule's labels).
+        let placed = place_labels(
+            &labels,
+            |lat, lon| ((lon - 126.0) * 100.0, (38.0 - lat) * 100.0),
+            vec![(150.0, 30.0, 250.0, 60.0)],
+        );
+        let names: Vec<&str> = placed.iter().map(|p| p.0.as_str()).collect();
+        assert_eq!(names, ["Incheon", "Busan"]);
     }
 }

@@ -85,6 +85,16 @@ impl Cell {
         }
     }
 
+    /// An id (a user's, a token's): sorted as a number, shown as written,
+    /// never grouped like an amount (`#1234`, not `1,234`).
+    pub fn id(n: i64) -> Cell {
+        Cell {
+            shown: n.to_string(),
+            code: true,
+            ..Cell::int(n)
+        }
+    }
+
     /// A number that may be missing (shown as `–`, exported empty).
     pub fn opt(v: Option<f64>, decimals: usize) -> Cell {
         match v {
@@ -414,7 +424,8 @@ impl Tables<'_> {
                             tr data-row=[row.first().map(|c| c.exported.as_str())] { @for c in row {
                                 td class=[matches!(c.order, Order::Number(_)).then_some("num")] {
                                     @match (&c.href, c.code) {
-                                        (Some(h), _) => a href=(h) { (c.shown) },
+                                        (Some(h), true) => a href=(h) { code { (c.shown) } },
+                                        (Some(h), false) => a href=(h) { (c.shown) },
                                         (None, true) => code { (c.shown) },
                                         (None, false) => (c.shown),
                                     }

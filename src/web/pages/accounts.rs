@@ -94,7 +94,7 @@ fn token_table(l: Lang, tz: chrono_tz::Tz, tokens: &[TokenInfo]) -> Table {
             None => Cell::opt(None, 0),
         };
         table.row(vec![
-            Cell::int(token.id),
+            Cell::id(token.id),
             Cell::code(&token.username),
             Cell::int(token.created_at).shown_as(local_time(token.created_at, tz)),
             revoked,

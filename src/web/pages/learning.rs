@@ -75,7 +75,7 @@ fn learner_table(l: Lang, tz: chrono_tz::Tz, rows: &[LearnerRow]) -> Table {
             None => Cell::text("").shown_as(t(l, "learn.no_profile")),
         };
         table.row(vec![
-            Cell::int(r.id).link(href.clone()),
+            Cell::id(r.id).link(href.clone()),
             username.link(href),
             Cell::text(r.display_name.clone().unwrap_or_default()),
             Cell::text(

@@ -17,6 +17,7 @@ use crate::web::context::Ctx;
 use crate::web::decode::recording_list_query;
 use crate::web::error::WebError;
 use crate::web::manifest::Manifest;
+use crate::web::numbers::{fixed, whole};
 use crate::web::reply::Reply;
 
 /// What the form's group fields send for "any group": left out, unlike
@@ -270,8 +271,8 @@ fn list_table(frame: &Frame, v: &ListView) -> Markup {
                         td { (r.file_name) }
                         td { a href={"/audio/speakers/" (r.speaker_id) "/"} { (r.speaker_code.as_deref().unwrap_or("–")) } }
                         td { (local_time(r.recorded_at, frame.tz)) }
-                        td.num { (format!("{:.1}", r.duration_s)) }
-                        td.num { (r.sample_rate.map_or("–".to_string(), |v| v.to_string())) }
+                        td.num { (fixed(r.duration_s, 1)) }
+                        td.num { (r.sample_rate.map_or("–".to_string(), whole)) }
                         td.num { (r.snr_db.map_or("–".to_string(), |v| format!("{v:.2}"))) }
                     }
                 }

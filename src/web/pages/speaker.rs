@@ -155,7 +155,7 @@ pub(crate) fn upload_table(
     } in uploads
     {
         table.row(vec![
-            Cell::int(u.id),
+            Cell::id(u.id),
             Cell::text(format_utc(u.uploaded_at)).shown_as(local_time(u.uploaded_at, tz)),
             Cell::text(region(l, u.region.as_deref().unwrap_or(""))),
             Cell::text(shown_address(l, u.ip.as_deref(), full)),
