@@ -453,7 +453,9 @@ fn look_at(
         problems.push(format!("{at}: chart texts on top of each other: {texts}"));
     }
     for heading in look["unsorted"].as_array().unwrap() {
-        problems.push(format!("{at}: heading {heading} gives no cue that it sorts"));
+        problems.push(format!(
+            "{at}: heading {heading} gives no cue that it sorts"
+        ));
     }
     for number in look["ungrouped"].as_array().unwrap() {
         problems.push(format!("{at}: {number} is not grouped by thousands"));
@@ -553,7 +555,12 @@ fn every_page_fits_a_phone_and_a_desktop_in_three_languages() {
         for lang in ["en", "ko", "zh"] {
             browser.go(&format!("{base}/login/?lang={lang}"));
             let at = format!("sign-in {lang} {width}px");
-            problems.extend(look_at(&browser, (&at, lang, width), &common::sample_dir(), &english));
+            problems.extend(look_at(
+                &browser,
+                (&at, lang, width),
+                &common::sample_dir(),
+                &english,
+            ));
             browser.screenshot(&out.join(format!("sign-in-{lang}-{width}.png")));
         }
         browser.sign_in(&base, "boss", "staff-password");
@@ -562,7 +569,12 @@ fn every_page_fits_a_phone_and_a_desktop_in_three_languages() {
                 let join = if path.contains('?') { '&' } else { '?' };
                 browser.go(&format!("{base}{path}{join}lang={lang}"));
                 let at = format!("{name} {lang} {width}px");
-                problems.extend(look_at(&browser, (&at, lang, width), &common::sample_dir(), &english));
+                problems.extend(look_at(
+                    &browser,
+                    (&at, lang, width),
+                    &common::sample_dir(),
+                    &english,
+                ));
                 browser.screenshot(&out.join(format!("{name}-{lang}-{width}.png")));
             }
         }

@@ -116,6 +116,51 @@ fn unknown_users_and_bad_parameters_fail_with_one_line_naming_them() {
 }
 
 #[test]
+fn the_help_speaks_of_voxdash_not_of_the_programs_it_replaced() {
+    let dir = common::temp_dir();
+    let mut texts = vec![stdout(&voxdash(dir.path(), &["--help"]))];
+    for command in [
+        "refresh",
+        "warmup",
+        "precompute",
+        "cleanup",
+        "import",
+        "schedule",
+    ] {
+        texts.push(stdout(&voxdash(dir.path(), &[command, "--help"])));
+    }
+    for text in &texts {
+        for old in [
+            "refresh_dashboard_cache",
+            "CacheWarmupService",
+            "precompute_cache",
+            "cleanup_learning_data",
+            "Django",
+        ] {
+            assert!(!text.contains(old), "{old} in:\n{text}");
+        }
+    }
+    assert!(
+        texts[0].contains("Recompute the shared statistics"),
+        "{}",
+        texts[0]
+    );
+    // The import's help names a document that exists.
+    let doc = texts[5]
+        .split("docs/")
+        .nth(1)
+        .and_then(|t| t.split(')').next());
+    let doc = doc.expect("import --help names its document");
+    assert!(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("docs")
+            .join(doc)
+            .exists(),
+        "{doc}"
+    );
+}
+
+#[test]
 fn refresh_logs_each_step_with_key_figures_and_the_ttl() {
     let dir = imported();
     let out = voxdash(dir.path(), &["refresh"]);

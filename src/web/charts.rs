@@ -344,11 +344,21 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
         .iter()
         .map(|lat| {
             let ty = y(*lat as f64) - 3.0;
-            (3.0, ty - tick, 3.0 + text_px(&format!("{lat}°N"), tick), ty + 2.0)
+            (
+                3.0,
+                ty - tick,
+                3.0 + text_px(&format!("{lat}°N"), tick),
+                ty + 2.0,
+            )
         })
         .chain(lon_lines.iter().map(|lon| {
             let tx = x(*lon as f64) + 3.0;
-            (tx, 474.0 - tick, tx + text_px(&format!("{lon}°E"), tick), 476.0)
+            (
+                tx,
+                474.0 - tick,
+                tx + text_px(&format!("{lon}°E"), tick),
+                476.0,
+            )
         }))
         .collect();
     let placed = place_labels(labels, |lat, lon| (x(lon), y(lat)), taken);
@@ -558,32 +568,23 @@ mod tests {
 
     #[test]
     fn long_labels_are_shortened_and_keep_their_full_text_as_a_tooltip() {
-        let label = "a category with a very long name indeed";
-        let svg = bar_chart(
-            AXIS,
-            &[Bar {
+        let one_bar = |label: &str, value: f64| {
+            let bar = Bar {
                 label: label.into(),
-                value: 25226.0,
+                value,
                 href: None,
-            }],
-        )
-        .into_string();
+            };
+            bar_chart(AXIS, &[bar]).into_string()
+        };
+        let label = "a category with a very long name indeed";
+        let svg = one_bar(label, 25226.0);
         assert!(svg.contains(&format!("<title>{label}: 25,226 recordings</title>")));
         assert!(svg.contains("…</text>"));
         // The longest bar holds its value inside.
         assert!(svg.contains("class=\"value inside\">25,226</text>"));
         // On a wide screen a label has more room: a name cut on a phone
         // is whole there.
-        let name = "Parkinson's disease";
-        let svg = bar_chart(
-            AXIS,
-            &[Bar {
-                label: name.into(),
-                value: 75.0,
-                href: None,
-            }],
-        )
-        .into_string();
+        let svg = one_bar("Parkinson's disease", 75.0);
         assert!(svg.contains("class=\"label narrow\">Parkinson"));
         assert!(
             svg.contains("class=\"label wide\">Parkinson's disease</text>"),

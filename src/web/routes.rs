@@ -234,6 +234,7 @@ fn route(app: &App, ctx: &Ctx) -> (String, Result<Reply, WebError>) {
 }
 
 fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
+    use learner::SessionButton;
     use pages::{
         accounts, admin, dashboard, learner, learning, locations, maintenance, recordings, search,
         sign_in, speaker, uploads,
@@ -272,11 +273,11 @@ fn page_route(app: &App, ctx: &Ctx, method: &str, segments: &[&str]) -> Routed {
         ),
         ("POST", ["learning", "users", uid, "sessions", sid, "finish"]) => (
             "/learning/users/{id}/sessions/{id}/finish",
-            learner::form_finish_session(app, ctx, uid, sid),
+            learner::form_session_button(app, ctx, (uid, sid), SessionButton::Finish),
         ),
         ("POST", ["learning", "users", uid, "sessions", sid, "discard"]) => (
             "/learning/users/{id}/sessions/{id}/discard",
-            learner::form_discard_session(app, ctx, uid, sid),
+            learner::form_session_button(app, ctx, (uid, sid), SessionButton::Discard),
         ),
         ("POST", ["refresh"]) => ("/refresh/", admin::refresh_button(app, ctx)),
         ("GET", ["admin", "cache"]) => ("/admin/cache/", admin::page(app, ctx)),

@@ -88,13 +88,13 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Recompute the shared statistics (refresh_dashboard_cache).
+    /// Recompute the shared statistics: the dashboard, locations and learning.
     Refresh {
         /// Comma-separated subset of dashboard,locations,learning.
         #[arg(long, value_delimiter = ',', value_parser = shared_key)]
         only: Vec<StatKey>,
     },
-    /// Warm caches (CacheWarmupService).
+    /// Compute cache entries ahead of their readers (a user's, or the shared ones).
     Warmup {
         /// Only this user.
         #[arg(long)]
@@ -106,7 +106,8 @@ pub enum Command {
         #[arg(long)]
         global: bool,
     },
-    /// Per-user entries for many users (precompute_cache).
+    /// Compute the per-user entries of many users (of recently active ones with
+    /// --active-users-only).
     Precompute {
         /// Only users active recently.
         #[arg(long)]

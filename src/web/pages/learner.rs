@@ -19,8 +19,8 @@ use crate::web::decode::{
     from_json, path_id, require_signed_in, require_writer, user_id, SessionBody,
 };
 use crate::web::error::WebError;
-use crate::web::numbers::whole;
 use crate::web::local_path::LocalPath;
+use crate::web::numbers::whole;
 use crate::web::reply::Reply;
 use crate::writes::{self, FinishInput};
 
@@ -367,36 +367,36 @@ pub(crate) fn form_create_session(app: &App, ctx: &Ctx, uid: &str) -> Result<Rep
     Ok(back_to(user))
 }
 
-/// The finish button of the learner page.
-pub(crate) fn form_finish_session(
-    app: &App,
-    ctx: &Ctx,
-    uid: &str,
-    sid: &str,
-) -> Result<Reply, WebError> {
-    let user = path_id(uid, "user")?;
-    require_signed_in(ctx)?;
-    let form = ctx.form()?;
-    require_writer(ctx, None, &form)?;
-    let id = path_id(sid, "session")?;
-    finish_session(app, id, FinishInput::default())?;
-    Ok(back_to(user))
+/// What a staff button does to a running session on the learner page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SessionButton {
+    /// End it now, like `POST /api/v1/sessions/{id}/finish`.
+    Finish,
+    /// Delete it (a forgotten one that should not count), like
+    /// `DELETE /api/v1/sessions/{id}`.
+    Discard,
 }
 
-/// The discard button of the learner page: deletes a session that should
-/// not count (a forgotten one, say), like `DELETE /api/v1/sessions/{id}`.
-pub(crate) fn form_discard_session(
+/// The finish and discard buttons of the learner page.
+pub(crate) fn form_session_button(
     app: &App,
     ctx: &Ctx,
-    uid: &str,
-    sid: &str,
+    (uid, sid): (&str, &str),
+    button: SessionButton,
 ) -> Result<Reply, WebError> {
     let user = path_id(uid, "user")?;
     require_signed_in(ctx)?;
     let form = ctx.form()?;
     require_writer(ctx, None, &form)?;
     let id = path_id(sid, "session")?;
-    writes::delete_session(app, id)?;
+    match button {
+        SessionButton::Finish => {
+            finish_session(app, id, FinishInput::default())?;
+        }
+        SessionButton::Discard => {
+            writes::delete_session(app, id)?;
+        }
+    }
     Ok(back_to(user))
 }
 
