@@ -400,6 +400,39 @@ fn the_accounts_page_changes_accounts_like_the_commands_and_at_once() {
         list.body
     );
     assert!(list.body.contains("name=\"change\" value=\"disable\""));
+    // A platform has thousands of accounts: they come a page at a time.
+    {
+        let store = r.store();
+        let conn = store.conn().unwrap();
+        let hash = voxdash::accounts::hash_password("learner-password");
+        for i in 0..60 {
+            voxdash::store::accounts::add_account(&conn, &format!("extra{i:03}"), false, &hash, 0)
+                .unwrap();
+        }
+    }
+    let listed = |query: &str| {
+        let body = get(
+            &r,
+            &format!("/admin/accounts/{query}"),
+            &[("Cookie", &boss)],
+        )
+        .body;
+        let table = body.split("<table id=\"accounts\">").nth(1).unwrap();
+        let table = table.split("</table>").next().unwrap().to_string();
+        (body, table.matches("<tr data-row=").count())
+    };
+    let (first, shown) = listed("");
+    assert_eq!(shown, 50);
+    let total: usize = first
+        .split("<h2>Accounts (")
+        .nth(1)
+        .and_then(|t| t.split(')').next())
+        .unwrap()
+        .replace(',', "")
+        .parse()
+        .unwrap();
+    assert!(total > 60, "{total}");
+    assert_eq!(listed("?page=2").1, total - 50);
     let post = |cookie: &str, body: String| {
         call(
             &r,

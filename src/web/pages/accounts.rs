@@ -6,22 +6,29 @@ use std::collections::HashMap;
 
 use maud::{html, Markup};
 
-use super::{csv_reply, csv_requested, frame, layout, local_time, sort_all, tables_of, Frame};
+use super::{
+    csv_reply, csv_requested, frame, layout, local_time, pager, sort_all, tables_of, Frame,
+    PER_PAGE,
+};
 use crate::i18n::{fill, t, Lang};
 use crate::store::accounts::{self, Account, AccountChange, TokenInfo};
 use crate::store::StoreError;
 use crate::web::app::App;
 use crate::web::context::Ctx;
+use crate::web::decode::page_of;
 use crate::web::error::WebError;
 use crate::web::flash::Flash;
 use crate::web::local_path::LocalPath;
+use crate::web::numbers;
 use crate::web::reply::Reply;
 use crate::web::table::{Cell, Table, Tables};
 
-/// `GET /admin/accounts/[?sort=&format=&table=]`.
+/// `GET /admin/accounts/[?sort=&page=&format=&table=]`: a platform has
+/// thousands of learner accounts, so the list comes a page at a time.
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     ctx.require_staff()?;
     let tables = tables_of(ctx)?;
+    let page = page_of(ctx)?;
     let conn = app.store.conn()?;
     let listed = accounts::list(&conn)?;
     let tokens = accounts::tokens(&conn, None)?;
@@ -38,7 +45,11 @@ pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     let frame = frame(app, ctx, "accounts.title");
     let by_name: HashMap<&str, &Account> =
         listed.iter().map(|a| (a.username.as_str(), a)).collect();
-    Ok(Reply::Html(accounts_page(&frame, &tables, &all, &by_name)))
+    Ok(Reply::Html(accounts_page(
+        &frame,
+        (&tables, &all, page),
+        &by_name,
+    )))
 }
 
 /// One row per account; its first cell is the username the buttons name.
@@ -58,11 +69,12 @@ fn account_table(l: Lang, listed: &[Account], tokens: &[TokenInfo]) -> Table {
         let code = if b { "yes" } else { "no" };
         Cell::text(code).shown_as(t(l, &format!("word.{code}")))
     };
+    let mut live: HashMap<&str, i64> = HashMap::new();
+    for token in tokens.iter().filter(|t| t.revoked_at.is_none()) {
+        *live.entry(token.username.as_str()).or_default() += 1;
+    }
     for a in listed {
-        let live = tokens
-            .iter()
-            .filter(|t| t.username == a.username && t.revoked_at.is_none())
-            .count();
+        let live = live.get(a.username.as_str()).copied().unwrap_or(0);
         let state = if a.disabled { "disabled" } else { "active" };
         let sign_in = if a.has_password { "password" } else { "none" };
         table.row(vec![
@@ -71,7 +83,7 @@ fn account_table(l: Lang, listed: &[Account], tokens: &[TokenInfo]) -> Table {
             yes_no(a.is_staff),
             Cell::text(sign_in).shown_as(t(l, &format!("accounts.sign_in.{sign_in}"))),
             Cell::text(state).shown_as(t(l, &format!("accounts.{state}"))),
-            Cell::int(live as i64),
+            Cell::int(live),
         ]);
     }
     table
@@ -180,11 +192,11 @@ fn confirm_remove(app: &App, ctx: &Ctx, user: &str) -> Markup {
 /// `/admin/accounts/`.
 fn accounts_page(
     frame: &Frame,
-    tables: &Tables,
-    all: &[Table],
+    (tables, all, page): (&Tables, &[Table], u64),
     by_name: &HashMap<&str, &Account>,
 ) -> Markup {
     let l = frame.lang;
+    let total = all[0].rows.len() as u64;
     let csrf = frame.csrf.unwrap_or("");
     let button = |user: &str, change: &str, label: &str, danger: bool| {
         html! {
@@ -216,8 +228,9 @@ fn accounts_page(
             h1 { (t(l, "accounts.title")) }
             p.hint { (t(l, "accounts.hint")) }
             section #accounts {
-                h2 { (t(l, "accounts.accounts")) " (" (all[0].rows.len()) ")" }
-                (tables.html_with(&all[0], None, &actions))
+                h2 { (t(l, "accounts.accounts")) " (" (numbers::whole(total as i64)) ")" }
+                (tables.html_with(&all[0], Some(all[0].page(page, PER_PAGE)), &actions))
+                @if total > u64::from(PER_PAGE) { (pager(frame, &tables.base(), page, total)) }
             }
             section #api-tokens {
                 h2 { (t(l, "accounts.tokens_title")) }
