@@ -491,10 +491,9 @@ fn look_at(
             }
         }
     }
-    let text = page;
     if lang != "en" {
         for phrase in english {
-            if has_word(&text, phrase) {
+            if has_word(page, phrase) {
                 problems.push(format!("{at}: English {phrase:?}"));
             }
         }

@@ -508,7 +508,7 @@ fn a_learner_page_has_one_badge_whose_refresh_recomputes_all_it_shows() {
         );
     }
     // Too many keys, or a bad one, is refused by name.
-    let nine = vec!["learning"; 9].join("+");
+    let nine = ["learning"; 9].join("+");
     for body in [format!("key={nine}"), "key=nope".to_string()] {
         let bad = call(
             &r,

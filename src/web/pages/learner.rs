@@ -210,7 +210,7 @@ fn weekly_section(frame: &Frame, v: &UserView) -> Markup {
             h2 { (t(l, "user.week")) " " (w.week_start) " – " (w.week_end) }
             (column_chart(minutes, t(l, "axis.day"), &week_bars))
             div.table { table { thead { tr { th { (t(l, "axis.day")) } th { (t(l, "user.sessions")) } th { (t(l, "user.minutes")) } th { (t(l, "user.completed")) } } }
-                tbody { @for b in &w.daily_breakdown { tr { td { (b.date) } td.num { (whole(b.sessions as i64)) } td.num { (whole(b.duration_minutes as i64)) } td.num { (whole(b.completed as i64)) } } } } } }
+                tbody { @for b in &w.daily_breakdown { tr { td { (b.date) } td.num { (whole(b.sessions as i64)) } td.num { (whole(b.duration_minutes)) } td.num { (whole(b.completed as i64)) } } } } } }
             div.cards {
                 (stat_card(t(l, "user.active_days"), w.active_days.to_string()))
                 (stat_card(t(l, "user.streak"), w.longest_streak.to_string()))
