@@ -92,6 +92,34 @@ fn every_statistic_computed_from_postgresql_agrees_exactly_with_sqlite() {
             (a, b) => panic!("{key}: {a:?} against {b:?}"),
         }
     }
+    // The learner list, read from the aggregates, and the job history
+    // with who ran each job, are the same on both engines.
+    let learners = |s: &Store| voxdash::store::learners::learners(&s.conn().unwrap()).unwrap();
+    let listed = learners(&store);
+    assert!(listed
+        .iter()
+        .any(|l| l.sessions > 0 && l.last_active_at.is_some()));
+    assert_eq!(listed, learners(&target));
+    use voxdash::store::jobs::{recent, record, JobRun, RunBy};
+    for by in [
+        RunBy::Scheduler,
+        RunBy::Staff("boss".into()),
+        RunBy::Command("ops".into()),
+    ] {
+        let run = JobRun {
+            job: "purge".into(),
+            started_at: 1,
+            duration_ms: 2.5,
+            outcome: "ok".into(),
+            summary: "0 purged".into(),
+            ran_by: Some(by),
+        };
+        record(&target.conn().unwrap(), &run).unwrap();
+        assert_eq!(
+            recent(&target.conn().unwrap(), Some("purge"), 1).unwrap(),
+            [run]
+        );
+    }
 }
 
 #[test]

@@ -13,7 +13,7 @@ mod copy;
 mod dir_lock;
 pub(crate) mod import;
 pub mod jobs;
-pub(crate) mod learners;
+pub mod learners;
 pub(crate) mod maintenance;
 pub mod postgres;
 pub mod recording_list;
