@@ -565,3 +565,60 @@ fn staff_see_sessions_forgotten_for_a_day_and_can_discard_them() {
     );
     assert_eq!(refused.status, 403);
 }
+
+#[test]
+fn a_page_about_a_group_or_a_speaker_draws_no_one_bar_charts() {
+    let r = start(true);
+    let sections = |path: &str| {
+        let body = get(&r, path, &[]).body;
+        [
+            "by-category",
+            "by-gender",
+            "by-diagnosis",
+            "by-age",
+            "snr",
+            "monthly",
+        ]
+        .into_iter()
+        .filter(|id| body.contains(&format!("<section id=\"{id}\">")))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        sections("/audio/dashboard/"),
+        [
+            "by-category",
+            "by-gender",
+            "by-diagnosis",
+            "by-age",
+            "snr",
+            "monthly"
+        ]
+    );
+    let dashboard = get(&r, "/api/v1/stats/dashboard", &[]).json();
+    let category = dashboard["data"]["by_category"][0]["category"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let group = format!("/audio/dashboard/?category={category}");
+    assert_eq!(
+        sections(&group),
+        ["by-gender", "by-diagnosis", "by-age", "snr", "monthly"]
+    );
+    // The group's speakers come before its charts.
+    let page = get(&r, &group, &[]).body;
+    assert!(page.find("id=\"speakers-list\"").unwrap() < page.find("id=\"by-gender\"").unwrap());
+    // A speaker is one category, gender, diagnosis and age, and one speaker.
+    let speaker = get(&r, "/audio/speakers/1/", &[]).body;
+    assert_eq!(sections("/audio/speakers/1/"), ["snr", "monthly"]);
+    assert!(!speaker.contains(">Speaker</div>") && !speaker.contains(">Speakers</div>"));
+    // The tables stay one click away, and in the CSV.
+    assert!(speaker.contains("<summary>Table ("), "{speaker}");
+    let csv = get(&r, "/audio/speakers/1/?format=csv&table=category", &[]);
+    assert_eq!(csv.status, 200);
+    assert_eq!(
+        csv.body.trim_start_matches('\u{feff}').lines().count(),
+        2,
+        "{}",
+        csv.body
+    );
+}

@@ -385,7 +385,13 @@ fn snr_range(min: Option<u32>, max: Option<u32>) -> String {
 /// The descriptors' sections: recordings per sample rate, speakers per
 /// age band, the lengths of the recordings; each chart with its table
 /// (`all[5..8]`).
-fn descriptor_sections(l: Lang, d: &Dashboard, (tables, all): (&Tables, &[Table])) -> Markup {
+/// The descriptors' sections; a speaker's page has no age chart (one bar).
+fn descriptor_sections(
+    l: Lang,
+    d: &Dashboard,
+    one_speaker: bool,
+    (tables, all): (&Tables, &[Table]),
+) -> Markup {
     let axis = |title: &'static str, unit: &'static str| Axis {
         title: t(l, title),
         unit: t(l, unit),
@@ -409,10 +415,12 @@ fn descriptor_sections(l: Lang, d: &Dashboard, (tables, all): (&Tables, &[Table]
             (bar_chart(axis("dash.by_sample_rate", "unit.recordings"), &rates))
             (tables.folded(&all[5]))
         }
-        section #by-age {
-            h2 { (t(l, "dash.by_age")) }
-            (bar_chart(axis("dash.by_age", "unit.speakers"), &ages))
-            (tables.folded(&all[6]))
+        @if !one_speaker {
+            section #by-age {
+                h2 { (t(l, "dash.by_age")) }
+                (bar_chart(axis("dash.by_age", "unit.speakers"), &ages))
+                (tables.folded(&all[6]))
+            }
         }
         section #lengths {
             h2 { (t(l, "dash.lengths")) }
@@ -523,7 +531,9 @@ pub(crate) fn corpus_sections(
     };
     html! {
         div.cards {
-            (stat_card(&plural(l, "card.speakers", d.total_speakers), d.total_speakers.to_string()))
+            @if !list.of_one_speaker() {
+                (stat_card(&plural(l, "card.speakers", d.total_speakers), d.total_speakers.to_string()))
+            }
             (stat_card(&plural(l, "card.recordings", d.total_recordings), d.total_recordings.to_string()))
             (stat_card(t(l, "dash.hours"), numbers::fixed(d.total_duration_hours, 1)))
         }
@@ -561,6 +571,6 @@ pub(crate) fn corpus_sections(
                 (tables.folded(&all[4]))
             }
         }
-        (descriptor_sections(l, d, (tables, all)))
+        (descriptor_sections(l, d, list.of_one_speaker(), (tables, all)))
     }
 }

@@ -52,6 +52,12 @@ impl RecordingsOf {
         }
     }
 
+    /// Whether these are one speaker's recordings (a page about them says
+    /// nothing of how many speakers, or of their ages: one).
+    pub(crate) fn of_one_speaker(&self) -> bool {
+        self.params.iter().any(|(name, _)| *name == "speaker")
+    }
+
     /// The link to the list, narrowed by `extra` (which replaces a
     /// parameter of the same name).
     pub(crate) fn href(&self, extra: &[(&'static str, String)]) -> String {
