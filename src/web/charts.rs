@@ -313,20 +313,7 @@ const LABEL_OFFSET: f64 = 12.0;
 /// degree, region labels that do not overlap, and a legend of dot sizes.
 pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
     let labels = text.labels;
-    let lats = dots.iter().map(|d| d.lat).chain(labels.iter().map(|l| l.1));
-    let lons = dots.iter().map(|d| d.lon).chain(labels.iter().map(|l| l.2));
-    let (min_lat, max_lat) = lats.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-    let (min_lon, max_lon) = lons.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-    let (min_lat, max_lat, min_lon, max_lon) = if min_lat > max_lat {
-        (0.0, 1.0, 0.0, 1.0)
-    } else {
-        (
-            min_lat.floor() - 0.5,
-            max_lat.ceil() + 0.5,
-            min_lon.floor() - 0.5,
-            max_lon.ceil() + 0.5,
-        )
-    };
+    let (min_lat, max_lat, min_lon, max_lon) = map_bounds(dots, labels);
     let (w, h) = (MAP_PX, MAP_PX);
     // Points closer than a few pixels are drawn as one dot with their sum,
     // so thousands of nearby uploads read as sizes, not a solid blob.
@@ -339,28 +326,7 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
     // covers one.
     let lat_lines: Vec<i64> = ((min_lat.ceil() as i64)..=(max_lat.floor() as i64)).collect();
     let lon_lines: Vec<i64> = ((min_lon.ceil() as i64)..=(max_lon.floor() as i64)).collect();
-    let tick = 11.0;
-    let taken: Vec<(f64, f64, f64, f64)> = lat_lines
-        .iter()
-        .map(|lat| {
-            let ty = y(*lat as f64) - 3.0;
-            (
-                3.0,
-                ty - tick,
-                3.0 + text_px(&format!("{lat}°N"), tick),
-                ty + 2.0,
-            )
-        })
-        .chain(lon_lines.iter().map(|lon| {
-            let tx = x(*lon as f64) + 3.0;
-            (
-                tx,
-                474.0 - tick,
-                tx + text_px(&format!("{lon}°E"), tick),
-                476.0,
-            )
-        }))
-        .collect();
+    let taken = graticule_boxes((&lat_lines, &lon_lines), (&x, &y));
     let placed = place_labels(labels, |lat, lon| (x(lon), y(lat)), taken);
     // The legend: a dot per round count, side by side, then the unit.
     let mut legend_end = 8.0;
@@ -409,6 +375,45 @@ pub fn dot_map(text: &MapText, dots: &[Dot]) -> Markup {
             }
         }
     }
+}
+
+/// The map's bounds (min and max latitude, min and max longitude): the
+/// whole degrees around its dots and labels, with half a degree of sea.
+fn map_bounds(dots: &[Dot], labels: &[(String, f64, f64)]) -> (f64, f64, f64, f64) {
+    let lats = dots.iter().map(|d| d.lat).chain(labels.iter().map(|l| l.1));
+    let lons = dots.iter().map(|d| d.lon).chain(labels.iter().map(|l| l.2));
+    let (min_lat, max_lat) = lats.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    let (min_lon, max_lon) = lons.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+    if min_lat > max_lat {
+        return (0.0, 1.0, 0.0, 1.0);
+    }
+    (
+        min_lat.floor() - 0.5,
+        max_lat.ceil() + 0.5,
+        min_lon.floor() - 0.5,
+        max_lon.ceil() + 0.5,
+    )
+}
+
+/// Where the graticule's labels (`37°N` at the left of each parallel,
+/// `127°E` at the foot of each meridian) lie, as (left, top, right,
+/// bottom) boxes, given the map's projection `(x of lon, y of lat)`.
+fn graticule_boxes(
+    (lat_lines, lon_lines): (&[i64], &[i64]),
+    (x, y): (&dyn Fn(f64) -> f64, &dyn Fn(f64) -> f64),
+) -> Vec<(f64, f64, f64, f64)> {
+    let tick = 11.0;
+    let parallels = lat_lines.iter().map(|lat| {
+        let ty = y(*lat as f64) - 3.0;
+        let width = text_px(&format!("{lat}°N"), tick);
+        (3.0, ty - tick, 3.0 + width, ty + 2.0)
+    });
+    let meridians = lon_lines.iter().map(|lon| {
+        let tx = x(*lon as f64) + 3.0;
+        let width = text_px(&format!("{lon}°E"), tick);
+        (tx, 474.0 - tick, tx + width, 476.0)
+    });
+    parallels.chain(meridians).collect()
 }
 
 /// An SVG path of a closed ring of (latitude, longitude) points.
