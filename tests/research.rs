@@ -265,6 +265,88 @@ fn the_recording_list_keeps_its_filter_in_its_order_on_pages_and_in_its_manifest
 }
 
 #[test]
+fn the_descriptors_lead_to_the_lists_of_their_recordings() {
+    let r = start(false);
+    let (cookie, _) = sign_in(&r, "boss", "staff-password");
+    let rows: Vec<(i64, f64, Option<i64>)> = r
+        .store()
+        .conn()
+        .unwrap()
+        .query("SELECT id, duration_s, sample_rate FROM recordings", &[])
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row.get(0).unwrap(),
+                row.get(1).unwrap(),
+                row.get(2).unwrap(),
+            )
+        })
+        .collect();
+    let ids_of = |query: &str| {
+        let mut ids: Vec<i64> = every_page(&r, &cookie, query)
+            .iter()
+            .map(|v| v["id"].as_i64().unwrap())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let expected = |keep: &dyn Fn(f64, Option<i64>) -> bool| {
+        let mut ids: Vec<i64> = rows
+            .iter()
+            .filter(|(_, s, hz)| keep(*s, *hz))
+            .map(|r| r.0)
+            .collect();
+        ids.sort();
+        ids
+    };
+    // A rate, no rate, a length bucket (half open), and both at once.
+    let with_rate = expected(&|_, hz| hz == Some(16000));
+    assert!(!with_rate.is_empty());
+    assert_eq!(ids_of("sample_rate=16000"), with_rate);
+    let without = expected(&|_, hz| hz.is_none());
+    assert!(
+        !without.is_empty(),
+        "the sample has recordings without a rate"
+    );
+    assert_eq!(ids_of("sample_rate=none"), without);
+    let bucket = expected(&|s, _| (10.0..30.0).contains(&s));
+    assert!(!bucket.is_empty());
+    assert_eq!(ids_of("length_min=10&length_max=30"), bucket);
+    assert_eq!(
+        ids_of("length_min=10&length_max=30&sample_rate=none&sort=-recorded_at"),
+        expected(&|s, hz| (10.0..30.0).contains(&s) && hz.is_none())
+    );
+    // The dashboard's rows and bars of a rate or a length lead there, and
+    // the list holds as many recordings as the row counts.
+    let page = get_as(&r, &cookie, "/audio/dashboard/").body;
+    let json = get_as(&r, &cookie, "/api/v1/stats/dashboard").json();
+    let bucket = &json["data"]["duration"]["buckets"][3];
+    let href = format!(
+        "/audio/recordings/?length_min={}&amp;length_max={}",
+        bucket["min_s"], bucket["max_s"]
+    );
+    assert!(page.contains(&href), "{href}");
+    assert_eq!(
+        ids_of(&format!(
+            "length_min={}&length_max={}",
+            bucket["min_s"], bucket["max_s"]
+        ))
+        .len() as u64,
+        bucket["recordings"].as_u64().unwrap()
+    );
+    let rate = &json["data"]["by_sample_rate"][0];
+    let value = rate["sample_rate"]
+        .as_i64()
+        .map_or("none".to_string(), |hz| hz.to_string());
+    assert!(page.contains(&format!("/audio/recordings/?sample_rate={value}\"")));
+    assert_eq!(
+        ids_of(&format!("sample_rate={value}")).len() as u64,
+        rate["recordings"].as_u64().unwrap()
+    );
+}
+
+#[test]
 fn the_recording_list_is_for_staff_and_names_its_bad_parameters() {
     let r = start(false);
     assert_eq!(get(&r, "/api/v1/recordings", &[]).status, 401);
@@ -281,6 +363,10 @@ fn the_recording_list_is_for_staff_and_names_its_bad_parameters() {
         ("from=2026-02-01&to=2026-01-31", "from"),
         ("snr_min=loud", "snr_min"),
         ("snr_max=inf", "snr_max"),
+        ("sample_rate=fast", "sample_rate"),
+        ("sample_rate=-8000", "sample_rate"),
+        ("length_min=long", "length_min"),
+        ("length_max=NaN", "length_max"),
         ("speaker=0", "speaker"),
         ("sort=-loudness", "sort"),
         ("format=xml", "format"),

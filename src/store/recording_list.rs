@@ -1,6 +1,7 @@
 //! The list of recordings researchers filter, page through and export as
 //! a manifest: which recordings a filter keeps, in which order.
 
+use super::aggregates::corpus::Measure;
 use super::speakers::GROUP_WHERE;
 use super::{Conn, Result, Value};
 
@@ -20,6 +21,12 @@ pub struct RecordingFilter {
     pub snr_min: Option<f64>,
     /// SNR below this (dB); recordings without SNR are left out.
     pub snr_max: Option<f64>,
+    /// Their sample rate in Hz (`Some(None)`: none given).
+    pub sample_rate: Option<Option<i64>>,
+    /// At least this long (s).
+    pub length_min: Option<f64>,
+    /// Shorter than this (s).
+    pub length_max: Option<f64>,
 }
 
 /// A column a list is sorted by; then by id, in the same direction.
@@ -123,8 +130,9 @@ enum Plan {
     /// As SQLite chooses: walking the recordings in time order, keeping
     /// those the filter keeps (cheap when it keeps many).
     AsChosen,
-    /// Through the SNR index over the band, then sorted.
-    BySnr,
+    /// Through the index of a measure (SNR, length) over its band, then
+    /// sorted.
+    ByBand(Measure),
     /// Through the group's speakers and the index on speaker, then sorted.
     BySpeakers,
 }
@@ -154,46 +162,63 @@ fn plan(conn: &Conn, filter: &RecordingFilter, sort: Sort) -> Result<Plan> {
     } else {
         None
     };
-    // What the SNR index holds in the band, of every group: the 1 dB bands
-    // that overlap it, a bound from above.
-    let in_band: Option<i64> = if filter.snr_min.is_some() || filter.snr_max.is_some() {
-        Some(conn.query_value(
-            "SELECT CAST(COALESCE(SUM(recordings), 0) AS BIGINT) FROM snr_bins
-             WHERE grain = 100 AND known = 2 AND category = '' AND gender = ''
-             AND diagnosis = '' AND bin >= ?1 AND bin < ?2",
-            &[
-                Value::from(filter.snr_min.map_or(i64::MIN, |v| v.floor() as i64)),
-                Value::from(filter.snr_max.unwrap_or(f64::MAX)),
-            ],
-        )?)
-    } else {
-        None
-    };
     // Each plan reads what its index holds; the smaller one, if small.
-    let smallest = [(in_band, Plan::BySnr), (in_group, Plan::BySpeakers)]
-        .into_iter()
-        .filter_map(|(n, plan)| n.map(|n| (n, plan)))
-        .min_by_key(|(n, _)| *n);
+    let in_snr = in_band(conn, Measure::Snr, (filter.snr_min, filter.snr_max))?;
+    let in_length = in_band(
+        conn,
+        Measure::Duration,
+        (filter.length_min, filter.length_max),
+    )?;
+    let smallest = [
+        (in_snr, Plan::ByBand(Measure::Snr)),
+        (in_length, Plan::ByBand(Measure::Duration)),
+        (in_group, Plan::BySpeakers),
+    ]
+    .into_iter()
+    .filter_map(|(n, plan)| n.map(|n| (n, plan)))
+    .min_by_key(|(n, _)| *n);
     Ok(match smallest {
         Some((n, plan)) if n <= SORTED_AT_MOST => plan,
         _ => Plan::AsChosen,
     })
 }
 
-/// The query of a list: its SQL and arguments (`limit`, `offset` last
-/// when given).
-fn query(
-    filter: &RecordingFilter,
-    sort: Sort,
-    plan: Plan,
-    page: Option<(u64, u64)>,
-) -> (String, Vec<Value>) {
+/// What the index of `measure` holds in the band `[min, max)`, of every
+/// group: the whole units its bins count that overlap it, a bound from
+/// above; `None` when no band is asked for.
+fn in_band(
+    conn: &Conn,
+    measure: Measure,
+    (min, max): (Option<f64>, Option<f64>),
+) -> Result<Option<i64>> {
+    if min.is_none() && max.is_none() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(recordings), 0) AS BIGINT) FROM {}_bins
+         WHERE grain = 100 AND known = 2 AND category = '' AND gender = ''
+         AND diagnosis = '' AND bin >= ?1 AND bin < ?2",
+        measure.tables()
+    );
+    let args = [
+        Value::from(min.map_or(i64::MIN, |v| v.floor() as i64)),
+        Value::from(max.unwrap_or(f64::MAX)),
+    ];
+    Ok(Some(conn.query_value(&sql, &args)?))
+}
+
+/// The conditions of a filter, numbered `?1`, `?2`, ... in the order of
+/// their arguments.
+fn conditions(filter: &RecordingFilter) -> (Vec<String>, Vec<Value>) {
     let mut args: Vec<Value> = Vec::new();
     let mut conditions = Vec::new();
     if filter.group.iter().any(Option::is_some) {
         // ?1..?3, as the shared clause numbers them.
         args.extend(filter.group.iter().map(|v| Value::from(v.as_deref())));
         conditions.push(GROUP_WHERE.to_string());
+    }
+    if filter.sample_rate == Some(None) {
+        conditions.push("r.sample_rate IS NULL".to_string());
     }
     let mut given = |condition: &str, value: Value| {
         args.push(value);
@@ -214,11 +239,33 @@ fn query(
     if let Some(max) = filter.snr_max {
         given("r.snr_db < ?", Value::from(max));
     }
+    if let Some(Some(rate)) = filter.sample_rate {
+        given("r.sample_rate = ?", Value::from(rate));
+    }
+    if let Some(min) = filter.length_min {
+        given("r.duration_s >= ?", Value::from(min));
+    }
+    if let Some(max) = filter.length_max {
+        given("r.duration_s < ?", Value::from(max));
+    }
+    (conditions, args)
+}
+
+/// The query of a list: its SQL and arguments (`limit`, `offset` last
+/// when given).
+fn query(
+    filter: &RecordingFilter,
+    sort: Sort,
+    plan: Plan,
+    page: Option<(u64, u64)>,
+) -> (String, Vec<Value>) {
+    let (conditions, mut args) = conditions(filter);
     let from = match plan {
         Plan::AsChosen => "recordings r LEFT JOIN speakers s ON s.id = r.speaker_id",
-        Plan::BySnr => {
-            "recordings r INDEXED BY recordings_snr LEFT JOIN speakers s ON s.id = r.speaker_id"
-        }
+        Plan::ByBand(measure) => &format!(
+            "recordings r INDEXED BY {} LEFT JOIN speakers s ON s.id = r.speaker_id",
+            measure.index()
+        ),
         // The group's speakers first (only they can match), each one's
         // recordings through the index on speaker.
         Plan::BySpeakers => {
@@ -324,12 +371,9 @@ pub fn each(
 mod tests {
     use super::*;
 
-    /// Every plan that can serve `filter` lists the same recordings.
-    #[test]
-    fn every_plan_lists_the_same_recordings() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap();
-        let conn = store.conn().unwrap();
+    /// Three speakers and sixty recordings whose times, SNRs, lengths and
+    /// sample rates vary (some missing).
+    fn fixture(conn: &Conn) {
         for (id, category) in [(1i64, "child"), (2, "adult"), (3, "child")] {
             conn.execute(
                 "INSERT INTO speakers (id, code, gender, category, created_at)
@@ -348,14 +392,35 @@ mod tests {
             } else {
                 Value::from((i % 40) as f64 + 0.25)
             };
+            let rate = if i % 3 == 0 {
+                Value::Null
+            } else {
+                Value::from(16000 * (i % 3))
+            };
             conn.execute(
-                "INSERT INTO recordings (id, speaker_id, file_name, recorded_at, duration_s, snr_db)
-                 VALUES (?1, ?2, 'f.wav', ?3, 1.5, ?4)",
+                "INSERT INTO recordings (id, speaker_id, file_name, recorded_at, duration_s, snr_db, sample_rate)
+                 VALUES (?1, ?2, 'f.wav', ?3, ?4, ?5, ?6)",
                 // Times out of id order, some shared.
-                &[Value::from(i + 1), Value::from(i % 4 + 1), Value::from((i * 37) % 23), snr],
+                &[
+                    Value::from(i + 1),
+                    Value::from(i % 4 + 1),
+                    Value::from((i * 37) % 23),
+                    Value::from((i % 13) as f64 * 2.5),
+                    snr,
+                    rate,
+                ],
             )
             .unwrap();
         }
+    }
+
+    /// Every plan that can serve `filter` lists the same recordings.
+    #[test]
+    fn every_plan_lists_the_same_recordings() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("voxdash.db")).unwrap();
+        let conn = store.conn().unwrap();
+        fixture(&conn);
         let child = || [Some("child".to_string()), None, None];
         let filters = [
             RecordingFilter {
@@ -372,6 +437,17 @@ mod tests {
                 snr_min: Some(5.0),
                 from: Some(3),
                 until: Some(20),
+                ..Default::default()
+            },
+            RecordingFilter {
+                length_min: Some(5.0),
+                length_max: Some(20.0),
+                sample_rate: Some(Some(16000)),
+                ..Default::default()
+            },
+            RecordingFilter {
+                length_min: Some(10.0),
+                sample_rate: Some(None),
                 ..Default::default()
             },
         ];
@@ -392,7 +468,14 @@ mod tests {
                 let chosen = listed(Plan::AsChosen);
                 assert!(!chosen.is_empty(), "{filter:?}");
                 if filter.snr_min.is_some() {
-                    assert_eq!(listed(Plan::BySnr), chosen, "{filter:?}");
+                    assert_eq!(listed(Plan::ByBand(Measure::Snr)), chosen, "{filter:?}");
+                }
+                if filter.length_min.is_some() {
+                    assert_eq!(
+                        listed(Plan::ByBand(Measure::Duration)),
+                        chosen,
+                        "{filter:?}"
+                    );
                 }
                 if filter.group[0].is_some() {
                     assert_eq!(listed(Plan::BySpeakers), chosen, "{filter:?}");

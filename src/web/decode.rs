@@ -348,6 +348,9 @@ pub(crate) fn recording_list_query(
         "to",
         "snr_min",
         "snr_max",
+        "sample_rate",
+        "length_min",
+        "length_max",
         "sort",
         "page",
         "format",
@@ -367,17 +370,22 @@ pub(crate) fn recording_list_query(
     }
     range.check()?;
     let (from, until) = range.bounds(local);
-    let snr = |name: &'static str| -> Result<Option<f64>, WebError> {
+    let number = |name: &'static str, unit: &str| -> Result<Option<f64>, WebError> {
         text(name)
             .map(|t| {
                 t.parse::<f64>()
                     .ok()
                     .filter(|v| v.is_finite())
-                    .ok_or_else(|| WebError::bad(name, format!("{t:?} is not a number of dB")))
+                    .ok_or_else(|| WebError::bad(name, format!("{t:?} is not a number of {unit}")))
             })
             .transpose()
     };
-    let (snr_min, snr_max) = (snr("snr_min")?, snr("snr_max")?);
+    let (snr_min, snr_max) = (number("snr_min", "dB")?, number("snr_max", "dB")?);
+    let length = (
+        number("length_min", "seconds")?,
+        number("length_max", "seconds")?,
+    );
+    let sample_rate = text("sample_rate").map(sample_rate_of).transpose()?;
     let speaker = text("speaker")
         .map(|t| {
             path_id(t, "speaker")
@@ -385,16 +393,7 @@ pub(crate) fn recording_list_query(
         })
         .transpose()?;
     let sort = sort_of(text("sort"))?;
-    let csv = match text("format") {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(WebError::bad(
-                "format",
-                format!("{other:?} is not json or csv"),
-            ))
-        }
-    };
+    let csv = csv_asked(text("format"))?;
     let group = |name: &str| text(name).map(str::to_string);
     Ok(RecordingListQuery {
         filter: RecordingFilter {
@@ -404,11 +403,45 @@ pub(crate) fn recording_list_query(
             until: range.to.map(|_| until),
             snr_min,
             snr_max,
+            sample_rate,
+            length_min: length.0,
+            length_max: length.1,
         },
         sort,
         page: page_in(query)?,
         csv,
     })
+}
+
+/// `?format=` of the recording list: whether the manifest (`csv`) is
+/// asked for rather than a page (`json`, the default).
+fn csv_asked(format: Option<&str>) -> Result<bool, WebError> {
+    match format {
+        None | Some("json") => Ok(false),
+        Some("csv") => Ok(true),
+        Some(other) => Err(WebError::bad(
+            "format",
+            format!("{other:?} is not json or csv"),
+        )),
+    }
+}
+
+/// `?sample_rate=` of the recording list: a rate in Hz, or `none` for the
+/// recordings that give none.
+fn sample_rate_of(text: &str) -> Result<Option<i64>, WebError> {
+    if text == "none" {
+        return Ok(None);
+    }
+    text.parse::<i64>()
+        .ok()
+        .filter(|hz| *hz > 0)
+        .map(Some)
+        .ok_or_else(|| {
+            WebError::bad(
+                "sample_rate",
+                format!("{text:?} is not a sample rate in Hz (or none)"),
+            )
+        })
 }
 
 /// `?sort=` of the recording list: a column, `-` first for descending.

@@ -174,9 +174,9 @@ pub(crate) fn corpus_tables(
         snr_table(l, d, list),
         months_table(l, d, list),
         diagnosis_table(l, d, within, list),
-        sample_rate_table(l, d),
+        sample_rate_table(l, d, list),
         age_table(l, d),
-        length_table(l, d),
+        length_table(l, d, list),
     ]
 }
 
@@ -201,7 +201,7 @@ fn length_range(b: &crate::stats::corpus::DurationBucket) -> String {
     snr_range(b.min_s, b.max_s)
 }
 
-fn sample_rate_table(l: Lang, d: &Dashboard) -> Table {
+fn sample_rate_table(l: Lang, d: &Dashboard, list: &RecordingsOf) -> Table {
     let mut table = Table::new(
         "sample_rate",
         &[
@@ -213,7 +213,7 @@ fn sample_rate_table(l: Lang, d: &Dashboard) -> Table {
     for g in &d.by_sample_rate {
         table.row(vec![
             Cell::text(sample_rate_name(l, g.sample_rate)),
-            Cell::int(g.recordings as i64),
+            Cell::int(g.recordings as i64).link(list.sample_rate_href(g.sample_rate)),
             Cell::num(g.duration_hours, 2),
         ]);
     }
@@ -239,7 +239,7 @@ fn age_table(l: Lang, d: &Dashboard) -> Table {
     table
 }
 
-fn length_table(l: Lang, d: &Dashboard) -> Table {
+fn length_table(l: Lang, d: &Dashboard, list: &RecordingsOf) -> Table {
     let mut table = Table::new(
         "length",
         &[
@@ -250,7 +250,7 @@ fn length_table(l: Lang, d: &Dashboard) -> Table {
     for b in &d.duration.buckets {
         table.row(vec![
             Cell::text(length_range(b)),
-            Cell::int(b.recordings as i64),
+            Cell::int(b.recordings as i64).link(list.length_href(b.min_s, b.max_s)),
         ]);
     }
     table
@@ -385,28 +385,39 @@ fn snr_range(min: Option<u32>, max: Option<u32>) -> String {
 /// The descriptors' sections: recordings per sample rate, speakers per
 /// age band, the lengths of the recordings; each chart with its table
 /// (`all[5..8]`).
-/// The descriptors' sections; a speaker's page has no age chart (one bar).
+/// The descriptors' sections, whose bars of recordings lead to their list;
+/// a speaker's page has no age chart (one bar).
 fn descriptor_sections(
     l: Lang,
     d: &Dashboard,
-    one_speaker: bool,
+    list: &RecordingsOf,
     (tables, all): (&Tables, &[Table]),
 ) -> Markup {
+    let one_speaker = list.of_one_speaker();
     let axis = |title: &'static str, unit: &'static str| Axis {
         title: t(l, title),
         unit: t(l, unit),
     };
-    let rates = bars(
-        &d.by_sample_rate,
-        |g| sample_rate_name(l, g.sample_rate),
-        |g| g.recordings as f64,
+    let rates = linked(
+        bars(
+            &d.by_sample_rate,
+            |g| sample_rate_name(l, g.sample_rate),
+            |g| g.recordings as f64,
+        ),
+        |i| list.sample_rate_href(d.by_sample_rate[i].sample_rate),
     );
     let ages = bars(
         &d.by_age,
         |b| age_band_name(l, &b.band),
         |b| b.speakers as f64,
     );
-    let lengths = bars(&d.duration.buckets, length_range, |b| b.recordings as f64);
+    let lengths = linked(
+        bars(&d.duration.buckets, length_range, |b| b.recordings as f64),
+        |i| {
+            let b = &d.duration.buckets[i];
+            list.length_href(b.min_s, b.max_s)
+        },
+    );
     let unit = t(l, "unit.s");
     let seconds = |v: Option<f64>| v.map_or_else(|| "–".into(), |s| format!("{s:.1} {unit}"));
     html! {
@@ -571,6 +582,6 @@ pub(crate) fn corpus_sections(
                 (tables.folded(&all[4]))
             }
         }
-        (descriptor_sections(l, d, list.of_one_speaker(), (tables, all)))
+        (descriptor_sections(l, d, list, (tables, all)))
     }
 }

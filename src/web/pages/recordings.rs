@@ -90,11 +90,31 @@ impl RecordingsOf {
         self.href(&[("from", day(from)), ("to", day(to))])
     }
 
-    /// The link to the recordings of an SNR band `[min, max)`.
+    /// The link to the recordings of an SNR band `[min, max)` (dB).
     pub(crate) fn band_href(&self, min: Option<u32>, max: Option<u32>) -> String {
+        self.bounded_href(("snr_min", min), ("snr_max", max))
+    }
+
+    /// The link to the recordings of a length bucket `[min, max)` (s).
+    pub(crate) fn length_href(&self, min: Option<u32>, max: Option<u32>) -> String {
+        self.bounded_href(("length_min", min), ("length_max", max))
+    }
+
+    /// The link to the recordings of a sample rate (none: those giving
+    /// none).
+    pub(crate) fn sample_rate_href(&self, rate: Option<i64>) -> String {
+        let value = rate.map_or_else(|| "none".to_string(), |hz| hz.to_string());
+        self.href(&[("sample_rate", value)])
+    }
+
+    fn bounded_href(
+        &self,
+        (min_name, min): (&'static str, Option<u32>),
+        (max_name, max): (&'static str, Option<u32>),
+    ) -> String {
         let mut extra = Vec::new();
-        extra.extend(min.map(|v| ("snr_min", v.to_string())));
-        extra.extend(max.map(|v| ("snr_max", v.to_string())));
+        extra.extend(min.map(|v| (min_name, v.to_string())));
+        extra.extend(max.map(|v| (max_name, v.to_string())));
         self.href(&extra)
     }
 }
@@ -105,13 +125,14 @@ fn asked(ctx: &Ctx) -> HashMap<String, String> {
     let mut query = ctx.query.clone();
     query.retain(|name, value| match name.as_str() {
         "category" | "diagnosis" | "gender" => value != ANY,
-        "speaker" | "snr_min" | "snr_max" | "sort" | "from" | "to" => !value.is_empty(),
+        "speaker" | "snr_min" | "snr_max" | "sample_rate" | "length_min" | "length_max"
+        | "sort" | "from" | "to" => !value.is_empty(),
         _ => true,
     });
     query
 }
 
-/// `GET /audio/recordings/[?category=&diagnosis=&gender=&speaker=&from=&to=&snr_min=&snr_max=&sort=&page=&format=csv]`
+/// `GET /audio/recordings/[?category=&diagnosis=&gender=&speaker=&from=&to=&snr_min=&snr_max=&sample_rate=&length_min=&length_max=&sort=&page=&format=csv]`
 /// (staff, or anyone on a public server).
 pub(crate) fn page(app: &App, ctx: &Ctx) -> Result<Reply, WebError> {
     if !app.public {
@@ -233,6 +254,9 @@ fn filter_form(frame: &Frame, v: &ListView) -> Markup {
             (input("to", "date", t(l, "range.to")))
             (input("snr_min", "number", t(l, "rec.snr_min")))
             (input("snr_max", "number", t(l, "rec.snr_max")))
+            (input("sample_rate", "text", t(l, "rec.sample_rate_hz")))
+            (input("length_min", "number", t(l, "rec.length_min")))
+            (input("length_max", "number", t(l, "rec.length_max")))
             @if let Some(lang) = v.query.get("lang") { input type="hidden" name="lang" value=(lang); }
             @if let Some(sort) = v.query.get("sort") { input type="hidden" name="sort" value=(sort); }
             button type="submit" { (t(l, "range.apply")) }
