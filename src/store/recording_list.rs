@@ -127,14 +127,19 @@ const SORTED_AT_MOST: i64 = 20_000;
 /// How SQLite reaches the recordings of a list in time order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    /// As SQLite chooses: walking the recordings in time order, keeping
-    /// those the filter keeps (cheap when it keeps many).
+    /// As the engine chooses: PostgreSQL, another order than time, or one
+    /// speaker's recordings (through the index on speaker).
     AsChosen,
     /// Through the index of a measure (SNR, length) over its band, then
     /// sorted.
     ByBand(Measure),
     /// Through the group's speakers and the index on speaker, then sorted.
     BySpeakers,
+    /// Walking the index on time, keeping those the filter keeps. Said
+    /// rather than left to SQLite: given a band of SNR or length it reads
+    /// the whole band through that index and sorts it (6 s for a band of
+    /// 400,000 recordings, against under a millisecond in time order).
+    ByTime,
 }
 
 /// The plan of a list in time order: the aggregates say exactly how many
@@ -179,7 +184,7 @@ fn plan(conn: &Conn, filter: &RecordingFilter, sort: Sort) -> Result<Plan> {
     .min_by_key(|(n, _)| *n);
     Ok(match smallest {
         Some((n, plan)) if n <= SORTED_AT_MOST => plan,
-        _ => Plan::AsChosen,
+        _ => Plan::ByTime,
     })
 }
 
@@ -262,6 +267,9 @@ fn query(
     let (conditions, mut args) = conditions(filter);
     let from = match plan {
         Plan::AsChosen => "recordings r LEFT JOIN speakers s ON s.id = r.speaker_id",
+        Plan::ByTime => {
+            "recordings r INDEXED BY recordings_time LEFT JOIN speakers s ON s.id = r.speaker_id"
+        }
         Plan::ByBand(measure) => &format!(
             "recordings r INDEXED BY {} LEFT JOIN speakers s ON s.id = r.speaker_id",
             measure.index()
@@ -467,6 +475,7 @@ mod tests {
                 };
                 let chosen = listed(Plan::AsChosen);
                 assert!(!chosen.is_empty(), "{filter:?}");
+                assert_eq!(listed(Plan::ByTime), chosen, "{filter:?}");
                 if filter.snr_min.is_some() {
                     assert_eq!(listed(Plan::ByBand(Measure::Snr)), chosen, "{filter:?}");
                 }
