@@ -227,7 +227,8 @@ fn filters_to_check(view: &DataView) -> Result<Vec<Option<key::Filter>>> {
 
 /// Ranges of days the ranged dashboard is checked over, from the months
 /// with recordings: whole months with edge days on both sides, one whole
-/// month, one day, and open on either side.
+/// month, several whole months, one day, and open on either side (with
+/// and without edge days).
 fn ranges_to_check(view: &DataView) -> Result<Vec<key::DateRange>> {
     let mut months = std::collections::BTreeSet::new();
     view.recording_cells(
@@ -249,10 +250,15 @@ fn ranges_to_check(view: &DataView) -> Result<Vec<key::DateRange>> {
             .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
             .and_then(|d| d.pred_opt())
     };
+    let second = *months.iter().nth(1).unwrap_or(&first);
+    let last_but_one = *months.iter().rev().nth(1).unwrap_or(&last);
     let range = |from, to| key::DateRange { from, to };
     Ok(vec![
         range(day(first, 10), day(last, 20)),
         range(day(middle, 1), end_of(middle)),
+        // Whole months, read from the speakers per previous month.
+        range(day(second, 1), end_of(last_but_one)),
+        range(None, end_of(middle)),
         range(day(middle, 15), day(middle, 15)),
         range(None, day(middle, 15)),
         range(day(middle, 15), None),

@@ -266,6 +266,12 @@ ALTER TABLE users ADD COLUMN disabled_at INTEGER;
     r#"
 ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
 "#,
+    // 14: each speaker's months with recordings and the speakers per month
+    // by the month they last recorded before it
+    // (`store::aggregates::months`), rebuilt at the next open.
+    r#"
+@MONTHS@
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker
@@ -306,6 +312,12 @@ CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
+    if sql.contains("@MONTHS@") {
+        return sql.replace(
+            "@MONTHS@",
+            &super::aggregates::months_migration(super::Engine::Sqlite),
+        );
+    }
     if sql.contains("@DESCRIPTORS@") {
         return sql.replace(
             "@DESCRIPTORS@",

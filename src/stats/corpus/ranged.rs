@@ -26,7 +26,18 @@ pub(crate) fn dashboard_in(
     let (from, until) = range.bounds(local);
     let months = whole_months(range);
     let mut c = Corpus::at(local, now);
-    c.add_speakers_born(view.speakers_recording_in(from, until)?);
+    let spans = edge_spans(local, range, months, (from, until));
+    if spans.is_empty() {
+        // Whole months: their speakers from the aggregates.
+        let speakers = view.speakers_of_months(months)?;
+        c.add_group_speakers(speakers.groups);
+        for (born, speakers) in speakers.births {
+            let band = c.descriptors.age_band(born);
+            c.descriptors.add_speakers(band, speakers);
+        }
+    } else {
+        c.add_speakers_born(view.speakers_recording_in(from, until)?);
+    }
     if months.0 <= months.1 {
         view.recording_cells(Speakers::All, months, |cell| c.add_cell(&cell))?;
         for sum in view.descriptor_sums(None, Some(months))? {
@@ -34,7 +45,7 @@ pub(crate) fn dashboard_in(
         }
     }
     let (mut snr_edges, mut length_edges) = (Vec::new(), Vec::new());
-    for (a, b) in edge_spans(local, range, months, (from, until)) {
+    for (a, b) in spans {
         view.grouped_recordings(a, b, |r| {
             c.add_cell(&cell_of(&r, local));
             let age = r.known.then(|| c.descriptors.age_band(r.birth_year));

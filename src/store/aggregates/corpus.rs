@@ -34,6 +34,7 @@
 
 use std::collections::HashMap;
 
+use super::months;
 use super::{
     floor_sql, in_key_order, insert_rows, local_month_sql, without_triggers_on, Side, SideSql,
     ZoneOffsets,
@@ -609,6 +610,7 @@ fn recordings_side(side: Side, sign: &str) -> String {
     let from = format!("{r} LEFT JOIN speakers s ON s.id = r.speaker_id");
     let mut sql = count_recordings(side.engine(), &from, &JOINED, sign, true);
     sql.push_str(&refresh_firsts(&format!("SELECT r.speaker_id FROM {r}")));
+    sql.push_str(&months::count_recordings(side.engine(), &r, sign));
     sql
 }
 
@@ -656,6 +658,7 @@ fn speakers_side(side: Side, sign: &str) -> String {
     ));
     let firsts = format!("{s} JOIN speaker_firsts f ON f.speaker_id = s.id");
     sql.push_str(&count_firsts(engine, &firsts, sign));
+    sql.push_str(&months::count_speakers(&s, sign));
     sql
 }
 
@@ -748,6 +751,8 @@ struct Rebuilt {
     snr: MeasureSums,
     duration: MeasureSums,
     firsts: HashMap<i64, i64>,
+    /// Recordings per (speaker id, month).
+    months: HashMap<(i64, i64), i64>,
 }
 
 impl Rebuilt {
@@ -770,6 +775,7 @@ impl Rebuilt {
             None => (orphan, 0, orphan_in_corpus),
         };
         let month = offsets.month(at);
+        *self.months.entry((speaker, month)).or_default() += 1;
         let cell = self.cells.entry((g, month)).or_default();
         cell.recordings += 1;
         cell.duration_s += duration;
@@ -846,6 +852,9 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     }
     write_rebuilt(conn, &b)?;
     write_descriptors(conn, &b)?;
+    months::rebuild(conn, &b.months, |id| {
+        b.speakers.get(&id).map(|(g, born)| (&b.groups[*g], *born))
+    })?;
     let groups = std::mem::take(&mut b.groups);
     std::mem::take(&mut b.snr).write(conn, &groups, Measure::Snr)?;
     std::mem::take(&mut b.duration).write(conn, &groups, Measure::Duration)

@@ -13,6 +13,9 @@
 //!   speakers (category, gender, diagnosis) and local month, each
 //!   speaker's first recording, and SNR counts per value band for the
 //!   exact median.
+//! - `months`: each speaker's months with recordings, and the speakers
+//!   per month by the month they last recorded before it: the speakers of
+//!   a range of whole months.
 //! - `uploads`: what `locations` counts, per region, address and grid
 //!   cell.
 //!
@@ -23,6 +26,7 @@
 //! ([`follow_zone`]), with a log line.
 
 pub(crate) mod corpus;
+pub(crate) mod months;
 pub(crate) mod sessions;
 pub(crate) mod uploads;
 
@@ -162,7 +166,9 @@ fn kept_since_8() -> impl Iterator<Item = (&'static str, &'static str, SideSql)>
 /// Every table whose writes adjust an aggregate (the session aggregates'
 /// own triggers on `study_sessions` apart).
 fn kept() -> impl Iterator<Item = (&'static str, &'static str, SideSql)> {
-    kept_since_8().chain(sessions::KEPT_SINCE_9)
+    kept_since_8()
+        .chain(sessions::KEPT_SINCE_9)
+        .chain([months::KEPT])
 }
 
 /// The tables of the aggregates of migration 8 (the corpus, the uploads,
@@ -188,10 +194,15 @@ pub(crate) fn sqlite_triggers_of(
     delete_when: &str,
 ) -> String {
     let (new, old) = (side(Side::Row("NEW"), ""), side(Side::Row("OLD"), "-"));
+    let update = match table == months::KEPT.0 {
+        true => String::new(),
+        false => format!(
+            "CREATE TRIGGER {table}_{name}_upd AFTER UPDATE ON {table} BEGIN\n{old}{new}END;\n"
+        ),
+    };
     format!(
         "CREATE TRIGGER {table}_{name}_ins AFTER INSERT ON {table} BEGIN\n{new}END;
-CREATE TRIGGER {table}_{name}_upd AFTER UPDATE ON {table} BEGIN\n{old}{new}END;
-CREATE TRIGGER {table}_{name}_del AFTER DELETE ON {table}{delete_when} BEGIN\n{old}END;\n"
+{update}CREATE TRIGGER {table}_{name}_del AFTER DELETE ON {table}{delete_when} BEGIN\n{old}END;\n"
     )
 }
 
@@ -264,6 +275,31 @@ pub(crate) fn descriptors_migration(engine: Engine) -> String {
         corpus::descriptor_tables_sql(engine),
         &corpus::DESCRIPTORS_KEPT,
     )
+}
+
+/// Migration 14 (SQLite) or 11 (PostgreSQL): each speaker's months and
+/// the speakers per month by their previous month ([`months`]), the
+/// recordings' and speakers' triggers (or functions) that keep them
+/// written again, and a rebuild at the next open. The triggers of
+/// `speaker_months` itself: SQLite's here, PostgreSQL's from
+/// [`months_functions`].
+pub(crate) fn months_migration(engine: Engine) -> String {
+    let mut sql = corpus_migration(
+        engine,
+        months::tables_sql(engine),
+        &corpus::DESCRIPTORS_KEPT,
+    );
+    if engine == Engine::Sqlite {
+        let (table, name, side) = months::KEPT;
+        sql.push_str(&sqlite_triggers_of(table, name, side, ""));
+    }
+    sql
+}
+
+/// PostgreSQL's function of `speaker_months` (table, name of its
+/// triggers, function name, its SQL), for an insert and a delete only.
+pub(crate) fn months_functions() -> Vec<(&'static str, &'static str, String, String)> {
+    postgres_functions_of([months::KEPT].into_iter())
 }
 
 /// A migration of the corpus aggregates: `tables`, then the triggers (or

@@ -55,6 +55,8 @@ pub const TABLES: &[&str] = &[
     "duration_month_bins",
     "descriptor_cells",
     "speaker_births",
+    "speaker_months",
+    "month_speakers",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -470,6 +472,12 @@ ALTER TABLE users ADD COLUMN disabled_at BIGINT;
     r#"
 ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
 "#,
+    // 11: each speaker's months and the speakers per month by their
+    // previous month (`aggregates::months`; the recordings and speakers
+    // functions are replaced), rebuilt at the next open.
+    r#"
+@MONTHS@
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the
@@ -484,16 +492,42 @@ const STATEMENT_COUNTERS: &[(&str, &str)] = &[
 /// Three statement triggers on `table` calling `function`, one per kind of
 /// write (a trigger with transition tables takes one event only).
 fn statement_triggers(table: &str, name: &str, function: &str) -> String {
+    statement_triggers_on(table, name, function, &["INSERT", "UPDATE", "DELETE"])
+}
+
+/// The statement triggers of `events` (of INSERT, UPDATE, DELETE) on
+/// `table` calling `function`.
+fn statement_triggers_on(table: &str, name: &str, function: &str, events: &[&str]) -> String {
     let mut sql = String::new();
     for (event, tables) in [
         ("INSERT", "NEW TABLE AS new_rows"),
         ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
         ("DELETE", "OLD TABLE AS old_rows"),
-    ] {
+    ]
+    .into_iter()
+    .filter(|(event, _)| events.contains(event))
+    {
         let kind = event.to_ascii_lowercase();
         sql.push_str(&format!(
             "CREATE TRIGGER {table}_{name}_{kind} AFTER {event} ON {table}\n    \
              REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {function};\n"
+        ));
+    }
+    sql
+}
+
+/// Migration 11: the speakers per month (`aggregates::months`), the
+/// function of `speaker_months` and its triggers on an insert and a
+/// delete (an update changes only a count, which nothing adjusts).
+fn months_migration() -> String {
+    let mut sql = crate::store::aggregates::months_migration(crate::store::Engine::Postgres);
+    for (table, name, function, function_sql) in crate::store::aggregates::months_functions() {
+        sql.push_str(&function_sql);
+        sql.push_str(&statement_triggers_on(
+            table,
+            name,
+            &format!("{function}()"),
+            &["INSERT", "DELETE"],
         ));
     }
     sql
@@ -533,6 +567,7 @@ pub fn migration_sql(index: usize) -> String {
         sums.push_str(&statement_triggers(table, name, &format!("{function}()")));
     }
     MIGRATIONS[index]
+        .replace("@MONTHS@", &months_migration())
         .replace(
             "@DESCRIPTORS@",
             &crate::store::aggregates::descriptors_migration(crate::store::Engine::Postgres),
