@@ -116,7 +116,8 @@ list_first() {
 }
 list_rows=""
 for q in "" "category=child" "category=child&gender=U&snr_min=30" "snr_min=20&snr_max=30&from=2026-01-01&to=2026-03-31" \
-    "speaker=1" "from=2026-10-01&to=2026-10-31" "sort=-snr_db" "sort=-duration_s"; do
+    "speaker=1" "from=2026-10-01&to=2026-10-31" "sort=-snr_db" "sort=-duration_s" \
+    "sample_rate=48000" "sample_rate=8000"; do
     list_rows+="| list, first page: \`${q:-no filter}\` | $(list_first "$q") | ≤ 20 ms |"$'\n'
 done
 # RSS counts the database pages SQLite maps (the kernel's cache, dropped

@@ -42,6 +42,9 @@ fn dataset(files: &[(&str, &str)], now: &str, tz: &str) -> impl Fn(&str) -> Valu
         tz.parse().unwrap(),
         Clock::from_env_value(Some(now)).unwrap(),
     );
+    // Computed from the aggregates, as a server does (they are built for
+    // the zone when the statistics first open the store).
+    voxdash::store::aggregates::follow_zone(&store.conn().unwrap(), config.local.tz).unwrap();
     move |key: &str| {
         let _keep = &dir;
         store
@@ -393,4 +396,77 @@ fn a_range_with_no_data_gives_the_empty_statistic() {
     let group = stat("dashboard?category=normal&from=2025-12-01");
     assert_eq!(group, none);
     assert_eq!(stat("locations?to=2025-01-01")["total_uploads"], 0);
+}
+
+/// Speakers who come and go: A in January and March, B in February, C in
+/// every month, D never; an orphan recording in February.
+fn speakers_who_come_back() -> impl Fn(&str) -> Value {
+    let speakers = "id,code,gender,birth_year,category,diagnosis,created_at\n\
+        1,A,F,1990,normal,,2025-01-01T00:00:00Z\n\
+        2,B,M,2010,patient,aphasia,2025-01-01T00:00:00Z\n\
+        3,C,F,,patient,aphasia,2025-01-01T00:00:00Z\n\
+        4,D,M,1950,normal,,2025-01-01T00:00:00Z\n";
+    let recordings =
+        "id,speaker_id,upload_id,file_name,recorded_at,duration_s,sample_rate,snr_db\n\
+        1,1,,a1.wav,2025-01-15T12:00:00Z,10,,20\n\
+        2,1,,a2.wav,2025-03-31T23:59:59Z,10,,20\n\
+        3,2,,b1.wav,2025-02-01T00:00:00Z,10,,20\n\
+        4,2,,b2.wav,2025-02-20T00:00:00Z,10,,20\n\
+        5,3,,c1.wav,2025-01-01T00:00:00Z,10,,20\n\
+        6,3,,c2.wav,2025-02-10T00:00:00Z,10,,20\n\
+        7,3,,c3.wav,2025-03-10T00:00:00Z,10,,20\n\
+        8,99,,o.wav,2025-02-11T00:00:00Z,10,,20\n";
+    dataset(
+        &[("speakers.csv", speakers), ("recordings.csv", recordings)],
+        "2025-12-10T12:00:00Z",
+        "UTC",
+    )
+}
+
+/// Speakers per age band of a dashboard, in its order.
+fn age_speakers(d: &Value) -> Vec<(String, u64)> {
+    let bands = d["by_age"].as_array().unwrap().iter();
+    bands
+        .map(|b| {
+            (
+                b["band"].as_str().unwrap().to_string(),
+                b["speakers"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_speaker_who_comes_back_counts_once_in_a_range_of_whole_months() {
+    let stat = speakers_who_come_back();
+    let speakers = |query: &str| stat(&format!("dashboard?{query}"))["total_speakers"].clone();
+    assert_eq!(speakers("from=2025-01-01&to=2025-01-31"), 2, "A and C");
+    assert_eq!(
+        speakers("from=2025-02-01&to=2025-02-28"),
+        2,
+        "B and C, not the orphan"
+    );
+    assert_eq!(speakers("from=2025-03-01&to=2025-03-31"), 2, "A and C");
+    assert_eq!(
+        speakers("from=2025-02-01&to=2025-03-31"),
+        3,
+        "A back in March"
+    );
+    assert_eq!(speakers("from=2025-01-01&to=2025-03-31"), 3);
+    assert_eq!(speakers("from=2025-02-01"), 3);
+    assert_eq!(speakers("to=2025-01-31"), 2);
+    assert_eq!(speakers("from=2025-04-01"), 0);
+    let d = stat("dashboard?from=2025-02-01&to=2025-03-31");
+    assert_eq!(
+        groups(&d["by_category"], "category"),
+        [group("patient", 2, 4), group("normal", 1, 1)],
+        "{d}"
+    );
+    // Ages at 2025: A 35, B 15, C none; D has no recording.
+    assert_eq!(
+        age_speakers(&d),
+        [("<18".into(), 1), ("30-44".into(), 1), (String::new(), 1)]
+    );
+    let march = stat("dashboard?from=2025-03-01&to=2025-03-31");
+    assert_eq!(march["monthly"][0]["new_speakers"], 0, "{march}");
 }

@@ -268,9 +268,14 @@ ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
 "#,
     // 14: each speaker's months with recordings and the speakers per month
     // by the month they last recorded before it
-    // (`store::aggregates::months`), rebuilt at the next open.
+    // (`store::aggregates::months`), rebuilt at the next open; the SNR
+    // index carries the time (a range's median reads no table row); the
+    // recordings by sample rate (the recording list).
     r#"
 @MONTHS@
+DROP INDEX recordings_snr;
+CREATE INDEX recordings_snr ON recordings(snr_db, speaker_id, recorded_at);
+CREATE INDEX recordings_sample_rate ON recordings(sample_rate);
 "#,
 ];
 

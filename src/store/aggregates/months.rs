@@ -24,10 +24,7 @@ use std::collections::HashMap;
 use super::{in_key_order, insert_rows, local_month_sql, without_triggers_on, Side, SideSql};
 use crate::store::{Conn, Engine, Result, Value};
 
-/// The two tables, for `engine` (clustered on their key in SQLite), and
-/// the SNR index made covering for the median of a range: the values of
-/// one narrow band with their times (a thousand or so table lookups each
-/// otherwise).
+/// The two tables, for `engine` (clustered on their key in SQLite).
 pub(crate) fn tables_sql(engine: Engine) -> String {
     let clustered = match engine {
         Engine::Sqlite => " WITHOUT ROWID",
@@ -35,8 +32,6 @@ pub(crate) fn tables_sql(engine: Engine) -> String {
     };
     format!(
         "
-DROP INDEX recordings_snr;
-CREATE INDEX recordings_snr ON recordings(snr_db, speaker_id, recorded_at);
 CREATE TABLE speaker_months (
     speaker_id BIGINT NOT NULL,
     month BIGINT NOT NULL,

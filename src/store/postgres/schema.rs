@@ -474,9 +474,13 @@ ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
 "#,
     // 11: each speaker's months and the speakers per month by their
     // previous month (`aggregates::months`; the recordings and speakers
-    // functions are replaced), rebuilt at the next open.
+    // functions are replaced), rebuilt at the next open; the SNR index
+    // with the time; the recordings by sample rate.
     r#"
 @MONTHS@
+DROP INDEX recordings_snr;
+CREATE INDEX recordings_snr ON recordings(snr_db, speaker_id, recorded_at);
+CREATE INDEX recordings_sample_rate ON recordings(sample_rate);
 "#,
 ];
 
