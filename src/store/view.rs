@@ -101,6 +101,19 @@ pub struct SpeakersBorn {
     pub birth_year: Option<i64>,
 }
 
+/// A speaker row's group and birth year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeakerRow {
+    /// Category (`""` for none).
+    pub category: String,
+    /// Gender (`""` for none).
+    pub gender: String,
+    /// Diagnosis (`""` for none).
+    pub diagnosis: String,
+    /// Birth year, when given.
+    pub birth_year: Option<i64>,
+}
+
 /// The speakers with a recording in some months, from the aggregates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonthsSpeakers {
@@ -114,6 +127,8 @@ pub struct MonthsSpeakers {
 /// the cells of its whole months.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupedRecording<'a> {
+    /// Its speaker's id.
+    pub speaker: i64,
     /// Whether its speaker has a row.
     pub known: bool,
     /// Category (`""` for none).
@@ -537,33 +552,60 @@ impl<'c> DataView<'c> {
         Ok(merged)
     }
 
+    /// Every speaker row's group and birth year, by id: what the edge days
+    /// of a range join their recordings to, once (a lookup per recording
+    /// tripled the read: 90 → 300 ms for 260,000 recordings).
+    pub fn speaker_rows(&self) -> Result<HashMap<i64, SpeakerRow>> {
+        let mut rows = HashMap::new();
+        self.conn.each(
+            "SELECT id, COALESCE(category, ''), COALESCE(gender, ''), COALESCE(diagnosis, ''),
+                birth_year
+             FROM speakers",
+            &[],
+            |r| {
+                let row = SpeakerRow {
+                    category: r.get(1)?,
+                    gender: r.get(2)?,
+                    diagnosis: r.get(3)?,
+                    birth_year: r.get(4)?,
+                };
+                rows.insert(r.get(0)?, row);
+                Ok(())
+            },
+        )?;
+        Ok(rows)
+    }
+
     /// The recordings made in `from..until` (µs), each with its speaker's
-    /// group, through the index on time: the edge days of a range.
-    pub fn grouped_recordings(
+    /// row in `speakers` (from [`DataView::speaker_rows`]), through the
+    /// covering index on time: the edge days of a range.
+    pub fn grouped_recordings<'s>(
         &self,
         from: i64,
         until: i64,
-        mut each: impl FnMut(GroupedRecording),
+        speakers: &'s HashMap<i64, SpeakerRow>,
+        mut each: impl FnMut(GroupedRecording<'s>),
     ) -> Result<()> {
         let sql = format!(
-            "SELECT CAST(CASE WHEN s.id IS NULL THEN 0 ELSE 1 END AS BIGINT), COALESCE(s.category, ''),
-                COALESCE(s.gender, ''), COALESCE(s.diagnosis, ''), r.recorded_at, r.duration_s,
-                r.snr_db, r.sample_rate, s.birth_year
-             FROM recordings r {} LEFT JOIN speakers s ON s.id = r.speaker_id
-             WHERE r.recorded_at >= ?1 AND r.recorded_at < ?2",
+            "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db, r.sample_rate
+             FROM recordings r {} WHERE r.recorded_at >= ?1 AND r.recorded_at < ?2",
             self.conn.dialect("INDEXED BY recordings_time", "")
         );
         self.conn.each(&sql, args![from, until], |r| {
+            let speaker: i64 = r.get(0)?;
+            let row = speakers.get(&speaker);
+            let text = |f: fn(&'s SpeakerRow) -> &'s str| row.map_or("", f);
             each(GroupedRecording {
-                known: r.get::<i64>(0)? == 1,
-                category: r.text(1)?.unwrap_or_default(),
-                gender: r.text(2)?.unwrap_or_default(),
-                diagnosis: r.text(3)?.unwrap_or_default(),
-                recorded_at: r.get(4)?,
-                duration_s: r.get(5)?,
-                snr_db: r.get(6)?,
-                sample_rate: r.get(7)?,
-                birth_year: r.get(8)?,
+                speaker,
+                known: row.is_some(),
+                category: text(|s| &s.category),
+                gender: text(|s| &s.gender),
+                diagnosis: text(|s| &s.diagnosis),
+                recorded_at: r.get(1)?,
+                duration_s: r.get(2)?,
+                snr_db: r.get(3)?,
+                sample_rate: r.get(4)?,
+                birth_year: row.and_then(|s| s.birth_year),
             });
             Ok(())
         })

@@ -1,7 +1,10 @@
 //! The dashboard of a range of days, from the aggregates: the range's
-//! whole local months read from their cells and monthly SNR bands, the
-//! days at its edges (a part of a month) from their recordings, the
-//! speakers with a recording in it by one seek each.
+//! whole local months read from their cells, monthly bands and speakers
+//! per previous month; the days at its edges (a part of a month) from
+//! their recordings, joined to the speaker rows read once. The speakers
+//! of a range with both are found by one seek each.
+
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{Datelike, Months, NaiveDate};
 
@@ -10,7 +13,7 @@ use crate::clock::LocalTime;
 use crate::stats::key::DateRange;
 use crate::stats::Result;
 use crate::store::aggregates::corpus::Measure;
-use crate::store::view::{GroupedRecording, RecordingCell, Speakers};
+use crate::store::view::{GroupSpeakers, GroupedRecording, RecordingCell, Speakers, SpeakersBorn};
 use crate::store::DataView;
 
 /// Computes the dashboard of the recordings made on the days of `range`
@@ -27,6 +30,14 @@ pub(crate) fn dashboard_in(
     let months = whole_months(range);
     let mut c = Corpus::at(local, now);
     let spans = edge_spans(local, range, months, (from, until));
+    let has_months = months.0 <= months.1;
+    if has_months {
+        view.recording_cells(Speakers::All, months, |cell| c.add_cell(&cell))?;
+        for sum in view.descriptor_sums(None, Some(months))? {
+            c.descriptors.add_sum(&sum);
+        }
+    }
+    let edges = add_edges(view, local, &mut c, &spans)?;
     if spans.is_empty() {
         // Whole months: their speakers from the aggregates.
         let speakers = view.speakers_of_months(months)?;
@@ -35,28 +46,11 @@ pub(crate) fn dashboard_in(
             let band = c.descriptors.age_band(born);
             c.descriptors.add_speakers(band, speakers);
         }
+    } else if !has_months {
+        // Edge days only: their speakers are those of their recordings.
+        c.add_speakers_born(edges.speakers);
     } else {
         c.add_speakers_born(view.speakers_recording_in(from, until)?);
-    }
-    if months.0 <= months.1 {
-        view.recording_cells(Speakers::All, months, |cell| c.add_cell(&cell))?;
-        for sum in view.descriptor_sums(None, Some(months))? {
-            c.descriptors.add_sum(&sum);
-        }
-    }
-    let (mut snr_edges, mut length_edges) = (Vec::new(), Vec::new());
-    for (a, b) in spans {
-        view.grouped_recordings(a, b, |r| {
-            c.add_cell(&cell_of(&r, local));
-            let age = r.known.then(|| c.descriptors.age_band(r.birth_year));
-            c.descriptors
-                .add_recording(r.duration_s, r.sample_rate, age);
-            snr_edges.extend(r.snr_db);
-            length_edges.push(r.duration_s);
-        })?;
-        for at in view.firsts_in(a, b)? {
-            c.months.entry(local.month(at)).or_default().new_speakers += 1;
-        }
     }
     let source = |measure, edges| BandSource::Range {
         measure,
@@ -64,9 +58,76 @@ pub(crate) fn dashboard_in(
         edges,
         instants: (from, until),
     };
-    let median_db = median_from_bands(view, source(Measure::Snr, &snr_edges), c.snr_n)?;
-    let median_s = median_from_bands(view, source(Measure::Duration, &length_edges), c.recordings)?;
+    let median_db = median_from_bands(view, source(Measure::Snr, &edges.snr), c.snr_n)?;
+    let median_s = median_from_bands(
+        view,
+        source(Measure::Duration, &edges.lengths),
+        c.recordings,
+    )?;
     Ok(c.finish(median_db, median_s))
+}
+
+/// What the edge days of a range hold beyond what they add to its cells.
+#[derive(Default)]
+struct Edges {
+    /// Their measured SNRs.
+    snr: Vec<f64>,
+    /// Their lengths.
+    lengths: Vec<f64>,
+    /// Their speakers (with a row), per group and birth year.
+    speakers: Vec<SpeakersBorn>,
+}
+
+/// Adds the recordings of the edge days `spans` (µs) to the cells and
+/// descriptors of `c`, and their first recordings as new speakers.
+fn add_edges(
+    view: &DataView,
+    local: &LocalTime,
+    c: &mut Corpus,
+    spans: &[(i64, i64)],
+) -> Result<Edges> {
+    let mut edges = Edges::default();
+    if spans.is_empty() {
+        return Ok(edges);
+    }
+    let rows = view.speaker_rows()?;
+    let mut seen = HashSet::new();
+    for &(a, b) in spans {
+        view.grouped_recordings(a, b, &rows, |r| {
+            c.add_cell(&cell_of(&r, local));
+            let age = r.known.then(|| c.descriptors.age_band(r.birth_year));
+            c.descriptors
+                .add_recording(r.duration_s, r.sample_rate, age);
+            edges.snr.extend(r.snr_db);
+            edges.lengths.push(r.duration_s);
+            if r.known {
+                seen.insert(r.speaker);
+            }
+        })?;
+        for at in view.firsts_in(a, b)? {
+            c.months.entry(local.month(at)).or_default().new_speakers += 1;
+        }
+    }
+    let mut born: BTreeMap<(&str, &str, &str, Option<i64>), u64> = BTreeMap::new();
+    for s in seen.iter().filter_map(|id| rows.get(id)) {
+        let key = (s.category.as_str(), s.gender.as_str(), s.diagnosis.as_str());
+        *born.entry((key.0, key.1, key.2, s.birth_year)).or_default() += 1;
+    }
+    edges.speakers = born
+        .into_iter()
+        .map(
+            |((category, gender, diagnosis, birth_year), speakers)| SpeakersBorn {
+                group: GroupSpeakers {
+                    category: category.to_string(),
+                    gender: gender.to_string(),
+                    diagnosis: diagnosis.to_string(),
+                    speakers,
+                },
+                birth_year,
+            },
+        )
+        .collect();
+    Ok(edges)
 }
 
 /// `YYYYMM` of a date's month.
