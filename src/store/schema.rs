@@ -273,9 +273,6 @@ ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
     // recordings by sample rate (the recording list).
     r#"
 @MONTHS@
-DROP INDEX recordings_snr;
-CREATE INDEX recordings_snr ON recordings(snr_db, speaker_id, recorded_at);
-CREATE INDEX recordings_sample_rate ON recordings(sample_rate);
 "#,
 ];
 

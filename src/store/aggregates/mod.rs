@@ -282,11 +282,18 @@ pub(crate) fn descriptors_migration(engine: Engine) -> String {
 /// recordings' and speakers' triggers (or functions) that keep them
 /// written again, and a rebuild at the next open. The triggers of
 /// `speaker_months` itself: SQLite's here, PostgreSQL's from
-/// [`months_functions`].
+/// [`months_functions`]. With it, the SNR index carries the time (a
+/// range's median then reads no table row) and the recordings get an index
+/// on sample rate (the recording list).
 pub(crate) fn months_migration(engine: Engine) -> String {
+    let indexes = "
+DROP INDEX recordings_snr;
+CREATE INDEX recordings_snr ON recordings(snr_db, speaker_id, recorded_at);
+CREATE INDEX recordings_sample_rate ON recordings(sample_rate);
+";
     let mut sql = corpus_migration(
         engine,
-        months::tables_sql(engine),
+        months::tables_sql(engine) + indexes,
         &corpus::DESCRIPTORS_KEPT,
     );
     if engine == Engine::Sqlite {

@@ -114,9 +114,9 @@ fn into_month_speakers(months: &str, speakers: &str) -> String {
 const SPEAKER_MONTH: &[&str] = &["speaker_id", "month"];
 
 /// What a side of an insert or a delete on `speaker_months` does: the
-/// months of its speakers as they are now counted, as they were taken
-/// away. Their months before: without the rows inserted (`sign` `""`),
-/// with the rows deleted (`"-"`).
+/// chain of months of each of its speakers as it is now is added, and as it
+/// was before the write taken away. Before: without the rows inserted
+/// (`sign` `""`), with the rows deleted (`"-"`).
 fn speaker_months_side(side: Side, sign: &str) -> String {
     let r = side.rows(SPEAKER_MONTH, "r");
     let now = format!(

@@ -478,9 +478,6 @@ ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
     // with the time; the recordings by sample rate.
     r#"
 @MONTHS@
-DROP INDEX recordings_snr;
-CREATE INDEX recordings_snr ON recordings(snr_db, speaker_id, recorded_at);
-CREATE INDEX recordings_sample_rate ON recordings(sample_rate);
 "#,
 ];
 
