@@ -90,7 +90,7 @@ enum Incoming {
 /// The field a job request carries beside the job: the client's system
 /// user. An extra field, so that a server of an older version still reads
 /// the job (and ignores it).
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Caller {
     #[serde(default)]
     by: Option<String>,
