@@ -37,7 +37,9 @@ pub(crate) fn dashboard_in(
             c.descriptors.add_sum(&sum);
         }
     }
-    let edges = add_edges(view, local, &mut c, &spans)?;
+    // Without a whole month, the edge days' recordings are the range's: so
+    // are their speakers.
+    let edges = add_edges(view, local, &mut c, &spans, !has_months)?;
     if spans.is_empty() {
         // Whole months: their speakers from the aggregates.
         let speakers = view.speakers_of_months(months)?;
@@ -47,7 +49,6 @@ pub(crate) fn dashboard_in(
             c.descriptors.add_speakers(band, speakers);
         }
     } else if !has_months {
-        // Edge days only: their speakers are those of their recordings.
         c.add_speakers_born(edges.speakers);
     } else {
         c.add_speakers_born(view.speakers_recording_in(from, until)?);
@@ -74,17 +75,19 @@ struct Edges {
     snr: Vec<f64>,
     /// Their lengths.
     lengths: Vec<f64>,
-    /// Their speakers (with a row), per group and birth year.
+    /// Their speakers (with a row), per group and birth year, when asked.
     speakers: Vec<SpeakersBorn>,
 }
 
 /// Adds the recordings of the edge days `spans` (µs) to the cells and
-/// descriptors of `c`, and their first recordings as new speakers.
+/// descriptors of `c`, and their first recordings as new speakers; counts
+/// their speakers with `count_speakers`.
 fn add_edges(
     view: &DataView,
     local: &LocalTime,
     c: &mut Corpus,
     spans: &[(i64, i64)],
+    count_speakers: bool,
 ) -> Result<Edges> {
     let mut edges = Edges::default();
     if spans.is_empty() {
@@ -100,7 +103,7 @@ fn add_edges(
                 .add_recording(r.duration_s, r.sample_rate, age);
             edges.snr.extend(r.snr_db);
             edges.lengths.push(r.duration_s);
-            if r.known {
+            if count_speakers && r.known {
                 seen.insert(r.speaker);
             }
         })?;
