@@ -113,25 +113,36 @@ fn a_search_finds_at_most_twenty_of_each() {
     assert_eq!(found.users[19].username, "lab020");
 }
 
-/// The sample's recordings as the store holds them: (id, speaker's
-/// category, recorded_at µs, snr_db), read with plain SQL.
-fn sample_recordings(r: &Running) -> Vec<(i64, Option<String>, i64, Option<f64>)> {
+/// A recording of the sample as the store holds it.
+struct SampleRecording {
+    id: i64,
+    /// Its speaker's category.
+    category: Option<String>,
+    /// µs since the epoch.
+    recorded_at: i64,
+    snr_db: Option<f64>,
+    duration_s: f64,
+    sample_rate: Option<i64>,
+}
+
+/// The sample's recordings, read with plain SQL.
+fn sample_recordings(r: &Running) -> Vec<SampleRecording> {
     let store = r.store();
     let conn = store.conn().unwrap();
     conn.query(
-        "SELECT r.id, s.category, r.recorded_at, r.snr_db
+        "SELECT r.id, s.category, r.recorded_at, r.snr_db, r.duration_s, r.sample_rate
          FROM recordings r LEFT JOIN speakers s ON s.id = r.speaker_id",
         &[],
     )
     .unwrap()
     .iter()
-    .map(|row| {
-        (
-            row.get(0).unwrap(),
-            row.get(1).unwrap(),
-            row.get(2).unwrap(),
-            row.get(3).unwrap(),
-        )
+    .map(|row| SampleRecording {
+        id: row.get(0).unwrap(),
+        category: row.get(1).unwrap(),
+        recorded_at: row.get(2).unwrap(),
+        snr_db: row.get(3).unwrap(),
+        duration_s: row.get(4).unwrap(),
+        sample_rate: row.get(5).unwrap(),
     })
     .collect()
 }
@@ -181,12 +192,12 @@ fn the_recording_list_keeps_its_filter_in_its_order_on_pages_and_in_its_manifest
     let (from, until) = (local_midnight("2025-03-01"), local_midnight("2026-07-01"));
     let mut expected: Vec<(i64, i64)> = all
         .iter()
-        .filter(|(_, category, at, snr)| {
-            category.as_deref() == Some("elderly")
-                && (from..until).contains(at)
-                && snr.is_some_and(|v| (10.0..30.0).contains(&v))
+        .filter(|x| {
+            x.category.as_deref() == Some("elderly")
+                && (from..until).contains(&x.recorded_at)
+                && x.snr_db.is_some_and(|v| (10.0..30.0).contains(&v))
         })
-        .map(|(id, _, at, _)| (*at, *id))
+        .map(|x| (x.recorded_at, x.id))
         .collect();
     expected.sort();
     assert!(expected.len() > 10, "{expected:?}");
@@ -268,21 +279,7 @@ fn the_recording_list_keeps_its_filter_in_its_order_on_pages_and_in_its_manifest
 fn the_descriptors_lead_to_the_lists_of_their_recordings() {
     let r = start(false);
     let (cookie, _) = sign_in(&r, "boss", "staff-password");
-    let rows: Vec<(i64, f64, Option<i64>)> = r
-        .store()
-        .conn()
-        .unwrap()
-        .query("SELECT id, duration_s, sample_rate FROM recordings", &[])
-        .unwrap()
-        .iter()
-        .map(|row| {
-            (
-                row.get(0).unwrap(),
-                row.get(1).unwrap(),
-                row.get(2).unwrap(),
-            )
-        })
-        .collect();
+    let rows = sample_recordings(&r);
     let ids_of = |query: &str| {
         let mut ids: Vec<i64> = every_page(&r, &cookie, query)
             .iter()
@@ -294,8 +291,8 @@ fn the_descriptors_lead_to_the_lists_of_their_recordings() {
     let expected = |keep: &dyn Fn(f64, Option<i64>) -> bool| {
         let mut ids: Vec<i64> = rows
             .iter()
-            .filter(|(_, s, hz)| keep(*s, *hz))
-            .map(|r| r.0)
+            .filter(|x| keep(x.duration_s, x.sample_rate))
+            .map(|x| x.id)
             .collect();
         ids.sort();
         ids
@@ -403,8 +400,9 @@ fn made_in(r: &Running, category: Option<&str>, from: &str, to: &str) -> u64 {
     let (from, until) = (local_midnight(from), local_midnight(to) + 86_400_000_000);
     sample_recordings(r)
         .iter()
-        .filter(|(_, c, at, _)| {
-            (from..until).contains(at) && category.is_none_or(|want| c.as_deref() == Some(want))
+        .filter(|x| {
+            (from..until).contains(&x.recorded_at)
+                && category.is_none_or(|want| x.category.as_deref() == Some(want))
         })
         .count() as u64
 }
@@ -490,10 +488,11 @@ fn the_pages_offer_ranges_and_lead_to_the_lists_of_their_recordings() {
     assert_eq!(list.status, 200, "{}", list.body);
     let expected = sample_recordings(&r)
         .iter()
-        .filter(|(_, c, at, snr)| {
-            c.as_deref() == Some("elderly")
-                && (local_midnight("2025-03-01")..local_midnight("2025-07-01")).contains(at)
-                && snr.is_some_and(|v| (20.0..30.0).contains(&v))
+        .filter(|x| {
+            x.category.as_deref() == Some("elderly")
+                && (local_midnight("2025-03-01")..local_midnight("2025-07-01"))
+                    .contains(&x.recorded_at)
+                && x.snr_db.is_some_and(|v| (20.0..30.0).contains(&v))
         })
         .count();
     assert!(expected > 0);
