@@ -14,8 +14,8 @@ use super::{mean, sort_groups, Result};
 use crate::clock::LocalTime;
 pub use descriptors::{AgeBand, DurationBucket, Durations, SampleRateGroup};
 
-use crate::store::aggregates::corpus::{coarse_band, fine_band, Measure, COARSE, FINE};
-use crate::store::view::{GroupSpeakers, RecordingCell, Speakers, SpeakersBorn};
+use crate::store::aggregates::corpus::{fine_band, Measure, COARSE, FINE};
+use crate::store::view::{GroupSpeakers, Periods, RecordingCell, Speakers, SpeakersBorn};
 use crate::store::DataView;
 
 /// The voice corpus (`GET /api/v1/stats/dashboard`).
@@ -435,7 +435,7 @@ pub fn dashboard_of(
         let band = c.descriptors.age_band(born);
         c.descriptors.add_speakers(band, speakers);
     }
-    let all_months = (i64::MIN, i64::MAX);
+    let all_months = Periods::Months(i64::MIN, i64::MAX);
     view.recording_cells(which, all_months, |cell| c.add_cell(&cell))?;
     for sum in view.descriptor_sums(bands_of, None)? {
         c.descriptors.add_sum(&sum);
@@ -593,16 +593,14 @@ pub(super) enum BandSource<'v> {
     /// corpus), of every day.
     Groups(Measure, Option<&'v [GroupSpeakers]>),
     /// The whole corpus's bands of a range of days: those of its whole
-    /// local months from the aggregates, its edge days' values held in
-    /// memory, and at last the values of one narrow band made in the
-    /// range's instants, read from the recordings.
+    /// local months and of its other days from the aggregates, and at last
+    /// the values of one narrow band made in the range's instants, read
+    /// from the recordings.
     Range {
         /// What the bands count.
         measure: Measure,
-        /// The whole months, `YYYYMM` (none when the first is after the last).
-        months: (i64, i64),
-        /// The measured values of the edge days.
-        edges: &'v [f64],
+        /// Its whole months and its other days.
+        periods: &'v [Periods],
         /// The range's instants (µs).
         instants: (i64, i64),
     },
@@ -611,29 +609,18 @@ pub(super) enum BandSource<'v> {
 impl BandSource<'_> {
     /// Measured SNRs per band of `grain` in `from..until`, by band.
     fn bands(&self, view: &DataView, grain: i64, from: i64, until: i64) -> Result<Vec<(i64, u64)>> {
-        let (measure, months, edges) = match self {
+        let (measure, periods) = match self {
             BandSource::Groups(measure, groups) => {
                 return Ok(view.bands(*measure, *groups, grain, from, until)?)
             }
             BandSource::Range {
-                measure,
-                months,
-                edges,
-                ..
-            } => (*measure, *months, *edges),
+                measure, periods, ..
+            } => (*measure, *periods),
         };
         let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
-        if months.0 <= months.1 {
-            counts.extend(view.month_bands(measure, grain, months, from, until)?);
-        }
-        for v in edges {
-            let band = if grain == FINE {
-                fine_band(*v)
-            } else {
-                coarse_band(*v)
-            };
-            if (from..until).contains(&band) {
-                *counts.entry(band).or_default() += 1;
+        for p in periods {
+            for (band, n) in view.period_bands(measure, grain, *p, from, until)? {
+                *counts.entry(band).or_default() += n;
             }
         }
         Ok(counts.into_iter().collect())

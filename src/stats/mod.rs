@@ -233,7 +233,7 @@ fn ranges_to_check(view: &DataView) -> Result<Vec<key::DateRange>> {
     let mut months = std::collections::BTreeSet::new();
     view.recording_cells(
         crate::store::view::Speakers::All,
-        (i64::MIN, i64::MAX),
+        crate::store::view::Periods::Months(i64::MIN, i64::MAX),
         |cell| {
             months.insert(cell.month);
         },

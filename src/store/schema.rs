@@ -274,6 +274,12 @@ ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
     r#"
 @MONTHS@
 "#,
+    // 15: the corpus's cells, descriptors and bands per local day
+    // (`store::aggregates::corpus`), rebuilt at the next open: a range's
+    // days outside its whole months read no recording.
+    r#"
+@DAYS@
+"#,
 ];
 
 /// One side (`NEW` or `OLD`) of a trigger: counts a write for the speaker
@@ -314,6 +320,12 @@ CREATE TRIGGER speakers_group_del AFTER DELETE ON speakers BEGIN\n{old_group}END
 /// The SQL of migration `index`, with generated parts filled in.
 pub fn migration_sql(index: usize) -> String {
     let sql = MIGRATIONS[index];
+    if sql.contains("@DAYS@") {
+        return sql.replace(
+            "@DAYS@",
+            &super::aggregates::days_migration(super::Engine::Sqlite),
+        );
+    }
     if sql.contains("@MONTHS@") {
         return sql.replace(
             "@MONTHS@",

@@ -21,6 +21,34 @@ pub enum Speakers<'a> {
     One(i64),
 }
 
+/// Local months or local days, from the first to the last, as the
+/// aggregates keep the corpus per period: whole months of a range from the
+/// months, its other days from the days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Periods {
+    /// `YYYYMM` to `YYYYMM`.
+    Months(i64, i64),
+    /// `YYYYMMDD` to `YYYYMMDD`.
+    Days(i64, i64),
+}
+
+impl Periods {
+    /// The name of the period's column in the aggregates.
+    fn column(self) -> &'static str {
+        match self {
+            Periods::Months(..) => "month",
+            Periods::Days(..) => "day",
+        }
+    }
+
+    /// The first and the last period.
+    fn bounds(self) -> (i64, i64) {
+        match self {
+            Periods::Months(first, last) | Periods::Days(first, last) => (first, last),
+        }
+    }
+}
+
 /// A recording as the dashboard counts it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RecordingRow {
@@ -101,19 +129,6 @@ pub struct SpeakersBorn {
     pub birth_year: Option<i64>,
 }
 
-/// A speaker row's group and birth year.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpeakerRow {
-    /// Category (`""` for none).
-    pub category: String,
-    /// Gender (`""` for none).
-    pub gender: String,
-    /// Diagnosis (`""` for none).
-    pub diagnosis: String,
-    /// Birth year, when given.
-    pub birth_year: Option<i64>,
-}
-
 /// The speakers with a recording in some months, from the aggregates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MonthsSpeakers {
@@ -121,32 +136,6 @@ pub struct MonthsSpeakers {
     pub groups: Vec<GroupSpeakers>,
     /// Per birth year (`None`: none given).
     pub births: Vec<(Option<i64>, u64)>,
-}
-
-/// A recording with its speaker's group: what a range's edge days add to
-/// the cells of its whole months.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupedRecording<'a> {
-    /// Its speaker's id.
-    pub speaker: i64,
-    /// Whether its speaker has a row.
-    pub known: bool,
-    /// Category (`""` for none).
-    pub category: &'a str,
-    /// Gender (`""` for none).
-    pub gender: &'a str,
-    /// Diagnosis (`""` for none).
-    pub diagnosis: &'a str,
-    /// When it was recorded (µs).
-    pub recorded_at: i64,
-    /// Length in seconds.
-    pub duration_s: f64,
-    /// SNR in dB, when measured.
-    pub snr_db: Option<f64>,
-    /// Sample rate in Hz, when given.
-    pub sample_rate: Option<i64>,
-    /// Its speaker's birth year, when given.
-    pub birth_year: Option<i64>,
 }
 
 /// A study session as the platform-wide statistic reads it; texts borrowed
@@ -423,26 +412,37 @@ impl<'c> DataView<'c> {
         })
     }
 
-    /// From the aggregates: the cells (group and local month) of a
-    /// selection (`All`, with the recordings of unknown speakers, or a
-    /// group) in the local months `first..=last` (`YYYYMM`).
+    /// From the aggregates: the cells (group and local month, or local
+    /// day) of a selection (`All`, with the recordings of unknown speakers,
+    /// or a group) in `periods`. A day's cell tells its month.
     pub fn recording_cells(
         &self,
         which: Speakers,
-        (first, last): (i64, i64),
+        periods: Periods,
         mut each: impl FnMut(RecordingCell),
     ) -> Result<()> {
-        let columns = "SELECT known, category, gender, diagnosis, month, recordings, duration_s,
+        let (table, at) = match periods {
+            Periods::Months(..) => ("recording_cells", "month"),
+            Periods::Days(..) => ("recording_day_cells", "day / 100"),
+        };
+        let period = periods.column();
+        let columns = format!(
+            "SELECT known, category, gender, diagnosis, {at}, recordings, duration_s,
                     snr_n, snr_sum, poor, fair, good, excellent, new_speakers
-             FROM recording_cells s";
-        let (sql, months) = match which {
+             FROM {table} s"
+        );
+        let (sql, bounds) = match which {
             Speakers::Group(_) => (
                 format!("{columns} WHERE s.known = 1 AND {GROUP_WHERE} AND"),
-                "?4 AND s.month <= ?5",
+                format!("?4 AND s.{period} <= ?5"),
             ),
-            _ => (format!("{columns} WHERE"), "?1 AND s.month <= ?2"),
+            _ => (
+                format!("{columns} WHERE"),
+                format!("?1 AND s.{period} <= ?2"),
+            ),
         };
-        let sql = format!("{sql} s.month >= {months}");
+        let sql = format!("{sql} s.{period} >= {bounds}");
+        let (first, last) = periods.bounds();
         let mut args = which.args();
         args.extend([Value::from(first), Value::from(last)]);
         self.conn.each(&sql, &args, |r| {
@@ -550,65 +550,6 @@ impl<'c> DataView<'c> {
             }
         }
         Ok(merged)
-    }
-
-    /// Every speaker row's group and birth year, by id: what the edge days
-    /// of a range join their recordings to, once (a lookup per recording
-    /// tripled the read: 90 → 300 ms for 260,000 recordings).
-    pub fn speaker_rows(&self) -> Result<HashMap<i64, SpeakerRow>> {
-        let mut rows = HashMap::new();
-        self.conn.each(
-            "SELECT id, COALESCE(category, ''), COALESCE(gender, ''), COALESCE(diagnosis, ''),
-                birth_year
-             FROM speakers",
-            &[],
-            |r| {
-                let row = SpeakerRow {
-                    category: r.get(1)?,
-                    gender: r.get(2)?,
-                    diagnosis: r.get(3)?,
-                    birth_year: r.get(4)?,
-                };
-                rows.insert(r.get(0)?, row);
-                Ok(())
-            },
-        )?;
-        Ok(rows)
-    }
-
-    /// The recordings made in `from..until` (µs), each with its speaker's
-    /// row in `speakers` (from [`DataView::speaker_rows`]), through the
-    /// covering index on time: the edge days of a range.
-    pub fn grouped_recordings<'s>(
-        &self,
-        from: i64,
-        until: i64,
-        speakers: &'s HashMap<i64, SpeakerRow>,
-        mut each: impl FnMut(GroupedRecording<'s>),
-    ) -> Result<()> {
-        let sql = format!(
-            "SELECT r.speaker_id, r.recorded_at, r.duration_s, r.snr_db, r.sample_rate
-             FROM recordings r {} WHERE r.recorded_at >= ?1 AND r.recorded_at < ?2",
-            self.conn.dialect("INDEXED BY recordings_time", "")
-        );
-        self.conn.each(&sql, args![from, until], |r| {
-            let speaker: i64 = r.get(0)?;
-            let row = speakers.get(&speaker);
-            let text = |f: fn(&'s SpeakerRow) -> &'s str| row.map_or("", f);
-            each(GroupedRecording {
-                speaker,
-                known: row.is_some(),
-                category: text(|s| &s.category),
-                gender: text(|s| &s.gender),
-                diagnosis: text(|s| &s.diagnosis),
-                recorded_at: r.get(1)?,
-                duration_s: r.get(2)?,
-                snr_db: r.get(3)?,
-                sample_rate: r.get(4)?,
-                birth_year: row.and_then(|s| s.birth_year),
-            });
-            Ok(())
-        })
     }
 
     /// From the aggregates: the speakers with a recording in the local
@@ -720,15 +661,23 @@ impl<'c> DataView<'c> {
 
     /// From the aggregates: recordings and seconds per descriptor value
     /// of the whole corpus (`groups` none) or of these groups, each read
-    /// through its key; of every month, or (the whole corpus only) of the
-    /// local months `first..=last` (`YYYYMM`).
+    /// through its key; of every month, or (the whole corpus only) of
+    /// `periods`.
     pub fn descriptor_sums(
         &self,
         groups: Option<&[GroupSpeakers]>,
-        months: Option<(i64, i64)>,
+        periods: Option<Periods>,
     ) -> Result<Vec<DescriptorSum>> {
         // Month 0 holds every month; the months of a range start at 1.
-        let (first, last) = months.map_or((0, 0), |(first, last)| (first.max(1), last));
+        let (first, last) = periods.map_or((0, 0), |p| (p.bounds().0.max(1), p.bounds().1));
+        let (corpus, period) = match periods {
+            Some(Periods::Days(..)) => ("descriptor_days WHERE known = ?1", "day"),
+            _ => (
+                "descriptor_cells WHERE known = ?1 AND category = '' AND gender = ''
+                 AND diagnosis = ''",
+                "month",
+            ),
+        };
         let mut sums: std::collections::BTreeMap<(bool, i64, i64), (u64, f64)> = Default::default();
         let mut add = |known: i64, r: &super::value::RowRef<'_>| -> Result<()> {
             let sum = sums
@@ -738,18 +687,14 @@ impl<'c> DataView<'c> {
             sum.1 += r.get::<f64>(3)?;
             Ok(())
         };
-        let columns = "SELECT kind, value, CAST(SUM(recordings) AS BIGINT), SUM(duration_s)
-             FROM descriptor_cells";
+        // Summed here, not by `GROUP BY` (a sort in a temporary B-tree).
+        let columns = "SELECT kind, value, recordings, duration_s FROM";
         match groups {
             // The whole corpus's cells: 3 with a speaker row, 4 without.
             None => {
                 for known in [3, 4] {
                     self.conn.each(
-                        &format!(
-                            "{columns} WHERE known = ?1 AND category = '' AND gender = ''
-                             AND diagnosis = '' AND month >= ?2 AND month <= ?3
-                             GROUP BY kind, value"
-                        ),
+                        &format!("{columns} {corpus} AND {period} >= ?2 AND {period} <= ?3"),
                         args![known, first, last],
                         |r| add(known, &r),
                     )?;
@@ -782,39 +727,29 @@ impl<'c> DataView<'c> {
             .collect())
     }
 
-    /// From the aggregates: the first recordings (µs) of speakers with a
-    /// row that fall in `from..until`.
-    pub fn firsts_in(&self, from: i64, until: i64) -> Result<Vec<i64>> {
-        self.conn.rows(
-            "SELECT f.first_at FROM speaker_firsts f JOIN speakers s ON s.id = f.speaker_id
-             WHERE f.first_at >= ?1 AND f.first_at < ?2",
-            args![from, until],
-            |r| r.get(0),
-        )
-    }
-
     /// From the aggregates: the whole corpus's values of `measure` per
-    /// band of `grain` in `from..until`, over the local months
-    /// `first..=last`.
-    pub fn month_bands(
+    /// band of `grain` in `from..until`, over `periods`.
+    pub fn period_bands(
         &self,
         measure: Measure,
         grain: i64,
-        (first, last): (i64, i64),
+        periods: Periods,
         from: i64,
         until: i64,
     ) -> Result<Vec<(i64, u64)>> {
+        let (first, last) = periods.bounds();
         self.conn.rows(
             &format!(
-                // One seek per month (its months from the few wide bands):
-                // a range over the months alone reads all their narrow bands.
+                // One seek per period (its periods from the few wide bands):
+                // a range over the periods alone reads all their narrow bands.
                 "SELECT b.bin, CAST(SUM(b.recordings) AS BIGINT)
-                 FROM (SELECT DISTINCT month FROM {table}
-                       WHERE grain = {COARSE} AND month >= ?2 AND month <= ?3) m
-                 JOIN {table} b ON b.grain = ?1 AND b.month = m.month
+                 FROM (SELECT DISTINCT {period} FROM {table}
+                       WHERE grain = {COARSE} AND {period} >= ?2 AND {period} <= ?3) m
+                 JOIN {table} b ON b.grain = ?1 AND b.{period} = m.{period}
                     AND b.bin >= ?4 AND b.bin < ?5
                  GROUP BY b.bin ORDER BY b.bin",
-                table = format!("{}_month_bins", measure.tables()),
+                period = periods.column(),
+                table = format!("{}_{}_bins", measure.tables(), periods.column()),
                 COARSE = crate::store::aggregates::corpus::COARSE,
             ),
             args![grain, first, last, from, until],

@@ -1,19 +1,17 @@
 //! The dashboard of a range of days, from the aggregates: the range's
 //! whole local months read from their cells, monthly bands and speakers
-//! per previous month; the days at its edges (a part of a month) from
-//! their recordings, joined to the speaker rows read once. The speakers
-//! of a range with both are found by one seek each.
-
-use std::collections::{BTreeMap, HashSet};
+//! per previous month; the days at its edges (a part of a month) from the
+//! cells, descriptors and bands per day. The speakers of a range with
+//! edge days are found by one seek each.
 
 use chrono::{Datelike, Months, NaiveDate};
 
-use super::{bucket_of, median_from_bands, BandSource, Corpus, Dashboard};
+use super::{median_from_bands, BandSource, Corpus, Dashboard};
 use crate::clock::LocalTime;
 use crate::stats::key::DateRange;
 use crate::stats::Result;
 use crate::store::aggregates::corpus::Measure;
-use crate::store::view::{GroupSpeakers, GroupedRecording, RecordingCell, Speakers, SpeakersBorn};
+use crate::store::view::{Periods, Speakers};
 use crate::store::DataView;
 
 /// Computes the dashboard of the recordings made on the days of `range`
@@ -27,110 +25,38 @@ pub(crate) fn dashboard_in(
     range: &DateRange,
 ) -> Result<Dashboard> {
     let (from, until) = range.bounds(local);
-    let months = whole_months(range);
+    let (first, last) = whole_months(range);
+    let mut periods = edge_days(range, (first, last));
+    let edges = !periods.is_empty();
+    if first <= last {
+        periods.push(Periods::Months(first, last));
+    }
     let mut c = Corpus::at(local, now);
-    let spans = edge_spans(local, range, months, (from, until));
-    let has_months = months.0 <= months.1;
-    if has_months {
-        view.recording_cells(Speakers::All, months, |cell| c.add_cell(&cell))?;
-        for sum in view.descriptor_sums(None, Some(months))? {
+    for p in &periods {
+        view.recording_cells(Speakers::All, *p, |cell| c.add_cell(&cell))?;
+        for sum in view.descriptor_sums(None, Some(*p))? {
             c.descriptors.add_sum(&sum);
         }
     }
-    // Without a whole month, the edge days' recordings are the range's: so
-    // are their speakers.
-    let edges = add_edges(view, local, &mut c, &spans, !has_months)?;
-    if spans.is_empty() {
+    if edges {
+        c.add_speakers_born(view.speakers_recording_in(from, until)?);
+    } else {
         // Whole months: their speakers from the aggregates.
-        let speakers = view.speakers_of_months(months)?;
+        let speakers = view.speakers_of_months((first, last))?;
         c.add_group_speakers(speakers.groups);
         for (born, speakers) in speakers.births {
             let band = c.descriptors.age_band(born);
             c.descriptors.add_speakers(band, speakers);
         }
-    } else if !has_months {
-        c.add_speakers_born(edges.speakers);
-    } else {
-        c.add_speakers_born(view.speakers_recording_in(from, until)?);
     }
-    let source = |measure, edges| BandSource::Range {
+    let source = |measure| BandSource::Range {
         measure,
-        months,
-        edges,
+        periods: &periods,
         instants: (from, until),
     };
-    let median_db = median_from_bands(view, source(Measure::Snr, &edges.snr), c.snr_n)?;
-    let median_s = median_from_bands(
-        view,
-        source(Measure::Duration, &edges.lengths),
-        c.recordings,
-    )?;
+    let median_db = median_from_bands(view, source(Measure::Snr), c.snr_n)?;
+    let median_s = median_from_bands(view, source(Measure::Duration), c.recordings)?;
     Ok(c.finish(median_db, median_s))
-}
-
-/// What the edge days of a range hold beyond what they add to its cells.
-#[derive(Default)]
-struct Edges {
-    /// Their measured SNRs.
-    snr: Vec<f64>,
-    /// Their lengths.
-    lengths: Vec<f64>,
-    /// Their speakers (with a row), per group and birth year, when asked.
-    speakers: Vec<SpeakersBorn>,
-}
-
-/// Adds the recordings of the edge days `spans` (µs) to the cells and
-/// descriptors of `c`, and their first recordings as new speakers; counts
-/// their speakers with `count_speakers`.
-fn add_edges(
-    view: &DataView,
-    local: &LocalTime,
-    c: &mut Corpus,
-    spans: &[(i64, i64)],
-    count_speakers: bool,
-) -> Result<Edges> {
-    let mut edges = Edges::default();
-    if spans.is_empty() {
-        return Ok(edges);
-    }
-    let rows = view.speaker_rows()?;
-    let mut seen = HashSet::new();
-    for &(a, b) in spans {
-        view.grouped_recordings(a, b, &rows, |r| {
-            c.add_cell(&cell_of(&r, local));
-            let age = r.known.then(|| c.descriptors.age_band(r.birth_year));
-            c.descriptors
-                .add_recording(r.duration_s, r.sample_rate, age);
-            edges.snr.extend(r.snr_db);
-            edges.lengths.push(r.duration_s);
-            if count_speakers && r.known {
-                seen.insert(r.speaker);
-            }
-        })?;
-        for at in view.firsts_in(a, b)? {
-            c.months.entry(local.month(at)).or_default().new_speakers += 1;
-        }
-    }
-    let mut born: BTreeMap<(&str, &str, &str, Option<i64>), u64> = BTreeMap::new();
-    for s in seen.iter().filter_map(|id| rows.get(id)) {
-        let key = (s.category.as_str(), s.gender.as_str(), s.diagnosis.as_str());
-        *born.entry((key.0, key.1, key.2, s.birth_year)).or_default() += 1;
-    }
-    edges.speakers = born
-        .into_iter()
-        .map(
-            |((category, gender, diagnosis, birth_year), speakers)| SpeakersBorn {
-                group: GroupSpeakers {
-                    category: category.to_string(),
-                    gender: gender.to_string(),
-                    diagnosis: diagnosis.to_string(),
-                    speakers,
-                },
-                birth_year,
-            },
-        )
-        .collect();
-    Ok(edges)
 }
 
 /// `YYYYMM` of a date's month.
@@ -169,58 +95,44 @@ fn whole_months(range: &DateRange) -> (i64, i64) {
     (first.unwrap_or(i64::MAX), last.unwrap_or(i64::MIN))
 }
 
-/// The instants (µs) of the range outside its whole months: before the
-/// first, after the last, or the whole range when it holds no month.
-fn edge_spans(
-    local: &LocalTime,
-    range: &DateRange,
-    (first, last): (i64, i64),
-    (from, until): (i64, i64),
-) -> Vec<(i64, i64)> {
-    if first > last {
-        return vec![(from, until)];
-    }
-    let start_of = |d: Option<NaiveDate>| d.map_or(i64::MAX, |d| local.start_of_day(d));
-    let mut spans = Vec::new();
-    if let Some(d) = range.from {
-        let whole = start_of(month_start(d, if d.day() == 1 { 0 } else { 1 }));
-        if from < whole {
-            spans.push((from, whole));
-        }
-    }
-    if let Some(d) = range.to {
-        let after = start_of(month_start(d, 1));
-        let last_whole_end = match ends_its_month(d) {
-            true => after,
-            false => start_of(month_start(d, 0)),
-        };
-        if last_whole_end < until {
-            spans.push((last_whole_end, until));
-        }
-    }
-    spans
+/// `YYYYMMDD` of a date.
+fn day_number(d: NaiveDate) -> i64 {
+    month_number(d) * 100 + i64::from(d.day())
 }
 
-/// One recording as a cell of its group and local month.
-fn cell_of<'a>(r: &GroupedRecording<'a>, local: &LocalTime) -> RecordingCell<'a> {
-    let (y, m) = local.month(r.recorded_at);
-    let mut bands = [0; 4];
-    if let Some(s) = r.snr_db {
-        bands[bucket_of(s)] = 1;
+/// The days of the range outside its whole months `(first, last)`
+/// (`YYYYMM`): before the first, after the last, or the whole range when
+/// it holds no month.
+fn edge_days(range: &DateRange, (first, last): (i64, i64)) -> Vec<Periods> {
+    let (Some(from), Some(to)) = (range.from, range.to) else {
+        // An open end holds every month on its side: one edge at most.
+        let edge = match (range.from, range.to) {
+            (Some(d), None) if d.day() != 1 => month_start(d, 1)
+                .and_then(|next| next.pred_opt())
+                .map(|end| (d, end)),
+            (None, Some(d)) if !ends_its_month(d) => month_start(d, 0).map(|start| (start, d)),
+            _ => None,
+        };
+        return edge
+            .map(|(a, b)| Periods::Days(day_number(a), day_number(b)))
+            .into_iter()
+            .collect();
+    };
+    if first > last {
+        return vec![Periods::Days(day_number(from), day_number(to))];
     }
-    RecordingCell {
-        known: r.known,
-        category: r.category,
-        gender: r.gender,
-        diagnosis: r.diagnosis,
-        month: i64::from(y) * 100 + i64::from(m),
-        recordings: 1,
-        duration_s: r.duration_s,
-        snr_n: u64::from(r.snr_db.is_some()),
-        snr_sum: r.snr_db.unwrap_or(0.0),
-        bands,
-        new_speakers: 0,
+    let mut days = Vec::new();
+    if from.day() != 1 {
+        if let Some(end) = month_start(from, 1).and_then(|next| next.pred_opt()) {
+            days.push(Periods::Days(day_number(from), day_number(end)));
+        }
     }
+    if !ends_its_month(to) {
+        if let Some(start) = month_start(to, 0) {
+            days.push(Periods::Days(day_number(start), day_number(to)));
+        }
+    }
+    days
 }
 
 #[cfg(test)]
@@ -247,27 +159,27 @@ mod tests {
 
     #[test]
     fn edges_are_the_days_outside_the_whole_months() {
-        let local = LocalTime::new(chrono_tz::UTC);
-        let day = |s: &str| local.start_of_day(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
-        let spans = |f, t| {
+        let days = |f, t| {
             let r = range(f, t);
-            edge_spans(&local, &r, whole_months(&r), r.bounds(&local))
+            edge_days(&r, whole_months(&r))
         };
+        let d = Periods::Days;
         assert_eq!(
-            spans(Some("2025-03-02"), Some("2025-05-30")),
-            [
-                (day("2025-03-02"), day("2025-04-01")),
-                (day("2025-05-01"), day("2025-05-31"))
-            ]
+            days(Some("2025-03-02"), Some("2025-05-30")),
+            [d(20250302, 20250331), d(20250501, 20250530)]
         );
-        assert_eq!(spans(Some("2025-03-01"), Some("2025-05-31")), []);
+        assert_eq!(days(Some("2025-03-01"), Some("2025-05-31")), []);
         assert_eq!(
-            spans(Some("2025-03-02"), Some("2025-03-30")),
-            [(day("2025-03-02"), day("2025-03-31"))]
+            days(Some("2025-03-02"), Some("2025-03-30")),
+            [d(20250302, 20250330)]
         );
         assert_eq!(
-            spans(None, Some("2025-03-30")),
-            [(day("2025-03-01"), day("2025-03-31"))]
+            days(Some("2025-02-20"), Some("2025-03-10")),
+            [d(20250220, 20250310)]
         );
+        assert_eq!(days(None, Some("2025-03-30")), [d(20250301, 20250330)]);
+        assert_eq!(days(Some("2024-02-10"), None), [d(20240210, 20240229)]);
+        assert_eq!(days(None, Some("2024-02-29")), []);
+        assert_eq!(days(Some("2025-12-01"), None), []);
     }
 }

@@ -18,6 +18,10 @@
 //! - `duration_bins`, `duration_values`, `duration_month_bins`: the same
 //!   three for the recordings' lengths (1 s and 0.01 s bands), for the
 //!   exact median duration ([`Measure`]);
+//! - `recording_day_cells`, `descriptor_days` (the whole corpus's) and
+//!   `snr_day_bins`, `duration_day_bins`: the same per local day
+//!   (`YYYYMMDD`), for the days of a range outside its whole months, so
+//!   that a range reads no recording;
 //! - `descriptor_cells`: recordings and their seconds per sample rate,
 //!   per birth year of their speaker and per duration bucket: per group of
 //!   every month (`month` 0), and of the whole corpus (`known` 3 for
@@ -36,8 +40,8 @@ use std::collections::HashMap;
 
 use super::months;
 use super::{
-    floor_sql, in_key_order, insert_rows, local_month_sql, without_triggers_on, Side, SideSql,
-    ZoneOffsets,
+    floor_sql, in_key_order, insert_rows, local_day_sql, local_month_sql, without_triggers_on,
+    Side, SideSql, ZoneOffsets,
 };
 use crate::store::{Conn, Engine, Result, Value};
 
@@ -195,6 +199,66 @@ CREATE TABLE speaker_births (
 CREATE INDEX speaker_births_empty ON speaker_births(birth_year) WHERE speakers = 0;
 ",
         )
+}
+
+/// The tables of migration 15 (SQLite) and 12 (PostgreSQL): the corpus's
+/// cells, descriptors (the whole corpus's) and bands of both measures per
+/// local day (`YYYYMMDD`), for the days of a range outside its whole
+/// months. Each is keyed by the day first, so that those days are one
+/// range of rows.
+pub(crate) fn day_tables_sql(engine: Engine) -> String {
+    let mut sql = clustered(
+        engine,
+        "
+CREATE TABLE recording_day_cells (
+    known BIGINT NOT NULL,
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    day BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    snr_n BIGINT NOT NULL,
+    snr_sum DOUBLE PRECISION NOT NULL,
+    poor BIGINT NOT NULL,
+    fair BIGINT NOT NULL,
+    good BIGINT NOT NULL,
+    excellent BIGINT NOT NULL,
+    new_speakers BIGINT NOT NULL,
+    PRIMARY KEY (day, known, category, gender, diagnosis)
+)@CLUSTERED@;
+CREATE INDEX recording_day_cells_empty ON recording_day_cells(day)
+    WHERE recordings = 0 AND new_speakers = 0;
+CREATE TABLE descriptor_days (
+    known BIGINT NOT NULL,
+    day BIGINT NOT NULL,
+    kind BIGINT NOT NULL,
+    value BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (known, day, kind, value)
+)@CLUSTERED@;
+CREATE INDEX descriptor_days_empty ON descriptor_days(kind) WHERE recordings = 0;
+",
+    );
+    for measure in Measure::BOTH {
+        sql.push_str(&clustered(
+            engine,
+            &format!(
+                "CREATE TABLE {table}_day_bins (
+    grain BIGINT NOT NULL,
+    day BIGINT NOT NULL,
+    bin BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    PRIMARY KEY (grain, day, bin)
+)@CLUSTERED@;
+CREATE INDEX {table}_day_bins_empty ON {table}_day_bins(grain) WHERE recordings = 0;
+",
+                table = measure.tables()
+            ),
+        ));
+    }
+    sql
 }
 
 /// The tables whose triggers count lengths and descriptors since
@@ -392,8 +456,10 @@ const ORPHAN: Group = Group {
 };
 
 /// Adds the rows of `select` (every column of `recording_cells`, in
-/// order) to the cells, and deletes the cells that became zero.
-fn into_cells(select: &str) -> String {
+/// order) to the cells of `period`, and deletes the cells that became
+/// zero.
+fn into_cells(period: Period, select: &str) -> String {
+    let (table, column) = (period.cells(), period.column());
     let sums = [
         "recordings",
         "duration_s",
@@ -405,15 +471,52 @@ fn into_cells(select: &str) -> String {
         "excellent",
         "new_speakers",
     ]
-    .map(|c| format!("{c} = recording_cells.{c} + excluded.{c}"))
+    .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
     .join(", ");
     format!(
-        "INSERT INTO recording_cells (known, category, gender, diagnosis, month, recordings,
+        "INSERT INTO {table} (known, category, gender, diagnosis, {column}, recordings,
             duration_s, snr_n, snr_sum, poor, fair, good, excellent, new_speakers)
         {select}
-        ON CONFLICT (known, category, gender, diagnosis, month) DO UPDATE SET {sums};
-    DELETE FROM recording_cells WHERE recordings = 0 AND new_speakers = 0;\n"
+        ON CONFLICT (known, category, gender, diagnosis, {column}) DO UPDATE SET {sums};
+    DELETE FROM {table} WHERE recordings = 0 AND new_speakers = 0;\n"
     )
+}
+
+/// The grain of time of the corpus's cells, descriptors and bands per
+/// period: a local month for ranges of whole months (and every
+/// statistic without a range), a local day for a range's other days.
+#[derive(Clone, Copy)]
+enum Period {
+    Month,
+    Day,
+}
+
+impl Period {
+    const BOTH: [Period; 2] = [Period::Month, Period::Day];
+
+    /// The period of the instant `micros` (an SQL expression).
+    fn of(self, engine: Engine, micros: &str) -> String {
+        match self {
+            Period::Month => local_month_sql(engine, micros),
+            Period::Day => local_day_sql(engine, micros),
+        }
+    }
+
+    /// The name of the period's column.
+    fn column(self) -> &'static str {
+        match self {
+            Period::Month => "month",
+            Period::Day => "day",
+        }
+    }
+
+    /// The table of its recording cells.
+    fn cells(self) -> &'static str {
+        match self {
+            Period::Month => "recording_cells",
+            Period::Day => "recording_day_cells",
+        }
+    }
 }
 
 /// Counts the recordings `r` of `from` (with `sign` `""` or `"-"`) in
@@ -426,7 +529,6 @@ fn count_recordings(
     sign: &str,
     whole_corpus: bool,
 ) -> String {
-    let month = local_month_sql(engine, "r.recorded_at");
     let band = |lo: &str, hi: &str| format!("{sign}SUM(CASE WHEN {lo} {hi} THEN 1 ELSE 0 END)");
     let bands = [
         band("r.snr_db < 10", ""),
@@ -435,12 +537,19 @@ fn count_recordings(
         band("r.snr_db >= 30", ""),
     ]
     .join(", ");
-    let mut sql = into_cells(&format!(
-        "SELECT {}, {month}, {sign}COUNT(*), {sign}SUM(r.duration_s), {sign}COUNT(r.snr_db),
+    let mut sql = String::new();
+    for period in Period::BOTH {
+        sql.push_str(&into_cells(
+            period,
+            &format!(
+                "SELECT {}, {}, {sign}COUNT(*), {sign}SUM(r.duration_s), {sign}COUNT(r.snr_db),
             {sign}COALESCE(SUM(r.snr_db), 0), {bands}, 0
         FROM {from} WHERE true GROUP BY 1, 2, 3, 4, 5",
-        group.columns()
-    ));
+                group.columns(),
+                period.of(engine, "r.recorded_at")
+            ),
+        ));
+    }
     let groups: &[&Group] = if whole_corpus {
         &[group, &EVERY]
     } else {
@@ -482,20 +591,20 @@ fn count_values(
         ));
     }
     sql.push_str(&format!("DELETE FROM {table}_bins WHERE recordings = 0;\n"));
-    if groups.iter().any(|g| g.known == EVERY.known) {
-        let month = local_month_sql(engine, "r.recorded_at");
+    let whole_corpus = groups.iter().any(|g| g.known == EVERY.known);
+    for period in Period::BOTH.into_iter().filter(|_| whole_corpus) {
+        let (column, at) = (period.column(), period.of(engine, "r.recorded_at"));
+        let bins = format!("{table}_{column}_bins");
         for (grain, band) in [(FINE, &fine), (COARSE, &coarse)] {
             sql.push_str(&format!(
-                "INSERT INTO {table}_month_bins (grain, month, bin, recordings)
-        SELECT {grain}, {month}, {band}, {sign}COUNT(*)
+                "INSERT INTO {bins} (grain, {column}, bin, recordings)
+        SELECT {grain}, {at}, {band}, {sign}COUNT(*)
         FROM {from} WHERE {value} IS NOT NULL GROUP BY 1, 2, 3
-        ON CONFLICT (grain, month, bin)
-        DO UPDATE SET recordings = {table}_month_bins.recordings + excluded.recordings;\n"
+        ON CONFLICT (grain, {column}, bin)
+        DO UPDATE SET recordings = {bins}.recordings + excluded.recordings;\n"
             ));
         }
-        sql.push_str(&format!(
-            "DELETE FROM {table}_month_bins WHERE recordings = 0;\n"
-        ));
+        sql.push_str(&format!("DELETE FROM {bins} WHERE recordings = 0;\n"));
     }
     for group in groups {
         sql.push_str(&format!(
@@ -514,21 +623,36 @@ fn count_values(
 }
 
 /// Counts the recordings `r` of `from` in `group`'s descriptor cells
-/// (month 0) and in the whole corpus's of every month and of their month:
-/// per sample rate, per birth year of their speaker, per duration bucket.
-/// Recordings of a speaker id with no row count in the whole corpus's
-/// only: a group's cells are read for drill-downs, which have none.
+/// (month 0) and in the whole corpus's of every month, of their month and
+/// of their day: per sample rate, per birth year of their speaker, per
+/// duration bucket. Recordings of a speaker id with no row count in the
+/// whole corpus's only: a group's cells are read for drill-downs, which
+/// have none.
 fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> String {
-    let month = local_month_sql(engine, "r.recorded_at");
+    const CELLS: (&str, &str) = (
+        "descriptor_cells",
+        "known, category, gender, diagnosis, month",
+    );
+    const DAYS: (&str, &str) = ("descriptor_days", "known, day");
     let corpus = format!("{}, '', '', ''", group.corpus_known);
+    let (month, day) = (
+        local_month_sql(engine, "r.recorded_at"),
+        local_day_sql(engine, "r.recorded_at"),
+    );
+    // (table and its key's columns, the key's values, which recordings)
     let mut cells = vec![
-        (corpus.clone(), "0".to_string(), "true".to_string()),
-        (corpus, month, "true".to_string()),
+        (CELLS, format!("{corpus}, 0"), "true".to_string()),
+        (CELLS, format!("{corpus}, {month}"), "true".to_string()),
+        (
+            DAYS,
+            format!("{}, {day}", group.corpus_known),
+            "true".to_string(),
+        ),
     ];
     if group.known != ORPHAN.known {
         cells.push((
-            group.columns(),
-            "0".to_string(),
+            CELLS,
+            format!("{}, 0", group.columns()),
             format!("{} = 1", group.known),
         ));
     }
@@ -542,7 +666,7 @@ fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> S
         descriptor::DURATION_BOUNDS.len()
     );
     let mut sql = String::new();
-    for ((columns, month, when), (kind, value)) in cells.iter().flat_map(|cell| {
+    for (((table, key), keys, when), (kind, value)) in cells.iter().flat_map(|cell| {
         [
             (
                 cell,
@@ -552,29 +676,40 @@ fn count_descriptors(engine: Engine, from: &str, group: &Group, sign: &str) -> S
             (cell, (descriptor::DURATION_BUCKET, bucket.as_str())),
         ]
     }) {
+        let grouped = (1..=key.split(',').count() + 2)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         sql.push_str(&format!(
-            "INSERT INTO descriptor_cells (known, category, gender, diagnosis, month, kind, value,
-            recordings, duration_s)
-        SELECT {columns}, {month}, {kind}, {value}, {sign}COUNT(*), {sign}SUM(r.duration_s)
-        FROM {from} WHERE {when} GROUP BY 1, 2, 3, 4, 5, 6, 7
-        ON CONFLICT (known, category, gender, diagnosis, month, kind, value)
-        DO UPDATE SET recordings = descriptor_cells.recordings + excluded.recordings,
-            duration_s = descriptor_cells.duration_s + excluded.duration_s;\n"
+            "INSERT INTO {table} ({key}, kind, value, recordings, duration_s)
+        SELECT {keys}, {kind}, {value}, {sign}COUNT(*), {sign}SUM(r.duration_s)
+        FROM {from} WHERE {when} GROUP BY {grouped}
+        ON CONFLICT ({key}, kind, value)
+        DO UPDATE SET recordings = {table}.recordings + excluded.recordings,
+            duration_s = {table}.duration_s + excluded.duration_s;\n"
         ));
     }
     sql.push_str("DELETE FROM descriptor_cells WHERE recordings = 0;\n");
+    sql.push_str("DELETE FROM descriptor_days WHERE recordings = 0;\n");
     sql
 }
 
 /// Counts the first recordings `f` of `from`, joined to their speaker
-/// rows `s`, as new speakers of their month.
+/// rows `s`, as new speakers of their month and of their day.
 fn count_firsts(engine: Engine, from: &str, sign: &str) -> String {
-    let month = local_month_sql(engine, "f.first_at");
-    into_cells(&format!(
-        "SELECT {}, {month}, 0, 0, 0, 0, 0, 0, 0, 0, {sign}COUNT(*)
+    Period::BOTH
+        .map(|period| {
+            into_cells(
+                period,
+                &format!(
+                    "SELECT {}, {}, 0, 0, 0, 0, 0, 0, 0, 0, {sign}COUNT(*)
         FROM {from} WHERE true GROUP BY 1, 2, 3, 4, 5",
-        SPEAKER.columns()
-    ))
+                    SPEAKER.columns(),
+                    period.of(engine, "f.first_at")
+                ),
+            )
+        })
+        .concat()
 }
 
 /// Sets the first recording of the speaker ids `ids` (a query) from
@@ -704,19 +839,23 @@ struct MeasureSums {
     values: HashMap<(usize, u64), i64>,
     /// The whole corpus's, per (grain, month, band).
     month_bins: HashMap<(i64, i64, i64), i64>,
+    /// The whole corpus's, per (grain, day, band).
+    day_bins: HashMap<(i64, i64, i64), i64>,
 }
 
 impl MeasureSums {
-    /// Counts the value `v` of a recording of group `g` made in `month`.
-    fn add(&mut self, v: f64, g: usize, every: usize, month: i64) {
+    /// Counts the value `v` of a recording of group `g` made on `day`.
+    fn add(&mut self, v: f64, g: usize, every: usize, day: i64) {
         let bits = if v == 0.0 {
             0f64.to_bits()
         } else {
             v.to_bits()
         };
         let (fine, coarse) = (fine_band(v), coarse_band(v));
-        *self.month_bins.entry((FINE, month, fine)).or_default() += 1;
-        *self.month_bins.entry((COARSE, month, coarse)).or_default() += 1;
+        for (bins, period) in [(&mut self.month_bins, day / 100), (&mut self.day_bins, day)] {
+            *bins.entry((FINE, period, fine)).or_default() += 1;
+            *bins.entry((COARSE, period, coarse)).or_default() += 1;
+        }
         for g in [g, every] {
             *self.bins.entry((FINE, fine, g)).or_default() += 1;
             *self.bins.entry((COARSE, coarse, g)).or_default() += 1;
@@ -730,7 +869,13 @@ impl MeasureSums {
         conn.batch(&format!("DELETE FROM {table}_bins;"))?;
         write_bins(conn, groups, &format!("{table}_bins"), &self.bins)?;
         write_values(conn, groups, &format!("{table}_values"), self.values)?;
-        write_month_bins(conn, &format!("{table}_month_bins"), self.month_bins)
+        write_period_bins(
+            conn,
+            &format!("{table}_month_bins"),
+            "month",
+            self.month_bins,
+        )?;
+        write_period_bins(conn, &format!("{table}_day_bins"), "day", self.day_bins)
     }
 }
 
@@ -745,9 +890,13 @@ struct Rebuilt {
     /// Speakers per (group, birth year), the whole corpus's as group 2.
     births: HashMap<(usize, i64), i64>,
     cells: HashMap<(usize, i64), Cell>,
+    /// The cells per (group, day).
+    day_cells: HashMap<(usize, i64), Cell>,
     /// Recordings and seconds per (group, month, kind, value): month 0
     /// for a group's, months for the whole corpus's (groups 3 and 4).
     descriptors: HashMap<(usize, i64, i64, i64), (i64, f64)>,
+    /// The whole corpus's per (group 3 or 4, day, kind, value).
+    day_descriptors: HashMap<(usize, i64, i64, i64), (i64, f64)>,
     snr: MeasureSums,
     duration: MeasureSums,
     firsts: HashMap<i64, i64>,
@@ -774,19 +923,26 @@ impl Rebuilt {
             Some((g, born)) => (*g, *born, in_corpus),
             None => (orphan, 0, orphan_in_corpus),
         };
-        let month = offsets.month(at);
+        let day = offsets.day(at);
+        let month = day / 100;
         *self.months.entry((speaker, month)).or_default() += 1;
-        let cell = self.cells.entry((g, month)).or_default();
-        cell.recordings += 1;
-        cell.duration_s += duration;
-        if let Some(v) = snr {
-            cell.snr_n += 1;
-            cell.snr_sum += v;
-            cell.bands[usize::from(v >= 10.0) + usize::from(v >= 20.0) + usize::from(v >= 30.0)] +=
-                1;
-            self.snr.add(v, g, every, month);
+        for cell in [
+            self.cells.entry((g, month)).or_default(),
+            self.day_cells.entry((g, day)).or_default(),
+        ] {
+            cell.recordings += 1;
+            cell.duration_s += duration;
+            if let Some(v) = snr {
+                cell.snr_n += 1;
+                cell.snr_sum += v;
+                let band = usize::from(v >= 10.0) + usize::from(v >= 20.0) + usize::from(v >= 30.0);
+                cell.bands[band] += 1;
+            }
         }
-        self.duration.add(duration, g, every, month);
+        if let Some(v) = snr {
+            self.snr.add(v, g, every, day);
+        }
+        self.duration.add(duration, g, every, day);
         for (kind, value) in [
             (descriptor::SAMPLE_RATE, rate.unwrap_or(0)),
             (descriptor::BIRTH_YEAR, born),
@@ -804,6 +960,12 @@ impl Rebuilt {
                 d.0 += 1;
                 d.1 += duration;
             }
+            let d = self
+                .day_descriptors
+                .entry((corpus, day, kind, value))
+                .or_default();
+            d.0 += 1;
+            d.1 += duration;
         }
         let first = self.firsts.entry(speaker).or_insert(at);
         *first = (*first).min(at);
@@ -844,10 +1006,9 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     )?;
     for (speaker, at) in &b.firsts {
         if let Some(&(g, _)) = b.speakers.get(speaker) {
-            b.cells
-                .entry((g, offsets.month(*at)))
-                .or_default()
-                .new_speakers += 1;
+            let day = offsets.day(*at);
+            b.cells.entry((g, day / 100)).or_default().new_speakers += 1;
+            b.day_cells.entry((g, day)).or_default().new_speakers += 1;
         }
     }
     write_rebuilt(conn, &b)?;
@@ -906,26 +1067,50 @@ fn write_descriptors(conn: &Conn, b: &Rebuilt) -> Result<()> {
             row.extend([Value::from(*born), Value::from(*n)]);
             row
         }),
+    )?;
+    conn.batch("DELETE FROM descriptor_days;")?;
+    insert_rows(
+        conn,
+        "descriptor_days (known, day, kind, value, recordings, duration_s)",
+        in_key_order(
+            b.day_descriptors
+                .iter()
+                .map(|((g, day, kind, value), d)| ((b.groups[*g].0, *day, *kind, *value), d))
+                .collect(),
+        )
+        .into_iter()
+        .map(|((known, day, kind, value), (n, seconds))| {
+            vec![
+                Value::from(known),
+                Value::from(day),
+                Value::from(kind),
+                Value::from(value),
+                Value::from(*n),
+                Value::from(*seconds),
+            ]
+        }),
     )
 }
 
-/// Replaces the whole corpus's bands per month of `table` with the
-/// rebuilt ones (keyed by grain, month, band), in the order of their key.
-fn write_month_bins(
+/// Replaces the whole corpus's bands per period (`column`: month or day)
+/// of `table` with the rebuilt ones (keyed by grain, period, band), in the
+/// order of their key.
+fn write_period_bins(
     conn: &Conn,
     table: &str,
-    month_bins: HashMap<(i64, i64, i64), i64>,
+    column: &str,
+    bins: HashMap<(i64, i64, i64), i64>,
 ) -> Result<()> {
     conn.batch(&format!("DELETE FROM {table};"))?;
     insert_rows(
         conn,
-        &format!("{table} (grain, month, bin, recordings)"),
-        in_key_order(month_bins)
+        &format!("{table} (grain, {column}, bin, recordings)"),
+        in_key_order(bins)
             .into_iter()
-            .map(|((grain, month, bin), n)| {
+            .map(|((grain, period, bin), n)| {
                 vec![
                     Value::from(grain),
-                    Value::from(month),
+                    Value::from(period),
                     Value::from(bin),
                     Value::from(n),
                 ]
@@ -978,40 +1163,56 @@ fn write_rebuilt(conn: &Conn, b: &Rebuilt) -> Result<()> {
                 .map(|(s, at)| vec![Value::from(*s), Value::from(*at)]),
         )
     })?;
-    conn.batch("DELETE FROM speaker_groups; DELETE FROM recording_cells;")?;
-    let group = |g: usize| group_values(&b.groups[g]);
+    conn.batch("DELETE FROM speaker_groups;")?;
     insert_rows(
         conn,
         "speaker_groups (category, gender, diagnosis, speakers)",
         b.speaker_counts.iter().map(|(g, n)| {
-            let [_, category, gender, diagnosis] = group(*g);
+            let [_, category, gender, diagnosis] = group_values(&b.groups[*g]);
             vec![category, gender, diagnosis, Value::from(*n)]
         }),
     )?;
+    write_cells(conn, &b.groups, Period::Month, &b.cells)?;
+    write_cells(conn, &b.groups, Period::Day, &b.day_cells)
+}
+
+/// Replaces the cells of `period` with the rebuilt ones (keyed by group
+/// and period), in the order of their key.
+fn write_cells(
+    conn: &Conn,
+    groups: &[GroupKey],
+    period: Period,
+    cells: &HashMap<(usize, i64), Cell>,
+) -> Result<()> {
+    let (table, column) = (period.cells(), period.column());
+    conn.batch(&format!("DELETE FROM {table};"))?;
+    // In the order of the table's key: a month's cells by group first, a
+    // day's by day first.
+    let key = |g: usize, at: i64| match period {
+        Period::Month => (0, &groups[g], at, g),
+        Period::Day => (at, &groups[g], at, g),
+    };
     insert_rows(
         conn,
-        "recording_cells (known, category, gender, diagnosis, month, recordings, duration_s,
-            snr_n, snr_sum, poor, fair, good, excellent, new_speakers)",
-        in_key_order(
-            b.cells
-                .iter()
-                .map(|((g, month), c)| ((&b.groups[*g], month, *g), c))
-                .collect(),
-        )
-        .into_iter()
-        .map(|((_, month, g), c)| {
-            let mut row = group(g).to_vec();
-            row.extend([
-                Value::from(*month),
-                Value::from(c.recordings),
-                Value::from(c.duration_s),
-                Value::from(c.snr_n),
-                Value::from(c.snr_sum),
-            ]);
-            row.extend(c.bands.map(Value::from));
-            row.push(Value::from(c.new_speakers));
-            row
-        }),
+        &format!(
+            "{table} (known, category, gender, diagnosis, {column}, recordings, duration_s,
+            snr_n, snr_sum, poor, fair, good, excellent, new_speakers)"
+        ),
+        in_key_order(cells.iter().map(|((g, at), c)| (key(*g, *at), c)).collect())
+            .into_iter()
+            .map(|((_, _, at, g), c)| {
+                let mut row = group_values(&groups[g]).to_vec();
+                row.extend([
+                    Value::from(at),
+                    Value::from(c.recordings),
+                    Value::from(c.duration_s),
+                    Value::from(c.snr_n),
+                    Value::from(c.snr_sum),
+                ]);
+                row.extend(c.bands.map(Value::from));
+                row.push(Value::from(c.new_speakers));
+                row
+            }),
     )
 }
 

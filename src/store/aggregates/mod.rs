@@ -10,7 +10,8 @@
 //!   device, per quarter hour, each learner's last session); nothing there
 //!   depends on the time zone.
 //! - `corpus`: what `dashboard` and its drill-downs count, per group of
-//!   speakers (category, gender, diagnosis) and local month, each
+//!   speakers (category, gender, diagnosis) and local month (and day, for
+//!   the edges of a range of days), each
 //!   speaker's first recording, and SNR counts per value band for the
 //!   exact median.
 //! - `months`: each speaker's months with recordings, and the speakers
@@ -83,12 +84,18 @@ impl ZoneOffsets {
     /// The local month of the instant `micros` as `YYYYMM`, exactly as
     /// `local_month_sql` computes it in a trigger.
     pub fn month(&self, micros: i64) -> i64 {
+        self.day(micros) / 100
+    }
+
+    /// The local day of the instant `micros` as `YYYYMMDD`, exactly as
+    /// `local_day_sql` computes it in a trigger.
+    pub fn day(&self, micros: i64) -> i64 {
         let i = self.0.partition_point(|(since, _)| *since <= micros);
         let offset = if i == 0 { 0 } else { self.0[i - 1].1 };
         let secs = (micros.saturating_add(offset)).div_euclid(1_000_000);
         let local = DateTime::from_timestamp(secs, 0).unwrap_or_default();
         use chrono::Datelike;
-        i64::from(local.year()) * 100 + i64::from(local.month())
+        (i64::from(local.year()) * 100 + i64::from(local.month())) * 100 + i64::from(local.day())
     }
 }
 
@@ -96,6 +103,18 @@ impl ZoneOffsets {
 /// the number `YYYYMM`, by the offsets in `zone_offsets`. The engines have
 /// no common date function; everything else about it is shared.
 pub(crate) fn local_month_sql(engine: Engine, micros: &str) -> String {
+    local_period_sql(engine, micros, ("%Y%m", "YYYYMM"))
+}
+
+/// The local day of the instant `micros` as the number `YYYYMMDD`, as
+/// [`local_month_sql`] computes a month.
+pub(crate) fn local_day_sql(engine: Engine, micros: &str) -> String {
+    local_period_sql(engine, micros, ("%Y%m%d", "YYYYMMDD"))
+}
+
+/// The local date of `micros` written with `format` (SQLite's, then
+/// PostgreSQL's), as an integer.
+fn local_period_sql(engine: Engine, micros: &str, (sqlite, postgres): (&str, &str)) -> String {
     let local = format!(
         "({micros} + COALESCE((SELECT z.offset_us FROM zone_offsets z WHERE z.since <= {micros}
             ORDER BY z.since DESC LIMIT 1), 0))"
@@ -103,10 +122,10 @@ pub(crate) fn local_month_sql(engine: Engine, micros: &str) -> String {
     // Whole seconds, rounded down (a date function would round a real).
     let secs = format!("(({local} - ((({local}) % 1000000) + 1000000) % 1000000) / 1000000)");
     match engine {
-        Engine::Sqlite => format!("CAST(strftime('%Y%m', {secs}, 'unixepoch') AS INTEGER)"),
-        Engine::Postgres => {
-            format!("CAST(to_char(to_timestamp({secs}) AT TIME ZONE 'UTC', 'YYYYMM') AS BIGINT)")
-        }
+        Engine::Sqlite => format!("CAST(strftime('{sqlite}', {secs}, 'unixepoch') AS INTEGER)"),
+        Engine::Postgres => format!(
+            "CAST(to_char(to_timestamp({secs}) AT TIME ZONE 'UTC', '{postgres}') AS BIGINT)"
+        ),
     }
 }
 
@@ -301,6 +320,14 @@ CREATE INDEX recordings_sample_rate ON recordings(sample_rate);
         sql.push_str(&sqlite_triggers_of(table, name, side, ""));
     }
     sql
+}
+
+/// Migration 15 (SQLite) or 12 (PostgreSQL): the corpus's cells,
+/// descriptors and bands per local day (`corpus::day_tables_sql`), the
+/// triggers (or functions) of the recordings, the speakers and the first
+/// recordings written again to keep them, and a rebuild at the next open.
+pub(crate) fn days_migration(engine: Engine) -> String {
+    corpus_migration(engine, corpus::day_tables_sql(engine), &corpus::KEPT)
 }
 
 /// PostgreSQL's function of `speaker_months` (table, name of its

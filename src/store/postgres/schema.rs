@@ -57,6 +57,10 @@ pub const TABLES: &[&str] = &[
     "speaker_births",
     "speaker_months",
     "month_speakers",
+    "recording_day_cells",
+    "descriptor_days",
+    "snr_day_bins",
+    "duration_day_bins",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -479,6 +483,12 @@ ALTER TABLE job_runs ADD COLUMN ran_by TEXT;
     r#"
 @MONTHS@
 "#,
+    // 12: the corpus's cells, descriptors and bands per local day (the
+    // recordings, speakers and first recordings functions are replaced),
+    // rebuilt at the next open.
+    r#"
+@DAYS@
+"#,
 ];
 
 /// Tables counted per learner (by the argument of their trigger), and the
@@ -569,6 +579,10 @@ pub fn migration_sql(index: usize) -> String {
     }
     MIGRATIONS[index]
         .replace("@MONTHS@", &months_migration())
+        .replace(
+            "@DAYS@",
+            &crate::store::aggregates::days_migration(crate::store::Engine::Postgres),
+        )
         .replace(
             "@DESCRIPTORS@",
             &crate::store::aggregates::descriptors_migration(crate::store::Engine::Postgres),
