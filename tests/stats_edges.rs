@@ -26,6 +26,12 @@ fn bucket_counts(d: &Value) -> Vec<u64> {
 
 /// Imports the given files (name, content) and returns a computing closure.
 fn dataset(files: &[(&str, &str)], now: &str, tz: &str) -> impl Fn(&str) -> Value {
+    dataset_then(files, now, tz, "")
+}
+
+/// [`dataset`], with the statements `then` run on the store once its
+/// aggregates are built (their triggers adjust them).
+fn dataset_then(files: &[(&str, &str)], now: &str, tz: &str, then: &str) -> impl Fn(&str) -> Value {
     let dir = common::temp_dir();
     let csv = dir.path().join("csv");
     std::fs::create_dir(&csv).unwrap();
@@ -45,6 +51,7 @@ fn dataset(files: &[(&str, &str)], now: &str, tz: &str) -> impl Fn(&str) -> Valu
     // Computed from the aggregates, as a server does (they are built for
     // the zone when the statistics first open the store).
     voxdash::store::aggregates::follow_zone(&store.conn().unwrap(), config.local.tz).unwrap();
+    store.conn().unwrap().batch(then).unwrap();
     move |key: &str| {
         let _keep = &dir;
         store
@@ -469,4 +476,94 @@ fn a_speaker_who_comes_back_counts_once_in_a_range_of_whole_months() {
     );
     let march = stat("dashboard?from=2025-03-01&to=2025-03-31");
     assert_eq!(march["monthly"][0]["new_speakers"], 0, "{march}");
+}
+
+/// Speakers who record on chosen days of January to April 2025 (UTC):
+/// within a month with a gap, on days that follow, back after a skipped
+/// month, first in the middle of a month; (id, category, days).
+const DAYS_OF_SPEAKERS: [(i64, &str, &[&str]); 8] = [
+    (1, "normal", &["01-05", "01-20", "02-10", "03-11"]),
+    (2, "patient", &["01-10", "03-20"]),
+    (3, "patient", &["02-01", "02-02", "02-28"]),
+    (4, "normal", &["03-05"]),
+    (5, "child", &["01-31", "02-01"]),
+    (6, "child", &["02-20", "04-10"]),
+    (7, "normal", &["01-01", "04-30"]),
+    (8, "patient", &[]),
+];
+
+#[test]
+fn the_speakers_of_any_range_of_days_are_those_who_recorded_on_one_of_its_days() {
+    let mut speakers = "id,code,gender,birth_year,category,diagnosis,created_at\n".to_string();
+    let mut recordings =
+        "id,speaker_id,upload_id,file_name,recorded_at,duration_s,sample_rate,snr_db\n".to_string();
+    let mut id = 0;
+    for (speaker, category, days) in DAYS_OF_SPEAKERS {
+        let born = 1950 + 10 * speaker;
+        speakers.push_str(&format!(
+            "{speaker},S{speaker},F,{born},{category},,2025-01-01T00:00:00Z\n"
+        ));
+        for day in days {
+            id += 1;
+            recordings.push_str(&format!(
+                "{id},{speaker},,r{id}.wav,2025-{day}T12:00:00Z,10,,20\n"
+            ));
+        }
+    }
+    recordings.push_str("99,99,,orphan.wav,2025-02-11T12:00:00Z,10,,20\n");
+    let files = [
+        ("speakers.csv", speakers.as_str()),
+        ("recordings.csv", &recordings),
+    ];
+    let now = "2025-12-10T12:00:00Z";
+    let imported = dataset(&files, now, "UTC");
+    // The same recordings written again one by one: the writes' own
+    // adjustments, not the import's rebuild.
+    let written = dataset_then(
+        &files,
+        now,
+        "UTC",
+        "CREATE TEMP TABLE kept AS SELECT * FROM recordings;
+         DELETE FROM recordings;
+         INSERT INTO recordings SELECT * FROM kept ORDER BY file_name DESC;",
+    );
+    // The days around every edge of every term: first, last, and those
+    // next to the speakers' days.
+    let ends: Vec<String> = (1..=4)
+        .flat_map(|m| [1, 2, 5, 6, 10, 11, 19, 20, 21, 28].map(|d| format!("2025-0{m}-{d:02}")))
+        .chain(["2025-01-31", "2025-03-31", "2025-04-30"].map(String::from))
+        .collect();
+    let mut checked = 0;
+    for from in &ends {
+        for to in ends.iter().filter(|to| *to >= from) {
+            let recorded = |(_, _, days): &(i64, &str, &[&str])| {
+                days.iter()
+                    .any(|d| (from.as_str()..=to.as_str()).contains(&format!("2025-{d}").as_str()))
+            };
+            let mut expected: Vec<(String, u64)> = Vec::new();
+            for (_, category, _) in DAYS_OF_SPEAKERS.iter().filter(|s| recorded(s)) {
+                match expected.iter_mut().find(|(c, _)| c == category) {
+                    Some((_, n)) => *n += 1,
+                    None => expected.push((category.to_string(), 1)),
+                }
+            }
+            let query = format!("dashboard?from={from}&to={to}");
+            let d = imported(&query);
+            assert_eq!(written(&query), d, "{from}..={to}");
+            let total: u64 = expected.iter().map(|(_, n)| n).sum();
+            assert_eq!(d["total_speakers"], total, "{from}..={to}: {d}");
+            let mut got: Vec<(String, u64)> = groups(&d["by_category"], "category")
+                .into_iter()
+                .filter(|(_, speakers, _)| *speakers > 0)
+                .map(|(c, speakers, _)| (c, speakers))
+                .collect();
+            got.sort();
+            expected.sort();
+            assert_eq!(got, expected, "{from}..={to}");
+            let ages: u64 = age_speakers(&d).iter().map(|(_, n)| n).sum();
+            assert_eq!(ages, total, "{from}..={to}: {d}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 43 * 44 / 2);
 }

@@ -15,7 +15,7 @@ use crate::clock::LocalTime;
 pub use descriptors::{AgeBand, DurationBucket, Durations, SampleRateGroup};
 
 use crate::store::aggregates::corpus::{fine_band, Measure, COARSE, FINE};
-use crate::store::view::{GroupSpeakers, Periods, RecordingCell, Speakers, SpeakersBorn};
+use crate::store::view::{GroupSpeakers, Periods, RecordingCell, Speakers};
 use crate::store::DataView;
 
 /// The voice corpus (`GET /api/v1/stats/dashboard`).
@@ -474,16 +474,6 @@ pub fn dashboard_from_rows(
 }
 
 impl Corpus {
-    /// Adds the speakers of each group and birth year, to the totals, to
-    /// their groups and to their age bands.
-    fn add_speakers_born(&mut self, born: Vec<SpeakersBorn>) {
-        for b in born {
-            let band = self.descriptors.age_band(b.birth_year);
-            self.descriptors.add_speakers(band, b.group.speakers);
-            self.add_group_speakers([b.group]);
-        }
-    }
-
     /// Adds the speakers of each group, to the totals and to their groups.
     fn add_group_speakers(&mut self, groups: impl IntoIterator<Item = GroupSpeakers>) {
         for g in groups {

@@ -227,8 +227,8 @@ fn filters_to_check(view: &DataView) -> Result<Vec<Option<key::Filter>>> {
 
 /// Ranges of days the ranged dashboard is checked over, from the months
 /// with recordings: whole months with edge days on both sides, one whole
-/// month, several whole months, one day, and open on either side (with
-/// and without edge days).
+/// month, several whole months, one day, open on either side (with and
+/// without edge days), part of one month, and parts of two months.
 fn ranges_to_check(view: &DataView) -> Result<Vec<key::DateRange>> {
     let mut months = std::collections::BTreeSet::new();
     view.recording_cells(
@@ -252,6 +252,7 @@ fn ranges_to_check(view: &DataView) -> Result<Vec<key::DateRange>> {
     };
     let second = *months.iter().nth(1).unwrap_or(&first);
     let last_but_one = *months.iter().rev().nth(1).unwrap_or(&last);
+    let after_middle = *months.range(middle + 1..).next().unwrap_or(&middle);
     let range = |from, to| key::DateRange { from, to };
     Ok(vec![
         range(day(first, 10), day(last, 20)),
@@ -262,6 +263,9 @@ fn ranges_to_check(view: &DataView) -> Result<Vec<key::DateRange>> {
         range(day(middle, 15), day(middle, 15)),
         range(None, day(middle, 15)),
         range(day(middle, 15), None),
+        // Edge days alone: inside one month, and in two months that follow.
+        range(day(middle, 5), day(middle, 20)),
+        range(day(middle, 10), day(after_middle, 20)),
     ])
 }
 

@@ -120,18 +120,9 @@ pub struct DescriptorSum {
     pub duration_s: f64,
 }
 
-/// Speakers of one group born in one year (none given: `None`).
+/// The speakers with a recording in a range of days, from the aggregates.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpeakersBorn {
-    /// The group.
-    pub group: GroupSpeakers,
-    /// Their birth year.
-    pub birth_year: Option<i64>,
-}
-
-/// The speakers with a recording in some months, from the aggregates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MonthsSpeakers {
+pub struct RangeSpeakers {
     /// Per group.
     pub groups: Vec<GroupSpeakers>,
     /// Per birth year (`None`: none given).
@@ -556,7 +547,7 @@ impl<'c> DataView<'c> {
     /// months `first..=last` (`YYYYMM`), per group and per birth year
     /// (none given: `None`), each counted in their first month of the
     /// range (the one whose previous month lies before it).
-    pub fn speakers_of_months(&self, (first, last): (i64, i64)) -> Result<MonthsSpeakers> {
+    pub fn speakers_of_months(&self, (first, last): (i64, i64)) -> Result<RangeSpeakers> {
         use crate::store::aggregates::months::PER_GROUP;
         use std::collections::BTreeMap;
         // Summed here: SQLite's GROUP BY sorts the rows (a year's few
@@ -592,33 +583,113 @@ impl<'c> DataView<'c> {
             .into_iter()
             .map(|(born, n)| ((born != 0).then_some(born), n))
             .collect();
-        Ok(MonthsSpeakers { groups, births })
+        Ok(RangeSpeakers { groups, births })
     }
 
-    /// Speakers per group with a recording in `from..until` (µs): one
-    /// seek each on the index on (speaker, time), speakers whose first
-    /// recording comes later left out first.
-    pub fn speakers_recording_in(&self, from: i64, until: i64) -> Result<Vec<SpeakersBorn>> {
-        self.conn.rows(
-            "SELECT COALESCE(s.category, ''), COALESCE(s.gender, ''), COALESCE(s.diagnosis, ''),
-                s.birth_year, COUNT(*)
-             FROM speakers s JOIN speaker_firsts f ON f.speaker_id = s.id
-             WHERE f.first_at < ?2 AND EXISTS (SELECT 1 FROM recordings r
-                WHERE r.speaker_id = s.id AND r.recorded_at >= ?1 AND r.recorded_at < ?2)
-             GROUP BY 1, 2, 3, 4",
-            args![from, until],
-            |r| {
-                Ok(SpeakersBorn {
-                    group: GroupSpeakers {
-                        category: r.get(0)?,
-                        gender: r.get(1)?,
-                        diagnosis: r.get(2)?,
-                        speakers: r.get::<i64>(4)? as u64,
-                    },
-                    birth_year: r.get(3)?,
+    /// From the aggregates: the speakers with a recording on a local day
+    /// of `a..=b` (`YYYYMMDD`; 0 and `i64::MAX` leave an end open), per
+    /// group and per birth year, as [`DataView::speakers_of_months`]
+    /// gives them. Counted over each speaker's chain of days
+    /// (`aggregates::days`, where the rule is explained): a few thousand
+    /// rows for a month's edge, however many speakers there are.
+    pub fn speakers_of_days(&self, a: i64, b: i64) -> Result<RangeSpeakers> {
+        use crate::store::aggregates::months::PER_GROUP;
+        use std::collections::BTreeMap;
+        let (ma, mb) = (a / 100, b / 100);
+        let mut groups: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+        let mut births: BTreeMap<i64, i64> = BTreeMap::new();
+        let mut add = |sql: &str, args: &[Value], sign: i64| {
+            self.conn.each(
+                &format!(
+                    "SELECT kind, category, gender, diagnosis, birth_year, speakers FROM {sql}"
+                ),
+                args,
+                |r| {
+                    let speakers = sign * r.get::<i64>(5)?;
+                    if r.get::<i64>(0)? == PER_GROUP {
+                        let key = (r.get(1)?, r.get(2)?, r.get(3)?);
+                        *groups.entry(key).or_default() += speakers;
+                    } else {
+                        *births.entry(r.get(4)?).or_default() += speakers;
+                    }
+                    Ok(())
+                },
+            )
+        };
+        // Days listed one by one: each is one seek, where a range over
+        // them would read the rows of every later column too.
+        let days = |first: i64, last: i64| {
+            let days: Vec<String> = (first..=last).map(|d| d.to_string()).collect();
+            (!days.is_empty()).then(|| format!("({})", days.join(", ")))
+        };
+        // Recorded in Ma on or after a.
+        add(
+            "day_lasts WHERE month = ?1 AND last_day >= ?2",
+            args![ma, a],
+            1,
+        )?;
+        // Came back in a month of Ma+1..=Mb from a month before Ma...
+        add(
+            "month_speakers WHERE month > ?1 AND month <= ?2
+             AND (previous_month = 0 OR previous_month < ?1)",
+            args![ma, mb],
+            1,
+        )?;
+        // ... or from a day of Ma before a.
+        add(
+            "day_links WHERE previous_month = ?1 AND previous_last_day < ?2
+             AND month > ?1 AND month <= ?3",
+            args![ma, a, mb],
+            1,
+        )?;
+        // Less those who came back in Mb only after b, from before Ma...
+        add(
+            "day_firsts WHERE month = ?1 AND first_day > ?2
+             AND (previous_month = 0 OR previous_month < ?3)",
+            args![mb, b, ma],
+            -1,
+        )?;
+        let open_end = b == i64::MAX;
+        let before_a = (ma < mb && !open_end)
+            .then(|| days(ma * 100 + 1, a - 1))
+            .flatten();
+        let after_b = (ma == mb).then(|| days(b + 1, mb * 100 + 31)).flatten();
+        if let Some(before_a) = before_a {
+            // ... or from a day of Ma before a;
+            add(
+                &format!(
+                    "day_returns WHERE month = ?1 AND previous_month = ?2
+                     AND previous_last_day IN {before_a} AND first_day > ?3"
+                ),
+                args![mb, ma, b],
+                -1,
+            )?;
+        } else if let Some(after_b) = after_b {
+            // ... or, in one month, skipped from before a to after b.
+            add(
+                &format!("day_gaps WHERE month = ?1 AND day IN {after_b} AND previous_day < ?2"),
+                args![ma, a],
+                -1,
+            )?;
+        }
+        let count = |n: i64| u64::try_from(n).unwrap_or_default();
+        Ok(RangeSpeakers {
+            groups: groups
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|((category, gender, diagnosis), n)| GroupSpeakers {
+                    category,
+                    gender,
+                    diagnosis,
+                    speakers: count(n),
                 })
-            },
-        )
+                .collect(),
+            births: births
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(born, n)| ((born != 0).then_some(born), count(n)))
+                .collect(),
+        })
     }
 
     /// From the aggregates: speakers per birth year (none given: `None`)

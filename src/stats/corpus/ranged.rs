@@ -1,8 +1,8 @@
 //! The dashboard of a range of days, from the aggregates: the range's
 //! whole local months read from their cells, monthly bands and speakers
 //! per previous month; the days at its edges (a part of a month) from the
-//! cells, descriptors and bands per day. The speakers of a range with
-//! edge days are found by one seek each.
+//! cells, descriptors and bands per day, and its speakers from their
+//! chains of days.
 
 use chrono::{Datelike, Months, NaiveDate};
 
@@ -38,16 +38,17 @@ pub(crate) fn dashboard_in(
             c.descriptors.add_sum(&sum);
         }
     }
-    if edges {
-        c.add_speakers_born(view.speakers_recording_in(from, until)?);
-    } else {
-        // Whole months: their speakers from the aggregates.
-        let speakers = view.speakers_of_months((first, last))?;
-        c.add_group_speakers(speakers.groups);
-        for (born, speakers) in speakers.births {
-            let band = c.descriptors.age_band(born);
-            c.descriptors.add_speakers(band, speakers);
-        }
+    let speakers = match edges {
+        true => view.speakers_of_days(
+            range.from.map_or(0, day_number),
+            range.to.map_or(i64::MAX, day_number),
+        )?,
+        false => view.speakers_of_months((first, last))?,
+    };
+    c.add_group_speakers(speakers.groups);
+    for (born, speakers) in speakers.births {
+        let band = c.descriptors.age_band(born);
+        c.descriptors.add_speakers(band, speakers);
     }
     let source = |measure| BandSource::Range {
         measure,

@@ -38,7 +38,7 @@
 
 use std::collections::HashMap;
 
-use super::months;
+use super::{days, months};
 use super::{
     floor_sql, in_key_order, insert_rows, local_day_sql, local_month_sql, without_triggers_on,
     Side, SideSql, ZoneOffsets,
@@ -746,6 +746,7 @@ fn recordings_side(side: Side, sign: &str) -> String {
     let mut sql = count_recordings(side.engine(), &from, &JOINED, sign, true);
     sql.push_str(&refresh_firsts(&format!("SELECT r.speaker_id FROM {r}")));
     sql.push_str(&months::count_recordings(side.engine(), &r, sign));
+    sql.push_str(&days::count_recordings(side.engine(), &r, sign));
     sql
 }
 
@@ -794,6 +795,7 @@ fn speakers_side(side: Side, sign: &str) -> String {
     let firsts = format!("{s} JOIN speaker_firsts f ON f.speaker_id = s.id");
     sql.push_str(&count_firsts(engine, &firsts, sign));
     sql.push_str(&months::count_speakers(&s, sign));
+    sql.push_str(&days::count_speakers(&s, sign));
     sql
 }
 
@@ -902,6 +904,8 @@ struct Rebuilt {
     firsts: HashMap<i64, i64>,
     /// Recordings per (speaker id, month).
     months: HashMap<(i64, i64), i64>,
+    /// Recordings per (speaker id, day).
+    days: HashMap<(i64, i64), i64>,
 }
 
 impl Rebuilt {
@@ -926,6 +930,7 @@ impl Rebuilt {
         let day = offsets.day(at);
         let month = day / 100;
         *self.months.entry((speaker, month)).or_default() += 1;
+        *self.days.entry((speaker, day)).or_default() += 1;
         for cell in [
             self.cells.entry((g, month)).or_default(),
             self.day_cells.entry((g, day)).or_default(),
@@ -1013,9 +1018,9 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     }
     write_rebuilt(conn, &b)?;
     write_descriptors(conn, &b)?;
-    months::rebuild(conn, &b.months, |id| {
-        b.speakers.get(&id).map(|(g, born)| (&b.groups[*g], *born))
-    })?;
+    let speaker = |id| b.speakers.get(&id).map(|(g, born)| (&b.groups[*g], *born));
+    months::rebuild(conn, &b.months, speaker)?;
+    days::rebuild(conn, &b.days, speaker)?;
     let groups = std::mem::take(&mut b.groups);
     std::mem::take(&mut b.snr).write(conn, &groups, Measure::Snr)?;
     std::mem::take(&mut b.duration).write(conn, &groups, Measure::Duration)

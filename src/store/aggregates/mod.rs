@@ -17,6 +17,9 @@
 //! - `months`: each speaker's months with recordings, and the speakers
 //!   per month by the month they last recorded before it: the speakers of
 //!   a range of whole months.
+//! - `days`: each speaker's days with recordings, and the speakers
+//!   counted over their chains of days: the speakers of a range that
+//!   starts or ends inside a month.
 //! - `uploads`: what `locations` counts, per region, address and grid
 //!   cell.
 //!
@@ -27,6 +30,7 @@
 //! ([`follow_zone`]), with a log line.
 
 pub(crate) mod corpus;
+pub(crate) mod days;
 pub(crate) mod months;
 pub(crate) mod sessions;
 pub(crate) mod uploads;
@@ -187,7 +191,7 @@ fn kept_since_8() -> impl Iterator<Item = (&'static str, &'static str, SideSql)>
 fn kept() -> impl Iterator<Item = (&'static str, &'static str, SideSql)> {
     kept_since_8()
         .chain(sessions::KEPT_SINCE_9)
-        .chain([months::KEPT])
+        .chain([months::KEPT, days::KEPT])
 }
 
 /// The tables of the aggregates of migration 8 (the corpus, the uploads,
@@ -213,7 +217,9 @@ pub(crate) fn sqlite_triggers_of(
     delete_when: &str,
 ) -> String {
     let (new, old) = (side(Side::Row("NEW"), ""), side(Side::Row("OLD"), "-"));
-    let update = match table == months::KEPT.0 {
+    // Their rows change what the aggregates count only by an insert or a
+    // delete.
+    let update = match table == months::KEPT.0 || table == days::KEPT.0 {
         true => String::new(),
         false => format!(
             "CREATE TRIGGER {table}_{name}_upd AFTER UPDATE ON {table} BEGIN\n{old}{new}END;\n"
@@ -323,11 +329,26 @@ CREATE INDEX recordings_sample_rate ON recordings(sample_rate);
 }
 
 /// Migration 15 (SQLite) or 12 (PostgreSQL): the corpus's cells,
-/// descriptors and bands per local day (`corpus::day_tables_sql`), the
-/// triggers (or functions) of the recordings, the speakers and the first
-/// recordings written again to keep them, and a rebuild at the next open.
+/// descriptors and bands per local day (`corpus::day_tables_sql`) and
+/// each speaker's days with the speakers counted over them ([`days`]),
+/// the triggers (or functions) of the recordings, the speakers and the
+/// first recordings written again to keep them, and a rebuild at the next
+/// open. The triggers of `speaker_days` itself: SQLite's here,
+/// PostgreSQL's from [`days_functions`].
 pub(crate) fn days_migration(engine: Engine) -> String {
-    corpus_migration(engine, corpus::day_tables_sql(engine), &corpus::KEPT)
+    let tables = corpus::day_tables_sql(engine) + &days::tables_sql(engine);
+    let mut sql = corpus_migration(engine, tables, &corpus::KEPT);
+    if engine == Engine::Sqlite {
+        let (table, name, side) = days::KEPT;
+        sql.push_str(&sqlite_triggers_of(table, name, side, ""));
+    }
+    sql
+}
+
+/// PostgreSQL's function of `speaker_days` (table, name of its triggers,
+/// function name, its SQL), for an insert and a delete only.
+pub(crate) fn days_functions() -> Vec<(&'static str, &'static str, String, String)> {
+    postgres_functions_of([days::KEPT].into_iter())
 }
 
 /// PostgreSQL's function of `speaker_months` (table, name of its

@@ -61,6 +61,12 @@ pub const TABLES: &[&str] = &[
     "descriptor_days",
     "snr_day_bins",
     "duration_day_bins",
+    "speaker_days",
+    "day_lasts",
+    "day_firsts",
+    "day_links",
+    "day_returns",
+    "day_gaps",
 ];
 
 /// Tables whose `id` is given by the database for new rows (an identity
@@ -544,6 +550,23 @@ fn months_migration() -> String {
     sql
 }
 
+/// Migration 12: the corpus per day and the speakers counted over their
+/// days (`aggregates::days`), the function of `speaker_days` and its
+/// triggers on an insert and a delete (as `speaker_months`').
+fn days_migration() -> String {
+    let mut sql = crate::store::aggregates::days_migration(crate::store::Engine::Postgres);
+    for (table, name, function, function_sql) in crate::store::aggregates::days_functions() {
+        sql.push_str(&function_sql);
+        sql.push_str(&statement_triggers_on(
+            table,
+            name,
+            &format!("{function}()"),
+            &["INSERT", "DELETE"],
+        ));
+    }
+    sql
+}
+
 /// The SQL of migration `index`, with the per-table counter triggers filled in.
 pub fn migration_sql(index: usize) -> String {
     let counted = crate::store::schema::COUNTED_TABLES;
@@ -579,10 +602,7 @@ pub fn migration_sql(index: usize) -> String {
     }
     MIGRATIONS[index]
         .replace("@MONTHS@", &months_migration())
-        .replace(
-            "@DAYS@",
-            &crate::store::aggregates::days_migration(crate::store::Engine::Postgres),
-        )
+        .replace("@DAYS@", &days_migration())
         .replace(
             "@DESCRIPTORS@",
             &crate::store::aggregates::descriptors_migration(crate::store::Engine::Postgres),
