@@ -37,6 +37,9 @@ loc_ms=$(compute_ms locations)
 range_year=$(compute_ms dashboard --from 2025-12-01 --to 2026-11-30)
 range_month=$(compute_ms dashboard --from 2026-10-01 --to 2026-10-31)
 range_edges=$(compute_ms dashboard --from 2026-10-05 --to 2026-11-20)
+range_inside=$(compute_ms dashboard --from 2026-11-05 --to 2026-11-20)
+range_two=$(compute_ms dashboard --from 2026-03-15 --to 2026-04-10)
+range_mixed=$(compute_ms dashboard --from 2025-12-05 --to 2026-11-20)
 range_group=$(compute_ms dashboard --category child --from 2026-10-01 --to 2026-10-31)
 check=$(timed "$WORK/check.time" $BIN --data-dir "$WORK/data" check)
 hit=$(target/release/examples/cache_hit "$WORK/data")
@@ -189,6 +192,9 @@ archived=$(sqlite3 "$WORK/data/voxdash.db" "SELECT COUNT(*) FROM study_sessions_
   echo "| dashboard of the last 12 months (\`--from 2025-12-01 --to 2026-11-30\`, \`compute_ms\`) | $range_year | ≤ 20 ms |"
   echo "| dashboard of one month (\`--from 2026-10-01 --to 2026-10-31\`) | $range_month | ≤ 20 ms |"
   echo "| dashboard of 47 days across two months (\`--from 2026-10-05 --to 2026-11-20\`) | $range_edges | ≤ 20 ms |"
+  echo "| dashboard of 16 days inside one month (\`--from 2026-11-05 --to 2026-11-20\`) | $range_inside | ≤ 20 ms |"
+  echo "| dashboard of the ends of two months (\`--from 2026-03-15 --to 2026-04-10\`) | $range_two | ≤ 20 ms |"
+  echo "| dashboard of whole months and edge days (\`--from 2025-12-05 --to 2026-11-20\`) | $range_mixed | ≤ 20 ms |"
   echo "| the largest category over one month | $range_group | |"
   echo
   echo "Refresh of the three shared keys (target ≤ 2 s):"

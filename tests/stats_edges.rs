@@ -562,6 +562,23 @@ fn the_speakers_of_any_range_of_days_are_those_who_recorded_on_one_of_its_days()
             assert_eq!(got, expected, "{from}..={to}");
             let ages: u64 = age_speakers(&d).iter().map(|(_, n)| n).sum();
             assert_eq!(ages, total, "{from}..={to}: {d}");
+            // One recording a day, and the orphan's.
+            let in_range = |day: &str| (from.as_str()..=to.as_str()).contains(&day);
+            let recordings = DAYS_OF_SPEAKERS
+                .iter()
+                .flat_map(|(_, _, days)| days.iter())
+                .map(|d| format!("2025-{d}"))
+                .chain(["2025-02-11".to_string()])
+                .filter(|d| in_range(d))
+                .count();
+            assert_eq!(d["total_recordings"], recordings, "{from}..={to}: {d}");
+            let monthly: u64 = d["monthly"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["recordings"].as_u64().unwrap())
+                .sum();
+            assert_eq!(monthly, recordings as u64, "{from}..={to}: {d}");
             checked += 1;
         }
     }

@@ -15,7 +15,7 @@ use crate::clock::LocalTime;
 pub use descriptors::{AgeBand, DurationBucket, Durations, SampleRateGroup};
 
 use crate::store::aggregates::corpus::{fine_band, Measure, COARSE, FINE};
-use crate::store::view::{GroupSpeakers, Periods, RecordingCell, Speakers};
+use crate::store::view::{GroupSpeakers, Part, Periods, RecordingCell, Speakers};
 use crate::store::DataView;
 
 /// The voice corpus (`GET /api/v1/stats/dashboard`).
@@ -589,8 +589,8 @@ pub(super) enum BandSource<'v> {
     Range {
         /// What the bands count.
         measure: Measure,
-        /// Its whole months and its other days.
-        periods: &'v [Periods],
+        /// Its whole months and its other days, or months less some days.
+        parts: &'v [Part],
         /// The range's instants (µs).
         instants: (i64, i64),
     },
@@ -599,21 +599,24 @@ pub(super) enum BandSource<'v> {
 impl BandSource<'_> {
     /// Measured SNRs per band of `grain` in `from..until`, by band.
     fn bands(&self, view: &DataView, grain: i64, from: i64, until: i64) -> Result<Vec<(i64, u64)>> {
-        let (measure, periods) = match self {
+        let (measure, parts) = match self {
             BandSource::Groups(measure, groups) => {
                 return Ok(view.bands(*measure, *groups, grain, from, until)?)
             }
-            BandSource::Range {
-                measure, periods, ..
-            } => (*measure, *periods),
+            BandSource::Range { measure, parts, .. } => (*measure, *parts),
         };
-        let mut counts: BTreeMap<i64, u64> = BTreeMap::new();
-        for p in periods {
-            for (band, n) in view.period_bands(measure, grain, *p, from, until)? {
-                *counts.entry(band).or_default() += n;
+        let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+        for p in parts {
+            let sign = if p.less { -1 } else { 1 };
+            for (band, n) in view.period_bands(measure, grain, p.periods, from, until)? {
+                *counts.entry(band).or_default() += sign * n as i64;
             }
         }
-        Ok(counts.into_iter().collect())
+        Ok(counts
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(band, n)| (band, n as u64))
+            .collect())
     }
 
     /// The measured values in `from..until`, in order, with their

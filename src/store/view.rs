@@ -49,6 +49,104 @@ impl Periods {
     }
 }
 
+/// Periods whose aggregates a range adds, or takes away (`less`): most
+/// of a month is read as the month less the few days the range leaves out,
+/// fewer rows than the many days it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    /// The periods.
+    pub periods: Periods,
+    /// Whether they are taken away.
+    pub less: bool,
+}
+
+/// The speakers of a range while rows of the speakers' counts are added
+/// and taken away. Summed here: SQLite's `GROUP BY` sorts the rows (a
+/// year's few thousand) in a temporary B-tree, four times slower than the
+/// read.
+#[derive(Default)]
+struct SpeakerSums {
+    /// Per group, keyed by its three texts joined (looked up without an
+    /// allocation per row).
+    groups: HashMap<String, i64>,
+    /// Per birth year (0 for none).
+    births: std::collections::BTreeMap<i64, i64>,
+    key: String,
+}
+
+/// What joins a group's texts in [`SpeakerSums`]: no text holds it.
+const JOIN: char = '\u{1f}';
+
+impl SpeakerSums {
+    /// Adds (`sign` 1) or takes away (-1) the rows of `rows` (a table
+    /// and its condition) of a count of speakers.
+    fn read(&mut self, conn: &Conn, rows: &str, args: &[Value], sign: i64) -> Result<()> {
+        use crate::store::aggregates::months::PER_GROUP;
+        conn.each(
+            &format!("SELECT kind, category, gender, diagnosis, birth_year, speakers FROM {rows}"),
+            args,
+            |r| {
+                let speakers = sign * r.get::<i64>(5)?;
+                if r.get::<i64>(0)? != PER_GROUP {
+                    *self.births.entry(r.get(4)?).or_default() += speakers;
+                    return Ok(());
+                }
+                self.key.clear();
+                for i in 1..=3 {
+                    self.key.push_str(r.text(i)?.unwrap_or_default());
+                    self.key.push(JOIN);
+                }
+                match self.groups.get_mut(self.key.as_str()) {
+                    Some(n) => *n += speakers,
+                    None => {
+                        self.groups.insert(self.key.clone(), speakers);
+                    }
+                }
+                Ok(())
+            },
+        )
+    }
+
+    /// The speakers counted, per group and birth year.
+    fn finish(self) -> RangeSpeakers {
+        let count = |n: i64| u64::try_from(n).unwrap_or_default();
+        let mut groups: Vec<GroupSpeakers> = self
+            .groups
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(key, n)| {
+                let mut texts = key.split(JOIN).map(str::to_string);
+                let mut text = || texts.next().unwrap_or_default();
+                GroupSpeakers {
+                    category: text(),
+                    gender: text(),
+                    diagnosis: text(),
+                    speakers: count(n),
+                }
+            })
+            .collect();
+        groups.sort_by(|a, b| {
+            (&a.category, &a.gender, &a.diagnosis).cmp(&(&b.category, &b.gender, &b.diagnosis))
+        });
+        let births = self
+            .births
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(born, n)| ((born != 0).then_some(born), count(n)))
+            .collect();
+        RangeSpeakers { groups, births }
+    }
+}
+
+/// A cell's sums while the parts of a range are added and taken away.
+#[derive(Default)]
+struct SignedCell {
+    /// Recordings, measured SNRs, the four bands, new speakers.
+    counts: [i64; 7],
+    duration_s: f64,
+    snr_sum: f64,
+}
+
 /// A recording as the dashboard counts it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RecordingRow {
@@ -455,6 +553,62 @@ impl<'c> DataView<'c> {
         })
     }
 
+    /// From the aggregates: the whole corpus's cells (group and local
+    /// month) of the parts of a range, each added or taken away; a cell
+    /// left with no recording and no new speaker is left out, as the
+    /// aggregates delete one.
+    pub fn range_cells(&self, parts: &[Part], mut each: impl FnMut(RecordingCell)) -> Result<()> {
+        if parts.iter().all(|p| !p.less) {
+            // Nothing to take away: the cells as they are read.
+            return parts
+                .iter()
+                .try_for_each(|p| self.recording_cells(Speakers::All, p.periods, &mut each));
+        }
+        type Key = (bool, String, String, String, i64);
+        let mut sums: std::collections::BTreeMap<Key, SignedCell> = Default::default();
+        for part in parts {
+            let sign = if part.less { -1 } else { 1 };
+            self.recording_cells(Speakers::All, part.periods, |c| {
+                let key = (
+                    c.known,
+                    c.category.into(),
+                    c.gender.into(),
+                    c.diagnosis.into(),
+                    c.month,
+                );
+                let sum = sums.entry(key).or_default();
+                let counts = [c.recordings, c.snr_n, c.bands[0], c.bands[1], c.bands[2]]
+                    .into_iter()
+                    .chain([c.bands[3], c.new_speakers]);
+                for (total, n) in sum.counts.iter_mut().zip(counts) {
+                    *total += sign * n as i64;
+                }
+                sum.duration_s += sign as f64 * c.duration_s;
+                sum.snr_sum += sign as f64 * c.snr_sum;
+            })?;
+        }
+        for ((known, category, gender, diagnosis, month), sum) in &sums {
+            let n = sum.counts.map(|n| u64::try_from(n).unwrap_or_default());
+            if n[0] == 0 && n[6] == 0 {
+                continue;
+            }
+            each(RecordingCell {
+                known: *known,
+                category,
+                gender,
+                diagnosis,
+                month: *month,
+                recordings: n[0],
+                duration_s: sum.duration_s,
+                snr_n: n[1],
+                snr_sum: sum.snr_sum,
+                bands: [n[2], n[3], n[4], n[5]],
+                new_speakers: n[6],
+            });
+        }
+        Ok(())
+    }
+
     /// From the aggregates: values of `measure` per band of `grain`
     /// (hundredths of its unit) in `from..until`, by band: of the whole
     /// corpus (`groups` `None`), or of these groups of speakers, each read
@@ -548,42 +702,15 @@ impl<'c> DataView<'c> {
     /// (none given: `None`), each counted in their first month of the
     /// range (the one whose previous month lies before it).
     pub fn speakers_of_months(&self, (first, last): (i64, i64)) -> Result<RangeSpeakers> {
-        use crate::store::aggregates::months::PER_GROUP;
-        use std::collections::BTreeMap;
-        // Summed here: SQLite's GROUP BY sorts the rows (a year's few
-        // thousand) in a temporary B-tree, four times slower than the read.
-        let mut groups: BTreeMap<(String, String, String), u64> = BTreeMap::new();
-        let mut births: BTreeMap<i64, u64> = BTreeMap::new();
-        self.conn.each(
-            "SELECT kind, category, gender, diagnosis, birth_year, speakers
-             FROM month_speakers WHERE month >= ?1 AND month <= ?2
-                AND (previous_month = 0 OR previous_month < ?1)",
+        let mut sums = SpeakerSums::default();
+        sums.read(
+            self.conn,
+            "month_speakers WHERE month >= ?1 AND month <= ?2
+             AND (previous_month = 0 OR previous_month < ?1)",
             args![first, last],
-            |r| {
-                let speakers = r.get::<i64>(5)? as u64;
-                if r.get::<i64>(0)? == PER_GROUP {
-                    let key = (r.get(1)?, r.get(2)?, r.get(3)?);
-                    *groups.entry(key).or_default() += speakers;
-                } else {
-                    *births.entry(r.get(4)?).or_default() += speakers;
-                }
-                Ok(())
-            },
+            1,
         )?;
-        let groups = groups
-            .into_iter()
-            .map(|((category, gender, diagnosis), speakers)| GroupSpeakers {
-                category,
-                gender,
-                diagnosis,
-                speakers,
-            })
-            .collect();
-        let births = births
-            .into_iter()
-            .map(|(born, n)| ((born != 0).then_some(born), n))
-            .collect();
-        Ok(RangeSpeakers { groups, births })
+        Ok(sums.finish())
     }
 
     /// From the aggregates: the speakers with a recording on a local day
@@ -593,29 +720,9 @@ impl<'c> DataView<'c> {
     /// (`aggregates::days`, where the rule is explained): a few thousand
     /// rows for a month's edge, however many speakers there are.
     pub fn speakers_of_days(&self, a: i64, b: i64) -> Result<RangeSpeakers> {
-        use crate::store::aggregates::months::PER_GROUP;
-        use std::collections::BTreeMap;
         let (ma, mb) = (a / 100, b / 100);
-        let mut groups: BTreeMap<(String, String, String), i64> = BTreeMap::new();
-        let mut births: BTreeMap<i64, i64> = BTreeMap::new();
-        let mut add = |sql: &str, args: &[Value], sign: i64| {
-            self.conn.each(
-                &format!(
-                    "SELECT kind, category, gender, diagnosis, birth_year, speakers FROM {sql}"
-                ),
-                args,
-                |r| {
-                    let speakers = sign * r.get::<i64>(5)?;
-                    if r.get::<i64>(0)? == PER_GROUP {
-                        let key = (r.get(1)?, r.get(2)?, r.get(3)?);
-                        *groups.entry(key).or_default() += speakers;
-                    } else {
-                        *births.entry(r.get(4)?).or_default() += speakers;
-                    }
-                    Ok(())
-                },
-            )
-        };
+        let mut sums = SpeakerSums::default();
+        let mut add = |sql: &str, args: &[Value], sign: i64| sums.read(self.conn, sql, args, sign);
         // Days listed one by one: each is one seek, where a range over
         // them would read the rows of every later column too.
         let days = |first: i64, last: i64| {
@@ -672,24 +779,7 @@ impl<'c> DataView<'c> {
                 -1,
             )?;
         }
-        let count = |n: i64| u64::try_from(n).unwrap_or_default();
-        Ok(RangeSpeakers {
-            groups: groups
-                .into_iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|((category, gender, diagnosis), n)| GroupSpeakers {
-                    category,
-                    gender,
-                    diagnosis,
-                    speakers: count(n),
-                })
-                .collect(),
-            births: births
-                .into_iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(born, n)| ((born != 0).then_some(born), count(n)))
-                .collect(),
-        })
+        Ok(sums.finish())
     }
 
     /// From the aggregates: speakers per birth year (none given: `None`)
@@ -733,29 +823,24 @@ impl<'c> DataView<'c> {
     /// From the aggregates: recordings and seconds per descriptor value
     /// of the whole corpus (`groups` none) or of these groups, each read
     /// through its key; of every month, or (the whole corpus only) of
-    /// `periods`.
+    /// the parts of a range, each added or taken away.
     pub fn descriptor_sums(
         &self,
         groups: Option<&[GroupSpeakers]>,
-        periods: Option<Periods>,
+        parts: Option<&[Part]>,
     ) -> Result<Vec<DescriptorSum>> {
-        // Month 0 holds every month; the months of a range start at 1.
-        let (first, last) = periods.map_or((0, 0), |p| (p.bounds().0.max(1), p.bounds().1));
-        let (corpus, period) = match periods {
-            Some(Periods::Days(..)) => ("descriptor_days WHERE known = ?1", "day"),
-            _ => (
-                "descriptor_cells WHERE known = ?1 AND category = '' AND gender = ''
-                 AND diagnosis = ''",
-                "month",
-            ),
-        };
-        let mut sums: std::collections::BTreeMap<(bool, i64, i64), (u64, f64)> = Default::default();
-        let mut add = |known: i64, r: &super::value::RowRef<'_>| -> Result<()> {
+        // Month 0 holds every month.
+        let every_month = [Part {
+            periods: Periods::Months(0, 0),
+            less: false,
+        }];
+        let mut sums: std::collections::BTreeMap<(bool, i64, i64), (i64, f64)> = Default::default();
+        let mut add = |known: i64, sign: i64, r: &super::value::RowRef<'_>| -> Result<()> {
             let sum = sums
                 .entry((known == 1 || known == 3, r.get(0)?, r.get(1)?))
                 .or_default();
-            sum.0 += r.get::<i64>(2)? as u64;
-            sum.1 += r.get::<f64>(3)?;
+            sum.0 += sign * r.get::<i64>(2)?;
+            sum.1 += sign as f64 * r.get::<f64>(3)?;
             Ok(())
         };
         // Summed here, not by `GROUP BY` (a sort in a temporary B-tree).
@@ -763,11 +848,27 @@ impl<'c> DataView<'c> {
         match groups {
             // The whole corpus's cells: 3 with a speaker row, 4 without.
             None => {
-                for known in [3, 4] {
+                for (part, known) in parts
+                    .unwrap_or(&every_month)
+                    .iter()
+                    .flat_map(|p| [(p, 3), (p, 4)])
+                {
+                    let (corpus, period) = match part.periods {
+                        Periods::Days(..) => ("descriptor_days WHERE known = ?1", "day"),
+                        Periods::Months(..) => (
+                            "descriptor_cells WHERE known = ?1 AND category = '' AND gender = ''
+                             AND diagnosis = ''",
+                            "month",
+                        ),
+                    };
+                    let (first, last) = part.periods.bounds();
+                    // The months of a range start at 1 (month 0 is every month).
+                    let first = if parts.is_some() { first.max(1) } else { first };
+                    let sign = if part.less { -1 } else { 1 };
                     self.conn.each(
                         &format!("{columns} {corpus} AND {period} >= ?2 AND {period} <= ?3"),
                         args![known, first, last],
-                        |r| add(known, &r),
+                        |r| add(known, sign, &r),
                     )?;
                 }
             }
@@ -779,19 +880,21 @@ impl<'c> DataView<'c> {
                          WHERE known = 1 AND category = ?1 AND gender = ?2 AND diagnosis = ?3
                          AND month = 0",
                         args![g.category.as_str(), g.gender.as_str(), g.diagnosis.as_str()],
-                        |r| add(1, &r),
+                        |r| add(1, 1, &r),
                     )?;
                 }
             }
         }
+        // A value a range's parts leave without recordings is left out.
         Ok(sums
             .into_iter()
+            .filter(|(_, (recordings, _))| *recordings > 0)
             .map(
                 |((known, kind, value), (recordings, duration_s))| DescriptorSum {
                     known,
                     kind,
                     value,
-                    recordings,
+                    recordings: recordings as u64,
                     duration_s,
                 },
             )

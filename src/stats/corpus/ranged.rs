@@ -11,7 +11,7 @@ use crate::clock::LocalTime;
 use crate::stats::key::DateRange;
 use crate::stats::Result;
 use crate::store::aggregates::corpus::Measure;
-use crate::store::view::{Periods, Speakers};
+use crate::store::view::{Part, Periods};
 use crate::store::DataView;
 
 /// Computes the dashboard of the recordings made on the days of `range`
@@ -26,18 +26,22 @@ pub(crate) fn dashboard_in(
 ) -> Result<Dashboard> {
     let (from, until) = range.bounds(local);
     let (first, last) = whole_months(range);
-    let mut periods = edge_days(range, (first, last));
-    let edges = !periods.is_empty();
+    let edges = edge_days(range, (first, last));
+    let mut parts: Vec<Part> = edges.iter().flat_map(|&(a, b)| parts_of(a, b)).collect();
     if first <= last {
-        periods.push(Periods::Months(first, last));
+        parts.push(Part {
+            periods: Periods::Months(first, last),
+            less: false,
+        });
     }
+    // Added before taken away (a part taken away lies in one added).
+    parts.sort_by_key(|p| p.less);
     let mut c = Corpus::at(local, now);
-    for p in &periods {
-        view.recording_cells(Speakers::All, *p, |cell| c.add_cell(&cell))?;
-        for sum in view.descriptor_sums(None, Some(*p))? {
-            c.descriptors.add_sum(&sum);
-        }
+    view.range_cells(&parts, |cell| c.add_cell(&cell))?;
+    for sum in view.descriptor_sums(None, Some(&parts))? {
+        c.descriptors.add_sum(&sum);
     }
+    let edges = !edges.is_empty();
     let speakers = match edges {
         true => view.speakers_of_days(
             range.from.map_or(0, day_number),
@@ -52,7 +56,7 @@ pub(crate) fn dashboard_in(
     }
     let source = |measure| BandSource::Range {
         measure,
-        periods: &periods,
+        parts: &parts,
         instants: (from, until),
     };
     let median_db = median_from_bands(view, source(Measure::Snr), c.snr_n)?;
@@ -102,38 +106,59 @@ fn day_number(d: NaiveDate) -> i64 {
 }
 
 /// The days of the range outside its whole months `(first, last)`
-/// (`YYYYMM`): before the first, after the last, or the whole range when
-/// it holds no month.
-fn edge_days(range: &DateRange, (first, last): (i64, i64)) -> Vec<Periods> {
-    let (Some(from), Some(to)) = (range.from, range.to) else {
-        // An open end holds every month on its side: one edge at most.
-        let edge = match (range.from, range.to) {
-            (Some(d), None) if d.day() != 1 => month_start(d, 1)
-                .and_then(|next| next.pred_opt())
-                .map(|end| (d, end)),
-            (None, Some(d)) if !ends_its_month(d) => month_start(d, 0).map(|start| (start, d)),
-            _ => None,
-        };
-        return edge
-            .map(|(a, b)| Periods::Days(day_number(a), day_number(b)))
-            .into_iter()
-            .collect();
+/// (`YYYYMM`), as spans (first and last day) inside one month each.
+fn edge_days(range: &DateRange, (first, last): (i64, i64)) -> Vec<(NaiveDate, NaiveDate)> {
+    let end_of = |d: NaiveDate| month_start(d, 1).and_then(|next| next.pred_opt());
+    let mut spans = Vec::new();
+    match (range.from, range.to) {
+        (Some(from), Some(to)) if first > last => {
+            // No whole month: at most the end of one and the start of the next.
+            match end_of(from).filter(|end| *end < to) {
+                Some(end) => spans.extend([(from, end), (month_start(to, 0).unwrap_or(to), to)]),
+                None => spans.push((from, to)),
+            }
+        }
+        (from, to) => {
+            if let Some(from) = from.filter(|d| d.day() != 1) {
+                spans.extend(end_of(from).map(|end| (from, end)));
+            }
+            if let Some(to) = to.filter(|d| !ends_its_month(*d)) {
+                spans.extend(month_start(to, 0).map(|start| (start, to)));
+            }
+        }
+    }
+    spans
+}
+
+/// How the days `a..=b` of one month are read: as themselves, or, when
+/// they are most of it, as their month less its other days.
+fn parts_of(a: NaiveDate, b: NaiveDate) -> Vec<Part> {
+    let days = |a: NaiveDate, b: NaiveDate| Part {
+        periods: Periods::Days(day_number(a), day_number(b)),
+        less: false,
     };
-    if first > last {
-        return vec![Periods::Days(day_number(from), day_number(to))];
+    let (Some(start), Some(end)) = (
+        month_start(a, 0),
+        month_start(a, 1).and_then(|n| n.pred_opt()),
+    ) else {
+        return vec![days(a, b)];
+    };
+    let held = (b - a).num_days() + 1;
+    let month = i64::from(end.day());
+    if 2 * held <= month {
+        return vec![days(a, b)];
     }
-    let mut days = Vec::new();
-    if from.day() != 1 {
-        if let Some(end) = month_start(from, 1).and_then(|next| next.pred_opt()) {
-            days.push(Periods::Days(day_number(from), day_number(end)));
-        }
-    }
-    if !ends_its_month(to) {
-        if let Some(start) = month_start(to, 0) {
-            days.push(Periods::Days(day_number(start), day_number(to)));
-        }
-    }
-    days
+    let less = |a: NaiveDate, b: NaiveDate| Part {
+        less: true,
+        ..days(a, b)
+    };
+    let mut parts = vec![Part {
+        periods: Periods::Months(month_number(a), month_number(a)),
+        less: false,
+    }];
+    parts.extend(a.pred_opt().filter(|_| a > start).map(|y| less(start, y)));
+    parts.extend(b.succ_opt().filter(|_| b < end).map(|x| less(x, end)));
+    parts
 }
 
 #[cfg(test)]
@@ -163,24 +188,61 @@ mod tests {
         let days = |f, t| {
             let r = range(f, t);
             edge_days(&r, whole_months(&r))
+                .into_iter()
+                .map(|(a, b)| (day_number(a), day_number(b)))
+                .collect::<Vec<_>>()
         };
-        let d = Periods::Days;
         assert_eq!(
             days(Some("2025-03-02"), Some("2025-05-30")),
-            [d(20250302, 20250331), d(20250501, 20250530)]
+            [(20250302, 20250331), (20250501, 20250530)]
         );
         assert_eq!(days(Some("2025-03-01"), Some("2025-05-31")), []);
         assert_eq!(
             days(Some("2025-03-02"), Some("2025-03-30")),
-            [d(20250302, 20250330)]
+            [(20250302, 20250330)]
         );
         assert_eq!(
             days(Some("2025-02-20"), Some("2025-03-10")),
-            [d(20250220, 20250310)]
+            [(20250220, 20250228), (20250301, 20250310)]
         );
-        assert_eq!(days(None, Some("2025-03-30")), [d(20250301, 20250330)]);
-        assert_eq!(days(Some("2024-02-10"), None), [d(20240210, 20240229)]);
+        assert_eq!(days(None, Some("2025-03-30")), [(20250301, 20250330)]);
+        assert_eq!(days(Some("2024-02-10"), None), [(20240210, 20240229)]);
         assert_eq!(days(None, Some("2024-02-29")), []);
         assert_eq!(days(Some("2025-12-01"), None), []);
+    }
+
+    #[test]
+    fn most_of_a_month_is_read_as_the_month_less_its_other_days() {
+        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let parts = |a, b| parts_of(date(a), date(b));
+        let (days, month) = (Periods::Days, Periods::Months);
+        let add = |periods| Part {
+            periods,
+            less: false,
+        };
+        let less = |periods| Part {
+            periods,
+            less: true,
+        };
+        assert_eq!(
+            parts("2025-03-02", "2025-03-15"),
+            [add(days(20250302, 20250315))]
+        );
+        assert_eq!(
+            parts("2025-03-05", "2025-03-31"),
+            [add(month(202503, 202503)), less(days(20250301, 20250304))]
+        );
+        assert_eq!(
+            parts("2025-03-02", "2025-03-30"),
+            [
+                add(month(202503, 202503)),
+                less(days(20250301, 20250301)),
+                less(days(20250331, 20250331))
+            ]
+        );
+        assert_eq!(
+            parts("2024-02-01", "2024-02-20"),
+            [add(month(202402, 202402)), less(days(20240221, 20240229))]
+        );
     }
 }
