@@ -52,7 +52,35 @@ use crate::store::{Conn, Engine, Result, Value};
 /// by range are clustered on their key (`WITHOUT ROWID`): a band walk then
 /// reads the rows in place instead of one table lookup each.
 pub(super) fn tables_sql(engine: Engine) -> String {
-    clustered(engine, TABLES_SQL)
+    let cells = cells_table_sql(Period::Month, "known, category, gender, diagnosis, month");
+    clustered(engine, &TABLES_SQL.replace("@RECORDING_CELLS@", &cells))
+}
+
+/// The table of the recording cells of `period`, keyed by `key`.
+fn cells_table_sql(period: Period, key: &str) -> String {
+    let (table, column) = (period.cells(), period.column());
+    format!(
+        "CREATE TABLE {table} (
+    known BIGINT NOT NULL,
+    category TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    diagnosis TEXT NOT NULL,
+    {column} BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    duration_s DOUBLE PRECISION NOT NULL,
+    snr_n BIGINT NOT NULL,
+    snr_sum DOUBLE PRECISION NOT NULL,
+    poor BIGINT NOT NULL,
+    fair BIGINT NOT NULL,
+    good BIGINT NOT NULL,
+    excellent BIGINT NOT NULL,
+    new_speakers BIGINT NOT NULL,
+    PRIMARY KEY ({key})
+)@CLUSTERED@;
+CREATE INDEX {table}_empty ON {table}({column})
+    WHERE recordings = 0 AND new_speakers = 0;
+"
+    )
 }
 
 fn clustered(engine: Engine, sql: &str) -> String {
@@ -207,28 +235,11 @@ CREATE INDEX speaker_births_empty ON speaker_births(birth_year) WHERE speakers =
 /// months. Each is keyed by the day first, so that those days are one
 /// range of rows.
 pub(crate) fn day_tables_sql(engine: Engine) -> String {
+    let cells = cells_table_sql(Period::Day, "day, known, category, gender, diagnosis");
     let mut sql = clustered(
         engine,
-        "
-CREATE TABLE recording_day_cells (
-    known BIGINT NOT NULL,
-    category TEXT NOT NULL,
-    gender TEXT NOT NULL,
-    diagnosis TEXT NOT NULL,
-    day BIGINT NOT NULL,
-    recordings BIGINT NOT NULL,
-    duration_s DOUBLE PRECISION NOT NULL,
-    snr_n BIGINT NOT NULL,
-    snr_sum DOUBLE PRECISION NOT NULL,
-    poor BIGINT NOT NULL,
-    fair BIGINT NOT NULL,
-    good BIGINT NOT NULL,
-    excellent BIGINT NOT NULL,
-    new_speakers BIGINT NOT NULL,
-    PRIMARY KEY (day, known, category, gender, diagnosis)
-)@CLUSTERED@;
-CREATE INDEX recording_day_cells_empty ON recording_day_cells(day)
-    WHERE recordings = 0 AND new_speakers = 0;
+        &(cells
+            + "
 CREATE TABLE descriptor_days (
     known BIGINT NOT NULL,
     day BIGINT NOT NULL,
@@ -239,7 +250,7 @@ CREATE TABLE descriptor_days (
     PRIMARY KEY (known, day, kind, value)
 )@CLUSTERED@;
 CREATE INDEX descriptor_days_empty ON descriptor_days(kind) WHERE recordings = 0;
-",
+"),
     );
     for measure in Measure::BOTH {
         sql.push_str(&clustered(
@@ -344,26 +355,7 @@ CREATE TABLE speaker_firsts (
     speaker_id BIGINT PRIMARY KEY,
     first_at BIGINT NOT NULL
 );
-CREATE TABLE recording_cells (
-    known BIGINT NOT NULL,
-    category TEXT NOT NULL,
-    gender TEXT NOT NULL,
-    diagnosis TEXT NOT NULL,
-    month BIGINT NOT NULL,
-    recordings BIGINT NOT NULL,
-    duration_s DOUBLE PRECISION NOT NULL,
-    snr_n BIGINT NOT NULL,
-    snr_sum DOUBLE PRECISION NOT NULL,
-    poor BIGINT NOT NULL,
-    fair BIGINT NOT NULL,
-    good BIGINT NOT NULL,
-    excellent BIGINT NOT NULL,
-    new_speakers BIGINT NOT NULL,
-    PRIMARY KEY (known, category, gender, diagnosis, month)
-)@CLUSTERED@;
-CREATE INDEX recording_cells_empty ON recording_cells(month)
-    WHERE recordings = 0 AND new_speakers = 0;
-CREATE TABLE snr_bins (
+@RECORDING_CELLS@CREATE TABLE snr_bins (
     grain BIGINT NOT NULL,
     bin BIGINT NOT NULL,
     known BIGINT NOT NULL,
@@ -1018,9 +1010,10 @@ pub fn rebuild(conn: &Conn, offsets: &ZoneOffsets) -> Result<()> {
     }
     write_rebuilt(conn, &b)?;
     write_descriptors(conn, &b)?;
-    let speaker = |id| b.speakers.get(&id).map(|(g, born)| (&b.groups[*g], *born));
-    months::rebuild(conn, &b.months, speaker)?;
-    days::rebuild(conn, &b.days, speaker)?;
+    months::rebuild(conn, &b.months, |id| {
+        b.speakers.get(&id).map(|(g, born)| (&b.groups[*g], *born))
+    })?;
+    days::rebuild(conn, &b.days, &b.groups, |id| b.speakers.get(&id).copied())?;
     let groups = std::mem::take(&mut b.groups);
     std::mem::take(&mut b.snr).write(conn, &groups, Measure::Snr)?;
     std::mem::take(&mut b.duration).write(conn, &groups, Measure::Duration)

@@ -30,8 +30,8 @@
 
 use std::collections::HashMap;
 
-use super::months::{PER_BIRTH_YEAR, PER_GROUP};
-use super::{in_key_order, insert_rows, local_day_sql, without_triggers_on, Side, SideSql};
+use super::months::{group_and_birth_keys, SpeakerPeriods, PER_BIRTH_YEAR, PER_GROUP};
+use super::{insert_rows, local_day_sql, Side, SideSql};
 use crate::store::{Conn, Engine, Result, Value};
 
 /// One count over the points of the speakers' chains of days.
@@ -83,17 +83,18 @@ const COUNTS: [Count; 5] = [
     },
 ];
 
-/// The keys (before the group's) the point (`previous`, `day`, `next`)
-/// counts under, per count of [`COUNTS`]: the twin of their SQL.
-fn keys_of(previous: i64, day: i64, next: i64) -> [Option<Vec<i64>>; 5] {
+/// The keys (before the group's; as many values as the count's columns,
+/// then zeros) the point (`previous`, `day`, `next`) counts under, per
+/// count of [`COUNTS`]: the twin of their SQL.
+fn keys_of(previous: i64, day: i64, next: i64) -> [Option<[i64; 4]>; 5] {
     let (month, previous_month) = (day / 100, previous / 100);
     let new_month = previous_month != month;
     [
-        (next == 0 || next / 100 != month).then(|| vec![month, day]),
-        new_month.then(|| vec![month, day, previous_month]),
-        (previous != 0 && new_month).then(|| vec![previous_month, previous, month]),
-        (previous != 0 && new_month).then(|| vec![month, previous_month, previous, day]),
-        (!new_month && day > previous + 1).then(|| vec![month, day, previous]),
+        (next == 0 || next / 100 != month).then_some([month, day, 0, 0]),
+        new_month.then_some([month, day, previous_month, 0]),
+        (previous != 0 && new_month).then_some([previous_month, previous, month, 0]),
+        (previous != 0 && new_month).then_some([month, previous_month, previous, day]),
+        (!new_month && day > previous + 1).then_some([month, day, previous, 0]),
     ]
 }
 
@@ -103,17 +104,7 @@ pub(crate) fn tables_sql(engine: Engine) -> String {
         Engine::Sqlite => " WITHOUT ROWID",
         Engine::Postgres => "",
     };
-    let mut sql = format!(
-        "
-CREATE TABLE speaker_days (
-    speaker_id BIGINT NOT NULL,
-    day BIGINT NOT NULL,
-    recordings BIGINT NOT NULL,
-    PRIMARY KEY (speaker_id, day)
-){clustered};
-CREATE INDEX speaker_days_empty ON speaker_days(day) WHERE recordings = 0;
-"
-    );
+    let mut sql = SPEAKER_DAYS.table_sql(clustered);
     for count in &COUNTS {
         let columns: String = count
             .columns
@@ -139,17 +130,17 @@ CREATE INDEX {table}_empty ON {table}(kind) WHERE speakers = 0;
     sql
 }
 
+/// Each speaker's days.
+const SPEAKER_DAYS: SpeakerPeriods = SpeakerPeriods {
+    table: "speaker_days",
+    column: "day",
+};
+
 /// What the recordings `r` (a side's rows, with `sign`) add to their
 /// speakers' days; a day left without recordings is deleted.
 pub(crate) fn count_recordings(engine: Engine, r: &str, sign: &str) -> String {
     let day = local_day_sql(engine, "r.recorded_at");
-    format!(
-        "INSERT INTO speaker_days (speaker_id, day, recordings)
-        SELECT r.speaker_id, {day}, {sign}COUNT(*) FROM {r} WHERE true GROUP BY 1, 2
-        ON CONFLICT (speaker_id, day)
-        DO UPDATE SET recordings = speaker_days.recordings + excluded.recordings;
-    DELETE FROM speaker_days WHERE recordings = 0;\n"
-    )
+    SPEAKER_DAYS.count_recordings(&day, r, sign)
 }
 
 /// The points of the days `days` (speaker_id, day): each with the
@@ -176,13 +167,7 @@ fn into_counts(points: &str, speakers: &str) -> String {
         let grouped: Vec<String> = (1..=count.columns.len() + 5)
             .map(|i| i.to_string())
             .collect();
-        for group in [
-            format!(
-                "{PER_GROUP}, COALESCE(s.category, ''), COALESCE(s.gender, ''),
-            COALESCE(s.diagnosis, ''), 0"
-            ),
-            format!("{PER_BIRTH_YEAR}, '', '', '', COALESCE(s.birth_year, 0)"),
-        ] {
+        for group in group_and_birth_keys() {
             sql.push_str(&format!(
                 "INSERT INTO {table} ({key}, kind, category, gender, diagnosis, birth_year, speakers)
         SELECT {values}, {group}, SUM(p.n)
@@ -201,27 +186,12 @@ fn into_counts(points: &str, speakers: &str) -> String {
     sql
 }
 
-const SPEAKER_DAY: &[&str] = &["speaker_id", "day"];
-
 /// What a side of an insert or a delete on `speaker_days` does: the chain
 /// of days of each of its speakers as it is now is added, and as it was
 /// before the write taken away. Before: without the rows inserted (`sign`
 /// `""`), with the rows deleted (`"-"`).
 fn speaker_days_side(side: Side, sign: &str) -> String {
-    let r = side.rows(SPEAKER_DAY, "r");
-    let now = format!(
-        "SELECT speaker_id, day FROM speaker_days
-        WHERE speaker_id IN (SELECT r.speaker_id FROM {r})"
-    );
-    let before = if sign.is_empty() {
-        let inserted = side.rows(SPEAKER_DAY, "i");
-        format!(
-            "{now} AND NOT EXISTS (SELECT 1 FROM {inserted}
-                WHERE i.speaker_id = speaker_days.speaker_id AND i.day = speaker_days.day)"
-        )
-    } else {
-        format!("{now} UNION ALL SELECT r.speaker_id, r.day FROM {r}")
-    };
+    let (now, before) = SPEAKER_DAYS.now_and_before(side, sign);
     let points = format!("{} UNION ALL {}", points(&now, "1"), points(&before, "-1"));
     into_counts(&points, "speakers s")
 }
@@ -230,86 +200,95 @@ fn speaker_days_side(side: Side, sign: &str) -> String {
 /// those speakers counted under their group and birth year (`sign` `""`)
 /// or taken away from them (`"-"`).
 pub(crate) fn count_speakers(s: &str, sign: &str) -> String {
-    let days = format!(
-        "SELECT speaker_id, day FROM speaker_days WHERE speaker_id IN (SELECT s.id FROM {s})"
-    );
+    let days = SPEAKER_DAYS.of_speakers(s);
     into_counts(&points(&days, &format!("{sign}1")), s)
 }
 
 /// The table whose inserts and deletes adjust the counts, with what a
 /// side of them does (no update trigger: a day that keeps recordings
 /// changes no point).
-pub(crate) const KEPT: (&str, &str, SideSql) = ("speaker_days", "aggregates", speaker_days_side);
-
-/// The key of a count's row: its own columns, kind, category, gender,
-/// diagnosis, birth year.
-type CountKey<'a> = (Vec<i64>, i64, &'a str, &'a str, &'a str, i64);
+pub(crate) const KEPT: (&str, &str, SideSql) =
+    (SPEAKER_DAYS.table, "aggregates", speaker_days_side);
 
 /// Replaces the tables with those of `days` (recordings per speaker id
-/// and day), each speaker's group and birth year given by `speaker` (none:
-/// no row), inside the caller's write transaction.
-pub(crate) fn rebuild<'a>(
+/// and day), each speaker's group (an index in `groups`) and birth year
+/// given by `speaker` (none: no row), inside the caller's write
+/// transaction. One count at a time: they hold millions of rows at a
+/// million recordings.
+pub(crate) fn rebuild(
     conn: &Conn,
     days: &HashMap<(i64, i64), i64>,
-    speaker: impl Fn(i64) -> Option<(&'a (i64, String, String, String), i64)>,
+    groups: &[(i64, String, String, String)],
+    speaker: impl Fn(i64) -> Option<(usize, i64)>,
 ) -> Result<()> {
     let mut ordered: Vec<(i64, i64, i64)> = days.iter().map(|(&(s, d), &n)| (s, d, n)).collect();
     ordered.sort_unstable();
-    let mut counts: [HashMap<CountKey, i64>; 5] = Default::default();
-    for (i, &(id, day, _)) in ordered.iter().enumerate() {
-        let Some(((_, category, gender, diagnosis), born)) = speaker(id) else {
-            continue;
-        };
-        let of_speaker = |j: Option<usize>| {
-            j.and_then(|j| ordered.get(j))
-                .filter(|(s, ..)| *s == id)
-                .map_or(0, |(_, d, _)| *d)
-        };
-        let (previous, next) = (of_speaker(i.checked_sub(1)), of_speaker(Some(i + 1)));
-        let (c, g, d) = (category.as_str(), gender.as_str(), diagnosis.as_str());
-        for (count, key) in counts.iter_mut().zip(keys_of(previous, day, next)) {
-            let Some(key) = key else { continue };
-            for (kind, c, g, d, born) in
-                [(PER_GROUP, c, g, d, 0), (PER_BIRTH_YEAR, "", "", "", born)]
-            {
-                *count.entry((key.clone(), kind, c, g, d, born)).or_default() += 1;
+    SPEAKER_DAYS.replace(conn, &ordered)?;
+    for (c, count) in COUNTS.iter().enumerate() {
+        // Per (key, kind, group index or birth year).
+        let mut rows: HashMap<([i64; 4], i64, i64), i64> = HashMap::new();
+        for (i, &(id, day, _)) in ordered.iter().enumerate() {
+            let Some((g, born)) = speaker(id) else {
+                continue;
+            };
+            let of_speaker = |j: Option<usize>| {
+                j.and_then(|j| ordered.get(j))
+                    .filter(|(s, ..)| *s == id)
+                    .map_or(0, |(_, d, _)| *d)
+            };
+            let (previous, next) = (of_speaker(i.checked_sub(1)), of_speaker(Some(i + 1)));
+            if let Some(key) = keys_of(previous, day, next)[c] {
+                *rows.entry((key, PER_GROUP, g as i64)).or_default() += 1;
+                *rows.entry((key, PER_BIRTH_YEAR, born)).or_default() += 1;
             }
         }
-    }
-    without_triggers_on(conn, "speaker_days", || {
-        conn.batch("DELETE FROM speaker_days;")?;
-        insert_rows(
-            conn,
-            "speaker_days (speaker_id, day, recordings)",
-            ordered
-                .iter()
-                .map(|&(s, d, n)| vec![Value::from(s), Value::from(d), Value::from(n)]),
-        )
-    })?;
-    for (count, rows) in COUNTS.iter().zip(counts) {
-        conn.batch(&format!("DELETE FROM {};", count.table))?;
-        insert_rows(
-            conn,
-            &format!(
-                "{} ({}, kind, category, gender, diagnosis, birth_year, speakers)",
-                count.table,
-                count.columns.join(", ")
-            ),
-            in_key_order(rows).into_iter().map(
-                |((key, kind, category, gender, diagnosis, born), n)| {
-                    let mut row: Vec<Value> = key.into_iter().map(Value::from).collect();
-                    row.extend([
-                        Value::from(kind),
-                        Value::from(category),
-                        Value::from(gender),
-                        Value::from(diagnosis),
-                        Value::from(born),
-                        Value::from(n),
-                    ]);
-                    row
-                },
-            ),
-        )?;
+        write_count(conn, count, groups, rows)?;
     }
     Ok(())
+}
+
+/// Replaces the rows of `count` with `rows`, in the order of its key.
+fn write_count(
+    conn: &Conn,
+    count: &Count,
+    groups: &[(i64, String, String, String)],
+    rows: HashMap<([i64; 4], i64, i64), i64>,
+) -> Result<()> {
+    let none = (0, String::new(), String::new(), String::new());
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .map(|((key, kind, of), n)| {
+            let (group, born) = match kind == PER_GROUP {
+                true => (groups.get(of as usize).unwrap_or(&none), 0),
+                false => (&none, of),
+            };
+            ((key, kind, &group.1, &group.2, &group.3, born), n)
+        })
+        .collect();
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    conn.batch(&format!("DELETE FROM {};", count.table))?;
+    insert_rows(
+        conn,
+        &format!(
+            "{} ({}, kind, category, gender, diagnosis, birth_year, speakers)",
+            count.table,
+            count.columns.join(", ")
+        ),
+        rows.into_iter()
+            .map(|((key, kind, category, gender, diagnosis, born), n)| {
+                let mut row: Vec<Value> = key[..count.columns.len()]
+                    .iter()
+                    .map(|v| Value::from(*v))
+                    .collect();
+                row.extend([
+                    Value::from(kind),
+                    Value::from(category.as_str()),
+                    Value::from(gender.as_str()),
+                    Value::from(diagnosis.as_str()),
+                    Value::from(born),
+                    Value::from(n),
+                ]);
+                row
+            }),
+    )
 }

@@ -30,15 +30,9 @@ pub(crate) fn tables_sql(engine: Engine) -> String {
         Engine::Sqlite => " WITHOUT ROWID",
         Engine::Postgres => "",
     };
-    format!(
-        "
-CREATE TABLE speaker_months (
-    speaker_id BIGINT NOT NULL,
-    month BIGINT NOT NULL,
-    recordings BIGINT NOT NULL,
-    PRIMARY KEY (speaker_id, month)
-){clustered};
-CREATE INDEX speaker_months_empty ON speaker_months(month) WHERE recordings = 0;
+    SPEAKER_MONTHS.table_sql(clustered)
+        + &format!(
+            "
 CREATE TABLE month_speakers (
     month BIGINT NOT NULL,
     previous_month BIGINT NOT NULL,
@@ -52,7 +46,7 @@ CREATE TABLE month_speakers (
 ){clustered};
 CREATE INDEX month_speakers_empty ON month_speakers(month) WHERE speakers = 0;
 "
-    )
+        )
 }
 
 /// `kind` of the rows per group.
@@ -60,17 +54,121 @@ pub const PER_GROUP: i64 = 1;
 /// `kind` of the rows per birth year.
 pub const PER_BIRTH_YEAR: i64 = 2;
 
+/// Each speaker's periods with recordings, in a table of (speaker_id,
+/// period, recordings) whose inserts and deletes move the speakers'
+/// chains of periods: `speaker_months` here, `speaker_days` in
+/// [`days`](super::days).
+pub(super) struct SpeakerPeriods {
+    /// The table.
+    pub table: &'static str,
+    /// Its period's column.
+    pub column: &'static str,
+}
+
+/// Each speaker's months.
+const SPEAKER_MONTHS: SpeakerPeriods = SpeakerPeriods {
+    table: "speaker_months",
+    column: "month",
+};
+
+impl SpeakerPeriods {
+    /// The table, clustered on its key with `clustered` (SQLite's
+    /// `WITHOUT ROWID`).
+    pub(super) fn table_sql(&self, clustered: &str) -> String {
+        let (table, column) = (self.table, self.column);
+        format!(
+            "
+CREATE TABLE {table} (
+    speaker_id BIGINT NOT NULL,
+    {column} BIGINT NOT NULL,
+    recordings BIGINT NOT NULL,
+    PRIMARY KEY (speaker_id, {column})
+){clustered};
+CREATE INDEX {table}_empty ON {table}({column}) WHERE recordings = 0;
+"
+        )
+    }
+
+    /// What the recordings `r` (a side's rows, with `sign`) add to their
+    /// speakers' periods, `period` being the SQL of a recording's; a
+    /// period left without recordings is deleted.
+    pub(super) fn count_recordings(&self, period: &str, r: &str, sign: &str) -> String {
+        let (table, column) = (self.table, self.column);
+        format!(
+            "INSERT INTO {table} (speaker_id, {column}, recordings)
+        SELECT r.speaker_id, {period}, {sign}COUNT(*) FROM {r} WHERE true GROUP BY 1, 2
+        ON CONFLICT (speaker_id, {column})
+        DO UPDATE SET recordings = {table}.recordings + excluded.recordings;
+    DELETE FROM {table} WHERE recordings = 0;\n"
+        )
+    }
+
+    /// The periods (speaker_id, period) of the speakers of a side of an
+    /// insert or a delete on the table, as they are now and as they were
+    /// before the write: without the rows inserted (`sign` `""`), with the
+    /// rows deleted (`"-"`).
+    pub(super) fn now_and_before(&self, side: Side, sign: &str) -> (String, String) {
+        let (table, column) = (self.table, self.column);
+        let key = ["speaker_id", column];
+        let r = side.rows(&key, "r");
+        let now = format!(
+            "SELECT speaker_id, {column} FROM {table}
+        WHERE speaker_id IN (SELECT r.speaker_id FROM {r})"
+        );
+        let before = if sign.is_empty() {
+            let inserted = side.rows(&key, "i");
+            format!(
+                "{now} AND NOT EXISTS (SELECT 1 FROM {inserted}
+                WHERE i.speaker_id = {table}.speaker_id AND i.{column} = {table}.{column})"
+            )
+        } else {
+            format!("{now} UNION ALL SELECT r.speaker_id, r.{column} FROM {r}")
+        };
+        (now, before)
+    }
+
+    /// The periods (speaker_id, period) of the speakers of the rows `s`.
+    pub(super) fn of_speakers(&self, s: &str) -> String {
+        format!(
+            "SELECT speaker_id, {} FROM {} WHERE speaker_id IN (SELECT s.id FROM {s})",
+            self.column, self.table
+        )
+    }
+
+    /// Replaces the table's rows with `rows` (speaker id, period,
+    /// recordings), its own triggers set aside, inside the caller's write
+    /// transaction.
+    pub(super) fn replace(&self, conn: &Conn, rows: &[(i64, i64, i64)]) -> Result<()> {
+        let (table, column) = (self.table, self.column);
+        without_triggers_on(conn, table, || {
+            conn.batch(&format!("DELETE FROM {table};"))?;
+            insert_rows(
+                conn,
+                &format!("{table} (speaker_id, {column}, recordings)"),
+                rows.iter()
+                    .map(|&(s, p, n)| vec![Value::from(s), Value::from(p), Value::from(n)]),
+            )
+        })
+    }
+}
+
+/// The two keys (kind, category, gender, diagnosis, birth year) a speaker
+/// row `s` counts under: their group, and their birth year.
+pub(super) fn group_and_birth_keys() -> [String; 2] {
+    [
+        format!(
+            "{PER_GROUP}, COALESCE(s.category, ''), COALESCE(s.gender, ''),
+            COALESCE(s.diagnosis, ''), 0"
+        ),
+        format!("{PER_BIRTH_YEAR}, '', '', '', COALESCE(s.birth_year, 0)"),
+    ]
+}
+
 /// What the recordings `r` (a side's rows, with `sign`) add to their
 /// speakers' months; a month left without recordings is deleted.
 pub(crate) fn count_recordings(engine: Engine, r: &str, sign: &str) -> String {
     let month = local_month_sql(engine, "r.recorded_at");
-    format!(
-        "INSERT INTO speaker_months (speaker_id, month, recordings)
-        SELECT r.speaker_id, {month}, {sign}COUNT(*) FROM {r} WHERE true GROUP BY 1, 2
-        ON CONFLICT (speaker_id, month)
-        DO UPDATE SET recordings = speaker_months.recordings + excluded.recordings;
-    DELETE FROM speaker_months WHERE recordings = 0;\n"
-    )
+    SPEAKER_MONTHS.count_recordings(&month, r, sign)
 }
 
 /// The rows (speaker_id, month) of `months`, each with the speaker's
@@ -90,13 +188,7 @@ fn with_previous(months: &str, n: &str) -> String {
 /// speaker row, found in `speakers` (aliased `s`).
 fn into_month_speakers(months: &str, speakers: &str) -> String {
     let mut sql = String::new();
-    for key in [
-        format!(
-            "{PER_GROUP}, COALESCE(s.category, ''), COALESCE(s.gender, ''),
-            COALESCE(s.diagnosis, ''), 0"
-        ),
-        format!("{PER_BIRTH_YEAR}, '', '', '', COALESCE(s.birth_year, 0)"),
-    ] {
+    for key in group_and_birth_keys() {
         sql.push_str(&format!(
             "INSERT INTO month_speakers (month, previous_month, kind, category, gender, diagnosis,
             birth_year, speakers)
@@ -111,27 +203,12 @@ fn into_month_speakers(months: &str, speakers: &str) -> String {
     sql
 }
 
-const SPEAKER_MONTH: &[&str] = &["speaker_id", "month"];
-
 /// What a side of an insert or a delete on `speaker_months` does: the
 /// chain of months of each of its speakers as it is now is added, and as it
 /// was before the write taken away. Before: without the rows inserted
 /// (`sign` `""`), with the rows deleted (`"-"`).
 fn speaker_months_side(side: Side, sign: &str) -> String {
-    let r = side.rows(SPEAKER_MONTH, "r");
-    let now = format!(
-        "SELECT speaker_id, month FROM speaker_months
-        WHERE speaker_id IN (SELECT r.speaker_id FROM {r})"
-    );
-    let before = if sign.is_empty() {
-        let inserted = side.rows(SPEAKER_MONTH, "i");
-        format!(
-            "{now} AND NOT EXISTS (SELECT 1 FROM {inserted}
-                WHERE i.speaker_id = speaker_months.speaker_id AND i.month = speaker_months.month)"
-        )
-    } else {
-        format!("{now} UNION ALL SELECT r.speaker_id, r.month FROM {r}")
-    };
+    let (now, before) = SPEAKER_MONTHS.now_and_before(side, sign);
     let months = format!(
         "{} UNION ALL {}",
         with_previous(&now, "1"),
@@ -144,16 +221,14 @@ fn speaker_months_side(side: Side, sign: &str) -> String {
 /// those speakers counted under their group and birth year (`sign` `""`)
 /// or taken away from them (`"-"`).
 pub(crate) fn count_speakers(s: &str, sign: &str) -> String {
-    let months = format!(
-        "SELECT speaker_id, month FROM speaker_months WHERE speaker_id IN (SELECT s.id FROM {s})"
-    );
+    let months = SPEAKER_MONTHS.of_speakers(s);
     into_month_speakers(&with_previous(&months, &format!("{sign}1")), s)
 }
 
 /// The table whose inserts and deletes adjust `month_speakers`, with what
 /// a side of them does (no update trigger: see the module's doc).
 pub(crate) const KEPT: (&str, &str, SideSql) =
-    ("speaker_months", "aggregates", speaker_months_side);
+    (SPEAKER_MONTHS.table, "aggregates", speaker_months_side);
 
 /// The key of a `month_speakers` row: month, previous month, kind,
 /// category, gender, diagnosis, birth year.
@@ -187,16 +262,7 @@ pub(crate) fn rebuild<'a>(
             }
         }
     }
-    without_triggers_on(conn, "speaker_months", || {
-        conn.batch("DELETE FROM speaker_months;")?;
-        insert_rows(
-            conn,
-            "speaker_months (speaker_id, month, recordings)",
-            ordered
-                .iter()
-                .map(|&(s, m, n)| vec![Value::from(s), Value::from(m), Value::from(n)]),
-        )
-    })?;
+    SPEAKER_MONTHS.replace(conn, &ordered)?;
     conn.batch("DELETE FROM month_speakers;")?;
     insert_rows(
         conn,

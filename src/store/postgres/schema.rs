@@ -537,8 +537,19 @@ fn statement_triggers_on(table: &str, name: &str, function: &str, events: &[&str
 /// function of `speaker_months` and its triggers on an insert and a
 /// delete (an update changes only a count, which nothing adjusts).
 fn months_migration() -> String {
-    let mut sql = crate::store::aggregates::months_migration(crate::store::Engine::Postgres);
-    for (table, name, function, function_sql) in crate::store::aggregates::months_functions() {
+    with_insert_and_delete_triggers(
+        crate::store::aggregates::months_migration(crate::store::Engine::Postgres),
+        crate::store::aggregates::months_functions(),
+    )
+}
+
+/// `sql`, then each of `functions` (table, name of its triggers,
+/// function name, its SQL) with its triggers on an insert and a delete.
+fn with_insert_and_delete_triggers(
+    mut sql: String,
+    functions: Vec<(&str, &str, String, String)>,
+) -> String {
+    for (table, name, function, function_sql) in functions {
         sql.push_str(&function_sql);
         sql.push_str(&statement_triggers_on(
             table,
@@ -554,17 +565,10 @@ fn months_migration() -> String {
 /// days (`aggregates::days`), the function of `speaker_days` and its
 /// triggers on an insert and a delete (as `speaker_months`').
 fn days_migration() -> String {
-    let mut sql = crate::store::aggregates::days_migration(crate::store::Engine::Postgres);
-    for (table, name, function, function_sql) in crate::store::aggregates::days_functions() {
-        sql.push_str(&function_sql);
-        sql.push_str(&statement_triggers_on(
-            table,
-            name,
-            &format!("{function}()"),
-            &["INSERT", "DELETE"],
-        ));
-    }
-    sql
+    with_insert_and_delete_triggers(
+        crate::store::aggregates::days_migration(crate::store::Engine::Postgres),
+        crate::store::aggregates::days_functions(),
+    )
 }
 
 /// The SQL of migration `index`, with the per-table counter triggers filled in.
