@@ -26,8 +26,11 @@ pub(crate) fn dashboard_in(
 ) -> Result<Dashboard> {
     let (from, until) = range.bounds(local);
     let (first, last) = whole_months(range);
-    let edges = edge_days(range, (first, last));
-    let mut parts: Vec<Part> = edges.iter().flat_map(|&(a, b)| parts_of(a, b)).collect();
+    let edge_spans = edge_days(range, (first, last));
+    let mut parts: Vec<Part> = edge_spans
+        .iter()
+        .flat_map(|&(a, b)| parts_of(a, b))
+        .collect();
     if first <= last {
         parts.push(Part {
             periods: Periods::Months(first, last),
@@ -41,13 +44,13 @@ pub(crate) fn dashboard_in(
     for sum in view.descriptor_sums(None, Some(&parts))? {
         c.descriptors.add_sum(&sum);
     }
-    let edges = !edges.is_empty();
-    let speakers = match edges {
-        true => view.speakers_of_days(
+    let speakers = if edge_spans.is_empty() {
+        view.speakers_of_months((first, last))?
+    } else {
+        view.speakers_of_days(
             range.from.map_or(0, day_number),
             range.to.map_or(i64::MAX, day_number),
-        )?,
-        false => view.speakers_of_months((first, last))?,
+        )?
     };
     c.add_group_speakers(speakers.groups);
     for (born, speakers) in speakers.births {
