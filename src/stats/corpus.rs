@@ -607,7 +607,7 @@ impl BandSource<'_> {
         };
         let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
         for p in parts {
-            let sign = if p.less { -1 } else { 1 };
+            let sign = p.sign();
             for (band, n) in view.period_bands(measure, grain, p.periods, from, until)? {
                 *counts.entry(band).or_default() += sign * n as i64;
             }

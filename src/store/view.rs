@@ -60,6 +60,17 @@ pub struct Part {
     pub less: bool,
 }
 
+impl Part {
+    /// 1 for periods added, -1 for periods taken away.
+    pub fn sign(&self) -> i64 {
+        if self.less {
+            -1
+        } else {
+            1
+        }
+    }
+}
+
 /// The speakers of a range while rows of the speakers' counts are added
 /// and taken away. Summed here: SQLite's `GROUP BY` sorts the rows (a
 /// year's few thousand) in a temporary B-tree, four times slower than the
@@ -567,7 +578,7 @@ impl<'c> DataView<'c> {
         type Key = (bool, String, String, String, i64);
         let mut sums: std::collections::BTreeMap<Key, SignedCell> = Default::default();
         for part in parts {
-            let sign = if part.less { -1 } else { 1 };
+            let sign = part.sign();
             self.recording_cells(Speakers::All, part.periods, |c| {
                 let key = (
                     c.known,
@@ -864,7 +875,7 @@ impl<'c> DataView<'c> {
                     let (first, last) = part.periods.bounds();
                     // The months of a range start at 1 (month 0 is every month).
                     let first = if parts.is_some() { first.max(1) } else { first };
-                    let sign = if part.less { -1 } else { 1 };
+                    let sign = part.sign();
                     self.conn.each(
                         &format!("{columns} {corpus} AND {period} >= ?2 AND {period} <= ?3"),
                         args![known, first, last],
